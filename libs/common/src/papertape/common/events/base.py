@@ -1,0 +1,60 @@
+"""Base message types: every event and command is a frozen, keyword-only, tagged Struct.
+
+The tag names the type and its schema version: class ``OrderPlaced`` is ``"order_placed.v1"``
+on the wire, class ``OrderPlacedV2`` is ``"order_placed.v2"``. Old versions stay defined so
+stored history can be decoded and upcast on read (see ``papertape.common.codec``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+_VERSIONED = re.compile(r"^(?P<base>.+?)V(?P<version>\d+)$")
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _split(class_name: str) -> tuple[str, int]:
+    match = _VERSIONED.match(class_name)
+    if match:
+        return match["base"], int(match["version"])
+    return class_name, 1
+
+
+def snake(name: str) -> str:
+    """``OrderPlaced`` -> ``order_placed``."""
+    return _CAMEL.sub("_", name).lower()
+
+
+def wire_tag(class_name: str) -> str:
+    """The tag a message class carries on the wire: ``<snake name>.v<version>``."""
+    base, version = _split(class_name)
+    return f"{snake(base)}.v{version}"
+
+
+def message_name(cls: type[Any]) -> str:
+    """The versionless snake-case name of a message type (used in subjects and the log)."""
+    return snake(_split(cls.__name__)[0])
+
+
+def schema_version(cls: type[Any]) -> int:
+    """The schema version of a message type."""
+    return _split(cls.__name__)[1]
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=wire_tag):
+    """Anything that travels on the bus."""
+
+
+class Event(Message, frozen=True, kw_only=True):
+    """Something that happened: past tense, immutable, never rewritten."""
+
+
+class Command(Message, frozen=True, kw_only=True):
+    """Something asked of a service: imperative, may be refused."""
+
+
+class Query(Message, frozen=True, kw_only=True):
+    """A question to a service: answered, changes nothing."""

@@ -1,0 +1,65 @@
+"""The envelope every event and request travels in: identity, causality, time and trace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import msgspec
+
+from papertape.common.ids import Actor, CausationId, CorrelationId, EventId, StreamId
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+class Envelope(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
+    """An event with its metadata; ``position`` and ``recorded_at`` are set by the log."""
+
+    event_id: EventId
+    stream_id: StreamId
+    stream_version: int
+    occurred_at: datetime
+    correlation_id: CorrelationId
+    causation_id: CausationId | None = None
+    actor: Actor
+    traceparent: str | None = None
+    tracestate: str | None = None
+    recorded_at: datetime | None = None
+    position: int | None = None
+    data: M
+
+
+class Request(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
+    """A command or query sent request-reply, with who asked, when and why."""
+
+    request_id: str
+    issued_at: datetime
+    actor: Actor
+    correlation_id: CorrelationId | None = None
+    causation_id: CausationId | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+    body: M
+
+
+class Reply(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
+    """The answer to a request: a result, or an error with a machine-readable code."""
+
+    ok: bool
+    result: R | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    """A message a service could not handle, kept with the reason, never dropped."""
+
+    subject: str
+    reason: str
+    error_type: str
+    payload: str
+    headers: dict[str, str] = {}
+    service: str
+    failed_at: datetime
+    deliveries: int = 1

@@ -1,0 +1,98 @@
+"""Instruments: what is traded, in which currency, and at which precision."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.ids import Symbol
+from papertape.common.money import quantize_to
+
+
+class AssetClass(enum.StrEnum):
+    """The kinds of market papertape trades."""
+
+    EQUITY = "equity"
+    FX = "fx"
+    CRYPTO = "crypto"
+
+
+class Instrument(msgspec.Struct, frozen=True, kw_only=True):
+    """A tradable instrument and its increments."""
+
+    symbol: Symbol
+    asset_class: AssetClass
+    quote_currency: str
+    tick_size: Decimal
+    lot_size: Decimal
+    price_precision: int
+    pip_size: Decimal | None = None
+    quantity_precision: int = 0
+    min_quantity: Decimal = Decimal(0)
+
+    def price(self, value: Decimal) -> Decimal:
+        """A price rounded to the instrument's tick."""
+        return quantize_to(value, self.tick_size)
+
+    def quantity(self, value: Decimal) -> Decimal:
+        """A quantity rounded to the instrument's lot."""
+        return quantize_to(value, self.lot_size)
+
+    def pips(self, price_move: Decimal) -> Decimal:
+        """A price move in pips (FX); the raw move where pips mean nothing."""
+        if self.pip_size is None:
+            return price_move
+        return price_move / self.pip_size
+
+
+def equity(symbol: str, currency: str = "USD") -> Instrument:
+    """A share: cent ticks, whole-share lots."""
+    return Instrument(
+        symbol=Symbol(symbol), asset_class=AssetClass.EQUITY, quote_currency=currency,
+        tick_size=Decimal("0.01"), lot_size=Decimal(1), price_precision=2,
+    )
+
+
+def fx(symbol: str) -> Instrument:
+    """A currency pair such as EURUSD or USDJPY: pips at 0.0001 (0.01 for JPY)."""
+    quote = symbol[-3:]
+    jpy = quote == "JPY"
+    return Instrument(
+        symbol=Symbol(symbol), asset_class=AssetClass.FX, quote_currency=quote,
+        tick_size=Decimal("0.001") if jpy else Decimal("0.00001"),
+        lot_size=Decimal(1), price_precision=3 if jpy else 5,
+        pip_size=Decimal("0.01") if jpy else Decimal("0.0001"),
+    )
+
+
+def crypto(symbol: str, quote: str = "USD") -> Instrument:
+    """A coin against a quote currency, fractional quantities to 1e-6."""
+    return Instrument(
+        symbol=Symbol(symbol), asset_class=AssetClass.CRYPTO, quote_currency=quote,
+        tick_size=Decimal("0.01"), lot_size=Decimal("0.000001"), price_precision=2,
+        quantity_precision=6,
+    )
+
+
+DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
+    i.symbol: i
+    for i in (
+        equity("AAPL"), equity("MSFT"), equity("SPY"),
+        fx("EURUSD"), fx("GBPUSD"), fx("USDJPY"),
+        crypto("BTCUSD"), crypto("ETHUSD"),
+    )
+}
+
+
+def instrument_for(symbol: str) -> Instrument:
+    """The known instrument for a symbol, else a guess from its shape (6 letters: FX; *USD(T): crypto)."""
+    known = DEFAULT_INSTRUMENTS.get(symbol)
+    if known is not None:
+        return known
+    if symbol.endswith(("USDT", "USDC")) or "/" in symbol:
+        return crypto(symbol)
+    if len(symbol) == 6 and symbol.isalpha() and symbol.isupper():
+        return fx(symbol)
+    return equity(symbol)

@@ -1,0 +1,48 @@
+"""Decimal arithmetic for money, prices and quantities: 28 digits, banker's rounding."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+
+DECIMAL_CONTEXT = decimal.Context(prec=28, rounding=ROUND_HALF_EVEN)
+decimal.DefaultContext.prec = 28
+decimal.DefaultContext.rounding = ROUND_HALF_EVEN
+decimal.setcontext(decimal.Context(prec=28, rounding=ROUND_HALF_EVEN))
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """Exact conversion of an int, a string or a Decimal; floats are refused on purpose."""
+    if isinstance(value, float):  # type: ignore[unreachable]
+        raise TypeError("floats are not money: pass a str or a Decimal")
+    return DECIMAL_CONTEXT.create_decimal(value)
+
+
+def quantize_to(value: Decimal, step: Decimal) -> Decimal:
+    """Round to a multiple of `step` (a tick or a lot), half to even."""
+    if step <= 0:
+        raise ValueError(f"step must be positive, got {step}")
+    units = (value / step).to_integral_value(rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
+    return DECIMAL_CONTEXT.multiply(units, step).quantize(step, context=DECIMAL_CONTEXT)
+
+
+def quantize_places(value: Decimal, places: int) -> Decimal:
+    """Round to a number of decimal places, half to even."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
+
+
+def money(value: Decimal, places: int = 2) -> Decimal:
+    """A cash amount rounded to its currency's minor unit."""
+    return quantize_places(value, places)
+
+
+def pct(part: Decimal, whole: Decimal) -> Decimal:
+    """`part` as a percentage of `whole` (0 when whole is 0)."""
+    if whole == 0:
+        return ZERO
+    return DECIMAL_CONTEXT.divide(part * HUNDRED, whole)

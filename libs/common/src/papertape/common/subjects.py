@@ -1,0 +1,117 @@
+"""Every NATS subject and JetStream stream name, built in one place.
+
+A ``Subjects`` carries an optional namespace so that test runs (or tenants) sharing one
+NATS server never see each other's messages: namespace ``t42`` gives stream ``T42_ACCOUNTS``
+over subjects ``t42.acct.>``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def token(value: str) -> str:
+    """A subject token: no dots, spaces or wildcards (they would change the subject's meaning)."""
+    if not _TOKEN.match(value):
+        raise ValueError(f"not a valid subject token: {value!r}")
+    return value
+
+
+class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A JetStream stream and what it holds."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    duplicate_window_s: float = 120.0
+    max_age_s: float = 0.0
+
+
+class Subjects(msgspec.Struct, frozen=True):
+    """Subject and stream builders for one namespace ("" in production)."""
+
+    namespace: str = ""
+
+    def _s(self, *parts: str) -> str:
+        return ".".join((self.namespace, *parts)) if self.namespace else ".".join(parts)
+
+    def stream(self, base: str) -> str:
+        return f"{self.namespace.upper()}_{base}" if self.namespace else base
+
+    # --- streams -------------------------------------------------------------------------
+    def streams(self) -> tuple[StreamSpec, ...]:
+        """Every stream the platform declares (in one place: the start-up step)."""
+        return (
+            StreamSpec(name=self.stream("MARKET"), subjects=(self._s("md", ">"),),
+                       description="quotes and bars from market-data", max_age_s=7 * 86400),
+            StreamSpec(name=self.stream("SIGNALS"), subjects=(self._s("signal", ">"),),
+                       description="strategy signals"),
+            StreamSpec(name=self.stream("ACCOUNTS"), subjects=(self._s("acct", ">"),),
+                       description="account events relayed from the portfolio event log"),
+            StreamSpec(name=self.stream("EXECUTION"), subjects=(self._s("exec", ">"),),
+                       description="execution reports from the simulated venue"),
+            StreamSpec(name=self.stream("DEADLETTER"), subjects=(self._s("dlq", ">"),),
+                       description="messages a service could not handle, with the reason"),
+        )
+
+    # --- market data ---------------------------------------------------------------------
+    def quote(self, symbol: str) -> str:
+        return self._s("md", "quote", token(symbol))
+
+    def bar(self, timeframe: str, symbol: str) -> str:
+        return self._s("md", "bar", token(timeframe), token(symbol))
+
+    def all_quotes(self) -> str:
+        return self._s("md", "quote", "*")
+
+    def all_market(self) -> str:
+        return self._s("md", ">")
+
+    # --- signals -------------------------------------------------------------------------
+    def signal(self, strategy: str, symbol: str) -> str:
+        return self._s("signal", token(strategy), token(symbol))
+
+    # --- accounts ------------------------------------------------------------------------
+    def account_event(self, account_id: str, event_name: str) -> str:
+        return self._s("acct", token(account_id), token(event_name))
+
+    def all_account_events(self) -> str:
+        return self._s("acct", ">")
+
+    def account_events(self, account_id: str) -> str:
+        return self._s("acct", token(account_id), "*")
+
+    # --- execution -----------------------------------------------------------------------
+    def execution_report(self, account_id: str, report: str) -> str:
+        return self._s("exec", token(account_id), token(report))
+
+    def all_execution_reports(self) -> str:
+        return self._s("exec", ">")
+
+    # --- request-reply -------------------------------------------------------------------
+    def portfolio_command(self) -> str:
+        return self._s("portfolio", "command")
+
+    def portfolio_query(self, query: str) -> str:
+        return self._s("portfolio", "query", token(query))
+
+    def portfolio_queries(self) -> str:
+        return self._s("portfolio", "query", "*")
+
+    # --- notifications and dead letters --------------------------------------------------
+    def notify(self, account_id: str) -> str:
+        return self._s("notify", token(account_id))
+
+    def dead_letter(self, service: str, original_subject: str) -> str:
+        # The original subject's tokens stay readable after the service name.
+        return self._s("dlq", token(service), *original_subject.split("."))
+
+    def all_dead_letters(self) -> str:
+        return self._s("dlq", ">")
+
+    def republish(self, name: str) -> str:
+        return self._s("replay", token(name))

@@ -1,0 +1,1 @@
+"""papertape's test kit: real NATS and PostgreSQL for every test that needs them."""

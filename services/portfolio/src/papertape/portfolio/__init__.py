@@ -1,0 +1,1 @@
+"""papertape package."""
