@@ -23,9 +23,10 @@ class FakeClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
-        if self._now.tzinfo is None:
+        start = start or datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
+        if start.tzinfo is None:
             raise ValueError("FakeClock needs a timezone-aware start time")
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -37,4 +38,4 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         if moment.tzinfo is None:
             raise ValueError("FakeClock.set needs a timezone-aware time")
-        self._now = moment
+        self._now = moment.astimezone(UTC)

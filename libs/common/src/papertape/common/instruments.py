@@ -8,7 +8,7 @@ from decimal import Decimal
 import msgspec
 
 from papertape.common.ids import Symbol
-from papertape.common.money import quantize_to
+from papertape.common.money import DECIMAL_CONTEXT, quantize_to
 
 
 class AssetClass(enum.StrEnum):
@@ -44,7 +44,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         """A price move in pips (FX); the raw move where pips mean nothing."""
         if self.pip_size is None:
             return price_move
-        return price_move / self.pip_size
+        return DECIMAL_CONTEXT.divide(price_move, self.pip_size)
 
 
 def equity(symbol: str, currency: str = "USD") -> Instrument:
@@ -86,13 +86,27 @@ DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
 }
 
 
+FIAT_CURRENCIES = frozenset({
+    "USD", "EUR", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "SEK", "NOK", "DKK", "HKD", "SGD",
+    "MXN", "ZAR", "TRY", "CNH", "PLN", "CZK", "HUF",
+})
+_CRYPTO_QUOTES = ("USDT", "USDC", "USD")
+
+
 def instrument_for(symbol: str) -> Instrument:
-    """The known instrument for a symbol, else a guess from its shape (6 letters: FX; *USD(T): crypto)."""
+    """The known instrument for a symbol, else a guess from its shape."""
+    # Two fiat codes (GBPJPY): FX; BASE/QUOTE, or a coin against USD, USDT or USDC (SOLUSDT,
+    # SOLUSD, SOL-USD): crypto; anything else (BRK-B): an equity.
     known = DEFAULT_INSTRUMENTS.get(symbol)
     if known is not None:
         return known
-    if symbol.endswith(("USDT", "USDC")) or "/" in symbol:
-        return crypto(symbol)
-    if len(symbol) == 6 and symbol.isalpha() and symbol.isupper():
+    if len(symbol) == 6 and symbol[:3] in FIAT_CURRENCIES and symbol[3:] in FIAT_CURRENCIES:
         return fx(symbol)
+    if "/" in symbol:
+        return crypto(symbol, quote=symbol.rsplit("/", 1)[1])
+    if symbol.rsplit("-", 1)[-1] in _CRYPTO_QUOTES and "-" in symbol:  # BTC-USD (Yahoo's style)
+        return crypto(symbol, quote=symbol.rsplit("-", 1)[1])
+    for quote in _CRYPTO_QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote) and symbol.isalnum():
+            return crypto(symbol, quote=quote)
     return equity(symbol)

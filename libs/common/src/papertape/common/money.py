@@ -18,7 +18,7 @@ CENT = Decimal("0.01")
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Exact conversion of an int, a string or a Decimal; floats are refused on purpose."""
-    if isinstance(value, float):  # type: ignore[unreachable]
+    if isinstance(value, float):
         raise TypeError("floats are not money: pass a str or a Decimal")
     return DECIMAL_CONTEXT.create_decimal(value)
 
@@ -27,13 +27,17 @@ def quantize_to(value: Decimal, step: Decimal) -> Decimal:
     """Round to a multiple of `step` (a tick or a lot), half to even."""
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
-    units = (value / step).to_integral_value(rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
+    # The module's context, not the thread's: another thread may not have ours.
+    units = DECIMAL_CONTEXT.divide(value, step).to_integral_value(
+        rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT
+    )
     return DECIMAL_CONTEXT.multiply(units, step).quantize(step, context=DECIMAL_CONTEXT)
 
 
 def quantize_places(value: Decimal, places: int) -> Decimal:
     """Round to a number of decimal places, half to even."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
+    exponent = Decimal(1).scaleb(-places)
+    return value.quantize(exponent, rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
 
 
 def money(value: Decimal, places: int = 2) -> Decimal:
@@ -45,4 +49,4 @@ def pct(part: Decimal, whole: Decimal) -> Decimal:
     """`part` as a percentage of `whole` (0 when whole is 0)."""
     if whole == 0:
         return ZERO
-    return DECIMAL_CONTEXT.divide(part * HUNDRED, whole)
+    return DECIMAL_CONTEXT.divide(DECIMAL_CONTEXT.multiply(part, HUNDRED), whole)

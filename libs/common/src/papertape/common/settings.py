@@ -7,6 +7,7 @@ falling back to the unprefixed ``NATS_URL``; values are validated by msgspec (st
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -16,22 +17,42 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed."""
+    """A setting is missing or malformed; ``field`` names it when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def load_settings(cls: type[S], prefix: str = "PAPERTAPE_", env: Mapping[str, str] | None = None) -> S:
+_FIELD_IN_ERROR = re.compile(r"at `\$\.(?P<at>\w+)|missing required field `(?P<missing>\w+)`")
+_BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+
+
+def _variables(field: str, prefix: str) -> tuple[str, str]:
+    return f"{prefix}{field.upper()}", field.upper()
+
+
+def load_settings(
+    cls: type[S], prefix: str = "PAPERTAPE_", env: Mapping[str, str] | None = None
+) -> S:
     """Build ``cls`` from the environment; unknown variables are ignored."""
     source = os.environ if env is None else env
     raw: dict[str, str] = {}
     for field in msgspec.structs.fields(cls):
-        for key in (f"{prefix}{field.name.upper()}", field.name.upper()):
-            if key in source and source[key] != "":
-                raw[field.name] = source[key]
+        for key in _variables(field.name, prefix):
+            value = source.get(key, "").strip()
+            if value:
+                if field.type is bool:  # yes/no and on/off: booleans as shells write them
+                    value = _BOOLEANS.get(value.lower(), value)
+                raw[field.name] = value
                 break
     try:
         return msgspec.convert(raw, cls, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"invalid settings for {cls.__name__}: {exc}") from exc
+        match = _FIELD_IN_ERROR.search(str(exc))
+        name = (match["at"] or match["missing"]) if match else None
+        where = f" (set {' or '.join(_variables(name, prefix))})" if name else ""
+        raise SettingsError(f"invalid settings for {cls.__name__}: {exc}{where}", name) from exc
 
 
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):

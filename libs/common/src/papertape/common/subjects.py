@@ -102,6 +102,12 @@ class Subjects(msgspec.Struct, frozen=True):
     def portfolio_queries(self) -> str:
         return self._s("portfolio", "query", "*")
 
+    def marketdata_query(self, query: str) -> str:
+        return self._s("marketdata", "query", token(query))
+
+    def marketdata_queries(self) -> str:
+        return self._s("marketdata", "query", "*")
+
     # --- notifications and dead letters --------------------------------------------------
     def notify(self, account_id: str) -> str:
         return self._s("notify", token(account_id))

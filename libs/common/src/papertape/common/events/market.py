@@ -6,7 +6,9 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.base import Event
+import msgspec
+
+from papertape.common.events.base import Event, Query
 from papertape.common.ids import Symbol
 
 
@@ -53,3 +55,33 @@ class BarClosed(Event, frozen=True, kw_only=True):
 
 
 MarketEvent = QuoteReceived | BarClosed
+
+
+# --- queries (request-reply on ``marketdata.query.<name>``) --------------------------------
+
+
+class GetLatestQuote(Query, frozen=True, kw_only=True):
+    """The last quote market-data published for a symbol (reply result: ``QuoteReceived``)."""
+
+    symbol: Symbol
+
+
+class GetBars(Query, frozen=True, kw_only=True):
+    """Stored bars of a symbol and width, oldest first (reply result: ``BarHistory``)."""
+
+    symbol: Symbol
+    timeframe: Timeframe
+    start: datetime | None = None
+    end: datetime | None = None
+    limit: int = 500
+
+
+class BarHistory(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to ``GetBars``: bars whose start lies in [start, end), oldest first."""
+
+    symbol: Symbol
+    timeframe: Timeframe
+    bars: tuple[BarClosed, ...] = ()
+
+
+MarketQuery = GetLatestQuote | GetBars

@@ -1,44 +1,72 @@
-"""pytest plugin (loaded with ``-p papertape.common.testing.plugin``): server fixtures.
+"""pytest plugin (loaded with ``-p papertape.common.testing.plugin``): real server fixtures.
 
-Interim version: servers from NATS_URL / DATABASE_URL only. The embedded fallback replaces it.
+Servers come from ``NATS_URL`` / ``DATABASE_URL`` when set, else the embedded binaries (started
+once per session, per xdist worker: they start in well under a second), else testcontainers.
+Every name a test creates (database, namespace, stream) is unique, so concurrent runs sharing a
+server never collide.
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import asyncpg
+import nats
 import pytest
+import pytest_asyncio
+from nats.aio.client import Client
 
-from papertape.common.subjects import Subjects
+from papertape.common.servers import declare_streams, delete_streams, resolve_nats, resolve_postgres
+from papertape.common.subjects import StreamSpec, Subjects
 
 
 @pytest.fixture(scope="session")
 def nats_url() -> Iterator[str]:
-    yield os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+    """A NATS server with JetStream for the whole session."""
+    with ExitStack() as stack:
+        yield resolve_nats(stack).url
+
+
+@pytest.fixture
+def server_data_dir() -> Iterator[Path]:
+    """An empty folder for a persistent embedded server's data, removed after the test.
+
+    Not under ``tmp_path``: pytest keeps that tree private to its user (and re-tightens it when
+    any pytest session starts), which the system user of a root-started PostgreSQL cannot enter.
+    """
+    with tempfile.TemporaryDirectory(prefix="papertape-test-") as folder:
+        yield Path(folder)
 
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    yield os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    """A superuser DSN on a PostgreSQL server where CREATE DATABASE works."""
+    with ExitStack() as stack:
+        # Durability is pointless for throw-away test clusters; speed is not.
+        yield resolve_postgres(stack, durable=False).url
 
 
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+def database_url(server_url: str, name: str) -> str:
+    """``server_url`` pointed at database ``name`` (query parameters kept)."""
+    head, sep, query = server_url.partition("?")
+    base, _, _ = head.rpartition("/")
+    return f"{base}/{name}{sep}{query}"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def fresh_database(postgres_server_url: str) -> AsyncIterator[str]:
-    name = f"pt_{uuid.uuid4().hex[:12]}"
+    """A DSN of a brand-new empty database, dropped (WITH FORCE) after the test."""
+    name = f"pt_{uuid.uuid4().hex[:16]}"
     conn = await asyncpg.connect(postgres_server_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    yield _with_database(postgres_server_url, name)
+    yield database_url(postgres_server_url, name)
     conn = await asyncpg.connect(postgres_server_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -48,4 +76,29 @@ async def fresh_database(postgres_server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def subjects() -> Subjects:
-    return Subjects(namespace=f"t{uuid.uuid4().hex[:10]}")
+    """Subjects and stream names in a namespace of this test alone."""
+    return Subjects(namespace=f"t{uuid.uuid4().hex[:12]}")
+
+
+@pytest_asyncio.fixture
+async def nats_client(nats_url: str) -> AsyncIterator[Client]:
+    """A connected nats-py client, closed after the test."""
+    client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=2)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def jetstream_streams(
+    nats_client: Client,
+    subjects: Subjects,
+) -> AsyncIterator[tuple[StreamSpec, ...]]:
+    """Every stream of ``subjects.streams()`` declared on the server, deleted after the test."""
+    specs = subjects.streams()
+    await declare_streams(nats_client, specs)
+    try:
+        yield specs
+    finally:
+        await delete_streams(nats_client, specs)

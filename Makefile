@@ -1,0 +1,63 @@
+# papertape — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# uv from PATH, else a private copy installed into .tools/ on first use.
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+PYTEST_WORKERS ?= 2
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/python -m pip install --quiet uv
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+.PHONY: setup
+setup: .venv/.synced ## Create the environment (uv, Python packages, NATS and PostgreSQL binaries)
+
+.PHONY: run
+run: setup ## Run the platform: embedded NATS + PostgreSQL unless NATS_URL/DATABASE_URL are set
+	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} $(UV) run --frozen papertape run
+
+.PHONY: test
+test: setup ## Run every test (real NATS and PostgreSQL; embedded when no URLs are set)
+	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+.PHONY: lint
+lint: setup ## ruff, mypy --strict and the import-linter contracts
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check libs services cli tests bench
+	$(UV) run --frozen mypy libs/common/src libs/trading/src services/*/src cli/src
+	$(UV) run --frozen lint-imports
+
+.PHONY: fmt
+fmt: setup ## Format and auto-fix
+	$(UV) run --frozen ruff format libs services cli tests bench
+	$(UV) run --frozen ruff check --fix .
+
+.PHONY: schemas
+schemas: setup ## Regenerate proto/ (JSON Schema per message and version, AsyncAPI)
+	$(UV) run --frozen python -m papertape.common.schemas write
+
+.PHONY: bench
+bench: setup ## Run the benchmarks; records in bench/results/latest.json
+	$(UV) run --frozen python -m bench.run
+
+.PHONY: up
+up: ## The same stack in containers, with Prometheus and Grafana (needs Docker)
+	docker compose up --build -d
+
+.PHONY: down
+down: ## Stop the containers
+	docker compose down
+
+.PHONY: clean
+clean: ## Remove the environment and local data (.papertape/)
+	rm -rf .venv .tools .papertape .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""papertape's benchmarks: ``make bench`` runs ``python -m bench.run``."""

@@ -1,0 +1,220 @@
+"""``audit verify``: the log's integrity, then every account's projections against a replay.
+
+The log: hash chain, gap-free positions, contiguous versions (``verify_log``). The
+projections: each account's latest snapshot must equal a fresh replay of its stream up to
+the snapshot's version, and, when a portfolio service answers, its live summary must equal
+the replay's summary at the version it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from papertape.cli.audit.rebuilds import replay_account
+from papertape.cli.client import PortfolioClient, PortfolioUnavailable, Refused
+from papertape.cli.output import Advance
+from papertape.common.eventlog import (
+    EventLog,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    SnapshotStore,
+    StreamInfo,
+    Verification,
+    verify_log,
+)
+from papertape.common.events.account import ACCOUNT_STREAM_PREFIX, account_stream
+from papertape.common.events.portfolio import GetAccountSummary
+from papertape.common.ids import AccountId
+from papertape.trading.account import STATE_SCHEMA_VERSION, AccountSnapshot, to_snapshot
+from papertape.trading.account.reports import AccountSummary, account_summary
+
+_snapshots = msgspec.json.Decoder(AccountSnapshot)
+
+
+class AuditableLog(EventLog, SnapshotStore, Protocol):
+    """An event log that also keeps snapshots (both implementations do)."""
+
+
+class AccountMismatch(msgspec.Struct, frozen=True, kw_only=True):
+    """A projection of an account that differs from the replay of its stream."""
+
+    account_id: str
+    source: str  # "snapshot" or "live"
+    version: int
+    position: int
+    fields: list[str]
+
+
+class AuditReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything ``audit verify`` found."""
+
+    log: Verification
+    accounts: int = 0
+    snapshots_checked: int = 0
+    live_checked: int = 0
+    live_skipped: str | None = None
+    mismatches: list[AccountMismatch] = []
+
+    @property
+    def ok(self) -> bool:
+        """True when the log and every projection checked out."""
+        return self.log.ok and not self.mismatches
+
+    @property
+    def first_bad_position(self) -> int | None:
+        """The lowest position at which something is wrong."""
+        positions = [m.position for m in self.mismatches]
+        if self.log.first_bad_position is not None:
+            positions.append(self.log.first_bad_position)
+        return min(positions, default=None)
+
+
+def differences(left: msgspec.Struct, right: msgspec.Struct) -> list[str]:
+    """Names of the fields whose values differ between two structs of one type."""
+    return [
+        name
+        for name in left.__struct_fields__
+        if getattr(left, name) != getattr(right, name)
+    ]
+
+
+class _Counting:
+    """An event log whose ``read_all`` moves a progress bar on by every batch it yields."""
+
+    def __init__(self, log: EventLog, advance: Advance) -> None:
+        self._log = log
+        self._advance = advance
+
+    async def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> list[int]:
+        return await self._log.append(stream_id, expected_version, events)
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        to_position: int | None = None,
+        batch_size: int = 1_000,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        return self._log.read_stream(
+            stream_id,
+            from_version=from_version,
+            to_version=to_version,
+            to_position=to_position,
+            batch_size=batch_size,
+        )
+
+    async def read_all(
+        self,
+        from_position: int = 1,
+        *,
+        limit: int | None = None,
+        to_position: int | None = None,
+        batch_size: int = 1_000,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        batches = self._log.read_all(
+            from_position, limit=limit, to_position=to_position, batch_size=batch_size
+        )
+        async for batch in batches:
+            yield batch
+            self._advance(len(batch))
+
+    async def head_position(self) -> int:
+        return await self._log.head_position()
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._log.stream_version(stream_id)
+
+    async def list_streams(self, prefix: str = "") -> list[StreamInfo]:
+        return await self._log.list_streams(prefix)
+
+
+async def verify_chain(log: EventLog, advance: Advance) -> Verification:
+    """``verify_log``, reporting progress event by event."""
+    return await verify_log(_Counting(log, advance))
+
+
+async def check_snapshot(
+    log: EventLog, account_id: str, snapshot: Snapshot
+) -> AccountMismatch | None:
+    """Compare an account's snapshot with a replay of its stream up to the same version."""
+    stored = _snapshots.decode(snapshot.state)
+    replayed = await replay_account(log, account_id, to_version=snapshot.version)
+    fields = differences(stored, to_snapshot(replayed.state))
+    if replayed.version != snapshot.version:
+        fields.insert(0, f"stream ends at version {replayed.version}")
+    if not fields:
+        return None
+    return AccountMismatch(
+        account_id=account_id,
+        source="snapshot",
+        version=snapshot.version,
+        position=replayed.position,
+        fields=fields,
+    )
+
+
+async def check_live(
+    log: EventLog, client: PortfolioClient, account_id: str
+) -> AccountMismatch | None:
+    """Compare the portfolio's live summary with the replay's at the same version."""
+    try:
+        result: Any = await client.query(GetAccountSummary(account_id=AccountId(account_id)))
+    except Refused as refusal:
+        return AccountMismatch(
+            account_id=account_id, source="live", version=0, position=0,
+            fields=[f"the portfolio answered {refusal}"],
+        )
+    live = msgspec.convert(result, AccountSummary, strict=False)
+    replayed = await replay_account(log, account_id, to_version=live.version)
+    fields = differences(live, account_summary(replayed.state))
+    if not fields:
+        return None
+    return AccountMismatch(
+        account_id=account_id, source="live", version=live.version,
+        position=replayed.position, fields=fields,
+    )
+
+
+async def audit(
+    log: AuditableLog,
+    advance: Advance,
+    client: PortfolioClient | None = None,
+) -> AuditReport:
+    """Verify the log, every account's snapshot and (with a client) its live state."""
+    chain = await verify_chain(log, advance)
+    streams = await log.list_streams(ACCOUNT_STREAM_PREFIX)
+    accounts = [info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX) for info in streams]
+    mismatches: list[AccountMismatch] = []
+    snapshots = live = 0
+    skipped: str | None = None if client is not None else "no --nats-url given"
+    for account_id in accounts:
+        snapshot = await log.load_snapshot(account_stream(account_id), STATE_SCHEMA_VERSION)
+        if snapshot is not None:
+            snapshots += 1
+            found = await check_snapshot(log, account_id, snapshot)
+            mismatches.extend([found] if found is not None else [])
+        if client is None or skipped is not None:
+            continue
+        try:
+            drift = await check_live(log, client, account_id)
+        except PortfolioUnavailable as error:
+            skipped = str(error)
+            continue
+        live += 1
+        mismatches.extend([drift] if drift is not None else [])
+    return AuditReport(
+        log=chain,
+        accounts=len(accounts),
+        snapshots_checked=snapshots,
+        live_checked=live,
+        live_skipped=skipped,
+        mismatches=mismatches,
+    )

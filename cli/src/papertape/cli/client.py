@@ -1,0 +1,169 @@
+"""A small request-reply client of the portfolio service, as the command line's user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client
+from nats.errors import NoRespondersError, NoServersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from papertape.cli import endpoints
+from papertape.cli.output import fail
+from papertape.common.codec import Codec, encode
+from papertape.common.events.base import Query, message_name
+from papertape.common.events.envelope import Reply, Request
+from papertape.common.ids import Actor, Uuid7Generator
+from papertape.common.subjects import Subjects
+
+replies: Codec[Reply[Any]] = Codec(Reply[Any])
+
+REJECTIONS = ("order_rejected", "command_rejected", "withdrawal_rejected", "fill_rejected")
+"""Events that are business refusals: the command line reports them and exits non-zero."""
+
+
+class PortfolioUnavailable(Exception):
+    """No portfolio service answered (not running, wrong URL or namespace, or too slow)."""
+
+
+class Refused(Exception):
+    """The portfolio refused a request: an error reply or a rejection event."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def cli_actor() -> Actor:
+    """``cli:<user>``: who the log records as the author of a command-line request."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        user = "unknown"
+    return Actor(f"cli:{user}")
+
+
+def query_name(query: Query) -> str:
+    """The subject token of a query: its snake-case name (``get_account_summary``)."""
+    return message_name(type(query))
+
+
+class PortfolioClient:
+    """Sends account commands and queries to the portfolio over NATS request-reply."""
+
+    def __init__(self, nc: Client, subjects: Subjects, *, timeout: float = 10.0) -> None:
+        self.nc = nc
+        self.subjects = subjects
+        self.timeout = timeout
+        self.actor = cli_actor()
+        self.ids = Uuid7Generator()
+
+    async def command(self, body: Any) -> dict[str, Any]:
+        """Send a command; its result (events and version) or ``Refused``."""
+        result = await self._request(self.subjects.portfolio_command(), body)
+        for event in result.get("events", []):
+            data = event.get("data", {})
+            if str(data.get("type", "")).split(".")[0] in REJECTIONS:
+                raise Refused(str(data.get("reason_code")), str(data.get("message", "")))
+        return dict(result)
+
+    async def query(self, body: Query) -> Any:
+        """Ask a query; its result as plain JSON values, or ``Refused``."""
+        return await self._request(self.subjects.portfolio_query(query_name(body)), body)
+
+    async def _request(self, subject: str, body: Any) -> Any:
+        request = Request(
+            request_id=self.ids.new(), issued_at=datetime.now(UTC), actor=self.actor, body=body
+        )
+        try:
+            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
+        except (NoRespondersError, NatsTimeout) as error:
+            raise PortfolioUnavailable(
+                f"no portfolio service answered on {subject} ({type(error).__name__})"
+            ) from error
+        try:
+            reply = replies.decode(msg.data)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            raise Refused("malformed_reply", str(error)) from error
+        if not reply.ok:
+            raise Refused(reply.error_code or "error", reply.error or "")
+        return reply.result
+
+
+async def _quiet(error: Exception) -> None:
+    """Connection errors become one clear message, not a logged traceback per attempt."""
+
+
+@asynccontextmanager
+async def connected(url: str, *, connect_timeout: float = 5.0) -> AsyncIterator[Client]:
+    """A NATS connection that fails fast (no endless reconnects) when the server is away."""
+    try:
+        nc = await nats.connect(
+            url,
+            connect_timeout=connect_timeout,
+            max_reconnect_attempts=1,
+            allow_reconnect=False,
+            error_cb=_quiet,
+        )
+    except (NoServersError, OSError, NatsTimeout) as error:
+        raise PortfolioUnavailable(f"cannot connect to NATS at {url}: {error}") from error
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+PortfolioAction = Callable[[PortfolioClient, argparse.Namespace], Coroutine[Any, Any, int]]
+
+EXIT_REFUSED = 1
+EXIT_UNAVAILABLE = 3
+
+
+def portfolio_handler(action: PortfolioAction) -> Callable[[argparse.Namespace], int]:
+    """A subcommand handler that runs ``action`` with a client, reporting refusals clearly."""
+
+    def handle(args: argparse.Namespace) -> int:
+        try:
+            return asyncio.run(_with_client(args, action))
+        except Refused as refusal:
+            return fail(f"refused: {refusal.code}: {refusal.message}", EXIT_REFUSED)
+        except PortfolioUnavailable as error:
+            return fail(f"{error} (is `papertape run` up? see --nats-url)", EXIT_UNAVAILABLE)
+
+    return handle
+
+
+async def _with_client(args: argparse.Namespace, action: PortfolioAction) -> int:
+    async with connected(endpoints.nats_url(args)) as nc:
+        client = PortfolioClient(nc, endpoints.subjects(args), timeout=args.timeout)
+        return await action(client, args)
+
+
+def portfolio_options() -> argparse.ArgumentParser:
+    """A parent parser with the options of every portfolio request."""
+    parent = argparse.ArgumentParser(add_help=False)
+    endpoints.add_nats_options(parent)
+    parent.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    parent.add_argument("--json", action="store_true", help="print the answer as JSON")
+    return parent
+
+
+def decimal_argument(text: str) -> Decimal:
+    """An argparse type: a finite decimal number."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value

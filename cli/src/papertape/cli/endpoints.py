@@ -1,0 +1,86 @@
+"""Where the servers are: ``--nats-url`` / ``--database-url``, the environment, or ``urls.json``.
+
+Precedence: the option, then ``PAPERTAPE_<NAME>`` / ``<NAME>`` in the environment, then the
+``urls.json`` that ``papertape run`` writes under its data directory (``./.papertape`` by
+default, ``PAPERTAPE_DATA_DIR`` to change it), then the local defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from papertape.common.subjects import Subjects
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/papertape"
+URLS_FILE = "urls.json"
+
+
+def urls_file(env: Mapping[str, str] | None = None) -> Path:
+    """The file ``papertape run`` leaves its servers' URLs in."""
+    source = os.environ if env is None else env
+    return Path(source.get("PAPERTAPE_DATA_DIR") or ".papertape") / URLS_FILE
+
+
+def save_urls(data_dir: Path, *, nats_url: str, database_url: str) -> Path:
+    """Write ``urls.json`` for the other commands (called by whoever starts the servers)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / URLS_FILE
+    path.write_text(json.dumps({"nats_url": nats_url, "database_url": database_url}) + "\n")
+    return path
+
+
+def _from_file(key: str, env: Mapping[str, str] | None) -> str | None:
+    path = urls_file(env)
+    try:
+        value = json.loads(path.read_text()).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _resolve(option: str | None, name: str, default: str, env: Mapping[str, str] | None) -> str:
+    if option:
+        return option
+    source = os.environ if env is None else env
+    for variable in (f"PAPERTAPE_{name.upper()}", name.upper()):
+        if source.get(variable, "").strip():
+            return source[variable].strip()
+    return _from_file(name, env) or default
+
+
+def nats_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
+    """The NATS server to talk to."""
+    return _resolve(getattr(args, "nats_url", None), "nats_url", DEFAULT_NATS_URL, env)
+
+
+def database_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
+    """The PostgreSQL database that holds the event log."""
+    return _resolve(getattr(args, "database_url", None), "database_url", DEFAULT_DATABASE_URL, env)
+
+
+def subjects(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Subjects:
+    """Subjects in the namespace of ``--namespace`` or ``PAPERTAPE_NAMESPACE``."""
+    source = os.environ if env is None else env
+    namespace = getattr(args, "namespace", None) or source.get("PAPERTAPE_NAMESPACE", "")
+    return Subjects(namespace=namespace)
+
+
+def add_nats_options(parser: argparse.ArgumentParser) -> None:
+    """``--nats-url`` and ``--namespace``."""
+    parser.add_argument(
+        "--nats-url", help=f"NATS server (default: $NATS_URL, urls.json, {DEFAULT_NATS_URL})"
+    )
+    parser.add_argument("--namespace", help="subject namespace (default: $PAPERTAPE_NAMESPACE)")
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """``--database-url``."""
+    parser.add_argument(
+        "--database-url",
+        help=f"event-log database (default: $DATABASE_URL, urls.json, {DEFAULT_DATABASE_URL})",
+    )

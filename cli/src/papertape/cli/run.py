@@ -1,0 +1,186 @@
+"""``papertape run``: the whole platform on one machine, from one command.
+
+Steps: resolve the servers (``NATS_URL`` / ``DATABASE_URL``, else embedded ones persisting under
+``--data-dir``), create the ``papertape`` database on an embedded server, apply the event log's
+migrations, declare every JetStream stream, then run each installed service
+(``python -m papertape.<service>``) under the ``Supervisor`` with ``NATS_URL`` and
+``DATABASE_URL`` in its environment. A service is ready when it prints a line with the word
+``READY``; then ``papertape run`` prints its own ``READY`` line. Ctrl-C / SIGTERM stops the
+services first and the embedded servers last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import inspect
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import asyncpg
+import nats
+
+from papertape.cli.console import Console
+from papertape.cli.supervisor import NAME, ServiceSpec, Supervisor
+from papertape.common.servers import (
+    ServerStartError,
+    ServersUnavailable,
+    ServerUrls,
+    declare_streams,
+    resolve_servers,
+)
+from papertape.common.subjects import Subjects
+
+SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
+APP_DATABASE = "papertape"
+MIGRATIONS = "papertape.common.eventlog.migrations"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``papertape run`` was asked to do (``services=None``: every installed one)."""
+
+    data_dir: Path = Path(".papertape")
+    duration: float | None = None
+    services: Sequence[str] | None = None
+    ready_timeout: float = 120.0
+    stop_timeout: float = 10.0
+
+
+def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
+    """The services whose ``papertape.<name>.__main__`` can be run."""
+    found = []
+    for name in candidates:
+        try:
+            spec = importlib.util.find_spec(f"papertape.{name}.__main__")
+        except ModuleNotFoundError:
+            spec = None
+        if spec is not None:
+            found.append(name)
+    return found
+
+
+def service_specs(names: Sequence[str], nats_url: str, database_url: str) -> list[ServiceSpec]:
+    """One child process per service, told where the servers are."""
+    env = {
+        **os.environ,
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "PAPERTAPE_NATS_URL": nats_url,
+        "PAPERTAPE_DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return [ServiceSpec(name, (sys.executable, "-m", f"papertape.{name}"), env) for name in names]
+
+
+def run(options: RunOptions, console: Console | None = None) -> int:
+    """Run everything until stopped; the process exit code."""
+    console = console or Console()
+    with _signals_interrupt():
+        try:
+            with resolve_servers(data_dir=options.data_dir.absolute()) as urls:
+                console.emit(NAME, f"nats {urls.nats_url} ({urls.nats_source})")
+                console.emit(NAME, f"postgres {urls.database_url} ({urls.database_source})")
+                try:
+                    return asyncio.run(_serve(urls, options, console))
+                finally:
+                    # Our own shutdown of the servers must not be cut short by a further signal.
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                    console.emit(NAME, "stopping the servers")
+        except (ServersUnavailable, ServerStartError) as exc:
+            console.emit(NAME, f"cannot start the servers: {exc}")
+            return 2
+        except KeyboardInterrupt:
+            console.emit(NAME, "interrupted while starting")
+            return 130
+        finally:
+            console.emit(NAME, "stopped")
+
+
+async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int:
+    database_url = await prepare_database(urls, console)
+    await declare_platform_streams(urls.nats_url)
+    console.emit(NAME, "streams declared: " + ", ".join(s.name for s in Subjects().streams()))
+    names = installed_services() if options.services is None else list(options.services)
+    if not names:
+        console.emit(NAME, "no service is installed yet: running the servers only")
+    console.emit(NAME, f"servers nats={urls.nats_url} database={database_url}")
+    supervisor = Supervisor(
+        service_specs(names, urls.nats_url, database_url),
+        console,
+        ready_timeout=options.ready_timeout,
+        stop_timeout=options.stop_timeout,
+    )
+    return await supervisor.run(duration=options.duration)
+
+
+async def prepare_database(urls: ServerUrls, console: Console) -> str:
+    """The application's DSN: a ``papertape`` database on a server we started, migrated."""
+    database_url = urls.database_url
+    if urls.database_source != "environment":
+        await _ensure_database(urls.database_url, APP_DATABASE)
+        database_url = _with_database(urls.database_url, APP_DATABASE)
+    await apply_migrations(database_url, console)
+    return database_url
+
+
+async def apply_migrations(database_url: str, console: Console) -> None:
+    """Apply the event log's migrations when that module exists (sync or async)."""
+    try:
+        module = importlib.import_module(MIGRATIONS)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not MIGRATIONS.startswith(exc.name):
+            raise
+        console.emit(NAME, f"no {MIGRATIONS} yet: skipping migrations")
+        return
+    outcome = module.apply_migrations(database_url)
+    if inspect.isawaitable(outcome):
+        await outcome
+    console.emit(NAME, "migrations applied")
+
+
+async def declare_platform_streams(nats_url: str) -> None:
+    """Declare every stream of the platform (the one place where streams are declared)."""
+    nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
+    try:
+        await declare_streams(nc, Subjects().streams())
+    finally:
+        await nc.close()
+
+
+async def _ensure_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def _with_database(server_url: str, name: str) -> str:
+    head, sep, query = server_url.partition("?")
+    return f"{head.rpartition('/')[0]}/{name}{sep}{query}"
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt (like Ctrl-C) outside the supervisor's own handling."""
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)

@@ -1,0 +1,1 @@
+"""The bus: broker factory, stream declarations, publishing with dedup ids, dead letters."""

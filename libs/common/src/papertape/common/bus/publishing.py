@@ -1,0 +1,34 @@
+"""Publishing to JetStream with a deduplication id, the trace context and a retry policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from papertape.common import codec
+from papertape.common.policies import transient_bus_errors
+from papertape.common.telemetry.tracing import inject_headers
+
+MSG_ID = "Nats-Msg-Id"
+
+
+def headers_for(msg_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers carrying the dedup id and the current trace context."""
+    headers = inject_headers(extra)
+    headers[MSG_ID] = msg_id
+    return headers
+
+
+async def publish(
+    js: JetStreamContext, subject: str, message: Any, *, msg_id: str,
+    headers: dict[str, str] | None = None, timeout: float = 5.0,
+) -> PubAck:
+    """Publish a message (struct or bytes) once: JetStream drops a repeat of ``msg_id``."""
+    payload = message if isinstance(message, bytes) else codec.encode(message)
+    all_headers = headers_for(msg_id, headers)
+    async for attempt in transient_bus_errors():
+        with attempt:
+            return await js.publish(subject, payload, headers=all_headers, timeout=timeout)
+    raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover

@@ -1,0 +1,46 @@
+"""The append-only event log: streams, gap-free global positions, a hash chain, snapshots."""
+
+from papertape.common.eventlog.envelopes import decode_envelope, decode_metadata, new_event
+from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
+from papertape.common.eventlog.memory import InMemoryEventLog
+from papertape.common.eventlog.port import (
+    CheckpointStore,
+    ConcurrencyError,
+    DuplicateEventError,
+    EventLog,
+    EventLogError,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    SnapshotStore,
+    StreamInfo,
+)
+from papertape.common.eventlog.snapshots import Rebuilt, SnapshotPolicy, rebuild, snapshot_if_due
+from papertape.common.eventlog.verify import Verification, verify_log
+
+__all__ = [
+    "GENESIS_HASH",
+    "CheckpointStore",
+    "ConcurrencyError",
+    "DuplicateEventError",
+    "EventLog",
+    "EventLogError",
+    "InMemoryEventLog",
+    "Metadata",
+    "NewEvent",
+    "Rebuilt",
+    "RecordedEvent",
+    "Snapshot",
+    "SnapshotPolicy",
+    "SnapshotStore",
+    "StreamInfo",
+    "Verification",
+    "decode_envelope",
+    "decode_metadata",
+    "event_hash",
+    "new_event",
+    "rebuild",
+    "snapshot_if_due",
+    "verify_log",
+]

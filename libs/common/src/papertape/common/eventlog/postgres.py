@@ -1,0 +1,242 @@
+"""The event log on PostgreSQL (asyncpg): one ``append_events`` call per append.
+
+Reads fetch ranges of positions or versions (both are gap-free), and ask for the next range
+before handing out the current one, so the server works while the caller decodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from papertape.common.eventlog.migrations import apply_migrations
+from papertape.common.eventlog.port import (
+    ConcurrencyError,
+    DuplicateEventError,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    StreamInfo,
+)
+
+NOTIFY_CHANNEL = "papertape_eventlog"
+"""Every append notifies this channel, with the new head position, when it commits."""
+
+# Columns in RecordedEvent's field order; JSON as text is what the hash chain covers.
+_COLUMNS = (
+    "position, stream_id, stream_version, event_id::text, type, schema_version,"
+    " data::text, metadata::text, recorded_at, prev_hash, hash"
+)
+_BY_POSITION = (
+    f"SELECT {_COLUMNS} FROM events WHERE position >= $1 AND position <= $2 ORDER BY position"
+)
+_BY_VERSION = (
+    f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2"
+    " AND stream_version <= $3 AND position <= $4 ORDER BY stream_version"
+)
+_MAX = 2**63 - 1
+_MAX_VERSION = 2**31 - 1
+_APPEND = "SELECT actual_version, positions FROM append_events($1, $2, $3, $4, $5, $6, $7)"
+
+
+async def append_on(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    stream_id: str,
+    expected_version: int | None,
+    events: Sequence[NewEvent],
+) -> list[int]:
+    """Append on a given connection (inside its transaction, if one is open)."""
+    if not events:
+        return []
+    try:
+        row = await conn.fetchrow(
+            _APPEND,
+            stream_id,
+            expected_version,
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.schema_version for e in events],
+            [e.data.decode() for e in events],
+            [e.metadata.decode() for e in events],
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise DuplicateEventError(stream_id, str(error)) from error
+    assert row is not None
+    if row["positions"] is None:
+        raise ConcurrencyError(stream_id, expected_version, row["actual_version"])
+    return list(row["positions"])
+
+
+async def _pipelined(
+    query: asyncpg.prepared_stmt.PreparedStatement,
+    first: int,
+    last: int,
+    size: int,
+    prefix: tuple[Any, ...],
+    suffix: tuple[Any, ...],
+) -> AsyncIterator[list[RecordedEvent]]:
+    """Fetch ``[first, last]`` in ranges of ``size``, one range ahead of the consumer."""
+
+    def fetch(start: int) -> asyncio.Future[list[Any]]:
+        end = min(start + size - 1, last)
+        return asyncio.ensure_future(query.fetch(*prefix, start, end, *suffix))
+
+    pending: asyncio.Future[list[Any]] | None = fetch(first) if first <= last else None
+    try:
+        start = first
+        while pending is not None:
+            rows = await pending
+            pending = None
+            start += size
+            if len(rows) == size and start <= last:
+                pending = fetch(start)
+                await asyncio.sleep(0)  # let the next query go out before we hand this one over
+            if not rows:
+                return
+            yield [RecordedEvent(*row) for row in rows]
+    finally:
+        if pending is not None:
+            await pending  # the connection must be idle before it returns to the pool
+
+
+class PostgresEventLog:
+    """EventLog, SnapshotStore and CheckpointStore over an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True
+    ) -> PostgresEventLog:
+        """Open a pool (applying pending migrations first, unless told not to)."""
+        if migrate:
+            await apply_migrations(dsn)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        return cls(pool)
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self.pool.close()
+
+    async def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> list[int]:
+        """Append atomically; returns the positions (the original ones when retried)."""
+        async with self.pool.acquire() as conn:
+            return await append_on(conn, stream_id, expected_version, events)
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        to_position: int | None = None,
+        batch_size: int = 1_000,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """The stream's events in version order, in batches, optionally as of a position."""
+        last = _MAX_VERSION if to_version is None else to_version
+        until = _MAX if to_position is None else to_position
+        async with self.pool.acquire() as conn:
+            query = await conn.prepare(_BY_VERSION)
+            first = max(from_version, 1)
+            batches = _pipelined(query, first, last, batch_size, (stream_id,), (until,))
+            async for batch in batches:
+                yield batch
+
+    async def read_all(
+        self,
+        from_position: int = 1,
+        *,
+        limit: int | None = None,
+        to_position: int | None = None,
+        batch_size: int = 1_000,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """Every event from ``from_position`` in position order, in batches."""
+        first = max(from_position, 1)
+        last = await self.head_position()
+        if to_position is not None:
+            last = min(last, to_position)
+        if limit is not None:
+            last = min(last, first + limit - 1)
+        async with self.pool.acquire() as conn:
+            query = await conn.prepare(_BY_POSITION)
+            async for batch in _pipelined(query, first, last, batch_size, (), ()):
+                yield batch
+
+    async def head_position(self) -> int:
+        """The last position (0 when the log is empty)."""
+        return int(await self.pool.fetchval("SELECT position FROM log_head"))
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's last version (0 when it does not exist)."""
+        version = await self.pool.fetchval(
+            "SELECT stream_version FROM events WHERE stream_id = $1"
+            " ORDER BY stream_version DESC LIMIT 1",
+            stream_id,
+        )
+        return int(version or 0)
+
+    async def list_streams(self, prefix: str = "") -> list[StreamInfo]:
+        """Every stream whose id starts with ``prefix``, with its version, sorted by id."""
+        rows = await self.pool.fetch(
+            "SELECT stream_id, max(stream_version) AS version FROM events"
+            " WHERE starts_with(stream_id, $1) GROUP BY stream_id ORDER BY stream_id",
+            prefix,
+        )
+        return [StreamInfo(row["stream_id"], row["version"]) for row in rows]
+
+    async def save_snapshot(
+        self, stream_id: str, version: int, state_schema_version: int, state: bytes
+    ) -> None:
+        """Keep the state as of ``version`` (replaces an older snapshot of that schema)."""
+        await self.pool.execute(
+            "INSERT INTO snapshots (stream_id, state_schema_version, version, state)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (stream_id, state_schema_version) DO UPDATE"
+            " SET version = excluded.version, state = excluded.state, taken_at = clock_timestamp()"
+            " WHERE snapshots.version <= excluded.version",
+            stream_id,
+            state_schema_version,
+            version,
+            state,
+        )
+
+    async def load_snapshot(self, stream_id: str, state_schema_version: int) -> Snapshot | None:
+        """The latest snapshot taken with this state schema version, if any."""
+        row = await self.pool.fetchrow(
+            "SELECT version, state FROM snapshots"
+            " WHERE stream_id = $1 AND state_schema_version = $2",
+            stream_id,
+            state_schema_version,
+        )
+        if row is None:
+            return None
+        return Snapshot(stream_id, row["version"], state_schema_version, bytes(row["state"]))
+
+    async def load_checkpoint(self, name: str) -> int:
+        """The last position the subscriber handled (0 when it never ran)."""
+        return await load_checkpoint_on(self.pool, name)
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        """Record that the subscriber handled everything up to ``position``."""
+        await save_checkpoint_on(self.pool, name, position)
+
+
+async def load_checkpoint_on(conn: Any, name: str) -> int:
+    """A subscriber's checkpoint, read on a given connection or pool."""
+    position = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", name)
+    return int(position or 0)
+
+
+async def save_checkpoint_on(conn: Any, name: str, position: int) -> None:
+    """Move a subscriber's checkpoint on a given connection (inside its transaction, if any)."""
+    await conn.execute(
+        "INSERT INTO checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name)"
+        " DO UPDATE SET position = excluded.position, updated_at = clock_timestamp()",
+        name,
+        position,
+    )

@@ -1,0 +1,81 @@
+"""Snapshots bound rebuild time: a policy for when to take one, and a rebuild that uses them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import msgspec
+
+from papertape.common.eventlog.port import EventLog, RecordedEvent, SnapshotStore
+
+S = TypeVar("S")
+
+
+class SnapshotPolicy(msgspec.Struct, frozen=True):
+    """Take a snapshot every ``every`` events of a stream."""
+
+    every: int = 100
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError("a snapshot policy needs every >= 1")
+
+    def due(self, snapshot_version: int, version: int) -> bool:
+        """True when ``version`` is at least ``every`` events past the last snapshot."""
+        return version - snapshot_version >= self.every
+
+
+class Rebuilt(msgspec.Struct, Generic[S], frozen=True):
+    """A stream's state, its version, and the version of the snapshot it started from."""
+
+    state: S
+    version: int
+    snapshot_version: int
+
+
+async def rebuild(
+    log: EventLog,
+    snapshots: SnapshotStore,
+    stream_id: str,
+    *,
+    state_schema_version: int,
+    initial: S,
+    evolve: Callable[[S, RecordedEvent], S],
+    decode_state: Callable[[bytes], S],
+    to_position: int | None = None,
+) -> Rebuilt[S]:
+    """Load the latest snapshot of this state schema (if any) and apply the events after it."""
+    snapshot = (
+        None
+        if to_position is not None
+        else await snapshots.load_snapshot(stream_id, state_schema_version)
+    )
+    state, version = initial, 0
+    if snapshot is not None:
+        state, version = decode_state(snapshot.state), snapshot.version
+    start = version
+    batches = log.read_stream(stream_id, from_version=version + 1, to_position=to_position)
+    async for batch in batches:
+        for event in batch:
+            state = evolve(state, event)
+        version = batch[-1].stream_version
+    return Rebuilt(state, version, start)
+
+
+async def snapshot_if_due(
+    snapshots: SnapshotStore,
+    policy: SnapshotPolicy,
+    rebuilt: Rebuilt[S],
+    *,
+    state_schema_version: int,
+    encode_state: Callable[[S], bytes],
+    stream_id: str,
+) -> bool:
+    """Save a snapshot when the policy says so; returns whether it did."""
+    if not policy.due(rebuilt.snapshot_version, rebuilt.version):
+        return False
+    await snapshots.save_snapshot(
+        stream_id, rebuilt.version, state_schema_version, encode_state(rebuilt.state)
+    )
+    return True

@@ -1,0 +1,387 @@
+"""Accounts on the bus: commands portfolio decides, events it records, queries it answers.
+
+Every command and event names its account. Events carry ``ts`` (when it happened, UTC) because
+an account's state is rebuilt from event data alone; commands from people and bots take their
+time from the decision context, commands from the venue (fills, marks, triggers) carry theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.events.base import Command, Event
+from papertape.common.events.orders import (
+    Liquidity,
+    OrderRole,
+    OrderSide,
+    OrderSource,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+)
+from papertape.common.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+
+DEFAULT_INITIAL_CASH = Decimal(10000)
+ACCOUNT_STREAM_PREFIX = "account-"
+"""Every account's event-log stream id starts with this."""
+
+
+def account_stream(account_id: str) -> str:
+    """The event-log stream that holds an account."""
+    return f"{ACCOUNT_STREAM_PREFIX}{account_id}"
+
+
+class RiskLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """An account's pre-trade risk limits (percentages of equity, 0-100)."""
+
+    max_position_pct: Decimal = Decimal(10)
+    max_risk_per_trade_pct: Decimal = Decimal(2)
+    max_portfolio_heat_pct: Decimal = Decimal(10)
+    max_daily_loss_pct: Decimal = Decimal(5)
+    max_trades_per_day: int = 50
+    min_trade_interval_s: int = 0
+
+
+class CostModel(msgspec.Struct, frozen=True, kw_only=True):
+    """Trading costs: commissions (per share, bps, fixed, maker/taker) and slippage."""
+
+    commission_per_share: Decimal = Decimal(0)
+    commission_min: Decimal = Decimal(0)
+    commission_bps: Decimal = Decimal(0)
+    commission_fixed: Decimal = Decimal(0)
+    maker_bps: Decimal = Decimal(0)
+    taker_bps: Decimal = Decimal(0)
+    slippage_bps: Decimal = Decimal(0)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+class AccountCommandBase(Command, frozen=True, kw_only=True):
+    """A command addressed to one account."""
+
+    account_id: AccountId
+
+
+class OpenAccount(AccountCommandBase, frozen=True, kw_only=True):
+    """Open a paper account; shorts need ``allow_short`` and hold ``margin_requirement`` x value."""
+
+    name: str
+    base_currency: str = "USD"
+    initial_cash: Decimal = DEFAULT_INITIAL_CASH
+    allow_short: bool = False
+    margin_requirement: Decimal = Decimal("0.5")
+
+
+class Deposit(AccountCommandBase, frozen=True, kw_only=True):
+    """Add cash."""
+
+    amount: Decimal
+    reference: str = ""
+
+
+class Withdraw(AccountCommandBase, frozen=True, kw_only=True):
+    """Take cash out (only what is not reserved or held as margin)."""
+
+    amount: Decimal
+    reference: str = ""
+
+
+class SetRiskLimits(AccountCommandBase, frozen=True, kw_only=True):
+    """Replace the account's risk limits."""
+
+    limits: RiskLimits
+
+
+class SetCostModel(AccountCommandBase, frozen=True, kw_only=True):
+    """Replace the account's cost model (the venue reads it from CostModelSet)."""
+
+    cost_model: CostModel
+
+
+class ResetAccount(AccountCommandBase, frozen=True, kw_only=True):
+    """Start a new epoch with fresh cash; the log keeps every earlier event."""
+
+    initial_cash: Decimal | None = None
+    reason: str = ""
+
+
+class PlaceOrder(AccountCommandBase, frozen=True, kw_only=True):
+    """Ask for an order; a bracket's children get ids ``<order_id>-sl`` and ``<order_id>-tp``."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: OrderSide
+    quantity: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_at: datetime | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    reduce_only: bool = False
+    source: OrderSource = OrderSource.MANUAL
+
+
+class CancelOrder(AccountCommandBase, frozen=True, kw_only=True):
+    """Cancel a working order (and its bracket children)."""
+
+    order_id: OrderId
+    reason: str = ""
+
+
+class HaltTrading(AccountCommandBase, frozen=True, kw_only=True):
+    """The kill switch: refuse every new order until resumed."""
+
+    reason: str
+
+
+class ResumeTrading(AccountCommandBase, frozen=True, kw_only=True):
+    """Lift the kill switch."""
+
+    reason: str = ""
+
+
+class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
+    """A fill reported by the venue; ``fill_id`` makes it idempotent."""
+
+    fill_id: FillId
+    order_id: OrderId
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal = Decimal(0)
+    liquidity: Liquidity = Liquidity.TAKER
+    slippage: Decimal = Decimal(0)
+    ts: datetime
+
+
+class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
+    """A new mark price for a symbol."""
+
+    symbol: Symbol
+    price: Decimal
+    ts: datetime
+
+
+class ExpireOrder(AccountCommandBase, frozen=True, kw_only=True):
+    """The venue expired an order (DAY at the close, GTD, the rest of an IOC, an unfilled FOK)."""
+
+    order_id: OrderId
+    reason: str = ""
+    ts: datetime
+
+
+class TriggerOrder(AccountCommandBase, frozen=True, kw_only=True):
+    """The venue triggered a stop, stop-limit or trailing stop."""
+
+    order_id: OrderId
+    trigger_price: Decimal
+    ts: datetime
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+class AccountEventBase(Event, frozen=True, kw_only=True):
+    """Something that happened to one account, at ``ts``."""
+
+    account_id: AccountId
+    ts: datetime
+
+
+class AccountOpened(AccountEventBase, frozen=True, kw_only=True):
+    """An account was opened with its starting cash, limits and costs."""
+
+    name: str
+    base_currency: str
+    initial_cash: Decimal
+    allow_short: bool
+    margin_requirement: Decimal
+    limits: RiskLimits = RiskLimits()
+    cost_model: CostModel = CostModel()
+
+
+class FundsDeposited(AccountEventBase, frozen=True, kw_only=True):
+    """Cash came in."""
+
+    amount: Decimal
+    reference: str = ""
+
+
+class FundsWithdrawn(AccountEventBase, frozen=True, kw_only=True):
+    """Cash went out."""
+
+    amount: Decimal
+    reference: str = ""
+
+
+class WithdrawalRejected(AccountEventBase, frozen=True, kw_only=True):
+    """A withdrawal was refused."""
+
+    amount: Decimal
+    reason_code: RejectReason
+    message: str
+
+
+class CommandRejected(AccountEventBase, frozen=True, kw_only=True):
+    """A non-order command was refused (``command`` is its wire name)."""
+
+    command: str
+    reason_code: RejectReason
+    message: str
+
+
+class RiskLimitsSet(AccountEventBase, frozen=True, kw_only=True):
+    """The risk limits changed."""
+
+    limits: RiskLimits
+
+
+class CostModelSet(AccountEventBase, frozen=True, kw_only=True):
+    """The cost model changed."""
+
+    cost_model: CostModel
+
+
+class AccountReset(AccountEventBase, frozen=True, kw_only=True):
+    """A new epoch began with ``initial_cash``; positions, orders and statistics start afresh."""
+
+    epoch: int
+    initial_cash: Decimal
+    reason: str = ""
+
+
+class OrderPlaced(AccountEventBase, frozen=True, kw_only=True):
+    """An order passed pre-trade risk; children (``parent_order_id`` set) work once it fills."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: OrderSide
+    quantity: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce
+    expire_at: datetime | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    reduce_only: bool = False
+    role: OrderRole = OrderRole.ENTRY
+    parent_order_id: OrderId | None = None
+    source: OrderSource = OrderSource.MANUAL
+    reference_price: Decimal
+    reserved: Decimal = Decimal(0)
+    opening: bool = True
+
+
+class OrderRejected(AccountEventBase, frozen=True, kw_only=True):
+    """An order was refused, with a machine-readable reason."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: OrderSide
+    quantity: Decimal
+    reason_code: RejectReason
+    message: str
+
+
+class OrderCancelled(AccountEventBase, frozen=True, kw_only=True):
+    """An order stopped working before it filled completely."""
+
+    order_id: OrderId
+    reason: str = ""
+
+
+class OrderExpired(AccountEventBase, frozen=True, kw_only=True):
+    """The venue expired an order."""
+
+    order_id: OrderId
+    reason: str = ""
+
+
+class OrderTriggered(AccountEventBase, frozen=True, kw_only=True):
+    """A stop order's trigger was touched: it now works as a market (or limit) order."""
+
+    order_id: OrderId
+    trigger_price: Decimal
+
+
+class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
+    """A (partial) fill; ``realized_pnl`` is gross of fees, average-cost method."""
+
+    order_id: OrderId
+    fill_id: FillId
+    symbol: Symbol
+    side: OrderSide
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal = Decimal(0)
+    liquidity: Liquidity = Liquidity.TAKER
+    slippage: Decimal = Decimal(0)
+    realized_pnl: Decimal = Decimal(0)
+    position_quantity: Decimal
+    position_avg_price: Decimal
+    cash_after: Decimal
+    order_remaining: Decimal
+
+
+class FillRejected(AccountEventBase, frozen=True, kw_only=True):
+    """A fill report the account could not accept (unknown order, overfill, outside the limit)."""
+
+    fill_id: FillId
+    order_id: OrderId
+    reason_code: RejectReason
+    message: str
+
+
+class PositionMarked(AccountEventBase, frozen=True, kw_only=True):
+    """A new mark for a symbol the account holds or works orders in."""
+
+    symbol: Symbol
+    price: Decimal
+
+
+class CircuitBreakerTripped(AccountEventBase, frozen=True, kw_only=True):
+    """The daily loss limit was hit: new entries are refused until the next UTC day."""
+
+    day_start_equity: Decimal
+    equity: Decimal
+    loss_pct: Decimal
+
+
+class TradingHalted(AccountEventBase, frozen=True, kw_only=True):
+    """The kill switch was thrown."""
+
+    reason: str
+
+
+class TradingResumed(AccountEventBase, frozen=True, kw_only=True):
+    """The kill switch was lifted."""
+
+    reason: str = ""
+
+
+# Queries about accounts live in papertape.common.events.portfolio (the service answers them).
+
+
+AccountCommand = (
+    OpenAccount | Deposit | Withdraw | SetRiskLimits | SetCostModel | ResetAccount | PlaceOrder
+    | CancelOrder | HaltTrading | ResumeTrading | ApplyFill | ApplyMark | ExpireOrder | TriggerOrder
+)
+AccountEvent = (
+    AccountOpened | FundsDeposited | FundsWithdrawn | WithdrawalRejected | CommandRejected
+    | RiskLimitsSet | CostModelSet | AccountReset | OrderPlaced | OrderRejected | OrderCancelled
+    | OrderExpired | OrderTriggered | OrderFilled | FillRejected | PositionMarked
+    | CircuitBreakerTripped | TradingHalted | TradingResumed
+)

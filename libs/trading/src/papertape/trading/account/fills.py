@@ -1,0 +1,87 @@
+"""Position accounting for a fill, by the average-cost method.
+
+Adding to a position moves its average price to the quantity-weighted mean; reducing it
+realizes ``closed quantity x (fill price - average price)`` (sign-adjusted for shorts) and
+leaves the average unchanged; a fill larger than the position closes it (realizing P&L)
+and opens the remainder on the other side at the fill price. Realized P&L is gross: fees
+are charged to cash as they occur and shared out to closed trades pro rata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.events.orders import OrderSide
+from papertape.common.money import ZERO
+from papertape.trading.account.state import ClosedTrade, Order, Position
+from papertape.trading.account.trades import closed_trade, exit_reason_for
+
+
+class FillOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A position after a fill, what the fill realized, and the trade it closed."""
+
+    position: Position
+    realized_pnl: Decimal
+    cash_change: Decimal
+    closed: ClosedTrade | None = None
+
+
+def fill_position(
+    position: Position | None,
+    order: Order,
+    *,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    ts: datetime,
+) -> FillOutcome:
+    """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat)."""
+    pos = position if position is not None else Position(symbol=order.symbol)
+    signed = quantity * order.side.sign
+    cash_change = -signed * price - fee
+    held = pos.quantity
+    if held == 0 or (held > 0) == (signed > 0):
+        new_quantity = held + signed
+        avg = (abs(held) * pos.avg_price + quantity * price) / abs(new_quantity)
+        opening = held == 0
+        grown = msgspec.structs.replace(
+            pos, quantity=new_quantity, avg_price=avg, mark=price,
+            opened_at=ts if opening else pos.opened_at,
+            stop=order.stop_loss if opening or pos.stop is None else pos.stop,
+            entry_fees=pos.entry_fees + fee,
+        )
+        return FillOutcome(position=grown, realized_pnl=ZERO, cash_change=cash_change)
+
+    direction = OrderSide.BUY if held > 0 else OrderSide.SELL
+    closing = min(quantity, abs(held))
+    remainder = quantity - closing
+    realized = closing * (price - pos.avg_price) * direction.sign
+    entry_fee_share = pos.entry_fees * closing / abs(held)
+    exit_fee_share = fee if remainder == 0 else fee * closing / quantity
+    trade = closed_trade(
+        symbol=pos.symbol, direction=direction, quantity=closing, entry_price=pos.avg_price,
+        exit_price=price, opened_at=pos.opened_at or ts, closed_at=ts,
+        fees=entry_fee_share + exit_fee_share, stop=pos.stop,
+        exit_reason=exit_reason_for(order, flipped=remainder > 0), exit_order_id=order.order_id,
+    )
+    realized_total = pos.realized_pnl + realized
+    if remainder > 0:
+        after = Position(
+            symbol=pos.symbol, quantity=remainder * order.side.sign, avg_price=price, mark=price,
+            opened_at=ts, stop=order.stop_loss, entry_fees=fee - exit_fee_share,
+            realized_pnl=realized_total,
+        )
+    elif closing == abs(held):
+        after = Position(symbol=pos.symbol, mark=price, realized_pnl=realized_total)
+    else:
+        after = msgspec.structs.replace(
+            pos, quantity=held + signed, mark=price, entry_fees=pos.entry_fees - entry_fee_share,
+            realized_pnl=realized_total,
+        )
+    return FillOutcome(
+        position=after, realized_pnl=realized, cash_change=cash_change, closed=trade
+    )
+

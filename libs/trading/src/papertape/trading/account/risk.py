@@ -1,0 +1,165 @@
+"""Pre-trade risk: every limit an order that opens or adds to a position must pass.
+
+Orders that only reduce a position (exits) skip the entry limits and need no buying power;
+the kill switch and reduce-only violations apply to every order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.events.account import PlaceOrder
+from papertape.common.events.orders import OrderSide, OrderType, RejectReason
+from papertape.common.money import HUNDRED, ZERO
+from papertape.trading.account.context import DecisionContext
+from papertape.trading.account.costs import estimate_fee, with_slippage
+from papertape.trading.account.marks import daily_loss_pct
+from papertape.trading.account.state import AccountState
+
+
+class Refusal(msgspec.Struct, frozen=True):
+    """Why an order (or a command) is refused."""
+
+    reason: RejectReason
+    message: str
+
+
+class OrderPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """How an order would change the account: the part that opens, its price and reserve."""
+
+    reference_price: Decimal
+    opening_quantity: Decimal
+    reserved: Decimal
+
+
+def market_price(state: AccountState, context: DecisionContext, cmd: PlaceOrder) -> Decimal | None:
+    """The last known price of the order's symbol: the context's, else the account's mark."""
+    price = context.marks.get(cmd.symbol)
+    if price is None:
+        price = state.marks.get(cmd.symbol)
+    return price
+
+
+def reference_price(
+    state: AccountState, context: DecisionContext, cmd: PlaceOrder
+) -> Decimal | None:
+    """The price an order is sized and reserved at: its limit, else its stop, else the market."""
+    if cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        return cmd.limit_price
+    if cmd.order_type is OrderType.STOP:
+        return cmd.stop_price
+    return market_price(state, context, cmd)
+
+
+def opening_quantity(state: AccountState, cmd: PlaceOrder) -> Decimal:
+    """The part of an order that opens or adds exposure (beyond closing the current position)."""
+    position = state.positions.get(cmd.symbol)
+    held = position.quantity if position is not None else ZERO
+    closable = abs(held) if held * cmd.side.sign < 0 else ZERO
+    return max(ZERO, cmd.quantity - closable)
+
+
+def plan_order(state: AccountState, cmd: PlaceOrder, price: Decimal) -> OrderPlan:
+    """Size an order's reserve: a buy's cost at its reserve price plus fees, a short's margin."""
+    opening = opening_quantity(state, cmd)
+    if opening == 0:
+        return OrderPlan(reference_price=price, opening_quantity=opening, reserved=ZERO)
+    limited = cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    if cmd.side is OrderSide.BUY:
+        reserve_price = price if limited else with_slippage(state.cost_model, price, 1)
+        fee = estimate_fee(state.cost_model, cmd.quantity, reserve_price)
+        reserved = opening * reserve_price + fee
+    else:
+        fee = estimate_fee(state.cost_model, cmd.quantity, price)
+        reserved = opening * price * state.margin_requirement + fee
+    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=reserved)
+
+
+def check_entry(
+    state: AccountState, cmd: PlaceOrder, plan: OrderPlan, context: DecisionContext
+) -> Refusal | None:
+    """The first entry limit the order breaks, or None (``state`` is rolled to today)."""
+    limits = state.limits
+    equity = state.equity
+    if cmd.side is OrderSide.SELL and not state.allow_short:
+        return Refusal(RejectReason.SHORT_SELLING_NOT_ALLOWED, "short selling is not allowed")
+    if state.breaker_tripped or daily_loss_pct(state) >= limits.max_daily_loss_pct:
+        return Refusal(
+            RejectReason.DAILY_LOSS_LIMIT,
+            f"daily loss limit of {limits.max_daily_loss_pct}% reached: entries resume next day",
+        )
+    if state.trades_today >= limits.max_trades_per_day:
+        return Refusal(
+            RejectReason.MAX_TRADES_PER_DAY, f"{limits.max_trades_per_day} trades today already"
+        )
+    if state.last_entry_at is not None and limits.min_trade_interval_s > 0:
+        elapsed = (context.now - state.last_entry_at).total_seconds()
+        if elapsed < limits.min_trade_interval_s:
+            return Refusal(
+                RejectReason.MIN_TRADE_INTERVAL,
+                f"{elapsed:.0f}s since the last entry, {limits.min_trade_interval_s}s required",
+            )
+    refusal = _check_size_and_risk(state, cmd, plan, equity)
+    if refusal is not None:
+        return refusal
+    available = state.available_funds
+    if plan.reserved > available:
+        reason = (
+            RejectReason.INSUFFICIENT_BUYING_POWER
+            if cmd.side is OrderSide.BUY
+            else RejectReason.INSUFFICIENT_MARGIN
+        )
+        return Refusal(reason, f"needs {plan.reserved:.2f}, {available:.2f} available")
+    return None
+
+
+def _check_size_and_risk(
+    state: AccountState, cmd: PlaceOrder, plan: OrderPlan, equity: Decimal
+) -> Refusal | None:
+    limits = state.limits
+    price = plan.reference_price
+    position = state.positions.get(cmd.symbol)
+    held = position.quantity if position is not None else ZERO
+    pending = sum(
+        (o.remaining for o in state.orders.values()
+         if o.symbol == cmd.symbol and o.side is cmd.side and o.opening),
+        ZERO,
+    )
+    projected = (abs(held + cmd.quantity * cmd.side.sign) + pending) * price
+    max_value = equity * limits.max_position_pct / HUNDRED
+    if projected > max_value:
+        return Refusal(
+            RejectReason.MAX_POSITION_SIZE,
+            f"position of {projected:.2f} would exceed {limits.max_position_pct}% of equity "
+            f"({max_value:.2f})",
+        )
+    if cmd.stop_loss is None:
+        return None
+    risk = abs(price - cmd.stop_loss) * plan.opening_quantity
+    max_risk = equity * limits.max_risk_per_trade_pct / HUNDRED
+    if risk > max_risk:
+        return Refusal(
+            RejectReason.MAX_RISK_PER_TRADE,
+            f"risk of {risk:.2f} to the stop exceeds {limits.max_risk_per_trade_pct}% of equity "
+            f"({max_risk:.2f})",
+        )
+    heat = state.open_risk + pending_risk(state) + risk
+    max_heat = equity * limits.max_portfolio_heat_pct / HUNDRED
+    if heat > max_heat:
+        return Refusal(
+            RejectReason.PORTFOLIO_HEAT,
+            f"open risk of {heat:.2f} would exceed {limits.max_portfolio_heat_pct}% of equity "
+            f"({max_heat:.2f})",
+        )
+    return None
+
+
+def pending_risk(state: AccountState) -> Decimal:
+    """Risk to the stop of working entry orders that carry one."""
+    return sum(
+        (abs(o.reference_price - o.stop_loss) * o.remaining for o in state.orders.values()
+         if o.opening and o.stop_loss is not None),
+        ZERO,
+    )

@@ -1,0 +1,271 @@
+"""An account's state: what replaying its events gives, plus snapshots of it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from papertape.common.events.account import CostModel, RiskLimits
+from papertape.common.events.orders import (
+    ExitReason,
+    OrderRole,
+    OrderSide,
+    OrderSource,
+    OrderType,
+    TimeInForce,
+)
+from papertape.common.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+from papertape.common.money import ZERO
+from papertape.trading.account.journal import History, Registry
+
+# Bump when AccountState's shape or meaning changes: older snapshots are then ignored.
+STATE_SCHEMA_VERSION = 1
+
+
+class Order(msgspec.Struct, frozen=True, kw_only=True):
+    """A working order and how much of it has filled."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: OrderSide
+    quantity: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce
+    expire_at: datetime | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    reduce_only: bool = False
+    role: OrderRole = OrderRole.ENTRY
+    parent_order_id: OrderId | None = None
+    source: OrderSource = OrderSource.MANUAL
+    reference_price: Decimal
+    reserved: Decimal = ZERO
+    opening: bool = True
+    placed_at: datetime
+    filled_quantity: Decimal = ZERO
+    triggered: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still to fill."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def reserved_now(self) -> Decimal:
+        """Cash still reserved: the placement reserve scaled to the unfilled quantity."""
+        if self.reserved == 0 or self.filled_quantity == 0:
+            return self.reserved
+        return self.reserved * self.remaining / self.quantity
+
+
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """A net position in one symbol (signed quantity, average-cost price)."""
+
+    symbol: Symbol
+    quantity: Decimal = ZERO
+    avg_price: Decimal = ZERO
+    mark: Decimal = ZERO
+    opened_at: datetime | None = None
+    stop: Decimal | None = None
+    entry_fees: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+
+    @property
+    def market_value(self) -> Decimal:
+        """Signed value at the mark (negative for shorts)."""
+        return self.quantity * self.mark
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        """Profit or loss at the mark against the average price."""
+        return self.quantity * (self.mark - self.avg_price)
+
+    @property
+    def open_risk(self) -> Decimal:
+        """What is lost if the stop is hit (0 without a stop or once the stop is past entry)."""
+        if self.stop is None or self.quantity == 0:
+            return ZERO
+        return max(ZERO, (self.avg_price - self.stop) * self.quantity)
+
+
+class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
+    """A closed quantity: entry and exit at average cost, P&L net of its share of fees."""
+
+    symbol: Symbol
+    direction: OrderSide
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    opened_at: datetime
+    closed_at: datetime
+    gross_pnl: Decimal
+    fees: Decimal
+    net_pnl: Decimal
+    pips: Decimal | None = None
+    r_multiple: Decimal | None = None
+    holding_seconds: float
+    exit_reason: ExitReason
+    exit_order_id: OrderId
+
+
+class EquityPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """Equity, cash and gross exposure at a moment."""
+
+    ts: datetime
+    equity: Decimal
+    cash: Decimal
+    exposure: Decimal = ZERO
+
+
+class AccountCore(msgspec.Struct, frozen=True, kw_only=True):
+    """The account's fields that a snapshot stores as they are."""
+
+    account_id: AccountId = AccountId("")
+    is_open: bool = False
+    name: str = ""
+    base_currency: str = "USD"
+    epoch: int = 0
+    opened_at: datetime | None = None
+    epoch_started_at: datetime | None = None
+    initial_cash: Decimal = ZERO
+    net_deposits: Decimal = ZERO
+    cash: Decimal = ZERO
+    allow_short: bool = False
+    margin_requirement: Decimal = Decimal("0.5")
+    limits: RiskLimits = RiskLimits()
+    cost_model: CostModel = CostModel()
+    halted: bool = False
+    halt_reason: str = ""
+    positions: dict[Symbol, Position] = {}
+    orders: dict[OrderId, Order] = {}
+    marks: dict[Symbol, Decimal] = {}
+    realized_pnl: Decimal = ZERO
+    fees_paid: Decimal = ZERO
+    high_water_mark: Decimal = ZERO
+    max_drawdown: Decimal = ZERO
+    max_drawdown_pct: Decimal = ZERO
+    day: date | None = None
+    day_start_equity: Decimal = ZERO
+    trades_today: int = 0
+    last_entry_at: datetime | None = None
+    breaker_tripped: bool = False
+    last_point: EquityPoint | None = None
+    version: int = 0
+
+
+class AccountState(AccountCore, frozen=True, kw_only=True):
+    """Everything decide needs about one account; evolve returns a new one per event.
+
+    Dicts are copied only where an event touches them (positions, orders, marks stay small);
+    the long histories are append-only ``History``/``Registry`` views, O(1) per event.
+    """
+
+    order_ids: Registry[OrderId, bool] = msgspec.field(default_factory=Registry)
+    client_order_ids: Registry[ClientOrderId, OrderId] = msgspec.field(default_factory=Registry)
+    fill_ids: Registry[FillId, OrderId] = msgspec.field(default_factory=Registry)
+    closed_trades: History[ClosedTrade] = msgspec.field(default_factory=History)
+    curve: History[EquityPoint] = msgspec.field(default_factory=History)
+
+    @property
+    def positions_value(self) -> Decimal:
+        """Sum of signed position values at their marks."""
+        return sum((p.quantity * p.mark for p in self.positions.values()), ZERO)
+
+    @property
+    def equity(self) -> Decimal:
+        """Cash plus every position at its mark (a short's negative value is its liability)."""
+        return self.cash + self.positions_value
+
+    @property
+    def exposure(self) -> Decimal:
+        """Gross value of all positions at their marks."""
+        return sum((abs(p.quantity * p.mark) for p in self.positions.values()), ZERO)
+
+    @property
+    def reserved(self) -> Decimal:
+        """Cash held back for working orders (price plus estimated fees)."""
+        return sum((o.reserved_now for o in self.orders.values()), ZERO)
+
+    @property
+    def short_collateral(self) -> Decimal:
+        """Short sale proceeds plus margin, which cannot be spent while the short is open."""
+        factor = 1 + self.margin_requirement
+        return sum(
+            (-p.quantity * p.mark * factor for p in self.positions.values() if p.quantity < 0),
+            ZERO,
+        )
+
+    @property
+    def available_funds(self) -> Decimal:
+        """Buying power: cash less reserves for open orders and collateral for shorts."""
+        return self.cash - self.reserved - self.short_collateral
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        """Open profit or loss of every position at its mark."""
+        return sum((p.unrealized_pnl for p in self.positions.values()), ZERO)
+
+    @property
+    def open_risk(self) -> Decimal:
+        """Portfolio heat in money: the sum of open risk of positions with stops."""
+        return sum((p.open_risk for p in self.positions.values()), ZERO)
+
+    @property
+    def equity_curve(self) -> list[EquityPoint]:
+        """Every curve point of this epoch, including the latest, unfinished one."""
+        points = self.curve.to_list()
+        if self.last_point is not None:
+            points.append(self.last_point)
+        return points
+
+
+INITIAL_STATE = AccountState()
+
+
+class AccountSnapshot(AccountCore, frozen=True, kw_only=True):
+    """A msgspec-encodable copy of an AccountState, tagged with the schema version."""
+
+    schema_version: int = STATE_SCHEMA_VERSION
+    order_ids: dict[OrderId, bool] = {}
+    client_order_ids: dict[ClientOrderId, OrderId] = {}
+    fill_ids: dict[FillId, OrderId] = {}
+    closed_trades: list[ClosedTrade] = []
+    curve: list[EquityPoint] = []
+
+
+def _core_fields(state: AccountCore) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in AccountCore.__struct_fields__}
+
+
+def to_snapshot(state: AccountState) -> AccountSnapshot:
+    """The state as a snapshot (encode it with the common codec)."""
+    return AccountSnapshot(
+        **_core_fields(state),
+        order_ids=state.order_ids.to_dict(),
+        client_order_ids=state.client_order_ids.to_dict(),
+        fill_ids=state.fill_ids.to_dict(),
+        closed_trades=state.closed_trades.to_list(),
+        curve=state.curve.to_list(),
+    )
+
+
+def from_snapshot(snapshot: AccountSnapshot) -> AccountState | None:
+    """The state a snapshot holds, or None when it was taken by another schema version."""
+    if snapshot.schema_version != STATE_SCHEMA_VERSION:
+        return None
+    return AccountState(
+        **_core_fields(snapshot),
+        order_ids=Registry.of(snapshot.order_ids),
+        client_order_ids=Registry.of(snapshot.client_order_ids),
+        fill_ids=Registry.of(snapshot.fill_ids),
+        closed_trades=History(list(snapshot.closed_trades)),
+        curve=History(list(snapshot.curve)),
+    )

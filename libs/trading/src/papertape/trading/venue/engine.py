@@ -1,0 +1,154 @@
+"""The simulated venue: account events in, market data in, execution reports out.
+
+Pure and deterministic: no clock (time is the market's, or the ``now`` passed to
+``expire_due``), no I/O, randomness only from seeds. The same account events and market data,
+in the same order, give the same reports byte for byte.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from papertape.common.events.account import (
+    AccountEvent,
+    AccountOpened,
+    AccountReset,
+    CostModelSet,
+    FillRejected,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderPlaced,
+    OrderTriggered,
+)
+from papertape.common.events.execution import ExecutionReport
+from papertape.common.events.market import BarClosed, QuoteReceived
+from papertape.common.events.orders import TimeInForce
+from papertape.common.ids import OrderId, Symbol
+from papertape.trading.venue.book import SymbolBook
+from papertape.trading.venue.config import VenueConfig
+from papertape.trading.venue.market import bar_path, bar_point, quote_point
+from papertape.trading.venue.matching import Budget, Matcher
+from papertape.trading.venue.orders import WorkingOrder
+from papertape.trading.venue.paths import walk
+from papertape.trading.venue.state import VenueState
+
+VOLATILITY_ALPHA = Decimal("0.1")
+"""Weight of the newest move in the volatility model's running mean of absolute moves."""
+
+
+class Venue:
+    """Working orders matched against quotes and bars."""
+
+    def __init__(self, config: VenueConfig | None = None) -> None:
+        self.config = config or VenueConfig()
+        self.state = VenueState(self.config)
+        self.matcher = Matcher(self.state)
+
+    # --- what the venue holds ----------------------------------------------------------------
+
+    def working(self) -> list[WorkingOrder]:
+        """Orders still working, in arrival order."""
+        return sorted(self.state.orders.values(), key=lambda o: o.seq)
+
+    def get(self, order_id: OrderId) -> WorkingOrder | None:
+        """A working order by id."""
+        return self.state.orders.get(order_id)
+
+    # --- the account's side ------------------------------------------------------------------
+
+    def on_account_event(self, event: AccountEvent) -> list[ExecutionReport]:
+        """Keep the book in step with the account's log (placed, cancelled, filled, ...)."""
+        state = self.state
+        if isinstance(event, OrderPlaced):
+            state.place(event)
+            return []
+        order = state.orders.get(getattr(event, "order_id", OrderId("")))
+        if isinstance(event, OrderFilled) and order is not None:
+            reports = state.record_fill(
+                order, event.fill_id, event.quantity, event.fee, order.fee_accrued, event.ts
+            )
+            if event.order_remaining <= 0:
+                state.finish(order)
+            return reports
+        if isinstance(event, OrderCancelled | OrderExpired) and order is not None:
+            state.finish(order)
+        elif isinstance(event, OrderTriggered) and order is not None and not order.triggered:
+            order.triggered = True
+            if order.slot.value > 1:  # live at the venue already: refile as market or limit
+                state.book(order.placed.symbol).index(order)
+        elif isinstance(event, FillRejected) and order is not None:
+            return [state.expire(order, f"fill rejected: {event.reason_code}", event.ts)]
+        elif isinstance(event, AccountOpened | CostModelSet):
+            state.cost_models[event.account_id] = event.cost_model
+        elif isinstance(event, AccountReset):
+            state.drop_account(event.account_id)
+        return []
+
+    # --- the market's side -------------------------------------------------------------------
+
+    def on_quote(self, quote: QuoteReceived) -> list[ExecutionReport]:
+        """Match the symbol's orders against a quote."""
+        book = self.state.book(quote.symbol)
+        book.has_quotes = True
+        point = quote_point(quote, self.config.trigger_source)
+        book.observe(point.mid, VOLATILITY_ALPHA)
+        out: list[ExecutionReport] = []
+        if not self._in_session(quote.symbol, book, quote.in_session, quote.ts_event, out):
+            return out
+        self._expire(book, quote.ts_event, point.ts, out)
+        budget = Budget()
+        for order in book.arrivals(quote.ts_event):
+            self.matcher.arrive(order, book, point, budget, out)
+        self.matcher.at_point(book, point, budget, out)
+        return out
+
+    def on_bar(self, bar: BarClosed) -> list[ExecutionReport]:
+        """Walk a bar's path (only bars of the configured width, for symbols without quotes)."""
+        if bar.timeframe != self.config.bar_timeframe:
+            return []
+        book = self.state.book(bar.symbol)
+        if book.has_quotes:
+            return []  # the quotes the bar was built from have been matched already
+        out: list[ExecutionReport] = []
+        if not self._in_session(bar.symbol, book, bar.in_session, bar.end, out):
+            return out
+        point = bar_point(bar)
+        self._expire(book, bar.start, point.ts, out)
+        budget = Budget()
+        for order in book.arrivals(bar.start):
+            self.matcher.arrive(order, book, point, budget, out)
+        walk(self.matcher, book, bar_path(bar), point, budget, out)
+        book.observe(bar.close, VOLATILITY_ALPHA)
+        return out
+
+    def expire_due(self, now: datetime) -> list[ExecutionReport]:
+        """Expire GTD and DAY orders whose time has come, whether or not their market moved."""
+        out: list[ExecutionReport] = []
+        for symbol in sorted(self.state.books):
+            self._expire(self.state.books[symbol], now, now, out)
+        return out
+
+    def _expire(
+        self, book: SymbolBook, now: datetime, ts: datetime, out: list[ExecutionReport]
+    ) -> None:
+        for order in book.due_expiries(now):
+            reason = "good till date" if order.placed.time_in_force is TimeInForce.GTD else "day"
+            out.append(self.state.expire(order, reason, ts))
+
+    def _in_session(
+        self, symbol: Symbol, book: SymbolBook, in_session: bool, ts: datetime,
+        out: list[ExecutionReport],
+    ) -> bool:
+        """DAY orders end when their market's session closes; nothing fills outside it."""
+        if book.in_session and not in_session:
+            day_orders = [
+                o for o in self.working()
+                if o.placed.symbol == symbol and o.placed.time_in_force is TimeInForce.DAY
+            ]
+            for order in day_orders:
+                out.append(self.state.expire(order, "day: session closed", ts))
+        book.in_session = in_session
+        return in_session
+

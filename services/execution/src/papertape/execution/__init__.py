@@ -1,0 +1,1 @@
+"""papertape's execution service: the simulated venue on the bus."""

@@ -1,0 +1,14 @@
+"""``python -m papertape.execution``: run the execution service."""
+
+import asyncio
+
+from papertape.execution.bootstrap import ExecutionService
+from papertape.execution.settings import read_settings
+
+
+def main() -> None:
+    asyncio.run(ExecutionService(read_settings()).serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Bus handlers: account events keep the book, market data matches it, reports go out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from papertape.common.codec import Codec
+from papertape.common.events.account import AccountEvent, OrderPlaced
+from papertape.common.events.envelope import Envelope
+from papertape.common.events.market import MarketEvent, QuoteReceived
+from papertape.execution.reports import Origin, ReportPublisher
+from papertape.trading.venue import Venue
+
+account_events: Codec[Envelope[AccountEvent]] = Codec(Envelope[AccountEvent])
+market_events: Codec[MarketEvent] = Codec(MarketEvent)
+
+
+class ExecutionHandlers:
+    """Decode, hand to the venue, publish what it reports."""
+
+    def __init__(self, venue: Venue, reports: ReportPublisher) -> None:
+        self.venue = venue
+        self.reports = reports
+
+    async def on_account_event(self, data: bytes) -> None:
+        """An event of the ACCOUNTS stream (an envelope from the portfolio's log)."""
+        envelope = account_events.decode(data)
+        event = envelope.data
+        if isinstance(event, OrderPlaced):
+            self.reports.origins[event.order_id] = Origin(
+                envelope.event_id, envelope.correlation_id
+            )
+        await self.reports.publish(self.venue.on_account_event(event))
+
+    async def on_market_event(self, data: bytes) -> None:
+        """A quote or bar of the MARKET stream (bare structs, as market-data publishes them)."""
+        event = market_events.decode(data)
+        if isinstance(event, QuoteReceived):
+            await self.reports.publish(self.venue.on_quote(event))
+        else:
+            await self.reports.publish(self.venue.on_bar(event))
+
+    async def on_clock(self, now: datetime) -> None:
+        """Expire GTD and DAY orders whose time has come."""
+        await self.reports.publish(self.venue.expire_due(now))

@@ -1,0 +1,74 @@
+"""The execution service's settings, read from the environment once (prefix ``PAPERTAPE_``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from papertape.common.events.execution import (
+    ExecutionModels,
+    FeeSchedule,
+    FillPolicy,
+    SlippageKind,
+    SlippageModel,
+    TriggerSource,
+)
+from papertape.common.settings import CommonSettings, load_settings
+from papertape.trading.venue import VenueConfig
+
+
+class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
+    """The venue's default models; ``overrides`` is JSON: {"<account>:<symbol>": models, ...}."""
+
+    slippage_kind: SlippageKind = SlippageKind.FIXED_BPS
+    slippage_bps: Decimal = Decimal(2)
+    volatility_multiplier: Decimal = Decimal(1)
+    impact: Decimal = Decimal("0.1")
+    seed: int = 0
+    fee_per_share: Decimal = Decimal("0.005")
+    fee_minimum: Decimal = Decimal(0)
+    fee_bps: Decimal = Decimal(0)
+    fee_fixed: Decimal = Decimal(0)
+    maker_bps: Decimal = Decimal(0)
+    taker_bps: Decimal = Decimal(0)
+    fill_on_touch: bool = False
+    trigger_source: TriggerSource = TriggerSource.LAST
+    max_volume_share: Decimal = Decimal(1)
+    cap_at_quote_size: bool = False
+    latency_ms: int = 0
+    bar_timeframe: str = "1m"
+    overrides: str = ""
+    expiry_sweep_s: float = 1.0
+    """How often GTD and DAY orders are expired on the clock, without waiting for a quote."""
+
+    def venue_config(self) -> VenueConfig:
+        """The domain's configuration from these settings."""
+        default = ExecutionModels(
+            slippage=SlippageModel(
+                kind=self.slippage_kind, bps=self.slippage_bps,
+                volatility_multiplier=self.volatility_multiplier, impact=self.impact,
+                seed=self.seed,
+            ),
+            fees=FeeSchedule(
+                per_share=self.fee_per_share, minimum=self.fee_minimum, bps=self.fee_bps,
+                fixed=self.fee_fixed, maker_bps=self.maker_bps, taker_bps=self.taker_bps,
+            ),
+            fills=FillPolicy(
+                fill_on_touch=self.fill_on_touch, max_volume_share=self.max_volume_share,
+                cap_at_quote_size=self.cap_at_quote_size, latency_ms=self.latency_ms,
+            ),
+        )
+        overrides = (
+            msgspec.json.decode(self.overrides, type=dict[str, ExecutionModels])
+            if self.overrides else {}
+        )
+        return VenueConfig(
+            default=default, overrides=overrides, trigger_source=self.trigger_source,
+            bar_timeframe=self.bar_timeframe,
+        )
+
+
+def read_settings() -> ExecutionSettings:
+    """The settings from the environment."""
+    return load_settings(ExecutionSettings)

@@ -1,0 +1,1 @@
+"""papertape market-data: sources into quotes and bars on JetStream, bar history, price queries."""

@@ -1,0 +1,114 @@
+"""The one place where market-data is wired: runtime, feed, publisher, bar store, handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from papertape.common.clock import Clock
+from papertape.common.events.market import QuoteReceived
+from papertape.common.ids import Symbol
+from papertape.common.runtime import ServiceRuntime, configure
+from papertape.marketdata import handlers
+from papertape.marketdata.aggregator import SourceAggregator
+from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.barstore import BarStore
+from papertape.marketdata.feeds.base import Feed
+from papertape.marketdata.feeds.live.polling import PollingFeed
+from papertape.marketdata.feeds.live.sources import live_sources
+from papertape.marketdata.feeds.replay import ReplayFeed
+from papertape.marketdata.feeds.synthetic import SyntheticFeed, default_model
+from papertape.marketdata.metrics import MarketDataMetrics
+from papertape.marketdata.publisher import MarketPublisher
+from papertape.marketdata.queries import MarketQueries
+from papertape.marketdata.settings import MarketDataSettings
+
+SERVICE = "market-data"
+
+
+def build_feed(settings: MarketDataSettings, clock: Clock, metrics: MarketDataMetrics) -> Feed:
+    """The feed the settings name."""
+    if settings.feed == "synthetic":
+        return SyntheticFeed(
+            [default_model(symbol) for symbol in settings.symbol_list()],
+            seed=settings.seed,
+            clock=clock,
+            rate=settings.quote_rate,
+            time_scale=settings.time_scale,
+        )
+    if settings.feed == "replay":
+        return ReplayFeed.from_settings(settings)
+    if settings.feed == "live":
+        aggregator = SourceAggregator(live_sources(settings.source_list()), metrics=metrics)
+        return PollingFeed(aggregator, settings.symbol_list(), interval_s=settings.poll_interval_s)
+    raise ValueError(f"unknown feed {settings.feed!r}: synthetic, replay or live")
+
+
+class MarketDataService:
+    """The running service: a feed pumped into the publisher, bars closed on the clock."""
+
+    def __init__(
+        self, settings: MarketDataSettings, *, clock: Clock | None = None, feed: Feed | None = None
+    ) -> None:
+        configure(settings)
+        self.settings = settings
+        self.runtime = ServiceRuntime(SERVICE, settings, clock=clock)
+        self.metrics = MarketDataMetrics(self.runtime.metrics.registry)
+        self.feed = feed or build_feed(settings, self.runtime.clock, self.metrics)
+        self.store: BarStore | None = None
+        self.publisher: MarketPublisher | None = None
+        self.latest: dict[Symbol, QuoteReceived] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.queries = MarketQueries(self.latest, store=None)
+        handlers.register(self.runtime, self.queries)
+
+    async def start(self) -> None:
+        """Open the bar store, build the publisher, start pumping the feed."""
+        if self.settings.store_bars:
+            self.store = await BarStore.open(self.settings.database_url)
+        self.publisher = MarketPublisher(
+            self.runtime.broker.connection,
+            self.runtime.subjects,
+            aggregator=BarAggregator(self.settings.timeframe_list()),
+            store=self.store,
+            metrics=self.metrics,
+            latest=self.latest,
+        )
+        self.queries.store = self.store
+        self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
+        if self.settings.feed != "replay":
+            self._tasks.append(asyncio.create_task(self._close_bars(), name="market-data bars"))
+
+    async def stop(self) -> None:
+        """Stop the feed, wait for acknowledgements, close the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.publisher is not None:
+            await self.publisher.flush()
+        if self.store is not None:
+            await self.store.close()
+
+    async def serve(self) -> None:
+        """Run until SIGINT/SIGTERM (prints READY once started)."""
+        await self.runtime.serve(on_start=self.start, on_stop=self.stop)
+
+    async def _pump(self) -> None:
+        assert self.publisher is not None
+        try:
+            await self.publisher.run(self.feed.stream())
+            self.runtime.log.info("feed %s ended", self.feed.name)
+        except Exception:
+            self.runtime.log.exception("feed %s failed", self.feed.name)
+            raise
+
+    async def _close_bars(self) -> None:
+        assert self.publisher is not None
+        grace = timedelta(seconds=self.settings.bar_close_grace_s)
+        while True:
+            await asyncio.sleep(1.0)
+            await self.publisher.flush()
+            await self.publisher.close_due(self.runtime.clock.now() - grace)

@@ -1,0 +1,1 @@
+"""Sources of market data behind one interface."""

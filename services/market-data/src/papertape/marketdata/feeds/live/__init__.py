@@ -1,0 +1,1 @@
+"""Live vendor adapters: each translates its vendor's shape at the edge."""

@@ -1,0 +1,101 @@
+"""Finnhub: ``/quote`` and ``/stock/candle`` over HTTPS, key in ``FINNHUB_API_KEY``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.common.ids import Symbol
+from papertape.marketdata.bars import TIMEFRAME_SECONDS
+from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.feeds.live.transport import api_key, get_json, price, size
+
+SOURCE = "finnhub"
+BASE_URL = "https://finnhub.io/api/v1"
+KEY_VARIABLE = "FINNHUB_API_KEY"
+_RESOLUTIONS = {
+    Timeframe.M1: "1",
+    Timeframe.M5: "5",
+    Timeframe.M15: "15",
+    Timeframe.H1: "60",
+    Timeframe.D1: "D",
+}
+
+
+class FinnhubSource:
+    """US equity quotes (last price: the free quote has no book) and candles."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        base_url: str = BASE_URL,
+    ) -> None:
+        self._client = client or httpx.AsyncClient(timeout=10.0)
+        self._clock = clock or SystemClock()
+        self._base = base_url
+
+    async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
+        doc = await get_json(
+            self._client, f"{self._base}/quote", {"symbol": symbol, "token": api_key(KEY_VARIABLE)}
+        )
+        if not doc.get("t"):
+            raise SourceUnavailable(f"finnhub: no quote for {symbol}")
+        last = price(symbol, doc["c"])
+        return QuoteReceived(
+            symbol=symbol,
+            bid=last,
+            ask=last,
+            last=last,
+            ts_event=datetime.fromtimestamp(int(doc["t"]), tz=UTC),
+            ts_init=self._clock.now(),
+            source=SOURCE,
+        )
+
+    async def bars(
+        self,
+        symbol: Symbol,
+        timeframe: Timeframe,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[BarClosed]:
+        now = self._clock.now()
+        width = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+        params: dict[str, Any] = {
+            "symbol": symbol,
+            "resolution": _RESOLUTIONS[timeframe],
+            "from": int((start or now - 500 * width).timestamp()),
+            "to": int((end or now).timestamp()),
+            "token": api_key(KEY_VARIABLE),
+        }
+        doc = await get_json(self._client, f"{self._base}/stock/candle", params)
+        if doc.get("s") != "ok":
+            return []
+        bars = []
+        for t, o, h, lo, c, v in zip(
+            doc["t"], doc["o"], doc["h"], doc["l"], doc["c"], doc["v"], strict=True
+        ):
+            begin = datetime.fromtimestamp(int(t), tz=UTC)
+            if begin + width <= now:
+                bars.append(
+                    BarClosed(
+                        symbol=symbol,
+                        timeframe=timeframe,
+                        open=price(symbol, o),
+                        high=price(symbol, h),
+                        low=price(symbol, lo),
+                        close=price(symbol, c),
+                        volume=size(v),
+                        start=begin,
+                        end=begin + width,
+                        source=SOURCE,
+                    )
+                )
+        return bars

@@ -1,0 +1,44 @@
+"""HTTP for the keyed vendors: JSON over httpx, failures sorted into transient and not."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from papertape.common.instruments import instrument_for
+from papertape.marketdata.aggregator import TransientSourceError
+from papertape.marketdata.feeds.base import SourceUnavailable
+
+
+def api_key(variable: str) -> str:
+    """A vendor key from the environment; a missing key makes the source unavailable."""
+    key = os.environ.get(variable, "")
+    if not key:
+        raise SourceUnavailable(f"{variable} is not set")
+    return key
+
+
+async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any]) -> Any:
+    """GET a JSON document; timeouts, 429 and 5xx are transient, other errors are not."""
+    try:
+        response = await client.get(url, params=params)
+    except httpx.TransportError as error:
+        raise TransientSourceError(f"{url}: {error!r}") from error
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientSourceError(f"{url}: HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise SourceUnavailable(f"{url}: HTTP {response.status_code}")
+    return response.json()
+
+
+def price(symbol: str, value: Any) -> Decimal:
+    """A vendor's number (text or float) as a price on the symbol's tick."""
+    return instrument_for(symbol).price(Decimal(str(value)))
+
+
+def size(value: Any) -> Decimal:
+    """A vendor's size or volume as an exact Decimal (0 when absent)."""
+    return Decimal(0) if value in (None, "") else Decimal(str(value))

@@ -1,0 +1,126 @@
+"""Twelve Data: ``/quote`` and ``/time_series`` over HTTPS, key in ``TWELVEDATA_API_KEY``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.common.ids import Symbol
+from papertape.common.instruments import AssetClass, instrument_for
+from papertape.marketdata.aggregator import TransientSourceError
+from papertape.marketdata.bars import TIMEFRAME_SECONDS
+from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.feeds.live.transport import api_key, get_json, price, size
+
+SOURCE = "twelvedata"
+BASE_URL = "https://api.twelvedata.com"
+KEY_VARIABLE = "TWELVEDATA_API_KEY"
+_INTERVALS = {
+    Timeframe.M1: "1min",
+    Timeframe.M5: "5min",
+    Timeframe.M15: "15min",
+    Timeframe.H1: "1h",
+    Timeframe.D1: "1day",
+}
+
+
+def vendor_symbol(symbol: str) -> str:
+    """EURUSD -> EUR/USD, BTCUSD -> BTC/USD, AAPL -> AAPL."""
+    if instrument_for(symbol).asset_class in (AssetClass.FX, AssetClass.CRYPTO):
+        return f"{symbol[:-3]}/{symbol[-3:]}"
+    return symbol
+
+
+def _checked(document: Any) -> Any:
+    if isinstance(document, dict) and document.get("status") == "error":
+        code = int(document.get("code", 0))
+        kind = TransientSourceError if code == 429 or code >= 500 else SourceUnavailable
+        raise kind(f"twelvedata {code}: {document.get('message')}")
+    return document
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class TwelveDataSource:
+    """Quotes (last price: Twelve Data's quote has no book) and bars; times asked in UTC."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        base_url: str = BASE_URL,
+    ) -> None:
+        self._client = client or httpx.AsyncClient(timeout=10.0)
+        self._clock = clock or SystemClock()
+        self._base = base_url
+
+    async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
+        doc = _checked(
+            await get_json(
+                self._client,
+                f"{self._base}/quote",
+                {"symbol": vendor_symbol(symbol), "apikey": api_key(KEY_VARIABLE)},
+            )
+        )
+        last = price(symbol, doc["close"])
+        ts = (
+            datetime.fromtimestamp(int(doc["timestamp"]), tz=UTC)
+            if doc.get("timestamp")
+            else self._clock.now()
+        )
+        return QuoteReceived(
+            symbol=symbol,
+            bid=last,
+            ask=last,
+            last=last,
+            volume=size(doc.get("volume")),
+            ts_event=ts,
+            ts_init=self._clock.now(),
+            source=SOURCE,
+        )
+
+    async def bars(
+        self,
+        symbol: Symbol,
+        timeframe: Timeframe,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[BarClosed]:
+        params: dict[str, Any] = {
+            "symbol": vendor_symbol(symbol),
+            "interval": _INTERVALS[timeframe],
+            "timezone": "UTC",
+            "apikey": api_key(KEY_VARIABLE),
+        }
+        if start:
+            params["start_date"] = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if end:
+            params["end_date"] = end.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        doc = _checked(await get_json(self._client, f"{self._base}/time_series", params))
+        width = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+        now = self._clock.now()
+        bars = [
+            BarClosed(
+                symbol=symbol,
+                timeframe=timeframe,
+                open=price(symbol, v["open"]),
+                high=price(symbol, v["high"]),
+                low=price(symbol, v["low"]),
+                close=price(symbol, v["close"]),
+                volume=size(v.get("volume")),
+                start=_utc(v["datetime"]),
+                end=_utc(v["datetime"]) + width,
+                source=SOURCE,
+            )
+            for v in doc.get("values", [])
+        ]
+        return sorted((b for b in bars if b.end <= now), key=lambda b: b.start)

@@ -1,0 +1,148 @@
+"""Yahoo Finance through yfinance (imported lazily, in a thread: it blocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.common.ids import Symbol
+from papertape.common.instruments import AssetClass, instrument_for
+from papertape.marketdata.aggregator import TransientSourceError
+from papertape.marketdata.bars import TIMEFRAME_SECONDS
+from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.feeds.live.transport import price, size
+
+SOURCE = "yfinance"
+_INTERVALS = {
+    Timeframe.M1: "1m",
+    Timeframe.M5: "5m",
+    Timeframe.M15: "15m",
+    Timeframe.H1: "60m",
+    Timeframe.D1: "1d",
+}
+
+QuoteFetch = Callable[[str], dict[str, Any]]
+"""Yahoo's quote fields of a ticker (``Ticker(t).info``): bid, ask, bidSize, regularMarketTime …"""
+HistoryFetch = Callable[[str, str, datetime | None, datetime | None], list[dict[str, Any]]]
+"""Rows of ``Ticker(t).history(...)`` with the index reset: Datetime/Date, Open, High, Low …"""
+
+
+def ticker_of(symbol: str) -> str:
+    """Yahoo's ticker: EURUSD -> EURUSD=X, BTCUSD -> BTC-USD, AAPL -> AAPL."""
+    asset_class = instrument_for(symbol).asset_class
+    if asset_class is AssetClass.FX:
+        return f"{symbol}=X"
+    if asset_class is AssetClass.CRYPTO:
+        return f"{symbol[:-3]}-{symbol[-3:]}"
+    return symbol
+
+
+def _yf() -> Any:
+    try:
+        return importlib.import_module("yfinance")
+    except ImportError as error:
+        raise SourceUnavailable("yfinance is not installed (extra 'live')") from error
+
+
+def _fetch_quote(ticker: str) -> dict[str, Any]:
+    return dict(_yf().Ticker(ticker).info)
+
+
+def _fetch_history(
+    ticker: str, interval: str, start: datetime | None, end: datetime | None
+) -> list[dict[str, Any]]:
+    frame = _yf().Ticker(ticker).history(interval=interval, start=start, end=end)
+    return list(frame.reset_index().to_dict("records"))
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if hasattr(moment, "to_pydatetime"):
+        moment = moment.to_pydatetime()
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class YFinanceSource:
+    """Quotes and bars from Yahoo; the fetch functions may be injected (tests)."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        *,
+        fetch_quote: QuoteFetch | None = None,
+        fetch_history: HistoryFetch | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._fetch_quote = fetch_quote or _fetch_quote
+        self._fetch_history = fetch_history or _fetch_history
+        self._clock = clock or SystemClock()
+
+    async def _run(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(call, *args)
+        except SourceUnavailable:
+            raise
+        except Exception as error:  # requests' and curl's errors: worth another try
+            raise TransientSourceError(f"yfinance: {error!r}") from error
+
+    async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
+        info = await self._run(self._fetch_quote, ticker_of(symbol))
+        last = info.get("regularMarketPrice") or info.get("currentPrice")
+        bid, ask = info.get("bid") or last, info.get("ask") or last
+        if bid is None or ask is None:
+            raise SourceUnavailable(f"yfinance: no price for {symbol}")
+        ts = (
+            _time(info["regularMarketTime"]) if info.get("regularMarketTime") else self._clock.now()
+        )
+        return QuoteReceived(
+            symbol=symbol,
+            bid=price(symbol, bid),
+            ask=price(symbol, ask),
+            bid_size=size(info.get("bidSize")),
+            ask_size=size(info.get("askSize")),
+            last=price(symbol, last) if last is not None else None,
+            ts_event=ts,
+            ts_init=self._clock.now(),
+            source=SOURCE,
+        )
+
+    async def bars(
+        self,
+        symbol: Symbol,
+        timeframe: Timeframe,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[BarClosed]:
+        rows = await self._run(
+            self._fetch_history, ticker_of(symbol), _INTERVALS[timeframe], start, end
+        )
+        width = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+        now = self._clock.now()
+        bars = []
+        for row in rows:
+            begin = _time(row.get("Datetime") or row["Date"])
+            if begin + width > now:
+                continue  # the bar still forming
+            bars.append(
+                BarClosed(
+                    symbol=symbol,
+                    timeframe=timeframe,
+                    open=price(symbol, row["Open"]),
+                    high=price(symbol, row["High"]),
+                    low=price(symbol, row["Low"]),
+                    close=price(symbol, row["Close"]),
+                    volume=size(row.get("Volume")),
+                    start=begin,
+                    end=begin + width,
+                    source=SOURCE,
+                )
+            )
+        return bars

@@ -1,0 +1,1 @@
+"""The bar store's versioned SQL migrations (applied by ``papertape.marketdata.barstore``)."""

@@ -1,0 +1,145 @@
+"""From ticks to the MARKET stream: session marks, bars, dedup ids, acknowledged publishing.
+
+Quotes are published with many acknowledgements in flight (``AckedPublisher``); a publish whose
+acknowledgement fails is retried with the same ``Nats-Msg-Id``, so it is stored at most once.
+Messages are bare ``QuoteReceived`` / ``BarClosed`` structs: market data are high-rate facts,
+not account events, and need no envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+from nats.aio.client import Client
+
+from papertape.common import codec
+from papertape.common.bus.publishing import publish
+from papertape.common.events.market import BarClosed, QuoteReceived
+from papertape.common.ids import Symbol
+from papertape.common.subjects import Subjects
+from papertape.marketdata.acks import AckedPublisher
+from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.barstore import BarStore
+from papertape.marketdata.calendars import TradingCalendar, calendar_for
+from papertape.marketdata.feeds.base import Tick, Trade
+from papertape.marketdata.metrics import MarketDataMetrics
+
+_MINUTE = timedelta(minutes=1)
+
+
+def quote_id(quote: QuoteReceived) -> str:
+    """The dedup id of a quote: the same quote from the same source always gets the same id."""
+    return f"{quote.source}:{quote.symbol}:{quote.ts_event.isoformat()}"
+
+
+def bar_id(bar: BarClosed) -> str:
+    """The dedup id of a bar."""
+    return f"{bar.source}:{bar.symbol}:{bar.timeframe.value}:{bar.start.isoformat()}"
+
+
+class MarketPublisher:
+    """Marks, aggregates, stores and publishes every tick of a feed."""
+
+    def __init__(
+        self,
+        nc: Client,
+        subjects: Subjects,
+        *,
+        aggregator: BarAggregator | None = None,
+        store: BarStore | None = None,
+        metrics: MarketDataMetrics | None = None,
+        calendars: Callable[[str], TradingCalendar] = calendar_for,
+        latest: dict[Symbol, QuoteReceived] | None = None,
+    ) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
+        self.quotes = AckedPublisher(nc)
+        self._subjects = subjects
+        self.aggregator = aggregator or BarAggregator()
+        self._store = store
+        self.metrics = metrics or MarketDataMetrics()
+        self._calendars = calendars
+        self._calendar_cache: dict[str, TradingCalendar] = {}
+        self._session_cache: dict[str, tuple[datetime, datetime, bool]] = {}
+        self._subject_cache: dict[str, str] = {}
+        self._quote_counts: dict[str, int] = {}
+        self.latest: dict[Symbol, QuoteReceived] = {} if latest is None else latest
+
+    def in_session(self, symbol: str, ts: datetime) -> bool:
+        """Whether ``symbol``'s market is open at ``ts`` (sessions change on whole minutes)."""
+        known = self._session_cache.get(symbol)
+        if known is not None and known[0] <= ts < known[1]:
+            return known[2]
+        calendar = self._calendar_cache.get(symbol)
+        if calendar is None:
+            calendar = self._calendar_cache[symbol] = self._calendars(symbol)
+        minute = ts.replace(second=0, microsecond=0)
+        is_open = calendar.is_open(ts)
+        self._session_cache[symbol] = (minute, minute + _MINUTE, is_open)
+        return is_open
+
+    async def run(self, ticks: AsyncIterator[Tick]) -> None:
+        """Publish a whole feed, then wait for every acknowledgement."""
+        async for tick in ticks:
+            await self.on_tick(tick)
+        await self.flush()
+
+    async def on_tick(self, tick: Tick) -> None:
+        """Handle one tick from a feed."""
+        if isinstance(tick, QuoteReceived):
+            await self.on_quote(tick)
+        elif isinstance(tick, Trade):
+            in_session = self.in_session(tick.symbol, tick.ts_event)
+            await self.publish_bars(self.aggregator.on_trade(tick, in_session))
+        else:
+            bar = self._marked_bar(tick)
+            await self.publish_bars([bar, *self.aggregator.on_bar(bar)])
+
+    async def on_quote(self, quote: QuoteReceived) -> None:
+        """Mark, remember, publish a quote; publish and store the bars it closes."""
+        in_session = self.in_session(quote.symbol, quote.ts_event)
+        if in_session != quote.in_session:
+            quote = msgspec.structs.replace(quote, in_session=in_session)
+        self.latest[quote.symbol] = quote
+        subject = self._subject_cache.get(quote.symbol)
+        if subject is None:
+            subject = self._subject_cache[quote.symbol] = self._subjects.quote(quote.symbol)
+        await self.quotes.publish(subject, codec.encode(quote), quote_id(quote))
+        self._quote_counts[quote.source] = self._quote_counts.get(quote.source, 0) + 1
+        closed = self.aggregator.on_quote(quote)
+        if closed:
+            await self.publish_bars(closed)
+
+    async def close_due(self, now: datetime) -> None:
+        """Close and publish the bars whose interval has ended by ``now``."""
+        await self.publish_bars(self.aggregator.close_due(now))
+
+    async def publish_bars(self, bars: Sequence[BarClosed]) -> None:
+        """Store bars (idempotent upsert), then publish each with its dedup id."""
+        if not bars:
+            return
+        if self._store is not None:
+            await self._store.upsert(bars)
+        for bar in bars:
+            subject = self._subjects.bar(bar.timeframe.value, bar.symbol)
+            await publish(self._js, subject, bar, msg_id=bar_id(bar))
+            self.metrics.published.labels("bar", bar.source).inc()
+
+    async def flush(self) -> None:
+        """Wait for every quote's acknowledgement (republishing what failed); count them."""
+        republished = await self.quotes.flush()
+        if republished:
+            self.metrics.publish_failures.labels("quote").inc(republished)
+        counts, self._quote_counts = self._quote_counts, {}
+        for source, count in counts.items():
+            self.metrics.published.labels("quote", source).inc(count)
+
+    def _marked_bar(self, bar: BarClosed) -> BarClosed:
+        in_session = self.in_session(bar.symbol, bar.start)
+        return (
+            bar
+            if in_session == bar.in_session
+            else msgspec.structs.replace(bar, in_session=in_session)
+        )

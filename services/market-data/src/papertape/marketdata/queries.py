@@ -1,0 +1,57 @@
+"""Answers to price and OHLC-history questions, from the latest quotes and the bar store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from papertape.common.events.envelope import Reply
+from papertape.common.events.market import (
+    BarHistory,
+    GetBars,
+    GetLatestQuote,
+    MarketQuery,
+    QuoteReceived,
+)
+from papertape.common.ids import Symbol
+from papertape.marketdata.barstore import BarStore
+
+NO_MARKET_PRICE = "no_market_price"
+NO_BAR_STORE = "no_bar_store"
+MAX_BARS = 10_000
+
+
+class MarketQueries:
+    """Answers ``MarketQuery`` messages."""
+
+    def __init__(self, latest: Mapping[Symbol, QuoteReceived], store: BarStore | None) -> None:
+        self._latest = latest
+        self.store = store
+
+    async def answer(self, query: MarketQuery) -> Reply[QuoteReceived] | Reply[BarHistory]:
+        """The reply to one query."""
+        if isinstance(query, GetLatestQuote):
+            return self.latest_quote(query)
+        return await self.bars(query)
+
+    def latest_quote(self, query: GetLatestQuote) -> Reply[QuoteReceived]:
+        quote = self._latest.get(query.symbol)
+        if quote is None:
+            return Reply(
+                ok=False, error_code=NO_MARKET_PRICE, error=f"no quote for {query.symbol} yet"
+            )
+        return Reply(ok=True, result=quote)
+
+    async def bars(self, query: GetBars) -> Reply[BarHistory]:
+        if self.store is None:
+            return Reply(ok=False, error_code=NO_BAR_STORE, error="bar history is not stored")
+        bars = await self.store.bars(
+            query.symbol,
+            query.timeframe,
+            query.start,
+            query.end,
+            max(0, min(query.limit, MAX_BARS)),
+        )
+        return Reply(
+            ok=True,
+            result=BarHistory(symbol=query.symbol, timeframe=query.timeframe, bars=tuple(bars)),
+        )

@@ -1,0 +1,266 @@
+"""The account book: every account's state, rebuilt from the log, changed only through it.
+
+One writer per account: commands on an account run one at a time (a lock per account), are
+decided against the state rebuilt from the log, and the resulting events are appended with
+the stream's version as the optimistic-concurrency check before the state moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from papertape.common.clock import Clock
+from papertape.common.codec import Codec
+from papertape.common.eventlog import (
+    ConcurrencyError,
+    EventLog,
+    RecordedEvent,
+    SnapshotPolicy,
+    SnapshotStore,
+    new_event,
+)
+from papertape.common.eventlog.snapshots import Rebuilt, rebuild, snapshot_if_due
+from papertape.common.events.account import AccountCommand, AccountEvent
+from papertape.common.events.envelope import Envelope, Request
+from papertape.common.ids import (
+    AccountId,
+    CausationId,
+    CorrelationId,
+    EventId,
+    StreamId,
+    uuid7_from,
+    uuid7_time_ms,
+)
+from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.trading.account import (
+    INITIAL_STATE,
+    STATE_SCHEMA_VERSION,
+    AccountState,
+    DecisionContext,
+    decide,
+    evolve,
+    from_snapshot,
+    to_snapshot,
+)
+from papertape.trading.account.state import AccountSnapshot
+
+STREAM_PREFIX = "account-"
+account_event_codec: Codec[AccountEvent] = Codec(AccountEvent)
+_snapshot_decoder = msgspec.json.Decoder(AccountSnapshot)
+
+
+def stream_of(account_id: str) -> str:
+    """The log stream that holds an account."""
+    return f"{STREAM_PREFIX}{account_id}"
+
+
+def event_ids(request: Request[Any], count: int) -> list[EventId]:
+    """Deterministic UUIDv7s for a request's events, so a retried request appends nothing new.
+
+    The time part is the request id's own when it is a UUIDv7 (so a retry with a new
+    ``issued_at`` still maps to the same ids), else the request's ``issued_at``.
+    """
+    ms = int(request.issued_at.timestamp() * 1000)
+    with contextlib.suppress(ValueError):
+        parsed = uuid.UUID(request.request_id)
+        if parsed.version == 7:
+            ms = uuid7_time_ms(request.request_id)
+    ids = []
+    for index in range(count):
+        digest = hashlib.sha256(f"{request.request_id}:{index}".encode()).digest()
+        rand = int.from_bytes(digest[:10], "big")
+        ids.append(EventId(str(uuid7_from(ms, rand >> 68, rand))))
+    return ids
+
+
+def evolve_recorded(state: AccountState, recorded: RecordedEvent) -> AccountState:
+    """Apply one stored event (decoded and upcast) to a state."""
+    return evolve(state, account_event_codec.decode(recorded.data))
+
+
+def encode_state(state: AccountState) -> bytes:
+    return msgspec.json.encode(to_snapshot(state))
+
+
+def decode_state(data: bytes) -> AccountState:
+    state = from_snapshot(_snapshot_decoder.decode(data))
+    if state is None:
+        raise ValueError("snapshot of another state schema handed to decode_state")
+    return state
+
+
+class Decided(msgspec.Struct, frozen=True):
+    """What one command did: the events appended (empty when none) and the state after."""
+
+    envelopes: list[Envelope[AccountEvent]]
+    positions: list[int]
+    state: AccountState
+    version: int
+
+
+class AccountBook:
+    """The states of all accounts, each with the stream version it reflects."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        snapshots: SnapshotStore,
+        clock: Clock,
+        *,
+        policy: SnapshotPolicy | None = None,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
+        self._log = log
+        self._snapshots = snapshots
+        self._clock = clock
+        self._policy = policy or SnapshotPolicy(every=100)
+        self._metrics = metrics
+        self._states: dict[str, Rebuilt[AccountState]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._head_seen = 0
+
+    # --- reading ---------------------------------------------------------------------------
+    def accounts(self) -> list[AccountId]:
+        return [AccountId(a) for a in sorted(self._states)]
+
+    def state(self, account_id: str) -> AccountState:
+        rebuilt = self._states.get(account_id)
+        return rebuilt.state if rebuilt is not None else INITIAL_STATE
+
+    def version(self, account_id: str) -> int:
+        rebuilt = self._states.get(account_id)
+        return rebuilt.version if rebuilt is not None else 0
+
+    def holders_of(self, symbol: str) -> list[str]:
+        """Accounts with an open position in ``symbol``."""
+        return [a for a, r in self._states.items() if symbol in r.state.positions]
+
+    # --- rebuilding ------------------------------------------------------------------------
+    async def load(self, account_id: str, to_position: int | None = None) -> Rebuilt[AccountState]:
+        """Rebuild one account from its latest snapshot and the events after it."""
+        return await rebuild(
+            self._log,
+            self._snapshots,
+            stream_of(account_id),
+            state_schema_version=STATE_SCHEMA_VERSION,
+            initial=INITIAL_STATE,
+            evolve=evolve_recorded,
+            decode_state=decode_state,
+            to_position=to_position,
+        )
+
+    async def load_all(self) -> tuple[int, int, float]:
+        """Rebuild every account; returns (accounts, events replayed, seconds)."""
+        started = time.perf_counter()
+        replayed = 0
+        for info in await self._log.list_streams(STREAM_PREFIX):
+            account_id = info.stream_id.removeprefix(STREAM_PREFIX)
+            rebuilt = await self.load(account_id)
+            self._states[account_id] = rebuilt
+            replayed += rebuilt.version - rebuilt.snapshot_version
+        self._head_seen = await self._log.head_position()
+        seconds = time.perf_counter() - started
+        if self._metrics is not None:
+            self._metrics.rebuild_seconds.labels(self._metrics.service).set(seconds)
+            self._metrics.rebuild_events.labels(self._metrics.service).set(replayed)
+        return len(self._states), replayed, seconds
+
+    # --- deciding --------------------------------------------------------------------------
+    def _lock(self, account_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(account_id, asyncio.Lock())
+
+    async def execute(
+        self, request: Request[AccountCommand], marks: dict[Any, Any] | None = None
+    ) -> Decided:
+        """Decide a command against the account's state, append the events, move the state."""
+        account_id = request.body.account_id
+        async with self._lock(account_id):
+            for _attempt in range(3):
+                current = self._states.get(account_id) or Rebuilt(INITIAL_STATE, 0, 0)
+                context = DecisionContext(now=self._clock.now(), marks=marks or {})
+                events = decide(request.body, current.state, context)
+                if not events:
+                    return Decided([], [], current.state, current.version)
+                envelopes = self._envelopes(request, account_id, current.version, events)
+                try:
+                    positions = await self._log.append(
+                        stream_of(account_id), current.version, [new_event(e) for e in envelopes]
+                    )
+                except ConcurrencyError:
+                    # Another writer moved the stream: rebuild from the log and decide again.
+                    self._states[account_id] = await self.load(account_id)
+                    continue
+                if positions and min(positions) <= self._head_seen:
+                    # A retried request: the log kept the first append's events; reload.
+                    self._states[account_id] = await self.load(account_id)
+                    return Decided([], positions, self.state(account_id), self.version(account_id))
+                self._head_seen = max(self._head_seen, *positions)
+                return await self._moved(account_id, current, envelopes, positions)
+            raise ConcurrencyError(stream_of(account_id), None, self.version(account_id))
+
+    def _envelopes(
+        self,
+        request: Request[AccountCommand],
+        account_id: str,
+        version: int,
+        events: Sequence[AccountEvent],
+    ) -> list[Envelope[AccountEvent]]:
+        now = self._clock.now()
+        return [
+            Envelope(
+                event_id=event_id,
+                stream_id=StreamId(stream_of(account_id)),
+                stream_version=version + index + 1,
+                occurred_at=now,
+                correlation_id=request.correlation_id or CorrelationId(request.request_id),
+                causation_id=request.causation_id or CausationId(request.request_id),
+                actor=request.actor,
+                traceparent=request.traceparent,
+                tracestate=request.tracestate,
+                data=event,
+            )
+            for index, (event_id, event) in enumerate(
+                zip(event_ids(request, len(events)), events, strict=True)
+            )
+        ]
+
+    async def _moved(
+        self,
+        account_id: str,
+        current: Rebuilt[AccountState],
+        envelopes: list[Envelope[AccountEvent]],
+        positions: list[int],
+    ) -> Decided:
+        state = current.state
+        for envelope in envelopes:
+            state = evolve(state, envelope.data)
+        moved = Rebuilt(state, current.version + len(envelopes), current.snapshot_version)
+        if await snapshot_if_due(
+            self._snapshots,
+            self._policy,
+            moved,
+            state_schema_version=STATE_SCHEMA_VERSION,
+            encode_state=encode_state,
+            stream_id=stream_of(account_id),
+        ):
+            moved = Rebuilt(moved.state, moved.version, moved.version)
+        self._states[account_id] = moved
+        if self._metrics is not None:
+            for envelope in envelopes:
+                self._metrics.events_appended.labels(
+                    self._metrics.service, type(envelope.data).__name__
+                ).inc()
+        return Decided(envelopes, positions, moved.state, moved.version)
+
+
+def stored_events(records: Iterable[RecordedEvent]) -> list[AccountEvent]:
+    """Decode stored account events."""
+    return [account_event_codec.decode(r.data) for r in records]

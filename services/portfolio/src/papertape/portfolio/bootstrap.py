@@ -1,0 +1,120 @@
+"""The one place the portfolio service is wired: log, book, marks, relay, handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.eventlog import SnapshotPolicy
+from papertape.common.eventlog.postgres import PostgresEventLog
+from papertape.common.events.account import AccountCommand, OpenAccount
+from papertape.common.events.envelope import Request
+from papertape.common.ids import AccountId, Actor, IdGenerator, Uuid7Generator
+from papertape.common.runtime import ServiceRuntime, configure
+from papertape.portfolio import handlers
+from papertape.portfolio.accounts import AccountBook
+from papertape.portfolio.marks import MarkBook, persist_marks
+from papertape.portfolio.relay import AccountRelay
+from papertape.portfolio.settings import PortfolioSettings, read_settings
+
+SERVICE = "portfolio"
+
+
+class Portfolio:
+    """The running service: everything it owns, started and stopped together."""
+
+    def __init__(
+        self,
+        settings: PortfolioSettings,
+        log: PostgresEventLog,
+        *,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.ids: IdGenerator = ids or Uuid7Generator()
+        self.runtime = ServiceRuntime(
+            SERVICE, settings, clock=self.clock, metrics_host=settings.metrics_host
+        )
+        self.log = log
+        self.book = AccountBook(
+            log,
+            log,
+            self.clock,
+            policy=SnapshotPolicy(every=settings.snapshot_every),
+            metrics=self.runtime.metrics,
+        )
+        self.marks = MarkBook()
+        self.relay: AccountRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        handlers.register(self.runtime, self.book, self.marks, log)
+        handlers.register_execution(self.runtime, self.book, self.marks)
+
+    async def start(self) -> None:
+        """Rebuild every account, connect the bus, start the relay and the mark timer."""
+        accounts, events, seconds = await self.book.load_all()
+        self.runtime.log.info(
+            "rebuilt %d accounts from %d events in %.3fs", accounts, events, seconds
+        )
+        await self.runtime.connect()
+        await self._open_demo_account()
+        self.relay = AccountRelay(
+            self.settings.database_url,
+            self.runtime.js,
+            self.runtime.subjects,
+            metrics=self.runtime.metrics,
+            batch_size=self.settings.relay_batch,
+        )
+        self._tasks = [
+            asyncio.create_task(self.relay.run(), name="relay"),
+            asyncio.create_task(self._mark_periodically(), name="marks"),
+        ]
+
+    async def _open_demo_account(self) -> None:
+        """``make run`` asks for a demo account; open it once (a retry appends nothing)."""
+        name = self.settings.demo_account
+        if not name or self.book.state(name).is_open:
+            return
+        request: Request[AccountCommand] = Request(
+            request_id=self.ids.new(), issued_at=self.clock.now(), actor=Actor("portfolio.demo"),
+            body=OpenAccount(account_id=AccountId(name), name=f"Demo account {name}"),
+        )
+        await self.book.execute(request)
+        self.runtime.log.info("opened demo account %s", name)
+
+    async def _mark_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.mark_interval_s)
+            try:
+                await persist_marks(self.book, self.marks, self.clock, self.ids)
+            except Exception:
+                self.runtime.log.exception("persisting marks failed; will try again")
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+
+async def build(settings: PortfolioSettings, **overrides: object) -> Portfolio:
+    """Open the log (migrating it) and wire the service; tests pass a clock or ids."""
+    log = await PostgresEventLog.connect(settings.database_url)
+    return Portfolio(settings, log, **overrides)  # type: ignore[arg-type]
+
+
+async def main() -> None:
+    """Run the portfolio service until SIGINT/SIGTERM."""
+    settings = read_settings()
+    configure(settings)
+    portfolio = await build(settings)
+    try:
+        await portfolio.runtime.serve(on_start=portfolio.start, on_stop=portfolio.stop)
+    finally:
+        await portfolio.log.close()

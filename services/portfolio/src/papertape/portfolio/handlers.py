@@ -1,0 +1,92 @@
+"""Bus subscribers: decode, call the book or the queries, encode the reply. No business rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from faststream.nats import JStream, NatsMessage, PullSub
+from nats.js.api import ConsumerConfig
+
+from papertape.common.codec import Codec, encode
+from papertape.common.eventlog import EventLog
+from papertape.common.events.account import AccountCommand, AccountEvent
+from papertape.common.events.envelope import Envelope, Reply, Request
+from papertape.common.events.market import QuoteReceived
+from papertape.common.events.portfolio import PortfolioQuery
+from papertape.common.events.execution import ExecutionReport
+from papertape.common.ids import Actor, CausationId
+from papertape.common.runtime import MAX_DELIVER, ServiceRuntime
+from papertape.portfolio.translation import command_for
+from papertape.portfolio.accounts import AccountBook
+from papertape.portfolio.marks import MarkBook
+from papertape.portfolio.queries import UnknownAccount, answer
+
+command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
+query_requests: Codec[Request[PortfolioQuery]] = Codec(Request[PortfolioQuery])
+quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
+execution_reports: Codec[Envelope[ExecutionReport]] = Codec(Envelope[ExecutionReport])
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command did to its account: the events appended and the version after."""
+
+    account_id: str
+    version: int
+    events: list[Envelope[AccountEvent]]
+
+
+def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: EventLog) -> None:
+    """Subscribe the portfolio's handlers on the runtime's broker."""
+    subjects = runtime.subjects
+    broker = runtime.broker
+
+    @broker.subscriber(subjects.portfolio_command(), queue="portfolio")
+    @runtime.replying("command")
+    async def on_command(msg: NatsMessage) -> bytes:
+        request = command_requests.decode(msg.body)
+        decided = await book.execute(request, marks.prices())
+        result = CommandResult(
+            account_id=request.body.account_id, version=decided.version, events=decided.envelopes
+        )
+        return encode(Reply(ok=True, result=result))
+
+    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio")
+    @runtime.replying("query")
+    async def on_query(msg: NatsMessage) -> bytes:
+        request = query_requests.decode(msg.body)
+        try:
+            result: Any = await answer(request.body, book, log)
+        except UnknownAccount as error:
+            return encode(Reply(ok=False, error_code="unknown_account", error=str(error)))
+        return encode(Reply(ok=True, result=result))
+
+    @broker.subscriber(subjects.all_quotes())
+    @runtime.guarded("quote")
+    async def on_quote(msg: NatsMessage) -> None:
+        marks.update(quotes.decode(msg.body))
+
+
+def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook) -> None:
+    """Apply the venue's execution reports (fills, triggers, expiries) exactly once, in order."""
+    subjects = runtime.subjects
+
+    @runtime.broker.subscriber(
+        subjects.all_execution_reports(),
+        stream=JStream(subjects.stream("EXECUTION"), declare=False),
+        durable=f"{subjects.namespace or 'papertape'}-portfolio-execution",
+        pull_sub=PullSub(batch_size=1),  # one at a time: per-account order matters
+        config=ConsumerConfig(max_deliver=MAX_DELIVER, ack_wait=30),
+    )
+    @runtime.guarded("execution_report")
+    async def on_report(msg: NatsMessage) -> None:
+        envelope = execution_reports.decode(msg.body)
+        request: Request[AccountCommand] = Request(
+            request_id=envelope.data.report_id,
+            issued_at=envelope.data.ts,
+            actor=Actor("execution"),
+            correlation_id=envelope.correlation_id,
+            causation_id=CausationId(envelope.event_id),
+            body=command_for(envelope.data),
+        )
+        await book.execute(request, marks.prices())

@@ -1,0 +1,68 @@
+"""The mark book: the latest price of every symbol, from market-data's quotes.
+
+Decisions use these prices for pre-trade risk at once; they reach the accounts' states (and
+the log, as PositionMarked events) every ``mark_interval_s`` through ApplyMark commands, so
+the log is not flooded with one event per quote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from papertape.common.clock import Clock
+from papertape.common.events.account import AccountCommand, ApplyMark
+from papertape.common.events.envelope import Request
+from papertape.common.events.market import QuoteReceived
+from papertape.common.ids import AccountId, Actor, IdGenerator, Symbol
+from papertape.portfolio.accounts import AccountBook
+
+TWO = Decimal(2)
+
+
+class MarkBook:
+    """Latest mark per symbol (last trade when the source has one, else the mid)."""
+
+    def __init__(self) -> None:
+        self._prices: dict[Symbol, Decimal] = {}
+        self._times: dict[Symbol, datetime] = {}
+        self._applied: dict[tuple[str, Symbol], Decimal] = {}
+
+    def update(self, quote: QuoteReceived) -> None:
+        price = quote.last if quote.last is not None else (quote.bid + quote.ask) / TWO
+        self._prices[quote.symbol] = price
+        self._times[quote.symbol] = quote.ts_event
+
+    def prices(self) -> dict[Symbol, Decimal]:
+        return dict(self._prices)
+
+    def due(self, account_id: str, symbols: list[Symbol]) -> list[tuple[Symbol, Decimal, datetime]]:
+        """Marks of ``symbols`` that moved since they were last applied to the account."""
+        moved = []
+        for symbol in symbols:
+            price = self._prices.get(symbol)
+            if price is not None and self._applied.get((account_id, symbol)) != price:
+                moved.append((symbol, price, self._times[symbol]))
+        return moved
+
+    def applied(self, account_id: str, symbol: Symbol, price: Decimal) -> None:
+        self._applied[(account_id, symbol)] = price
+
+
+async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: IdGenerator) -> int:
+    """Apply moved marks to every account holding the symbols; returns commands executed."""
+    executed = 0
+    for account_id in book.accounts():
+        state = book.state(account_id)
+        for symbol, price, ts in marks.due(account_id, list(state.positions)):
+            command = ApplyMark(account_id=AccountId(account_id), symbol=symbol, price=price, ts=ts)
+            request: Request[AccountCommand] = Request(
+                request_id=ids.new(),
+                issued_at=clock.now(),
+                actor=Actor("portfolio.marks"),
+                body=command,
+            )
+            await book.execute(request)
+            marks.applied(account_id, symbol, price)
+            executed += 1
+    return executed

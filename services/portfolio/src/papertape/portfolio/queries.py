@@ -1,0 +1,91 @@
+"""Answers to account queries, computed by the pure report functions from the rebuilt state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from papertape.common.eventlog import EventLog, decode_envelope
+from papertape.common.events.portfolio import (
+    AccountQueryBase,
+    ExportTradesCsv,
+    GetAccountSummary,
+    GetActivity,
+    GetClosedTrades,
+    GetEquityCurve,
+    GetOpenOrders,
+    GetPerformance,
+    GetPositions,
+    GetReport,
+    ListAccounts,
+    PortfolioQuery,
+)
+from papertape.portfolio.accounts import AccountBook, account_event_codec, stream_of
+from papertape.trading.account import reports
+
+
+class UnknownAccount(LookupError):
+    """The query names an account that was never opened."""
+
+
+class AccountListing(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of ``ListAccounts``."""
+
+    account_id: str
+    name: str
+    base_currency: str
+    equity: str
+    cash: str
+    version: int
+
+
+async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any:
+    """The result of a query (a struct, a list of structs or a string)."""
+    if isinstance(query, ListAccounts):
+        return [_listing(book, a) for a in book.accounts()]
+    assert isinstance(query, AccountQueryBase)
+    state = book.state(query.account_id)
+    if not state.account_id:
+        raise UnknownAccount(f"no account {query.account_id!r}")
+    match query:
+        case GetAccountSummary():
+            return reports.account_summary(state)
+        case GetPositions():
+            return reports.positions(state)
+        case GetOpenOrders():
+            return reports.open_orders(state)
+        case GetClosedTrades(limit=limit):
+            return reports.closed_trades(state, limit)
+        case GetEquityCurve(since=since):
+            return [p for p in state.equity_curve if since is None or p.ts >= since]
+        case GetPerformance(periods_per_year=periods):
+            return reports.account_performance(state, periods)
+        case GetReport(periods_per_year=periods):
+            return reports.account_report(state, periods)
+        case ExportTradesCsv():
+            return reports.trades_csv(reports.closed_trades(state))
+        case GetActivity(from_version=start, limit=limit):
+            return await _activity(log, query.account_id, start, limit)
+    raise TypeError(f"unhandled query {type(query).__name__}")  # pragma: no cover
+
+
+def _listing(book: AccountBook, account_id: str) -> AccountListing:
+    summary = reports.account_summary(book.state(account_id))
+    return AccountListing(
+        account_id=account_id,
+        name=summary.name,
+        base_currency=summary.base_currency,
+        equity=str(summary.equity),
+        cash=str(summary.cash),
+        version=book.version(account_id),
+    )
+
+
+async def _activity(log: EventLog, account_id: str, start: int, limit: int) -> list[Any]:
+    events: list[Any] = []
+    async for batch in log.read_stream(
+        stream_of(account_id), from_version=start, to_version=start + limit - 1
+    ):
+        events.extend(decode_envelope(r, account_event_codec) for r in batch)
+    return events

@@ -1,0 +1,75 @@
+"""The relay: follows the event log and publishes every account event to JetStream.
+
+Subject ``acct.<account>.<event>``, ``Nats-Msg-Id`` = the event id, one event at a time in
+log order (so per-account order holds). The checkpoint moves after JetStream acknowledged a
+batch; a crash in between re-publishes that batch, which the stream's dedup window drops.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from papertape.common import codec
+from papertape.common.bus.publishing import publish
+from papertape.common.eventlog import RecordedEvent, decode_envelope
+from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
+from papertape.common.subjects import Subjects
+from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.portfolio.accounts import STREAM_PREFIX, account_event_codec
+
+RELAY_NAME = "relay.accounts"
+
+
+class AccountRelay:
+    """Publishes account events from the log to the ACCOUNTS stream."""
+
+    def __init__(
+        self,
+        dsn: str,
+        js: JetStreamContext,
+        subjects: Subjects,
+        *,
+        metrics: ServiceMetrics | None = None,
+        batch_size: int = 500,
+        name: str = RELAY_NAME,
+    ) -> None:
+        self._js = js
+        self._subjects = subjects
+        self._metrics = metrics
+        self.published = 0
+        self.runner = SubscriptionRunner(
+            dsn,
+            Subscription(
+                name=name,
+                handler=self._handle,
+                delivery=Delivery.AFTER_EFFECT,
+                batch_size=batch_size,
+                poll_interval=0.5,
+            ),
+        )
+
+    async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:
+        for recorded in batch:
+            if not recorded.stream_id.startswith(STREAM_PREFIX):
+                continue
+            envelope = decode_envelope(recorded, account_event_codec)
+            account_id = recorded.stream_id.removeprefix(STREAM_PREFIX)
+            subject = self._subjects.account_event(account_id, recorded.type)
+            await publish(self._js, subject, codec.encode(envelope), msg_id=recorded.event_id)
+            self.published += 1
+        if self._metrics is not None and batch:
+            self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
+                batch[-1].position
+            )
+
+    async def run(self) -> None:
+        """Follow the log until ``stop``."""
+        await self.runner.run()
+
+    async def catch_up(self) -> int:
+        """Publish everything past the checkpoint once (tests and tools)."""
+        return await self.runner.catch_up()
+
+    def stop(self) -> None:
+        self.runner.stop()

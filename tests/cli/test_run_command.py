@@ -1,0 +1,131 @@
+"""``papertape run``: embedded servers, migrations, streams; stopped cleanly, twice in a folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from papertape.cli.__main__ import build_parser
+from papertape.cli.run import installed_services, service_specs
+from papertape.common.servers.processes import accepts_connections
+
+SERVERS_LINE = re.compile(r"servers nats=(\S+) database=(\S+)")
+
+
+def test_installed_services_are_the_runnable_packages() -> None:
+    assert installed_services(["cli", "no_such_service"]) == ["cli"]
+
+
+def test_services_are_told_where_the_servers_are() -> None:
+    (spec,) = service_specs(["execution"], "nats://127.0.0.1:1", "postgresql://h:2/papertape")
+    assert spec.argv == (sys.executable, "-m", "papertape.execution")
+    assert spec.env["NATS_URL"] == spec.env["PAPERTAPE_NATS_URL"] == "nats://127.0.0.1:1"
+    assert spec.env["DATABASE_URL"] == "postgresql://h:2/papertape"
+
+
+def test_run_accepts_a_choice_of_services_or_none() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["run", "--service", "gateway"]).services == ["gateway"]
+    assert parser.parse_args(["run", "--no-services"]).services == []
+    assert parser.parse_args(["run"]).services is None
+
+
+class _Run:
+    """A ``papertape run --no-services`` child process in ``folder``."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, folder: Path) -> _Run:
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "papertape.cli",
+            "run",
+            "--no-services",
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        return cls(proc)
+
+    async def until(self, word: str) -> str:
+        assert self.proc.stdout is not None
+        while line := (await self.proc.stdout.readline()).decode():
+            self.lines.append(line)
+            if word in line:
+                return line
+        raise AssertionError(f"exited before {word!r}:\n{''.join(self.lines)}")
+
+    async def stop(self, sig: signal.Signals) -> int:
+        self.proc.send_signal(sig)
+        assert self.proc.stdout is not None
+        rest = await asyncio.wait_for(self.proc.stdout.read(), 60)
+        self.lines.append(rest.decode())
+        return await self.proc.wait()
+
+
+async def _started(folder: Path) -> tuple[_Run, str, str]:
+    run = await _Run.start(folder)
+    match = SERVERS_LINE.search(await run.until("servers nats="))
+    assert match is not None
+    await run.until("READY")
+    return run, match[1], match[2]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_papertape_run_twice_in_one_folder_keeps_the_data_and_stops_cleanly(
+    server_data_dir: Path,
+) -> None:
+    first, nats_url, database_url = await _started(server_data_dir)
+    assert database_url.endswith("/papertape")
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("CREATE TABLE demo_accounts (id text)")
+    await conn.execute("INSERT INTO demo_accounts VALUES ('demo-1')")
+    await conn.close()
+    nc = await nats.connect(nats_url)
+    assert (await nc.jetstream().stream_info("ACCOUNTS")).config.name == "ACCOUNTS"
+    await nc.close()
+    assert await first.stop(signal.SIGINT) == 0, "".join(first.lines)
+    assert "papertape   | stopped\n" in first.lines[-1]
+    assert not accepts_connections("127.0.0.1", int(nats_url.rsplit(":", 1)[1]))
+
+    second, _, database_url = await _started(server_data_dir)
+    conn = await asyncpg.connect(database_url)
+    assert await conn.fetchval("SELECT id FROM demo_accounts") == "demo-1"
+    await conn.close()
+    assert await second.stop(signal.SIGTERM) == 0, "".join(second.lines)
+    db_port = int(database_url.rsplit(":", 1)[1].split("/")[0])
+    assert not accepts_connections("127.0.0.1", db_port)
+    assert (server_data_dir / ".papertape" / "postgres" / "data" / "PG_VERSION").is_file()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_papertape_run_with_a_duration_stops_by_itself(server_data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "papertape.cli", "run", "--no-services", "--duration", "0.2"],
+        cwd=server_data_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "READY (no services)" in done.stdout

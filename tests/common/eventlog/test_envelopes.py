@@ -1,0 +1,73 @@
+"""Envelopes go into the log as JSON and come back decoded, upcast to the current version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from papertape.common.codec import Codec, register_upcaster
+from papertape.common.eventlog import InMemoryEventLog, decode_envelope, new_event
+from papertape.common.events.base import Event
+from papertape.common.events.envelope import Envelope
+from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
+
+
+class LedgerCredited(Event, frozen=True, kw_only=True):
+    """Version 1: an amount without a currency."""
+
+    amount: Decimal
+
+
+class LedgerCreditedV2(Event, frozen=True, kw_only=True):
+    """Version 2: the currency is explicit."""
+
+    amount: Decimal
+    currency: str
+
+
+register_upcaster(LedgerCredited, lambda old: LedgerCreditedV2(amount=old.amount, currency="USD"))
+codec: Codec[LedgerCredited | LedgerCreditedV2] = Codec(LedgerCredited | LedgerCreditedV2)
+
+
+def envelope(data: Event, event_id: str) -> Envelope[Event]:
+    return Envelope(
+        event_id=EventId(event_id),
+        stream_id=StreamId("ledger-1"),
+        stream_version=0,
+        occurred_at=datetime(2024, 3, 1, 12, tzinfo=UTC),
+        correlation_id=CorrelationId("corr-1"),
+        actor=Actor("trader"),
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        data=data,
+    )
+
+
+async def test_a_stored_envelope_comes_back_with_its_position_and_metadata() -> None:
+    log = InMemoryEventLog()
+    sent = envelope(
+        LedgerCreditedV2(amount=Decimal("10.50"), currency="EUR"),
+        "018e0000-0000-7000-8000-000000000001",
+    )
+    await log.append("ledger-1", 0, [new_event(sent)])
+
+    [[recorded]] = [batch async for batch in log.read_stream("ledger-1")]
+    received = decode_envelope(recorded, codec)
+
+    assert (recorded.type, recorded.schema_version) == ("ledger_credited", 2)
+    assert received.data == sent.data
+    assert (received.position, received.stream_version) == (1, 1)
+    assert (received.actor, received.traceparent) == (sent.actor, sent.traceparent)
+    assert received.occurred_at == sent.occurred_at
+
+
+async def test_an_old_schema_version_is_upcast_on_read() -> None:
+    log = InMemoryEventLog()
+    old = envelope(LedgerCredited(amount=Decimal(3)), "018e0000-0000-7000-8000-000000000002")
+    await log.append("ledger-1", 0, [new_event(old)])
+
+    [[recorded]] = [batch async for batch in log.read_stream("ledger-1")]
+
+    assert recorded.schema_version == 1
+    assert decode_envelope(recorded, codec).data == LedgerCreditedV2(
+        amount=Decimal(3), currency="USD"
+    )

@@ -1,0 +1,107 @@
+"""Handlers: account envelopes keep the book, market structs match it, reports go out once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from papertape.common import codec
+from papertape.common.bus.publishing import MSG_ID
+from papertape.common.events.account import AccountEvent
+from papertape.common.events.envelope import Envelope
+from papertape.common.events.execution import ExecutionReport, OrderFillReported
+from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.common.subjects import Subjects
+from papertape.execution.handlers import ExecutionHandlers
+from papertape.execution.reports import ReportPublisher
+from papertape.execution.settings import ExecutionSettings
+from papertape.trading.venue import Venue
+from papertape.trading.venue.scenarios import at, bar, placed, quote
+
+reports_codec: codec.Codec[Envelope[ExecutionReport]] = codec.Codec(Envelope[ExecutionReport])
+
+
+class RecordingJetStream:
+    """Stands in for JetStream's publish: remembers what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes, dict[str, str]]] = []
+
+    async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> None:
+        self.published.append((subject, payload, kwargs["headers"]))
+
+
+def account_envelope(event: AccountEvent, event_id: str = "e-1") -> bytes:
+    return codec.encode(
+        Envelope[AccountEvent](
+            event_id=EventId(event_id), stream_id=StreamId("account-acc-1"), stream_version=1,
+            occurred_at=at(0), correlation_id=CorrelationId("corr-1"), actor=Actor("test"),
+            data=event,
+        )
+    )
+
+
+@pytest.fixture
+def wiring() -> tuple[ExecutionHandlers, RecordingJetStream]:
+    js = RecordingJetStream()
+    venue = Venue(ExecutionSettings().venue_config())
+    publisher = ReportPublisher(js, Subjects("ns"))  # type: ignore[arg-type]
+    return ExecutionHandlers(venue, publisher), js
+
+
+async def test_a_quote_fills_a_placed_order_and_the_report_goes_out_with_its_dedup_id(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, js = wiring
+    await handlers.on_account_event(account_envelope(placed("o1")))
+    await handlers.on_market_event(codec.encode(quote("99.98", "100.00", at(1))))
+    [(subject, payload, headers)] = js.published
+    assert subject == "ns.exec.acc-1.order_fill_reported"
+    assert headers[MSG_ID] == "o1.fill.1"
+    envelope = reports_codec.decode(payload)
+    assert isinstance(envelope.data, OrderFillReported)
+    assert (envelope.event_id, envelope.causation_id, envelope.correlation_id) == (
+        "o1.fill.1", "e-1", "corr-1",
+    )
+
+
+async def test_bars_are_matched_for_symbols_without_quotes(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, js = wiring
+    await handlers.on_account_event(account_envelope(placed("o1")))
+    await handlers.on_market_event(codec.encode(bar("100", "101", "99", "100", at(0))))
+    assert [headers[MSG_ID] for _, _, headers in js.published] == ["o1.fill.1"]
+
+
+async def test_malformed_messages_raise_for_the_dead_letter_box(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, js = wiring
+    with pytest.raises(msgspec.ValidationError):
+        await handlers.on_market_event(b'{"type": "quote_received.v1"}')
+    assert js.published == []
+
+
+async def test_expiry_sweep_reports_gtd_orders_on_the_clock(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, js = wiring
+    order = placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90", tif=TimeInForce.GTD,
+                   expire_at=at(10))
+    await handlers.on_account_event(account_envelope(order))
+    await handlers.on_clock(at(11))
+    assert [subject for subject, _, _ in js.published] == ["ns.exec.acc-1.order_expiry_reported"]
+
+
+def test_settings_build_the_venue_models_and_overrides() -> None:
+    settings = ExecutionSettings(
+        latency_ms=250, overrides='{"acc-9": {"fees": {"per_share": "0.01"}}}'
+    )
+    config = settings.venue_config()
+    assert config.default.fills.latency_ms == 250
+    assert str(config.models_for("acc-9", "AAPL").fees.per_share) == "0.01"
+    assert str(config.default.slippage.bps) == "2"

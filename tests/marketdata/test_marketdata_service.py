@@ -1,0 +1,178 @@
+"""The service on real NATS and PostgreSQL: quotes and bars on MARKET, deduplicated; answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from papertape.common import codec
+from papertape.common.events.envelope import Reply, Request
+from papertape.common.events.market import (
+    BarClosed,
+    BarHistory,
+    GetBars,
+    GetLatestQuote,
+    QuoteReceived,
+    Timeframe,
+)
+from papertape.common.ids import Actor, Symbol
+from papertape.common.subjects import StreamSpec, Subjects
+from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.bootstrap import MarketDataService
+from papertape.marketdata.feeds.replay import ReplayFeed
+from papertape.marketdata.publisher import MarketPublisher
+from papertape.marketdata.settings import MarketDataSettings
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)  # a Tuesday, 09:30 New York: NYSE is open
+
+
+def write_quotes(path: Path, count: int) -> None:
+    lines = ["ts,symbol,bid,ask,last,volume"]
+    for i in range(count):
+        ts = (T0 + timedelta(seconds=10 * i)).isoformat()
+        lines.append(
+            f"{ts},AAPL,{185 + i * 0.01:.2f},{185.02 + i * 0.01:.2f},{185.01 + i * 0.01:.2f},5"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+async def stream_messages(nats_client: Client, subjects: Subjects, subject: str) -> int:
+    info = await nats_client.jetstream().stream_info(
+        subjects.stream("MARKET"), subjects_filter=subject
+    )
+    return sum((info.state.subjects or {}).values())
+
+
+async def test_a_replayed_feed_published_twice_is_stored_once(
+    nats_client: Client, subjects: Subjects, jetstream_streams: tuple[StreamSpec, ...]
+) -> None:
+    ticks = [
+        QuoteReceived(
+            symbol=Symbol("AAPL"),
+            bid=Decimal("185.00") + i,
+            ask=Decimal("185.02") + i,
+            last=Decimal("185.01") + i,
+            volume=Decimal(5),
+            ts_event=T0 + timedelta(seconds=10 * i),
+            ts_init=T0 + timedelta(seconds=10 * i),
+            source="replay",
+        )
+        for i in range(13)  # 2 minutes and 10 seconds: closes two 1m bars
+    ]
+
+    async def feed() -> AsyncIterator[QuoteReceived]:
+        for tick in ticks:
+            yield tick
+
+    for _ in range(2):  # a restarted feed replays the same quotes
+        publisher = MarketPublisher(nats_client, subjects, aggregator=BarAggregator([Timeframe.M1]))
+        await publisher.run(feed())
+
+    assert await stream_messages(nats_client, subjects, subjects.quote("AAPL")) == 13
+    assert await stream_messages(nats_client, subjects, subjects.bar("1m", "AAPL")) == 2
+    info = await nats_client.jetstream().stream_info(subjects.stream("MARKET"))
+    assert info.state.messages == 15
+
+
+async def test_published_quotes_carry_their_session_mark(
+    nats_client: Client, subjects: Subjects, jetstream_streams: tuple[StreamSpec, ...]
+) -> None:
+    saturday = datetime(2024, 1, 6, 15, 0, tzinfo=UTC)
+    publisher = MarketPublisher(nats_client, subjects)
+    for symbol in ("AAPL", "BTCUSD"):
+        await publisher.on_quote(
+            QuoteReceived(
+                symbol=Symbol(symbol),
+                bid=Decimal("1.00"),
+                ask=Decimal("1.01"),
+                ts_event=saturday,
+                ts_init=saturday,
+                source="test",
+            )
+        )
+    await publisher.flush()
+    js = nats_client.jetstream()
+    decoder = codec.Codec[QuoteReceived](QuoteReceived)
+    stream = subjects.stream("MARKET")
+    aapl = decoder.decode((await js.get_last_msg(stream, subjects.quote("AAPL"))).data or b"")
+    btc = decoder.decode((await js.get_last_msg(stream, subjects.quote("BTCUSD"))).data or b"")
+    assert (aapl.in_session, btc.in_session) == (False, True)
+
+
+async def test_the_service_answers_latest_price_and_ohlc_history(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "aapl.csv"
+    write_quotes(path, 19)  # 09:30:00 to 09:33:00: closes the 1m bars of 09:30, 09:31, 09:32
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        feed="replay",
+        replay_path=str(path),
+        timeframes="1m,5m",
+    )
+    service = MarketDataService(settings, feed=ReplayFeed(path))
+    serving = asyncio.create_task(service.serve())
+    try:
+        quote_reply = codec.Codec[Reply[QuoteReceived]](Reply[QuoteReceived])
+        bars_reply = codec.Codec[Reply[BarHistory]](Reply[BarHistory])
+        history: Reply[BarHistory] | None = None
+        for _ in range(100):  # until the replay has been published and stored
+            await asyncio.sleep(0.05)
+            if serving.done() or service.publisher is None:
+                continue
+            answer = await nats_client.request(
+                subjects.marketdata_query("get_bars"),
+                codec.encode(request(GetBars(symbol=Symbol("AAPL"), timeframe=Timeframe.M1))),
+                timeout=5,
+            )
+            history = bars_reply.decode(answer.data)
+            if history.result is not None and len(history.result.bars) == 3:
+                break
+        assert history is not None
+        assert history.result is not None
+        assert [b.start for b in history.result.bars] == [
+            T0 + timedelta(minutes=m) for m in range(3)
+        ]
+        first: BarClosed = history.result.bars[0]
+        assert (first.open, first.close, first.volume) == (
+            Decimal("185.01"),
+            Decimal("185.06"),
+            Decimal(30),
+        )
+        answer = await nats_client.request(
+            subjects.marketdata_query("get_latest_quote"),
+            codec.encode(request(GetLatestQuote(symbol=Symbol("AAPL")))),
+            timeout=5,
+        )
+        latest = quote_reply.decode(answer.data)
+        assert latest.ok
+        assert latest.result is not None
+        assert latest.result.last == Decimal("185.19")
+        answer = await nats_client.request(
+            subjects.marketdata_query("get_latest_quote"),
+            codec.encode(request(GetLatestQuote(symbol=Symbol("MSFT")))),
+            timeout=5,
+        )
+        assert quote_reply.decode(answer.data).error_code == "no_market_price"
+    finally:
+        service.runtime.stop()
+        await serving
+
+
+def request(body: GetBars | GetLatestQuote) -> Request[GetBars | GetLatestQuote]:
+    return Request(request_id="r-1", issued_at=T0, actor=Actor("test"), body=body)

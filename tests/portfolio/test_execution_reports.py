@@ -1,0 +1,109 @@
+"""Execution reports from the venue reach the account exactly once, to the cent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from nats.aio.client import Client
+
+from papertape.common.bus.publishing import publish
+from papertape.common.events.account import OpenAccount, PlaceOrder
+from papertape.common.events.envelope import Envelope
+from papertape.common.events.execution import ExecutionModels, OrderFillReported
+from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.common.events.portfolio import GetAccountSummary, GetPositions
+from papertape.common.ids import (
+    AccountId,
+    Actor,
+    CorrelationId,
+    EventId,
+    OrderId,
+    StreamId,
+    Symbol,
+    Uuid7Generator,
+)
+from papertape.common.subjects import Subjects
+from tests.portfolio.conftest import PortfolioClient
+
+pytestmark = pytest.mark.integration
+ACC = AccountId("bob")
+ids = Uuid7Generator()
+
+
+def fill_report(report_id: str, quantity: str, price: str, fee: str) -> Envelope[OrderFillReported]:
+    now = datetime.now(UTC)
+    report = OrderFillReported(
+        report_id=report_id, account_id=ACC, order_id=OrderId("o-1"), ts=now,
+        symbol=Symbol("AAPL"), side=OrderSide.BUY, price=Decimal(price),
+        quantity=Decimal(quantity), fee=Decimal(fee), liquidity=Liquidity.TAKER,
+        reference_price=Decimal("100.00"), touch_price=Decimal("100.01"),
+        spread_cost=Decimal("0.01"), slippage=Decimal("0.02"), slippage_bps=Decimal(2),
+        models=ExecutionModels(), remaining=Decimal(0),
+    )
+    return Envelope(event_id=EventId(ids.new()), stream_id=StreamId("venue"), stream_version=1,
+                    occurred_at=now, correlation_id=CorrelationId("c"), actor=Actor("execution"),
+                    data=report)
+
+
+async def wait_for(predicate: object, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_fill_report_moves_cash_position_and_fees_once(
+    client: PortfolioClient, nats_client: Client, subjects: Subjects,
+) -> None:
+    await client.command(OpenAccount(account_id=ACC, name="Bob"))
+    placed = await client.command(PlaceOrder(
+        account_id=ACC, order_id=OrderId("o-1"), symbol=Symbol("AAPL"), side=OrderSide.BUY,
+        quantity=Decimal(5), order_type=OrderType.LIMIT, limit_price=Decimal(101),
+    ))
+    assert placed.result["events"][0]["data"]["type"] == "order_placed.v1"
+    js = nats_client.jetstream()
+    subject = subjects.execution_report("bob", "order_fill_reported")
+    report = fill_report("o-1.fill.1", "5", "100.03", "0.025")
+    # Delivered twice under different message ids: the fill id keeps it to one fill.
+    await publish(js, subject, report, msg_id="first")
+    await publish(js, subject, report, msg_id="second")
+
+    async def filled() -> bool:
+        reply = await client.query("positions", GetPositions(account_id=ACC))
+        return bool(reply.result)
+
+    await wait_for(filled)
+    await asyncio.sleep(0.5)
+    positions = (await client.query("positions", GetPositions(account_id=ACC))).result
+    assert [(p["symbol"], Decimal(p["quantity"])) for p in positions] == [("AAPL", Decimal(5))]
+    summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
+    # 10,000 - 5 x 100.03 - 0.025 fee.
+    assert Decimal(summary["cash"]) == Decimal("9499.825")
+    assert Decimal(summary["fees_paid"]) == Decimal("0.025")
+
+
+async def test_a_malformed_report_is_dead_lettered_and_the_next_one_applies(
+    client: PortfolioClient, nats_client: Client, subjects: Subjects,
+) -> None:
+    await client.command(OpenAccount(account_id=ACC, name="Bob"))
+    await client.command(PlaceOrder(
+        account_id=ACC, order_id=OrderId("o-1"), symbol=Symbol("AAPL"), side=OrderSide.BUY,
+        quantity=Decimal(5), order_type=OrderType.LIMIT, limit_price=Decimal(101),
+    ))
+    js = nats_client.jetstream()
+    subject = subjects.execution_report("bob", "order_fill_reported")
+    await js.publish(subject, b'{"garbage": true}')
+    await publish(js, subject, fill_report("o-1.fill.1", "5", "100.03", "0.025"), msg_id="ok")
+    dead = await js.subscribe(subjects.all_dead_letters(), ordered_consumer=True)
+    letter = await dead.next_msg(timeout=10)
+    assert b"garbage" in letter.data
+
+    async def filled() -> bool:
+        reply = await client.query("positions", GetPositions(account_id=ACC))
+        return bool(reply.result)
+
+    await wait_for(filled)

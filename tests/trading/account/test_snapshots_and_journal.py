@@ -1,0 +1,60 @@
+"""Snapshots of the state and the append-only views that keep evolve cheap."""
+
+from __future__ import annotations
+
+import msgspec
+
+from papertape.common import codec
+from papertape.trading.account import (
+    STATE_SCHEMA_VERSION,
+    AccountSnapshot,
+    from_snapshot,
+    replay,
+    to_snapshot,
+)
+from papertape.trading.account.journal import History, Registry
+from papertape.trading.account.scenarios import Scenario, fill, mark, order, wide_open
+
+
+def test_a_snapshot_round_trips_through_the_codec() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100"), mark("101"))
+    data = codec.encode(to_snapshot(s.state))
+    snapshot = codec.Codec[AccountSnapshot](AccountSnapshot).decode(data)
+    assert from_snapshot(snapshot) == s.state
+
+
+def test_a_snapshot_of_another_schema_version_is_ignored() -> None:
+    snapshot = msgspec.structs.replace(
+        to_snapshot(Scenario(wide_open()).state), schema_version=STATE_SCHEMA_VERSION + 1
+    )
+    assert from_snapshot(snapshot) is None
+
+
+def test_replay_continues_from_a_snapshot() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100"))
+    middle = len(s.events) - 1
+    restored = from_snapshot(to_snapshot(replay(s.events[:middle])))
+    assert restored is not None
+    assert replay(s.events[middle:], restored) == s.state
+
+
+def test_history_append_leaves_older_views_unchanged() -> None:
+    empty: History[int] = History()
+    one = empty.append(1)
+    two = one.append(2)
+    branch = one.append(3)
+    assert (list(empty), list(one), list(two), list(branch)) == ([], [1], [1, 2], [1, 3])
+    assert two[-1] == 2
+    assert two[0:1] == [1]
+
+
+def test_registry_add_leaves_older_views_unchanged() -> None:
+    empty: Registry[str, int] = Registry()
+    a = empty.add("a", 1)
+    ab = a.add("b", 2)
+    ac = a.add("c", 3)
+    assert "a" not in empty
+    assert ab.to_dict() == {"a": 1, "b": 2}
+    assert ac.to_dict() == {"a": 1, "c": 3}
+    assert ab.get("c") is None
+    assert a.add("a", 9).get("a") == 1

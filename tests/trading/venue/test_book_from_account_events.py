@@ -1,0 +1,95 @@
+"""The book follows the account's log: cancels, the account's fills, triggers, resets, refusals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from papertape.common.events.account import (
+    AccountReset,
+    FillRejected,
+    OrderCancelled,
+    OrderFilled,
+    OrderTriggered,
+)
+from papertape.common.events.execution import OrderExpiryReported, OrderFillReported
+from papertape.common.events.orders import OrderSide, OrderType, RejectReason
+from papertape.common.ids import FillId, OrderId, Symbol
+from papertape.trading.venue import Venue
+from papertape.trading.venue.scenarios import ACCOUNT, at, bracket, placed, quote
+
+D = Decimal
+
+
+def filled(order_id: str, fill_id: str, quantity: str, remaining: str) -> OrderFilled:
+    return OrderFilled(
+        account_id=ACCOUNT, ts=at(1), order_id=OrderId(order_id), fill_id=FillId(fill_id),
+        symbol=Symbol("AAPL"), side=OrderSide.BUY, price=D(100), quantity=D(quantity),
+        position_quantity=D(quantity), position_avg_price=D(100), cash_after=D(0),
+        order_remaining=D(remaining),
+    )
+
+
+def test_cancelled_order_stops_working() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    venue.on_account_event(OrderCancelled(account_id=ACCOUNT, ts=at(1), order_id=OrderId("o1")))
+    assert venue.on_quote(quote("80", "81", at(2))) == []
+    assert venue.working() == []
+
+
+def test_a_replayed_placement_of_a_finished_order_is_ignored() -> None:
+    venue = Venue()
+    order = placed("o1")
+    venue.on_account_event(order)
+    venue.on_quote(quote("99", "100", at(1)))
+    venue.on_account_event(order)
+    assert venue.working() == []
+
+
+def test_fills_the_account_recorded_are_counted_once() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="90"))
+    venue.on_account_event(filled("o1", "o1.fill.1", "4", "6"))
+    venue.on_account_event(filled("o1", "o1.fill.1", "4", "6"))
+    [fill] = [r for r in venue.on_quote(quote("80", "81", at(2)))
+              if isinstance(r, OrderFillReported)]
+    assert (fill.quantity, fill.report_id) == (D(6), "o1.fill.2")
+
+
+def test_entry_filled_in_the_account_activates_its_children_after_a_restart() -> None:
+    venue = Venue()
+    for event in bracket("b1", stop_loss="95", take_profit="105"):
+        venue.on_account_event(event)
+    venue.on_account_event(filled("b1", "b1.fill.1", "10", "0"))
+    reports = venue.on_quote(quote("94", "94.10", at(2)))
+    assert [r.order_id for r in reports if isinstance(r, OrderFillReported)] == ["b1-sl"]
+
+
+def test_triggered_stop_from_the_log_works_as_a_market_order() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("s1", OrderSide.SELL, "1", OrderType.STOP, stop="90"))
+    venue.on_account_event(
+        OrderTriggered(account_id=ACCOUNT, ts=at(1), order_id=OrderId("s1"), trigger_price=D(90))
+    )
+    assert [type(r) for r in venue.on_quote(quote("99", "100", at(2)))] == [OrderFillReported]
+
+
+def test_refused_fill_ends_the_order_with_an_expiry() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    [report] = venue.on_account_event(
+        FillRejected(account_id=ACCOUNT, ts=at(1), fill_id=FillId("o1.fill.1"),
+                     order_id=OrderId("o1"), reason_code=RejectReason.INSUFFICIENT_CASH,
+                     message="no cash")
+    )
+    assert isinstance(report, OrderExpiryReported)
+    assert report.reason == "fill rejected: insufficient_cash"
+
+
+def test_reset_account_loses_its_working_orders() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    venue.on_account_event(
+        AccountReset(account_id=ACCOUNT, ts=at(1), epoch=2, initial_cash=D(1000))
+    )
+    assert venue.working() == []

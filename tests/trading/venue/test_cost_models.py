@@ -1,0 +1,138 @@
+"""Fill and cost models: slippage kinds, fee schedules, per-account models, latency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from papertape.common.events.account import AccountOpened, CostModel
+from papertape.common.events.execution import (
+    ExecutionModels,
+    FeeSchedule,
+    FillPolicy,
+    OrderFillReported,
+    SlippageKind,
+    SlippageModel,
+)
+from papertape.common.events.market import BarClosed, QuoteReceived
+from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.trading.venue import Venue, VenueConfig
+from papertape.trading.venue.costs import fee_for
+from papertape.trading.venue.prng import SplitMix64, normal_for
+from papertape.trading.venue.scenarios import ACCOUNT, at, bar, placed, quote
+
+D = Decimal
+
+
+def one_fill(venue: Venue, *market: QuoteReceived | BarClosed) -> OrderFillReported:
+    found = []
+    for item in market:
+        reports = venue.on_quote(item) if isinstance(item, QuoteReceived) else venue.on_bar(item)
+        found += [r for r in reports if isinstance(r, OrderFillReported)]
+    [fill] = found
+    return fill
+
+
+def models(**parts: object) -> VenueConfig:
+    return VenueConfig(default=ExecutionModels(**parts))  # type: ignore[arg-type]
+
+
+def test_fixed_bps_slippage_moves_the_price_against_the_trader() -> None:
+    venue = Venue(models(slippage=SlippageModel(bps=D(10))))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1"))
+    fill = one_fill(venue, quote("99.90", "100.00", at(1)))
+    assert (fill.price, fill.slippage_bps) == (D("100.10"), D(10))
+    assert fill.models.slippage.bps == 10
+
+
+def test_volatility_scaled_slippage_grows_with_recent_moves_and_repeats_with_its_seed() -> None:
+    def run(calm: bool) -> OrderFillReported:
+        kind = SlippageModel(kind=SlippageKind.VOLATILITY, bps=D(0), seed=7)
+        venue = Venue(models(slippage=kind))
+        mids = ["100", "100.50", "100"] if calm else ["100", "103", "97"]
+        for i, mid in enumerate(mids):
+            venue.on_quote(quote(mid, mid, at(i)))
+        venue.on_account_event(placed("o1", OrderSide.BUY, "1", ts=at(5)))
+        return one_fill(venue, quote("100", "100", at(6)))
+
+    assert run(calm=False).slippage_bps > run(calm=True).slippage_bps > 0
+    assert run(calm=False) == run(calm=False)
+
+
+def test_volume_share_impact_grows_with_the_square_of_the_share() -> None:
+    def slip(quantity: str) -> Decimal:
+        kind = SlippageModel(kind=SlippageKind.VOLUME_SHARE, bps=D(0), impact=D("0.1"))
+        venue = Venue(models(slippage=kind))
+        venue.on_account_event(placed("o1", OrderSide.BUY, quantity))
+        return one_fill(venue, bar("100", "100", "100", "100", volume="1000")).slippage_bps
+
+    assert slip("100") == D(10)  # 0.1 x 0.1² = 10 bps
+    assert slip("200") == D(40)
+
+
+def test_square_root_impact_scales_with_the_bar_range_and_root_of_the_share() -> None:
+    kind = SlippageModel(kind=SlippageKind.SQUARE_ROOT, bps=D(0), impact=D(1))
+    venue = Venue(models(slippage=kind))
+    venue.on_account_event(placed("o1", OrderSide.SELL, "100"))
+    fill = one_fill(venue, bar("100", "102", "98", "100", volume="10000"))
+    # range 4% x sqrt(1%) = 0.4% = 40 bps below the open (against the seller)
+    assert (fill.price, fill.slippage_bps) == (D("99.60"), D(40))
+
+
+def test_fees_per_share_respect_the_minimum_across_the_orders_fills() -> None:
+    schedule = FeeSchedule(per_share=D("0.005"), minimum=D(1))
+    first, accrued = fee_for(schedule, Liquidity.TAKER, D(100), D(10), D(0), D(0), D(0))
+    second, _ = fee_for(schedule, Liquidity.TAKER, D(300), D(10), D(100), accrued, first)
+    assert (first, second) == (D("1.00"), D("1.00"))  # 400 shares: 2.00 in all
+
+
+def test_fees_in_bps_fixed_and_maker_taker() -> None:
+    schedule = FeeSchedule(per_share=D(0), bps=D(1), fixed=D("0.50"), maker_bps=D(-1),
+                           taker_bps=D(3))
+    taker, _ = fee_for(schedule, Liquidity.TAKER, D(10), D(1000), D(0), D(0), D(0))
+    maker, _ = fee_for(schedule, Liquidity.MAKER, D(10), D(1000), D(0), D(0), D(0))
+    assert (taker, maker) == (D("4.50"), D("0.50"))
+
+
+def test_an_accounts_own_cost_model_prices_its_fills() -> None:
+    venue = Venue()
+    venue.on_account_event(
+        AccountOpened(
+            account_id=ACCOUNT, ts=at(0), name="a", base_currency="USD",
+            initial_cash=D(10000), allow_short=False, margin_requirement=D("0.5"),
+            cost_model=CostModel(commission_fixed=D(1), slippage_bps=D(0)),
+        )
+    )
+    venue.on_account_event(placed("o1", OrderSide.BUY, "10"))
+    fill = one_fill(venue, quote("99", "100", at(1)))
+    assert (fill.price, fill.fee) == (D(100), D(1))
+
+
+def test_overrides_apply_per_account_and_instrument() -> None:
+    cheap = ExecutionModels(fees=FeeSchedule(per_share=D(0)))
+    config = VenueConfig(overrides={f"{ACCOUNT}:AAPL": cheap})
+    assert config.models_for(ACCOUNT, "AAPL") == cheap
+    assert config.models_for(ACCOUNT, "MSFT") == ExecutionModels()
+
+
+def test_latency_makes_an_order_fill_against_the_market_when_it_arrives() -> None:
+    venue = Venue(models(fills=FillPolicy(latency_ms=500), slippage=SlippageModel(bps=D(0))))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", ts=at(0)))
+    assert venue.on_quote(quote("99", "100", at(0.2))) == []
+    fill = one_fill(venue, quote("101", "102", at(0.5)))
+    assert fill.price == D(102)
+
+
+def test_prng_is_splitmix64() -> None:
+    # Reference values of SplitMix64 seeded with 0 (Vigna's C implementation).
+    rng = SplitMix64(0)
+    assert [rng.next() for _ in range(2)] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4]
+    assert normal_for(1, "o1:1") == normal_for(1, "o1:1") != normal_for(2, "o1:1")
+
+
+def test_limit_order_fee_uses_the_maker_rate() -> None:
+    fees = FeeSchedule(per_share=D(0), maker_bps=D(-2), taker_bps=D(5))
+    venue = Venue(models(fees=fees))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="100"))
+    venue.on_quote(quote("100.5", "101", at(1)))
+    fill = one_fill(venue, quote("98", "99", at(2)))
+    assert (fill.liquidity, fill.fee) == (Liquidity.MAKER, D(0))  # a rebate is never negative
