@@ -8,11 +8,39 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
-from bench import eventlog_bench, eventsourcing_bench
-from bench.records import Measurement, records, table
+from bench import eventlog_bench, eventsourcing_bench, execution_bench, marketdata_bench
+from bench.records import Measurement, Target, records, table
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+TARGETS = [
+    *eventlog_bench.TARGETS,
+    Target("execution.match_quotes_per_s_10k_orders_100_symbols", 50_000.0),
+    Target("marketdata_publish_quotes_acked", 20_000.0),
+    Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
+]
+
+
+def from_records(found: list[dict[str, Any]]) -> list[Measurement]:
+    """Measurements from the dict records a bench module returns."""
+    return [
+        Measurement(
+            name=r["name"], value=float(r["value"]), unit=r["unit"],
+            higher_is_better=r["higher_is_better"],
+            baseline=r["baseline"]["name"] if r["baseline"] else None,
+        )
+        for r in found
+    ]
+
+
+def nats_url(stack: ExitStack) -> str:
+    """NATS_URL, else the embedded server."""
+    from papertape.common.servers import resolve_nats
+
+    return resolve_nats(stack).url
 
 
 def server_url(stack: ExitStack) -> str:
@@ -24,18 +52,20 @@ def server_url(stack: ExitStack) -> str:
     return resolve_postgres(stack, durable=True).url
 
 
-async def measure(url: str) -> list[Measurement]:
+async def measure(url: str, nats: str) -> list[Measurement]:
     measurements = await eventlog_bench.run(url)
     measurements += await eventsourcing_bench.run(url)
+    measurements += from_records(execution_bench.run())
+    measurements += from_records(await marketdata_bench.run(nats))
     return measurements
 
 
 def main() -> int:
     with ExitStack() as stack:
-        measurements = asyncio.run(measure(server_url(stack)))
+        measurements = asyncio.run(measure(server_url(stack), nats_url(stack)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(records(measurements), indent=2) + "\n")
-    print(table(measurements, eventlog_bench.TARGETS))
+    print(table(measurements, TARGETS))
     print(f"\nrecords written to {RESULTS}")
     return 0
 

@@ -95,7 +95,8 @@ async def test_an_order_is_placed_listed_and_cancelled(
 
     code, out, _ = await _cli(capsys, "order", "list", "alice", "--json", *bus)
     (order,) = json.loads(out)
-    assert (order["order_id"], order["symbol"], Decimal(order["quantity"])) == ("o-1", "AAPL", 5)
+    assert (order["order_id"], order["symbol"]) == ("o-1", "AAPL")
+    assert Decimal(order["quantity"]) == 5
 
     code, out, _ = await _cli(capsys, "order", "cancel", "alice", "o-1", *bus)
     assert code == 0

@@ -28,9 +28,13 @@ reports: codec.Codec[Envelope[ExecutionReport]] = codec.Codec(Envelope[Execution
 
 async def place(nc: Client, subjects: Subjects, order: OrderPlaced, version: int) -> None:
     envelope = Envelope[AccountEvent](
-        event_id=EventId(f"evt-{order.order_id}"), stream_id=StreamId("account-acc-1"),
-        stream_version=version, occurred_at=order.ts, correlation_id=CorrelationId("c"),
-        actor=Actor("test"), data=order,
+        event_id=EventId(f"evt-{order.order_id}"),
+        stream_id=StreamId("account-acc-1"),
+        stream_version=version,
+        occurred_at=order.ts,
+        correlation_id=CorrelationId("c"),
+        actor=Actor("test"),
+        data=order,
     )
     subject = subjects.account_event(order.account_id, "order_placed")
     await publish(nc.jetstream(), subject, envelope, msg_id=envelope.event_id)
@@ -57,7 +61,8 @@ Published = list[tuple[str, Envelope[ExecutionReport]]]
 async def next_fills(nc: Client, subjects: Subjects, count: int) -> Published:
     js = nc.jetstream()
     sub = await js.subscribe(
-        subjects.all_execution_reports(), stream=subjects.stream("EXECUTION"),
+        subjects.all_execution_reports(),
+        stream=subjects.stream("EXECUTION"),
         ordered_consumer=True,
     )
     found = []
@@ -71,7 +76,9 @@ async def next_fills(nc: Client, subjects: Subjects, count: int) -> Published:
 
 
 async def test_placed_order_fills_on_a_quote_and_the_fill_carries_its_dedup_id(
-    nats_url: str, nats_client: Client, subjects: Subjects,
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
     jetstream_streams: tuple[StreamSpec, ...],
 ) -> None:
     await place(nats_client, subjects, placed("o1", OrderSide.BUY, "100", ts=at(0)), 1)
@@ -86,7 +93,9 @@ async def test_placed_order_fills_on_a_quote_and_the_fill_carries_its_dedup_id(
 
 
 async def test_restart_rebuilds_the_book_from_the_accounts_stream(
-    nats_url: str, nats_client: Client, subjects: Subjects,
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
     jetstream_streams: tuple[StreamSpec, ...],
 ) -> None:
     limit = placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="95", ts=at(0))

@@ -37,8 +37,12 @@ class RecordingJetStream:
 def account_envelope(event: AccountEvent, event_id: str = "e-1") -> bytes:
     return codec.encode(
         Envelope[AccountEvent](
-            event_id=EventId(event_id), stream_id=StreamId("account-acc-1"), stream_version=1,
-            occurred_at=at(0), correlation_id=CorrelationId("corr-1"), actor=Actor("test"),
+            event_id=EventId(event_id),
+            stream_id=StreamId("account-acc-1"),
+            stream_version=1,
+            occurred_at=at(0),
+            correlation_id=CorrelationId("corr-1"),
+            actor=Actor("test"),
             data=event,
         )
     )
@@ -64,7 +68,9 @@ async def test_a_quote_fills_a_placed_order_and_the_report_goes_out_with_its_ded
     envelope = reports_codec.decode(payload)
     assert isinstance(envelope.data, OrderFillReported)
     assert (envelope.event_id, envelope.causation_id, envelope.correlation_id) == (
-        "o1.fill.1", "e-1", "corr-1",
+        "o1.fill.1",
+        "e-1",
+        "corr-1",
     )
 
 
@@ -90,8 +96,9 @@ async def test_expiry_sweep_reports_gtd_orders_on_the_clock(
     wiring: tuple[ExecutionHandlers, RecordingJetStream],
 ) -> None:
     handlers, js = wiring
-    order = placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90", tif=TimeInForce.GTD,
-                   expire_at=at(10))
+    order = placed(
+        "o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90", tif=TimeInForce.GTD, expire_at=at(10)
+    )
     await handlers.on_account_event(account_envelope(order))
     await handlers.on_clock(at(11))
     assert [subject for subject, _, _ in js.published] == ["ns.exec.acc-1.order_expiry_reported"]

@@ -14,7 +14,8 @@ from nats.errors import NoRespondersError
 from papertape.common.codec import Codec, encode
 from papertape.common.events.envelope import Reply, Request
 from papertape.common.events.portfolio import ListAccounts
-from papertape.common.ids import Actor, Uuid7Generator
+from papertape.common.idgen import Uuid7Generator
+from papertape.common.ids import Actor
 from papertape.common.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import Portfolio, build
 from papertape.portfolio.settings import PortfolioSettings

@@ -15,6 +15,7 @@ from papertape.common.events.envelope import Envelope
 from papertape.common.events.execution import ExecutionModels, OrderFillReported
 from papertape.common.events.orders import Liquidity, OrderSide, OrderType
 from papertape.common.events.portfolio import GetAccountSummary, GetPositions
+from papertape.common.idgen import Uuid7Generator
 from papertape.common.ids import (
     AccountId,
     Actor,
@@ -23,7 +24,6 @@ from papertape.common.ids import (
     OrderId,
     StreamId,
     Symbol,
-    Uuid7Generator,
 )
 from papertape.common.subjects import Subjects
 from tests.portfolio.conftest import PortfolioClient

@@ -43,7 +43,8 @@ async def test_a_retried_request_appends_nothing_new(client: PortfolioClient) ->
         Deposit(account_id=ACC, amount=Decimal(500)),
         request_id="0190a000-0000-7000-8000-000000000001",
     )
-    assert first.ok and again.ok
+    assert first.ok
+    assert again.ok
     summary = await client.query("summary", GetAccountSummary(account_id=ACC))
     assert Decimal(summary.result["cash"]) == Decimal("10500")
     activity = await client.query("activity", GetActivity(account_id=ACC))

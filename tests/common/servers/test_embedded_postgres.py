@@ -64,22 +64,22 @@ def test_stopping_embedded_postgres_closes_its_port() -> None:
 async def test_persistent_embedded_postgres_keeps_data_across_restarts(
     server_data_dir: Path,
 ) -> None:
-    with EmbeddedPostgres(server_data_dir) as first:
+    with EmbeddedPostgres(server_data_dir, durable=False) as first:
         await _scalar(first.url(), "CREATE TABLE accounts (id text)")
         await _scalar(first.url(), "INSERT INTO accounts VALUES ('acc-1')")
-    with EmbeddedPostgres(server_data_dir) as second:
+    with EmbeddedPostgres(server_data_dir, durable=False) as second:
         assert await _scalar(second.url(), "SELECT id FROM accounts") == "acc-1"
 
 
 async def test_embedded_postgres_restarts_after_its_postmaster_was_killed(
     server_data_dir: Path,
 ) -> None:
-    killed = EmbeddedPostgres(server_data_dir).start()
+    killed = EmbeddedPostgres(server_data_dir, durable=False).start()
     postmaster = _postmaster(killed)
     postmaster.send_signal(signal.SIGKILL)
     postmaster.wait(10)
     assert (server_data_dir / "data" / "postmaster.pid").exists()  # stale, left behind
-    with EmbeddedPostgres(server_data_dir) as successor:
+    with EmbeddedPostgres(server_data_dir, durable=False) as successor:
         assert await _scalar(successor.url(), "SELECT 1") == 1
     killed.stop()
 
@@ -87,9 +87,9 @@ async def test_embedded_postgres_restarts_after_its_postmaster_was_killed(
 async def test_embedded_postgres_stops_a_server_left_running_by_a_killed_run(
     server_data_dir: Path,
 ) -> None:
-    orphan = EmbeddedPostgres(server_data_dir).start()
+    orphan = EmbeddedPostgres(server_data_dir, durable=False).start()
     orphan_pid = _postmaster(orphan).pid
-    with EmbeddedPostgres(server_data_dir) as successor:
+    with EmbeddedPostgres(server_data_dir, durable=False) as successor:
         assert await _scalar(successor.url(), "SELECT 1") == 1
         assert not psutil.pid_exists(orphan_pid) or psutil.Process(orphan_pid).status() == "zombie"
     orphan.stop()

@@ -29,7 +29,7 @@ def test_an_empty_url_counts_as_unset() -> None:
 async def test_without_urls_both_embedded_servers_run_inside_the_block(
     server_data_dir: Path,
 ) -> None:
-    with resolve_servers(data_dir=server_data_dir, env={}) as urls:
+    with resolve_servers(data_dir=server_data_dir, durable=False, env={}) as urls:
         assert (urls.nats_source, urls.database_source) == ("embedded", "embedded")
         nc = await nats.connect(urls.nats_url)
         assert nc.is_connected

@@ -22,9 +22,17 @@ D = Decimal
 
 def filled(order_id: str, fill_id: str, quantity: str, remaining: str) -> OrderFilled:
     return OrderFilled(
-        account_id=ACCOUNT, ts=at(1), order_id=OrderId(order_id), fill_id=FillId(fill_id),
-        symbol=Symbol("AAPL"), side=OrderSide.BUY, price=D(100), quantity=D(quantity),
-        position_quantity=D(quantity), position_avg_price=D(100), cash_after=D(0),
+        account_id=ACCOUNT,
+        ts=at(1),
+        order_id=OrderId(order_id),
+        fill_id=FillId(fill_id),
+        symbol=Symbol("AAPL"),
+        side=OrderSide.BUY,
+        price=D(100),
+        quantity=D(quantity),
+        position_quantity=D(quantity),
+        position_avg_price=D(100),
+        cash_after=D(0),
         order_remaining=D(remaining),
     )
 
@@ -51,8 +59,9 @@ def test_fills_the_account_recorded_are_counted_once() -> None:
     venue.on_account_event(placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="90"))
     venue.on_account_event(filled("o1", "o1.fill.1", "4", "6"))
     venue.on_account_event(filled("o1", "o1.fill.1", "4", "6"))
-    [fill] = [r for r in venue.on_quote(quote("80", "81", at(2)))
-              if isinstance(r, OrderFillReported)]
+    [fill] = [
+        r for r in venue.on_quote(quote("80", "81", at(2))) if isinstance(r, OrderFillReported)
+    ]
     assert (fill.quantity, fill.report_id) == (D(6), "o1.fill.2")
 
 
@@ -78,9 +87,14 @@ def test_refused_fill_ends_the_order_with_an_expiry() -> None:
     venue = Venue()
     venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
     [report] = venue.on_account_event(
-        FillRejected(account_id=ACCOUNT, ts=at(1), fill_id=FillId("o1.fill.1"),
-                     order_id=OrderId("o1"), reason_code=RejectReason.INSUFFICIENT_CASH,
-                     message="no cash")
+        FillRejected(
+            account_id=ACCOUNT,
+            ts=at(1),
+            fill_id=FillId("o1.fill.1"),
+            order_id=OrderId("o1"),
+            reason_code=RejectReason.INSUFFICIENT_CASH,
+            message="no cash",
+        )
     )
     assert isinstance(report, OrderExpiryReported)
     assert report.reason == "fill rejected: insufficient_cash"

@@ -33,8 +33,9 @@ def fills(reports: Sequence[object]) -> list[OrderFillReported]:
 
 def test_children_do_not_work_before_the_entry_fills() -> None:
     v = venue()
-    for event in bracket("b1", stop_loss="95", take_profit="105", order_type=OrderType.LIMIT,
-                         limit="90"):
+    for event in bracket(
+        "b1", stop_loss="95", take_profit="105", order_type=OrderType.LIMIT, limit="90"
+    ):
         v.on_account_event(event)
     assert fills(v.on_quote(quote("105.5", "105.6", at(1)))) == []
     assert [o.order_id for o in v.working()] == ["b1", "b1-sl", "b1-tp"]

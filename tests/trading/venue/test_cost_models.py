@@ -86,8 +86,9 @@ def test_fees_per_share_respect_the_minimum_across_the_orders_fills() -> None:
 
 
 def test_fees_in_bps_fixed_and_maker_taker() -> None:
-    schedule = FeeSchedule(per_share=D(0), bps=D(1), fixed=D("0.50"), maker_bps=D(-1),
-                           taker_bps=D(3))
+    schedule = FeeSchedule(
+        per_share=D(0), bps=D(1), fixed=D("0.50"), maker_bps=D(-1), taker_bps=D(3)
+    )
     taker, _ = fee_for(schedule, Liquidity.TAKER, D(10), D(1000), D(0), D(0), D(0))
     maker, _ = fee_for(schedule, Liquidity.MAKER, D(10), D(1000), D(0), D(0), D(0))
     assert (taker, maker) == (D("4.50"), D("0.50"))
@@ -97,8 +98,13 @@ def test_an_accounts_own_cost_model_prices_its_fills() -> None:
     venue = Venue()
     venue.on_account_event(
         AccountOpened(
-            account_id=ACCOUNT, ts=at(0), name="a", base_currency="USD",
-            initial_cash=D(10000), allow_short=False, margin_requirement=D("0.5"),
+            account_id=ACCOUNT,
+            ts=at(0),
+            name="a",
+            base_currency="USD",
+            initial_cash=D(10000),
+            allow_short=False,
+            margin_requirement=D("0.5"),
             cost_model=CostModel(commission_fixed=D(1), slippage_bps=D(0)),
         )
     )

@@ -25,11 +25,15 @@ def orders(draw: st.DrawFn, index: int, ts: float) -> OrderPlaced:
     kind = draw(st.sampled_from(list(OrderType)))
     price = str(draw(prices))
     return placed(
-        f"o{index}", draw(st.sampled_from(list(OrderSide))), str(draw(st.integers(1, 50))), kind,
+        f"o{index}",
+        draw(st.sampled_from(list(OrderSide))),
+        str(draw(st.integers(1, 50))),
+        kind,
         limit=price if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
         stop=price if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
         trail_amount="1" if kind is OrderType.TRAILING_STOP else None,
-        tif=draw(st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, TimeInForce.DAY])), ts=at(ts),
+        tif=draw(st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, TimeInForce.DAY])),
+        ts=at(ts),
     )
 
 
@@ -42,12 +46,22 @@ def streams(draw: st.DrawFn) -> list[Item]:
             items.append(draw(orders(i, i)))
         elif what == "quote":
             bid = draw(prices)
-            items.append(quote(str(bid), str(bid + Decimal("0.02")), at(i), bid_size="20",
-                               ask_size="20"))
+            items.append(
+                quote(str(bid), str(bid + Decimal("0.02")), at(i), bid_size="20", ask_size="20")
+            )
         else:
             a, b = draw(prices), draw(prices)
-            items.append(bar(str(a), str(max(a, b)), str(min(a, b)), str(b), at(i), volume="100",
-                             symbol=placed("x").symbol))
+            items.append(
+                bar(
+                    str(a),
+                    str(max(a, b)),
+                    str(min(a, b)),
+                    str(b),
+                    at(i),
+                    volume="100",
+                    symbol=placed("x").symbol,
+                )
+            )
     return items
 
 

@@ -58,8 +58,15 @@ def test_day_order_expires_when_its_session_closes() -> None:
 def test_gtd_order_expires_at_its_time_even_without_a_quote() -> None:
     venue = Venue()
     venue.on_account_event(
-        placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90", tif=TimeInForce.GTD,
-               expire_at=at(60))
+        placed(
+            "o1",
+            OrderSide.BUY,
+            "1",
+            OrderType.LIMIT,
+            limit="90",
+            tif=TimeInForce.GTD,
+            expire_at=at(60),
+        )
     )
     assert venue.expire_due(at(59)) == []
     assert expiry(venue.expire_due(at(60))).reason == "good till date"

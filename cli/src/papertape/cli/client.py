@@ -22,7 +22,8 @@ from papertape.cli.output import fail
 from papertape.common.codec import Codec, encode
 from papertape.common.events.base import Query, message_name
 from papertape.common.events.envelope import Reply, Request
-from papertape.common.ids import Actor, Uuid7Generator
+from papertape.common.idgen import Uuid7Generator
+from papertape.common.ids import Actor
 from papertape.common.subjects import Subjects
 
 replies: Codec[Reply[Any]] = Codec(Reply[Any])
@@ -167,3 +168,12 @@ def decimal_argument(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
+
+
+def timestamp_argument(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time (``Z`` allowed), UTC when no offset is given."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

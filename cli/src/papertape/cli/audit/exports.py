@@ -7,7 +7,8 @@ PostgreSQL's ``jsonb`` text rules reproduces the bytes ``event_hash`` needs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, Collection
+from contextlib import aclosing
 from datetime import datetime
 from typing import IO
 
@@ -59,12 +60,12 @@ async def selected(
     streams: Collection[str] = (),
     from_position: int = 1,
     to_position: int | None = None,
-) -> AsyncIterator[list[RecordedEvent]]:
+) -> AsyncGenerator[list[RecordedEvent], None]:
     """Batches of the log's events in a position range, only of ``streams`` when given."""
     wanted = set(streams)
-    async for batch in log.read_all(from_position, to_position=to_position):
-        chosen = [r for r in batch if r.stream_id in wanted] if wanted else batch
-        yield chosen
+    async with aclosing(log.read_all(from_position, to_position=to_position)) as batches:
+        async for batch in batches:
+            yield [r for r in batch if r.stream_id in wanted] if wanted else batch
 
 
 async def export_jsonl(

@@ -11,9 +11,13 @@ deduplicated by the event id: the subscriber must first create a stream over the
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import aclosing
 
 import msgspec
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError, NotFoundError
 
 from papertape.cli.audit.exports import selected
 from papertape.cli.output import Advance
@@ -56,6 +60,32 @@ def headers_of(recorded: RecordedEvent) -> dict[str, str]:
     }
 
 
+class NoReplayStream(Exception):
+    """``--jetstream`` was asked for but no stream captures the replay subject."""
+
+
+async def _require_stream(js: JetStreamContext, subject: str) -> None:
+    try:
+        await js.find_stream_name_by_subject(subject)
+    except NotFoundError:
+        raise NoReplayStream(
+            f"no JetStream stream captures {subject}: the subscriber creates one first"
+            " (or republish without --jetstream to core NATS)"
+        ) from None
+
+
+async def _publish_acked(
+    js: JetStreamContext, subject: str, payload: bytes, recorded: RecordedEvent
+) -> None:
+    try:
+        await publish(js, subject, payload, msg_id=recorded.event_id, headers=headers_of(recorded))
+    except (NoStreamResponseError, NoRespondersError) as error:
+        raise NoReplayStream(
+            f"no JetStream stream acknowledged {subject}: the subscriber creates one first"
+            " (or republish without --jetstream to core NATS)"
+        ) from error
+
+
 async def republish(
     log: EventLog,
     nc: Client,
@@ -69,21 +99,22 @@ async def republish(
 ) -> int:
     """Publish the selected events in position order; how many were sent."""
     js = nc.jetstream() if jetstream else None
+    if js is not None:
+        await _require_stream(js, subject)
     sent = 0
-    batches = selected(log, streams=streams, from_position=from_position, to_position=to_position)
-    async for batch in batches:
-        for recorded in batch:
-            payload = encode(envelope_of(recorded))
-            if js is not None:
-                await publish(
-                    js, subject, payload, msg_id=recorded.event_id, headers=headers_of(recorded)
-                )
-            else:
-                await nc.publish(subject, payload, headers=headers_of(recorded))
-            sent += 1
-            if js is None and sent % _FLUSH_EVERY == 0:
-                await nc.flush()
-        if advance is not None:
-            advance(len(batch))
+    chosen = selected(log, streams=streams, from_position=from_position, to_position=to_position)
+    async with aclosing(chosen) as batches:
+        async for batch in batches:
+            for recorded in batch:
+                payload = encode(envelope_of(recorded))
+                if js is not None:
+                    await _publish_acked(js, subject, payload, recorded)
+                else:
+                    await nc.publish(subject, payload, headers=headers_of(recorded))
+                sent += 1
+                if js is None and sent % _FLUSH_EVERY == 0:
+                    await nc.flush()
+            if advance is not None:
+                advance(len(batch))
     await nc.flush()
     return sent

@@ -8,7 +8,7 @@ the replay's summary at the version it reports.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -102,7 +102,7 @@ class _Counting:
         to_version: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         return self._log.read_stream(
             stream_id,
             from_version=from_version,
@@ -118,7 +118,7 @@ class _Counting:
         limit: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         batches = self._log.read_all(
             from_position, limit=limit, to_position=to_position, batch_size=batch_size
         )
@@ -194,7 +194,7 @@ async def audit(
     accounts = [info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX) for info in streams]
     mismatches: list[AccountMismatch] = []
     snapshots = live = 0
-    skipped: str | None = None if client is not None else "no --nats-url given"
+    skipped: str | None = None if client is not None else "not asked for (--no-live)"
     for account_id in accounts:
         snapshot = await log.load_snapshot(account_stream(account_id), STATE_SCHEMA_VERSION)
         if snapshot is not None:

@@ -7,7 +7,6 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,9 +18,15 @@ from papertape.cli import endpoints
 from papertape.cli.audit.exports import export_jsonl
 from papertape.cli.audit.forks import ForkError, fork_account
 from papertape.cli.audit.rebuilds import position_at, replay_account
-from papertape.cli.audit.republishing import republish
+from papertape.cli.audit.republishing import NoReplayStream, republish
 from papertape.cli.audit.verification import AuditReport, audit
-from papertape.cli.client import PortfolioClient, PortfolioUnavailable, cli_actor, connected
+from papertape.cli.client import (
+    PortfolioClient,
+    PortfolioUnavailable,
+    cli_actor,
+    connected,
+    timestamp_argument,
+)
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import fail, print_json, progress, stdout
 from papertape.cli.statements import print_statement
@@ -57,7 +62,7 @@ def register(subparsers: Subparsers) -> None:
     as_of = replay.add_mutually_exclusive_group()
     as_of.add_argument("--as-of-position", type=int, metavar="N")
     as_of.add_argument(
-        "--as-of-time", type=_timestamp, metavar="ISO", help="e.g. 2025-01-31T16:00Z"
+        "--as-of-time", type=timestamp_argument, metavar="ISO", help="e.g. 2025-01-31T16:00Z"
     )
     replay.add_argument("--json", action="store_true", help="print the state as JSON")
     endpoints.add_database_option(replay)
@@ -103,10 +108,6 @@ def _streams(args: argparse.Namespace) -> list[str]:
     return [*args.stream, *(account_stream(a) for a in args.account)]
 
 
-def _timestamp(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
 
 def _run(
     command: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
@@ -115,7 +116,8 @@ def _run(
         try:
             return asyncio.run(command(args))
         except (
-            OSError, asyncpg.PostgresError, nats.errors.Error, PortfolioUnavailable, ForkError
+            OSError, asyncpg.PostgresError, nats.errors.Error, PortfolioUnavailable, ForkError,
+            NoReplayStream,
         ) as error:
             return fail(str(error) or type(error).__name__)
 

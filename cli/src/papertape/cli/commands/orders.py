@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from papertape.cli.client import (
@@ -11,6 +10,7 @@ from papertape.cli.client import (
     decimal_argument,
     portfolio_handler,
     portfolio_options,
+    timestamp_argument,
 )
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import print_json, stdout
@@ -47,7 +47,7 @@ def register(subparsers: Subparsers) -> None:
     place.add_argument("--sl", type=decimal_argument, metavar="P", help="bracket stop-loss")
     place.add_argument("--tp", type=decimal_argument, metavar="P", help="bracket take-profit")
     place.add_argument("--tif", choices=[t.value for t in TimeInForce], default="gtc")
-    place.add_argument("--expire-at", type=_timestamp, metavar="ISO", help="for --tif gtd")
+    place.add_argument("--expire-at", type=timestamp_argument, metavar="ISO", help="for --tif gtd")
     place.add_argument("--reduce-only", action="store_true")
     place.add_argument("--client-order-id", help="your id; a repeat is refused, not doubled")
     place.add_argument("--order-id", help="the order's id (default: a new UUIDv7)")
@@ -63,10 +63,6 @@ def register(subparsers: Subparsers) -> None:
     cancel.add_argument("--reason", default="cancelled by hand")
     cancel.set_defaults(handler=portfolio_handler(_cancel))
 
-
-def _timestamp(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def order_of(args: argparse.Namespace, order_id: str) -> PlaceOrder:

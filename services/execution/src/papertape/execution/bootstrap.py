@@ -55,8 +55,11 @@ class ExecutionService:
             self.caught_up.set()
         self._subscriptions.append(
             await runtime.js.subscribe(
-                subjects.all_account_events(), stream=stream, cb=self._account_message,
-                ordered_consumer=True, deliver_policy=DeliverPolicy.ALL,
+                subjects.all_account_events(),
+                stream=stream,
+                cb=self._account_message,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.ALL,
             )
         )
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
@@ -64,6 +67,7 @@ class ExecutionService:
         nc = runtime.broker.connection
         market: Subscription = await nc.subscribe(subjects.all_market(), cb=self._market_message)
         self._subscriptions.append(market)
+        await nc.flush()  # the server knows the subscription before we say we are matching
         if self.settings.expiry_sweep_s > 0:
             self._tasks.append(asyncio.create_task(self._sweep(), name="execution expiries"))
         self.matching.set()
@@ -103,8 +107,12 @@ class ExecutionService:
             reason = MALFORMED if is_malformed(error) else EXHAUSTED
             self.runtime.log.warning("dead-lettered %s: %s", msg.subject, error)
             await self.runtime.dead_letters.put(
-                subject=msg.subject, payload=msg.data, error=error, reason=reason,
-                headers=dict(msg.headers or {}), deliveries=1,
+                subject=msg.subject,
+                payload=msg.data,
+                error=error,
+                reason=reason,
+                headers=dict(msg.headers or {}),
+                deliveries=1,
             )
 
     async def _sweep(self) -> None:

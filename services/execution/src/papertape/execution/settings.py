@@ -46,25 +46,36 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
         """The domain's configuration from these settings."""
         default = ExecutionModels(
             slippage=SlippageModel(
-                kind=self.slippage_kind, bps=self.slippage_bps,
-                volatility_multiplier=self.volatility_multiplier, impact=self.impact,
+                kind=self.slippage_kind,
+                bps=self.slippage_bps,
+                volatility_multiplier=self.volatility_multiplier,
+                impact=self.impact,
                 seed=self.seed,
             ),
             fees=FeeSchedule(
-                per_share=self.fee_per_share, minimum=self.fee_minimum, bps=self.fee_bps,
-                fixed=self.fee_fixed, maker_bps=self.maker_bps, taker_bps=self.taker_bps,
+                per_share=self.fee_per_share,
+                minimum=self.fee_minimum,
+                bps=self.fee_bps,
+                fixed=self.fee_fixed,
+                maker_bps=self.maker_bps,
+                taker_bps=self.taker_bps,
             ),
             fills=FillPolicy(
-                fill_on_touch=self.fill_on_touch, max_volume_share=self.max_volume_share,
-                cap_at_quote_size=self.cap_at_quote_size, latency_ms=self.latency_ms,
+                fill_on_touch=self.fill_on_touch,
+                max_volume_share=self.max_volume_share,
+                cap_at_quote_size=self.cap_at_quote_size,
+                latency_ms=self.latency_ms,
             ),
         )
         overrides = (
             msgspec.json.decode(self.overrides, type=dict[str, ExecutionModels])
-            if self.overrides else {}
+            if self.overrides
+            else {}
         )
         return VenueConfig(
-            default=default, overrides=overrides, trigger_source=self.trigger_source,
+            default=default,
+            overrides=overrides,
+            trigger_source=self.trigger_source,
             bar_timeframe=self.bar_timeframe,
         )
 

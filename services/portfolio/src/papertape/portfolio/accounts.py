@@ -28,7 +28,12 @@ from papertape.common.eventlog import (
     new_event,
 )
 from papertape.common.eventlog.snapshots import Rebuilt, rebuild, snapshot_if_due
-from papertape.common.events.account import AccountCommand, AccountEvent
+from papertape.common.events.account import (
+    ACCOUNT_STREAM_PREFIX,
+    AccountCommand,
+    AccountEvent,
+    account_stream,
+)
 from papertape.common.events.envelope import Envelope, Request
 from papertape.common.ids import (
     AccountId,
@@ -52,14 +57,10 @@ from papertape.trading.account import (
 )
 from papertape.trading.account.state import AccountSnapshot
 
-STREAM_PREFIX = "account-"
+STREAM_PREFIX = ACCOUNT_STREAM_PREFIX
+stream_of = account_stream
 account_event_codec: Codec[AccountEvent] = Codec(AccountEvent)
 _snapshot_decoder = msgspec.json.Decoder(AccountSnapshot)
-
-
-def stream_of(account_id: str) -> str:
-    """The log stream that holds an account."""
-    return f"{STREAM_PREFIX}{account_id}"
 
 
 def event_ids(request: Request[Any], count: int) -> list[EventId]:
@@ -142,6 +143,16 @@ class AccountBook:
     def holders_of(self, symbol: str) -> list[str]:
         """Accounts with an open position in ``symbol``."""
         return [a for a, r in self._states.items() if symbol in r.state.positions]
+
+    async def refresh(self, account_id: str) -> AccountState:
+        """The account's state, loaded from the log when this book has not seen it yet
+        (an account forked or written by an audit tool since start-up)."""
+        if account_id not in self._states:
+            async with self._lock(account_id):
+                rebuilt = await self.load(account_id)
+                if rebuilt.version > 0:
+                    self._states[account_id] = rebuilt
+        return self.state(account_id)
 
     # --- rebuilding ------------------------------------------------------------------------
     async def load(self, account_id: str, to_position: int | None = None) -> Rebuilt[AccountState]:

@@ -10,7 +10,8 @@ from papertape.common.eventlog import SnapshotPolicy
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.events.account import AccountCommand, OpenAccount
 from papertape.common.events.envelope import Request
-from papertape.common.ids import AccountId, Actor, IdGenerator, Uuid7Generator
+from papertape.common.idgen import IdGenerator, Uuid7Generator
+from papertape.common.ids import AccountId, Actor
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook

@@ -12,15 +12,15 @@ from papertape.common.codec import Codec, encode
 from papertape.common.eventlog import EventLog
 from papertape.common.events.account import AccountCommand, AccountEvent
 from papertape.common.events.envelope import Envelope, Reply, Request
+from papertape.common.events.execution import ExecutionReport
 from papertape.common.events.market import QuoteReceived
 from papertape.common.events.portfolio import PortfolioQuery
-from papertape.common.events.execution import ExecutionReport
 from papertape.common.ids import Actor, CausationId
 from papertape.common.runtime import MAX_DELIVER, ServiceRuntime
-from papertape.portfolio.translation import command_for
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import UnknownAccount, answer
+from papertape.portfolio.translation import command_for
 
 command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
 query_requests: Codec[Request[PortfolioQuery]] = Codec(Request[PortfolioQuery])

@@ -14,7 +14,8 @@ from papertape.common.clock import Clock
 from papertape.common.events.account import AccountCommand, ApplyMark
 from papertape.common.events.envelope import Request
 from papertape.common.events.market import QuoteReceived
-from papertape.common.ids import AccountId, Actor, IdGenerator, Symbol
+from papertape.common.idgen import IdGenerator
+from papertape.common.ids import AccountId, Actor, Symbol
 from papertape.portfolio.accounts import AccountBook
 
 TWO = Decimal(2)

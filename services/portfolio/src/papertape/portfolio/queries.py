@@ -45,7 +45,7 @@ async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any
     if isinstance(query, ListAccounts):
         return [_listing(book, a) for a in book.accounts()]
     assert isinstance(query, AccountQueryBase)
-    state = book.state(query.account_id)
+    state = await book.refresh(query.account_id)
     if not state.account_id:
         raise UnknownAccount(f"no account {query.account_id!r}")
     match query:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
 
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
@@ -103,7 +103,7 @@ class InMemoryEventLog:
         to_version: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """The stream's events in version order, in batches, optionally as of a position."""
         positions = self._streams.get(stream_id, [])
         last = len(positions) if to_version is None else min(to_version, len(positions))
@@ -122,7 +122,7 @@ class InMemoryEventLog:
         limit: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """Every event from ``from_position`` in position order, in batches."""
         end = len(self._events) if to_position is None else min(to_position, len(self._events))
         start = max(from_position, 1) - 1

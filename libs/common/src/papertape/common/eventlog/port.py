@@ -7,7 +7,7 @@ last saw: ``0`` means the stream must not exist yet, ``n`` that its last event i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -108,7 +108,7 @@ class EventLog(Protocol):
         to_version: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """The stream's events in version order, in batches, optionally as of a position."""
         ...
 
@@ -119,7 +119,7 @@ class EventLog(Protocol):
         limit: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """Every event from ``from_position`` in position order, in batches."""
         ...
 

@@ -7,7 +7,7 @@ before handing out the current one, so the server works while the caller decodes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import asyncpg
@@ -77,7 +77,7 @@ async def _pipelined(
     size: int,
     prefix: tuple[Any, ...],
     suffix: tuple[Any, ...],
-) -> AsyncIterator[list[RecordedEvent]]:
+) -> AsyncGenerator[list[RecordedEvent], None]:
     """Fetch ``[first, last]`` in ranges of ``size``, one range ahead of the consumer."""
 
     def fetch(start: int) -> asyncio.Future[list[Any]]:
@@ -118,9 +118,12 @@ class PostgresEventLog:
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(pool)
 
-    async def close(self) -> None:
-        """Close the pool."""
-        await self.pool.close()
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Close the pool; connections still held after ``grace_s`` (an abandoned read) are cut."""
+        try:
+            await asyncio.wait_for(self.pool.close(), grace_s)
+        except TimeoutError:
+            self.pool.terminate()
 
     async def append(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
@@ -137,7 +140,7 @@ class PostgresEventLog:
         to_version: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """The stream's events in version order, in batches, optionally as of a position."""
         last = _MAX_VERSION if to_version is None else to_version
         until = _MAX if to_position is None else to_position
@@ -155,7 +158,7 @@ class PostgresEventLog:
         limit: int | None = None,
         to_position: int | None = None,
         batch_size: int = 1_000,
-    ) -> AsyncIterator[list[RecordedEvent]]:
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
         """Every event from ``from_position`` in position order, in batches."""
         first = max(from_position, 1)
         last = await self.head_position()

@@ -151,12 +151,12 @@ _PORTFOLIO = ("account", "accounts", "orders", "portfolio")
 ROUTES: tuple[Route, ...] = (
     Route(
         channel="md.quote.{symbol}", example=lambda s: s.quote("AAPL"),
-        description="top-of-book quotes from market-data", wrapper=Envelope,
+        description="top-of-book quotes from market-data (bare, high-rate facts)", wrapper=None,
         types=(QuoteReceived,), parameters={"symbol": "instrument symbol"},
     ),
     Route(
         channel="md.bar.{timeframe}.{symbol}", example=lambda s: s.bar("1m", "AAPL"),
-        description="closed OHLCV bars from market-data", wrapper=Envelope,
+        description="closed OHLCV bars from market-data (bare, high-rate facts)", wrapper=None,
         types=(BarClosed,),
         parameters={"timeframe": "bar width (1m, 5m, 1h …)", "symbol": "instrument symbol"},
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from functools import reduce
 from typing import Any
 
@@ -149,13 +150,12 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     trades = state.closed_trades
     if outcome.closed is not None:
         trades = trades.append(outcome.closed)
-    filled = _replace(
-        state, cash=state.cash + outcome.cash_change, positions=positions, orders=orders,
-        marks={**state.marks, e.symbol: e.price}, realized_pnl=state.realized_pnl
-        + outcome.realized_pnl, fees_paid=state.fees_paid + e.fee,
+    return with_equity_point(
+        state, e.ts, cash=state.cash + outcome.cash_change, positions=positions, orders=orders,
+        marks={**state.marks, e.symbol: e.price},
+        realized_pnl=state.realized_pnl + outcome.realized_pnl, fees_paid=state.fees_paid + e.fee,
         fill_ids=state.fill_ids.add(e.fill_id, e.order_id), closed_trades=trades,
     )
-    return with_equity_point(filled, e.ts)
 
 
 def _marked(state: AccountState, e: PositionMarked) -> AccountState:
@@ -164,7 +164,7 @@ def _marked(state: AccountState, e: PositionMarked) -> AccountState:
     if position is None:
         return _replace(state, marks=marks)
     positions = {**state.positions, e.symbol: _replace(position, mark=e.price)}
-    return with_equity_point(_replace(state, marks=marks, positions=positions), e.ts)
+    return with_equity_point(state, e.ts, marks=marks, positions=positions)
 
 
 def _unchanged(state: AccountState, e: Any) -> AccountState:
@@ -196,7 +196,11 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
 
 def evolve(state: AccountState, event: AccountEvent) -> AccountState:
     """The account after ``event``; ``state`` itself is left as it was."""
-    rolled = trading_day_rolled(state, event.ts) if state.is_open else state
+    day = state.day
+    ts = event.ts
+    # Inline check of the common case (same UTC day) before the general roll-over.
+    same_day = day is not None and ts.tzinfo is UTC and ts.date() == day
+    rolled = state if same_day or not state.is_open else trading_day_rolled(state, ts)
     after = _HANDLERS[type(event)](rolled, event)
     return _replace(after, version=state.version + 1)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -36,16 +37,26 @@ def daily_loss_pct(state: AccountState) -> Decimal:
     return (state.day_start_equity - state.equity) * HUNDRED / state.day_start_equity
 
 
-def with_equity_point(state: AccountState, ts: datetime) -> AccountState:
-    """Record equity at ``ts``: high-water mark, drawdown, and one curve point per minute."""
-    equity = state.equity
-    point = EquityPoint(ts=ts, equity=equity, cash=state.cash, exposure=state.exposure)
+def with_equity_point(state: AccountState, ts: datetime, **changes: Any) -> AccountState:
+    """The state with ``changes`` and equity recorded at ``ts``: HWM, drawdown, the curve.
+
+    ``changes`` may replace ``cash`` and ``positions``; they are applied in the same copy.
+    """
+    # One pass and one copy: evolve's hot path (every fill and mark) comes through here.
+    cash = changes.get("cash", state.cash)
+    value = exposure = ZERO
+    for position in changes.get("positions", state.positions).values():
+        worth = position.quantity * position.mark
+        value += worth
+        exposure += worth if worth >= 0 else -worth
+    equity = cash + value
+    point = EquityPoint(ts=ts, equity=equity, cash=cash, exposure=exposure)
     hwm = equity if equity > state.high_water_mark else state.high_water_mark
     drawdown = hwm - equity
     max_dd, max_dd_pct = state.max_drawdown, state.max_drawdown_pct
     if drawdown > max_dd:
         max_dd = drawdown
-    if hwm > 0 and drawdown > 0:
+    if drawdown > 0 and hwm > 0:
         dd_pct = drawdown * HUNDRED / hwm
         if dd_pct > max_dd_pct:
             max_dd_pct = dd_pct
@@ -55,9 +66,12 @@ def with_equity_point(state: AccountState, ts: datetime) -> AccountState:
         curve = curve.append(last)
     return msgspec.structs.replace(
         state, high_water_mark=hwm, max_drawdown=max_dd, max_drawdown_pct=max_dd_pct,
-        curve=curve, last_point=point,
+        curve=curve, last_point=point, **changes,
     )
 
 
+_MINUTE = timedelta(minutes=1)
+
+
 def _same_minute(a: datetime, b: datetime) -> bool:
-    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+    return a.minute == b.minute and -_MINUTE < b - a < _MINUTE

@@ -36,9 +36,12 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
         if cost_model is None or cost_model == NO_COSTS:
             return models
         fees = FeeSchedule(
-            per_share=cost_model.commission_per_share, minimum=cost_model.commission_min,
-            bps=cost_model.commission_bps, fixed=cost_model.commission_fixed,
-            maker_bps=cost_model.maker_bps, taker_bps=cost_model.taker_bps,
+            per_share=cost_model.commission_per_share,
+            minimum=cost_model.commission_min,
+            bps=cost_model.commission_bps,
+            fixed=cost_model.commission_fixed,
+            maker_bps=cost_model.maker_bps,
+            taker_bps=cost_model.taker_bps,
         )
         slippage = msgspec.structs.replace(models.slippage, bps=cost_model.slippage_bps)
         return msgspec.structs.replace(models, fees=fees, slippage=slippage)

@@ -14,7 +14,11 @@ BPS = Decimal(10000)
 
 
 def slippage_bps(
-    model: SlippageModel, point: Point, quantity: Decimal, sign: int, volatility_bps: Decimal,
+    model: SlippageModel,
+    point: Point,
+    quantity: Decimal,
+    sign: int,
+    volatility_bps: Decimal,
     noise_key: str,
 ) -> Decimal:
     """Basis points a taker fill of ``quantity`` moves away from the touch (never negative)."""
@@ -34,8 +38,13 @@ def slippage_bps(
 
 
 def fee_for(
-    schedule: FeeSchedule, liquidity: Liquidity, quantity: Decimal, price: Decimal,
-    filled_before: Decimal, accrued_before: Decimal, charged_before: Decimal,
+    schedule: FeeSchedule,
+    liquidity: Liquidity,
+    quantity: Decimal,
+    price: Decimal,
+    filled_before: Decimal,
+    accrued_before: Decimal,
+    charged_before: Decimal,
 ) -> tuple[Decimal, Decimal]:
     """This fill's fee and the order's new unrounded notional accrual.
 

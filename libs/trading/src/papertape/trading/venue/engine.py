@@ -138,17 +138,21 @@ class Venue:
             out.append(self.state.expire(order, reason, ts))
 
     def _in_session(
-        self, symbol: Symbol, book: SymbolBook, in_session: bool, ts: datetime,
+        self,
+        symbol: Symbol,
+        book: SymbolBook,
+        in_session: bool,
+        ts: datetime,
         out: list[ExecutionReport],
     ) -> bool:
         """DAY orders end when their market's session closes; nothing fills outside it."""
         if book.in_session and not in_session:
             day_orders = [
-                o for o in self.working()
+                o
+                for o in self.working()
                 if o.placed.symbol == symbol and o.placed.time_in_force is TimeInForce.DAY
             ]
             for order in day_orders:
                 out.append(self.state.expire(order, "day: session closed", ts))
         book.in_session = in_session
         return in_session
-

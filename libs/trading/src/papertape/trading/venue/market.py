@@ -41,8 +41,14 @@ class Point:
     def at(self, price: Decimal) -> Point:
         """The same instant on a bar's path at another price."""
         return Point(
-            ts=self.ts, bid=price, ask=price, mid=price, trigger=price, volume=self.volume,
-            range_fraction=self.range_fraction, from_bar=True,
+            ts=self.ts,
+            bid=price,
+            ask=price,
+            mid=price,
+            trigger=price,
+            volume=self.volume,
+            range_fraction=self.range_fraction,
+            from_bar=True,
         )
 
 
@@ -58,8 +64,13 @@ def quote_point(quote: QuoteReceived, source: TriggerSource) -> Point:
     else:
         trigger = mid
     return Point(
-        ts=quote.ts_event, bid=quote.bid, ask=quote.ask, mid=mid, trigger=trigger,
-        bid_size=quote.bid_size, ask_size=quote.ask_size,
+        ts=quote.ts_event,
+        bid=quote.bid,
+        ask=quote.ask,
+        mid=mid,
+        trigger=trigger,
+        bid_size=quote.bid_size,
+        ask_size=quote.ask_size,
     )
 
 
@@ -75,6 +86,12 @@ def bar_point(bar: BarClosed) -> Point:
     spread = bar.high - bar.low
     fraction = spread / bar.open if bar.open > 0 else ZERO
     return Point(
-        ts=bar.end, bid=bar.open, ask=bar.open, mid=bar.open, trigger=bar.open,
-        volume=bar.volume, range_fraction=fraction, from_bar=True,
+        ts=bar.end,
+        bid=bar.open,
+        ask=bar.open,
+        mid=bar.open,
+        trigger=bar.open,
+        volume=bar.volume,
+        range_fraction=fraction,
+        from_bar=True,
     )

@@ -90,7 +90,11 @@ class Matcher:
             self.take(order, point, budget, out)
 
     def at_point(
-        self, book: SymbolBook, point: Point, budget: Budget, out: Reports,
+        self,
+        book: SymbolBook,
+        point: Point,
+        budget: Budget,
+        out: Reports,
         suppressed: frozenset[str] = frozenset(),
     ) -> None:
         """Waiting market orders, then stops, trailing stops and resting limits."""
@@ -109,7 +113,12 @@ class Matcher:
         self._rest(book.sell_limits, point, point.bid, budget, out, suppressed)
 
     def _rest(
-        self, heap: list[Entry], point: Point, price: Decimal, budget: Budget, out: Reports,
+        self,
+        heap: list[Entry],
+        point: Point,
+        price: Decimal,
+        budget: Budget,
+        out: Reports,
         suppressed: frozenset[str],
     ) -> None:
         held: list[Entry] = []
@@ -166,8 +175,14 @@ class Matcher:
     # --- triggers and fills ------------------------------------------------------------------
 
     def trigger(
-        self, order: WorkingOrder, book: SymbolBook, point: Point, level: Decimal,
-        market: Decimal, budget: Budget, out: Reports,
+        self,
+        order: WorkingOrder,
+        book: SymbolBook,
+        point: Point,
+        level: Decimal,
+        market: Decimal,
+        budget: Budget,
+        out: Reports,
     ) -> None:
         """A stop's level was reached: it now works as a market (or limit) order."""
         order.triggered = True
@@ -181,13 +196,21 @@ class Matcher:
     ) -> OrderTriggerReported:
         placed = order.placed
         return OrderTriggerReported(
-            report_id=f"{placed.order_id}.trigger", account_id=placed.account_id,
-            order_id=placed.order_id, ts=point.ts, symbol=placed.symbol, trigger_price=level,
+            report_id=f"{placed.order_id}.trigger",
+            account_id=placed.account_id,
+            order_id=placed.order_id,
+            ts=point.ts,
+            symbol=placed.symbol,
+            trigger_price=level,
             market_price=market,
         )
 
     def take(
-        self, order: WorkingOrder, point: Point, budget: Budget, out: Reports,
+        self,
+        order: WorkingOrder,
+        point: Point,
+        budget: Budget,
+        out: Reports,
         all_or_none: bool = False,
     ) -> Decimal:
         """Fill as a taker at the touch plus slippage (never beyond a limit); returns the size."""
@@ -225,26 +248,48 @@ class Matcher:
         return (available // lot) * lot
 
     def _fill(
-        self, order: WorkingOrder, point: Point, price: Decimal, touch: Decimal,
-        liquidity: Liquidity, quantity: Decimal, budget: Budget, out: Reports,
+        self,
+        order: WorkingOrder,
+        point: Point,
+        price: Decimal,
+        touch: Decimal,
+        liquidity: Liquidity,
+        quantity: Decimal,
+        budget: Budget,
+        out: Reports,
     ) -> None:
         placed, sign = order.placed, order.sign
         fill_id = f"{placed.order_id}.fill.{len(order.fills) + 1}"
         fee, accrued = fee_for(
-            order.models.fees, liquidity, quantity, price, order.filled, order.fee_accrued,
+            order.models.fees,
+            liquidity,
+            quantity,
+            price,
+            order.filled,
+            order.fee_accrued,
             order.fee_charged,
         )
         budget.use(point, sign, quantity)
         followers = self.state.record_fill(order, fill_id, quantity, fee, accrued, point.ts)
         out.append(
             OrderFillReported(
-                report_id=fill_id, account_id=placed.account_id, order_id=placed.order_id,
-                ts=point.ts, symbol=placed.symbol, side=placed.side, price=price,
-                quantity=quantity, fee=fee, liquidity=liquidity, reference_price=point.mid,
-                touch_price=touch, spread_cost=(touch - point.mid) * sign * quantity,
+                report_id=fill_id,
+                account_id=placed.account_id,
+                order_id=placed.order_id,
+                ts=point.ts,
+                symbol=placed.symbol,
+                side=placed.side,
+                price=price,
+                quantity=quantity,
+                fee=fee,
+                liquidity=liquidity,
+                reference_price=point.mid,
+                touch_price=touch,
+                spread_cost=(touch - point.mid) * sign * quantity,
                 slippage=(price - touch) * sign * quantity,
                 slippage_bps=(price - touch) * sign / touch * BPS if touch else ZERO,
-                models=order.models, remaining=max(placed.quantity - order.filled, ZERO),
+                models=order.models,
+                remaining=max(placed.quantity - order.filled, ZERO),
             )
         )
         out.extend(followers)

@@ -90,7 +90,9 @@ class WorkingOrder:
     @property
     def is_stop(self) -> bool:
         return self.placed.order_type in (
-            OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP
+            OrderType.STOP,
+            OrderType.STOP_LIMIT,
+            OrderType.TRAILING_STOP,
         )
 
     @property

@@ -49,8 +49,14 @@ def walk(
 
 
 def _segment(
-    matcher: Matcher, book: SymbolBook, start: Decimal, end: Decimal, point: Point,
-    budget: Budget, out: Reports, suppressed: frozenset[str],
+    matcher: Matcher,
+    book: SymbolBook,
+    start: Decimal,
+    end: Decimal,
+    point: Point,
+    budget: Budget,
+    out: Reports,
+    suppressed: frozenset[str],
 ) -> None:
     if start == end:
         return
@@ -71,8 +77,10 @@ def _segment(
             if level is None or (rank != 1 and not crossed(order, end, level)):
                 continue
             level = min(level, current) if down else max(level, current)
-            better = best is None or (level > best[0] if down else level < best[0]) or (
-                level == best[0] and rank < best[1]
+            better = (
+                best is None
+                or (level > best[0] if down else level < best[0])
+                or (level == best[0] and rank < best[1])
             )
             if better:
                 best = (level, rank, order)
@@ -106,7 +114,8 @@ def _limit_candidate(
 
 
 def _candidates(
-    limit_order: WorkingOrder | None, stop_order: WorkingOrder | None,
+    limit_order: WorkingOrder | None,
+    stop_order: WorkingOrder | None,
     trailing: list[WorkingOrder],
 ) -> list[tuple[int, WorkingOrder]]:
     # Rank breaks ties at one level: stops (0) act before limits (1).

@@ -52,12 +52,18 @@ class VenueState:
         )
         tif = placed.time_in_force
         expires = (
-            placed.expire_at if tif is TimeInForce.GTD
-            else day_end(placed.ts) if tif is TimeInForce.DAY else None
+            placed.expire_at
+            if tif is TimeInForce.GTD
+            else day_end(placed.ts)
+            if tif is TimeInForce.DAY
+            else None
         )
         self._seq += 1
         order = WorkingOrder(
-            placed=placed, seq=self._seq, expires=expires, models=models,
+            placed=placed,
+            seq=self._seq,
+            expires=expires,
+            models=models,
             arrival=placed.ts + timedelta(milliseconds=models.fills.latency_ms),
         )
         self.orders[placed.order_id] = order
@@ -95,15 +101,18 @@ class VenueState:
             return
         if bracket.entry_id == order.order_id:
             bracket.entry_done = True
-        if all(child.done for child in bracket.children) and (
-            bracket.entry_done or order.is_child
-        ):
+        if all(child.done for child in bracket.children) and (bracket.entry_done or order.is_child):
             book.brackets.pop(bracket.entry_id, None)
             self.brackets.pop(bracket.entry_id, None)
 
     def record_fill(
-        self, order: WorkingOrder, fill_id: str, quantity: Decimal, fee: Decimal,
-        accrued: Decimal, ts: datetime,
+        self,
+        order: WorkingOrder,
+        fill_id: str,
+        quantity: Decimal,
+        fee: Decimal,
+        accrued: Decimal,
+        ts: datetime,
     ) -> list[ExecutionReport]:
         """Book a fill on an order; returns the one-cancels-other expiries it causes."""
         if fill_id in order.fills:
@@ -144,8 +153,12 @@ class VenueState:
         self.finish(order)
         placed = order.placed
         return OrderExpiryReported(
-            report_id=expiry_id(order.order_id), account_id=placed.account_id,
-            order_id=placed.order_id, ts=ts, symbol=placed.symbol, reason=reason,
+            report_id=expiry_id(order.order_id),
+            account_id=placed.account_id,
+            order_id=placed.order_id,
+            ts=ts,
+            symbol=placed.symbol,
+            reason=reason,
             unfilled=unfilled,
         )
 

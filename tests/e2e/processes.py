@@ -1,0 +1,69 @@
+"""Services as separate processes for end-to-end tests: started, awaited READY, stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+
+
+class ServiceProcess:
+    """One ``python -m papertape.<name>`` child, with its output kept for failure messages."""
+
+    def __init__(self, name: str, proc: asyncio.subprocess.Process) -> None:
+        self.name = name
+        self.proc = proc
+        self.lines: list[str] = []
+        self.ready = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.lines.append(line)
+            if line.startswith("READY"):
+                self.ready.set()
+
+    async def wait_ready(self, seconds: float = 60.0) -> None:
+        try:
+            await asyncio.wait_for(self.ready.wait(), seconds)
+        except TimeoutError:
+            raise AssertionError(f"{self.name} never became ready:\n" + self.output()) from None
+
+    def output(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+    async def stop(self) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        return self.proc.returncode or 0
+
+
+async def start_service(name: str, env: Mapping[str, str]) -> ServiceProcess:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", f"papertape.{name}",
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    return ServiceProcess(name, proc)
+
+
+@contextlib.asynccontextmanager
+async def running(name: str, env: Mapping[str, str]) -> AsyncIterator[ServiceProcess]:
+    service = await start_service(name, env)
+    try:
+        await service.wait_ready()
+        yield service
+    finally:
+        await service.stop()
