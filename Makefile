@@ -35,6 +35,7 @@ lint: setup ## ruff, mypy --strict and the import-linter contracts
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check libs services cli tests bench
 	$(UV) run --frozen mypy libs/common/src libs/trading/src services/*/src cli/src
+	$(UV) run --frozen mypy tests bench
 	$(UV) run --frozen lint-imports
 
 .PHONY: fmt

@@ -28,7 +28,9 @@ def from_records(found: list[dict[str, Any]]) -> list[Measurement]:
     """Measurements from the dict records a bench module returns."""
     return [
         Measurement(
-            name=r["name"], value=float(r["value"]), unit=r["unit"],
+            name=r["name"],
+            value=float(r["value"]),
+            unit=r["unit"],
             higher_is_better=r["higher_is_better"],
             baseline=r["baseline"]["name"] if r["baseline"] else None,
         )

@@ -24,8 +24,13 @@ T0 = datetime(2025, 1, 6, 14, 30, tzinfo=UTC)
 
 def opened(account_id: str, cash: str = "10000") -> AccountOpened:
     return AccountOpened(
-        account_id=AccountId(account_id), ts=T0, name=account_id.title(), base_currency="USD",
-        initial_cash=Decimal(cash), allow_short=False, margin_requirement=Decimal("0.5"),
+        account_id=AccountId(account_id),
+        ts=T0,
+        name=account_id.title(),
+        base_currency="USD",
+        initial_cash=Decimal(cash),
+        allow_short=False,
+        margin_requirement=Decimal("0.5"),
     )
 
 

@@ -87,8 +87,20 @@ async def test_an_order_is_placed_listed_and_cancelled(
     await _cli(capsys, "account", "open", "alice", *bus)
 
     code, out, _ = await _cli(
-        capsys, "order", "place", "alice", "AAPL", "buy", "5", "--type", "limit",
-        "--limit", "100", "--order-id", "o-1", *bus,
+        capsys,
+        "order",
+        "place",
+        "alice",
+        "AAPL",
+        "buy",
+        "5",
+        "--type",
+        "limit",
+        "--limit",
+        "100",
+        "--order-id",
+        "o-1",
+        *bus,
     )
     assert code == 0
     assert "placed entry order o-1: buy 5 AAPL limit @ 100 GTC" in out
@@ -112,8 +124,18 @@ async def test_a_refused_order_prints_its_reason_code_and_exits_non_zero(
     await _cli(capsys, "account", "open", "alice", *bus)
 
     code, _, err = await _cli(
-        capsys, "order", "place", "alice", "AAPL", "sell", "10", "--type", "limit",
-        "--limit", "100", *bus,
+        capsys,
+        "order",
+        "place",
+        "alice",
+        "AAPL",
+        "sell",
+        "10",
+        "--type",
+        "limit",
+        "--limit",
+        "100",
+        *bus,
     )
 
     assert code == 1

@@ -132,8 +132,14 @@ async def test_replay_as_of_a_position_gives_the_state_after_exactly_those_event
     await _history(log)
 
     code = await papertape(
-        "audit", "replay", "alice", "--as-of-position", "4", "--json",
-        "--database-url", fresh_database,
+        "audit",
+        "replay",
+        "alice",
+        "--as-of-position",
+        "4",
+        "--json",
+        "--database-url",
+        fresh_database,
     )
 
     statement = json.loads(capsys.readouterr().out)
@@ -150,8 +156,14 @@ async def test_replay_as_of_a_time_stops_at_the_last_event_recorded_by_then(
     events = await _all(log)
 
     code = await papertape(
-        "audit", "replay", "alice", "--as-of-time", events[1].recorded_at.isoformat(), "--json",
-        "--database-url", fresh_database,
+        "audit",
+        "replay",
+        "alice",
+        "--as-of-time",
+        events[1].recorded_at.isoformat(),
+        "--json",
+        "--database-url",
+        fresh_database,
     )
 
     statement = json.loads(capsys.readouterr().out)
@@ -215,9 +227,15 @@ async def test_an_export_line_holds_what_its_hash_covers(
     stored = (await _all(log))[0]
     assert line["data"] == json.loads(stored.data)
     assert event_hash(
-        bytes.fromhex(line["prev_hash"]), line["position"], line["stream_id"],
-        line["stream_version"], line["event_id"], line["type"], line["schema_version"],
-        stored.data, stored.metadata,
+        bytes.fromhex(line["prev_hash"]),
+        line["position"],
+        line["stream_id"],
+        line["stream_version"],
+        line["event_id"],
+        line["type"],
+        line["schema_version"],
+        stored.data,
+        stored.metadata,
     ) == bytes.fromhex(line["hash"])
 
 
@@ -228,8 +246,18 @@ async def test_export_of_one_account_in_a_range_holds_only_its_events(
     target = tmp_path / "alice.jsonl"
 
     await papertape(
-        "audit", "export", "--account", "alice", "--from-position", "2", "--to-position", "4",
-        "-o", str(target), "--database-url", fresh_database,
+        "audit",
+        "export",
+        "--account",
+        "alice",
+        "--from-position",
+        "2",
+        "--to-position",
+        "4",
+        "-o",
+        str(target),
+        "--database-url",
+        fresh_database,
     )
 
     lines = [json.loads(line) for line in target.read_text().splitlines()]
@@ -246,8 +274,15 @@ async def test_fork_copies_history_up_to_the_position_and_leaves_the_original_un
     before = await _all(log)
 
     code = await papertape(
-        "audit", "fork", "alice", "--as-of-position", "4", "--into", "alice-what-if",
-        "--database-url", fresh_database,
+        "audit",
+        "fork",
+        "alice",
+        "--as-of-position",
+        "4",
+        "--into",
+        "alice-what-if",
+        "--database-url",
+        fresh_database,
     )
 
     assert code == 0
@@ -261,9 +296,7 @@ async def test_fork_copies_history_up_to_the_position_and_leaves_the_original_un
     assert {json.loads(c.data)["account_id"] for c in copies} == {"alice-what-if"}
     assert not {c.event_id for c in copies} & {o.event_id for o in originals}
 
-    await papertape(
-        "audit", "replay", "alice-what-if", "--json", "--database-url", fresh_database
-    )
+    await papertape("audit", "replay", "alice-what-if", "--json", "--database-url", fresh_database)
     statement = json.loads(capsys.readouterr().out)
     assert Decimal(statement["summary"]["cash"]) == Decimal(10300)
     assert statement["summary"]["account_id"] == "alice-what-if"
@@ -275,8 +308,15 @@ async def test_a_fork_into_an_existing_account_is_refused(
     await _history(log)
 
     code = await papertape(
-        "audit", "fork", "alice", "--as-of-position", "2", "--into", "bob",
-        "--database-url", fresh_database,
+        "audit",
+        "fork",
+        "alice",
+        "--as-of-position",
+        "2",
+        "--into",
+        "bob",
+        "--database-url",
+        fresh_database,
     )
 
     assert code == 1
@@ -288,8 +328,17 @@ async def test_a_retried_fork_appends_nothing_new(
     log: PostgresEventLog, fresh_database: str
 ) -> None:
     await _history(log)
-    argv = ("audit", "fork", "alice", "--as-of-position", "2", "--into", "twin",
-            "--database-url", fresh_database)
+    argv = (
+        "audit",
+        "fork",
+        "alice",
+        "--as-of-position",
+        "2",
+        "--into",
+        "twin",
+        "--database-url",
+        fresh_database,
+    )
 
     assert await papertape(*argv) == 0
     assert await papertape(*argv) == 0

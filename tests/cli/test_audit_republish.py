@@ -40,9 +40,22 @@ async def test_republish_delivers_the_range_to_a_subscriber_in_order(
     await nats_client.flush()
 
     code = await papertape(
-        "audit", "republish", "--subject-name", "newcomer", "--from-position", "2",
-        "--to-position", "5", "--account", "alice", "--database-url", fresh_database,
-        "--nats-url", nats_url, "--namespace", subjects.namespace,
+        "audit",
+        "republish",
+        "--subject-name",
+        "newcomer",
+        "--from-position",
+        "2",
+        "--to-position",
+        "5",
+        "--account",
+        "alice",
+        "--database-url",
+        fresh_database,
+        "--nats-url",
+        nats_url,
+        "--namespace",
+        subjects.namespace,
     )
 
     received = [await subscription.next_msg(timeout=5) for _ in range(3)]
@@ -70,9 +83,17 @@ async def test_republish_to_jetstream_is_deduplicated_by_event_id(
     stream = subjects.stream("REPLAY_NEWCOMER")
     await js.add_stream(StreamConfig(name=stream, subjects=[subjects.republish("newcomer")]))
     argv = (
-        "audit", "republish", "--subject-name", "newcomer", "--jetstream",
-        "--database-url", fresh_database, "--nats-url", nats_url,
-        "--namespace", subjects.namespace,
+        "audit",
+        "republish",
+        "--subject-name",
+        "newcomer",
+        "--jetstream",
+        "--database-url",
+        fresh_database,
+        "--nats-url",
+        nats_url,
+        "--namespace",
+        subjects.namespace,
     )
     try:
         assert await papertape(*argv) == 0
@@ -91,9 +112,17 @@ async def test_republish_to_jetstream_without_a_stream_fails_clearly(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = await papertape(
-        "audit", "republish", "--subject-name", "nobody", "--jetstream",
-        "--database-url", fresh_database, "--nats-url", nats_url,
-        "--namespace", subjects.namespace,
+        "audit",
+        "republish",
+        "--subject-name",
+        "nobody",
+        "--jetstream",
+        "--database-url",
+        fresh_database,
+        "--nats-url",
+        nats_url,
+        "--namespace",
+        subjects.namespace,
     )
 
     assert code == 1

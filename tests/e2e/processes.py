@@ -52,9 +52,12 @@ class ServiceProcess:
 
 async def start_service(name: str, env: Mapping[str, str]) -> ServiceProcess:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", f"papertape.{name}",
+        sys.executable,
+        "-m",
+        f"papertape.{name}",
         env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     return ServiceProcess(name, proc)
 

@@ -76,33 +76,53 @@ async def fills_on(nc: Client, subjects: Subjects, count: int) -> list[OrderFill
 
 
 async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_position(
-    nats_url: str, fresh_database: str, subjects: Subjects, nats_client: Client,
-    jetstream_streams: tuple[StreamSpec, ...], tmp_path: Path,
+    nats_url: str,
+    fresh_database: str,
+    subjects: Subjects,
+    nats_client: Client,
+    jetstream_streams: tuple[StreamSpec, ...],
+    tmp_path: Path,
 ) -> None:
-    env = {"NATS_URL": nats_url, "DATABASE_URL": fresh_database,
-           "PAPERTAPE_NAMESPACE": subjects.namespace, "PAPERTAPE_METRICS_PORT": "-1"}
+    env = {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": fresh_database,
+        "PAPERTAPE_NAMESPACE": subjects.namespace,
+        "PAPERTAPE_METRICS_PORT": "-1",
+    }
     client = PortfolioClient(nats_client, subjects)
     async with running("portfolio", env), running("execution", env):
         await until(lambda: _answers(client))
         await client.command(OpenAccount(account_id=ACC, name="Trader"))
         quotes = tmp_path / "quotes.csv"
         write_quotes(quotes, datetime.now(UTC) + timedelta(seconds=1))
-        feed = {**env, "PAPERTAPE_FEED": "replay", "PAPERTAPE_REPLAY_PATH": str(quotes),
-                "PAPERTAPE_REPLAY_SPEED": "1", "PAPERTAPE_SYMBOLS": BTC}
+        feed = {
+            **env,
+            "PAPERTAPE_FEED": "replay",
+            "PAPERTAPE_REPLAY_PATH": str(quotes),
+            "PAPERTAPE_REPLAY_SPEED": "1",
+            "PAPERTAPE_SYMBOLS": BTC,
+        }
         market = await nats_client.subscribe(subjects.quote(BTC))
         async with running("marketdata", feed):
             await market.next_msg(timeout=30)  # portfolio now knows a price for risk
             await asyncio.sleep(0.2)
-            placed = await client.command(PlaceOrder(
-                account_id=ACC, order_id=OrderId("entry-1"), symbol=BTC, side=OrderSide.BUY,
-                quantity=Decimal(5), order_type=OrderType.MARKET,
-                stop_loss=Decimal(95), take_profit=Decimal(120),
-            ))
+            placed = await client.command(
+                PlaceOrder(
+                    account_id=ACC,
+                    order_id=OrderId("entry-1"),
+                    symbol=BTC,
+                    side=OrderSide.BUY,
+                    quantity=Decimal(5),
+                    order_type=OrderType.MARKET,
+                    stop_loss=Decimal(95),
+                    take_profit=Decimal(120),
+                )
+            )
             assert placed.result["events"][0]["data"]["type"] == "order_placed.v1", placed
             entry, exit_ = await fills_on(nats_client, subjects, 2)
 
             async def flat() -> bool:
-                positions = (await client.query("positions", GetPositions(account_id=ACC)))
+                positions = await client.query("positions", GetPositions(account_id=ACC))
                 trades = await client.query("trades", GetClosedTrades(account_id=ACC))
                 return not positions.result and bool(trades.result)
 
@@ -118,7 +138,7 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
     # The exit: the stop-loss, at or below the stop.
     assert exit_.side is OrderSide.SELL
     assert exit_.price <= Decimal(95)
-    expected_cash = (Decimal(10000) - 5 * entry.price - entry.fee + 5 * exit_.price - exit_.fee)
+    expected_cash = Decimal(10000) - 5 * entry.price - entry.fee + 5 * exit_.price - exit_.fee
     assert Decimal(summary["cash"]) == expected_cash
     assert Decimal(summary["fees_paid"]) == entry.fee + exit_.fee
     assert trades[0]["exit_reason"] == "stop_loss"

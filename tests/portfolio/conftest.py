@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest_asyncio
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
 from papertape.common.codec import Codec, encode
-from papertape.common.events.envelope import Reply, Request
+from papertape.common.events.envelope import Request
 from papertape.common.events.portfolio import ListAccounts
 from papertape.common.idgen import Uuid7Generator
 from papertape.common.ids import Actor
@@ -20,7 +21,17 @@ from papertape.common.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import Portfolio, build
 from papertape.portfolio.settings import PortfolioSettings
 
-replies: Codec[Reply[Any]] = Codec(Reply[Any])
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``Reply`` as tests read it: ``result`` is whatever JSON came back."""
+
+    ok: bool
+    result: Any = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+replies: Codec[Answer] = Codec(Answer)
 
 
 class PortfolioClient:
@@ -31,13 +42,13 @@ class PortfolioClient:
         self.subjects = subjects
         self.ids = Uuid7Generator()
 
-    async def command(self, body: Any, request_id: str | None = None) -> Reply[Any]:
+    async def command(self, body: Any, request_id: str | None = None) -> Answer:
         return await self._request(self.subjects.portfolio_command(), body, request_id)
 
-    async def query(self, name: str, body: Any) -> Reply[Any]:
+    async def query(self, name: str, body: Any) -> Answer:
         return await self._request(self.subjects.portfolio_query(name), body, None)
 
-    async def _request(self, subject: str, body: Any, request_id: str | None) -> Reply[Any]:
+    async def _request(self, subject: str, body: Any, request_id: str | None) -> Answer:
         request = Request(
             request_id=request_id or self.ids.new(),
             issued_at=datetime.now(UTC),

@@ -36,16 +36,33 @@ ids = Uuid7Generator()
 def fill_report(report_id: str, quantity: str, price: str, fee: str) -> Envelope[OrderFillReported]:
     now = datetime.now(UTC)
     report = OrderFillReported(
-        report_id=report_id, account_id=ACC, order_id=OrderId("o-1"), ts=now,
-        symbol=Symbol("AAPL"), side=OrderSide.BUY, price=Decimal(price),
-        quantity=Decimal(quantity), fee=Decimal(fee), liquidity=Liquidity.TAKER,
-        reference_price=Decimal("100.00"), touch_price=Decimal("100.01"),
-        spread_cost=Decimal("0.01"), slippage=Decimal("0.02"), slippage_bps=Decimal(2),
-        models=ExecutionModels(), remaining=Decimal(0),
+        report_id=report_id,
+        account_id=ACC,
+        order_id=OrderId("o-1"),
+        ts=now,
+        symbol=Symbol("AAPL"),
+        side=OrderSide.BUY,
+        price=Decimal(price),
+        quantity=Decimal(quantity),
+        fee=Decimal(fee),
+        liquidity=Liquidity.TAKER,
+        reference_price=Decimal("100.00"),
+        touch_price=Decimal("100.01"),
+        spread_cost=Decimal("0.01"),
+        slippage=Decimal("0.02"),
+        slippage_bps=Decimal(2),
+        models=ExecutionModels(),
+        remaining=Decimal(0),
     )
-    return Envelope(event_id=EventId(ids.new()), stream_id=StreamId("venue"), stream_version=1,
-                    occurred_at=now, correlation_id=CorrelationId("c"), actor=Actor("execution"),
-                    data=report)
+    return Envelope(
+        event_id=EventId(ids.new()),
+        stream_id=StreamId("venue"),
+        stream_version=1,
+        occurred_at=now,
+        correlation_id=CorrelationId("c"),
+        actor=Actor("execution"),
+        data=report,
+    )
 
 
 async def wait_for(predicate: object, seconds: float = 10.0) -> None:
@@ -57,13 +74,22 @@ async def wait_for(predicate: object, seconds: float = 10.0) -> None:
 
 
 async def test_a_fill_report_moves_cash_position_and_fees_once(
-    client: PortfolioClient, nats_client: Client, subjects: Subjects,
+    client: PortfolioClient,
+    nats_client: Client,
+    subjects: Subjects,
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Bob"))
-    placed = await client.command(PlaceOrder(
-        account_id=ACC, order_id=OrderId("o-1"), symbol=Symbol("AAPL"), side=OrderSide.BUY,
-        quantity=Decimal(5), order_type=OrderType.LIMIT, limit_price=Decimal(101),
-    ))
+    placed = await client.command(
+        PlaceOrder(
+            account_id=ACC,
+            order_id=OrderId("o-1"),
+            symbol=Symbol("AAPL"),
+            side=OrderSide.BUY,
+            quantity=Decimal(5),
+            order_type=OrderType.LIMIT,
+            limit_price=Decimal(101),
+        )
+    )
     assert placed.result["events"][0]["data"]["type"] == "order_placed.v1"
     js = nats_client.jetstream()
     subject = subjects.execution_report("bob", "order_fill_reported")
@@ -87,13 +113,22 @@ async def test_a_fill_report_moves_cash_position_and_fees_once(
 
 
 async def test_a_malformed_report_is_dead_lettered_and_the_next_one_applies(
-    client: PortfolioClient, nats_client: Client, subjects: Subjects,
+    client: PortfolioClient,
+    nats_client: Client,
+    subjects: Subjects,
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Bob"))
-    await client.command(PlaceOrder(
-        account_id=ACC, order_id=OrderId("o-1"), symbol=Symbol("AAPL"), side=OrderSide.BUY,
-        quantity=Decimal(5), order_type=OrderType.LIMIT, limit_price=Decimal(101),
-    ))
+    await client.command(
+        PlaceOrder(
+            account_id=ACC,
+            order_id=OrderId("o-1"),
+            symbol=Symbol("AAPL"),
+            side=OrderSide.BUY,
+            quantity=Decimal(5),
+            order_type=OrderType.LIMIT,
+            limit_price=Decimal(101),
+        )
+    )
     js = nats_client.jetstream()
     subject = subjects.execution_report("bob", "order_fill_reported")
     await js.publish(subject, b'{"garbage": true}')

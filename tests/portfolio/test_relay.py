@@ -34,8 +34,14 @@ async def write_events(book: AccountBook, accounts: int, deposits: int) -> int:
         commands: list[AccountCommand] = [OpenAccount(account_id=account, name=f"A{a}")]
         commands += [Deposit(account_id=account, amount=Decimal(d + 1)) for d in range(deposits)]
         for command in commands:
-            await book.execute(Request(request_id=ids.new(), issued_at=datetime.now(UTC),
-                                       actor=Actor("test"), body=command))
+            await book.execute(
+                Request(
+                    request_id=ids.new(),
+                    issued_at=datetime.now(UTC),
+                    actor=Actor("test"),
+                    body=command,
+                )
+            )
     return accounts * (deposits + 1)
 
 
@@ -54,7 +60,9 @@ async def stream_messages(nc: Client, subjects: Subjects) -> list[tuple[str, str
 
 
 async def test_a_relay_killed_mid_batch_resumes_without_loss_or_duplicates(
-    fresh_database: str, nats_client: Client, subjects: Subjects,
+    fresh_database: str,
+    nats_client: Client,
+    subjects: Subjects,
     jetstream_streams: tuple[StreamSpec, ...],
 ) -> None:
     log = await PostgresEventLog.connect(fresh_database)
@@ -74,8 +82,10 @@ async def test_a_relay_killed_mid_batch_resumes_without_loss_or_duplicates(
             raise RelayCrashed  # … and the process dies before its checkpoint moves
 
         crashing.runner.subscription = crashing.runner.subscription.__class__(
-            name=crashing.runner.subscription.name, handler=handle_then_die,
-            delivery=crashing.runner.subscription.delivery, batch_size=16,
+            name=crashing.runner.subscription.name,
+            handler=handle_then_die,
+            delivery=crashing.runner.subscription.delivery,
+            batch_size=16,
         )
         with pytest.raises(RelayCrashed):
             await crashing.catch_up()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from papertape.common.clock import FakeClock
 from papertape.common.eventlog import InMemoryEventLog, SnapshotPolicy
-from papertape.common.events.account import OpenAccount
+from papertape.common.events.account import AccountCommand, OpenAccount
 from papertape.common.events.envelope import Request
 from papertape.common.idgen import SeededIdGenerator
 from papertape.common.ids import Actor
@@ -37,9 +37,10 @@ async def _run(data: st.DataObject, steps: int) -> None:
     ids = SeededIdGenerator(seed=steps)
     live = AccountBook(log, log, clock, policy=SnapshotPolicy(every=3))
 
-    async def run(command: object) -> None:
-        await live.execute(Request(request_id=ids.new(), issued_at=clock.now(),
-                                   actor=Actor("test"), body=command))  # type: ignore[arg-type]
+    async def run(command: AccountCommand) -> None:
+        await live.execute(
+            Request(request_id=ids.new(), issued_at=clock.now(), actor=Actor("test"), body=command)
+        )
 
     await run(OpenAccount(account_id=ACCOUNT, name="prop"))
     for step in range(steps):

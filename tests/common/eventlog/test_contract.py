@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from papertape.common.eventlog import (
@@ -260,3 +261,32 @@ async def test_verify_of_an_empty_log_passes(event_log: AnyLog) -> None:
 
     assert verification.ok
     assert verification.checked == 0
+
+
+async def test_stream_data_comes_as_json_arrays_in_version_order_for_fast_rebuilds(
+    event_log: AnyLog, make_events: MakeEvents
+) -> None:
+    await event_log.append("account-a", 0, make_events(5))
+    await event_log.append("account-b", 0, make_events(1))
+    await event_log.append("account-a", 5, make_events(2))
+
+    batches = [b async for b in event_log.read_stream_data("account-a", batch_size=3)]
+
+    assert [last for last, _ in batches] == [3, 6, 7]
+    decoded = [item["n"] for _, blob in batches for item in msgspec.json.decode(blob)]
+    assert decoded == [0, 1, 2, 3, 4, 0, 1]
+
+
+async def test_stream_data_stops_at_a_position_and_starts_at_a_version(
+    event_log: AnyLog, make_events: MakeEvents
+) -> None:
+    await event_log.append("account-a", 0, make_events(3))
+    await event_log.append("account-b", 0, make_events(1))
+    await event_log.append("account-a", 3, make_events(3))
+
+    batches = [
+        b async for b in event_log.read_stream_data("account-a", from_version=2, to_position=5)
+    ]
+
+    assert [last for last, _ in batches] == [4]
+    assert [item["n"] for item in msgspec.json.decode(batches[0][1])] == [1, 2, 0]

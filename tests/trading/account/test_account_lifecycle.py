@@ -41,7 +41,9 @@ def test_open_account_defaults_to_ten_thousand_usd_cash_only() -> None:
     event = events[0]
     assert isinstance(event, AccountOpened)
     assert (event.initial_cash, event.base_currency, event.allow_short) == (
-        Decimal(10000), "USD", False,
+        Decimal(10000),
+        "USD",
+        False,
     )
     assert event.limits == RiskLimits()
 
@@ -49,7 +51,9 @@ def test_open_account_defaults_to_ten_thousand_usd_cash_only() -> None:
 def test_opened_account_has_its_cash_as_equity() -> None:
     s = Scenario(opened("2500"))
     assert (s.state.cash, s.state.equity, s.state.high_water_mark) == (
-        Decimal(2500), Decimal(2500), Decimal(2500),
+        Decimal(2500),
+        Decimal(2500),
+        Decimal(2500),
     )
 
 

@@ -28,6 +28,7 @@ import asyncpg
 import nats
 
 from papertape.cli.console import Console
+from papertape.cli.endpoints import save_urls
 from papertape.cli.supervisor import NAME, ServiceSpec, Supervisor
 from papertape.common.servers import (
     ServerStartError,
@@ -113,13 +114,18 @@ async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int
     if not names:
         console.emit(NAME, "no service is installed yet: running the servers only")
     console.emit(NAME, f"servers nats={urls.nats_url} database={database_url}")
+    # The other commands (`papertape account …`, `papertape audit …`) find the servers here.
+    urls_path = save_urls(options.data_dir, nats_url=urls.nats_url, database_url=database_url)
     supervisor = Supervisor(
         service_specs(names, urls.nats_url, database_url),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,
     )
-    return await supervisor.run(duration=options.duration)
+    try:
+        return await supervisor.run(duration=options.duration)
+    finally:
+        urls_path.unlink(missing_ok=True)
 
 
 async def prepare_database(urls: ServerUrls, console: Console) -> str:
@@ -147,11 +153,11 @@ async def apply_migrations(database_url: str, console: Console) -> None:
     console.emit(NAME, "migrations applied")
 
 
-async def declare_platform_streams(nats_url: str) -> None:
+async def declare_platform_streams(nats_url: str, subjects: Subjects | None = None) -> None:
     """Declare every stream of the platform (the one place where streams are declared)."""
     nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
     try:
-        await declare_streams(nc, Subjects().streams())
+        await declare_streams(nc, (subjects or Subjects()).streams())
     finally:
         await nc.close()
 

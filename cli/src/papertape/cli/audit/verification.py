@@ -75,11 +75,7 @@ class AuditReport(msgspec.Struct, frozen=True, kw_only=True):
 
 def differences(left: msgspec.Struct, right: msgspec.Struct) -> list[str]:
     """Names of the fields whose values differ between two structs of one type."""
-    return [
-        name
-        for name in left.__struct_fields__
-        if getattr(left, name) != getattr(right, name)
-    ]
+    return [name for name in left.__struct_fields__ if getattr(left, name) != getattr(right, name)]
 
 
 class _Counting:
@@ -109,6 +105,18 @@ class _Counting:
             to_version=to_version,
             to_position=to_position,
             batch_size=batch_size,
+        )
+
+    def read_stream_data(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_position: int | None = None,
+        batch_size: int = 10_000,
+    ) -> AsyncGenerator[tuple[int, str], None]:
+        return self._log.read_stream_data(
+            stream_id, from_version=from_version, to_position=to_position, batch_size=batch_size
         )
 
     async def read_all(
@@ -169,7 +177,10 @@ async def check_live(
         result: Any = await client.query(GetAccountSummary(account_id=AccountId(account_id)))
     except Refused as refusal:
         return AccountMismatch(
-            account_id=account_id, source="live", version=0, position=0,
+            account_id=account_id,
+            source="live",
+            version=0,
+            position=0,
             fields=[f"the portfolio answered {refusal}"],
         )
     live = msgspec.convert(result, AccountSummary, strict=False)
@@ -178,8 +189,11 @@ async def check_live(
     if not fields:
         return None
     return AccountMismatch(
-        account_id=account_id, source="live", version=live.version,
-        position=replayed.position, fields=fields,
+        account_id=account_id,
+        source="live",
+        version=live.version,
+        position=replayed.position,
+        fields=fields,
     )
 
 

@@ -51,7 +51,9 @@ def register(subparsers: Subparsers) -> None:
     opening.add_argument("account", metavar="ID")
     opening.add_argument("--name", help="display name (default: the id)")
     opening.add_argument(
-        "--cash", type=decimal_argument, default=DEFAULT_INITIAL_CASH,
+        "--cash",
+        type=decimal_argument,
+        default=DEFAULT_INITIAL_CASH,
         help=f"initial cash (default {DEFAULT_INITIAL_CASH})",
     )
     opening.add_argument("--currency", default="USD", help="base currency (default USD)")
@@ -110,8 +112,11 @@ async def _done(client: PortfolioClient, args: argparse.Namespace, body: Any, wh
 
 async def _open(client: PortfolioClient, args: argparse.Namespace) -> int:
     body = OpenAccount(
-        account_id=_account(args), name=args.name or args.account, base_currency=args.currency,
-        initial_cash=args.cash, allow_short=args.allow_short,
+        account_id=_account(args),
+        name=args.name or args.account,
+        base_currency=args.currency,
+        initial_cash=args.cash,
+        allow_short=args.allow_short,
     )
     return await _done(client, args, body, f"opened with {args.cash} {args.currency}")
 

@@ -39,13 +39,15 @@ from papertape.trading.account import reports
 def register(subparsers: Subparsers) -> None:
     """Add ``audit`` and its subcommands."""
     parser = subparsers.add_parser(
-        "audit", help="verify, replay, export, republish and fork the event log",
+        "audit",
+        help="verify, replay, export, republish and fork the event log",
         description="Audit tools that read the event log directly (PostgreSQL).",
     )
     commands = parser.add_subparsers(title="audit commands", metavar="AUDIT", required=True)
 
     verify = commands.add_parser(
-        "verify", help="hash chain, positions, versions, and projections against a replay",
+        "verify",
+        help="hash chain, positions, versions, and projections against a replay",
         description="Exit 0 when everything checks out; 1 and the first bad position otherwise.",
     )
     endpoints.add_database_option(verify)
@@ -56,7 +58,8 @@ def register(subparsers: Subparsers) -> None:
     verify.set_defaults(handler=_run(_verify))
 
     replay = commands.add_parser(
-        "replay", help="rebuild an account as of a global position or a time",
+        "replay",
+        help="rebuild an account as of a global position or a time",
     )
     replay.add_argument("account", metavar="ACCOUNT")
     as_of = replay.add_mutually_exclusive_group()
@@ -76,7 +79,8 @@ def register(subparsers: Subparsers) -> None:
     export.set_defaults(handler=_run(_export_to_output))
 
     again = commands.add_parser(
-        "republish", help="publish a range of the log to replay.<NAME> for a new subscriber",
+        "republish",
+        help="publish a range of the log to replay.<NAME> for a new subscriber",
         description="Core NATS by default (subscribe first); --jetstream publishes with acks and "
         "Nats-Msg-Id = event id to a stream the subscriber has created over the subject.",
     )
@@ -108,7 +112,6 @@ def _streams(args: argparse.Namespace) -> list[str]:
     return [*args.stream, *(account_stream(a) for a in args.account)]
 
 
-
 def _run(
     command: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace], int]:
@@ -116,7 +119,11 @@ def _run(
         try:
             return asyncio.run(command(args))
         except (
-            OSError, asyncpg.PostgresError, nats.errors.Error, PortfolioUnavailable, ForkError,
+            OSError,
+            asyncpg.PostgresError,
+            nats.errors.Error,
+            PortfolioUnavailable,
+            ForkError,
             NoReplayStream,
         ) as error:
             return fail(str(error) or type(error).__name__)
@@ -171,8 +178,10 @@ def _print_report(report: AuditReport) -> None:
     out = stdout()
     chain = report.log
     out.print(f"log: {chain.checked} of {chain.head_position} events checked")
-    out.print(f"accounts: {report.accounts}, snapshots checked: {report.snapshots_checked}, "
-              f"live summaries checked: {report.live_checked}")
+    out.print(
+        f"accounts: {report.accounts}, snapshots checked: {report.snapshots_checked}, "
+        f"live summaries checked: {report.live_checked}"
+    )
     if report.live_skipped:
         out.print(f"live check skipped: {report.live_skipped}")
     if chain.first_bad_position is not None:
@@ -230,8 +239,12 @@ async def _export(args: argparse.Namespace, out: IO[bytes]) -> int:
         total = None if streams else max(0, last - args.from_position + 1)
         with progress("exporting", total) as advance:
             written = await export_jsonl(
-                log, out, streams=streams, from_position=args.from_position,
-                to_position=args.to_position, advance=advance,
+                log,
+                out,
+                streams=streams,
+                from_position=args.from_position,
+                to_position=args.to_position,
+                advance=advance,
             )
     sys.stderr.write(f"exported {written} events\n")
     return 0
@@ -242,8 +255,14 @@ async def _republish(args: argparse.Namespace) -> int:
     async with _log(args) as log, connected(endpoints.nats_url(args)) as nc:
         with progress("republishing", None) as advance:
             sent = await republish(
-                log, nc, subject, streams=_streams(args), from_position=args.from_position,
-                to_position=args.to_position, jetstream=args.jetstream, advance=advance,
+                log,
+                nc,
+                subject,
+                streams=_streams(args),
+                from_position=args.from_position,
+                to_position=args.to_position,
+                jetstream=args.jetstream,
+                advance=advance,
             )
     stdout().print(f"published {sent} events to {subject}")
     return 0
@@ -252,7 +271,10 @@ async def _republish(args: argparse.Namespace) -> int:
 async def _fork(args: argparse.Namespace) -> int:
     async with _log(args) as log:
         forked = await fork_account(
-            log, args.account, as_of_position=args.as_of_position, into=args.into,
+            log,
+            args.account,
+            as_of_position=args.as_of_position,
+            into=args.into,
             actor=cli_actor(),
         )
     stdout().print(

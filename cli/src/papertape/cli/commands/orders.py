@@ -28,7 +28,9 @@ def register(subparsers: Subparsers) -> None:
     commands = parser.add_subparsers(title="order commands", metavar="ACTION", required=True)
 
     place = commands.add_parser(
-        "place", parents=[common], help="place an order (pre-trade risk decides)",
+        "place",
+        parents=[common],
+        help="place an order (pre-trade risk decides)",
         description="Exit 1 with the reason code when the account refuses the order.",
     )
     place.add_argument("account", metavar="ACCOUNT")
@@ -62,7 +64,6 @@ def register(subparsers: Subparsers) -> None:
     cancel.add_argument("order_id", metavar="ORDER_ID")
     cancel.add_argument("--reason", default="cancelled by hand")
     cancel.set_defaults(handler=portfolio_handler(_cancel))
-
 
 
 def order_of(args: argparse.Namespace, order_id: str) -> PlaceOrder:

@@ -49,7 +49,7 @@ class Codec(Generic[T]):
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
 
     def decode(self, data: bytes | str) -> T:
-        """Decode and validate; raises ``msgspec.ValidationError`` / ``DecodeError`` on bad input."""
+        """Decode and validate; bad input raises ``msgspec.ValidationError`` / ``DecodeError``."""
         return self._decoder.decode(data)
 
     def convert(self, obj: Any) -> T:

@@ -8,8 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _DESCRIPTIVE = frozenset({"title", "description", "default", "examples", "$comment", "$schema"})
-_NESTED = frozenset({"$ref", "$defs", "properties", "required", "items", "prefixItems",
-                     "additionalProperties", "anyOf", "oneOf", "enum"})
+_NESTED = frozenset(
+    {
+        "$ref",
+        "$defs",
+        "properties",
+        "required",
+        "items",
+        "prefixItems",
+        "additionalProperties",
+        "anyOf",
+        "oneOf",
+        "enum",
+    }
+)
 
 
 def incompatibilities(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -72,7 +84,8 @@ class _Comparison:
             if any(not attempt for attempt in attempts):
                 continue
             same_kind = [
-                attempt for attempt, candidate in zip(attempts, new_variants, strict=True)
+                attempt
+                for attempt, candidate in zip(attempts, new_variants, strict=True)
                 if _kind(self.old_root, variant) == _kind(self.new_root, candidate)
             ]
             lost = _describe(_resolve(self.old_root, variant))

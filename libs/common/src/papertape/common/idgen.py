@@ -1,4 +1,4 @@
-"""Id generators: UUIDv7 from the system clock, or seeded and deterministic for tests and replays."""
+"""Id generators: UUIDv7 from the system clock, or seeded and deterministic for replays."""
 
 from __future__ import annotations
 

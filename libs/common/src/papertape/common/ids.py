@@ -1,4 +1,4 @@
-"""Identifiers: NewTypes for every id on the bus, and the UUIDv7 layout (no clock, no randomness)."""
+"""Identifiers: NewTypes for every id on the bus, and the UUIDv7 layout (no clock, no RNG)."""
 
 from __future__ import annotations
 

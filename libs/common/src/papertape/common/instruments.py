@@ -50,8 +50,12 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 def equity(symbol: str, currency: str = "USD") -> Instrument:
     """A share: cent ticks, whole-share lots."""
     return Instrument(
-        symbol=Symbol(symbol), asset_class=AssetClass.EQUITY, quote_currency=currency,
-        tick_size=Decimal("0.01"), lot_size=Decimal(1), price_precision=2,
+        symbol=Symbol(symbol),
+        asset_class=AssetClass.EQUITY,
+        quote_currency=currency,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal(1),
+        price_precision=2,
     )
 
 
@@ -60,9 +64,12 @@ def fx(symbol: str) -> Instrument:
     quote = symbol[-3:]
     jpy = quote == "JPY"
     return Instrument(
-        symbol=Symbol(symbol), asset_class=AssetClass.FX, quote_currency=quote,
+        symbol=Symbol(symbol),
+        asset_class=AssetClass.FX,
+        quote_currency=quote,
         tick_size=Decimal("0.001") if jpy else Decimal("0.00001"),
-        lot_size=Decimal(1), price_precision=3 if jpy else 5,
+        lot_size=Decimal(1),
+        price_precision=3 if jpy else 5,
         pip_size=Decimal("0.01") if jpy else Decimal("0.0001"),
     )
 
@@ -70,8 +77,12 @@ def fx(symbol: str) -> Instrument:
 def crypto(symbol: str, quote: str = "USD") -> Instrument:
     """A coin against a quote currency, fractional quantities to 1e-6."""
     return Instrument(
-        symbol=Symbol(symbol), asset_class=AssetClass.CRYPTO, quote_currency=quote,
-        tick_size=Decimal("0.01"), lot_size=Decimal("0.000001"), price_precision=2,
+        symbol=Symbol(symbol),
+        asset_class=AssetClass.CRYPTO,
+        quote_currency=quote,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.000001"),
+        price_precision=2,
         quantity_precision=6,
     )
 
@@ -79,17 +90,42 @@ def crypto(symbol: str, quote: str = "USD") -> Instrument:
 DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
     i.symbol: i
     for i in (
-        equity("AAPL"), equity("MSFT"), equity("SPY"),
-        fx("EURUSD"), fx("GBPUSD"), fx("USDJPY"),
-        crypto("BTCUSD"), crypto("ETHUSD"),
+        equity("AAPL"),
+        equity("MSFT"),
+        equity("SPY"),
+        fx("EURUSD"),
+        fx("GBPUSD"),
+        fx("USDJPY"),
+        crypto("BTCUSD"),
+        crypto("ETHUSD"),
     )
 }
 
 
-FIAT_CURRENCIES = frozenset({
-    "USD", "EUR", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "SEK", "NOK", "DKK", "HKD", "SGD",
-    "MXN", "ZAR", "TRY", "CNH", "PLN", "CZK", "HUF",
-})
+FIAT_CURRENCIES = frozenset(
+    {
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "AUD",
+        "NZD",
+        "CAD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "HKD",
+        "SGD",
+        "MXN",
+        "ZAR",
+        "TRY",
+        "CNH",
+        "PLN",
+        "CZK",
+        "HUF",
+    }
+)
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD")
 
 

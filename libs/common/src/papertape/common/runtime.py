@@ -45,8 +45,12 @@ class ServiceRuntime:
     """Everything a service shares with the others, wired once."""
 
     def __init__(
-        self, service: str, settings: CommonSettings, *, clock: Clock | None = None,
-        metrics_host: str = "127.0.0.1",
+        self,
+        service: str,
+        settings: CommonSettings,
+        *,
+        clock: Clock | None = None,
+        metrics_host: str | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -55,7 +59,7 @@ class ServiceRuntime:
         self.metrics = ServiceMetrics(service)
         self.tracer_provider = configure_tracing(service)
         self.log = logging.getLogger(f"papertape.{service}")
-        self._metrics_host = metrics_host
+        self._metrics_host = metrics_host or settings.metrics_host
         self.broker = NatsBroker(
             settings.nats_url,
             name=f"papertape-{service}",
@@ -64,8 +68,9 @@ class ServiceRuntime:
             logger=logging.getLogger(f"papertape.{service}.bus"),
             log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
             middlewares=[
-                NatsPrometheusMiddleware(registry=self.metrics.registry, app_name=service,
-                                         metrics_prefix="papertape_bus"),
+                NatsPrometheusMiddleware(
+                    registry=self.metrics.registry, app_name=service, metrics_prefix="papertape_bus"
+                ),
                 NatsTelemetryMiddleware(tracer_provider=self.tracer_provider),
             ],
         )
@@ -113,8 +118,12 @@ class ServiceRuntime:
                     if is_malformed(error) or last:
                         reason = MALFORMED if is_malformed(error) else EXHAUSTED
                         await self.dead_letters.put(
-                            subject=msg.raw_message.subject, payload=msg.body, error=error,
-                            reason=reason, headers=msg.headers, deliveries=deliveries,
+                            subject=msg.raw_message.subject,
+                            payload=msg.body,
+                            error=error,
+                            reason=reason,
+                            headers=msg.headers,
+                            deliveries=deliveries,
                         )
                         self.metrics.dead_letters.labels(self.service, reason).inc()
                         self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
@@ -152,16 +161,25 @@ class ServiceRuntime:
                     if is_malformed(error):
                         outcome = "malformed"
                         await self.dead_letters.put(
-                            subject=msg.raw_message.subject, payload=msg.body, error=error,
-                            reason=MALFORMED, headers=msg.headers,
+                            subject=msg.raw_message.subject,
+                            payload=msg.body,
+                            error=error,
+                            reason=MALFORMED,
+                            headers=msg.headers,
                         )
                         self.metrics.dead_letters.labels(self.service, MALFORMED).inc()
-                        return encode(Reply(ok=False, error_code="malformed_request",
-                                            error=str(error)))
+                        return encode(
+                            Reply(ok=False, error_code="malformed_request", error=str(error))
+                        )
                     outcome = "error"
                     self.log.exception("request on %s failed", msg.raw_message.subject)
-                    return encode(Reply(ok=False, error_code="internal_error",
-                                        error=f"{type(error).__name__}: {error}"))
+                    return encode(
+                        Reply(
+                            ok=False,
+                            error_code="internal_error",
+                            error=f"{type(error).__name__}: {error}",
+                        )
+                    )
                 finally:
                     self.metrics.handled.labels(self.service, name, outcome).inc()
                     self.metrics.handling_seconds.labels(self.service, name).observe(
@@ -172,8 +190,11 @@ class ServiceRuntime:
 
         return decorate
 
-    async def serve(self, on_start: Callable[[], Awaitable[None]] | None = None,
-                    on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
+    async def serve(
+        self,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+        on_stop: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """Start, say READY, run until a stop signal, stop."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,7 +202,9 @@ class ServiceRuntime:
         if self._js is None:
             await self.connect()
         if self.settings.metrics_port >= 0:
-            port = start_metrics_server(self.metrics, self.settings.metrics_port, self._metrics_host)
+            port = start_metrics_server(
+                self.metrics, self.settings.metrics_port, self._metrics_host
+            )
             self.log.info("metrics on http://%s:%d/metrics", self._metrics_host, port)
         if on_start is not None:
             await on_start()

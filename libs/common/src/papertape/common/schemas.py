@@ -37,6 +37,7 @@ _REGENERATE = "run `make schemas`"
 
 # --- generation --------------------------------------------------------------------------------
 
+
 def message_schema(spec: MessageSpec) -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of one message type; definitions under ``$defs``."""
     origin = f"{spec.cls.__module__}.{spec.cls.__qualname__}"
@@ -94,10 +95,12 @@ def _message(spec: MessageSpec, wrapper: type[Any] | None) -> dict[str, Any]:
     payload: dict[str, Any] = {"$ref": spec.schema_path}
     if wrapper is not None:
         inner = _WRAPPED_FIELD[wrapper.__name__]
-        payload = {"allOf": [
-            {"$ref": spec_of(wrapper).schema_path},
-            {"type": "object", "properties": {inner: payload}},
-        ]}
+        payload = {
+            "allOf": [
+                {"$ref": spec_of(wrapper).schema_path},
+                {"type": "object", "properties": {inner: payload}},
+            ]
+        }
     message: dict[str, Any] = {
         "name": spec.tag or spec.name,
         "title": spec.cls.__name__,
@@ -167,8 +170,11 @@ def asyncapi_document(
         },
         "defaultContentType": "application/json",
         "servers": {
-            "local": {"url": "nats://127.0.0.1:4222", "protocol": "nats",
-                      "description": "NATS with JetStream"},
+            "local": {
+                "url": "nats://127.0.0.1:4222",
+                "protocol": "nats",
+                "description": "NATS with JetStream",
+            },
         },
         "channels": channels,
         "components": {"messages": dict(sorted(messages.items()))},
@@ -215,6 +221,7 @@ def generate(specs: Sequence[MessageSpec] | None = None) -> dict[str, str]:
 
 # --- proto/ on disk ----------------------------------------------------------------------------
 
+
 @dataclass
 class Drift:
     """How proto/ on disk differs from what the code generates."""
@@ -234,11 +241,14 @@ class Drift:
         lines = [f"proto/ differs from the code ({_REGENERATE}):"] if self.stale else []
         lines += [f"  changed: {p}" for p in self.changed]
         lines += [f"  missing: {p}" for p in self.missing]
-        lines += [f"  no longer generated (a published version was removed): {p}"
-                  for p in self.orphaned]
+        lines += [
+            f"  no longer generated (a published version was removed): {p}" for p in self.orphaned
+        ]
         for path, issues in self.incompatible.items():
-            lines.append(f"incompatible change to published {path}: define a new version "
-                         "(<Name>V<N+1>) and an upcaster instead")
+            lines.append(
+                f"incompatible change to published {path}: define a new version "
+                "(<Name>V<N+1>) and an upcaster instead"
+            )
             lines += [f"  {issue}" for issue in issues]
         return "\n".join(lines)
 
@@ -303,10 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``write`` or ``check`` proto/ (exit status 1 on drift or a refused write)."""
     parser = argparse.ArgumentParser(prog="python -m papertape.common.schemas", description=__doc__)
     parser.add_argument("action", choices=("write", "check"))
-    parser.add_argument("--proto", type=Path, default=None,
-                        help="the proto/ folder (default: the workspace's)")
-    parser.add_argument("--force", action="store_true",
-                        help="write even incompatible changes and removals (unpublished work only)")
+    parser.add_argument(
+        "--proto", type=Path, default=None, help="the proto/ folder (default: the workspace's)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even incompatible changes and removals (unpublished work only)",
+    )
     args = parser.parse_args(argv)
     args.proto = args.proto or default_proto()
     if args.action == "check":
@@ -319,11 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     drift = write(args.proto, force=args.force)
     if (drift.incompatible or drift.orphaned) and not args.force:
         print(drift.report(), file=sys.stderr)
-        print("nothing written; pass --force only if these versions were never published",
-              file=sys.stderr)
+        print(
+            "nothing written; pass --force only if these versions were never published",
+            file=sys.stderr,
+        )
         return 1
-    print(f"proto/: {len(drift.missing)} new, {len(drift.changed)} changed, "
-          f"{len(drift.orphaned)} removed")
+    print(
+        f"proto/: {len(drift.missing)} new, {len(drift.changed)} changed, "
+        f"{len(drift.orphaned)} removed"
+    )
     return 0
 
 

@@ -62,5 +62,6 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/papertape"
     namespace: str = ""
     metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False

@@ -46,16 +46,32 @@ class Subjects(msgspec.Struct, frozen=True):
     def streams(self) -> tuple[StreamSpec, ...]:
         """Every stream the platform declares (in one place: the start-up step)."""
         return (
-            StreamSpec(name=self.stream("MARKET"), subjects=(self._s("md", ">"),),
-                       description="quotes and bars from market-data", max_age_s=7 * 86400),
-            StreamSpec(name=self.stream("SIGNALS"), subjects=(self._s("signal", ">"),),
-                       description="strategy signals"),
-            StreamSpec(name=self.stream("ACCOUNTS"), subjects=(self._s("acct", ">"),),
-                       description="account events relayed from the portfolio event log"),
-            StreamSpec(name=self.stream("EXECUTION"), subjects=(self._s("exec", ">"),),
-                       description="execution reports from the simulated venue"),
-            StreamSpec(name=self.stream("DEADLETTER"), subjects=(self._s("dlq", ">"),),
-                       description="messages a service could not handle, with the reason"),
+            StreamSpec(
+                name=self.stream("MARKET"),
+                subjects=(self._s("md", ">"),),
+                description="quotes and bars from market-data",
+                max_age_s=7 * 86400,
+            ),
+            StreamSpec(
+                name=self.stream("SIGNALS"),
+                subjects=(self._s("signal", ">"),),
+                description="strategy signals",
+            ),
+            StreamSpec(
+                name=self.stream("ACCOUNTS"),
+                subjects=(self._s("acct", ">"),),
+                description="account events relayed from the portfolio event log",
+            ),
+            StreamSpec(
+                name=self.stream("EXECUTION"),
+                subjects=(self._s("exec", ">"),),
+                description="execution reports from the simulated venue",
+            ),
+            StreamSpec(
+                name=self.stream("DEADLETTER"),
+                subjects=(self._s("dlq", ">"),),
+                description="messages a service could not handle, with the reason",
+            ),
         )
 
     # --- market data ---------------------------------------------------------------------

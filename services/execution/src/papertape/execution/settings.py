@@ -21,6 +21,7 @@ from papertape.trading.venue import VenueConfig
 class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
     """The venue's default models; ``overrides`` is JSON: {"<account>:<symbol>": models, ...}."""
 
+    metrics_port: int = 9103
     slippage_kind: SlippageKind = SlippageKind.FIXED_BPS
     slippage_bps: Decimal = Decimal(2)
     volatility_multiplier: Decimal = Decimal(1)

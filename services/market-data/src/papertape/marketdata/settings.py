@@ -11,6 +11,7 @@ DEFAULT_SYMBOLS = "AAPL,MSFT,SPY,EURUSD,USDJPY,BTCUSD,ETHUSD"
 class MarketDataSettings(CommonSettings, frozen=True, kw_only=True):
     """Which feed runs, for which symbols, and how fast."""
 
+    metrics_port: int = 9102
     feed: str = "synthetic"
     """``synthetic``, ``replay`` or ``live``."""
     symbols: str = DEFAULT_SYMBOLS

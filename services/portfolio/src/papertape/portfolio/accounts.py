@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from papertape.common.clock import Clock
-from papertape.common.codec import Codec
+from papertape.common.codec import Codec, upcast
 from papertape.common.eventlog import (
     ConcurrencyError,
     EventLog,
@@ -27,7 +27,7 @@ from papertape.common.eventlog import (
     SnapshotStore,
     new_event,
 )
-from papertape.common.eventlog.snapshots import Rebuilt, rebuild, snapshot_if_due
+from papertape.common.eventlog.snapshots import Rebuilt, rebuild_from_data, snapshot_if_due
 from papertape.common.events.account import (
     ACCOUNT_STREAM_PREFIX,
     AccountCommand,
@@ -82,9 +82,19 @@ def event_ids(request: Request[Any], count: int) -> list[EventId]:
     return ids
 
 
+account_event_arrays: Codec[list[AccountEvent]] = Codec(list[AccountEvent])
+
+
 def evolve_recorded(state: AccountState, recorded: RecordedEvent) -> AccountState:
     """Apply one stored event (decoded and upcast) to a state."""
-    return evolve(state, account_event_codec.decode(recorded.data))
+    return evolve(state, upcast(account_event_codec.decode(recorded.data)))
+
+
+def fold_events(state: AccountState, events_json: str) -> AccountState:
+    """Apply a JSON array of stored events (decoded in one call, upcast) to a state."""
+    for event in account_event_arrays.decode(events_json):
+        state = evolve(state, upcast(event))
+    return state
 
 
 def encode_state(state: AccountState) -> bytes:
@@ -157,13 +167,13 @@ class AccountBook:
     # --- rebuilding ------------------------------------------------------------------------
     async def load(self, account_id: str, to_position: int | None = None) -> Rebuilt[AccountState]:
         """Rebuild one account from its latest snapshot and the events after it."""
-        return await rebuild(
+        return await rebuild_from_data(
             self._log,
             self._snapshots,
             stream_of(account_id),
             state_schema_version=STATE_SCHEMA_VERSION,
             initial=INITIAL_STATE,
-            evolve=evolve_recorded,
+            fold=fold_events,
             decode_state=decode_state,
             to_position=to_position,
         )

@@ -36,9 +36,7 @@ class Portfolio:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or Uuid7Generator()
-        self.runtime = ServiceRuntime(
-            SERVICE, settings, clock=self.clock, metrics_host=settings.metrics_host
-        )
+        self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
         self.log = log
         self.book = AccountBook(
             log,
@@ -79,7 +77,9 @@ class Portfolio:
         if not name or self.book.state(name).is_open:
             return
         request: Request[AccountCommand] = Request(
-            request_id=self.ids.new(), issued_at=self.clock.now(), actor=Actor("portfolio.demo"),
+            request_id=self.ids.new(),
+            issued_at=self.clock.now(),
+            actor=Actor("portfolio.demo"),
             body=OpenAccount(account_id=AccountId(name), name=f"Demo account {name}"),
         )
         await self.book.execute(request)

@@ -12,7 +12,6 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     snapshot_every: int = 100
     mark_interval_s: float = 15.0
     relay_batch: int = 500
-    metrics_host: str = "127.0.0.1"
     demo_account: str = ""
 
 

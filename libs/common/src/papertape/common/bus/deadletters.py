@@ -30,15 +30,23 @@ def is_malformed(error: BaseException) -> bool:
 class DeadLetterBox:
     """Publishes dead letters of one service to ``dlq.<service>.<original subject>``."""
 
-    def __init__(self, js: JetStreamContext, subjects: Subjects, service: str, clock: Clock) -> None:
+    def __init__(
+        self, js: JetStreamContext, subjects: Subjects, service: str, clock: Clock
+    ) -> None:
         self._js = js
         self._subjects = subjects
         self._service = service
         self._clock = clock
 
     async def put(
-        self, *, subject: str, payload: bytes, error: BaseException, reason: str,
-        headers: Mapping[str, str] | None = None, deliveries: int = 1,
+        self,
+        *,
+        subject: str,
+        payload: bytes,
+        error: BaseException,
+        reason: str,
+        headers: Mapping[str, str] | None = None,
+        deliveries: int = 1,
     ) -> DeadLetter:
         letter = DeadLetter(
             subject=subject,
@@ -51,6 +59,7 @@ class DeadLetterBox:
             deliveries=deliveries,
         )
         await self._js.publish(
-            self._subjects.dead_letter(self._service, subject), codec.encode(letter),
+            self._subjects.dead_letter(self._service, subject),
+            codec.encode(letter),
         )
         return letter

@@ -22,13 +22,18 @@ def headers_for(msg_id: str, extra: dict[str, str] | None = None) -> dict[str, s
 
 
 async def publish(
-    js: JetStreamContext, subject: str, message: Any, *, msg_id: str,
-    headers: dict[str, str] | None = None, timeout: float = 5.0,
+    js: JetStreamContext,
+    subject: str,
+    message: Any,
+    *,
+    msg_id: str,
+    headers: dict[str, str] | None = None,
+    ack_wait_s: float = 5.0,
 ) -> PubAck:
     """Publish a message (struct or bytes) once: JetStream drops a repeat of ``msg_id``."""
     payload = message if isinstance(message, bytes) else codec.encode(message)
     all_headers = headers_for(msg_id, headers)
     async for attempt in transient_bus_errors():
         with attempt:
-            return await js.publish(subject, payload, headers=all_headers, timeout=timeout)
+            return await js.publish(subject, payload, headers=all_headers, timeout=ack_wait_s)
     raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover

@@ -115,6 +115,21 @@ class InMemoryEventLog:
         for start in range(0, len(selected), batch_size):
             yield selected[start : start + batch_size]
 
+    async def read_stream_data(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_position: int | None = None,
+        batch_size: int = 10_000,
+    ) -> AsyncGenerator[tuple[int, str], None]:
+        """(last version, JSON array of the events' data) per batch, in version order."""
+        batches = self.read_stream(
+            stream_id, from_version=from_version, to_position=to_position, batch_size=batch_size
+        )
+        async for batch in batches:
+            yield batch[-1].stream_version, "[" + ",".join(r.data for r in batch) + "]"
+
     async def read_all(
         self,
         from_position: int = 1,

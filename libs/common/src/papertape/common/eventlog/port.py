@@ -112,6 +112,17 @@ class EventLog(Protocol):
         """The stream's events in version order, in batches, optionally as of a position."""
         ...
 
+    def read_stream_data(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_position: int | None = None,
+        batch_size: int = 10_000,
+    ) -> AsyncGenerator[tuple[int, str], None]:
+        """Rebuilds' fast path: (last version, JSON array of the events' data) per batch."""
+        ...
+
     def read_all(
         self,
         from_position: int = 1,

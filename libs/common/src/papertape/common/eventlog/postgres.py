@@ -37,6 +37,14 @@ _BY_VERSION = (
     f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2"
     " AND stream_version <= $3 AND position <= $4 ORDER BY stream_version"
 )
+# The data of a range of a stream as one JSON array, built by the server: a rebuild decodes
+# it with one call instead of one per row.
+_DATA_BY_VERSION = (
+    "SELECT count(*)::int, coalesce(max(stream_version), 0),"
+    " '[' || coalesce(string_agg(data::text, ',' ORDER BY stream_version), '') || ']'"
+    " FROM events WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3"
+    " AND position <= $4"
+)
 _MAX = 2**63 - 1
 _MAX_VERSION = 2**31 - 1
 _APPEND = "SELECT actual_version, positions FROM append_events($1, $2, $3, $4, $5, $6, $7)"
@@ -150,6 +158,40 @@ class PostgresEventLog:
             batches = _pipelined(query, first, last, batch_size, (stream_id,), (until,))
             async for batch in batches:
                 yield batch
+
+    async def read_stream_data(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_position: int | None = None,
+        batch_size: int = 10_000,
+    ) -> AsyncGenerator[tuple[int, str], None]:
+        """(last version, JSON array of the events' data) per batch, in version order."""
+        until = _MAX if to_position is None else to_position
+        async with self.pool.acquire() as conn:
+            query = await conn.prepare(_DATA_BY_VERSION)
+
+            def fetch(start: int) -> asyncio.Future[Any]:
+                return asyncio.ensure_future(
+                    query.fetchrow(stream_id, start, start + batch_size - 1, until)
+                )
+
+            start = max(from_version, 1)
+            pending: asyncio.Future[Any] | None = fetch(start)
+            try:
+                while pending is not None:
+                    count, last, blob = await pending
+                    pending = None
+                    if count == 0:
+                        return
+                    if count == batch_size:
+                        start += batch_size
+                        pending = fetch(start)
+                    yield last, blob
+            finally:
+                if pending is not None:
+                    await pending  # the connection must be idle before it returns to the pool
 
     async def read_all(
         self,

@@ -63,6 +63,34 @@ async def rebuild(
     return Rebuilt(state, version, start)
 
 
+async def rebuild_from_data(
+    log: EventLog,
+    snapshots: SnapshotStore,
+    stream_id: str,
+    *,
+    state_schema_version: int,
+    initial: S,
+    fold: Callable[[S, str], S],
+    decode_state: Callable[[bytes], S],
+    to_position: int | None = None,
+) -> Rebuilt[S]:
+    """``rebuild`` over the fast path: ``fold`` applies a JSON array of events' data at once."""
+    snapshot = (
+        None
+        if to_position is not None
+        else await snapshots.load_snapshot(stream_id, state_schema_version)
+    )
+    state, version = initial, 0
+    if snapshot is not None:
+        state, version = decode_state(snapshot.state), snapshot.version
+    start = version
+    batches = log.read_stream_data(stream_id, from_version=version + 1, to_position=to_position)
+    async for last, blob in batches:
+        state = fold(state, blob)
+        version = last
+    return Rebuilt(state, version, start)
+
+
 async def snapshot_if_due(
     snapshots: SnapshotStore,
     policy: SnapshotPolicy,

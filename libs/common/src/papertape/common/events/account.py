@@ -376,12 +376,39 @@ class TradingResumed(AccountEventBase, frozen=True, kw_only=True):
 
 
 AccountCommand = (
-    OpenAccount | Deposit | Withdraw | SetRiskLimits | SetCostModel | ResetAccount | PlaceOrder
-    | CancelOrder | HaltTrading | ResumeTrading | ApplyFill | ApplyMark | ExpireOrder | TriggerOrder
+    OpenAccount
+    | Deposit
+    | Withdraw
+    | SetRiskLimits
+    | SetCostModel
+    | ResetAccount
+    | PlaceOrder
+    | CancelOrder
+    | HaltTrading
+    | ResumeTrading
+    | ApplyFill
+    | ApplyMark
+    | ExpireOrder
+    | TriggerOrder
 )
 AccountEvent = (
-    AccountOpened | FundsDeposited | FundsWithdrawn | WithdrawalRejected | CommandRejected
-    | RiskLimitsSet | CostModelSet | AccountReset | OrderPlaced | OrderRejected | OrderCancelled
-    | OrderExpired | OrderTriggered | OrderFilled | FillRejected | PositionMarked
-    | CircuitBreakerTripped | TradingHalted | TradingResumed
+    AccountOpened
+    | FundsDeposited
+    | FundsWithdrawn
+    | WithdrawalRejected
+    | CommandRejected
+    | RiskLimitsSet
+    | CostModelSet
+    | AccountReset
+    | OrderPlaced
+    | OrderRejected
+    | OrderCancelled
+    | OrderExpired
+    | OrderTriggered
+    | OrderFilled
+    | FillRejected
+    | PositionMarked
+    | CircuitBreakerTripped
+    | TradingHalted
+    | TradingResumed
 )

@@ -66,6 +66,14 @@ class ExportTradesCsv(AccountQueryBase, frozen=True, kw_only=True):
 
 
 PortfolioQuery = (
-    ListAccounts | GetAccountSummary | GetPositions | GetOpenOrders | GetClosedTrades
-    | GetActivity | GetEquityCurve | GetPerformance | GetReport | ExportTradesCsv
+    ListAccounts
+    | GetAccountSummary
+    | GetPositions
+    | GetOpenOrders
+    | GetClosedTrades
+    | GetActivity
+    | GetEquityCurve
+    | GetPerformance
+    | GetReport
+    | ExportTradesCsv
 )

@@ -12,35 +12,51 @@ class ServiceMetrics:
         self.service = service
         self.registry = registry or CollectorRegistry()
         self.handled = Counter(
-            "papertape_messages_handled_total", "Messages handled, by handler and outcome",
-            ["service", "handler", "outcome"], registry=self.registry,
+            "papertape_messages_handled_total",
+            "Messages handled, by handler and outcome",
+            ["service", "handler", "outcome"],
+            registry=self.registry,
         )
         self.handling_seconds = Histogram(
-            "papertape_message_handling_seconds", "Time to handle one message",
-            ["service", "handler"], registry=self.registry,
+            "papertape_message_handling_seconds",
+            "Time to handle one message",
+            ["service", "handler"],
+            registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
         )
         self.dead_letters = Counter(
-            "papertape_dead_letters_total", "Messages sent to the dead-letter stream",
-            ["service", "reason"], registry=self.registry,
+            "papertape_dead_letters_total",
+            "Messages sent to the dead-letter stream",
+            ["service", "reason"],
+            registry=self.registry,
         )
         self.events_appended = Counter(
-            "papertape_events_appended_total", "Events appended to the event log",
-            ["service", "type"], registry=self.registry,
+            "papertape_events_appended_total",
+            "Events appended to the event log",
+            ["service", "type"],
+            registry=self.registry,
         )
         self.rebuild_seconds = Gauge(
-            "papertape_rebuild_seconds", "Time the last start-up rebuild took",
-            ["service"], registry=self.registry,
+            "papertape_rebuild_seconds",
+            "Time the last start-up rebuild took",
+            ["service"],
+            registry=self.registry,
         )
         self.rebuild_events = Gauge(
-            "papertape_rebuild_events", "Events replayed by the last start-up rebuild",
-            ["service"], registry=self.registry,
+            "papertape_rebuild_events",
+            "Events replayed by the last start-up rebuild",
+            ["service"],
+            registry=self.registry,
         )
         self.log_position = Gauge(
-            "papertape_subscriber_position", "Global log position a subscriber has reached",
-            ["service", "subscriber"], registry=self.registry,
+            "papertape_subscriber_position",
+            "Global log position a subscriber has reached",
+            ["service", "subscriber"],
+            registry=self.registry,
         )
-        self.up = Gauge("papertape_up", "1 while the service runs", ["service"], registry=self.registry)
+        self.up = Gauge(
+            "papertape_up", "1 while the service runs", ["service"], registry=self.registry
+        )
         self.up.labels(service).set(1)
 
 

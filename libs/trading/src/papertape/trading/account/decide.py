@@ -53,8 +53,11 @@ def _refused(
     cmd: Any, context: DecisionContext, reason: RejectReason, message: str
 ) -> AccountEvent:
     return CommandRejected(
-        account_id=cmd.account_id, ts=context.now, command=message_name(type(cmd)),
-        reason_code=reason, message=message,
+        account_id=cmd.account_id,
+        ts=context.now,
+        command=message_name(type(cmd)),
+        reason_code=reason,
+        message=message,
     )
 
 
@@ -66,9 +69,13 @@ def _open(cmd: OpenAccount, state: AccountState, context: DecisionContext) -> li
         return [_refused(cmd, context, RejectReason.INVALID_AMOUNT, "bad initial cash or margin")]
     return [
         AccountOpened(
-            account_id=cmd.account_id, ts=context.now, name=cmd.name,
-            base_currency=cmd.base_currency, initial_cash=cmd.initial_cash,
-            allow_short=cmd.allow_short, margin_requirement=cmd.margin_requirement,
+            account_id=cmd.account_id,
+            ts=context.now,
+            name=cmd.name,
+            base_currency=cmd.base_currency,
+            initial_cash=cmd.initial_cash,
+            allow_short=cmd.allow_short,
+            margin_requirement=cmd.margin_requirement,
         )
     ]
 
@@ -94,7 +101,10 @@ def _withdraw(cmd: Withdraw, state: AccountState, context: DecisionContext) -> l
     if reason is not None:
         return [
             WithdrawalRejected(
-                account_id=cmd.account_id, ts=context.now, amount=cmd.amount, reason_code=reason,
+                account_id=cmd.account_id,
+                ts=context.now,
+                amount=cmd.amount,
+                reason_code=reason,
                 message=message,
             )
         ]
@@ -110,11 +120,15 @@ def _set_limits(
 ) -> list[AccountEvent]:
     limits = cmd.limits
     pcts = (
-        limits.max_position_pct, limits.max_risk_per_trade_pct, limits.max_portfolio_heat_pct,
+        limits.max_position_pct,
+        limits.max_risk_per_trade_pct,
+        limits.max_portfolio_heat_pct,
         limits.max_daily_loss_pct,
     )
-    if any(not ZERO < p <= HUNDRED * 100 for p in pcts) or limits.max_trades_per_day < 0 or (
-        limits.min_trade_interval_s < 0
+    if (
+        any(not ZERO < p <= HUNDRED * 100 for p in pcts)
+        or limits.max_trades_per_day < 0
+        or (limits.min_trade_interval_s < 0)
     ):
         return [_refused(cmd, context, RejectReason.INVALID_LIMITS, "limits must be positive")]
     return [RiskLimitsSet(account_id=cmd.account_id, ts=context.now, limits=limits)]
@@ -125,8 +139,11 @@ def _set_costs(
 ) -> list[AccountEvent]:
     model = cmd.cost_model
     values: tuple[Decimal, ...] = (
-        model.commission_per_share, model.commission_min, model.commission_bps,
-        model.commission_fixed, model.slippage_bps,
+        model.commission_per_share,
+        model.commission_min,
+        model.commission_bps,
+        model.commission_fixed,
+        model.slippage_bps,
     )
     if any(v < 0 for v in values):
         return [_refused(cmd, context, RejectReason.INVALID_COST_MODEL, "costs cannot be negative")]
@@ -146,7 +163,10 @@ def _reset(cmd: ResetAccount, state: AccountState, context: DecisionContext) -> 
     return [
         *cancels,
         AccountReset(
-            account_id=cmd.account_id, ts=context.now, epoch=state.epoch + 1, initial_cash=cash,
+            account_id=cmd.account_id,
+            ts=context.now,
+            epoch=state.epoch + 1,
+            initial_cash=cash,
             reason=cmd.reason,
         ),
     ]
@@ -167,7 +187,13 @@ def _resume(
 
 
 _NEEDS_OPEN_ACCOUNT = (
-    Deposit, Withdraw, SetRiskLimits, SetCostModel, ResetAccount, CancelOrder, HaltTrading,
+    Deposit,
+    Withdraw,
+    SetRiskLimits,
+    SetCostModel,
+    ResetAccount,
+    CancelOrder,
+    HaltTrading,
     ResumeTrading,
 )
 

@@ -41,11 +41,21 @@ _replace = msgspec.structs.replace
 
 def _opened(state: AccountState, e: AccountOpened) -> AccountState:
     opened = _replace(
-        state, account_id=e.account_id, is_open=True, name=e.name,
-        base_currency=e.base_currency, opened_at=e.ts, epoch_started_at=e.ts,
-        initial_cash=e.initial_cash, cash=e.initial_cash, allow_short=e.allow_short,
-        margin_requirement=e.margin_requirement, limits=e.limits, cost_model=e.cost_model,
-        day_start_equity=e.initial_cash, high_water_mark=e.initial_cash,
+        state,
+        account_id=e.account_id,
+        is_open=True,
+        name=e.name,
+        base_currency=e.base_currency,
+        opened_at=e.ts,
+        epoch_started_at=e.ts,
+        initial_cash=e.initial_cash,
+        cash=e.initial_cash,
+        allow_short=e.allow_short,
+        margin_requirement=e.margin_requirement,
+        limits=e.limits,
+        cost_model=e.cost_model,
+        day_start_equity=e.initial_cash,
+        high_water_mark=e.initial_cash,
     )
     return with_equity_point(opened, e.ts)
 
@@ -53,7 +63,9 @@ def _opened(state: AccountState, e: AccountOpened) -> AccountState:
 def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
     # Flows move the day's start and the high-water mark too: a deposit is not a gain.
     moved = _replace(
-        state, cash=state.cash + e.amount, net_deposits=state.net_deposits + e.amount,
+        state,
+        cash=state.cash + e.amount,
+        net_deposits=state.net_deposits + e.amount,
         day_start_equity=state.day_start_equity + e.amount,
         high_water_mark=state.high_water_mark + e.amount,
     )
@@ -62,7 +74,9 @@ def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
 
 def _withdrawn(state: AccountState, e: FundsWithdrawn) -> AccountState:
     moved = _replace(
-        state, cash=state.cash - e.amount, net_deposits=state.net_deposits - e.amount,
+        state,
+        cash=state.cash - e.amount,
+        net_deposits=state.net_deposits - e.amount,
         day_start_equity=state.day_start_equity - e.amount,
         high_water_mark=state.high_water_mark - e.amount,
     )
@@ -71,36 +85,69 @@ def _withdrawn(state: AccountState, e: FundsWithdrawn) -> AccountState:
 
 def _reset(state: AccountState, e: AccountReset) -> AccountState:
     fresh = _replace(
-        INITIAL_STATE, account_id=state.account_id, is_open=True, name=state.name,
-        base_currency=state.base_currency, epoch=e.epoch, opened_at=state.opened_at,
-        epoch_started_at=e.ts, initial_cash=e.initial_cash, cash=e.initial_cash,
-        allow_short=state.allow_short, margin_requirement=state.margin_requirement,
-        limits=state.limits, cost_model=state.cost_model, halted=state.halted,
-        halt_reason=state.halt_reason, marks=state.marks, day=state.day,
-        day_start_equity=e.initial_cash, high_water_mark=e.initial_cash,
-        order_ids=state.order_ids, client_order_ids=state.client_order_ids,
-        fill_ids=state.fill_ids, closed_trades=History(), curve=History(),
+        INITIAL_STATE,
+        account_id=state.account_id,
+        is_open=True,
+        name=state.name,
+        base_currency=state.base_currency,
+        epoch=e.epoch,
+        opened_at=state.opened_at,
+        epoch_started_at=e.ts,
+        initial_cash=e.initial_cash,
+        cash=e.initial_cash,
+        allow_short=state.allow_short,
+        margin_requirement=state.margin_requirement,
+        limits=state.limits,
+        cost_model=state.cost_model,
+        halted=state.halted,
+        halt_reason=state.halt_reason,
+        marks=state.marks,
+        day=state.day,
+        day_start_equity=e.initial_cash,
+        high_water_mark=e.initial_cash,
+        order_ids=state.order_ids,
+        client_order_ids=state.client_order_ids,
+        fill_ids=state.fill_ids,
+        closed_trades=History(),
+        curve=History(),
     )
     return with_equity_point(fresh, e.ts)
 
 
 def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
     order = Order(
-        order_id=e.order_id, client_order_id=e.client_order_id, symbol=e.symbol, side=e.side,
-        quantity=e.quantity, order_type=e.order_type, limit_price=e.limit_price,
-        stop_price=e.stop_price, trail_amount=e.trail_amount, trail_percent=e.trail_percent,
-        time_in_force=e.time_in_force, expire_at=e.expire_at, stop_loss=e.stop_loss,
-        take_profit=e.take_profit, reduce_only=e.reduce_only, role=e.role,
-        parent_order_id=e.parent_order_id, source=e.source, reference_price=e.reference_price,
-        reserved=e.reserved, opening=e.opening, placed_at=e.ts,
+        order_id=e.order_id,
+        client_order_id=e.client_order_id,
+        symbol=e.symbol,
+        side=e.side,
+        quantity=e.quantity,
+        order_type=e.order_type,
+        limit_price=e.limit_price,
+        stop_price=e.stop_price,
+        trail_amount=e.trail_amount,
+        trail_percent=e.trail_percent,
+        time_in_force=e.time_in_force,
+        expire_at=e.expire_at,
+        stop_loss=e.stop_loss,
+        take_profit=e.take_profit,
+        reduce_only=e.reduce_only,
+        role=e.role,
+        parent_order_id=e.parent_order_id,
+        source=e.source,
+        reference_price=e.reference_price,
+        reserved=e.reserved,
+        opening=e.opening,
+        placed_at=e.ts,
     )
     client_ids = state.client_order_ids
     if e.client_order_id is not None:
         client_ids = client_ids.add(e.client_order_id, e.order_id)
     entry = e.opening and e.parent_order_id is None
     return _replace(
-        state, orders={**state.orders, e.order_id: order},
-        order_ids=state.order_ids.add(e.order_id, True), client_order_ids=client_ids,
+        state,
+        orders={**state.orders, e.order_id: order},
+        order_ids=state.order_ids.add(e.order_id, True),
+        client_order_ids=client_ids,
         trades_today=state.trades_today + 1 if entry else state.trades_today,
         last_entry_at=e.ts if entry else state.last_entry_at,
     )
@@ -133,7 +180,11 @@ def _triggered(state: AccountState, e: OrderTriggered) -> AccountState:
 def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     order = state.orders[e.order_id]
     outcome = fill_position(
-        state.positions.get(e.symbol), order, quantity=e.quantity, price=e.price, fee=e.fee,
+        state.positions.get(e.symbol),
+        order,
+        quantity=e.quantity,
+        price=e.price,
+        fee=e.fee,
         ts=e.ts,
     )
     positions = dict(state.positions)
@@ -151,10 +202,16 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     if outcome.closed is not None:
         trades = trades.append(outcome.closed)
     return with_equity_point(
-        state, e.ts, cash=state.cash + outcome.cash_change, positions=positions, orders=orders,
+        state,
+        e.ts,
+        cash=state.cash + outcome.cash_change,
+        positions=positions,
+        orders=orders,
         marks={**state.marks, e.symbol: e.price},
-        realized_pnl=state.realized_pnl + outcome.realized_pnl, fees_paid=state.fees_paid + e.fee,
-        fill_ids=state.fill_ids.add(e.fill_id, e.order_id), closed_trades=trades,
+        realized_pnl=state.realized_pnl + outcome.realized_pnl,
+        fees_paid=state.fees_paid + e.fee,
+        fill_ids=state.fill_ids.add(e.fill_id, e.order_id),
+        closed_trades=trades,
     )
 
 
@@ -208,4 +265,3 @@ def evolve(state: AccountState, event: AccountEvent) -> AccountState:
 def replay(events: Iterable[AccountEvent], state: AccountState = INITIAL_STATE) -> AccountState:
     """The account after every event in order, from ``state`` (the empty account by default)."""
     return reduce(evolve, events, state)
-

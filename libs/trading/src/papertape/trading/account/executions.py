@@ -37,20 +37,38 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
         return [
             FillRejected(
-                account_id=cmd.account_id, ts=cmd.ts, fill_id=cmd.fill_id, order_id=cmd.order_id,
-                reason_code=refusal.reason, message=refusal.message,
+                account_id=cmd.account_id,
+                ts=cmd.ts,
+                fill_id=cmd.fill_id,
+                order_id=cmd.order_id,
+                reason_code=refusal.reason,
+                message=refusal.message,
             )
         ]
     outcome = fill_position(
-        state.positions.get(order.symbol), order, quantity=cmd.quantity, price=cmd.price,
-        fee=cmd.fee, ts=cmd.ts,
+        state.positions.get(order.symbol),
+        order,
+        quantity=cmd.quantity,
+        price=cmd.price,
+        fee=cmd.fee,
+        ts=cmd.ts,
     )
     filled = OrderFilled(
-        account_id=cmd.account_id, ts=cmd.ts, order_id=order.order_id, fill_id=cmd.fill_id,
-        symbol=order.symbol, side=order.side, price=cmd.price, quantity=cmd.quantity,
-        fee=cmd.fee, liquidity=cmd.liquidity, slippage=cmd.slippage,
-        realized_pnl=outcome.realized_pnl, position_quantity=outcome.position.quantity,
-        position_avg_price=outcome.position.avg_price, cash_after=state.cash + outcome.cash_change,
+        account_id=cmd.account_id,
+        ts=cmd.ts,
+        order_id=order.order_id,
+        fill_id=cmd.fill_id,
+        symbol=order.symbol,
+        side=order.side,
+        price=cmd.price,
+        quantity=cmd.quantity,
+        fee=cmd.fee,
+        liquidity=cmd.liquidity,
+        slippage=cmd.slippage,
+        realized_pnl=outcome.realized_pnl,
+        position_quantity=outcome.position.quantity,
+        position_avg_price=outcome.position.avg_price,
+        cash_after=state.cash + outcome.cash_change,
         order_remaining=order.remaining - cmd.quantity,
     )
     events: list[AccountEvent] = [filled]
@@ -59,7 +77,9 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         # Flat: the remaining exits of this symbol (a bracket's other leg) have nothing to close.
         events += [
             OrderCancelled(
-                account_id=cmd.account_id, ts=cmd.ts, order_id=o.order_id,
+                account_id=cmd.account_id,
+                ts=cmd.ts,
+                order_id=o.order_id,
                 reason="position closed (one cancels other)",
             )
             for o in after.orders.values()
@@ -139,7 +159,9 @@ def trigger_order(
         return []
     return [
         OrderTriggered(
-            account_id=cmd.account_id, ts=cmd.ts, order_id=cmd.order_id,
+            account_id=cmd.account_id,
+            ts=cmd.ts,
+            order_id=cmd.order_id,
             trigger_price=cmd.trigger_price,
         )
     ]

@@ -48,7 +48,10 @@ def fill_position(
         avg = (abs(held) * pos.avg_price + quantity * price) / abs(new_quantity)
         opening = held == 0
         grown = msgspec.structs.replace(
-            pos, quantity=new_quantity, avg_price=avg, mark=price,
+            pos,
+            quantity=new_quantity,
+            avg_price=avg,
+            mark=price,
             opened_at=ts if opening else pos.opened_at,
             stop=order.stop_loss if opening or pos.stop is None else pos.stop,
             entry_fees=pos.entry_fees + fee,
@@ -62,26 +65,38 @@ def fill_position(
     entry_fee_share = pos.entry_fees * closing / abs(held)
     exit_fee_share = fee if remainder == 0 else fee * closing / quantity
     trade = closed_trade(
-        symbol=pos.symbol, direction=direction, quantity=closing, entry_price=pos.avg_price,
-        exit_price=price, opened_at=pos.opened_at or ts, closed_at=ts,
-        fees=entry_fee_share + exit_fee_share, stop=pos.stop,
-        exit_reason=exit_reason_for(order, flipped=remainder > 0), exit_order_id=order.order_id,
+        symbol=pos.symbol,
+        direction=direction,
+        quantity=closing,
+        entry_price=pos.avg_price,
+        exit_price=price,
+        opened_at=pos.opened_at or ts,
+        closed_at=ts,
+        fees=entry_fee_share + exit_fee_share,
+        stop=pos.stop,
+        exit_reason=exit_reason_for(order, flipped=remainder > 0),
+        exit_order_id=order.order_id,
     )
     realized_total = pos.realized_pnl + realized
     if remainder > 0:
         after = Position(
-            symbol=pos.symbol, quantity=remainder * order.side.sign, avg_price=price, mark=price,
-            opened_at=ts, stop=order.stop_loss, entry_fees=fee - exit_fee_share,
+            symbol=pos.symbol,
+            quantity=remainder * order.side.sign,
+            avg_price=price,
+            mark=price,
+            opened_at=ts,
+            stop=order.stop_loss,
+            entry_fees=fee - exit_fee_share,
             realized_pnl=realized_total,
         )
     elif closing == abs(held):
         after = Position(symbol=pos.symbol, mark=price, realized_pnl=realized_total)
     else:
         after = msgspec.structs.replace(
-            pos, quantity=held + signed, mark=price, entry_fees=pos.entry_fees - entry_fee_share,
+            pos,
+            quantity=held + signed,
+            mark=price,
+            entry_fees=pos.entry_fees - entry_fee_share,
             realized_pnl=realized_total,
         )
-    return FillOutcome(
-        position=after, realized_pnl=realized, cash_change=cash_change, closed=trade
-    )
-
+    return FillOutcome(position=after, realized_pnl=realized, cash_change=cash_change, closed=trade)

@@ -65,8 +65,13 @@ def with_equity_point(state: AccountState, ts: datetime, **changes: Any) -> Acco
     if last is not None and not _same_minute(last.ts, ts):
         curve = curve.append(last)
     return msgspec.structs.replace(
-        state, high_water_mark=hwm, max_drawdown=max_dd, max_drawdown_pct=max_dd_pct,
-        curve=curve, last_point=point, **changes,
+        state,
+        high_water_mark=hwm,
+        max_drawdown=max_dd,
+        max_drawdown_pct=max_dd_pct,
+        curve=curve,
+        last_point=point,
+        **changes,
     )
 
 

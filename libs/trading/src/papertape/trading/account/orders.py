@@ -92,9 +92,15 @@ def bracket_problem(cmd: PlaceOrder, price: Decimal, opening: Decimal) -> str | 
 def rejected(cmd: PlaceOrder, refusal: Refusal, now: datetime) -> OrderRejected:
     """The event of a refused order."""
     return OrderRejected(
-        account_id=cmd.account_id, ts=now, order_id=cmd.order_id,
-        client_order_id=cmd.client_order_id, symbol=cmd.symbol, side=cmd.side,
-        quantity=cmd.quantity, reason_code=refusal.reason, message=refusal.message,
+        account_id=cmd.account_id,
+        ts=now,
+        order_id=cmd.order_id,
+        client_order_id=cmd.client_order_id,
+        symbol=cmd.symbol,
+        side=cmd.side,
+        quantity=cmd.quantity,
+        reason_code=refusal.reason,
+        message=refusal.message,
     )
 
 
@@ -102,14 +108,27 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
     """The events of an accepted order: the order, then its bracket children (reduce-only)."""
     events = [
         OrderPlaced(
-            account_id=cmd.account_id, ts=now, order_id=cmd.order_id,
-            client_order_id=cmd.client_order_id, symbol=cmd.symbol, side=cmd.side,
-            quantity=cmd.quantity, order_type=cmd.order_type, limit_price=cmd.limit_price,
-            stop_price=cmd.stop_price, trail_amount=cmd.trail_amount,
-            trail_percent=cmd.trail_percent, time_in_force=cmd.time_in_force,
-            expire_at=cmd.expire_at, stop_loss=cmd.stop_loss, take_profit=cmd.take_profit,
-            reduce_only=cmd.reduce_only, source=cmd.source, reference_price=plan.reference_price,
-            reserved=plan.reserved, opening=plan.opening_quantity > 0,
+            account_id=cmd.account_id,
+            ts=now,
+            order_id=cmd.order_id,
+            client_order_id=cmd.client_order_id,
+            symbol=cmd.symbol,
+            side=cmd.side,
+            quantity=cmd.quantity,
+            order_type=cmd.order_type,
+            limit_price=cmd.limit_price,
+            stop_price=cmd.stop_price,
+            trail_amount=cmd.trail_amount,
+            trail_percent=cmd.trail_percent,
+            time_in_force=cmd.time_in_force,
+            expire_at=cmd.expire_at,
+            stop_loss=cmd.stop_loss,
+            take_profit=cmd.take_profit,
+            reduce_only=cmd.reduce_only,
+            source=cmd.source,
+            reference_price=plan.reference_price,
+            reserved=plan.reserved,
+            opening=plan.opening_quantity > 0,
         )
     ]
     exit_side: OrderSide = cmd.side.opposite
@@ -122,12 +141,21 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
             continue
         events.append(
             OrderPlaced(
-                account_id=cmd.account_id, ts=now, order_id=child_id, symbol=cmd.symbol,
-                side=exit_side, quantity=plan.opening_quantity, order_type=order_type,
+                account_id=cmd.account_id,
+                ts=now,
+                order_id=child_id,
+                symbol=cmd.symbol,
+                side=exit_side,
+                quantity=plan.opening_quantity,
+                order_type=order_type,
                 limit_price=price if order_type is OrderType.LIMIT else None,
                 stop_price=price if order_type is OrderType.STOP else None,
-                time_in_force=TimeInForce.GTC, reduce_only=True, role=role,
-                parent_order_id=cmd.order_id, source=cmd.source, reference_price=price,
+                time_in_force=TimeInForce.GTC,
+                reduce_only=True,
+                role=role,
+                parent_order_id=cmd.order_id,
+                source=cmd.source,
+                reference_price=price,
                 opening=False,
             )
         )

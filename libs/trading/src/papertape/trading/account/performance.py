@@ -129,11 +129,7 @@ def exposure_pct(curve: Sequence[EquityPoint]) -> float:
     total = (curve[-1].ts - curve[0].ts).total_seconds()
     if total <= 0:
         return 0.0
-    held = sum(
-        (b.ts - a.ts).total_seconds()
-        for a, b in pairwise(curve)
-        if a.exposure > 0
-    )
+    held = sum((b.ts - a.ts).total_seconds() for a, b in pairwise(curve) if a.exposure > 0)
     return held / total * 100
 
 
@@ -170,19 +166,30 @@ def performance(
     cagr = cagr_pct(curve)
     win_streak, loss_streak = streaks(trades)
     return PerformanceMetrics(
-        starting_equity=starting_equity, ending_equity=ending, net_profit=net_profit,
-        total_return_pct=pct(net_profit, capital), trades=len(pnls), wins=len(wins),
-        losses=len(losses), win_rate_pct=pct(Decimal(len(wins)), Decimal(len(pnls))),
+        starting_equity=starting_equity,
+        ending_equity=ending,
+        net_profit=net_profit,
+        total_return_pct=pct(net_profit, capital),
+        trades=len(pnls),
+        wins=len(wins),
+        losses=len(losses),
+        win_rate_pct=pct(Decimal(len(wins)), Decimal(len(pnls))),
         profit_factor=sum(wins, ZERO) / gross_loss if gross_loss > 0 else None,
         expectancy=sum(pnls, ZERO) / len(pnls) if pnls else ZERO,
         average_win=sum(wins, ZERO) / len(wins) if wins else ZERO,
         average_loss=sum(losses, ZERO) / len(losses) if losses else ZERO,
         average_r=sum(rs, ZERO) / len(rs) if rs else None,
-        best_trade=max(pnls) if pnls else None, worst_trade=min(pnls) if pnls else None,
-        longest_win_streak=win_streak, longest_loss_streak=loss_streak,
-        max_drawdown=dd.value, max_drawdown_pct=dd.pct, max_drawdown_duration_s=dd.duration_s,
+        best_trade=max(pnls) if pnls else None,
+        worst_trade=min(pnls) if pnls else None,
+        longest_win_streak=win_streak,
+        longest_loss_streak=loss_streak,
+        max_drawdown=dd.value,
+        max_drawdown_pct=dd.pct,
+        max_drawdown_duration_s=dd.duration_s,
         sharpe=sharpe_ratio(returns, periods_per_year),
-        sortino=sortino_ratio(returns, periods_per_year), cagr_pct=cagr,
+        sortino=sortino_ratio(returns, periods_per_year),
+        cagr_pct=cagr,
         calmar=cagr / float(dd.pct) if cagr is not None and dd.pct > 0 else None,
-        exposure_pct=exposure_pct(curve), fees=fees,
+        exposure_pct=exposure_pct(curve),
+        fees=fees,
     )

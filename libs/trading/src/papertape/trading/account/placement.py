@@ -89,8 +89,11 @@ def breaker_tripped(state: AccountState, now: datetime) -> list[AccountEvent]:
         return []
     return [
         CircuitBreakerTripped(
-            account_id=state.account_id, ts=now, day_start_equity=state.day_start_equity,
-            equity=state.equity, loss_pct=loss,
+            account_id=state.account_id,
+            ts=now,
+            day_start_equity=state.day_start_equity,
+            equity=state.equity,
+            loss_pct=loss,
         )
     ]
 
@@ -103,8 +106,11 @@ def cancel_order(
     if order is None:
         return [
             CommandRejected(
-                account_id=cmd.account_id, ts=context.now, command=message_name(CancelOrder),
-                reason_code=RejectReason.UNKNOWN_ORDER, message=f"no working order {cmd.order_id}",
+                account_id=cmd.account_id,
+                ts=context.now,
+                command=message_name(CancelOrder),
+                reason_code=RejectReason.UNKNOWN_ORDER,
+                message=f"no working order {cmd.order_id}",
             )
         ]
     reason = cmd.reason or "cancelled"

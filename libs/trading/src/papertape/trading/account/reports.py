@@ -82,19 +82,35 @@ def account_summary(state: AccountState) -> AccountSummary:
     equity = state.equity
     dd = max(ZERO, state.high_water_mark - equity)
     return AccountSummary(
-        account_id=state.account_id, name=state.name, base_currency=state.base_currency,
-        epoch=state.epoch, is_open=state.is_open, cash=state.cash, equity=equity,
-        buying_power=state.available_funds, reserved=state.reserved,
-        unrealized_pnl=state.unrealized_pnl, realized_pnl=state.realized_pnl,
-        fees_paid=state.fees_paid, open_risk=state.open_risk,
-        high_water_mark=state.high_water_mark, drawdown=dd,
+        account_id=state.account_id,
+        name=state.name,
+        base_currency=state.base_currency,
+        epoch=state.epoch,
+        is_open=state.is_open,
+        cash=state.cash,
+        equity=equity,
+        buying_power=state.available_funds,
+        reserved=state.reserved,
+        unrealized_pnl=state.unrealized_pnl,
+        realized_pnl=state.realized_pnl,
+        fees_paid=state.fees_paid,
+        open_risk=state.open_risk,
+        high_water_mark=state.high_water_mark,
+        drawdown=dd,
         drawdown_pct=dd * HUNDRED / state.high_water_mark if state.high_water_mark > 0 else ZERO,
-        max_drawdown=state.max_drawdown, max_drawdown_pct=state.max_drawdown_pct,
-        halted=state.halted, halt_reason=state.halt_reason,
-        circuit_breaker_tripped=state.breaker_tripped, trading_day=state.day,
-        trades_today=state.trades_today, positions=len(state.positions),
-        open_orders=len(state.orders), allow_short=state.allow_short, limits=state.limits,
-        cost_model=state.cost_model, version=state.version,
+        max_drawdown=state.max_drawdown,
+        max_drawdown_pct=state.max_drawdown_pct,
+        halted=state.halted,
+        halt_reason=state.halt_reason,
+        circuit_breaker_tripped=state.breaker_tripped,
+        trading_day=state.day,
+        trades_today=state.trades_today,
+        positions=len(state.positions),
+        open_orders=len(state.orders),
+        allow_short=state.allow_short,
+        limits=state.limits,
+        cost_model=state.cost_model,
+        version=state.version,
     )
 
 
@@ -102,9 +118,15 @@ def positions(state: AccountState) -> list[PositionView]:
     """Open positions, by symbol."""
     return [
         PositionView(
-            symbol=p.symbol, quantity=p.quantity, avg_price=p.avg_price, mark=p.mark,
-            market_value=p.market_value, unrealized_pnl=p.unrealized_pnl,
-            realized_pnl=p.realized_pnl, stop=p.stop, open_risk=p.open_risk,
+            symbol=p.symbol,
+            quantity=p.quantity,
+            avg_price=p.avg_price,
+            mark=p.mark,
+            market_value=p.market_value,
+            unrealized_pnl=p.unrealized_pnl,
+            realized_pnl=p.realized_pnl,
+            stop=p.stop,
+            open_risk=p.open_risk,
             opened_at=p.opened_at,
         )
         for _, p in sorted(state.positions.items())
@@ -125,24 +147,42 @@ def closed_trades(state: AccountState, limit: int | None = None) -> list[ClosedT
 def account_performance(state: AccountState, periods_per_year: int = 252) -> PerformanceMetrics:
     """Performance of the current epoch."""
     return performance(
-        state.closed_trades, state.equity_curve, starting_equity=state.initial_cash,
-        net_deposits=state.net_deposits, fees=state.fees_paid, periods_per_year=periods_per_year,
+        state.closed_trades,
+        state.equity_curve,
+        starting_equity=state.initial_cash,
+        net_deposits=state.net_deposits,
+        fees=state.fees_paid,
+        periods_per_year=periods_per_year,
     )
 
 
 def account_report(state: AccountState, periods_per_year: int = 252) -> AccountReport:
     """The full report."""
     return AccountReport(
-        summary=account_summary(state), positions=positions(state),
-        open_orders=open_orders(state), closed_trades=closed_trades(state),
+        summary=account_summary(state),
+        positions=positions(state),
+        open_orders=open_orders(state),
+        closed_trades=closed_trades(state),
         equity_curve=state.equity_curve,
         performance=account_performance(state, periods_per_year),
     )
 
 
 TRADE_COLUMNS = (
-    "symbol", "direction", "quantity", "entry_price", "exit_price", "opened_at", "closed_at",
-    "gross_pnl", "fees", "net_pnl", "pips", "r_multiple", "holding_seconds", "exit_reason",
+    "symbol",
+    "direction",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "opened_at",
+    "closed_at",
+    "gross_pnl",
+    "fees",
+    "net_pnl",
+    "pips",
+    "r_multiple",
+    "holding_seconds",
+    "exit_reason",
     "exit_order_id",
 )
 

@@ -123,8 +123,11 @@ def _check_size_and_risk(
     position = state.positions.get(cmd.symbol)
     held = position.quantity if position is not None else ZERO
     pending = sum(
-        (o.remaining for o in state.orders.values()
-         if o.symbol == cmd.symbol and o.side is cmd.side and o.opening),
+        (
+            o.remaining
+            for o in state.orders.values()
+            if o.symbol == cmd.symbol and o.side is cmd.side and o.opening
+        ),
         ZERO,
     )
     projected = (abs(held + cmd.quantity * cmd.side.sign) + pending) * price
@@ -159,7 +162,10 @@ def _check_size_and_risk(
 def pending_risk(state: AccountState) -> Decimal:
     """Risk to the stop of working entry orders that carry one."""
     return sum(
-        (abs(o.reference_price - o.stop_loss) * o.remaining for o in state.orders.values()
-         if o.opening and o.stop_loss is not None),
+        (
+            abs(o.reference_price - o.stop_loss) * o.remaining
+            for o in state.orders.values()
+            if o.opening and o.stop_loss is not None
+        ),
         ZERO,
     )

@@ -46,9 +46,19 @@ def closed_trade(
     if stop is not None and stop != entry_price:
         r_multiple = net / (abs(entry_price - stop) * quantity)
     return ClosedTrade(
-        symbol=symbol, direction=direction, quantity=quantity, entry_price=entry_price,
-        exit_price=exit_price, opened_at=opened_at, closed_at=closed_at, gross_pnl=gross,
-        fees=fees, net_pnl=net, pips=pips, r_multiple=r_multiple,
-        holding_seconds=(closed_at - opened_at).total_seconds(), exit_reason=exit_reason,
+        symbol=symbol,
+        direction=direction,
+        quantity=quantity,
+        entry_price=entry_price,
+        exit_price=exit_price,
+        opened_at=opened_at,
+        closed_at=closed_at,
+        gross_pnl=gross,
+        fees=fees,
+        net_pnl=net,
+        pips=pips,
+        r_multiple=r_multiple,
+        holding_seconds=(closed_at - opened_at).total_seconds(),
+        exit_reason=exit_reason,
         exit_order_id=exit_order_id,
     )

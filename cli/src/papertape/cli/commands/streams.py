@@ -1,0 +1,29 @@
+"""``papertape streams declare``: the one start-up step that declares every JetStream stream."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from papertape.cli import endpoints
+from papertape.cli.commands import Subparsers
+from papertape.cli.run import declare_platform_streams
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``streams`` subcommand."""
+    parser = subparsers.add_parser("streams", help="declare the platform's JetStream streams")
+    actions = parser.add_subparsers(dest="action", required=True)
+    declare = actions.add_parser(
+        "declare", help="create every stream, or update one whose configuration differs"
+    )
+    endpoints.add_nats_options(declare)
+    declare.set_defaults(handler=_declare)
+
+
+def _declare(args: argparse.Namespace) -> int:
+    subjects = endpoints.subjects(args)
+    asyncio.run(declare_platform_streams(endpoints.nats_url(args), subjects))
+    names = ", ".join(spec.name for spec in subjects.streams())
+    print(f"streams declared: {names}")
+    return 0
