@@ -58,6 +58,7 @@ class CashDeposited(Event, frozen=True, kw_only=True):
 
 
 codec: Codec[CashDeposited] = Codec(CashDeposited)
+event_arrays: Codec[list[CashDeposited]] = Codec(list[CashDeposited])
 
 
 def make_events(count: int) -> list[NewEvent]:
@@ -212,12 +213,21 @@ async def rebuild(dsn: str) -> list[Measurement]:
         await log.pool.execute("VACUUM ANALYZE events")
         started = time.perf_counter()
         count, total = 0, Decimal(0)
+        # The rebuild path services use: the server joins a range of a stream's data into one
+        # JSON array, decoded (and validated into typed events) with one msgspec call.
+        async for _last, blob in log.read_stream_data("account-big"):
+            for event in event_arrays.decode(blob):
+                total += event.amount  # the trivial evolve
+                count += 1
+        rate = count / (time.perf_counter() - started)
+        started = time.perf_counter()
+        rows = 0
         async for batch in log.read_stream("account-big"):
             for recorded in batch:
                 envelope = decode_envelope(recorded, codec)
-                total += envelope.data.amount  # the trivial evolve
-            count += len(batch)
-        rate = count / (time.perf_counter() - started)
+                total += envelope.data.amount
+            rows += len(batch)
+        row_rate = rows / (time.perf_counter() - started)
     finally:
         await log.close()
     assert count == REBUILD, (count, REBUILD)
@@ -225,6 +235,12 @@ async def rebuild(dsn: str) -> list[Measurement]:
         Measurement(
             "eventlog.rebuild_one_stream",
             rate,
+            "events/s",
+            baseline="eventsourcing.rebuild_one_stream",
+        ),
+        Measurement(
+            "eventlog.rebuild_one_stream_row_by_row_envelopes",
+            row_rate,
             "events/s",
             baseline="eventsourcing.rebuild_one_stream",
         ),

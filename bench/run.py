@@ -10,7 +10,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench import eventlog_bench, eventsourcing_bench, execution_bench, marketdata_bench
+from bench import (
+    account_bench,
+    eventlog_bench,
+    eventsourcing_bench,
+    execution_bench,
+    marketdata_bench,
+)
 from bench.records import Measurement, Target, records, table
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -57,6 +63,8 @@ def server_url(stack: ExitStack) -> str:
 async def measure(url: str, nats: str) -> list[Measurement]:
     measurements = await eventlog_bench.run(url)
     measurements += await eventsourcing_bench.run(url)
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += await account_bench.run(dsn)
     measurements += from_records(execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
     return measurements

@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import signal
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +49,7 @@ class _Child:
 
 
 Outcome = Literal["done", "stopped", "died", "timeout"]
+DUPLICATE_SIGNAL_S = 1.0
 
 
 class Supervisor:
@@ -68,12 +70,19 @@ class Supervisor:
         self._children: list[_Child] = []
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set once every service is ready
-        self._requests = 0
+        self._first_request: float | None = None
 
     def request_stop(self) -> None:
-        """Begin an orderly shutdown (a second request kills the children at once)."""
-        self._requests += 1
-        if self._requests > 1:
+        """Begin an orderly shutdown (a second request kills the children at once).
+
+        Ctrl-C under ``make run`` or ``uv run`` reaches this process twice in the same instant
+        (from the terminal and forwarded by the parent), so a repeat within a second is the
+        same request.
+        """
+        now = time.monotonic()
+        if self._first_request is None:
+            self._first_request = now
+        elif now - self._first_request > DUPLICATE_SIGNAL_S:
             self._say("second stop request: killing every service")
             for child in self._alive():
                 _signal_group(child, signal.SIGKILL)

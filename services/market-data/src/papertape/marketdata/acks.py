@@ -81,7 +81,9 @@ class AckedPublisher:
         many were republished."""
         if self._outstanding:
             self._drained.clear()
-            await self._nc.flush()
+            # Shielded: nats-py leaves a cancelled PING future in its queue, and the PONG that
+            # answers it then kills the client's read loop (InvalidStateError).
+            await asyncio.shield(self._nc.flush())
             with contextlib.suppress(TimeoutError):  # the unanswered are republished below
                 await asyncio.wait_for(self._drained.wait(), self._ack_timeout_s)
         retry = self._failed + list(self._outstanding.values())
