@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import asyncpg
 import pytest
 from nats.aio.client import Client
 
@@ -127,3 +128,15 @@ async def test_restart_rebuilds_every_account_from_the_log(
     assert fresh.state("alice") == live
     assert fresh.version("alice") == 8
     await asyncio.sleep(0)
+
+
+async def test_the_service_uses_the_log_as_a_role_that_cannot_rewrite_it(
+    portfolio: Portfolio, client: PortfolioClient
+) -> None:
+    await client.command(OpenAccount(account_id=ACC, name="Alice"))
+    pool = portfolio.log.pool
+    assert await pool.fetchval("SELECT current_user") == "papertape_service"
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await pool.execute("UPDATE events SET type = 'forged'")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")

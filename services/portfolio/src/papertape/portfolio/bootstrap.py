@@ -106,7 +106,7 @@ class Portfolio:
 
 async def build(settings: PortfolioSettings, **overrides: object) -> Portfolio:
     """Open the log (migrating it) and wire the service; tests pass a clock or ids."""
-    log = await PostgresEventLog.connect(settings.database_url)
+    log = await PostgresEventLog.connect(settings.database_url, role=settings.database_role or None)
     return Portfolio(settings, log, **overrides)  # type: ignore[arg-type]
 
 

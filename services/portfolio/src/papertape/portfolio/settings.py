@@ -9,6 +9,8 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     """Where the log and the bus are, and how often to snapshot and persist marks."""
 
     metrics_port: int = 9101
+    database_role: str = "papertape_service"
+    """The role the log is used as: it may read and append, never rewrite ("" for the login)."""
     snapshot_every: int = 100
     mark_interval_s: float = 15.0
     relay_batch: int = 500

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from papertape.common.eventlog.groupcommit import GroupCommitter
 from papertape.common.eventlog.migrations import apply_migrations
 from papertape.common.eventlog.port import (
     ConcurrencyError,
@@ -78,6 +79,41 @@ async def append_on(
     return list(row["positions"])
 
 
+_APPEND_GROUP = (
+    "SELECT item, actual_version, positions FROM append_group($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ORDER BY item"
+)
+
+
+async def append_group_on(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    appends: Sequence[tuple[str, int | None, Sequence[NewEvent]]],
+) -> list[list[int] | ConcurrencyError]:
+    """Several appends in one round trip, in the caller's transaction; a conflict is returned."""
+    events = [e for _, _, batch in appends for e in batch]
+    try:
+        rows = await conn.fetch(
+            _APPEND_GROUP,
+            [stream_id for stream_id, _, _ in appends],
+            [expected for _, expected, _ in appends],
+            [len(batch) for _, _, batch in appends],
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.schema_version for e in events],
+            [e.data.decode() for e in events],
+            [e.metadata.decode() for e in events],
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise DuplicateEventError(appends[0][0], f"in a group: {error}") from error
+    results: list[list[int] | ConcurrencyError] = []
+    for (stream_id, expected, _), row in zip(appends, rows, strict=True):
+        if row["positions"] is None:
+            results.append(ConcurrencyError(stream_id, expected, row["actual_version"]))
+        else:
+            results.append(list(row["positions"]))
+    return results
+
+
 async def _pipelined(
     query: asyncpg.prepared_stmt.PreparedStatement,
     first: int,
@@ -113,18 +149,33 @@ async def _pipelined(
 class PostgresEventLog:
     """EventLog, SnapshotStore and CheckpointStore over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, group_commit: bool = True) -> None:
         self.pool = pool
+        self.committer = GroupCommitter(pool, append_on, append_group_on) if group_commit else None
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        migrate: bool = True,
+        group_commit: bool = True,
+        role: str | None = None,
     ) -> PostgresEventLog:
-        """Open a pool (applying pending migrations first, unless told not to)."""
+        """Open a pool (applying pending migrations first, unless told not to).
+
+        With ``role`` (e.g. ``papertape_service``) every connection acts as that role, which
+        may only read and append: the log's owner migrates, the service cannot rewrite.
+        """
         if migrate:
             await apply_migrations(dsn)
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
-        return cls(pool)
+        settings = {"role": role} if role else None
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, server_settings=settings
+        )
+        return cls(pool, group_commit=group_commit)
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Close the pool; connections still held after ``grace_s`` (an abandoned read) are cut."""
@@ -136,7 +187,13 @@ class PostgresEventLog:
     async def append(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> list[int]:
-        """Append atomically; returns the positions (the original ones when retried)."""
+        """Append atomically; returns the positions (the original ones when retried).
+
+        Concurrent appends share transactions (group commit); each returns after its own
+        events are committed.
+        """
+        if self.committer is not None:
+            return await self.committer.append(stream_id, expected_version, events)
         async with self.pool.acquire() as conn:
             return await append_on(conn, stream_id, expected_version, events)
 

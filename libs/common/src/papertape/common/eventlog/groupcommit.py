@@ -1,0 +1,112 @@
+"""Group commit: appends from concurrent writers in one process share one transaction.
+
+Every append still locks the log's head, chains its hashes and checks its own stream's
+version, but the appends queued while a transaction is in flight go out together in the next
+one, so one disk flush serves them all. Each writer's ``append`` returns (or raises its own
+``ConcurrencyError``) only after the transaction holding its events has committed. When a
+group's transaction fails (a partial retry, a bad stream id, a lost connection), nothing of
+it was written and each of its appends is tried again alone, so each writer hears its own
+outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from papertape.common.eventlog.port import ConcurrencyError, NewEvent
+
+Connection = asyncpg.pool.PoolConnectionProxy
+AppendOn = Callable[[Connection, str, int | None, Sequence[NewEvent]], Awaitable[list[int]]]
+AppendGroupOn = Callable[
+    [Connection, Sequence[tuple[str, int | None, Sequence[NewEvent]]]],
+    Awaitable[list[list[int] | ConcurrencyError]],
+]
+
+
+@dataclass
+class _Append:
+    stream_id: str
+    expected_version: int | None
+    events: Sequence[NewEvent]
+    done: asyncio.Future[list[int]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommitter:
+    """Queues appends and writes them in as few transactions as concurrency allows."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        append_on: AppendOn,
+        append_group_on: AppendGroupOn,
+        max_group: int = 256,
+    ) -> None:
+        self._pool = pool
+        self._append_on = append_on
+        self._append_group_on = append_group_on
+        self._max_group = max_group
+        self._queue: list[_Append] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0
+        self.appends = 0
+
+    async def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> list[int]:
+        """Append with the others waiting now; returns this append's positions."""
+        request = _Append(stream_id, expected_version, events)
+        self._queue.append(request)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="eventlog group commit")
+        return await asyncio.shield(request.done)
+
+    async def _write(self) -> None:
+        while self._queue:
+            group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
+            try:
+                await self._together(group)
+            except Exception:  # nothing of the group was written: one transaction each
+                for request in group:
+                    await self._alone(request)
+
+    async def _together(self, group: list[_Append]) -> None:
+        appends = [(r.stream_id, r.expected_version, r.events) for r in group]
+        async with self._pool.acquire() as conn, conn.transaction():
+            results = await self._append_group_on(conn, appends)
+        self.transactions += 1
+        self.appends += len(group)
+        for request, result in zip(group, results, strict=True):
+            if isinstance(result, ConcurrencyError):
+                _settle(request, error=result)
+            else:
+                _settle(request, positions=result)
+
+    async def _alone(self, request: _Append) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                positions = await self._append_on(
+                    conn, request.stream_id, request.expected_version, request.events
+                )
+        except Exception as error:
+            _settle(request, error=error)
+        else:
+            self.transactions += 1
+            self.appends += 1
+            _settle(request, positions=positions)
+
+
+def _settle(
+    request: _Append, *, positions: list[int] | None = None, error: BaseException | None = None
+) -> None:
+    with contextlib.suppress(asyncio.InvalidStateError):
+        if error is not None:
+            request.done.set_exception(error)
+        else:
+            request.done.set_result(positions or [])
