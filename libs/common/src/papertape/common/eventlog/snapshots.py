@@ -34,6 +34,23 @@ class Rebuilt(msgspec.Struct, Generic[S], frozen=True):
     snapshot_version: int
 
 
+async def _starting_point(
+    snapshots: SnapshotStore,
+    stream_id: str,
+    state_schema_version: int,
+    initial: S,
+    decode_state: Callable[[bytes], S],
+    to_position: int | None,
+) -> tuple[S, int]:
+    """The latest snapshot's state and version, or the initial state (also for as-of reads)."""
+    if to_position is not None:  # a snapshot may be newer than the position asked for
+        return initial, 0
+    snapshot = await snapshots.load_snapshot(stream_id, state_schema_version)
+    if snapshot is None:
+        return initial, 0
+    return decode_state(snapshot.state), snapshot.version
+
+
 async def rebuild(
     log: EventLog,
     snapshots: SnapshotStore,
@@ -46,14 +63,9 @@ async def rebuild(
     to_position: int | None = None,
 ) -> Rebuilt[S]:
     """Load the latest snapshot of this state schema (if any) and apply the events after it."""
-    snapshot = (
-        None
-        if to_position is not None
-        else await snapshots.load_snapshot(stream_id, state_schema_version)
+    state, version = await _starting_point(
+        snapshots, stream_id, state_schema_version, initial, decode_state, to_position
     )
-    state, version = initial, 0
-    if snapshot is not None:
-        state, version = decode_state(snapshot.state), snapshot.version
     start = version
     batches = log.read_stream(stream_id, from_version=version + 1, to_position=to_position)
     async for batch in batches:
@@ -75,14 +87,9 @@ async def rebuild_from_data(
     to_position: int | None = None,
 ) -> Rebuilt[S]:
     """``rebuild`` over the fast path: ``fold`` applies a JSON array of events' data at once."""
-    snapshot = (
-        None
-        if to_position is not None
-        else await snapshots.load_snapshot(stream_id, state_schema_version)
+    state, version = await _starting_point(
+        snapshots, stream_id, state_schema_version, initial, decode_state, to_position
     )
-    state, version = initial, 0
-    if snapshot is not None:
-        state, version = decode_state(snapshot.state), snapshot.version
     start = version
     batches = log.read_stream_data(stream_id, from_version=version + 1, to_position=to_position)
     async for last, blob in batches:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from papertape.common.servers.processes import (
+    ServerProcess,
     ServerStartError,
     accepts_connections,
     die_with_parent,
@@ -33,7 +33,7 @@ def nats_server_binary() -> Path | None:
     return Path(found) if found else None
 
 
-class EmbeddedNats:
+class EmbeddedNats(ServerProcess):
     """``nats-server -js`` on a free loopback port; persistent when given a ``data_dir``."""
 
     def __init__(
@@ -46,15 +46,9 @@ class EmbeddedNats:
         self._data_dir = data_dir
         self._monitoring = monitoring
         self._start_timeout = start_timeout
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        super().__init__()
         self.port = 0
         self.monitoring_port: int | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        return None if self._proc is None else self._proc.pid
 
     @property
     def url(self) -> str:
@@ -127,23 +121,3 @@ class EmbeddedNats:
             stop_process(proc, signal.SIGKILL, 5.0)
             self._proc = None
             raise
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Terminate the server (lame-duck is not needed: clients reconnect) and wait for it."""
-        if self._proc is not None:
-            stop_process(self._proc, signal.SIGTERM, timeout)
-            self._proc = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> EmbeddedNats:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

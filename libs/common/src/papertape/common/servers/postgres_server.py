@@ -11,10 +11,10 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from papertape.common.servers.postgres_account import ServerAccount, server_account
 from papertape.common.servers.processes import (
+    ServerProcess,
     ServerStartError,
     accepts_connections,
     die_with_parent,
@@ -39,8 +39,12 @@ def postgres_bin_dir() -> Path | None:
     return path if (path / "postgres").exists() else None
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ServerProcess):
     """A PostgreSQL cluster on a free loopback port; persistent when given a ``data_dir``."""
+
+    # Fast shutdown: abort sessions, checkpoint, exit.
+    stop_signal = signal.SIGINT
+    stop_timeout = 30.0
 
     def __init__(
         self,
@@ -54,14 +58,8 @@ class EmbeddedPostgres:
         self._durable = durable
         self._start_timeout = start_timeout
         self._max_connections = max_connections
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        super().__init__()
         self.port = 0
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        return None if self._proc is None else self._proc.pid
 
     def url(self, database: str = "postgres") -> str:
         """A DSN for ``database`` as the superuser (trust authentication)."""
@@ -178,26 +176,6 @@ class EmbeddedPostgres:
             SUPERUSER,
         ]
         return subprocess.run(probe, check=False, timeout=10).returncode == 0
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (SIGINT: abort sessions, checkpoint), wait, kill as a last resort."""
-        if self._proc is not None:
-            stop_process(self._proc, signal.SIGINT, timeout)
-            self._proc = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 __all__ = ["EmbeddedPostgres", "postgres_bin_dir"]

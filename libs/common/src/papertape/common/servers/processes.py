@@ -9,9 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import psutil
 
@@ -122,3 +125,41 @@ def stop_leftover(pid_file: Path, marker: str, sig: signal.Signals, timeout: flo
         except psutil.TimeoutExpired:
             proc.kill()
             proc.wait(timeout)
+
+
+class ServerProcess:
+    """A server child process and its scratch folder: stopped by one signal, or as a context."""
+
+    stop_signal: signal.Signals = signal.SIGTERM
+    stop_timeout: float = 15.0
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Send the stop signal, wait (kill as a last resort), remove the scratch folder."""
+        if self._proc is not None:
+            stop_process(self._proc, self.stop_signal, timeout or self.stop_timeout)
+            self._proc = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

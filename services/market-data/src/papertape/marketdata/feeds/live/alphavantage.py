@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from papertape.common.clock import Clock, SystemClock
+from papertape.common.clock import Clock
 from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.common.ids import Symbol
 from papertape.common.instruments import AssetClass, instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import api_key, get_json, price, size
+from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size
 
 SOURCE = "alphavantage"
 BASE_URL = "https://www.alphavantage.co/query"
@@ -41,7 +41,7 @@ def _checked(document: Any) -> dict[str, Any]:
     return document
 
 
-class AlphaVantageSource:
+class AlphaVantageSource(HttpSource):
     """Equity quotes (last price), FX quotes with bid and ask, intraday equity bars."""
 
     name = SOURCE
@@ -53,9 +53,7 @@ class AlphaVantageSource:
         clock: Clock | None = None,
         base_url: str = BASE_URL,
     ) -> None:
-        self._client = client or httpx.AsyncClient(timeout=10.0)
-        self._clock = clock or SystemClock()
-        self._base = base_url
+        super().__init__(client=client, clock=clock, base_url=base_url)
 
     async def _query(self, **params: str) -> dict[str, Any]:
         params["apikey"] = api_key(KEY_VARIABLE)

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 
-from papertape.common.clock import Clock, SystemClock
+from papertape.common.clock import Clock
 from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.common.ids import Symbol
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import api_key, get_json, price, size
+from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size
 
 SOURCE = "finnhub"
 BASE_URL = "https://finnhub.io/api/v1"
@@ -26,7 +26,7 @@ _RESOLUTIONS = {
 }
 
 
-class FinnhubSource:
+class FinnhubSource(HttpSource):
     """US equity quotes (last price: the free quote has no book) and candles."""
 
     name = SOURCE
@@ -38,9 +38,7 @@ class FinnhubSource:
         clock: Clock | None = None,
         base_url: str = BASE_URL,
     ) -> None:
-        self._client = client or httpx.AsyncClient(timeout=10.0)
-        self._clock = clock or SystemClock()
-        self._base = base_url
+        super().__init__(client=client, clock=clock, base_url=base_url)
 
     async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
         doc = await get_json(

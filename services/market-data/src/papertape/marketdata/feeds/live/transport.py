@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from papertape.common.clock import Clock, SystemClock
 from papertape.common.instruments import instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.feeds.base import SourceUnavailable
@@ -42,3 +43,18 @@ def price(symbol: str, value: Any) -> Decimal:
 def size(value: Any) -> Decimal:
     """A vendor's size or volume as an exact Decimal (0 when absent)."""
     return Decimal(0) if value in (None, "") else Decimal(str(value))
+
+
+class HttpSource:
+    """What every HTTP vendor adapter holds: a client, a clock and the vendor's base URL."""
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        base_url: str,
+    ) -> None:
+        self._client = client or httpx.AsyncClient(timeout=10.0)
+        self._clock = clock or SystemClock()
+        self._base = base_url

@@ -7,14 +7,14 @@ from typing import Any
 
 import httpx
 
-from papertape.common.clock import Clock, SystemClock
+from papertape.common.clock import Clock
 from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.common.ids import Symbol
 from papertape.common.instruments import AssetClass, instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import api_key, get_json, price, size
+from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size
 
 SOURCE = "twelvedata"
 BASE_URL = "https://api.twelvedata.com"
@@ -47,7 +47,7 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-class TwelveDataSource:
+class TwelveDataSource(HttpSource):
     """Quotes (last price: Twelve Data's quote has no book) and bars; times asked in UTC."""
 
     name = SOURCE
@@ -59,9 +59,7 @@ class TwelveDataSource:
         clock: Clock | None = None,
         base_url: str = BASE_URL,
     ) -> None:
-        self._client = client or httpx.AsyncClient(timeout=10.0)
-        self._clock = clock or SystemClock()
-        self._base = base_url
+        super().__init__(client=client, clock=clock, base_url=base_url)
 
     async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
         doc = _checked(
