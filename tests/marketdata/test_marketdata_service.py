@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 
 from papertape.common import codec
 from papertape.common.events.envelope import Reply, Request
@@ -131,15 +132,18 @@ async def test_the_service_answers_latest_price_and_ohlc_history(
         quote_reply = codec.Codec[Reply[QuoteReceived]](Reply[QuoteReceived])
         bars_reply = codec.Codec[Reply[BarHistory]](Reply[BarHistory])
         history: Reply[BarHistory] | None = None
-        for _ in range(100):  # until the replay has been published and stored
+        for _ in range(600):  # until the replay has been published and stored (30 s at most)
             await asyncio.sleep(0.05)
             if serving.done() or service.publisher is None:
                 continue
-            answer = await nats_client.request(
-                subjects.marketdata_query("get_bars"),
-                codec.encode(request(GetBars(symbol=Symbol("AAPL"), timeframe=Timeframe.M1))),
-                timeout=5,
-            )
+            try:
+                answer = await nats_client.request(
+                    subjects.marketdata_query("get_bars"),
+                    codec.encode(request(GetBars(symbol=Symbol("AAPL"), timeframe=Timeframe.M1))),
+                    timeout=5,
+                )
+            except NoRespondersError:  # subscriptions reach the server just after start
+                continue
             history = bars_reply.decode(answer.data)
             if history.result is not None and len(history.result.bars) == 3:
                 break

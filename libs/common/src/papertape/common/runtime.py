@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ Handler = Callable[[NatsMessage], Awaitable[R]]
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged.
 MAX_DELIVER = 5
-BACKOFF_S = [0.2, 1.0, 5.0, 15.0]
+BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 
 
 class ServiceRuntime:
@@ -51,9 +51,13 @@ class ServiceRuntime:
         *,
         clock: Clock | None = None,
         metrics_host: str | None = None,
+        max_deliver: int = MAX_DELIVER,
+        retry_backoff_s: Sequence[float] = BACKOFF_S,
     ) -> None:
         self.service = service
         self.settings = settings
+        self.max_deliver = max_deliver
+        self.retry_backoff_s = tuple(retry_backoff_s) or (0.0,)
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
@@ -102,8 +106,10 @@ class ServiceRuntime:
         """Metrics, timing and dead letters around a handler that takes the raw message.
 
         A message that fails to decode goes to the dead-letter stream at once and is acked;
-        any other error is re-raised (JetStream redelivers with backoff) until the last
-        allowed delivery, which is dead-lettered and acked. The service keeps running.
+        any other error NACKs it with a growing delay (``BACKOFF_S``) so JetStream redelivers
+        it, until the last allowed delivery (``MAX_DELIVER``), which is dead-lettered and
+        acked. On core NATS (no redelivery) a failure is dead-lettered at once. The service
+        keeps running.
         """
 
         def decorate(handler: Handler[R]) -> Handler[R | None]:
@@ -114,7 +120,7 @@ class ServiceRuntime:
                     result = await handler(msg)
                 except Exception as error:
                     deliveries = _deliveries(msg)
-                    last = deliveries >= MAX_DELIVER or not _is_jetstream(msg)
+                    last = deliveries >= self.max_deliver or not _is_jetstream(msg)
                     if is_malformed(error) or last:
                         reason = MALFORMED if is_malformed(error) else EXHAUSTED
                         await self.dead_letters.put(
@@ -130,7 +136,18 @@ class ServiceRuntime:
                         self.log.warning("dead-lettered %s: %s", msg.raw_message.subject, error)
                         return None
                     self.metrics.handled.labels(self.service, name, "retry").inc()
-                    raise
+                    backoff = self.retry_backoff_s
+                    delay = backoff[min(deliveries, len(backoff)) - 1]
+                    self.log.warning(
+                        "%s failed (delivery %d of %d), again in %.1fs: %s",
+                        msg.raw_message.subject,
+                        deliveries,
+                        self.max_deliver,
+                        delay,
+                        error,
+                    )
+                    await msg.nack(delay=delay)  # JetStream redelivers after the backoff
+                    return None
                 finally:
                     self.metrics.handling_seconds.labels(self.service, name).observe(
                         time.perf_counter() - started

@@ -16,7 +16,7 @@ from papertape.common.events.execution import ExecutionReport
 from papertape.common.events.market import QuoteReceived
 from papertape.common.events.portfolio import PortfolioQuery
 from papertape.common.ids import Actor, CausationId
-from papertape.common.runtime import MAX_DELIVER, ServiceRuntime
+from papertape.common.runtime import ServiceRuntime
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import UnknownAccount, answer
@@ -76,7 +76,7 @@ def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBo
         stream=JStream(subjects.stream("EXECUTION"), declare=False),
         durable=f"{subjects.namespace or 'papertape'}-portfolio-execution",
         pull_sub=PullSub(batch_size=1),  # one at a time: per-account order matters
-        config=ConsumerConfig(max_deliver=MAX_DELIVER, ack_wait=30),
+        config=ConsumerConfig(max_deliver=runtime.max_deliver, ack_wait=30),
     )
     @runtime.guarded("execution_report")
     async def on_report(msg: NatsMessage) -> None:

@@ -1,0 +1,129 @@
+"""The service shell on a real JetStream: retries with backoff, then a dead letter; no loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from faststream.nats import JStream, NatsMessage, PullSub
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+
+from papertape.common.codec import Codec
+from papertape.common.events.envelope import DeadLetter
+from papertape.common.events.market import QuoteReceived
+from papertape.common.runtime import ServiceRuntime
+from papertape.common.settings import CommonSettings
+from papertape.common.subjects import StreamSpec, Subjects
+
+pytestmark = pytest.mark.integration
+quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
+letters: Codec[DeadLetter] = Codec(DeadLetter)
+
+
+class Probe:
+    """A handler that fails on purpose and counts its attempts."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.fail = True
+
+
+@pytest_asyncio.fixture
+async def probe_service(
+    nats_url: str, subjects: Subjects, jetstream_streams: tuple[StreamSpec, ...]
+) -> AsyncIterator[tuple[ServiceRuntime, Probe]]:
+    settings = CommonSettings(nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1)
+    runtime = ServiceRuntime("probe", settings, max_deliver=3, retry_backoff_s=(0.1, 0.2))
+    probe = Probe()
+
+    @runtime.broker.subscriber(
+        subjects.all_execution_reports(),
+        stream=JStream(subjects.stream("EXECUTION"), declare=False),
+        durable=f"{subjects.namespace}-probe",
+        pull_sub=PullSub(batch_size=1),
+        config=ConsumerConfig(max_deliver=runtime.max_deliver, ack_wait=30),
+    )
+    @runtime.guarded("probe")
+    async def handle(msg: NatsMessage) -> None:
+        probe.attempts += 1
+        quotes.decode(msg.body)
+        if probe.fail:
+            raise RuntimeError("the world is down")
+
+    serving = asyncio.create_task(runtime.serve())
+    for _ in range(200):
+        if runtime.broker.running:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield runtime, probe
+    finally:
+        runtime.stop()
+        await serving
+
+
+async def next_letter(nc: Client, subjects: Subjects) -> DeadLetter:
+    sub = await nc.jetstream().subscribe(subjects.all_dead_letters(), ordered_consumer=True)
+    try:
+        return letters.decode((await sub.next_msg(timeout=15)).data)
+    finally:
+        await sub.unsubscribe()
+
+
+QUOTE = (
+    b'{"type":"quote_received.v1","symbol":"AAPL","bid":"1","ask":"2",'
+    b'"ts_event":"2026-01-02T15:00:00Z","ts_init":"2026-01-02T15:00:00Z","source":"t"}'
+)
+
+
+async def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
+    probe_service: tuple[ServiceRuntime, Probe], nats_client: Client, subjects: Subjects
+) -> None:
+    _runtime, probe = probe_service
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), QUOTE)
+
+    letter = await next_letter(nats_client, subjects)
+
+    assert letter.reason.startswith("retries_exhausted")
+    assert letter.deliveries == 3
+    assert letter.payload == QUOTE.decode()
+    await asyncio.sleep(0.5)
+    assert probe.attempts == 3  # acked after the dead letter: no fourth delivery
+
+
+async def test_a_malformed_message_is_dead_lettered_at_once(
+    probe_service: tuple[ServiceRuntime, Probe], nats_client: Client, subjects: Subjects
+) -> None:
+    _runtime, probe = probe_service
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), b'{"nope":1}')
+
+    letter = await next_letter(nats_client, subjects)
+
+    assert letter.reason.startswith("malformed")
+    assert letter.error_type == "ValidationError"
+    assert probe.attempts == 1
+
+
+async def test_a_transient_failure_is_retried_and_then_handled(
+    probe_service: tuple[ServiceRuntime, Probe], nats_client: Client, subjects: Subjects
+) -> None:
+    runtime, probe = probe_service
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), QUOTE)
+    for _ in range(100):
+        if probe.attempts >= 1:
+            break
+        await asyncio.sleep(0.02)
+    probe.fail = False  # the world comes back before the second delivery
+    for _ in range(100):
+        if probe.attempts >= 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert probe.attempts == 2
+    handled = runtime.metrics.handled.labels("probe", "probe", "ok")._value.get()
+    assert handled == 1
+    info = await nats_client.jetstream().stream_info(subjects.stream("DEADLETTER"))
+    assert info.state.messages == 0
