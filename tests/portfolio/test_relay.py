@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,7 +19,9 @@ from papertape.common.idgen import Uuid7Generator
 from papertape.common.ids import AccountId, Actor
 from papertape.common.subjects import StreamSpec, Subjects
 from papertape.portfolio.accounts import AccountBook
+from papertape.portfolio.bootstrap import Portfolio
 from papertape.portfolio.relay import AccountRelay
+from tests.portfolio.conftest import PortfolioClient
 
 pytestmark = pytest.mark.integration
 ids = Uuid7Generator()
@@ -103,3 +106,32 @@ async def test_a_relay_killed_mid_batch_resumes_without_loss_or_duplicates(
         assert event_ids == expected  # log order, hence per-account order
     finally:
         await log.close()
+
+
+async def test_the_service_resumes_its_relay_after_a_failure(
+    portfolio: Portfolio, client: PortfolioClient, nats_client: Client, subjects: Subjects
+) -> None:
+    relay = portfolio.relay
+    assert relay is not None
+    subscription = relay.runner.subscription
+    failures = 0
+
+    async def fail_once(batch: list[RecordedEvent], conn: asyncpg.Connection) -> None:
+        nonlocal failures
+        if failures == 0:
+            failures += 1
+            raise ConnectionError("NATS went away")
+        await subscription.handler(batch, conn)
+
+    relay.runner.subscription = dataclasses.replace(subscription, handler=fail_once)
+    opened = await client.command(OpenAccount(account_id=AccountId("carol"), name="Carol"))
+
+    sub = await nats_client.jetstream().subscribe(
+        subjects.account_events("carol"), ordered_consumer=True
+    )
+    msg = await sub.next_msg(timeout=15)
+    assert msg.headers is not None
+    assert msg.headers["Nats-Msg-Id"] == opened.result["events"][0]["event_id"]
+    assert failures == 1
+    restarts = portfolio.runtime.metrics.handled.labels("portfolio", "relay", "restart")
+    assert restarts._value.get() == 1

@@ -20,6 +20,7 @@ from papertape.portfolio.relay import AccountRelay
 from papertape.portfolio.settings import PortfolioSettings, read_settings
 
 SERVICE = "portfolio"
+RELAY_RESTART_S = (0.5, 15.0)  # first and longest pause before the relay resumes
 
 
 class Portfolio:
@@ -67,9 +68,24 @@ class Portfolio:
             batch_size=self.settings.relay_batch,
         )
         self._tasks = [
-            asyncio.create_task(self.relay.run(), name="relay"),
+            asyncio.create_task(self._relay_forever(), name="relay"),
             asyncio.create_task(self._mark_periodically(), name="marks"),
         ]
+
+    async def _relay_forever(self) -> None:
+        """Keep the relay following the log: a failure (NATS or PostgreSQL away) is logged and
+        the relay resumes from its checkpoint after a growing pause; nothing is lost."""
+        assert self.relay is not None
+        pause = RELAY_RESTART_S[0]
+        while True:
+            try:
+                await self.relay.run()
+                return  # stopped on purpose
+            except Exception:
+                self.runtime.log.exception("the relay failed; resuming in %.1fs", pause)
+                self.runtime.metrics.handled.labels(SERVICE, "relay", "restart").inc()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RELAY_RESTART_S[1])
 
     async def _open_demo_account(self) -> None:
         """``make run`` asks for a demo account; open it once (a retry appends nothing)."""
