@@ -8,6 +8,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 from nats.aio.client import Client
+from prometheus_client import generate_latest
 
 from papertape.common.events.account import Deposit, OpenAccount, PlaceOrder
 from papertape.common.events.orders import OrderSide, OrderType
@@ -140,3 +141,26 @@ async def test_the_service_uses_the_log_as_a_role_that_cannot_rewrite_it(
         await pool.execute("UPDATE events SET type = 'forged'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+
+
+async def test_account_metrics_feed_the_dashboards(
+    portfolio: Portfolio, client: PortfolioClient
+) -> None:
+    await client.command(OpenAccount(account_id=ACC, name="Alice"))
+    await client.command(
+        PlaceOrder(
+            account_id=ACC,
+            order_id=OrderId("o-1"),
+            symbol=Symbol("AAPL"),
+            side=OrderSide.SELL,
+            quantity=Decimal(10),
+            order_type=OrderType.LIMIT,
+            limit_price=Decimal(100),
+        )
+    )
+    exposed = generate_latest(portfolio.runtime.metrics.registry).decode()
+    assert 'papertape_account_equity{account="alice"} 10000.0' in exposed
+    assert (
+        'papertape_order_rejections_total{account="alice",reason="short_selling_not_allowed"} 1.0'
+        in exposed
+    )

@@ -45,6 +45,7 @@ from papertape.common.ids import (
     uuid7_time_ms,
 )
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.portfolio.gauges import AccountGauges
 from papertape.trading.account import (
     INITIAL_STATE,
     STATE_SCHEMA_VERSION,
@@ -134,6 +135,7 @@ class AccountBook:
         self._clock = clock
         self._policy = policy or SnapshotPolicy(every=100)
         self._metrics = metrics
+        self._gauges = AccountGauges(metrics.registry) if metrics is not None else None
         self._states: dict[str, Rebuilt[AccountState]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._head_seen = 0
@@ -189,6 +191,9 @@ class AccountBook:
             replayed += rebuilt.version - rebuilt.snapshot_version
         self._head_seen = await self._log.head_position()
         seconds = time.perf_counter() - started
+        if self._gauges is not None:
+            for account_id, rebuilt in self._states.items():
+                self._gauges.observe(account_id, rebuilt.state)
         if self._metrics is not None:
             self._metrics.rebuild_seconds.labels(self._metrics.service).set(seconds)
             self._metrics.rebuild_events.labels(self._metrics.service).set(replayed)
@@ -274,6 +279,9 @@ class AccountBook:
         ):
             moved = Rebuilt(moved.state, moved.version, moved.version)
         self._states[account_id] = moved
+        if self._gauges is not None:
+            self._gauges.observe(account_id, moved.state)
+            self._gauges.count(account_id, (e.data for e in envelopes))
         if self._metrics is not None:
             for envelope in envelopes:
                 self._metrics.events_appended.labels(
