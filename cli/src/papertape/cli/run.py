@@ -153,11 +153,13 @@ async def apply_migrations(database_url: str, console: Console) -> None:
     console.emit(NAME, "migrations applied")
 
 
-async def declare_platform_streams(nats_url: str, subjects: Subjects | None = None) -> None:
+async def declare_platform_streams(
+    nats_url: str, subjects: Subjects | None = None, replicas: int = 1
+) -> None:
     """Declare every stream of the platform (the one place where streams are declared)."""
     nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
     try:
-        await declare_streams(nc, (subjects or Subjects()).streams())
+        await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
     finally:
         await nc.close()
 

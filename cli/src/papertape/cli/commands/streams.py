@@ -18,12 +18,18 @@ def register(subparsers: Subparsers) -> None:
         "declare", help="create every stream, or update one whose configuration differs"
     )
     endpoints.add_nats_options(declare)
+    declare.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="copies of each stream in a NATS cluster (3 in production; default 1)",
+    )
     declare.set_defaults(handler=_declare)
 
 
 def _declare(args: argparse.Namespace) -> int:
     subjects = endpoints.subjects(args)
-    asyncio.run(declare_platform_streams(endpoints.nats_url(args), subjects))
+    asyncio.run(declare_platform_streams(endpoints.nats_url(args), subjects, args.replicas))
     names = ", ".join(spec.name for spec in subjects.streams())
     print(f"streams declared: {names}")
     return 0

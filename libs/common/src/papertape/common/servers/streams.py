@@ -14,22 +14,24 @@ from papertape.common.subjects import StreamSpec
 _STREAM_NAME_IN_USE = 10058
 
 
-def stream_config(spec: StreamSpec) -> StreamConfig:
-    """The nats-py configuration of a ``StreamSpec``."""
+def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
+    """The nats-py configuration of a ``StreamSpec`` (``replicas`` 3 in a production cluster,
+    whose servers run with ``sync_interval: always``: see deploy/nats)."""
     return StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
         description=spec.description,
         duplicate_window=spec.duplicate_window_s,
         max_age=spec.max_age_s,
+        num_replicas=replicas,
     )
 
 
-async def declare_streams(nc: Client, specs: Iterable[StreamSpec]) -> None:
+async def declare_streams(nc: Client, specs: Iterable[StreamSpec], replicas: int = 1) -> None:
     """Create each stream, or bring an existing one to its declared configuration."""
     js = nc.jetstream()
     for spec in specs:
-        config = stream_config(spec)
+        config = stream_config(spec, replicas)
         try:
             await js.add_stream(config)
         except BadRequestError as exc:
