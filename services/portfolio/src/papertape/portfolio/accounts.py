@@ -138,7 +138,9 @@ class AccountBook:
         self._gauges = AccountGauges(metrics.registry) if metrics is not None else None
         self._states: dict[str, Rebuilt[AccountState]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._head_seen = 0
+        # The last log position each account's state covers: an append whose positions are
+        # not past it returned the positions of a request appended before (a retry).
+        self._covered: dict[str, int] = {}
 
     # --- reading ---------------------------------------------------------------------------
     def accounts(self) -> list[AccountId]:
@@ -161,10 +163,16 @@ class AccountBook:
         (an account forked or written by an audit tool since start-up)."""
         if account_id not in self._states:
             async with self._lock(account_id):
-                rebuilt = await self.load(account_id)
-                if rebuilt.version > 0:
-                    self._states[account_id] = rebuilt
+                await self._reload(account_id)
         return self.state(account_id)
+
+    async def _reload(self, account_id: str) -> None:
+        """Rebuild one account from the log; its state then covers at least today's head."""
+        rebuilt = await self.load(account_id)
+        head = await self._log.head_position()  # read after the load: it covers every event
+        if rebuilt.version > 0:
+            self._states[account_id] = rebuilt
+            self._covered[account_id] = head
 
     # --- rebuilding ------------------------------------------------------------------------
     async def load(self, account_id: str, to_position: int | None = None) -> Rebuilt[AccountState]:
@@ -189,7 +197,8 @@ class AccountBook:
             rebuilt = await self.load(account_id)
             self._states[account_id] = rebuilt
             replayed += rebuilt.version - rebuilt.snapshot_version
-        self._head_seen = await self._log.head_position()
+        head = await self._log.head_position()
+        self._covered = dict.fromkeys(self._states, head)
         seconds = time.perf_counter() - started
         if self._gauges is not None:
             for account_id, rebuilt in self._states.items():
@@ -222,13 +231,13 @@ class AccountBook:
                     )
                 except ConcurrencyError:
                     # Another writer moved the stream: rebuild from the log and decide again.
-                    self._states[account_id] = await self.load(account_id)
+                    await self._reload(account_id)
                     continue
-                if positions and min(positions) <= self._head_seen:
+                if positions and min(positions) <= self._covered.get(account_id, 0):
                     # A retried request: the log kept the first append's events; reload.
-                    self._states[account_id] = await self.load(account_id)
+                    await self._reload(account_id)
                     return Decided([], positions, self.state(account_id), self.version(account_id))
-                self._head_seen = max(self._head_seen, *positions)
+                self._covered[account_id] = max(positions)
                 return await self._moved(account_id, current, envelopes, positions)
             raise ConcurrencyError(stream_of(account_id), None, self.version(account_id))
 
