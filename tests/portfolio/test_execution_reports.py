@@ -10,11 +10,13 @@ import pytest
 from nats.aio.client import Client
 
 from papertape.common.bus.publishing import publish
+from papertape.common.codec import encode
 from papertape.common.events.account import OpenAccount, PlaceOrder
 from papertape.common.events.envelope import Envelope
 from papertape.common.events.execution import ExecutionModels, OrderFillReported
+from papertape.common.events.market import QuoteReceived
 from papertape.common.events.orders import Liquidity, OrderSide, OrderType
-from papertape.common.events.portfolio import GetAccountSummary, GetPositions
+from papertape.common.events.portfolio import GetAccountSummary, GetActivity, GetPositions
 from papertape.common.idgen import Uuid7Generator
 from papertape.common.ids import (
     AccountId,
@@ -142,3 +144,43 @@ async def test_a_malformed_report_is_dead_lettered_and_the_next_one_applies(
         return bool(reply.result)
 
     await wait_for(filled)
+
+
+async def test_quotes_mark_the_position_and_reach_the_log(
+    client: PortfolioClient, nats_client: Client, subjects: Subjects
+) -> None:
+    await client.command(OpenAccount(account_id=ACC, name="Bob"))
+    await client.command(
+        PlaceOrder(
+            account_id=ACC,
+            order_id=OrderId("o-1"),
+            symbol=Symbol("AAPL"),
+            side=OrderSide.BUY,
+            quantity=Decimal(5),
+            order_type=OrderType.LIMIT,
+            limit_price=Decimal(101),
+        )
+    )
+    js = nats_client.jetstream()
+    report = fill_report("o-1.fill.1", "5", "100.00", "0")
+    await publish(js, subjects.execution_report("bob", "order_fill_reported"), report, msg_id="f")
+    now = datetime.now(UTC)
+    quote = QuoteReceived(
+        symbol=Symbol("AAPL"),
+        bid=Decimal("109.99"),
+        ask=Decimal("110.01"),
+        ts_event=now,
+        ts_init=now,
+        source="test",
+    )
+
+    async def marked() -> bool:
+        await nats_client.publish(subjects.quote("AAPL"), encode(quote))
+        summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
+        return bool(Decimal(summary["unrealized_pnl"]) == Decimal(50))
+
+    await wait_for(marked)
+    summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
+    assert Decimal(summary["equity"]) == Decimal(10_050)
+    activity = (await client.query("activity", GetActivity(account_id=ACC))).result
+    assert "position_marked.v1" in [e["data"]["type"] for e in activity]
