@@ -25,6 +25,7 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 TARGETS = [
     *eventlog_bench.TARGETS,
     Target("execution.match_quotes_per_s_10k_orders_100_symbols", 50_000.0),
+    Target("execution.service_handler_quotes_per_s_10k_orders_100_symbols", 50_000.0),
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
 ]
@@ -65,7 +66,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     measurements += await eventsourcing_bench.run(url)
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += await account_bench.run(dsn)
-    measurements += from_records(execution_bench.run())
+    measurements += from_records(await execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
     return measurements
 
