@@ -180,3 +180,56 @@ async def test_the_service_answers_latest_price_and_ohlc_history(
 
 def request(body: GetBars | GetLatestQuote) -> Request[GetBars | GetLatestQuote]:
     return Request(request_id="r-1", issued_at=T0, actor=Actor("test"), body=body)
+
+
+class FailsOnceFeed:
+    """A live-like feed whose first connection breaks; the second one delivers a quote."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.connections = 0
+
+    async def stream(self) -> AsyncIterator[QuoteReceived]:
+        self.connections += 1
+        if self.connections == 1:
+            raise ConnectionError("the vendor hung up")
+        now = datetime.now(UTC)
+        yield QuoteReceived(
+            symbol=Symbol("BTCUSD"),
+            bid=Decimal(100),
+            ask=Decimal("100.02"),
+            ts_event=now,
+            ts_init=now,
+            source="flaky",
+        )
+        await asyncio.Event().wait()  # a live feed never ends by itself
+
+
+async def test_a_failed_feed_is_restarted_and_publishes_again(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+) -> None:
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD",
+        store_bars=False,
+    )
+    feed = FailsOnceFeed()
+    service = MarketDataService(settings, feed=feed)
+    market = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    try:
+        msg = await market.next_msg(timeout=20)
+        assert b'"source":"flaky"' in msg.data
+        assert feed.connections == 2
+        assert service.metrics.feed_restarts.labels("flaky")._value.get() == 1
+    finally:
+        service.runtime.stop()
+        await serving

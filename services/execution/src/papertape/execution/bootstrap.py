@@ -18,6 +18,7 @@ from nats.js.api import DeliverPolicy
 from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, is_malformed
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
+from papertape.common.tasks import stop_tasks
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
@@ -74,11 +75,7 @@ class ExecutionService:
 
     async def stop(self) -> None:
         """Stop following the bus."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         for subscription in self._subscriptions:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()

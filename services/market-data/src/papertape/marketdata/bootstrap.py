@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from papertape.common.clock import Clock
 from papertape.common.events.market import QuoteReceived
 from papertape.common.ids import Symbol
 from papertape.common.runtime import ServiceRuntime, configure
+from papertape.common.tasks import stop_tasks
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
 from papertape.marketdata.bars import BarAggregator
@@ -43,6 +43,9 @@ def build_feed(settings: MarketDataSettings, clock: Clock, metrics: MarketDataMe
         aggregator = SourceAggregator(live_sources(settings.source_list()), metrics=metrics)
         return PollingFeed(aggregator, settings.symbol_list(), interval_s=settings.poll_interval_s)
     raise ValueError(f"unknown feed {settings.feed!r}: synthetic, replay or live")
+
+
+FEED_RESTART_S = (1.0, 60.0)  # first and longest pause before a failed feed restarts
 
 
 class MarketDataService:
@@ -82,11 +85,7 @@ class MarketDataService:
 
     async def stop(self) -> None:
         """Stop the feed, wait for acknowledgements, close the store."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         if self.publisher is not None:
             await self.publisher.flush()
         if self.store is not None:
@@ -97,13 +96,23 @@ class MarketDataService:
         await self.runtime.serve(on_start=self.start, on_stop=self.stop)
 
     async def _pump(self) -> None:
+        """Publish the feed; a failing feed is restarted after a growing pause (a replay that
+        reaches its end is done). Quote ids are deterministic, so a restart re-publishing a
+        quote is dropped by the stream's dedup window."""
         assert self.publisher is not None
-        try:
-            await self.publisher.run(self.feed.stream())
-            self.runtime.log.info("feed %s ended", self.feed.name)
-        except Exception:
-            self.runtime.log.exception("feed %s failed", self.feed.name)
-            raise
+        pause = FEED_RESTART_S[0]
+        while True:
+            try:
+                await self.publisher.run(self.feed.stream())
+                self.runtime.log.info("feed %s ended", self.feed.name)
+                return
+            except Exception:
+                self.runtime.log.exception(
+                    "feed %s failed; restarting in %.1fs", self.feed.name, pause
+                )
+                self.metrics.feed_restarts.labels(self.feed.name).inc()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, FEED_RESTART_S[1])
 
     async def _close_bars(self) -> None:
         assert self.publisher is not None

@@ -34,3 +34,9 @@ class MarketDataMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.feed_restarts = Counter(
+            "papertape_marketdata_feed_restarts_total",
+            "Times a failed feed was restarted",
+            ["feed"],
+            registry=self.registry,
+        )

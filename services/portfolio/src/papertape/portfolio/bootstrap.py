@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import SnapshotPolicy
@@ -13,6 +12,7 @@ from papertape.common.events.envelope import Request
 from papertape.common.idgen import IdGenerator, Uuid7Generator
 from papertape.common.ids import AccountId, Actor
 from papertape.common.runtime import ServiceRuntime, configure
+from papertape.common.tasks import stop_tasks
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook, persist_marks
@@ -112,11 +112,7 @@ class Portfolio:
     async def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
 
 

@@ -1,0 +1,32 @@
+"""Stopping background tasks for sure.
+
+Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives just as its inner
+future completes (fixed in 3.12); a loop that then goes on to its next ``sleep`` never ends,
+and a service waiting for it never stops. So cancellation is repeated until every task is
+done, each time after a short pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+RETRY_S = 0.25
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[object]], *, attempts: int = 40) -> None:
+    """Cancel ``tasks`` and wait until all are done, cancelling again any that carry on."""
+    tasks = list(tasks)
+    pending = {task for task in tasks if not task.done()}
+    for _ in range(attempts):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=RETRY_S)
+    for task in pending:  # pragma: no cover - a task that refuses forty cancellations
+        raise RuntimeError(f"task {task.get_name()} would not stop")
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
