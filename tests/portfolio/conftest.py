@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -13,10 +14,12 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
 from papertape.common.codec import Codec, encode
+from papertape.common.events.account import PlaceOrder
 from papertape.common.events.envelope import Request
+from papertape.common.events.orders import OrderSide, OrderType
 from papertape.common.events.portfolio import ListAccounts
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import Actor
+from papertape.common.ids import AccountId, Actor, OrderId, Symbol
 from papertape.common.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import Portfolio, build
 from papertape.portfolio.settings import PortfolioSettings
@@ -101,3 +104,16 @@ async def client(portfolio: Portfolio, nats_client: Client, subjects: Subjects) 
         except NoRespondersError:
             await asyncio.sleep(0.05)
     raise AssertionError("the portfolio service never answered")
+
+
+def aapl_limit(account_id: str, side: OrderSide, quantity: int, price: int) -> PlaceOrder:
+    """A limit order on AAPL with order id ``o-1``: what most portfolio tests place."""
+    return PlaceOrder(
+        account_id=AccountId(account_id),
+        order_id=OrderId("o-1"),
+        symbol=Symbol("AAPL"),
+        side=side,
+        quantity=Decimal(quantity),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal(price),
+    )

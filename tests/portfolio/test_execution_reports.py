@@ -11,11 +11,11 @@ from nats.aio.client import Client
 
 from papertape.common.bus.publishing import publish
 from papertape.common.codec import encode
-from papertape.common.events.account import OpenAccount, PlaceOrder
+from papertape.common.events.account import OpenAccount
 from papertape.common.events.envelope import Envelope
 from papertape.common.events.execution import ExecutionModels, OrderFillReported
 from papertape.common.events.market import QuoteReceived
-from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.common.events.orders import Liquidity, OrderSide
 from papertape.common.events.portfolio import GetAccountSummary, GetActivity, GetPositions
 from papertape.common.idgen import Uuid7Generator
 from papertape.common.ids import (
@@ -28,7 +28,7 @@ from papertape.common.ids import (
     Symbol,
 )
 from papertape.common.subjects import Subjects
-from tests.portfolio.conftest import PortfolioClient
+from tests.portfolio.conftest import PortfolioClient, aapl_limit
 
 pytestmark = pytest.mark.integration
 ACC = AccountId("bob")
@@ -81,17 +81,7 @@ async def test_a_fill_report_moves_cash_position_and_fees_once(
     subjects: Subjects,
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Bob"))
-    placed = await client.command(
-        PlaceOrder(
-            account_id=ACC,
-            order_id=OrderId("o-1"),
-            symbol=Symbol("AAPL"),
-            side=OrderSide.BUY,
-            quantity=Decimal(5),
-            order_type=OrderType.LIMIT,
-            limit_price=Decimal(101),
-        )
-    )
+    placed = await client.command(aapl_limit(ACC, OrderSide.BUY, 5, 101))
     assert placed.result["events"][0]["data"]["type"] == "order_placed.v1"
     js = nats_client.jetstream()
     subject = subjects.execution_report("bob", "order_fill_reported")
@@ -120,17 +110,7 @@ async def test_a_malformed_report_is_dead_lettered_and_the_next_one_applies(
     subjects: Subjects,
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Bob"))
-    await client.command(
-        PlaceOrder(
-            account_id=ACC,
-            order_id=OrderId("o-1"),
-            symbol=Symbol("AAPL"),
-            side=OrderSide.BUY,
-            quantity=Decimal(5),
-            order_type=OrderType.LIMIT,
-            limit_price=Decimal(101),
-        )
-    )
+    await client.command(aapl_limit(ACC, OrderSide.BUY, 5, 101))
     js = nats_client.jetstream()
     subject = subjects.execution_report("bob", "order_fill_reported")
     await js.publish(subject, b'{"garbage": true}')
@@ -150,17 +130,7 @@ async def test_quotes_mark_the_position_and_reach_the_log(
     client: PortfolioClient, nats_client: Client, subjects: Subjects
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Bob"))
-    await client.command(
-        PlaceOrder(
-            account_id=ACC,
-            order_id=OrderId("o-1"),
-            symbol=Symbol("AAPL"),
-            side=OrderSide.BUY,
-            quantity=Decimal(5),
-            order_type=OrderType.LIMIT,
-            limit_price=Decimal(101),
-        )
-    )
+    await client.command(aapl_limit(ACC, OrderSide.BUY, 5, 101))
     js = nats_client.jetstream()
     report = fill_report("o-1.fill.1", "5", "100.00", "0")
     await publish(js, subjects.execution_report("bob", "order_fill_reported"), report, msg_id="f")

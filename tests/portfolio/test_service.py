@@ -10,13 +10,13 @@ import pytest
 from nats.aio.client import Client
 from prometheus_client import generate_latest
 
-from papertape.common.events.account import Deposit, OpenAccount, PlaceOrder
-from papertape.common.events.orders import OrderSide, OrderType
+from papertape.common.events.account import Deposit, OpenAccount
+from papertape.common.events.orders import OrderSide
 from papertape.common.events.portfolio import GetAccountSummary, GetActivity, ListAccounts
-from papertape.common.ids import AccountId, OrderId, Symbol
+from papertape.common.ids import AccountId
 from papertape.common.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
-from tests.portfolio.conftest import PortfolioClient
+from tests.portfolio.conftest import PortfolioClient, aapl_limit
 
 pytestmark = pytest.mark.integration
 ACC = AccountId("alice")
@@ -58,17 +58,7 @@ async def test_a_retried_request_appends_nothing_new(client: PortfolioClient) ->
 
 async def test_a_rejected_order_is_an_event_with_a_reason_code(client: PortfolioClient) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Alice"))
-    reply = await client.command(
-        PlaceOrder(
-            account_id=ACC,
-            order_id=OrderId("o-1"),
-            symbol=Symbol("AAPL"),
-            side=OrderSide.SELL,
-            quantity=Decimal(10),
-            order_type=OrderType.LIMIT,
-            limit_price=Decimal(100),
-        )
-    )
+    reply = await client.command(aapl_limit(ACC, OrderSide.SELL, 10, 100))
     assert reply.ok
     rejected = reply.result["events"][0]["data"]
     assert rejected["type"] == "order_rejected.v1"
@@ -147,17 +137,7 @@ async def test_account_metrics_feed_the_dashboards(
     portfolio: Portfolio, client: PortfolioClient
 ) -> None:
     await client.command(OpenAccount(account_id=ACC, name="Alice"))
-    await client.command(
-        PlaceOrder(
-            account_id=ACC,
-            order_id=OrderId("o-1"),
-            symbol=Symbol("AAPL"),
-            side=OrderSide.SELL,
-            quantity=Decimal(10),
-            order_type=OrderType.LIMIT,
-            limit_price=Decimal(100),
-        )
-    )
+    await client.command(aapl_limit(ACC, OrderSide.SELL, 10, 100))
     exposed = generate_latest(portfolio.runtime.metrics.registry).decode()
     assert 'papertape_account_equity{account="alice"} 10000.0' in exposed
     assert (

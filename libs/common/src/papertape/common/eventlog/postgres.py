@@ -51,6 +51,19 @@ _MAX_VERSION = 2**31 - 1
 _APPEND = "SELECT actual_version, positions FROM append_events($1, $2, $3, $4, $5, $6, $7)"
 
 
+def _columns(
+    events: Sequence[NewEvent],
+) -> tuple[list[str], list[str], list[int], list[str], list[str]]:
+    """The events as the column arrays ``append_events`` and ``append_group`` take."""
+    return (
+        [e.event_id for e in events],
+        [e.type for e in events],
+        [e.schema_version for e in events],
+        [e.data.decode() for e in events],
+        [e.metadata.decode() for e in events],
+    )
+
+
 async def append_on(
     conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
     stream_id: str,
@@ -65,11 +78,7 @@ async def append_on(
             _APPEND,
             stream_id,
             expected_version,
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.schema_version for e in events],
-            [e.data.decode() for e in events],
-            [e.metadata.decode() for e in events],
+            *_columns(events),
         )
     except asyncpg.UniqueViolationError as error:
         raise DuplicateEventError(stream_id, str(error)) from error
@@ -97,11 +106,7 @@ async def append_group_on(
             [stream_id for stream_id, _, _ in appends],
             [expected for _, expected, _ in appends],
             [len(batch) for _, _, batch in appends],
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.schema_version for e in events],
-            [e.data.decode() for e in events],
-            [e.metadata.decode() for e in events],
+            *_columns(events),
         )
     except asyncpg.UniqueViolationError as error:
         raise DuplicateEventError(appends[0][0], f"in a group: {error}") from error
