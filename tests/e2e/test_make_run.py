@@ -16,7 +16,12 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     server_data_dir: Path,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
-    env |= {"PAPERTAPE_DEMO_ACCOUNT": "demo", "PAPERTAPE_METRICS_PORT": "0"}
+    # A namespace of its own: the streams must be declared where the services look for them.
+    env |= {
+        "PAPERTAPE_DEMO_ACCOUNT": "demo",
+        "PAPERTAPE_METRICS_PORT": "0",
+        "PAPERTAPE_NAMESPACE": "mkrun",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "papertape.cli", "run", "--duration", "3"],
         cwd=server_data_dir,
@@ -32,6 +37,7 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
         assert f"READY {service}" in output, output
     assert "READY (portfolio, execution, marketdata)" in output
     assert "opened demo account demo" in output
+    assert "streams declared: MKRUN_MARKET" in output
     assert "Traceback" not in output, output
     assert done.stdout.rstrip().endswith("stopped"), output[-2000:]
     assert not (server_data_dir / ".papertape" / "urls.json").exists()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
-import inspect
 import os
 import signal
 import sys
@@ -30,6 +29,7 @@ import nats
 from papertape.cli.console import Console
 from papertape.cli.endpoints import save_urls
 from papertape.cli.supervisor import NAME, ServiceSpec, Supervisor
+from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.common.servers import (
     ServerStartError,
     ServersUnavailable,
@@ -37,11 +37,11 @@ from papertape.common.servers import (
     declare_streams,
     resolve_servers,
 )
+from papertape.common.settings import CommonSettings, load_settings
 from papertape.common.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"
-MIGRATIONS = "papertape.common.eventlog.migrations"
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,10 @@ def run(options: RunOptions, console: Console | None = None) -> int:
 
 async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int:
     database_url = await prepare_database(urls, console)
-    await declare_platform_streams(urls.nats_url)
-    console.emit(NAME, "streams declared: " + ", ".join(s.name for s in Subjects().streams()))
+    # The services read PAPERTAPE_NAMESPACE too: declare the streams they will use.
+    subjects = Subjects(load_settings(CommonSettings).namespace)
+    await declare_platform_streams(urls.nats_url, subjects)
+    console.emit(NAME, "streams declared: " + ", ".join(s.name for s in subjects.streams()))
     names = installed_services() if options.services is None else list(options.services)
     if not names:
         console.emit(NAME, "no service is installed yet: running the servers only")
@@ -139,17 +141,8 @@ async def prepare_database(urls: ServerUrls, console: Console) -> str:
 
 
 async def apply_migrations(database_url: str, console: Console) -> None:
-    """Apply the event log's migrations when that module exists (sync or async)."""
-    try:
-        module = importlib.import_module(MIGRATIONS)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not MIGRATIONS.startswith(exc.name):
-            raise
-        console.emit(NAME, f"no {MIGRATIONS} yet: skipping migrations")
-        return
-    outcome = module.apply_migrations(database_url)
-    if inspect.isawaitable(outcome):
-        await outcome
+    """Apply the event log's migrations (idempotent, under an advisory lock)."""
+    await apply_log_migrations(database_url)
     console.emit(NAME, "migrations applied")
 
 
