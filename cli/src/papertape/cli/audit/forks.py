@@ -8,24 +8,26 @@ The original stream is only read.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-
 import msgspec
 
-from papertape.cli.audit.rebuilds import account_events
-from papertape.common.codec import encode, upcast
 from papertape.common.eventlog import (
     ConcurrencyError,
     EventLog,
-    Metadata,
     NewEvent,
     RecordedEvent,
-    decode_metadata,
+    decode_envelope,
+    new_event,
 )
-from papertape.common.events.account import AccountEvent, account_stream
-from papertape.common.events.base import message_name, schema_version
-from papertape.common.ids import AccountId, Actor, CausationId, uuid7_from
+from papertape.common.events.account import account_stream
+from papertape.common.ids import (
+    AccountId,
+    Actor,
+    CausationId,
+    EventId,
+    derived_uuid7,
+    uuid7_time_or,
+)
+from papertape.trading.account.stored import event_codec
 
 
 class ForkError(Exception):
@@ -44,30 +46,22 @@ class Forked(msgspec.Struct, frozen=True, kw_only=True):
 
 def fork_event_id(original_id: str, into: str) -> str:
     """A UUIDv7 with the original's time and bits from (original id, new account)."""
-    parsed = uuid.UUID(original_id)
-    ms = parsed.int >> 80 if parsed.version == 7 else 0
-    digest = int.from_bytes(hashlib.sha256(f"{original_id}:{into}".encode()).digest()[:10], "big")
-    return str(uuid7_from(ms, digest >> 68, digest))
+    return derived_uuid7(f"{original_id}:{into}", uuid7_time_or(original_id, 0))
 
 
 def forked_event(recorded: RecordedEvent, into: str, actor: Actor) -> NewEvent:
     """The copy of one stored account event for account ``into``."""
-    event: AccountEvent = upcast(account_events.decode(recorded.data))
-    copy = msgspec.structs.replace(event, account_id=AccountId(into))
-    meta = decode_metadata(recorded)
-    metadata = Metadata(
-        occurred_at=meta.occurred_at,
-        correlation_id=meta.correlation_id,
+    original = decode_envelope(recorded, event_codec)
+    copy = msgspec.structs.replace(
+        original,
+        event_id=EventId(fork_event_id(recorded.event_id, into)),
         causation_id=CausationId(recorded.event_id),
         actor=actor,
+        traceparent=None,
+        tracestate=None,
+        data=msgspec.structs.replace(original.data, account_id=AccountId(into)),
     )
-    return NewEvent(
-        event_id=fork_event_id(recorded.event_id, into),
-        type=message_name(type(copy)),
-        schema_version=schema_version(type(copy)),
-        data=encode(copy),
-        metadata=encode(metadata),
-    )
+    return new_event(copy)
 
 
 async def fork_account(

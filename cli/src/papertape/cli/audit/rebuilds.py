@@ -6,12 +6,10 @@ from datetime import datetime
 
 import msgspec
 
-from papertape.common.codec import Codec, upcast
-from papertape.common.eventlog import EventLog, RecordedEvent
-from papertape.common.events.account import AccountEvent, account_stream
-from papertape.trading.account import INITIAL_STATE, AccountState, evolve
-
-account_events: Codec[AccountEvent] = Codec(AccountEvent)
+from papertape.common.eventlog import EventLog
+from papertape.common.events.account import account_stream
+from papertape.trading.account import INITIAL_STATE, AccountState
+from papertape.trading.account.stored import apply_stored
 
 
 class AccountAsOf(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,12 +18,6 @@ class AccountAsOf(msgspec.Struct, frozen=True, kw_only=True):
     state: AccountState
     version: int
     position: int
-
-
-def apply_recorded(state: AccountState, recorded: RecordedEvent) -> AccountState:
-    """One stored account event (decoded and upcast) applied to a state."""
-    event: AccountEvent = upcast(account_events.decode(recorded.data))
-    return evolve(state, event)
 
 
 async def replay_account(
@@ -42,7 +34,7 @@ async def replay_account(
     )
     async for batch in batches:
         for recorded in batch:
-            state = apply_recorded(state, recorded)
+            state = apply_stored(state, recorded.data)
             version, position = recorded.stream_version, recorded.position
     return AccountAsOf(state=state, version=version, position=position)
 

@@ -22,33 +22,21 @@ from nats.js.errors import NoStreamResponseError, NotFoundError
 from papertape.cli.audit.exports import selected
 from papertape.cli.output import Advance
 from papertape.common.bus.publishing import MSG_ID, publish
-from papertape.common.codec import encode
-from papertape.common.eventlog import EventLog, RecordedEvent, decode_metadata
+from papertape.common.codec import Codec, encode
+from papertape.common.eventlog import EventLog, RecordedEvent, decode_envelope
 from papertape.common.events.envelope import Envelope
-from papertape.common.ids import EventId, StreamId
 
 POSITION_HEADER = "Papertape-Position"
 STREAM_HEADER = "Papertape-Stream"
 _FLUSH_EVERY = 1_000  # bounds what sits in the client's buffer on core NATS
 
 
+_raw: Codec[msgspec.Raw] = Codec(msgspec.Raw)
+
+
 def envelope_of(recorded: RecordedEvent) -> Envelope[msgspec.Raw]:
     """The stored event as an envelope, its data untouched."""
-    meta = decode_metadata(recorded)
-    return Envelope(
-        event_id=EventId(recorded.event_id),
-        stream_id=StreamId(recorded.stream_id),
-        stream_version=recorded.stream_version,
-        occurred_at=meta.occurred_at,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        actor=meta.actor,
-        traceparent=meta.traceparent,
-        tracestate=meta.tracestate,
-        recorded_at=recorded.recorded_at,
-        position=recorded.position,
-        data=msgspec.Raw(recorded.data.encode()),
-    )
+    return decode_envelope(recorded, _raw)
 
 
 def headers_of(recorded: RecordedEvent) -> dict[str, str]:

@@ -8,7 +8,6 @@ the replay's summary at the version it reports.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -18,21 +17,17 @@ from papertape.cli.client import PortfolioClient, PortfolioUnavailable, Refused
 from papertape.cli.output import Advance
 from papertape.common.eventlog import (
     EventLog,
-    NewEvent,
-    RecordedEvent,
     Snapshot,
     SnapshotStore,
-    StreamInfo,
     Verification,
     verify_log,
 )
 from papertape.common.events.account import ACCOUNT_STREAM_PREFIX, account_stream
 from papertape.common.events.portfolio import GetAccountSummary
 from papertape.common.ids import AccountId
-from papertape.trading.account import STATE_SCHEMA_VERSION, AccountSnapshot, to_snapshot
+from papertape.trading.account import STATE_SCHEMA_VERSION, to_snapshot
 from papertape.trading.account.reports import AccountSummary, account_summary
-
-_snapshots = msgspec.json.Decoder(AccountSnapshot)
+from papertape.trading.account.stored import snapshot_codec
 
 
 class AuditableLog(EventLog, SnapshotStore, Protocol):
@@ -78,82 +73,11 @@ def differences(left: msgspec.Struct, right: msgspec.Struct) -> list[str]:
     return [name for name in left.__struct_fields__ if getattr(left, name) != getattr(right, name)]
 
 
-class _Counting:
-    """An event log whose ``read_all`` moves a progress bar on by every batch it yields."""
-
-    def __init__(self, log: EventLog, advance: Advance) -> None:
-        self._log = log
-        self._advance = advance
-
-    async def append(
-        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
-    ) -> list[int]:
-        return await self._log.append(stream_id, expected_version, events)
-
-    def read_stream(
-        self,
-        stream_id: str,
-        *,
-        from_version: int = 1,
-        to_version: int | None = None,
-        to_position: int | None = None,
-        batch_size: int = 1_000,
-    ) -> AsyncGenerator[list[RecordedEvent], None]:
-        return self._log.read_stream(
-            stream_id,
-            from_version=from_version,
-            to_version=to_version,
-            to_position=to_position,
-            batch_size=batch_size,
-        )
-
-    def read_stream_data(
-        self,
-        stream_id: str,
-        *,
-        from_version: int = 1,
-        to_position: int | None = None,
-        batch_size: int = 10_000,
-    ) -> AsyncGenerator[tuple[int, str], None]:
-        return self._log.read_stream_data(
-            stream_id, from_version=from_version, to_position=to_position, batch_size=batch_size
-        )
-
-    async def read_all(
-        self,
-        from_position: int = 1,
-        *,
-        limit: int | None = None,
-        to_position: int | None = None,
-        batch_size: int = 1_000,
-    ) -> AsyncGenerator[list[RecordedEvent], None]:
-        batches = self._log.read_all(
-            from_position, limit=limit, to_position=to_position, batch_size=batch_size
-        )
-        async for batch in batches:
-            yield batch
-            self._advance(len(batch))
-
-    async def head_position(self) -> int:
-        return await self._log.head_position()
-
-    async def stream_version(self, stream_id: str) -> int:
-        return await self._log.stream_version(stream_id)
-
-    async def list_streams(self, prefix: str = "") -> list[StreamInfo]:
-        return await self._log.list_streams(prefix)
-
-
-async def verify_chain(log: EventLog, advance: Advance) -> Verification:
-    """``verify_log``, reporting progress event by event."""
-    return await verify_log(_Counting(log, advance))
-
-
 async def check_snapshot(
     log: EventLog, account_id: str, snapshot: Snapshot
 ) -> AccountMismatch | None:
     """Compare an account's snapshot with a replay of its stream up to the same version."""
-    stored = _snapshots.decode(snapshot.state)
+    stored = snapshot_codec.decode(snapshot.state)
     replayed = await replay_account(log, account_id, to_version=snapshot.version)
     fields = differences(stored, to_snapshot(replayed.state))
     if replayed.version != snapshot.version:
@@ -203,7 +127,7 @@ async def audit(
     client: PortfolioClient | None = None,
 ) -> AuditReport:
     """Verify the log, every account's snapshot and (with a client) its live state."""
-    chain = await verify_chain(log, advance)
+    chain = await verify_log(log, advance=advance)
     streams = await log.list_streams(ACCOUNT_STREAM_PREFIX)
     accounts = [info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX) for info in streams]
     mismatches: list[AccountMismatch] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import NewType
 
@@ -30,3 +31,18 @@ def uuid7_from(unix_ms: int, rand_a: int, rand_b: int) -> uuid.UUID:
 def uuid7_time_ms(value: str) -> int:
     """The millisecond timestamp embedded in a UUIDv7."""
     return uuid.UUID(value).int >> 80
+
+
+def derived_uuid7(key: str, unix_ms: int) -> str:
+    """A UUIDv7 whose random bits come from ``key``: the same key always gives the same id."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    return str(uuid7_from(unix_ms, digest >> 68, digest))
+
+
+def uuid7_time_or(value: str, default_ms: int) -> int:
+    """The time of ``value`` when it is a UUIDv7, else ``default_ms``."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return default_ms
+    return parsed.int >> 80 if parsed.version == 7 else default_ms

@@ -8,21 +8,17 @@ the stream's version as the optimistic-concurrency check before the state moves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import time
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from papertape.common.clock import Clock
-from papertape.common.codec import Codec, upcast
 from papertape.common.eventlog import (
     ConcurrencyError,
     EventLog,
-    RecordedEvent,
     SnapshotPolicy,
     SnapshotStore,
     new_event,
@@ -41,8 +37,8 @@ from papertape.common.ids import (
     CorrelationId,
     EventId,
     StreamId,
-    uuid7_from,
-    uuid7_time_ms,
+    derived_uuid7,
+    uuid7_time_or,
 )
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.portfolio.gauges import AccountGauges
@@ -53,15 +49,8 @@ from papertape.trading.account import (
     DecisionContext,
     decide,
     evolve,
-    from_snapshot,
-    to_snapshot,
 )
-from papertape.trading.account.state import AccountSnapshot
-
-STREAM_PREFIX = ACCOUNT_STREAM_PREFIX
-stream_of = account_stream
-account_event_codec: Codec[AccountEvent] = Codec(AccountEvent)
-_snapshot_decoder = msgspec.json.Decoder(AccountSnapshot)
+from papertape.trading.account.stored import decode_state, encode_state, fold_stored
 
 
 def event_ids(request: Request[Any], count: int) -> list[EventId]:
@@ -70,43 +59,8 @@ def event_ids(request: Request[Any], count: int) -> list[EventId]:
     The time part is the request id's own when it is a UUIDv7 (so a retry with a new
     ``issued_at`` still maps to the same ids), else the request's ``issued_at``.
     """
-    ms = int(request.issued_at.timestamp() * 1000)
-    with contextlib.suppress(ValueError):
-        parsed = uuid.UUID(request.request_id)
-        if parsed.version == 7:
-            ms = uuid7_time_ms(request.request_id)
-    ids = []
-    for index in range(count):
-        digest = hashlib.sha256(f"{request.request_id}:{index}".encode()).digest()
-        rand = int.from_bytes(digest[:10], "big")
-        ids.append(EventId(str(uuid7_from(ms, rand >> 68, rand))))
-    return ids
-
-
-account_event_arrays: Codec[list[AccountEvent]] = Codec(list[AccountEvent])
-
-
-def evolve_recorded(state: AccountState, recorded: RecordedEvent) -> AccountState:
-    """Apply one stored event (decoded and upcast) to a state."""
-    return evolve(state, upcast(account_event_codec.decode(recorded.data)))
-
-
-def fold_events(state: AccountState, events_json: str) -> AccountState:
-    """Apply a JSON array of stored events (decoded in one call, upcast) to a state."""
-    for event in account_event_arrays.decode(events_json):
-        state = evolve(state, upcast(event))
-    return state
-
-
-def encode_state(state: AccountState) -> bytes:
-    return msgspec.json.encode(to_snapshot(state))
-
-
-def decode_state(data: bytes) -> AccountState:
-    state = from_snapshot(_snapshot_decoder.decode(data))
-    if state is None:
-        raise ValueError("snapshot of another state schema handed to decode_state")
-    return state
+    ms = uuid7_time_or(request.request_id, int(request.issued_at.timestamp() * 1000))
+    return [EventId(derived_uuid7(f"{request.request_id}:{i}", ms)) for i in range(count)]
 
 
 class Decided(msgspec.Struct, frozen=True):
@@ -154,10 +108,6 @@ class AccountBook:
         rebuilt = self._states.get(account_id)
         return rebuilt.version if rebuilt is not None else 0
 
-    def holders_of(self, symbol: str) -> list[str]:
-        """Accounts with an open position in ``symbol``."""
-        return [a for a, r in self._states.items() if symbol in r.state.positions]
-
     async def refresh(self, account_id: str) -> AccountState:
         """The account's state, loaded from the log when this book has not seen it yet
         (an account forked or written by an audit tool since start-up)."""
@@ -180,10 +130,10 @@ class AccountBook:
         return await rebuild_from_data(
             self._log,
             self._snapshots,
-            stream_of(account_id),
+            account_stream(account_id),
             state_schema_version=STATE_SCHEMA_VERSION,
             initial=INITIAL_STATE,
-            fold=fold_events,
+            fold=fold_stored,
             decode_state=decode_state,
             to_position=to_position,
         )
@@ -192,8 +142,8 @@ class AccountBook:
         """Rebuild every account; returns (accounts, events replayed, seconds)."""
         started = time.perf_counter()
         replayed = 0
-        for info in await self._log.list_streams(STREAM_PREFIX):
-            account_id = info.stream_id.removeprefix(STREAM_PREFIX)
+        for info in await self._log.list_streams(ACCOUNT_STREAM_PREFIX):
+            account_id = info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
             rebuilt = await self.load(account_id)
             self._states[account_id] = rebuilt
             replayed += rebuilt.version - rebuilt.snapshot_version
@@ -224,10 +174,14 @@ class AccountBook:
                 events = decide(request.body, current.state, context)
                 if not events:
                     return Decided([], [], current.state, current.version)
-                envelopes = self._envelopes(request, account_id, current.version, events)
+                envelopes = self._envelopes(
+                    request, account_id, current.version, events, context.now
+                )
                 try:
                     positions = await self._log.append(
-                        stream_of(account_id), current.version, [new_event(e) for e in envelopes]
+                        account_stream(account_id),
+                        current.version,
+                        [new_event(e) for e in envelopes],
                     )
                 except ConcurrencyError:
                     # Another writer moved the stream: rebuild from the log and decide again.
@@ -239,7 +193,7 @@ class AccountBook:
                     return Decided([], positions, self.state(account_id), self.version(account_id))
                 self._covered[account_id] = max(positions)
                 return await self._moved(account_id, current, envelopes, positions)
-            raise ConcurrencyError(stream_of(account_id), None, self.version(account_id))
+            raise ConcurrencyError(account_stream(account_id), None, self.version(account_id))
 
     def _envelopes(
         self,
@@ -247,12 +201,12 @@ class AccountBook:
         account_id: str,
         version: int,
         events: Sequence[AccountEvent],
+        now: datetime,
     ) -> list[Envelope[AccountEvent]]:
-        now = self._clock.now()
         return [
             Envelope(
                 event_id=event_id,
-                stream_id=StreamId(stream_of(account_id)),
+                stream_id=StreamId(account_stream(account_id)),
                 stream_version=version + index + 1,
                 occurred_at=now,
                 correlation_id=request.correlation_id or CorrelationId(request.request_id),
@@ -284,7 +238,7 @@ class AccountBook:
             moved,
             state_schema_version=STATE_SCHEMA_VERSION,
             encode_state=encode_state,
-            stream_id=stream_of(account_id),
+            stream_id=account_stream(account_id),
         ):
             moved = Rebuilt(moved.state, moved.version, moved.version)
         self._states[account_id] = moved
@@ -297,8 +251,3 @@ class AccountBook:
                     self._metrics.service, type(envelope.data).__name__
                 ).inc()
         return Decided(envelopes, positions, moved.state, moved.version)
-
-
-def stored_events(records: Iterable[RecordedEvent]) -> list[AccountEvent]:
-    """Decode stored account events."""
-    return [account_event_codec.decode(r.data) for r in records]

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from papertape.common.eventlog import EventLog, decode_envelope
+from papertape.common.events.account import account_stream
 from papertape.common.events.portfolio import (
     AccountQueryBase,
     ExportTradesCsv,
@@ -21,8 +22,9 @@ from papertape.common.events.portfolio import (
     ListAccounts,
     PortfolioQuery,
 )
-from papertape.portfolio.accounts import AccountBook, account_event_codec, stream_of
+from papertape.portfolio.accounts import AccountBook
 from papertape.trading.account import reports
+from papertape.trading.account.stored import event_codec
 
 
 class UnknownAccount(LookupError):
@@ -85,7 +87,7 @@ def _listing(book: AccountBook, account_id: str) -> AccountListing:
 async def _activity(log: EventLog, account_id: str, start: int, limit: int) -> list[Any]:
     events: list[Any] = []
     async for batch in log.read_stream(
-        stream_of(account_id), from_version=start, to_version=start + limit - 1
+        account_stream(account_id), from_version=start, to_version=start + limit - 1
     ):
-        events.extend(decode_envelope(r, account_event_codec) for r in batch)
+        events.extend(decode_envelope(r, event_codec) for r in batch)
     return events

@@ -14,9 +14,10 @@ from papertape.common import codec
 from papertape.common.bus.publishing import publish
 from papertape.common.eventlog import RecordedEvent, decode_envelope
 from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
+from papertape.common.events.account import ACCOUNT_STREAM_PREFIX
 from papertape.common.subjects import Subjects
 from papertape.common.telemetry.metrics import ServiceMetrics
-from papertape.portfolio.accounts import STREAM_PREFIX, account_event_codec
+from papertape.trading.account.stored import event_codec
 
 RELAY_NAME = "relay.accounts"
 
@@ -32,16 +33,14 @@ class AccountRelay:
         *,
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
-        name: str = RELAY_NAME,
     ) -> None:
         self._js = js
         self._subjects = subjects
         self._metrics = metrics
-        self.published = 0
         self.runner = SubscriptionRunner(
             dsn,
             Subscription(
-                name=name,
+                name=RELAY_NAME,
                 handler=self._handle,
                 delivery=Delivery.AFTER_EFFECT,
                 batch_size=batch_size,
@@ -51,13 +50,12 @@ class AccountRelay:
 
     async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:
         for recorded in batch:
-            if not recorded.stream_id.startswith(STREAM_PREFIX):
+            if not recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
                 continue
-            envelope = decode_envelope(recorded, account_event_codec)
-            account_id = recorded.stream_id.removeprefix(STREAM_PREFIX)
+            envelope = decode_envelope(recorded, event_codec)
+            account_id = recorded.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
             subject = self._subjects.account_event(account_id, recorded.type)
             await publish(self._js, subject, codec.encode(envelope), msg_id=recorded.event_id)
-            self.published += 1
         if self._metrics is not None and batch:
             self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
                 batch[-1].position

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
@@ -51,8 +53,13 @@ def _fault(
     return None
 
 
-async def verify_log(log: EventLog, *, batch_size: int = 5_000) -> Verification:
-    """Check every event from the first; stops at the first fault and reports its position."""
+async def verify_log(
+    log: EventLog, *, batch_size: int = 5_000, advance: Callable[[int], object] | None = None
+) -> Verification:
+    """Check every event from the first; stops at the first fault and reports its position.
+
+    ``advance`` is told how many events each batch held (a progress bar, for one).
+    """
     head = await log.head_position()
     prev_hash = GENESIS_HASH
     versions: dict[str, int] = {}
@@ -70,6 +77,8 @@ async def verify_log(log: EventLog, *, batch_size: int = 5_000) -> Verification:
             versions[event.stream_id] = event.stream_version
             prev_hash = event.hash
             expected += 1
+        if advance is not None:
+            advance(len(batch))
     if expected - 1 != head:
         return Verification(
             checked=expected - 1,

@@ -1,0 +1,48 @@
+"""Accounts as the event log keeps them: stored events applied, states snapshotted.
+
+One place for the codecs of stored account events and snapshots, shared by the portfolio's
+rebuild and the audit tools' replays, so both read history the same way (upcast on read).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from papertape.common.codec import Codec, upcast
+from papertape.common.events.account import AccountEvent
+from papertape.trading.account.evolve import evolve
+from papertape.trading.account.state import (
+    AccountSnapshot,
+    AccountState,
+    from_snapshot,
+    to_snapshot,
+)
+
+event_codec: Codec[AccountEvent] = Codec(AccountEvent)
+event_arrays: Codec[list[AccountEvent]] = Codec(list[AccountEvent])
+snapshot_codec: Codec[AccountSnapshot] = Codec(AccountSnapshot)
+
+
+def apply_stored(state: AccountState, data: str | bytes) -> AccountState:
+    """One stored event (its JSON data, decoded and upcast) applied to a state."""
+    return evolve(state, upcast(event_codec.decode(data)))
+
+
+def fold_stored(state: AccountState, events_json: str) -> AccountState:
+    """A JSON array of stored events (decoded in one call, upcast) applied to a state."""
+    for event in event_arrays.decode(events_json):
+        state = evolve(state, upcast(event))
+    return state
+
+
+def encode_state(state: AccountState) -> bytes:
+    """A snapshot of the state, as stored."""
+    return msgspec.json.encode(to_snapshot(state))
+
+
+def decode_state(data: bytes) -> AccountState:
+    """The state a stored snapshot holds (of this state schema version)."""
+    state = from_snapshot(snapshot_codec.decode(data))
+    if state is None:
+        raise ValueError("snapshot of another state schema handed to decode_state")
+    return state
