@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -102,6 +102,30 @@ class ServiceRuntime:
         self._js = self.broker.connection.jetstream()
         self._dead_letters = DeadLetterBox(self.js, self.subjects, self.service, self.clock)
 
+    async def dead_letter(
+        self,
+        subject: str,
+        payload: bytes,
+        headers: Mapping[str, str] | None,
+        error: BaseException,
+        deliveries: int = 1,
+    ) -> None:
+        """Keep a message that could not be handled, with its reason; count and log it.
+
+        Malformed messages are ``malformed``; anything else has run out of deliveries.
+        """
+        reason = MALFORMED if is_malformed(error) else EXHAUSTED
+        await self.dead_letters.put(
+            subject=subject,
+            payload=payload,
+            error=error,
+            reason=reason,
+            headers=headers,
+            deliveries=deliveries,
+        )
+        self.metrics.dead_letters.labels(self.service, reason).inc()
+        self.log.warning("dead-lettered %s (%s): %s", subject, reason, error)
+
     def guarded(self, name: str) -> Callable[[Handler[R]], Handler[R | None]]:
         """Metrics, timing and dead letters around a handler that takes the raw message.
 
@@ -122,18 +146,10 @@ class ServiceRuntime:
                     deliveries = _deliveries(msg)
                     last = deliveries >= self.max_deliver or not _is_jetstream(msg)
                     if is_malformed(error) or last:
-                        reason = MALFORMED if is_malformed(error) else EXHAUSTED
-                        await self.dead_letters.put(
-                            subject=msg.raw_message.subject,
-                            payload=msg.body,
-                            error=error,
-                            reason=reason,
-                            headers=msg.headers,
-                            deliveries=deliveries,
+                        await self.dead_letter(
+                            msg.raw_message.subject, msg.body, msg.headers, error, deliveries
                         )
-                        self.metrics.dead_letters.labels(self.service, reason).inc()
                         self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
-                        self.log.warning("dead-lettered %s: %s", msg.raw_message.subject, error)
                         return None
                     self.metrics.handled.labels(self.service, name, "retry").inc()
                     backoff = self.retry_backoff_s
@@ -177,14 +193,9 @@ class ServiceRuntime:
                 except Exception as error:
                     if is_malformed(error):
                         outcome = "malformed"
-                        await self.dead_letters.put(
-                            subject=msg.raw_message.subject,
-                            payload=msg.body,
-                            error=error,
-                            reason=MALFORMED,
-                            headers=msg.headers,
+                        await self.dead_letter(
+                            msg.raw_message.subject, msg.body, msg.headers, error
                         )
-                        self.metrics.dead_letters.labels(self.service, MALFORMED).inc()
                         return encode(
                             Reply(ok=False, error_code="malformed_request", error=str(error))
                         )

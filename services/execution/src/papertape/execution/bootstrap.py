@@ -15,7 +15,6 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import DeliverPolicy
 
-from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, is_malformed
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
@@ -101,16 +100,7 @@ class ExecutionService:
         try:
             await handle(msg.data)
         except Exception as error:
-            reason = MALFORMED if is_malformed(error) else EXHAUSTED
-            self.runtime.log.warning("dead-lettered %s: %s", msg.subject, error)
-            await self.runtime.dead_letters.put(
-                subject=msg.subject,
-                payload=msg.data,
-                error=error,
-                reason=reason,
-                headers=dict(msg.headers or {}),
-                deliveries=1,
-            )
+            await self.runtime.dead_letter(msg.subject, msg.data, msg.headers, error)
 
     async def _sweep(self) -> None:
         assert self.handlers is not None

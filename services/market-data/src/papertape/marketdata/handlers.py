@@ -3,13 +3,12 @@
 from faststream.nats import NatsMessage
 
 from papertape.common import codec
-from papertape.common.events.envelope import Reply, Request
+from papertape.common.events.envelope import Request
 from papertape.common.events.market import MarketQuery
 from papertape.common.runtime import ServiceRuntime
 from papertape.marketdata.queries import MarketQueries
 
 QUEUE_GROUP = "marketdata"
-MALFORMED = "malformed"
 
 requests: codec.Codec[Request[MarketQuery]] = codec.Codec(Request[MarketQuery])
 
@@ -18,11 +17,7 @@ def register(runtime: ServiceRuntime, queries: MarketQueries) -> None:
     """Subscribe the query responder on ``marketdata.query.*`` (a queue group)."""
 
     @runtime.broker.subscriber(runtime.subjects.marketdata_queries(), queue=QUEUE_GROUP)
-    @runtime.guarded("market_query")
+    @runtime.replying("market_query")
     async def answer_query(msg: NatsMessage) -> bytes:
-        try:
-            request = requests.decode(msg.body)
-        except codec.DecodeError as error:
-            # A question that cannot be read gets an answer saying so, not silence.
-            return codec.encode(Reply[None](ok=False, error_code=MALFORMED, error=str(error)))
+        request = requests.decode(msg.body)
         return codec.encode(await queries.answer(request.body))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import msgspec
 from nats.js import JetStreamContext
 
 from papertape.common import codec
@@ -19,12 +18,11 @@ from papertape.common.subjects import Subjects
 
 MALFORMED = "malformed"
 EXHAUSTED = "retries_exhausted"
-REJECTED = "rejected"
 
 
 def is_malformed(error: BaseException) -> bool:
     """True when the error says the message itself is bad (not the world around it)."""
-    return isinstance(error, msgspec.ValidationError | msgspec.DecodeError | UnicodeDecodeError)
+    return isinstance(error, (*codec.DecodeError, UnicodeDecodeError))
 
 
 class DeadLetterBox:
