@@ -1,4 +1,4 @@
-"""Stopping background tasks for sure.
+"""Background tasks: restarted when they fail, stopped for sure.
 
 Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives just as its inner
 future completes (fixed in 3.12); a loop that then goes on to its next ``sleep`` never ends,
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 
 RETRY_S = 0.25
 
@@ -30,3 +31,25 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[object]], *, attempts: int = 4
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             task.result()
+
+
+async def restart_on_failure(
+    run: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    log: logging.Logger,
+    on_restart: Callable[[], object],
+    pauses: tuple[float, float] = (0.5, 15.0),
+) -> None:
+    """Run ``run`` until it returns; when it fails, log, count (``on_restart``) and run it
+    again after a pause that doubles from ``pauses[0]`` up to ``pauses[1]``."""
+    pause = pauses[0]
+    while True:
+        try:
+            await run()
+            return
+        except Exception:
+            log.exception("%s failed; restarting in %.1fs", what, pause)
+            on_restart()
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, pauses[1])

@@ -9,7 +9,7 @@ from papertape.common.clock import Clock
 from papertape.common.events.market import QuoteReceived
 from papertape.common.ids import Symbol
 from papertape.common.runtime import ServiceRuntime, configure
-from papertape.common.tasks import stop_tasks
+from papertape.common.tasks import restart_on_failure, stop_tasks
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
 from papertape.marketdata.bars import BarAggregator
@@ -99,20 +99,20 @@ class MarketDataService:
         """Publish the feed; a failing feed is restarted after a growing pause (a replay that
         reaches its end is done). Quote ids are deterministic, so a restart re-publishing a
         quote is dropped by the stream's dedup window."""
-        assert self.publisher is not None
-        pause = FEED_RESTART_S[0]
-        while True:
-            try:
-                await self.publisher.run(self.feed.stream())
-                self.runtime.log.info("feed %s ended", self.feed.name)
-                return
-            except Exception:
-                self.runtime.log.exception(
-                    "feed %s failed; restarting in %.1fs", self.feed.name, pause
-                )
-                self.metrics.feed_restarts.labels(self.feed.name).inc()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, FEED_RESTART_S[1])
+        publisher = self.publisher
+        assert publisher is not None
+
+        async def publish_feed() -> None:
+            await publisher.run(self.feed.stream())
+            self.runtime.log.info("feed %s ended", self.feed.name)
+
+        await restart_on_failure(
+            publish_feed,
+            what=f"feed {self.feed.name}",
+            log=self.runtime.log,
+            on_restart=self.metrics.feed_restarts.labels(self.feed.name).inc,
+            pauses=FEED_RESTART_S,
+        )
 
     async def _close_bars(self) -> None:
         assert self.publisher is not None

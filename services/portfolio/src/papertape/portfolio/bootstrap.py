@@ -12,7 +12,7 @@ from papertape.common.events.envelope import Request
 from papertape.common.idgen import IdGenerator, Uuid7Generator
 from papertape.common.ids import AccountId, Actor
 from papertape.common.runtime import ServiceRuntime, configure
-from papertape.common.tasks import stop_tasks
+from papertape.common.tasks import restart_on_failure, stop_tasks
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook, persist_marks
@@ -20,7 +20,6 @@ from papertape.portfolio.relay import AccountRelay
 from papertape.portfolio.settings import PortfolioSettings, read_settings
 
 SERVICE = "portfolio"
-RELAY_RESTART_S = (0.5, 15.0)  # first and longest pause before the relay resumes
 
 
 class Portfolio:
@@ -73,19 +72,13 @@ class Portfolio:
         ]
 
     async def _relay_forever(self) -> None:
-        """Keep the relay following the log: a failure (NATS or PostgreSQL away) is logged and
-        the relay resumes from its checkpoint after a growing pause; nothing is lost."""
+        """Keep the relay following the log: after a failure (NATS or PostgreSQL away) it
+        resumes from its checkpoint; nothing is lost."""
         assert self.relay is not None
-        pause = RELAY_RESTART_S[0]
-        while True:
-            try:
-                await self.relay.run()
-                return  # stopped on purpose
-            except Exception:
-                self.runtime.log.exception("the relay failed; resuming in %.1fs", pause)
-                self.runtime.metrics.handled.labels(SERVICE, "relay", "restart").inc()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, RELAY_RESTART_S[1])
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "relay", "restart")
+        await restart_on_failure(
+            self.relay.run, what="the relay", log=self.runtime.log, on_restart=restarts.inc
+        )
 
     async def _open_demo_account(self) -> None:
         """``make run`` asks for a demo account; open it once (a retry appends nothing)."""
