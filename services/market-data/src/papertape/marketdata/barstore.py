@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import asyncpg
 
 from papertape.common.events.market import BarClosed, Timeframe
 from papertape.common.ids import Symbol
+from papertape.common.migrations import MigrationSet
 
 # Advisory locks are per database; this key is the market-data migrations' own.
 _LOCK_KEY = 0x6D_64_62_01
@@ -39,41 +39,14 @@ _FAR_PAST = datetime.fromisoformat("1900-01-01T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 
 
-def available_migrations() -> list[tuple[str, str]]:
-    """(name, SQL) of every bar-store migration, oldest first."""
-    folder = resources.files("papertape.marketdata.migrations")
-    return sorted(
-        (entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    )
+BAR_STORE = MigrationSet(
+    package="papertape.marketdata.migrations", table=_MIGRATIONS_TABLE, lock_key=_LOCK_KEY
+)
 
 
 async def apply_migrations(dsn: str) -> list[str]:
-    """Apply the migrations this database lacks, under an advisory lock; returns their names."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        try:
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {_MIGRATIONS_TABLE} ("
-                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())"
-            )
-            rows = await conn.fetch(f"SELECT name FROM {_MIGRATIONS_TABLE}")
-            done = {row["name"] for row in rows}
-            applied: list[str] = []
-            for name, script in available_migrations():
-                if name in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(script)
-                    await conn.execute(f"INSERT INTO {_MIGRATIONS_TABLE} (name) VALUES ($1)", name)
-                applied.append(name)
-            return applied
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
-    finally:
-        await conn.close()
+    """Apply the bar store's migrations this database lacks; returns their names."""
+    return await BAR_STORE.apply(dsn)
 
 
 def _row(bar: BarClosed) -> tuple[Any, ...]:
