@@ -29,6 +29,8 @@ async def test_opening_an_account_appends_to_the_log_and_answers_its_summary(
     assert reply.ok, reply.error
     assert reply.result["version"] == 1
     assert reply.result["events"][0]["data"]["type"] == "account_opened.v1"
+    # Stored with the trace of the span that handled the command.
+    assert reply.result["events"][0]["traceparent"].startswith("00-")
 
     summary = await client.query("summary", GetAccountSummary(account_id=ACC))
     assert summary.ok

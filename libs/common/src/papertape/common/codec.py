@@ -56,10 +56,6 @@ class Codec(Generic[T]):
         """Validate an already-parsed object (a dict from asyncpg's jsonb, for example)."""
         return cast(T, msgspec.convert(obj, self.type))
 
-    @staticmethod
-    def encode(message: Any) -> bytes:
-        return encoder.encode(message)
-
 
 def to_builtins(message: Any) -> Any:
     """Plain JSON-ready Python objects (Decimals as strings)."""

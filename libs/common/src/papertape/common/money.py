@@ -6,14 +6,9 @@ import decimal
 from decimal import ROUND_HALF_EVEN, Decimal
 
 DECIMAL_CONTEXT = decimal.Context(prec=28, rounding=ROUND_HALF_EVEN)
-decimal.DefaultContext.prec = 28
-decimal.DefaultContext.rounding = ROUND_HALF_EVEN
-decimal.setcontext(decimal.Context(prec=28, rounding=ROUND_HALF_EVEN))
 
 ZERO = Decimal(0)
-ONE = Decimal(1)
 HUNDRED = Decimal(100)
-CENT = Decimal("0.01")
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:

@@ -9,7 +9,6 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
     wait_exponential,
 )
 
@@ -22,15 +21,5 @@ def transient_bus_errors() -> AsyncRetrying:
         ),
         wait=wait_exponential(multiplier=0.05, max=2.0),
         stop=stop_after_attempt(8),
-        reraise=True,
-    )
-
-
-def startup_dependency(seconds: float = 30.0) -> AsyncRetrying:
-    """A dependency (database, bus) that may still be starting: retry up to ``seconds``."""
-    return AsyncRetrying(
-        retry=retry_if_exception_type((OSError, ConnectionError, NatsTimeoutError)),
-        wait=wait_exponential(multiplier=0.1, max=2.0),
-        stop=stop_after_delay(seconds),
         reraise=True,
     )

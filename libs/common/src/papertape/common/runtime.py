@@ -50,7 +50,6 @@ class ServiceRuntime:
         settings: CommonSettings,
         *,
         clock: Clock | None = None,
-        metrics_host: str | None = None,
         max_deliver: int = MAX_DELIVER,
         retry_backoff_s: Sequence[float] = BACKOFF_S,
     ) -> None:
@@ -63,7 +62,6 @@ class ServiceRuntime:
         self.metrics = ServiceMetrics(service)
         self.tracer_provider = configure_tracing(service)
         self.log = logging.getLogger(f"papertape.{service}")
-        self._metrics_host = metrics_host or settings.metrics_host
         self.broker = NatsBroker(
             settings.nats_url,
             name=f"papertape-{service}",
@@ -231,9 +229,9 @@ class ServiceRuntime:
             await self.connect()
         if self.settings.metrics_port >= 0:
             port = start_metrics_server(
-                self.metrics, self.settings.metrics_port, self._metrics_host
+                self.metrics, self.settings.metrics_port, self.settings.metrics_host
             )
-            self.log.info("metrics on http://%s:%d/metrics", self._metrics_host, port)
+            self.log.info("metrics on http://%s:%d/metrics", self.settings.metrics_host, port)
         if on_start is not None:
             await on_start()
         await self.broker.start()

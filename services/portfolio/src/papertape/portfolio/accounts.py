@@ -41,6 +41,7 @@ from papertape.common.ids import (
     uuid7_time_or,
 )
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.tracing import trace_fields
 from papertape.portfolio.gauges import AccountGauges
 from papertape.trading.account import (
     INITIAL_STATE,
@@ -203,6 +204,10 @@ class AccountBook:
         events: Sequence[AccountEvent],
         now: datetime,
     ) -> list[Envelope[AccountEvent]]:
+        # The requester's trace when it sent one, else the span handling the command.
+        traceparent, tracestate = (
+            (request.traceparent, request.tracestate) if request.traceparent else trace_fields()
+        )
         return [
             Envelope(
                 event_id=event_id,
@@ -212,8 +217,8 @@ class AccountBook:
                 correlation_id=request.correlation_id or CorrelationId(request.request_id),
                 causation_id=request.causation_id or CausationId(request.request_id),
                 actor=request.actor,
-                traceparent=request.traceparent,
-                tracestate=request.tracestate,
+                traceparent=traceparent,
+                tracestate=tracestate,
                 data=event,
             )
             for index, (event_id, event) in enumerate(

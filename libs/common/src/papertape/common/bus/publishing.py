@@ -12,6 +12,7 @@ from papertape.common.policies import transient_bus_errors
 from papertape.common.telemetry.tracing import inject_headers
 
 MSG_ID = "Nats-Msg-Id"
+ACK_WAIT_S = 5.0
 
 
 def headers_for(msg_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -28,12 +29,11 @@ async def publish(
     *,
     msg_id: str,
     headers: dict[str, str] | None = None,
-    ack_wait_s: float = 5.0,
 ) -> PubAck:
     """Publish a message (struct or bytes) once: JetStream drops a repeat of ``msg_id``."""
     payload = message if isinstance(message, bytes) else codec.encode(message)
     all_headers = headers_for(msg_id, headers)
     async for attempt in transient_bus_errors():
         with attempt:
-            return await js.publish(subject, payload, headers=all_headers, timeout=ack_wait_s)
+            return await js.publish(subject, payload, headers=all_headers, timeout=ACK_WAIT_S)
     raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover

@@ -70,6 +70,9 @@ class GroupCommitter:
     async def _write(self) -> None:
         while self._queue:
             group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
+            if len(group) == 1:
+                await self._alone(group[0])
+                continue
             try:
                 await self._together(group)
             except Exception:  # nothing of the group was written: one transaction each

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
@@ -28,7 +27,6 @@ class InMemoryEventLog:
         self._by_id: dict[str, int] = {}
         self._snapshots: dict[tuple[str, int], Snapshot] = {}
         self._checkpoints: dict[str, int] = {}
-        self.appended = asyncio.Condition()
 
     async def append(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
@@ -84,8 +82,6 @@ class InMemoryEventLog:
             self._streams.setdefault(stream_id, []).append(position)
             new.append(position)
             prev = digest
-        async with self.appended:
-            self.appended.notify_all()
         return new
 
     def _replay(self, stream_id: str, ids: list[str]) -> list[int]:

@@ -1,6 +1,6 @@
 """Telemetry written once: structured logs, Prometheus metrics, OpenTelemetry traces."""
 
-from papertape.common.telemetry.logs import configure_logging, get_logger
+from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
 from papertape.common.telemetry.tracing import (
     configure_tracing,
@@ -14,7 +14,6 @@ __all__ = [
     "configure_logging",
     "configure_tracing",
     "extract_context",
-    "get_logger",
     "inject_headers",
     "start_metrics_server",
     "trace_fields",

@@ -63,8 +63,3 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-
-
-def get_logger(name: str) -> logging.Logger:
-    """A logger; pass structured fields with ``extra={...}``."""
-    return logging.getLogger(name)

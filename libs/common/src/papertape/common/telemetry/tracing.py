@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
@@ -18,7 +17,7 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> Tra
     """A tracer provider for the service; spans go to ``exporter`` when one is given."""
     provider = TracerProvider(resource=Resource.create({"service.name": f"papertape-{service}"}))
     if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 
@@ -38,8 +37,3 @@ def trace_fields() -> tuple[str | None, str | None]:
     """The current span's (traceparent, tracestate), for storing in an envelope."""
     carrier = inject_headers()
     return carrier.get("traceparent"), carrier.get("tracestate")
-
-
-def tracer(name: str) -> trace.Tracer:
-    """A tracer from the global provider."""
-    return trace.get_tracer(name)
