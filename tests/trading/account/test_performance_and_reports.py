@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+from papertape.common.events.account import Withdraw
 from papertape.common.events.orders import ExitReason, OrderSide
 from papertape.common.ids import OrderId, Symbol
 from papertape.trading.account.performance import (
@@ -24,7 +25,16 @@ from papertape.trading.account.reports import (
     positions,
     trades_csv,
 )
-from papertape.trading.account.scenarios import T0, Scenario, at, fill, mark, order, wide_open
+from papertape.trading.account.scenarios import (
+    ACCOUNT,
+    T0,
+    Scenario,
+    at,
+    fill,
+    mark,
+    order,
+    wide_open,
+)
 from papertape.trading.account.state import ClosedTrade, EquityPoint
 
 D = Decimal
@@ -146,3 +156,14 @@ def test_trades_export_as_csv_with_a_header() -> None:
     assert rows[0]["r_multiple"] == "1"
     assert rows[1]["r_multiple"] == ""
     assert rows[0]["exit_reason"] == "manual"
+
+
+def test_a_withdrawal_is_not_a_drawdown_in_the_performance_report() -> None:
+    s = Scenario(wide_open())
+    s.when(Withdraw(account_id=ACCOUNT, amount=Decimal(5000)))
+
+    metrics = account_performance(s.state)
+
+    assert metrics.max_drawdown == Decimal(0)
+    assert metrics.max_drawdown_pct == Decimal(0)
+    assert account_summary(s.state).max_drawdown == metrics.max_drawdown

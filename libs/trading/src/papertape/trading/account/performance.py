@@ -151,8 +151,13 @@ def performance(
     net_deposits: Decimal = ZERO,
     fees: Decimal = ZERO,
     periods_per_year: int = 252,
+    max_drawdown: tuple[Decimal, Decimal] | None = None,
 ) -> PerformanceMetrics:
-    """Every metric at once; returns are measured against starting equity plus net deposits."""
+    """Every metric at once; returns are measured against starting equity plus net deposits.
+
+    ``max_drawdown`` (value, %) overrides the one read off the curve when the caller knows it
+    net of deposits and withdrawals (the account does: a withdrawal is not a loss).
+    """
     pnls = [t.net_pnl for t in trades]
     wins = [p for p in pnls if p > 0]
     losses = [p for p in pnls if p < 0]
@@ -162,6 +167,8 @@ def performance(
     capital = starting_equity + net_deposits
     net_profit = ending - capital
     dd = drawdown(curve)
+    if max_drawdown is not None:
+        dd = Drawdown(value=max_drawdown[0], pct=max_drawdown[1], duration_s=dd.duration_s)
     returns = daily_returns(curve)
     cagr = cagr_pct(curve)
     win_streak, loss_streak = streaks(trades)

@@ -153,6 +153,7 @@ def account_performance(state: AccountState, periods_per_year: int = 252) -> Per
         net_deposits=state.net_deposits,
         fees=state.fees_paid,
         periods_per_year=periods_per_year,
+        max_drawdown=(state.max_drawdown, state.max_drawdown_pct),
     )
 
 
