@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from decimal import Decimal
 
 import msgspec
@@ -129,6 +130,7 @@ FIAT_CURRENCIES = frozenset(
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD")
 
 
+@functools.cache  # instruments are immutable; asked for on every quote and order
 def instrument_for(symbol: str) -> Instrument:
     """The known instrument for a symbol, else a guess from its shape."""
     # Two fiat codes (GBPJPY): FX; BASE/QUOTE, or a coin against USD, USDT or USDC (SOLUSDT,

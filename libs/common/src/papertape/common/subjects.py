@@ -7,6 +7,7 @@ over subjects ``t42.acct.>``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import msgspec
@@ -14,6 +15,7 @@ import msgspec
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
+@functools.cache  # every subject built checks its tokens; symbols and names repeat
 def token(value: str) -> str:
     """A subject token: no dots, spaces or wildcards (they would change the subject's meaning)."""
     if not _TOKEN.match(value):
@@ -80,6 +82,10 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def bar(self, timeframe: str, symbol: str) -> str:
         return self._s("md", "bar", token(timeframe), token(symbol))
+
+    def bars(self, timeframe: str) -> str:
+        """Bars of one width, every symbol."""
+        return self._s("md", "bar", token(timeframe), "*")
 
     def all_quotes(self) -> str:
         return self._s("md", "quote", "*")

@@ -65,8 +65,11 @@ class ExecutionService:
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
         nc = runtime.broker.connection
-        market: Subscription = await nc.subscribe(subjects.all_market(), cb=self._market_message)
-        self._subscriptions.append(market)
+        # Quotes, and bars of the one width the venue matches on (the others would be decoded
+        # only to be dropped).
+        for subject in (subjects.all_quotes(), subjects.bars(self.settings.bar_timeframe)):
+            market: Subscription = await nc.subscribe(subject, cb=self._market_message)
+            self._subscriptions.append(market)
         await nc.flush()  # the server knows the subscription before we say we are matching
         if self.settings.expiry_sweep_s > 0:
             self._tasks.append(asyncio.create_task(self._sweep(), name="execution expiries"))

@@ -7,6 +7,7 @@ stored history can be decoded and upcast on read (see ``papertape.common.codec``
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -16,6 +17,7 @@ _VERSIONED = re.compile(r"^(?P<base>.+?)V(?P<version>\d+)$")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+@functools.cache  # per message on the hot paths (appends, reports): a class name is fixed
 def _split(class_name: str) -> tuple[str, int]:
     match = _VERSIONED.match(class_name)
     if match:

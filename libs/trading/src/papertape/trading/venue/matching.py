@@ -72,7 +72,6 @@ class Matcher:
 
     def __init__(self, state: VenueState) -> None:
         self.state = state
-        self._instruments: dict[str, Instrument] = {}
 
     # --- one point ---------------------------------------------------------------------------
 
@@ -295,10 +294,7 @@ class Matcher:
         out.extend(followers)
 
     def _instrument(self, symbol: str) -> Instrument:
-        instrument = self._instruments.get(symbol)
-        if instrument is None:
-            instrument = self._instruments[symbol] = instrument_for(symbol)
-        return instrument
+        return instrument_for(symbol)  # cached by common.instruments
 
 
 def _stop(order: WorkingOrder) -> Decimal:
