@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 import nats
@@ -20,6 +20,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from papertape.cli import endpoints
 from papertape.cli.output import fail
 from papertape.common.codec import Codec, encode
+from papertape.common.events.account import AccountRejection
 from papertape.common.events.base import Query, message_name
 from papertape.common.events.envelope import Reply, Request
 from papertape.common.idgen import Uuid7Generator
@@ -28,7 +29,7 @@ from papertape.common.subjects import Subjects
 
 replies: Codec[Reply[Any]] = Codec(Reply[Any])
 
-REJECTIONS = ("order_rejected", "command_rejected", "withdrawal_rejected", "fill_rejected")
+REJECTIONS = frozenset(message_name(kind) for kind in get_args(AccountRejection))
 """Events that are business refusals: the command line reports them and exits non-zero."""
 
 

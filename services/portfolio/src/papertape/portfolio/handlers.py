@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig
 
 from papertape.common.codec import Codec, encode
 from papertape.common.eventlog import EventLog
-from papertape.common.events.account import AccountCommand, AccountEvent
+from papertape.common.events.account import AccountCommand
 from papertape.common.events.envelope import Envelope, Reply, Request
 from papertape.common.events.execution import ExecutionReport
 from papertape.common.events.market import QuoteReceived
-from papertape.common.events.portfolio import PortfolioQuery
+from papertape.common.events.portfolio import CommandResult, PortfolioQuery
 from papertape.common.ids import Actor, CausationId
 from papertape.common.runtime import ServiceRuntime
 from papertape.portfolio.accounts import AccountBook
@@ -26,14 +25,6 @@ command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand]
 query_requests: Codec[Request[PortfolioQuery]] = Codec(Request[PortfolioQuery])
 quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
 execution_reports: Codec[Envelope[ExecutionReport]] = Codec(Envelope[ExecutionReport])
-
-
-class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
-    """What a command did to its account: the events appended and the version after."""
-
-    account_id: str
-    version: int
-    events: list[Envelope[AccountEvent]]
 
 
 def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: EventLog) -> None:

@@ -412,3 +412,5 @@ AccountEvent = (
     | TradingHalted
     | TradingResumed
 )
+AccountRejection = WithdrawalRejected | CommandRejected | OrderRejected | FillRejected
+"""The business refusals among the account's events: a command decided, and the answer no."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import msgspec
+
+from papertape.common.events.account import AccountEvent
 from papertape.common.events.base import Query
+from papertape.common.events.envelope import Envelope
 from papertape.common.ids import AccountId
 
 
@@ -63,6 +67,17 @@ class GetReport(AccountQueryBase, frozen=True, kw_only=True):
 
 class ExportTradesCsv(AccountQueryBase, frozen=True, kw_only=True):
     """Closed trades as CSV text."""
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The result in the reply to a command: the events appended and the version after.
+
+    A refusal is one of these events (``AccountRejection``), not an error reply.
+    """
+
+    account_id: str
+    version: int
+    events: list[Envelope[AccountEvent]]
 
 
 PortfolioQuery = (
