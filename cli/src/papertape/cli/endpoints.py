@@ -13,10 +13,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from papertape.common.settings import CommonSettings, setting_from_env
 from papertape.common.subjects import Subjects
 
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/papertape"
+DEFAULT_NATS_URL = CommonSettings().nats_url
+DEFAULT_DATABASE_URL = CommonSettings().database_url
 URLS_FILE = "urls.json"
 
 
@@ -44,13 +45,7 @@ def _from_file(key: str, env: Mapping[str, str] | None) -> str | None:
 
 
 def _resolve(option: str | None, name: str, default: str, env: Mapping[str, str] | None) -> str:
-    if option:
-        return option
-    source = os.environ if env is None else env
-    for variable in (f"PAPERTAPE_{name.upper()}", name.upper()):
-        if source.get(variable, "").strip():
-            return source[variable].strip()
-    return _from_file(name, env) or default
+    return option or setting_from_env(name, env) or _from_file(name, env) or default
 
 
 def nats_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
@@ -65,8 +60,7 @@ def database_url(args: argparse.Namespace, env: Mapping[str, str] | None = None)
 
 def subjects(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Subjects:
     """Subjects in the namespace of ``--namespace`` or ``PAPERTAPE_NAMESPACE``."""
-    source = os.environ if env is None else env
-    namespace = getattr(args, "namespace", None) or source.get("PAPERTAPE_NAMESPACE", "")
+    namespace = getattr(args, "namespace", None) or setting_from_env("namespace", env)
     return Subjects(namespace=namespace)
 
 

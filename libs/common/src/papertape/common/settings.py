@@ -32,20 +32,29 @@ def _variables(field: str, prefix: str) -> tuple[str, str]:
     return f"{prefix}{field.upper()}", field.upper()
 
 
+def setting_from_env(
+    name: str, env: Mapping[str, str] | None = None, prefix: str = "PAPERTAPE_"
+) -> str:
+    """One setting as the services read it: ``PAPERTAPE_<NAME>``, else ``<NAME>``; "" if unset."""
+    source = os.environ if env is None else env
+    for key in _variables(name, prefix):
+        value = source.get(key, "").strip()
+        if value:
+            return value
+    return ""
+
+
 def load_settings(
     cls: type[S], prefix: str = "PAPERTAPE_", env: Mapping[str, str] | None = None
 ) -> S:
     """Build ``cls`` from the environment; unknown variables are ignored."""
-    source = os.environ if env is None else env
     raw: dict[str, str] = {}
     for field in msgspec.structs.fields(cls):
-        for key in _variables(field.name, prefix):
-            value = source.get(key, "").strip()
-            if value:
-                if field.type is bool:  # yes/no and on/off: booleans as shells write them
-                    value = _BOOLEANS.get(value.lower(), value)
-                raw[field.name] = value
-                break
+        value = setting_from_env(field.name, env, prefix)
+        if value:
+            if field.type is bool:  # yes/no and on/off: booleans as shells write them
+                value = _BOOLEANS.get(value.lower(), value)
+            raw[field.name] = value
     try:
         return msgspec.convert(raw, cls, strict=False)
     except msgspec.ValidationError as exc:

@@ -9,7 +9,6 @@ is resolved on its own.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from papertape.common.servers.containers import (
 )
 from papertape.common.servers.nats_server import EmbeddedNats, nats_server_binary
 from papertape.common.servers.postgres_server import EmbeddedPostgres, postgres_bin_dir
+from papertape.common.settings import setting_from_env
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ def resolve_postgres(
 
 def _configured(env: Mapping[str, str] | None, key: str) -> str:
     """``PAPERTAPE_<key>`` or ``<key>``, as the services' settings read them; "" when unset."""
-    source = os.environ if env is None else env
-    return source.get(f"PAPERTAPE_{key}") or source.get(key) or ""
+    return setting_from_env(key, env)
 
 
 @contextmanager
