@@ -70,7 +70,7 @@ async def run(dsn: str) -> list[Measurement]:
     # Imported here: the bench may import services (it is not a library); nothing else does.
     from papertape.portfolio.accounts import AccountBook
 
-    log = await PostgresEventLog.connect(dsn, migrate=True, max_size=2)
+    log = await PostgresEventLog.connect(dsn, migrate=False, max_size=2)  # migrated already
     try:
         for start in range(0, EVENTS, 10_000):
             await log.append(

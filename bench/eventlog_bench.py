@@ -28,6 +28,7 @@ from papertape.common.eventlog.postgres import PostgresEventLog, append_on
 from papertape.common.events.base import Event
 from papertape.common.events.envelope import Envelope
 from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.common.servers import create_database, drop_database
 
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "1000"))
 WRITERS = 16
@@ -85,19 +86,15 @@ def make_events(count: int) -> list[NewEvent]:
 async def scratch_database(server_url: str) -> AsyncIterator[str]:
     """A migrated database of its own, with a plain table of the log's shape; dropped after."""
     name = f"pt_bench_{uuid.uuid4().hex[:12]}"
-    head, sep, query = server_url.partition("?")
-    dsn = f"{head.rpartition('/')[0]}/{name}{sep}{query}"
-    admin = await asyncpg.connect(server_url)
+    dsn = await create_database(server_url, name)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
         await apply_migrations(dsn)
         conn = await asyncpg.connect(dsn)
         await conn.execute("CREATE TABLE plain_events (LIKE events INCLUDING ALL)")
         await conn.close()
         yield dsn
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(server_url, name)
 
 
 def plain_rows(events: list[NewEvent], first: int) -> list[tuple[Any, ...]]:

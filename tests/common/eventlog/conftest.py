@@ -13,7 +13,7 @@ import pytest_asyncio
 from papertape.common.eventlog import InMemoryEventLog, NewEvent
 from papertape.common.eventlog.migrations import apply_migrations
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.testing.plugin import database_url
+from papertape.common.servers import database_url
 
 AnyLog = InMemoryEventLog | PostgresEventLog
 MakeEvents = Callable[..., list[NewEvent]]

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import asyncpg
 import nats
 
 from papertape.cli.console import Console
@@ -34,6 +33,7 @@ from papertape.common.servers import (
     ServerStartError,
     ServersUnavailable,
     ServerUrls,
+    create_database,
     declare_streams,
     resolve_servers,
 )
@@ -134,8 +134,7 @@ async def prepare_database(urls: ServerUrls, console: Console) -> str:
     """The application's DSN: a ``papertape`` database on a server we started, migrated."""
     database_url = urls.database_url
     if urls.database_source != "environment":
-        await _ensure_database(urls.database_url, APP_DATABASE)
-        database_url = _with_database(urls.database_url, APP_DATABASE)
+        database_url = await create_database(urls.database_url, APP_DATABASE, exist_ok=True)
     await apply_migrations(database_url, console)
     return database_url
 
@@ -155,20 +154,6 @@ async def declare_platform_streams(
         await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
     finally:
         await nc.close()
-
-
-async def _ensure_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-def _with_database(server_url: str, name: str) -> str:
-    head, sep, query = server_url.partition("?")
-    return f"{head.rpartition('/')[0]}/{name}{sep}{query}"
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Real NATS and PostgreSQL for tests and ``papertape run``: configured, embedded or Docker."""
 
+from papertape.common.servers.databases import create_database, database_url, drop_database
 from papertape.common.servers.nats_server import EmbeddedNats, nats_server_binary
 from papertape.common.servers.postgres_server import EmbeddedPostgres, postgres_bin_dir
 from papertape.common.servers.processes import ServerStartError
@@ -20,8 +21,11 @@ __all__ = [
     "ServerStartError",
     "ServerUrls",
     "ServersUnavailable",
+    "create_database",
+    "database_url",
     "declare_streams",
     "delete_streams",
+    "drop_database",
     "nats_server_binary",
     "postgres_bin_dir",
     "resolve_nats",

@@ -14,13 +14,19 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import asyncpg
 import nats
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client
 
-from papertape.common.servers import declare_streams, delete_streams, resolve_nats, resolve_postgres
+from papertape.common.servers import (
+    create_database,
+    declare_streams,
+    delete_streams,
+    drop_database,
+    resolve_nats,
+    resolve_postgres,
+)
 from papertape.common.subjects import StreamSpec, Subjects
 
 
@@ -50,28 +56,12 @@ def postgres_server_url() -> Iterator[str]:
         yield resolve_postgres(stack, durable=False).url
 
 
-def database_url(server_url: str, name: str) -> str:
-    """``server_url`` pointed at database ``name`` (query parameters kept)."""
-    head, sep, query = server_url.partition("?")
-    base, _, _ = head.rpartition("/")
-    return f"{base}/{name}{sep}{query}"
-
-
 @pytest_asyncio.fixture
 async def fresh_database(postgres_server_url: str) -> AsyncIterator[str]:
     """A DSN of a brand-new empty database, dropped (WITH FORCE) after the test."""
     name = f"pt_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(postgres_server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield database_url(postgres_server_url, name)
-    conn = await asyncpg.connect(postgres_server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    yield await create_database(postgres_server_url, name)
+    await drop_database(postgres_server_url, name)
 
 
 @pytest.fixture
