@@ -61,11 +61,26 @@ async def selected(
     from_position: int = 1,
     to_position: int | None = None,
 ) -> AsyncGenerator[list[RecordedEvent], None]:
-    """Batches of the log's events in a position range, only of ``streams`` when given."""
+    """Batches of the log's events in a position range, only of ``streams`` when given.
+
+    One stream is read by its own index; several are picked out of the whole log, which keeps
+    their events interleaved in log order.
+    """
     wanted = set(streams)
-    async with aclosing(log.read_all(from_position, to_position=to_position)) as batches:
+    if len(wanted) == 1:
+        reader = log.read_stream(next(iter(wanted)), to_position=to_position)
+        wanted = set()  # the reader chose already; only the start position is left to apply
+    else:
+        reader = log.read_all(from_position, to_position=to_position)
+    async with aclosing(reader) as batches:
         async for batch in batches:
-            yield [r for r in batch if r.stream_id in wanted] if wanted else batch
+            chosen = [
+                r
+                for r in batch
+                if r.position >= from_position and (not wanted or r.stream_id in wanted)
+            ]
+            if chosen:
+                yield chosen
 
 
 async def export_jsonl(
