@@ -26,11 +26,18 @@ async def replay_account(
     *,
     to_position: int | None = None,
     to_version: int | None = None,
+    start: AccountAsOf | None = None,
 ) -> AccountAsOf:
-    """A fresh replay of the account's stream from its first event (no snapshot)."""
+    """A fresh replay of the account's stream from its first event (no snapshot), or on from
+    ``start``, an earlier replay of this audit."""
     state, version, position = INITIAL_STATE, 0, 0
+    if start is not None:
+        state, version, position = start.state, start.version, start.position
     batches = log.read_stream(
-        account_stream(account_id), to_position=to_position, to_version=to_version
+        account_stream(account_id),
+        from_version=version + 1,
+        to_position=to_position,
+        to_version=to_version,
     )
     async for batch in batches:
         for recorded in batch:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from papertape.cli.audit.rebuilds import replay_account
+from papertape.cli.audit.rebuilds import AccountAsOf, replay_account
 from papertape.cli.client import PortfolioClient, PortfolioUnavailable, Refused
 from papertape.cli.output import Advance
 from papertape.common.eventlog import (
@@ -75,26 +75,28 @@ def differences(left: msgspec.Struct, right: msgspec.Struct) -> list[str]:
 
 async def check_snapshot(
     log: EventLog, account_id: str, snapshot: Snapshot
-) -> AccountMismatch | None:
-    """Compare an account's snapshot with a replay of its stream up to the same version."""
+) -> tuple[AccountMismatch | None, AccountAsOf]:
+    """Compare an account's snapshot with a replay of its stream up to the same version;
+    returns the replay too, for the live check to go on from."""
     stored = snapshot_codec.decode(snapshot.state)
     replayed = await replay_account(log, account_id, to_version=snapshot.version)
     fields = differences(stored, to_snapshot(replayed.state))
     if replayed.version != snapshot.version:
         fields.insert(0, f"stream ends at version {replayed.version}")
     if not fields:
-        return None
-    return AccountMismatch(
+        return None, replayed
+    mismatch = AccountMismatch(
         account_id=account_id,
         source="snapshot",
         version=snapshot.version,
         position=replayed.position,
         fields=fields,
     )
+    return mismatch, replayed
 
 
 async def check_live(
-    log: EventLog, client: PortfolioClient, account_id: str
+    log: EventLog, client: PortfolioClient, account_id: str, replayed: AccountAsOf | None = None
 ) -> AccountMismatch | None:
     """Compare the portfolio's live summary with the replay's at the same version."""
     try:
@@ -108,7 +110,9 @@ async def check_live(
             fields=[f"the portfolio answered {refusal}"],
         )
     live = msgspec.convert(result, AccountSummary, strict=False)
-    replayed = await replay_account(log, account_id, to_version=live.version)
+    if replayed is None or replayed.version > live.version:
+        replayed = None  # the snapshot is ahead of what the service reports: start over
+    replayed = await replay_account(log, account_id, to_version=live.version, start=replayed)
     fields = differences(live, account_summary(replayed.state))
     if not fields:
         return None
@@ -135,14 +139,15 @@ async def audit(
     skipped: str | None = None if client is not None else "not asked for (--no-live)"
     for account_id in accounts:
         snapshot = await log.load_snapshot(account_stream(account_id), STATE_SCHEMA_VERSION)
+        replayed: AccountAsOf | None = None
         if snapshot is not None:
             snapshots += 1
-            found = await check_snapshot(log, account_id, snapshot)
+            found, replayed = await check_snapshot(log, account_id, snapshot)
             mismatches.extend([found] if found is not None else [])
         if client is None or skipped is not None:
             continue
         try:
-            drift = await check_live(log, client, account_id)
+            drift = await check_live(log, client, account_id, replayed)
         except PortfolioUnavailable as error:
             skipped = str(error)
             continue
