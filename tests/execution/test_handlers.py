@@ -9,11 +9,11 @@ import pytest
 
 from papertape.common import codec
 from papertape.common.bus.publishing import MSG_ID
-from papertape.common.events.account import AccountEvent
+from papertape.common.events.account import AccountEvent, OrderCancelled
 from papertape.common.events.envelope import Envelope
 from papertape.common.events.execution import ExecutionReport, OrderFillReported
 from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.common.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
 from papertape.common.subjects import Subjects
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.reports import ReportPublisher
@@ -112,3 +112,15 @@ def test_settings_build_the_venue_models_and_overrides() -> None:
     assert config.default.fills.latency_ms == 250
     assert str(config.models_for("acc-9", "AAPL").fees.per_share) == "0.01"
     assert str(config.default.slippage.bps) == "2"
+
+
+async def test_an_order_that_is_done_forgets_its_origin(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, _js = wiring
+    await handlers.on_account_event(account_envelope(placed("o1")))
+    assert "o1" in handlers.reports.origins
+    cancelled = OrderCancelled(account_id=AccountId("acc-1"), ts=at(2), order_id=OrderId("o1"))
+    await handlers.on_account_event(account_envelope(cancelled, "e-2"))
+    assert handlers.venue.get(OrderId("o1")) is None
+    assert "o1" not in handlers.reports.origins

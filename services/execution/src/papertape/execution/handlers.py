@@ -31,6 +31,10 @@ class ExecutionHandlers:
                 envelope.event_id, envelope.correlation_id
             )
         await self.reports.publish(self.venue.on_account_event(event))
+        order_id = getattr(event, "order_id", None)
+        if order_id is not None and self.venue.get(order_id) is None:
+            # The order is done: no report will need its origin again.
+            self.reports.origins.pop(order_id, None)
 
     async def on_market_event(self, data: bytes) -> None:
         """A quote or bar of the MARKET stream (bare structs, as market-data publishes them)."""
