@@ -58,3 +58,25 @@ def test_registry_add_leaves_older_views_unchanged() -> None:
     assert ac.to_dict() == {"a": 1, "c": 3}
     assert ab.get("c") is None
     assert a.add("a", 9).get("a") == 1
+
+
+def test_appending_what_a_branch_already_holds_shares_the_buffer() -> None:
+    base = History([1, 2])
+    look_ahead = base.append(3)  # decide's look-ahead evolve
+    real = base.append(3)  # the shell's evolve of the same event
+    diverged = base.append(4)
+    assert look_ahead.to_list() == real.to_list() == [1, 2, 3]
+    assert real._items is look_ahead._items  # no copy of the history
+    assert diverged.to_list() == [1, 2, 4]
+    assert look_ahead.to_list() == [1, 2, 3]  # a different item still branches
+
+
+def test_adding_what_a_branch_already_holds_shares_the_registry() -> None:
+    base = Registry.of({"a": 1})
+    ahead = base.add("b", 2)
+    real = base.add("b", 2)
+    other = base.add("b", 3)
+    assert real.get("b") == ahead.get("b") == 2
+    assert real._entries is ahead._entries
+    assert other.get("b") == 3
+    assert ahead.get("b") == 2

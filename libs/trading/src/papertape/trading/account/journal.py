@@ -29,6 +29,10 @@ class History(Sequence[T], Generic[T]):
         """A view with ``item`` at the end; this view is unchanged."""
         items = self._items
         if len(items) != self._size:
+            if items[self._size] == item:
+                # The same item was appended to this view before (decide looks ahead with
+                # evolve, then the shell evolves for real): share it instead of copying.
+                return History(items, self._size + 1)
             items = items[: self._size]
         items.append(item)
         return History(items, self._size + 1)
@@ -102,6 +106,8 @@ class Registry(Generic[K, V]):
             return self
         entries = self._entries
         if len(entries) != self._size:
+            if entries.get(key) == (self._size, value):
+                return Registry(entries, self._size + 1)  # added to this view before: share
             entries = {k: e for k, e in entries.items() if e[0] < self._size}
         entries[key] = (self._size, value)
         return Registry(entries, self._size + 1)
