@@ -11,6 +11,7 @@ from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.common.ids import Symbol
 from papertape.marketdata.aggregator import RateBudget, SourceAggregator, TransientSourceError
 from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.feeds.live.sources import free_tier_budgets, live_sources
 from papertape.marketdata.metrics import MarketDataMetrics
 
 NOW = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
@@ -122,3 +123,11 @@ async def test_when_every_source_fails_the_aggregate_is_unavailable() -> None:
     )
     with pytest.raises(SourceUnavailable, match="a: down; b: down"):
         await aggregator.latest_quote(Symbol("AAPL"))
+
+
+def test_every_live_source_gets_its_vendors_free_tier_budget() -> None:
+    sources = live_sources(["ccxt:binance", "twelvedata", "alphavantage"])
+    budgets = free_tier_budgets(sources)
+    assert set(budgets) == {"ccxt-binance", "twelvedata", "alphavantage"}
+    twelve = budgets["twelvedata"]
+    assert [twelve.try_take() for _ in range(9)] == [True] * 8 + [False]  # 8 calls a minute

@@ -16,7 +16,7 @@ from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
-from papertape.marketdata.feeds.live.sources import live_sources
+from papertape.marketdata.feeds.live.sources import free_tier_budgets, live_sources
 from papertape.marketdata.feeds.replay import ReplayFeed
 from papertape.marketdata.feeds.synthetic import SyntheticFeed, default_model
 from papertape.marketdata.metrics import MarketDataMetrics
@@ -40,7 +40,13 @@ def build_feed(settings: MarketDataSettings, clock: Clock, metrics: MarketDataMe
     if settings.feed == "replay":
         return ReplayFeed.from_settings(settings)
     if settings.feed == "live":
-        aggregator = SourceAggregator(live_sources(settings.source_list()), metrics=metrics)
+        sources = live_sources(settings.source_list())
+        aggregator = SourceAggregator(
+            sources,
+            budgets=free_tier_budgets(sources),
+            cache_ttl_s=settings.poll_interval_s,  # one poll's answer serves the whole poll
+            metrics=metrics,
+        )
         return PollingFeed(aggregator, settings.symbol_list(), interval_s=settings.poll_interval_s)
     raise ValueError(f"unknown feed {settings.feed!r}: synthetic, replay or live")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from papertape.marketdata.aggregator import RateBudget
 from papertape.marketdata.feeds.base import QuoteSource
 from papertape.marketdata.feeds.live.alphavantage import AlphaVantageSource
 from papertape.marketdata.feeds.live.ccxt import CcxtSource
@@ -18,6 +19,25 @@ FACTORIES: dict[str, Callable[[], QuoteSource]] = {
     "finnhub": FinnhubSource,
     "alphavantage": AlphaVantageSource,
 }
+
+
+# Calls per period each vendor's free tier allows (a budget spent moves the aggregator on to
+# the next source instead of being refused by the vendor).
+FREE_TIER_BUDGETS: dict[str, tuple[float, float]] = {
+    "yfinance": (60, 60.0),
+    "twelvedata": (8, 60.0),
+    "finnhub": (60, 60.0),
+    "alphavantage": (25, 86_400.0),
+}
+CCXT_BUDGET = (600, 60.0)
+
+
+def free_tier_budgets(sources: Sequence[QuoteSource]) -> dict[str, RateBudget]:
+    """A rate budget for each source, from its vendor's free-tier limit."""
+    return {
+        source.name: RateBudget(*FREE_TIER_BUDGETS.get(source.name, CCXT_BUDGET))
+        for source in sources
+    }
 
 
 def live_sources(names: Sequence[str]) -> list[QuoteSource]:
