@@ -7,8 +7,9 @@ before handing out the current one, so the server works while the caller decodes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -22,6 +23,8 @@ from papertape.common.eventlog.port import (
     Snapshot,
     StreamInfo,
 )
+
+T = TypeVar("T")
 
 NOTIFY_CHANNEL = "papertape_eventlog"
 """Every append notifies this channel, with the new head position, when it commits."""
@@ -119,6 +122,33 @@ async def append_group_on(
     return results
 
 
+async def _read_ahead(
+    fetch: Callable[[int], Awaitable[T]],
+    first: int,
+    last: int,
+    step: int,
+    is_full: Callable[[T], bool],
+) -> AsyncGenerator[T, None]:
+    """Fetch the ranges starting at ``first``, ``first + step`` … up to ``last``, each one
+    while the consumer handles the one before; stop after a range that is not full."""
+    pending: asyncio.Future[T] | None = (
+        asyncio.ensure_future(fetch(first)) if first <= last else None
+    )
+    start = first
+    try:
+        while pending is not None:
+            result = await pending
+            pending = None
+            start += step
+            if is_full(result) and start <= last:
+                pending = asyncio.ensure_future(fetch(start))
+                await asyncio.sleep(0)  # let the next query go out before we hand this one over
+            yield result
+    finally:
+        if pending is not None:
+            await pending  # the connection must be idle before it returns to the pool
+
+
 async def _pipelined(
     query: asyncpg.prepared_stmt.PreparedStatement,
     first: int,
@@ -127,28 +157,16 @@ async def _pipelined(
     prefix: tuple[Any, ...],
     suffix: tuple[Any, ...],
 ) -> AsyncGenerator[list[RecordedEvent], None]:
-    """Fetch ``[first, last]`` in ranges of ``size``, one range ahead of the consumer."""
+    """Rows ``[first, last]`` (by position or version) in batches of ``size``, read ahead."""
 
-    def fetch(start: int) -> asyncio.Future[list[Any]]:
-        end = min(start + size - 1, last)
-        return asyncio.ensure_future(query.fetch(*prefix, start, end, *suffix))
+    def fetch(start: int) -> Awaitable[list[Any]]:
+        return query.fetch(*prefix, start, min(start + size - 1, last), *suffix)
 
-    pending: asyncio.Future[list[Any]] | None = fetch(first) if first <= last else None
-    try:
-        start = first
-        while pending is not None:
-            rows = await pending
-            pending = None
-            start += size
-            if len(rows) == size and start <= last:
-                pending = fetch(start)
-                await asyncio.sleep(0)  # let the next query go out before we hand this one over
-            if not rows:
-                return
-            yield [RecordedEvent(*row) for row in rows]
-    finally:
-        if pending is not None:
-            await pending  # the connection must be idle before it returns to the pool
+    ranges = _read_ahead(fetch, first, last, size, lambda rows: len(rows) == size)
+    async with aclosing(ranges) as batches:
+        async for rows in batches:
+            if rows:
+                yield [RecordedEvent(*row) for row in rows]
 
 
 class PostgresEventLog:
@@ -234,26 +252,17 @@ class PostgresEventLog:
         async with self.pool.acquire() as conn:
             query = await conn.prepare(_DATA_BY_VERSION)
 
-            def fetch(start: int) -> asyncio.Future[Any]:
-                return asyncio.ensure_future(
-                    query.fetchrow(stream_id, start, start + batch_size - 1, until)
-                )
+            def fetch(start: int) -> Awaitable[Any]:
+                return query.fetchrow(stream_id, start, start + batch_size - 1, until)
 
-            start = max(from_version, 1)
-            pending: asyncio.Future[Any] | None = fetch(start)
-            try:
-                while pending is not None:
-                    count, last, blob = await pending
-                    pending = None
-                    if count == 0:
-                        return
-                    if count == batch_size:
-                        start += batch_size
-                        pending = fetch(start)
-                    yield last, blob
-            finally:
-                if pending is not None:
-                    await pending  # the connection must be idle before it returns to the pool
+            first = max(from_version, 1)
+            ranges = _read_ahead(
+                fetch, first, _MAX_VERSION, batch_size, lambda r: r[0] == batch_size
+            )
+            async with aclosing(ranges) as rows:
+                async for count, last, blob in rows:
+                    if count:
+                        yield last, blob
 
     async def read_all(
         self,
