@@ -34,7 +34,7 @@ test: setup ## Run every test (real NATS and PostgreSQL; embedded when no URLs a
 lint: setup ## ruff, mypy --strict and the import-linter contracts
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check libs services cli tests bench
-	$(UV) run --frozen mypy libs/common/src libs/trading/src services/*/src cli/src
+	$(UV) run --frozen mypy libs/contract/src libs/common/src libs/trading/src services/*/src cli/src
 	$(UV) run --frozen mypy tests bench
 	$(UV) run --frozen lint-imports
 
@@ -45,7 +45,7 @@ fmt: setup ## Format and auto-fix
 
 .PHONY: schemas
 schemas: setup ## Regenerate proto/ (JSON Schema per message and version, AsyncAPI)
-	$(UV) run --frozen python -m papertape.common.schemas write
+	$(UV) run --frozen python -m papertape.contract.schemas write
 
 .PHONY: bench
 bench: setup ## Run the benchmarks; records in bench/results/latest.json

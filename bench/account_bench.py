@@ -17,14 +17,14 @@ from bench.records import Measurement
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog import NewEvent, new_event
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
     FundsDeposited,
     account_stream,
 )
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import AccountId, Actor, CorrelationId, EventId, StreamId
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, StreamId
 
 EVENTS = int(os.environ.get("BENCH_REBUILD_EVENTS", "1000000"))
 ACCOUNT = AccountId("bench")

@@ -20,15 +20,15 @@ from typing import Any
 import asyncpg
 
 from bench.records import Measurement, Target
-from papertape.common.codec import Codec
 from papertape.common.eventlog import NewEvent, decode_envelope, new_event
 from papertape.common.eventlog.hashchain import GENESIS_HASH
 from papertape.common.eventlog.migrations import apply_migrations
 from papertape.common.eventlog.postgres import PostgresEventLog, append_on
-from papertape.common.events.base import Event
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
 from papertape.common.servers import create_database, drop_database
+from papertape.contract.codec import Codec
+from papertape.contract.events.base import Event
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId
 
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "1000"))
 WRITERS = 16

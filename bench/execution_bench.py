@@ -19,12 +19,12 @@ from typing import Any, cast
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from papertape.common.codec import encode
-from papertape.common.events.account import OrderPlaced
-from papertape.common.events.market import QuoteReceived
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.ids import Symbol
-from papertape.common.subjects import Subjects
+from papertape.contract.codec import encode
+from papertape.contract.events.account import OrderPlaced
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import Symbol
+from papertape.contract.subjects import Subjects
 from papertape.execution.handlers import ExecutionHandlers, market_events
 from papertape.execution.reports import ReportPublisher
 from papertape.trading.venue import Venue

@@ -18,10 +18,10 @@ from typing import Any
 import nats
 from nats.js.api import StreamConfig
 
-from papertape.common import codec
 from papertape.common.bus.publishing import MSG_ID
-from papertape.common.events.market import QuoteReceived
-from papertape.common.subjects import Subjects
+from papertape.contract import codec
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.subjects import Subjects
 from papertape.marketdata.feeds.synthetic import SyntheticGenerator, default_model
 from papertape.marketdata.publisher import MarketPublisher, quote_id
 from papertape.marketdata.settings import DEFAULT_SYMBOLS

@@ -9,15 +9,15 @@ from decimal import Decimal
 
 from papertape.cli.__main__ import main
 from papertape.common.eventlog import EventLog, new_event
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
     FundsDeposited,
     FundsWithdrawn,
     account_stream,
 )
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import AccountId, Actor, CorrelationId, EventId, StreamId
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, StreamId
 
 T0 = datetime(2025, 1, 6, 14, 30, tzinfo=UTC)
 

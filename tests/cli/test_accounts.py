@@ -8,7 +8,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.cli.accountlog import papertape
 from tests.portfolio import conftest as portfolio_fixtures

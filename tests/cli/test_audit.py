@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from papertape.common.eventlog import RecordedEvent, decode_metadata, event_hash
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import account_stream
+from papertape.contract.events.account import account_stream
 from papertape.trading.account import STATE_SCHEMA_VERSION, replay, to_snapshot
 from tests.cli.accountlog import deposited, opened, papertape, record, withdrawn
 

@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from nats.js.api import StreamConfig
 
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 from tests.cli.accountlog import deposited, opened, papertape, record
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from papertape.cli.__main__ import main
 from papertape.common.servers import delete_streams
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,12 @@ from faststream.nats import JStream, NatsMessage, PullSub
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
-from papertape.common.codec import Codec
-from papertape.common.events.envelope import DeadLetter
-from papertape.common.events.market import QuoteReceived
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.settings import CommonSettings
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.codec import Codec
+from papertape.contract.events.envelope import DeadLetter
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.subjects import StreamSpec, Subjects
 
 pytestmark = pytest.mark.integration
 quotes: Codec[QuoteReceived] = Codec(QuoteReceived)

@@ -17,19 +17,19 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 
-from papertape.common.codec import Codec
-from papertape.common.events.account import OpenAccount, PlaceOrder
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.execution import ExecutionReport, OrderFillReported
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.events.portfolio import (
+from papertape.contract.codec import Codec
+from papertape.contract.events.account import OpenAccount, PlaceOrder
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionReport, OrderFillReported
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.events.portfolio import (
     GetAccountSummary,
     GetClosedTrades,
     GetPositions,
     ListAccounts,
 )
-from papertape.common.ids import AccountId, OrderId, Symbol
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.subjects import StreamSpec, Subjects
 from tests.e2e.processes import running
 from tests.portfolio.conftest import PortfolioClient
 

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 import pytest
 from nats.aio.client import Client
 
-from papertape.common import codec
 from papertape.common.bus.publishing import MSG_ID, publish
-from papertape.common.events.account import AccountEvent, OrderPlaced
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.execution import ExecutionReport, OrderFillReported
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract import codec
+from papertape.contract.events.account import AccountEvent, OrderPlaced
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionReport, OrderFillReported
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.execution.bootstrap import ExecutionService
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue.scenarios import at, placed, quote

@@ -7,14 +7,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from papertape.common import codec
 from papertape.common.bus.publishing import MSG_ID
-from papertape.common.events.account import AccountEvent, OrderCancelled
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.execution import ExecutionReport, OrderFillReported
-from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.common.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
-from papertape.common.subjects import Subjects
+from papertape.contract import codec
+from papertape.contract.events.account import AccountEvent, OrderCancelled
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionReport, OrderFillReported
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
+from papertape.contract.subjects import Subjects
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings

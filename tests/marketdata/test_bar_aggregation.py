@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.bars import BarAggregator, bar_start
 from papertape.marketdata.feeds.base import Trade
 

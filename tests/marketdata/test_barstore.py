@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from papertape.common.events.market import BarClosed, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.barstore import BarStore, apply_migrations
 
 pytestmark = pytest.mark.integration

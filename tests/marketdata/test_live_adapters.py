@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from papertape.common.clock import FakeClock
-from papertape.common.events.market import Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.feeds.base import SourceUnavailable
 from papertape.marketdata.feeds.live.alphavantage import AlphaVantageSource

@@ -12,9 +12,9 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
-from papertape.common import codec
-from papertape.common.events.envelope import Reply, Request
-from papertape.common.events.market import (
+from papertape.contract import codec
+from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.market import (
     BarClosed,
     BarHistory,
     GetBars,
@@ -22,8 +22,8 @@ from papertape.common.events.market import (
     QuoteReceived,
     Timeframe,
 )
-from papertape.common.ids import Actor, Symbol
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.ids import Actor, Symbol
+from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.bootstrap import MarketDataService
 from papertape.marketdata.feeds.replay import ReplayFeed

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.marketdata.feeds.replay import ReplayFeed, parse_time
 
 QUOTES_CSV = """ts,symbol,bid,ask,bid_size,ask_size,last,volume

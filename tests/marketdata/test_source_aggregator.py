@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.aggregator import RateBudget, SourceAggregator, TransientSourceError
 from papertape.marketdata.feeds.base import SourceUnavailable
 from papertape.marketdata.feeds.live.sources import free_tier_budgets, live_sources

@@ -6,9 +6,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.common import codec
 from papertape.common.clock import FakeClock
-from papertape.common.instruments import instrument_for
+from papertape.contract import codec
+from papertape.contract.instruments import instrument_for
 from papertape.marketdata.feeds.synthetic import (
     Regime,
     SymbolModel,

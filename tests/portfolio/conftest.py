@@ -13,14 +13,14 @@ import pytest_asyncio
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
-from papertape.common.codec import Codec, encode
-from papertape.common.events.account import PlaceOrder
-from papertape.common.events.envelope import Request
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.events.portfolio import ListAccounts
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import AccountId, Actor, OrderId, Symbol
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.account import PlaceOrder
+from papertape.contract.events.envelope import Request
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.events.portfolio import ListAccounts
+from papertape.contract.ids import AccountId, Actor, OrderId, Symbol
+from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import Portfolio, build
 from papertape.portfolio.settings import PortfolioSettings
 

@@ -12,10 +12,10 @@ import pytest_asyncio
 
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import AccountCommand, Deposit, OpenAccount
-from papertape.common.events.envelope import Request
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import AccountId, Actor
+from papertape.contract.events.account import AccountCommand, Deposit, OpenAccount
+from papertape.contract.events.envelope import Request
+from papertape.contract.ids import AccountId, Actor
 from papertape.portfolio.accounts import AccountBook, Decided
 
 pytestmark = pytest.mark.integration

@@ -10,15 +10,15 @@ import pytest
 from nats.aio.client import Client
 
 from papertape.common.bus.publishing import publish
-from papertape.common.codec import encode
-from papertape.common.events.account import OpenAccount
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.execution import ExecutionModels, OrderFillReported
-from papertape.common.events.market import QuoteReceived
-from papertape.common.events.orders import Liquidity, OrderSide
-from papertape.common.events.portfolio import GetAccountSummary, GetActivity, GetPositions
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import (
+from papertape.contract.codec import encode
+from papertape.contract.events.account import OpenAccount
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionModels, OrderFillReported
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.orders import Liquidity, OrderSide
+from papertape.contract.events.portfolio import GetAccountSummary, GetActivity, GetPositions
+from papertape.contract.ids import (
     AccountId,
     Actor,
     CorrelationId,
@@ -27,7 +27,7 @@ from papertape.common.ids import (
     StreamId,
     Symbol,
 )
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 from tests.portfolio.conftest import PortfolioClient, aapl_limit
 
 pytestmark = pytest.mark.integration

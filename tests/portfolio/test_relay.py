@@ -13,11 +13,11 @@ from nats.aio.client import Client
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog import RecordedEvent
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import AccountCommand, Deposit, OpenAccount
-from papertape.common.events.envelope import Request
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import AccountId, Actor
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.events.account import AccountCommand, Deposit, OpenAccount
+from papertape.contract.events.envelope import Request
+from papertape.contract.ids import AccountId, Actor
+from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.bootstrap import Portfolio
 from papertape.portfolio.relay import AccountRelay

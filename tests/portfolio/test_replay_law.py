@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from papertape.common.clock import FakeClock
 from papertape.common.eventlog import InMemoryEventLog, SnapshotPolicy
-from papertape.common.events.account import AccountCommand, OpenAccount
-from papertape.common.events.envelope import Request
 from papertape.common.idgen import SeededIdGenerator
-from papertape.common.ids import Actor
+from papertape.contract.events.account import AccountCommand, OpenAccount
+from papertape.contract.events.envelope import Request
+from papertape.contract.ids import Actor
 from papertape.portfolio.accounts import AccountBook
 from papertape.trading.account.scenarios import ACCOUNT, T0
 from tests.trading.account.test_account_properties import next_command

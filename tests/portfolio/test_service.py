@@ -10,11 +10,11 @@ import pytest
 from nats.aio.client import Client
 from prometheus_client import generate_latest
 
-from papertape.common.events.account import Deposit, OpenAccount
-from papertape.common.events.orders import OrderSide
-from papertape.common.events.portfolio import GetAccountSummary, GetActivity, ListAccounts
-from papertape.common.ids import AccountId
-from papertape.common.subjects import Subjects
+from papertape.contract.events.account import Deposit, OpenAccount
+from papertape.contract.events.orders import OrderSide
+from papertape.contract.events.portfolio import GetAccountSummary, GetActivity, ListAccounts
+from papertape.contract.ids import AccountId
+from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.portfolio.conftest import PortfolioClient, aapl_limit
 

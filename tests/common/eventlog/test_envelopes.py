@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from papertape.common.codec import Codec, register_upcaster
 from papertape.common.eventlog import InMemoryEventLog, decode_envelope, new_event
-from papertape.common.events.base import Event
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.contract.codec import Codec, register_upcaster
+from papertape.contract.events.base import Event
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId
 
 
 class LedgerCredited(Event, frozen=True, kw_only=True):

@@ -6,7 +6,7 @@ import pytest
 from nats.aio.client import Client
 
 from papertape.common.servers import declare_streams, delete_streams
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 pytestmark = pytest.mark.integration
 

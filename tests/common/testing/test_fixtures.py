@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.subjects import StreamSpec, Subjects
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountOpened,
     AccountReset,
     CommandRejected,
@@ -22,7 +22,7 @@ from papertape.common.events.account import (
     Withdraw,
     WithdrawalRejected,
 )
-from papertape.common.events.orders import RejectReason
+from papertape.contract.events.orders import RejectReason
 from papertape.trading.account.scenarios import (
     ACCOUNT,
     Scenario,

@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papertape.common import codec
-from papertape.common.events.account import (
+from papertape.contract import codec
+from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
     ApplyFill,
@@ -27,8 +27,8 @@ from papertape.common.events.account import (
     TriggerOrder,
     Withdraw,
 )
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.ids import FillId, OrderId, Symbol
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import FillId, OrderId, Symbol
 from papertape.trading.account import (
     AccountSnapshot,
     AccountState,

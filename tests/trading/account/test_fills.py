@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.common.events.account import FillRejected, OrderFilled
-from papertape.common.events.orders import (
+from papertape.contract.events.account import FillRejected, OrderFilled
+from papertape.contract.events.orders import (
     ExitReason,
     OrderSide,
     OrderSource,
     OrderType,
     RejectReason,
 )
-from papertape.common.ids import OrderId
+from papertape.contract.ids import OrderId
 from papertape.trading.account.scenarios import AAPL, Scenario, at, fill, kinds, order, wide_open
 
 D = Decimal

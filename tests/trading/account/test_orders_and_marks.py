@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     CancelOrder,
     CommandRejected,
     ExpireOrder,
@@ -12,8 +12,8 @@ from papertape.common.events.account import (
     PositionMarked,
     TriggerOrder,
 )
-from papertape.common.events.orders import OrderSide, OrderType, RejectReason
-from papertape.common.ids import OrderId
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
+from papertape.contract.ids import OrderId
 from papertape.trading.account.scenarios import (
     AAPL,
     ACCOUNT,

@@ -7,9 +7,9 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
-from papertape.common.events.account import Withdraw
-from papertape.common.events.orders import ExitReason, OrderSide
-from papertape.common.ids import OrderId, Symbol
+from papertape.contract.events.account import Withdraw
+from papertape.contract.events.orders import ExitReason, OrderSide
+from papertape.contract.ids import OrderId, Symbol
 from papertape.trading.account.performance import (
     daily_returns,
     drawdown,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     CostModel,
     CostModelSet,
     OrderPlaced,
@@ -16,14 +16,14 @@ from papertape.common.events.account import (
     RiskLimits,
     SetRiskLimits,
 )
-from papertape.common.events.orders import (
+from papertape.contract.events.orders import (
     OrderRole,
     OrderSide,
     OrderType,
     RejectReason,
     TimeInForce,
 )
-from papertape.common.ids import ClientOrderId
+from papertape.contract.ids import ClientOrderId
 from papertape.trading.account.scenarios import (
     ACCOUNT,
     Scenario,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from papertape.common import codec
+from papertape.contract import codec
 from papertape.trading.account import (
     STATE_SCHEMA_VERSION,
     AccountSnapshot,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.common.events.execution import (
+from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,
     OrderFillReported,
     OrderTriggerReported,
     SlippageModel,
 )
-from papertape.common.events.market import Timeframe
-from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.events.market import Timeframe
+from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.market import bar_path
 from papertape.trading.venue.scenarios import at, bar, placed, quote

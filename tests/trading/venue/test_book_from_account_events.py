@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountReset,
     FillRejected,
     OrderCancelled,
     OrderFilled,
     OrderTriggered,
 )
-from papertape.common.events.execution import OrderExpiryReported, OrderFillReported
-from papertape.common.events.orders import OrderSide, OrderType, RejectReason
-from papertape.common.ids import FillId, OrderId, Symbol
+from papertape.contract.events.execution import OrderExpiryReported, OrderFillReported
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
+from papertape.contract.ids import FillId, OrderId, Symbol
 from papertape.trading.venue import Venue
 from papertape.trading.venue.scenarios import ACCOUNT, at, bracket, placed, quote
 

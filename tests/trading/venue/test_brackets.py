@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.common.events.account import OrderCancelled
-from papertape.common.events.execution import (
+from papertape.contract.events.account import OrderCancelled
+from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,
     OrderExpiryReported,
     OrderFillReported,
     SlippageModel,
 )
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.ids import OrderId
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import OrderId
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.scenarios import ACCOUNT, at, bar, bracket, quote
 

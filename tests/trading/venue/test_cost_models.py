@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.account import AccountOpened, CostModel
-from papertape.common.events.execution import (
+from papertape.contract.events.account import AccountOpened, CostModel
+from papertape.contract.events.execution import (
     ExecutionModels,
     FeeSchedule,
     FillPolicy,
@@ -13,8 +13,8 @@ from papertape.common.events.execution import (
     SlippageKind,
     SlippageModel,
 )
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.costs import fee_for
 from papertape.trading.venue.prng import SplitMix64, normal_for

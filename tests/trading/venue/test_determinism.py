@@ -7,11 +7,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertape.common import codec
-from papertape.common.events.account import OrderPlaced
-from papertape.common.events.execution import ExecutionModels, SlippageKind, SlippageModel
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract import codec
+from papertape.contract.events.account import OrderPlaced
+from papertape.contract.events.execution import ExecutionModels, SlippageKind, SlippageModel
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.scenarios import at, bar, placed, quote
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.common.events.execution import (
+from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,
     OrderFillReported,
     SlippageModel,
 )
-from papertape.common.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.scenarios import at, placed, quote
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.common.events.execution import (
+from papertape.contract.events.execution import (
     ExecutionModels,
     OrderFillReported,
     OrderTriggerReported,
     SlippageModel,
     TriggerSource,
 )
-from papertape.common.events.orders import OrderSide, OrderType
+from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.scenarios import at, placed, quote
 

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.common.events.execution import (
+from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,
     OrderExpiryReported,
     OrderFillReported,
 )
-from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.scenarios import at, placed, quote
 

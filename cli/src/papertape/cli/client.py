@@ -19,13 +19,13 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from papertape.cli import endpoints
 from papertape.cli.output import fail
-from papertape.common.codec import Codec, encode
-from papertape.common.events.account import AccountRejection
-from papertape.common.events.base import Query, message_name
-from papertape.common.events.envelope import Reply, Request
 from papertape.common.idgen import Uuid7Generator
-from papertape.common.ids import Actor
-from papertape.common.subjects import Subjects
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.account import AccountRejection
+from papertape.contract.events.base import Query, message_name
+from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.ids import Actor
+from papertape.contract.subjects import Subjects
 
 replies: Codec[Reply[Any]] = Codec(Reply[Any])
 

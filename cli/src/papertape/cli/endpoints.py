@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from papertape.common.settings import CommonSettings, setting_from_env
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 DEFAULT_NATS_URL = CommonSettings().nats_url
 DEFAULT_DATABASE_URL = CommonSettings().database_url

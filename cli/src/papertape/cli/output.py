@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertape.common.codec import to_builtins
+from papertape.contract.codec import to_builtins
 
 
 def stdout() -> Console:

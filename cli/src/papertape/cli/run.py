@@ -38,7 +38,7 @@ from papertape.common.servers import (
     resolve_servers,
 )
 from papertape.common.settings import CommonSettings, load_settings
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"

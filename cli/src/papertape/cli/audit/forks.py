@@ -18,8 +18,8 @@ from papertape.common.eventlog import (
     decode_envelope,
     new_event,
 )
-from papertape.common.events.account import account_stream
-from papertape.common.ids import (
+from papertape.contract.events.account import account_stream
+from papertape.contract.ids import (
     AccountId,
     Actor,
     CausationId,

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from papertape.common.eventlog import EventLog
-from papertape.common.events.account import account_stream
+from papertape.contract.events.account import account_stream
 from papertape.trading.account import INITIAL_STATE, AccountState
 from papertape.trading.account.stored import apply_stored
 

@@ -22,9 +22,9 @@ from nats.js.errors import NoStreamResponseError, NotFoundError
 from papertape.cli.audit.exports import selected
 from papertape.cli.output import Advance
 from papertape.common.bus.publishing import MSG_ID, publish
-from papertape.common.codec import Codec, encode
 from papertape.common.eventlog import EventLog, RecordedEvent, decode_envelope
-from papertape.common.events.envelope import Envelope
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.envelope import Envelope
 
 POSITION_HEADER = "Papertape-Position"
 STREAM_HEADER = "Papertape-Stream"

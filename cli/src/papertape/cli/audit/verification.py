@@ -22,9 +22,9 @@ from papertape.common.eventlog import (
     Verification,
     verify_log,
 )
-from papertape.common.events.account import ACCOUNT_STREAM_PREFIX, account_stream
-from papertape.common.events.portfolio import GetAccountSummary
-from papertape.common.ids import AccountId
+from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX, account_stream
+from papertape.contract.events.portfolio import GetAccountSummary
+from papertape.contract.ids import AccountId
 from papertape.trading.account import STATE_SCHEMA_VERSION, to_snapshot
 from papertape.trading.account.reports import AccountSummary, account_summary
 from papertape.trading.account.stored import snapshot_codec

@@ -15,7 +15,7 @@ from papertape.cli.client import (
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import print_json, stdout
 from papertape.cli.statements import print_accounts, print_statement, print_trades
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
     Deposit,
     HaltTrading,
@@ -23,7 +23,7 @@ from papertape.common.events.account import (
     ResumeTrading,
     Withdraw,
 )
-from papertape.common.events.portfolio import (
+from papertape.contract.events.portfolio import (
     ExportTradesCsv,
     GetAccountSummary,
     GetClosedTrades,
@@ -32,7 +32,7 @@ from papertape.common.events.portfolio import (
     GetReport,
     ListAccounts,
 )
-from papertape.common.ids import AccountId
+from papertape.contract.ids import AccountId
 
 
 def register(subparsers: Subparsers) -> None:

@@ -30,9 +30,9 @@ from papertape.cli.client import (
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import fail, print_json, progress, stdout
 from papertape.cli.statements import print_statement
-from papertape.common.codec import to_builtins
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import account_stream
+from papertape.contract.codec import to_builtins
+from papertape.contract.events.account import account_stream
 from papertape.trading.account import reports
 
 

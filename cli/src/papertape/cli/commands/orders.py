@@ -15,10 +15,10 @@ from papertape.cli.client import (
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import print_json, stdout
 from papertape.cli.statements import print_orders
-from papertape.common.events.account import CancelOrder, PlaceOrder
-from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.common.events.portfolio import GetOpenOrders
-from papertape.common.ids import AccountId, ClientOrderId, OrderId, Symbol
+from papertape.contract.events.account import CancelOrder, PlaceOrder
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract.events.portfolio import GetOpenOrders
+from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
 
 
 def register(subparsers: Subparsers) -> None:

@@ -7,7 +7,7 @@ import random
 import time
 from typing import Protocol
 
-from papertape.common.ids import uuid7_from
+from papertape.contract.ids import uuid7_from
 
 
 class IdGenerator(Protocol):

@@ -24,13 +24,13 @@ from nats.js import JetStreamContext
 
 from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, DeadLetterBox, is_malformed
 from papertape.common.clock import Clock, SystemClock
-from papertape.common.codec import encode
-from papertape.common.events.envelope import Reply
 from papertape.common.settings import CommonSettings
-from papertape.common.subjects import Subjects
 from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
 from papertape.common.telemetry.tracing import configure_tracing
+from papertape.contract.codec import encode
+from papertape.contract.events.envelope import Reply
+from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]

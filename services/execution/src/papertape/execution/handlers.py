@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from papertape.common.codec import Codec
-from papertape.common.events.account import AccountEvent, OrderPlaced
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.market import MarketEvent, QuoteReceived
+from papertape.contract.codec import Codec
+from papertape.contract.events.account import AccountEvent, OrderPlaced
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.market import MarketEvent, QuoteReceived
 from papertape.execution.reports import Origin, ReportPublisher
 from papertape.trading.venue import Venue
 

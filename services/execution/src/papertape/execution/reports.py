@@ -8,11 +8,11 @@ from datetime import datetime
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import publish
-from papertape.common.events.base import message_name
-from papertape.common.events.envelope import Envelope
-from papertape.common.events.execution import ExecutionReport
-from papertape.common.ids import Actor, CausationId, CorrelationId, EventId, StreamId
-from papertape.common.subjects import Subjects
+from papertape.contract.events.base import message_name
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionReport
+from papertape.contract.ids import Actor, CausationId, CorrelationId, EventId, StreamId
+from papertape.contract.subjects import Subjects
 
 ACTOR = Actor("execution")
 

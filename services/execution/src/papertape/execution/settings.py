@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.execution import (
+from papertape.common.settings import CommonSettings, load_settings
+from papertape.contract.events.execution import (
     ExecutionModels,
     FeeSchedule,
     FillPolicy,
@@ -14,7 +15,6 @@ from papertape.common.events.execution import (
     SlippageModel,
     TriggerSource,
 )
-from papertape.common.settings import CommonSettings, load_settings
 from papertape.trading.venue import VenueConfig
 
 

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.feeds.base import QuoteSource, SourceUnavailable
 from papertape.marketdata.metrics import MarketDataMetrics
 

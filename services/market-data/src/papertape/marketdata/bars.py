@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
-from papertape.common.instruments import instrument_for
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
+from papertape.contract.instruments import instrument_for
 from papertape.marketdata.feeds.base import Trade
 
 TIMEFRAME_SECONDS: dict[Timeframe, int] = {

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from papertape.common.events.market import BarClosed, Timeframe
-from papertape.common.ids import Symbol
 from papertape.common.migrations import MigrationSet
+from papertape.contract.events.market import BarClosed, Timeframe
+from papertape.contract.ids import Symbol
 
 # Advisory locks are per database; this key is the market-data migrations' own.
 _LOCK_KEY = 0x6D_64_62_01

@@ -6,10 +6,10 @@ import asyncio
 from datetime import timedelta
 
 from papertape.common.clock import Clock
-from papertape.common.events.market import QuoteReceived
-from papertape.common.ids import Symbol
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import restart_on_failure, stop_tasks
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.ids import Symbol
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
 from papertape.marketdata.bars import BarAggregator

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from papertape.common.instruments import AssetClass, instrument_for
+from papertape.contract.instruments import AssetClass, instrument_for
 
 NEW_YORK = ZoneInfo("America/New_York")
 _FX_ROLL = time(17, 0)  # FX weeks open Sunday 17:00 and close Friday 17:00, New York time

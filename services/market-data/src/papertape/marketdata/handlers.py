@@ -2,10 +2,10 @@
 
 from faststream.nats import NatsMessage
 
-from papertape.common import codec
-from papertape.common.events.envelope import Request
-from papertape.common.events.market import MarketQuery
 from papertape.common.runtime import ServiceRuntime
+from papertape.contract import codec
+from papertape.contract.events.envelope import Request
+from papertape.contract.events.market import MarketQuery
 from papertape.marketdata.queries import MarketQueries
 
 QUEUE_GROUP = "marketdata"

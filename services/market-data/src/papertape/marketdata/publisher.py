@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 import msgspec
 from nats.aio.client import Client
 
-from papertape.common import codec
 from papertape.common.bus.publishing import publish
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.ids import Symbol
-from papertape.common.subjects import Subjects
+from papertape.contract import codec
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.ids import Symbol
+from papertape.contract.subjects import Subjects
 from papertape.marketdata.acks import AckedPublisher
 from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.barstore import BarStore

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from papertape.common.events.envelope import Reply
-from papertape.common.events.market import (
+from papertape.contract.events.envelope import Reply
+from papertape.contract.events.market import (
     BarHistory,
     GetBars,
     GetLatestQuote,
     MarketQuery,
     QuoteReceived,
 )
-from papertape.common.ids import Symbol
+from papertape.contract.ids import Symbol
 from papertape.marketdata.barstore import BarStore
 
 NO_MARKET_PRICE = "no_market_price"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from papertape.common.events.market import Timeframe
 from papertape.common.settings import CommonSettings, load_settings
+from papertape.contract.events.market import Timeframe
 
 DEFAULT_SYMBOLS = "AAPL,MSFT,SPY,EURUSD,USDJPY,BTCUSD,ETHUSD"
 

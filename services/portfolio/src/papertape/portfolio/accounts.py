@@ -24,14 +24,16 @@ from papertape.common.eventlog import (
     new_event,
 )
 from papertape.common.eventlog.snapshots import Rebuilt, rebuild_from_data, snapshot_if_due
-from papertape.common.events.account import (
+from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.tracing import trace_fields
+from papertape.contract.events.account import (
     ACCOUNT_STREAM_PREFIX,
     AccountCommand,
     AccountEvent,
     account_stream,
 )
-from papertape.common.events.envelope import Envelope, Request
-from papertape.common.ids import (
+from papertape.contract.events.envelope import Envelope, Request
+from papertape.contract.ids import (
     AccountId,
     CausationId,
     CorrelationId,
@@ -40,8 +42,6 @@ from papertape.common.ids import (
     derived_uuid7,
     uuid7_time_or,
 )
-from papertape.common.telemetry.metrics import ServiceMetrics
-from papertape.common.telemetry.tracing import trace_fields
 from papertape.portfolio.gauges import AccountGauges
 from papertape.trading.account import (
     INITIAL_STATE,

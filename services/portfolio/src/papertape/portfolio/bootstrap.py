@@ -7,12 +7,12 @@ import asyncio
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import SnapshotPolicy
 from papertape.common.eventlog.postgres import PostgresEventLog
-from papertape.common.events.account import AccountCommand, OpenAccount
-from papertape.common.events.envelope import Request
 from papertape.common.idgen import IdGenerator, Uuid7Generator
-from papertape.common.ids import AccountId, Actor
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import restart_on_failure, stop_tasks
+from papertape.contract.events.account import AccountCommand, OpenAccount
+from papertape.contract.events.envelope import Request
+from papertape.contract.ids import AccountId, Actor
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook, persist_marks

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from papertape.common.events.account import AccountEvent, OrderFilled, OrderRejected
+from papertape.contract.events.account import AccountEvent, OrderFilled, OrderRejected
 from papertape.trading.account import AccountState
 from papertape.trading.account.reports import account_summary
 

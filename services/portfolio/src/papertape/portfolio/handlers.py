@@ -7,15 +7,15 @@ from typing import Any
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig
 
-from papertape.common.codec import Codec, encode
 from papertape.common.eventlog import EventLog
-from papertape.common.events.account import AccountCommand
-from papertape.common.events.envelope import Envelope, Reply, Request
-from papertape.common.events.execution import ExecutionReport
-from papertape.common.events.market import QuoteReceived
-from papertape.common.events.portfolio import CommandResult, PortfolioQuery
-from papertape.common.ids import Actor, CausationId
 from papertape.common.runtime import ServiceRuntime
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.account import AccountCommand
+from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.execution import ExecutionReport
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
+from papertape.contract.ids import Actor, CausationId
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import UnknownAccount, answer

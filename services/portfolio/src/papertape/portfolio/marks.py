@@ -11,11 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from papertape.common.clock import Clock
-from papertape.common.events.account import AccountCommand, ApplyMark
-from papertape.common.events.envelope import Request
-from papertape.common.events.market import QuoteReceived
 from papertape.common.idgen import IdGenerator
-from papertape.common.ids import AccountId, Actor, Symbol
+from papertape.contract.events.account import AccountCommand, ApplyMark
+from papertape.contract.events.envelope import Request
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.portfolio.accounts import AccountBook
 
 TWO = Decimal(2)

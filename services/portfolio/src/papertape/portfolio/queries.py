@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 
 from papertape.common.eventlog import EventLog, decode_envelope
-from papertape.common.events.account import account_stream
-from papertape.common.events.portfolio import (
+from papertape.contract.events.account import account_stream
+from papertape.contract.events.portfolio import (
     AccountQueryBase,
     ExportTradesCsv,
     GetAccountSummary,

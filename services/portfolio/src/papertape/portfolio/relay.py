@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncpg
 from nats.js import JetStreamContext
 
-from papertape.common import codec
 from papertape.common.bus.publishing import publish
 from papertape.common.eventlog import RecordedEvent, decode_envelope
 from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
-from papertape.common.events.account import ACCOUNT_STREAM_PREFIX
-from papertape.common.subjects import Subjects
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.contract import codec
+from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX
+from papertape.contract.subjects import Subjects
 from papertape.trading.account.stored import event_codec
 
 RELAY_NAME = "relay.accounts"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from papertape.common.events.account import AccountCommand, ApplyFill, ExpireOrder, TriggerOrder
-from papertape.common.events.execution import (
+from papertape.contract.events.account import AccountCommand, ApplyFill, ExpireOrder, TriggerOrder
+from papertape.contract.events.execution import (
     ExecutionReport,
     OrderExpiryReported,
     OrderFillReported,
     OrderTriggerReported,
 )
-from papertape.common.ids import FillId
+from papertape.contract.ids import FillId
 
 
 def command_for(report: ExecutionReport) -> AccountCommand:

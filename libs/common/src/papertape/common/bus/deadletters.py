@@ -11,10 +11,10 @@ from collections.abc import Mapping
 
 from nats.js import JetStreamContext
 
-from papertape.common import codec
 from papertape.common.clock import Clock
-from papertape.common.events.envelope import DeadLetter
-from papertape.common.subjects import Subjects
+from papertape.contract import codec
+from papertape.contract.events.envelope import DeadLetter
+from papertape.contract.subjects import Subjects
 
 MALFORMED = "malformed"
 EXHAUSTED = "retries_exhausted"

@@ -7,9 +7,9 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from papertape.common import codec
 from papertape.common.policies import transient_bus_errors
 from papertape.common.telemetry.tracing import inject_headers
+from papertape.contract import codec
 
 MSG_ID = "Nats-Msg-Id"
 ACK_WAIT_S = 5.0

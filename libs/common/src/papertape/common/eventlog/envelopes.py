@@ -6,11 +6,11 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from papertape.common.codec import Codec, encode, upcast
 from papertape.common.eventlog.port import Metadata, NewEvent, RecordedEvent
-from papertape.common.events.base import message_name, schema_version
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import EventId, StreamId
+from papertape.contract.codec import Codec, encode, upcast
+from papertape.contract.events.base import message_name, schema_version
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import EventId, StreamId
 
 T = TypeVar("T")
 

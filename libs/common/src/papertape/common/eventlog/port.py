@@ -13,7 +13,7 @@ from typing import Protocol
 
 import msgspec
 
-from papertape.common.ids import Actor, CausationId, CorrelationId
+from papertape.contract.ids import Actor, CausationId, CorrelationId
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -9,7 +9,7 @@ from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from papertape.common.subjects import StreamSpec
+from papertape.contract.subjects import StreamSpec
 
 _STREAM_NAME_IN_USE = 10058
 

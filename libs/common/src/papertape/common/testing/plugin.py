@@ -27,7 +27,7 @@ from papertape.common.servers import (
     resolve_nats,
     resolve_postgres,
 )
-from papertape.common.subjects import StreamSpec, Subjects
+from papertape.contract.subjects import StreamSpec, Subjects
 
 
 @pytest.fixture(scope="session")

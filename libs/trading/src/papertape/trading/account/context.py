@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.ids import Symbol
+from papertape.contract.ids import Symbol
 
 
 class DecisionContext(msgspec.Struct, frozen=True, kw_only=True):

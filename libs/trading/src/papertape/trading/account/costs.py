@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.account import CostModel
-from papertape.common.events.orders import Liquidity
+from papertape.contract.events.account import CostModel
+from papertape.contract.events.orders import Liquidity
 
 _BPS = Decimal(10000)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
     AccountOpened,
@@ -35,9 +35,9 @@ from papertape.common.events.account import (
     Withdraw,
     WithdrawalRejected,
 )
-from papertape.common.events.base import message_name
-from papertape.common.events.orders import RejectReason
-from papertape.common.money import HUNDRED, ZERO
+from papertape.contract.events.base import message_name
+from papertape.contract.events.orders import RejectReason
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.executions import (
     apply_fill,

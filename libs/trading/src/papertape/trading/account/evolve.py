@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
     AccountReset,

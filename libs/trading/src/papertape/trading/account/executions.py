@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     ApplyFill,
     ApplyMark,
@@ -15,8 +15,8 @@ from papertape.common.events.account import (
     PositionMarked,
     TriggerOrder,
 )
-from papertape.common.events.orders import OrderSide, OrderType, RejectReason
-from papertape.common.money import ZERO
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
+from papertape.contract.money import ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.fills import fill_position

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.orders import OrderSide
-from papertape.common.money import ZERO
+from papertape.contract.events.orders import OrderSide
+from papertape.contract.money import ZERO
 from papertape.trading.account.state import ClosedTrade, Order, Position
 from papertape.trading.account.trades import closed_trade, exit_reason_for
 

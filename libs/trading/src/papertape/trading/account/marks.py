@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from papertape.common.money import HUNDRED, ZERO
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.state import AccountState, EquityPoint
 
 

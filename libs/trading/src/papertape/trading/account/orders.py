@@ -6,16 +6,16 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.account import OrderPlaced, OrderRejected, PlaceOrder
-from papertape.common.events.orders import (
+from papertape.contract.events.account import OrderPlaced, OrderRejected, PlaceOrder
+from papertape.contract.events.orders import (
     OrderRole,
     OrderSide,
     OrderType,
     RejectReason,
     TimeInForce,
 )
-from papertape.common.ids import OrderId
-from papertape.common.instruments import instrument_for
+from papertape.contract.ids import OrderId
+from papertape.contract.instruments import instrument_for
 from papertape.trading.account.risk import OrderPlan, Refusal
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,31}$")

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import msgspec
 
-from papertape.common.money import HUNDRED, ZERO, pct
+from papertape.contract.money import HUNDRED, ZERO, pct
 from papertape.trading.account.marks import utc_date
 from papertape.trading.account.state import ClosedTrade, EquityPoint
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     CancelOrder,
     CircuitBreakerTripped,
@@ -12,10 +12,10 @@ from papertape.common.events.account import (
     OrderCancelled,
     PlaceOrder,
 )
-from papertape.common.events.base import message_name
-from papertape.common.events.orders import RejectReason
-from papertape.common.ids import OrderId
-from papertape.common.money import ZERO
+from papertape.contract.events.base import message_name
+from papertape.contract.events.orders import RejectReason
+from papertape.contract.ids import OrderId
+from papertape.contract.money import ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.marks import daily_loss_pct, trading_day_rolled
 from papertape.trading.account.orders import bracket_problem, placed, rejected, validate_order

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.account import CostModel, RiskLimits
-from papertape.common.ids import AccountId, Symbol
-from papertape.common.money import HUNDRED, ZERO
+from papertape.contract.events.account import CostModel, RiskLimits
+from papertape.contract.ids import AccountId, Symbol
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.performance import PerformanceMetrics, performance
 from papertape.trading.account.state import AccountState, ClosedTrade, EquityPoint, Order
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.account import PlaceOrder
-from papertape.common.events.orders import OrderSide, OrderType, RejectReason
-from papertape.common.money import HUNDRED, ZERO
+from papertape.contract.events.account import PlaceOrder
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.costs import estimate_fee, with_slippage
 from papertape.trading.account.marks import daily_loss_pct

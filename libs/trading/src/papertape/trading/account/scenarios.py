@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
     AccountOpened,
@@ -15,8 +15,8 @@ from papertape.common.events.account import (
     PlaceOrder,
     RiskLimits,
 )
-from papertape.common.events.orders import OrderSide, OrderType
-from papertape.common.ids import AccountId, FillId, OrderId, Symbol
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import AccountId, FillId, OrderId, Symbol
 from papertape.trading.account import AccountState, DecisionContext, decide, replay
 
 ACCOUNT = AccountId("acc-1")

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from papertape.common.events.account import CostModel, RiskLimits
-from papertape.common.events.orders import (
+from papertape.contract.events.account import CostModel, RiskLimits
+from papertape.contract.events.orders import (
     ExitReason,
     OrderRole,
     OrderSide,
@@ -17,8 +17,8 @@ from papertape.common.events.orders import (
     OrderType,
     TimeInForce,
 )
-from papertape.common.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
-from papertape.common.money import ZERO
+from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+from papertape.contract.money import ZERO
 from papertape.trading.account.journal import History, Registry
 
 # Bump when AccountState's shape or meaning changes: older snapshots are then ignored.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
-from papertape.common.codec import Codec, upcast
-from papertape.common.events.account import AccountEvent
+from papertape.contract.codec import Codec, upcast
+from papertape.contract.events.account import AccountEvent
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.state import (
     AccountSnapshot,

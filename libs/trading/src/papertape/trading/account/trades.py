@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.orders import ExitReason, OrderRole, OrderSide, OrderSource
-from papertape.common.ids import OrderId, Symbol
-from papertape.common.instruments import AssetClass, instrument_for
+from papertape.contract.events.orders import ExitReason, OrderRole, OrderSide, OrderSource
+from papertape.contract.ids import OrderId, Symbol
+from papertape.contract.instruments import AssetClass, instrument_for
 from papertape.trading.account.state import ClosedTrade, Order
 
 

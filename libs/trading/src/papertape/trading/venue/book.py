@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.orders import OrderType
+from papertape.contract.events.orders import OrderType
 from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder
 
 Entry = tuple[Decimal, int, WorkingOrder]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from papertape.common.events.account import CostModel
-from papertape.common.events.execution import ExecutionModels, FeeSchedule, TriggerSource
+from papertape.contract.events.account import CostModel
+from papertape.contract.events.execution import ExecutionModels, FeeSchedule, TriggerSource
 
 NO_COSTS = CostModel()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.common.events.execution import FeeSchedule, SlippageKind, SlippageModel
-from papertape.common.events.orders import Liquidity
-from papertape.common.money import ZERO, money
+from papertape.contract.events.execution import FeeSchedule, SlippageKind, SlippageModel
+from papertape.contract.events.orders import Liquidity
+from papertape.contract.money import ZERO, money
 from papertape.trading.venue.market import Point
 from papertape.trading.venue.prng import normal_for
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.account import (
+from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
     AccountReset,
@@ -22,10 +22,10 @@ from papertape.common.events.account import (
     OrderPlaced,
     OrderTriggered,
 )
-from papertape.common.events.execution import ExecutionReport
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.events.orders import TimeInForce
-from papertape.common.ids import OrderId, Symbol
+from papertape.contract.events.execution import ExecutionReport
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.events.orders import TimeInForce
+from papertape.contract.ids import OrderId, Symbol
 from papertape.trading.venue.book import SymbolBook
 from papertape.trading.venue.config import VenueConfig
 from papertape.trading.venue.market import bar_path, bar_point, quote_point

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.execution import TriggerSource
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.money import ZERO
+from papertape.contract.events.execution import TriggerSource
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.money import ZERO
 
 _TWO = Decimal(2)
 

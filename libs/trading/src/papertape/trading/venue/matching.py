@@ -11,14 +11,14 @@ import heapq
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from papertape.common.events.execution import (
+from papertape.contract.events.execution import (
     ExecutionReport,
     OrderFillReported,
     OrderTriggerReported,
 )
-from papertape.common.events.orders import Liquidity, TimeInForce
-from papertape.common.instruments import Instrument, instrument_for
-from papertape.common.money import ZERO
+from papertape.contract.events.orders import Liquidity, TimeInForce
+from papertape.contract.instruments import Instrument, instrument_for
+from papertape.contract.money import ZERO
 from papertape.trading.venue.book import Entry, SymbolBook, live_top
 from papertape.trading.venue.costs import BPS, fee_for, slippage_bps
 from papertape.trading.venue.market import Point

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from papertape.common.events.account import OrderPlaced
-from papertape.common.events.execution import ExecutionModels
-from papertape.common.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.common.ids import OrderId
-from papertape.common.money import ZERO
+from papertape.contract.events.account import OrderPlaced
+from papertape.contract.events.execution import ExecutionModels
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract.ids import OrderId
+from papertape.contract.money import ZERO
 
 
 class Slot(enum.Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from decimal import Decimal
 
-from papertape.common.events.orders import OrderRole
+from papertape.contract.events.orders import OrderRole
 from papertape.trading.venue.book import Entry, SymbolBook, live_top
 from papertape.trading.venue.market import Point
 from papertape.trading.venue.matching import Budget, Matcher, Reports, crossed, through

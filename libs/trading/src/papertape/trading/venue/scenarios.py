@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.common.events.account import OrderPlaced
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.events.orders import OrderRole, OrderSide, OrderType, TimeInForce
-from papertape.common.ids import AccountId, OrderId, Symbol
+from papertape.contract.events.account import OrderPlaced
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.events.orders import OrderRole, OrderSide, OrderType, TimeInForce
+from papertape.contract.ids import AccountId, OrderId, Symbol
 
 ACCOUNT = AccountId("acc-1")
 AAPL = Symbol("AAPL")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from papertape.common.events.account import CostModel, OrderPlaced
-from papertape.common.events.execution import ExecutionReport, OrderExpiryReported
-from papertape.common.events.orders import TimeInForce
-from papertape.common.ids import AccountId, OrderId, Symbol
-from papertape.common.money import ZERO
+from papertape.contract.events.account import CostModel, OrderPlaced
+from papertape.contract.events.execution import ExecutionReport, OrderExpiryReported
+from papertape.contract.events.orders import TimeInForce
+from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.money import ZERO
 from papertape.trading.venue.book import SymbolBook
 from papertape.trading.venue.config import VenueConfig
 from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder

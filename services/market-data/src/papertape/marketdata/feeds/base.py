@@ -9,8 +9,8 @@ from typing import Protocol
 
 import msgspec
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 
 
 class Trade(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import Tick
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 import msgspec
 
 from papertape.common.clock import Clock
-from papertape.common.events.market import QuoteReceived
-from papertape.common.instruments import AssetClass, Instrument, instrument_for
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.instruments import AssetClass, Instrument, instrument_for
 
 SOURCE = "synthetic"
 _SECONDS_PER_YEAR = 365.0 * 86400.0

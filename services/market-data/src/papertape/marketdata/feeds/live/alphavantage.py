@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from papertape.common.clock import Clock
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
-from papertape.common.instruments import AssetClass, instrument_for
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
+from papertape.contract.instruments import AssetClass, instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from papertape.common.clock import Clock, SystemClock
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable

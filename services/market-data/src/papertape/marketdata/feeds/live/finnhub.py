@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from papertape.common.clock import Clock
-from papertape.common.events.market import BarClosed, QuoteReceived, Timeframe
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
+from papertape.contract.ids import Symbol
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
 from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size

@@ -6,8 +6,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from papertape.common.events.market import QuoteReceived
-from papertape.common.ids import Symbol
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.ids import Symbol
 from papertape.marketdata.feeds.base import QuoteSource, SourceUnavailable
 
 log = logging.getLogger("papertape.market-data.polling")

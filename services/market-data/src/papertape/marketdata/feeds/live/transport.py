@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from papertape.common.clock import Clock, SystemClock
-from papertape.common.instruments import instrument_for
+from papertape.contract.instruments import instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.feeds.base import SourceUnavailable
 

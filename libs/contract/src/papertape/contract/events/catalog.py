@@ -1,7 +1,7 @@
 """The catalog of every message type on the bus, and the one table of which subject carries which.
 
 Message types are discovered, not listed: every concrete subclass of ``Message`` defined in a
-module of ``papertape.common.events`` is in the catalog, so a new context module needs no
+module of ``papertape.contract.events`` is in the catalog, so a new context module needs no
 registration here. Its subjects do: add its context to ``ROUTES`` below.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from papertape.common import events as _events_package
-from papertape.common.events.base import (
+from papertape.contract import events as _events_package
+from papertape.contract.events.base import (
     Command,
     Event,
     Message,
@@ -24,11 +24,11 @@ from papertape.common.events.base import (
     message_name,
     schema_version,
 )
-from papertape.common.events.envelope import DeadLetter, Envelope, Reply, Request
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.subjects import Subjects
+from papertape.contract.events.envelope import DeadLetter, Envelope, Reply, Request
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.subjects import Subjects
 
-EVENTS_PACKAGE = "papertape.common.events"
+EVENTS_PACKAGE = "papertape.contract.events"
 _NOT_CONTEXTS = frozenset({"base", "envelope", "catalog"})
 
 WRAPPERS: tuple[type[Any], ...] = (Envelope, Request, Reply, DeadLetter)

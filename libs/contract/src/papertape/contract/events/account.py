@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.base import Command, Event
-from papertape.common.events.orders import (
+from papertape.contract.events.base import Command, Event
+from papertape.contract.events.orders import (
     Liquidity,
     OrderRole,
     OrderSide,
@@ -22,7 +22,7 @@ from papertape.common.events.orders import (
     RejectReason,
     TimeInForce,
 )
-from papertape.common.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
 
 DEFAULT_INITIAL_CASH = Decimal(10000)
 ACCOUNT_STREAM_PREFIX = "account-"
@@ -372,7 +372,7 @@ class TradingResumed(AccountEventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
-# Queries about accounts live in papertape.common.events.portfolio (the service answers them).
+# Queries about accounts live in papertape.contract.events.portfolio (the service answers them).
 
 
 AccountCommand = (

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.ids import Symbol
-from papertape.common.money import DECIMAL_CONTEXT, quantize_to
+from papertape.contract.ids import Symbol
+from papertape.contract.money import DECIMAL_CONTEXT, quantize_to
 
 
 class AssetClass(enum.StrEnum):

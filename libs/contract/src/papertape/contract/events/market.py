@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.base import Event, Query
-from papertape.common.ids import Symbol
+from papertape.contract.events.base import Event, Query
+from papertape.contract.ids import Symbol
 
 
 class Timeframe(enum.StrEnum):

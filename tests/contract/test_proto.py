@@ -10,9 +10,9 @@ import jsonschema  # type: ignore[import-untyped]
 import msgspec
 import pytest
 
-from papertape.common.compatibility import incompatibilities
-from papertape.common.events.base import Command, Event, Message
-from papertape.common.events.catalog import (
+from papertape.contract.compatibility import incompatibilities
+from papertape.contract.events.base import Command, Event, Message
+from papertape.contract.events.catalog import (
     ROUTES,
     MessageSpec,
     Route,
@@ -21,8 +21,8 @@ from papertape.common.events.catalog import (
     routes_for,
     unrouted,
 )
-from papertape.common.events.market import BarClosed, QuoteReceived
-from papertape.common.schemas import (
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.schemas import (
     ASYNCAPI_PATH,
     channel_regex,
     check,
@@ -34,7 +34,7 @@ from papertape.common.schemas import (
     subject_matches,
     write,
 )
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 PROTO = Path(__file__).resolve().parents[2] / "proto"
 
@@ -154,7 +154,7 @@ def test_every_concrete_message_subclass_is_in_the_catalog() -> None:
     leaves = [
         cls
         for cls in _subclasses(Message)
-        if cls.__module__.startswith("papertape.common.events.") and not cls.__subclasses__()
+        if cls.__module__.startswith("papertape.contract.events.") and not cls.__subclasses__()
     ]
     assert set(leaves) <= catalog
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from papertape.common.subjects import Subjects
+from papertape.contract.subjects import Subjects
 
 
 def test_default_namespace_gives_plain_subjects() -> None:

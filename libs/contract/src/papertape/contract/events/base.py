@@ -2,7 +2,7 @@
 
 The tag names the type and its schema version: class ``OrderPlaced`` is ``"order_placed.v1"``
 on the wire, class ``OrderPlacedV2`` is ``"order_placed.v2"``. Old versions stay defined so
-stored history can be decoded and upcast on read (see ``papertape.common.codec``).
+stored history can be decoded and upcast on read (see ``papertape.contract.codec``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from papertape.common.ids import Actor, CausationId, CorrelationId, EventId, StreamId
+from papertape.contract.ids import Actor, CausationId, CorrelationId, EventId, StreamId
 
 M = TypeVar("M")
 R = TypeVar("R")

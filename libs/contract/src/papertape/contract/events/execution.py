@@ -15,9 +15,9 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.events.base import Event
-from papertape.common.events.orders import Liquidity, OrderSide
-from papertape.common.ids import AccountId, OrderId, Symbol
+from papertape.contract.events.base import Event
+from papertape.contract.events.orders import Liquidity, OrderSide
+from papertape.contract.ids import AccountId, OrderId, Symbol
 
 
 class SlippageKind(enum.StrEnum):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from papertape.common.idgen import SeededIdGenerator, Uuid7Generator
-from papertape.common.ids import uuid7_from, uuid7_time_ms
+from papertape.contract.ids import uuid7_from, uuid7_time_ms
 
 
 def _assert_uuid7(value: str) -> None:

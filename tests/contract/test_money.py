@@ -7,7 +7,7 @@ from decimal import Decimal, getcontext
 
 import pytest
 
-from papertape.common.money import (
+from papertape.contract.money import (
     DECIMAL_CONTEXT,
     ZERO,
     money,

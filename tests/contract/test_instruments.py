@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from papertape.common.instruments import (
+from papertape.contract.instruments import (
     DEFAULT_INSTRUMENTS,
     AssetClass,
     crypto,

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import msgspec
 
-from papertape.common.events.account import AccountEvent
-from papertape.common.events.base import Query
-from papertape.common.events.envelope import Envelope
-from papertape.common.ids import AccountId
+from papertape.contract.events.account import AccountEvent
+from papertape.contract.events.base import Query
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.ids import AccountId
 
 
 class ListAccounts(Query, frozen=True, kw_only=True):

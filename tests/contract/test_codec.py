@@ -15,7 +15,8 @@ import jsonschema  # type: ignore[import-untyped]
 import msgspec
 import pytest
 
-from papertape.common.codec import (
+from papertape.common.testing.examples import EXAMPLE_TIME, example_of
+from papertape.contract.codec import (
     Codec,
     DecodeError,
     encode,
@@ -23,12 +24,11 @@ from papertape.common.codec import (
     to_builtins,
     upcast,
 )
-from papertape.common.events.base import Command, Event, Message, Query
-from papertape.common.events.catalog import MessageSpec, context_modules, message_types, spec_of
-from papertape.common.events.envelope import DeadLetter, Envelope, Reply, Request
-from papertape.common.events.market import BarClosed, MarketEvent, QuoteReceived, Timeframe
-from papertape.common.ids import Actor, CorrelationId, EventId, StreamId, Symbol
-from papertape.common.testing.examples import EXAMPLE_TIME, example_of
+from papertape.contract.events.base import Command, Event, Message, Query
+from papertape.contract.events.catalog import MessageSpec, context_modules, message_types, spec_of
+from papertape.contract.events.envelope import DeadLetter, Envelope, Reply, Request
+from papertape.contract.events.market import BarClosed, MarketEvent, QuoteReceived, Timeframe
+from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId, Symbol
 
 PROTO = Path(__file__).resolve().parents[2] / "proto"
 
