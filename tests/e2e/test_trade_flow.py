@@ -130,11 +130,12 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
             summary = (await _summary(client)).result
             trades = (await client.query("trades", GetClosedTrades(account_id=ACC))).result
 
-    # The entry: a market buy at the ask plus 2 bps of slippage, to the tick; $0.005/share
-    # on 5 units is 0.025, charged to the cent (half to even): 0.02.
+    # The entry: a market buy at the ask (100.01) plus crypto's default 5 bps of slippage, to
+    # the tick; the taker fee is 40 bps of 5 x 100.06 = 2.0012, charged to the cent: 2.00.
     assert entry.side is OrderSide.BUY
-    assert entry.price == Decimal("100.03")
-    assert entry.fee == Decimal("0.02")
+    assert entry.price == Decimal("100.06")
+    assert entry.fee == Decimal("2.00")
+    assert (entry.fee_model, entry.spread_model) == ("crypto", "quoted")
     # The exit: the stop-loss, at or below the stop.
     assert exit_.side is OrderSide.SELL
     assert exit_.price <= Decimal(95)

@@ -89,7 +89,8 @@ async def test_placed_order_fills_on_a_quote_and_the_fill_carries_its_dedup_id(
     assert msg_id == "o1.fill.1"
     fill = envelope.data
     assert isinstance(fill, OrderFillReported)
-    assert (str(fill.price), str(fill.fee), envelope.causation_id) == ("100.02", "0.50", "evt-o1")
+    # The account's schedule is the defaults: 2 bps, $0.005 a share with a $1.00 minimum.
+    assert (str(fill.price), str(fill.fee), envelope.causation_id) == ("100.02", "1.00", "evt-o1")
 
 
 async def test_restart_rebuilds_the_book_from_the_accounts_stream(

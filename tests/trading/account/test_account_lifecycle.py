@@ -9,6 +9,7 @@ from papertape.contract.events.account import (
     AccountReset,
     CommandRejected,
     CostModel,
+    CostModelSetV2,
     Deposit,
     HaltTrading,
     OpenAccount,
@@ -21,6 +22,7 @@ from papertape.contract.events.account import (
     TradingHalted,
     Withdraw,
     WithdrawalRejected,
+    schedule_from,
 )
 from papertape.contract.events.orders import RejectReason
 from papertape.trading.account.scenarios import (
@@ -126,11 +128,12 @@ def test_non_positive_risk_limit_is_refused() -> None:
     assert events[0].reason_code is RejectReason.INVALID_LIMITS
 
 
-def test_set_cost_model_stores_it() -> None:
+def test_a_v1_set_cost_model_stores_the_schedule_it_stands_for() -> None:
     model = CostModel(commission_per_share=Decimal("0.005"), commission_min=Decimal(1))
     s = Scenario(opened())
-    s.when(SetCostModel(account_id=ACCOUNT, cost_model=model))
-    assert s.state.cost_model == model
+    [event] = s.when(SetCostModel(account_id=ACCOUNT, cost_model=model))
+    assert isinstance(event, CostModelSetV2)
+    assert s.state.costs == event.schedule == schedule_from(model)
 
 
 def test_negative_costs_are_refused() -> None:

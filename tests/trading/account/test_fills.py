@@ -179,9 +179,9 @@ def test_a_reduce_only_fill_that_would_open_is_refused() -> None:
 
 
 def test_a_fill_that_would_overdraw_a_cash_account_is_refused() -> None:
-    s = Scenario(wide_open("1000"))
+    s = Scenario(wide_open("1001"))
     s.given(order("o1", order_type=OrderType.LIMIT, limit_price=D(100)))  # reserves all cash
-    assert fill_rejection(s.when(fill("o1", "100", fee="1"))) is RejectReason.INSUFFICIENT_CASH
+    assert fill_rejection(s.when(fill("o1", "100", fee="2"))) is RejectReason.INSUFFICIENT_CASH
 
 
 def test_a_fill_that_would_sell_short_on_a_cash_account_is_refused() -> None:

@@ -61,7 +61,7 @@ def test_limit_buy_reserves_at_its_limit_price() -> None:
     s = Scenario(opened())
     placed = s.when(order("o1", order_type=OrderType.LIMIT, limit_price=D("95")))[0]
     assert isinstance(placed, OrderPlaced)
-    assert placed.reserved == 950
+    assert placed.reserved == 950 + 1  # and the equity default's $1.00 minimum commission
 
 
 def test_bracket_creates_reduce_only_stop_loss_and_take_profit_children() -> None:
@@ -211,8 +211,8 @@ def test_selling_short_is_refused_on_a_cash_account() -> None:
 
 def test_short_sale_needs_margin_on_a_margin_account() -> None:
     s = Scenario(wide_open(allow_short=True))
-    assert kinds(s.when(order("o1", side=OrderSide.SELL, quantity="200"))) == ["OrderPlaced"]
-    # 200 x 100 x 0.5 = 10,000 reserved: nothing left for another short.
+    assert kinds(s.when(order("o1", side=OrderSide.SELL, quantity="199"))) == ["OrderPlaced"]
+    # 199 x 100 x 0.5 + the $1.00 minimum fee = 9,951 reserved: 49 is not enough for another.
     events = s.when(order("o2", side=OrderSide.SELL, quantity="1"))
     assert rejection(events) is RejectReason.INSUFFICIENT_MARGIN
 
@@ -277,7 +277,7 @@ def test_flip_order_is_an_entry_for_its_opening_part_only() -> None:
     placed = s.when(order("o2", side=OrderSide.SELL, quantity="15"))[0]
     assert isinstance(placed, OrderPlaced)
     assert placed.opening
-    assert placed.reserved == D(5) * 100 * D("0.5")
+    assert placed.reserved == D(5) * 100 * D("0.5") + 1  # margin and the minimum commission
 
 
 def test_an_expired_gtd_order_is_accepted_while_expiry_is_in_the_future() -> None:

@@ -10,21 +10,21 @@ from papertape.contract.events.execution import (
     FillPolicy,
     OrderFillReported,
     OrderTriggerReported,
-    SlippageModel,
 )
 from papertape.contract.events.market import Timeframe
 from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
 from papertape.trading.venue.market import bar_path
-from papertape.trading.venue.scenarios import at, bar, placed, quote
+from papertape.trading.venue.scenarios import at, bar, costs_set, placed, quote
 
 D = Decimal
-NO_SLIP = SlippageModel(bps=D(0))
 
 
 def venue(share: str = "1") -> Venue:
     policy = FillPolicy(max_volume_share=D(share))
-    return Venue(VenueConfig(default=ExecutionModels(slippage=NO_SLIP, fills=policy)))
+    venue = Venue(VenueConfig(default=ExecutionModels(fills=policy)))
+    venue.on_account_event(costs_set())
+    return venue
 
 
 def fills(reports: Sequence[object]) -> list[OrderFillReported]:

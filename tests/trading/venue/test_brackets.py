@@ -11,20 +11,20 @@ from papertape.contract.events.execution import (
     FillPolicy,
     OrderExpiryReported,
     OrderFillReported,
-    SlippageModel,
 )
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import OrderId
 from papertape.trading.venue import Venue, VenueConfig
-from papertape.trading.venue.scenarios import ACCOUNT, at, bar, bracket, quote
+from papertape.trading.venue.scenarios import ACCOUNT, at, bar, bracket, costs_set, quote
 
 D = Decimal
-NO_SLIP = SlippageModel(bps=D(0))
 
 
 def venue(**policy: object) -> Venue:
     fills = FillPolicy(**policy)  # type: ignore[arg-type]
-    return Venue(VenueConfig(default=ExecutionModels(slippage=NO_SLIP, fills=fills)))
+    venue = Venue(VenueConfig(default=ExecutionModels(fills=fills)))
+    venue.on_account_event(costs_set())
+    return venue
 
 
 def fills(reports: Sequence[object]) -> list[OrderFillReported]:

@@ -1,13 +1,13 @@
-"""Fill and cost models: slippage kinds, fee schedules, per-account models, latency."""
+"""Fill and cost models: slippage kinds, the account's cost schedule at the venue, latency."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.contract.events.account import AccountOpened, CostModel
+from papertape.contract.costs import CostSchedule, CostTerms
+from papertape.contract.events.account import AccountOpened, CostModel, CostModelSetV2
 from papertape.contract.events.execution import (
     ExecutionModels,
-    FeeSchedule,
     FillPolicy,
     OrderFillReported,
     SlippageKind,
@@ -15,8 +15,9 @@ from papertape.contract.events.execution import (
 )
 from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.instruments import AssetClass
+from papertape.trading.costs import order_fee
 from papertape.trading.venue import Venue, VenueConfig
-from papertape.trading.venue.costs import fee_for
 from papertape.trading.venue.prng import SplitMix64, normal_for
 from papertape.trading.venue.scenarios import ACCOUNT, at, bar, placed, quote
 
@@ -36,8 +37,15 @@ def models(**parts: object) -> VenueConfig:
     return VenueConfig(default=ExecutionModels(**parts))  # type: ignore[arg-type]
 
 
+def equity_costs(venue: Venue, **terms: Decimal) -> Venue:
+    """The account's schedule for equities set to ``terms`` (as its log would tell the venue)."""
+    schedule = CostSchedule(asset_classes={AssetClass.EQUITY: CostTerms(name="mine", **terms)})
+    venue.on_account_event(CostModelSetV2(account_id=ACCOUNT, ts=at(0), schedule=schedule))
+    return venue
+
+
 def test_fixed_bps_slippage_moves_the_price_against_the_trader() -> None:
-    venue = Venue(models(slippage=SlippageModel(bps=D(10))))
+    venue = equity_costs(Venue(), slippage_bps=D(10))
     venue.on_account_event(placed("o1", OrderSide.BUY, "1"))
     fill = one_fill(venue, quote("99.90", "100.00", at(1)))
     assert (fill.price, fill.slippage_bps) == (D("100.10"), D(10))
@@ -46,8 +54,8 @@ def test_fixed_bps_slippage_moves_the_price_against_the_trader() -> None:
 
 def test_volatility_scaled_slippage_grows_with_recent_moves_and_repeats_with_its_seed() -> None:
     def run(calm: bool) -> OrderFillReported:
-        kind = SlippageModel(kind=SlippageKind.VOLATILITY, bps=D(0), seed=7)
-        venue = Venue(models(slippage=kind))
+        kind = SlippageModel(kind=SlippageKind.VOLATILITY, seed=7)
+        venue = equity_costs(Venue(models(slippage=kind)))
         mids = ["100", "100.50", "100"] if calm else ["100", "103", "97"]
         for i, mid in enumerate(mids):
             venue.on_quote(quote(mid, mid, at(i)))
@@ -60,8 +68,8 @@ def test_volatility_scaled_slippage_grows_with_recent_moves_and_repeats_with_its
 
 def test_volume_share_impact_grows_with_the_square_of_the_share() -> None:
     def slip(quantity: str) -> Decimal:
-        kind = SlippageModel(kind=SlippageKind.VOLUME_SHARE, bps=D(0), impact=D("0.1"))
-        venue = Venue(models(slippage=kind))
+        kind = SlippageModel(kind=SlippageKind.VOLUME_SHARE, impact=D("0.1"))
+        venue = equity_costs(Venue(models(slippage=kind)))
         venue.on_account_event(placed("o1", OrderSide.BUY, quantity))
         return one_fill(venue, bar("100", "100", "100", "100", volume="1000")).slippage_bps
 
@@ -70,8 +78,8 @@ def test_volume_share_impact_grows_with_the_square_of_the_share() -> None:
 
 
 def test_square_root_impact_scales_with_the_bar_range_and_root_of_the_share() -> None:
-    kind = SlippageModel(kind=SlippageKind.SQUARE_ROOT, bps=D(0), impact=D(1))
-    venue = Venue(models(slippage=kind))
+    kind = SlippageModel(kind=SlippageKind.SQUARE_ROOT, impact=D(1))
+    venue = equity_costs(Venue(models(slippage=kind)))
     venue.on_account_event(placed("o1", OrderSide.SELL, "100"))
     fill = one_fill(venue, bar("100", "102", "98", "100", volume="10000"))
     # range 4% x sqrt(1%) = 0.4% = 40 bps below the open (against the seller)
@@ -79,22 +87,26 @@ def test_square_root_impact_scales_with_the_bar_range_and_root_of_the_share() ->
 
 
 def test_fees_per_share_respect_the_minimum_across_the_orders_fills() -> None:
-    schedule = FeeSchedule(per_share=D("0.005"), minimum=D(1))
-    first, accrued = fee_for(schedule, Liquidity.TAKER, D(100), D(10), D(0), D(0), D(0))
-    second, _ = fee_for(schedule, Liquidity.TAKER, D(300), D(10), D(100), accrued, first)
+    terms = CostTerms(per_share=D("0.005"), minimum=D(1))
+    first, accrued = order_fee(terms, Liquidity.TAKER, D(100), D(10), D(0), D(0), D(0))
+    second, _ = order_fee(terms, Liquidity.TAKER, D(300), D(10), D(100), accrued, first)
     assert (first, second) == (D("1.00"), D("1.00"))  # 400 shares: 2.00 in all
 
 
 def test_fees_in_bps_fixed_and_maker_taker() -> None:
-    schedule = FeeSchedule(
-        per_share=D(0), bps=D(1), fixed=D("0.50"), maker_bps=D(-1), taker_bps=D(3)
-    )
-    taker, _ = fee_for(schedule, Liquidity.TAKER, D(10), D(1000), D(0), D(0), D(0))
-    maker, _ = fee_for(schedule, Liquidity.MAKER, D(10), D(1000), D(0), D(0), D(0))
+    terms = CostTerms(bps=D(1), fixed=D("0.50"), maker_bps=D(-1), taker_bps=D(3))
+    taker, _ = order_fee(terms, Liquidity.TAKER, D(10), D(1000), D(0), D(0), D(0))
+    maker, _ = order_fee(terms, Liquidity.MAKER, D(10), D(1000), D(0), D(0), D(0))
     assert (taker, maker) == (D("4.50"), D("0.50"))
 
 
-def test_an_accounts_own_cost_model_prices_its_fills() -> None:
+def test_fees_per_lot_are_pro_rata_of_a_lot() -> None:
+    terms = CostTerms(per_lot=D(3))
+    fee, _ = order_fee(terms, Liquidity.TAKER, D(50000), D("1.1"))
+    assert fee == D("1.50")  # half a standard lot of 100,000
+
+
+def test_an_accounts_v1_cost_model_still_prices_its_fills() -> None:
     venue = Venue()
     venue.on_account_event(
         AccountOpened(
@@ -114,14 +126,21 @@ def test_an_accounts_own_cost_model_prices_its_fills() -> None:
 
 
 def test_overrides_apply_per_account_and_instrument() -> None:
-    cheap = ExecutionModels(fees=FeeSchedule(per_share=D(0)))
-    config = VenueConfig(overrides={f"{ACCOUNT}:AAPL": cheap})
-    assert config.models_for(ACCOUNT, "AAPL") == cheap
+    slow = ExecutionModels(fills=FillPolicy(latency_ms=100))
+    config = VenueConfig(overrides={f"{ACCOUNT}:AAPL": slow})
+    assert config.models_for(ACCOUNT, "AAPL") == slow
     assert config.models_for(ACCOUNT, "MSFT") == ExecutionModels()
 
 
+def test_the_schedules_fees_and_slippage_replace_the_venue_models() -> None:
+    config = VenueConfig(default=ExecutionModels(slippage=SlippageModel(bps=D(9))))
+    terms = CostTerms(per_share=D("0.01"), slippage_bps=D(1))
+    models = config.models_for(ACCOUNT, "AAPL", terms)
+    assert (models.fees.per_share, models.slippage.bps) == (D("0.01"), D(1))
+
+
 def test_latency_makes_an_order_fill_against_the_market_when_it_arrives() -> None:
-    venue = Venue(models(fills=FillPolicy(latency_ms=500), slippage=SlippageModel(bps=D(0))))
+    venue = equity_costs(Venue(models(fills=FillPolicy(latency_ms=500))))
     venue.on_account_event(placed("o1", OrderSide.BUY, "1", ts=at(0)))
     assert venue.on_quote(quote("99", "100", at(0.2))) == []
     fill = one_fill(venue, quote("101", "102", at(0.5)))
@@ -136,8 +155,7 @@ def test_prng_is_splitmix64() -> None:
 
 
 def test_limit_order_fee_uses_the_maker_rate() -> None:
-    fees = FeeSchedule(per_share=D(0), maker_bps=D(-2), taker_bps=D(5))
-    venue = Venue(models(fees=fees))
+    venue = equity_costs(Venue(), maker_bps=D(-2), taker_bps=D(5))
     venue.on_account_event(placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="100"))
     venue.on_quote(quote("100.5", "101", at(1)))
     fill = one_fill(venue, quote("98", "99", at(2)))

@@ -23,19 +23,26 @@ def fills(reports: Sequence[object]) -> list[OrderFillReported]:
     return [r for r in reports if isinstance(r, OrderFillReported)]
 
 
-def test_market_buy_fills_at_the_next_ask_plus_two_bps_and_half_a_cent_a_share() -> None:
+def test_market_buy_fills_at_the_next_ask_plus_two_bps_and_half_a_cent_a_share_min_a_dollar() -> (
+    None
+):
     venue = Venue()
     venue.on_account_event(placed("o1", OrderSide.BUY, "100"))
     [fill] = fills(venue.on_quote(quote("99.98", "100.00", at(1))))
     assert fill.price == D("100.02")
     assert fill.quantity == 100
-    assert fill.fee == D("0.50")
+    assert fill.fee == D("1.00")  # 100 x $0.005 = $0.50, below the $1.00 minimum
     assert fill.liquidity is Liquidity.TAKER
     assert fill.reference_price == D("99.99")
     assert fill.touch_price == D("100.00")
     assert fill.spread_cost == D("1.00")
     assert fill.slippage == D("2.00")
-    assert fill.cost == D("3.50")
+    assert fill.cost == D("4.00")
+    assert (fill.fee_model, fill.slippage_model, fill.spread_model) == (
+        "equity",
+        "fixed_bps",
+        "quoted",
+    )
     assert fill.report_id == "o1.fill.1"
     assert venue.working() == []
 

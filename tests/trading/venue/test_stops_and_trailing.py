@@ -6,22 +6,21 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from papertape.contract.events.execution import (
-    ExecutionModels,
     OrderFillReported,
     OrderTriggerReported,
-    SlippageModel,
     TriggerSource,
 )
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
-from papertape.trading.venue.scenarios import at, placed, quote
+from papertape.trading.venue.scenarios import at, costs_set, placed, quote
 
 D = Decimal
-NO_SLIP = ExecutionModels(slippage=SlippageModel(bps=D(0)))
 
 
 def venue(source: TriggerSource = TriggerSource.MID) -> Venue:
-    return Venue(VenueConfig(default=NO_SLIP, trigger_source=source))
+    venue = Venue(VenueConfig(trigger_source=source))
+    venue.on_account_event(costs_set())
+    return venue
 
 
 def kinds(reports: Sequence[object]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from papertape.contract.codec import Codec
+from papertape.contract.codec import Codec, upcast
 from papertape.contract.events.account import AccountEvent, OrderPlaced
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import MarketEvent, QuoteReceived
@@ -25,7 +25,7 @@ class ExecutionHandlers:
     async def on_account_event(self, data: bytes) -> None:
         """An event of the ACCOUNTS stream (an envelope from the portfolio's log)."""
         envelope = account_events.decode(data)
-        event = envelope.data
+        event = upcast(envelope.data)  # a v1 CostModelSet is read as the schedule it stands for
         if isinstance(event, OrderPlaced):
             self.reports.origins[event.order_id] = Origin(
                 envelope.event_id, envelope.correlation_id

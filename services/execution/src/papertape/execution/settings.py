@@ -9,7 +9,6 @@ import msgspec
 from papertape.common.settings import CommonSettings, load_settings
 from papertape.contract.events.execution import (
     ExecutionModels,
-    FeeSchedule,
     FillPolicy,
     SlippageKind,
     SlippageModel,
@@ -19,20 +18,16 @@ from papertape.trading.venue import VenueConfig
 
 
 class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
-    """The venue's default models; ``overrides`` is JSON: {"<account>:<symbol>": models, ...}."""
+    """The venue's default models; ``overrides`` is JSON: {"<account>:<symbol>": models, ...}.
+
+    Fees and the fixed slippage bps are not the venue's: each account's cost schedule sets them.
+    """
 
     metrics_port: int = 9103
     slippage_kind: SlippageKind = SlippageKind.FIXED_BPS
-    slippage_bps: Decimal = Decimal(2)
     volatility_multiplier: Decimal = Decimal(1)
     impact: Decimal = Decimal("0.1")
     seed: int = 0
-    fee_per_share: Decimal = Decimal("0.005")
-    fee_minimum: Decimal = Decimal(0)
-    fee_bps: Decimal = Decimal(0)
-    fee_fixed: Decimal = Decimal(0)
-    maker_bps: Decimal = Decimal(0)
-    taker_bps: Decimal = Decimal(0)
     fill_on_touch: bool = False
     trigger_source: TriggerSource = TriggerSource.LAST
     max_volume_share: Decimal = Decimal(1)
@@ -48,18 +43,9 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
         default = ExecutionModels(
             slippage=SlippageModel(
                 kind=self.slippage_kind,
-                bps=self.slippage_bps,
                 volatility_multiplier=self.volatility_multiplier,
                 impact=self.impact,
                 seed=self.seed,
-            ),
-            fees=FeeSchedule(
-                per_share=self.fee_per_share,
-                minimum=self.fee_minimum,
-                bps=self.fee_bps,
-                fixed=self.fee_fixed,
-                maker_bps=self.maker_bps,
-                taker_bps=self.taker_bps,
             ),
             fills=FillPolicy(
                 fill_on_touch=self.fill_on_touch,

@@ -25,6 +25,10 @@ def command_for(report: ExecutionReport) -> AccountCommand:
                 fee=report.fee,
                 liquidity=report.liquidity,
                 slippage=report.slippage,
+                spread_cost=report.spread_cost,
+                fee_model=report.fee_model,
+                slippage_model=report.slippage_model,
+                spread_model=report.spread_model,
                 ts=report.ts,
             )
         case OrderTriggerReported():

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import msgspec
 
+from papertape.contract.codec import register_upcaster
+from papertape.contract.costs import CostSchedule, CostTerms
 from papertape.contract.events.base import Command, Event
 from papertape.contract.events.orders import (
     Liquidity,
@@ -23,6 +25,7 @@ from papertape.contract.events.orders import (
     TimeInForce,
 )
 from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+from papertape.contract.instruments import AssetClass
 
 DEFAULT_INITIAL_CASH = Decimal(10000)
 ACCOUNT_STREAM_PREFIX = "account-"
@@ -46,7 +49,7 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CostModel(msgspec.Struct, frozen=True, kw_only=True):
-    """Trading costs: commissions (per share, bps, fixed, maker/taker) and slippage."""
+    """Trading costs of schema v1, one set for every asset class (now a ``CostSchedule``)."""
 
     commission_per_share: Decimal = Decimal(0)
     commission_min: Decimal = Decimal(0)
@@ -55,6 +58,27 @@ class CostModel(msgspec.Struct, frozen=True, kw_only=True):
     maker_bps: Decimal = Decimal(0)
     taker_bps: Decimal = Decimal(0)
     slippage_bps: Decimal = Decimal(0)
+
+
+def schedule_from(model: CostModel) -> CostSchedule:
+    """The schedule a v1 cost model stands for: none set (all zero) means the defaults table.
+
+    A model that was set applied to every asset class, at the venue as in the reserve; it keeps
+    doing so (as the schedule's entry of every class, named ``account``).
+    """
+    if model == CostModel():
+        return CostSchedule()
+    terms = CostTerms(
+        name="account",
+        per_share=model.commission_per_share,
+        minimum=model.commission_min,
+        bps=model.commission_bps,
+        fixed=model.commission_fixed,
+        maker_bps=model.maker_bps,
+        taker_bps=model.taker_bps,
+        slippage_bps=model.slippage_bps,
+    )
+    return CostSchedule(asset_classes=dict.fromkeys(AssetClass, terms))
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -97,9 +121,15 @@ class SetRiskLimits(AccountCommandBase, frozen=True, kw_only=True):
 
 
 class SetCostModel(AccountCommandBase, frozen=True, kw_only=True):
-    """Replace the account's cost model (the venue reads it from CostModelSet)."""
+    """Replace the account's cost model (v1: upcast to ``SetCostModelV2``)."""
 
     cost_model: CostModel
+
+
+class SetCostModelV2(AccountCommandBase, frozen=True, kw_only=True):
+    """Replace the account's cost schedule (the venue reads it from CostModelSetV2)."""
+
+    schedule: CostSchedule
 
 
 class ResetAccount(AccountCommandBase, frozen=True, kw_only=True):
@@ -159,6 +189,10 @@ class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
     fee: Decimal = Decimal(0)
     liquidity: Liquidity = Liquidity.TAKER
     slippage: Decimal = Decimal(0)
+    spread_cost: Decimal = Decimal(0)
+    fee_model: str = ""
+    slippage_model: str = ""
+    spread_model: str = ""
     ts: datetime
 
 
@@ -245,9 +279,15 @@ class RiskLimitsSet(AccountEventBase, frozen=True, kw_only=True):
 
 
 class CostModelSet(AccountEventBase, frozen=True, kw_only=True):
-    """The cost model changed."""
+    """The cost model changed (v1: upcast to ``CostModelSetV2``)."""
 
     cost_model: CostModel
+
+
+class CostModelSetV2(AccountEventBase, frozen=True, kw_only=True):
+    """The cost schedule changed: fills and reserves from now on use it."""
+
+    schedule: CostSchedule
 
 
 class AccountReset(AccountEventBase, frozen=True, kw_only=True):
@@ -329,6 +369,13 @@ class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
     fee: Decimal = Decimal(0)
     liquidity: Liquidity = Liquidity.TAKER
     slippage: Decimal = Decimal(0)
+    """Cash the fill paid beyond the touch (in its price already, like ``spread_cost``)."""
+    spread_cost: Decimal = Decimal(0)
+    """Cash the fill paid for the spread: the touch against the reference (mid) price."""
+    fee_model: str = ""
+    """The cost terms that priced the fee (``equity``, ``account``, ``AAPL`` …)."""
+    slippage_model: str = ""
+    spread_model: str = ""
     realized_pnl: Decimal = Decimal(0)
     position_quantity: Decimal
     position_avg_price: Decimal
@@ -381,6 +428,7 @@ AccountCommand = (
     | Withdraw
     | SetRiskLimits
     | SetCostModel
+    | SetCostModelV2
     | ResetAccount
     | PlaceOrder
     | CancelOrder
@@ -399,6 +447,7 @@ AccountEvent = (
     | CommandRejected
     | RiskLimitsSet
     | CostModelSet
+    | CostModelSetV2
     | AccountReset
     | OrderPlaced
     | OrderRejected
@@ -414,3 +463,19 @@ AccountEvent = (
 )
 AccountRejection = WithdrawalRejected | CommandRejected | OrderRejected | FillRejected
 """The business refusals among the account's events: a command decided, and the answer no."""
+
+
+def cost_model_set_v2(old: CostModelSet) -> CostModelSetV2:
+    """A v1 CostModelSet as the schedule it stands for (see ``schedule_from``)."""
+    return CostModelSetV2(
+        account_id=old.account_id, ts=old.ts, schedule=schedule_from(old.cost_model)
+    )
+
+
+def set_cost_model_v2(old: SetCostModel) -> SetCostModelV2:
+    """A v1 SetCostModel as the schedule it stands for (see ``schedule_from``)."""
+    return SetCostModelV2(account_id=old.account_id, schedule=schedule_from(old.cost_model))
+
+
+register_upcaster(CostModelSet, cost_model_set_v2)
+register_upcaster(SetCostModel, set_cost_model_v2)

@@ -4,7 +4,9 @@ Reports travel on ``exec.<account>.<report>`` (stream EXECUTION). Every ``report
 from the order id and a sequence (``<order>.fill.<n>``, ``<order>.trigger``, ``<order>.expiry``),
 so a replay of the same orders and market produces the same ids, and JetStream's dedup and the
 account's fill ids make a repeat harmless. A fill's cost splits into ``spread_cost`` (the touch
-against the reference price), ``slippage`` (the fill against the touch) and ``fee``.
+against the reference price), ``slippage`` (the fill against the touch) and ``fee``, each named
+by the model that made it (``spread_model``, ``slippage_model``, ``fee_model``). Fees and fixed
+slippage come from the account's cost schedule (``papertape.contract.costs``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ class SlippageModel(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
-    """Fees of one order: per share (with a minimum), bps of notional, fixed, maker/taker bps."""
+    """Fees of one order: per share (with a minimum), bps of notional, fixed, maker/taker bps.
+
+    On a fill, the fee terms of the account's cost schedule that priced it (per lot too).
+    """
 
     per_share: Decimal = Decimal("0.005")
     minimum: Decimal = Decimal(0)
@@ -59,6 +64,8 @@ class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
     fixed: Decimal = Decimal(0)
     maker_bps: Decimal = Decimal(0)
     taker_bps: Decimal = Decimal(0)
+    per_lot: Decimal = Decimal(0)
+    lot_units: Decimal = Decimal(100000)
 
 
 class FillPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +119,12 @@ class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
     models: ExecutionModels
     remaining: Decimal
     """What the order has left to fill at the venue after this fill."""
+    fee_model: str = ""
+    """The cost terms that priced the fee: their name (``equity``, ``AAPL``, ``account`` …)."""
+    slippage_model: str = ""
+    """The slippage model's kind (``fixed_bps``, ``volatility`` …); empty for maker fills."""
+    spread_model: str = ""
+    """``quoted`` (the quote's spread), ``modeled`` (the schedule's, none shown) or ``none``."""
 
     @property
     def cost(self) -> Decimal:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from papertape.contract.costs import CostTerms
 from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
@@ -15,7 +16,7 @@ from papertape.contract.events.account import (
     ApplyMark,
     CancelOrder,
     CommandRejected,
-    CostModelSet,
+    CostModelSetV2,
     Deposit,
     ExpireOrder,
     FundsDeposited,
@@ -28,12 +29,14 @@ from papertape.contract.events.account import (
     ResumeTrading,
     RiskLimitsSet,
     SetCostModel,
+    SetCostModelV2,
     SetRiskLimits,
     TradingHalted,
     TradingResumed,
     TriggerOrder,
     Withdraw,
     WithdrawalRejected,
+    set_cost_model_v2,
 )
 from papertape.contract.events.base import message_name
 from papertape.contract.events.orders import RejectReason
@@ -134,20 +137,40 @@ def _set_limits(
     return [RiskLimitsSet(account_id=cmd.account_id, ts=context.now, limits=limits)]
 
 
-def _set_costs(
-    cmd: SetCostModel, state: AccountState, context: DecisionContext
-) -> list[AccountEvent]:
-    model = cmd.cost_model
+def _cost_terms_problem(terms: CostTerms) -> str | None:
     values: tuple[Decimal, ...] = (
-        model.commission_per_share,
-        model.commission_min,
-        model.commission_bps,
-        model.commission_fixed,
-        model.slippage_bps,
+        terms.per_share,
+        terms.minimum,
+        terms.bps,
+        terms.per_lot,
+        terms.fixed,
+        terms.slippage_bps,
+        terms.spread_pips,
     )
     if any(v < 0 for v in values):
-        return [_refused(cmd, context, RejectReason.INVALID_COST_MODEL, "costs cannot be negative")]
-    return [CostModelSet(account_id=cmd.account_id, ts=context.now, cost_model=model)]
+        return f"costs of {terms.name or 'an entry'} cannot be negative (only maker/taker rebates)"
+    if terms.lot_units <= 0:
+        return f"lot units of {terms.name or 'an entry'} must be positive"
+    return None
+
+
+def _set_costs(
+    cmd: SetCostModelV2, state: AccountState, context: DecisionContext
+) -> list[AccountEvent]:
+    schedule = cmd.schedule
+    entries = [*schedule.asset_classes.values(), *schedule.instruments.values()]
+    problem = next((p for p in map(_cost_terms_problem, entries) if p is not None), None)
+    if problem is None and any(not symbol for symbol in schedule.instruments):
+        problem = "an instrument override needs a symbol"
+    if problem is not None:
+        return [_refused(cmd, context, RejectReason.INVALID_COST_MODEL, problem)]
+    return [CostModelSetV2(account_id=cmd.account_id, ts=context.now, schedule=schedule)]
+
+
+def _set_costs_v1(
+    cmd: SetCostModel, state: AccountState, context: DecisionContext
+) -> list[AccountEvent]:
+    return _set_costs(set_cost_model_v2(cmd), state, context)
 
 
 def _reset(cmd: ResetAccount, state: AccountState, context: DecisionContext) -> list[AccountEvent]:
@@ -191,6 +214,7 @@ _NEEDS_OPEN_ACCOUNT = (
     Withdraw,
     SetRiskLimits,
     SetCostModel,
+    SetCostModelV2,
     ResetAccount,
     CancelOrder,
     HaltTrading,
@@ -202,7 +226,8 @@ _DECIDERS: dict[type[Any], Callable[[Any, AccountState, DecisionContext], list[A
     Deposit: _deposit,
     Withdraw: _withdraw,
     SetRiskLimits: _set_limits,
-    SetCostModel: _set_costs,
+    SetCostModel: _set_costs_v1,
+    SetCostModelV2: _set_costs,
     ResetAccount: _reset,
     PlaceOrder: place_order,
     CancelOrder: cancel_order,

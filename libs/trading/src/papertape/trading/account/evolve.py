@@ -16,6 +16,7 @@ from papertape.contract.events.account import (
     CircuitBreakerTripped,
     CommandRejected,
     CostModelSet,
+    CostModelSetV2,
     FillRejected,
     FundsDeposited,
     FundsWithdrawn,
@@ -30,6 +31,7 @@ from papertape.contract.events.account import (
     TradingHalted,
     TradingResumed,
     WithdrawalRejected,
+    schedule_from,
 )
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
@@ -53,7 +55,7 @@ def _opened(state: AccountState, e: AccountOpened) -> AccountState:
         allow_short=e.allow_short,
         margin_requirement=e.margin_requirement,
         limits=e.limits,
-        cost_model=e.cost_model,
+        costs=schedule_from(e.cost_model),
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
     )
@@ -98,7 +100,7 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         allow_short=state.allow_short,
         margin_requirement=state.margin_requirement,
         limits=state.limits,
-        cost_model=state.cost_model,
+        costs=state.costs,
         halted=state.halted,
         halt_reason=state.halt_reason,
         marks=state.marks,
@@ -185,6 +187,8 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         quantity=e.quantity,
         price=e.price,
         fee=e.fee,
+        slippage=e.slippage,
+        spread=e.spread_cost,
         ts=e.ts,
     )
     positions = dict(state.positions)
@@ -244,7 +248,8 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
     WithdrawalRejected: _unchanged,
     CommandRejected: _unchanged,
     RiskLimitsSet: lambda s, e: _replace(s, limits=e.limits),
-    CostModelSet: lambda s, e: _replace(s, cost_model=e.cost_model),
+    CostModelSet: lambda s, e: _replace(s, costs=schedule_from(e.cost_model)),
+    CostModelSetV2: lambda s, e: _replace(s, costs=e.schedule),
     CircuitBreakerTripped: lambda s, e: _replace(s, breaker_tripped=True),
     TradingHalted: lambda s, e: _replace(s, halted=True, halt_reason=e.reason),
     TradingResumed: lambda s, e: _replace(s, halted=False, halt_reason=""),

@@ -51,6 +51,8 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         quantity=cmd.quantity,
         price=cmd.price,
         fee=cmd.fee,
+        slippage=cmd.slippage,
+        spread=cmd.spread_cost,
         ts=cmd.ts,
     )
     filled = OrderFilled(
@@ -65,6 +67,10 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         fee=cmd.fee,
         liquidity=cmd.liquidity,
         slippage=cmd.slippage,
+        spread_cost=cmd.spread_cost,
+        fee_model=cmd.fee_model,
+        slippage_model=cmd.slippage_model,
+        spread_model=cmd.spread_model,
         realized_pnl=outcome.realized_pnl,
         position_quantity=outcome.position.quantity,
         position_avg_price=outcome.position.avg_price,

@@ -37,8 +37,13 @@ def fill_position(
     price: Decimal,
     fee: Decimal,
     ts: datetime,
+    slippage: Decimal = ZERO,
+    spread: Decimal = ZERO,
 ) -> FillOutcome:
-    """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat)."""
+    """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat).
+
+    ``slippage`` and ``spread`` are in the price already; like fees, they go to closed trades.
+    """
     pos = position if position is not None else Position(symbol=order.symbol)
     signed = quantity * order.side.sign
     cash_change = -signed * price - fee
@@ -55,6 +60,8 @@ def fill_position(
             opened_at=ts if opening else pos.opened_at,
             stop=order.stop_loss if opening or pos.stop is None else pos.stop,
             entry_fees=pos.entry_fees + fee,
+            entry_slippage=pos.entry_slippage + slippage,
+            entry_spread=pos.entry_spread + spread,
         )
         return FillOutcome(position=grown, realized_pnl=ZERO, cash_change=cash_change)
 
@@ -62,8 +69,12 @@ def fill_position(
     closing = min(quantity, abs(held))
     remainder = quantity - closing
     realized = closing * (price - pos.avg_price) * direction.sign
-    entry_fee_share = pos.entry_fees * closing / abs(held)
-    exit_fee_share = fee if remainder == 0 else fee * closing / quantity
+    entry_share = closing / abs(held)
+    exit_share = Decimal(1) if remainder == 0 else closing / quantity
+    entry_fee_share = pos.entry_fees * entry_share
+    exit_fee_share = fee * exit_share
+    slippage_share = pos.entry_slippage * entry_share + slippage * exit_share
+    spread_share = pos.entry_spread * entry_share + spread * exit_share
     trade = closed_trade(
         symbol=pos.symbol,
         direction=direction,
@@ -73,6 +84,8 @@ def fill_position(
         opened_at=pos.opened_at or ts,
         closed_at=ts,
         fees=entry_fee_share + exit_fee_share,
+        slippage=slippage_share,
+        spread_cost=spread_share,
         stop=pos.stop,
         exit_reason=exit_reason_for(order, flipped=remainder > 0),
         exit_order_id=order.order_id,
@@ -87,6 +100,8 @@ def fill_position(
             opened_at=ts,
             stop=order.stop_loss,
             entry_fees=fee - exit_fee_share,
+            entry_slippage=slippage * (1 - exit_share),
+            entry_spread=spread * (1 - exit_share),
             realized_pnl=realized_total,
         )
     elif closing == abs(held):
@@ -97,6 +112,8 @@ def fill_position(
             quantity=held + signed,
             mark=price,
             entry_fees=pos.entry_fees - entry_fee_share,
+            entry_slippage=pos.entry_slippage * (1 - entry_share),
+            entry_spread=pos.entry_spread * (1 - entry_share),
             realized_pnl=realized_total,
         )
     return FillOutcome(position=after, realized_pnl=realized, cash_change=cash_change, closed=trade)

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.contract.events.account import CostModel, RiskLimits
+from papertape.contract.costs import CostSchedule
+from papertape.contract.events.account import RiskLimits
 from papertape.contract.ids import AccountId, Symbol
 from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.performance import PerformanceMetrics, performance
@@ -47,7 +48,7 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
     open_orders: int
     allow_short: bool
     limits: RiskLimits
-    cost_model: CostModel
+    costs: CostSchedule
     version: int
 
 
@@ -109,7 +110,7 @@ def account_summary(state: AccountState) -> AccountSummary:
         open_orders=len(state.orders),
         allow_short=state.allow_short,
         limits=state.limits,
-        cost_model=state.cost_model,
+        costs=state.costs,
         version=state.version,
     )
 
@@ -185,7 +186,10 @@ TRADE_COLUMNS = (
     "holding_seconds",
     "exit_reason",
     "exit_order_id",
+    "slippage",
+    "spread_cost",
 )
+"""New columns go at the end, so a sheet that reads columns by position keeps working."""
 
 
 def trades_csv(trades: Sequence[ClosedTrade]) -> str:

@@ -12,11 +12,12 @@ import msgspec
 
 from papertape.contract.events.account import PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
-from papertape.contract.money import HUNDRED, ZERO
+from papertape.contract.instruments import instrument_for
+from papertape.contract.money import HUNDRED, ZERO, money
 from papertape.trading.account.context import DecisionContext
-from papertape.trading.account.costs import estimate_fee, with_slippage
 from papertape.trading.account.marks import daily_loss_pct
 from papertape.trading.account.state import AccountState
+from papertape.trading.costs import expected_costs, terms_for
 
 
 class Refusal(msgspec.Struct, frozen=True):
@@ -62,19 +63,25 @@ def opening_quantity(state: AccountState, cmd: PlaceOrder) -> Decimal:
 
 
 def plan_order(state: AccountState, cmd: PlaceOrder, price: Decimal) -> OrderPlan:
-    """Size an order's reserve: a buy's cost at its reserve price plus fees, a short's margin."""
+    """Size an order's reserve: a buy's expected fill plus fees, a short's margin plus fees.
+
+    The expected costs come from the account's cost schedule, the one the venue charges with.
+    """
     opening = opening_quantity(state, cmd)
     if opening == 0:
         return OrderPlan(reference_price=price, opening_quantity=opening, reserved=ZERO)
     limited = cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    instrument = instrument_for(cmd.symbol)
+    terms = terms_for(state.costs, instrument)
+    sign = cmd.side.sign
+    costs = expected_costs(
+        terms, instrument, sign, cmd.quantity, price, limit=price if limited else None
+    )
     if cmd.side is OrderSide.BUY:
-        reserve_price = price if limited else with_slippage(state.cost_model, price, 1)
-        fee = estimate_fee(state.cost_model, cmd.quantity, reserve_price)
-        reserved = opening * reserve_price + fee
+        reserved = opening * costs.price + costs.fee
     else:
-        fee = estimate_fee(state.cost_model, cmd.quantity, price)
-        reserved = opening * price * state.margin_requirement + fee
-    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=reserved)
+        reserved = opening * price * state.margin_requirement + costs.fee
+    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=money(reserved))
 
 
 def check_entry(

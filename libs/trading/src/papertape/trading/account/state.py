@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from papertape.contract.events.account import CostModel, RiskLimits
+from papertape.contract.costs import CostSchedule
+from papertape.contract.events.account import RiskLimits
 from papertape.contract.events.orders import (
     ExitReason,
     OrderRole,
@@ -22,7 +23,7 @@ from papertape.contract.money import ZERO
 from papertape.trading.account.journal import History, Registry
 
 # Bump when AccountState's shape or meaning changes: older snapshots are then ignored.
-STATE_SCHEMA_VERSION = 1
+STATE_SCHEMA_VERSION = 2
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +77,8 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime | None = None
     stop: Decimal | None = None
     entry_fees: Decimal = ZERO
+    entry_slippage: Decimal = ZERO
+    entry_spread: Decimal = ZERO
     realized_pnl: Decimal = ZERO
 
     @property
@@ -109,6 +112,10 @@ class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     gross_pnl: Decimal
     fees: Decimal
     net_pnl: Decimal
+    slippage: Decimal = ZERO
+    """What the fills paid beyond the touch, entry share and exit (in the prices already)."""
+    spread_cost: Decimal = ZERO
+    """What the fills paid for the spread against the mid (in the prices already)."""
     pips: Decimal | None = None
     r_multiple: Decimal | None = None
     holding_seconds: float
@@ -141,7 +148,7 @@ class AccountCore(msgspec.Struct, frozen=True, kw_only=True):
     allow_short: bool = False
     margin_requirement: Decimal = Decimal("0.5")
     limits: RiskLimits = RiskLimits()
-    cost_model: CostModel = CostModel()
+    costs: CostSchedule = CostSchedule()
     halted: bool = False
     halt_reason: str = ""
     positions: dict[Symbol, Position] = {}

@@ -8,6 +8,7 @@ from decimal import Decimal
 from papertape.contract.events.orders import ExitReason, OrderRole, OrderSide, OrderSource
 from papertape.contract.ids import OrderId, Symbol
 from papertape.contract.instruments import AssetClass, instrument_for
+from papertape.contract.money import ZERO, money
 from papertape.trading.account.state import ClosedTrade, Order
 
 
@@ -35,8 +36,13 @@ def closed_trade(
     stop: Decimal | None,
     exit_reason: ExitReason,
     exit_order_id: OrderId,
+    slippage: Decimal = ZERO,
+    spread_cost: Decimal = ZERO,
 ) -> ClosedTrade:
-    """A closed trade; R is net P&L over the risk to the initial stop, pips only for FX."""
+    """A closed trade; R is net P&L over the risk to the initial stop, pips only for FX.
+
+    Slippage and spread are in the prices already (so in gross P&L); they are shown apart.
+    """
     move = (exit_price - entry_price) * direction.sign
     gross = move * quantity
     net = gross - fees
@@ -55,6 +61,8 @@ def closed_trade(
         closed_at=closed_at,
         gross_pnl=gross,
         fees=fees,
+        slippage=money(slippage),
+        spread_cost=money(spread_cost),
         net_pnl=net,
         pips=pips,
         r_multiple=r_multiple,

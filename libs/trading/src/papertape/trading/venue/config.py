@@ -1,17 +1,33 @@
-"""Which models price a fill: defaults, overrides by account and instrument, account costs."""
+"""Which models price a fill: defaults and overrides by account and instrument, then costs."""
 
 from __future__ import annotations
 
 import msgspec
 
-from papertape.contract.events.account import CostModel
+from papertape.contract.costs import CostTerms
 from papertape.contract.events.execution import ExecutionModels, FeeSchedule, TriggerSource
 
-NO_COSTS = CostModel()
+
+def fee_schedule(terms: CostTerms) -> FeeSchedule:
+    """The fee terms of a cost schedule's entry, as a fill records them."""
+    return FeeSchedule(
+        per_share=terms.per_share,
+        minimum=terms.minimum,
+        bps=terms.bps,
+        fixed=terms.fixed,
+        maker_bps=terms.maker_bps,
+        taker_bps=terms.taker_bps,
+        per_lot=terms.per_lot,
+        lot_units=terms.lot_units,
+    )
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Defaults and overrides; keys are ``<account>:<symbol>``, ``<account>`` or ``<symbol>``."""
+    """Defaults and overrides; keys are ``<account>:<symbol>``, ``<account>`` or ``<symbol>``.
+
+    The models' slippage kind and fill policy are the venue's; fees and the fixed slippage bps
+    always come from the account's cost schedule (``terms``), which the account reserves with.
+    """
 
     default: ExecutionModels = ExecutionModels()
     overrides: dict[str, ExecutionModels] = {}
@@ -21,27 +37,16 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Bars of this width are matched (for symbols that have no quotes)."""
 
     def models_for(
-        self, account_id: str, symbol: str, cost_model: CostModel | None = None
+        self, account_id: str, symbol: str, terms: CostTerms | None = None
     ) -> ExecutionModels:
-        """The most specific override (account:symbol, account, symbol, default), then costs.
-
-        An account whose cost model is set (not all zero) pays its own fees and fixed slippage.
-        """
+        """The most specific override (account:symbol, account, symbol, default), then costs."""
         models = (
             self.overrides.get(f"{account_id}:{symbol}")
             or self.overrides.get(account_id)
             or self.overrides.get(symbol)
             or self.default
         )
-        if cost_model is None or cost_model == NO_COSTS:
+        if terms is None:
             return models
-        fees = FeeSchedule(
-            per_share=cost_model.commission_per_share,
-            minimum=cost_model.commission_min,
-            bps=cost_model.commission_bps,
-            fixed=cost_model.commission_fixed,
-            maker_bps=cost_model.maker_bps,
-            taker_bps=cost_model.taker_bps,
-        )
-        slippage = msgspec.structs.replace(models.slippage, bps=cost_model.slippage_bps)
-        return msgspec.structs.replace(models, fees=fees, slippage=slippage)
+        slippage = msgspec.structs.replace(models.slippage, bps=terms.slippage_bps)
+        return msgspec.structs.replace(models, fees=fee_schedule(terms), slippage=slippage)

@@ -1,16 +1,19 @@
-"""What a fill costs: slippage (fixed, volatility-scaled, volume-share, square-root) and fees."""
+"""How far a taker fill slips: fixed bps, volatility-scaled, volume-share, square-root impact.
+
+Fees and the fixed bps come from the account's cost schedule (``papertape.trading.costs``).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.contract.events.execution import FeeSchedule, SlippageKind, SlippageModel
-from papertape.contract.events.orders import Liquidity
-from papertape.contract.money import ZERO, money
+from papertape.contract.events.execution import SlippageKind, SlippageModel
+from papertape.contract.money import ZERO
+from papertape.trading.costs.pricing import BPS
 from papertape.trading.venue.market import Point
 from papertape.trading.venue.prng import normal_for
 
-BPS = Decimal(10000)
+__all__ = ["BPS", "slippage_bps"]
 
 
 def slippage_bps(
@@ -35,26 +38,3 @@ def slippage_bps(
                 sigma = point.range_fraction if point.from_bar else volatility_bps / BPS
                 bps += model.impact * sigma * share.sqrt() * BPS
     return max(bps, ZERO)
-
-
-def fee_for(
-    schedule: FeeSchedule,
-    liquidity: Liquidity,
-    quantity: Decimal,
-    price: Decimal,
-    filled_before: Decimal,
-    accrued_before: Decimal,
-    charged_before: Decimal,
-) -> tuple[Decimal, Decimal]:
-    """This fill's fee and the order's new unrounded notional accrual.
-
-    Per-share fees (with their minimum) and the fixed fee are the order's, not the fill's: the
-    fills of an order add up to max(minimum, shares x rate) + fixed + bps of notional, in cents.
-    """
-    liquidity_bps = schedule.maker_bps if liquidity is Liquidity.MAKER else schedule.taker_bps
-    accrued = accrued_before + abs(quantity * price) * (schedule.bps + liquidity_bps) / BPS
-    per_share = (filled_before + quantity) * schedule.per_share
-    if per_share > 0 and per_share < schedule.minimum:
-        per_share = schedule.minimum
-    total = money(per_share + accrued + schedule.fixed)
-    return max(total - charged_before, ZERO), accrued

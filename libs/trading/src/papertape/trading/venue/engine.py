@@ -15,12 +15,14 @@ from papertape.contract.events.account import (
     AccountOpened,
     AccountReset,
     CostModelSet,
+    CostModelSetV2,
     FillRejected,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
     OrderPlaced,
     OrderTriggered,
+    schedule_from,
 )
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import BarClosed, QuoteReceived
@@ -81,7 +83,9 @@ class Venue:
         elif isinstance(event, FillRejected) and order is not None:
             return [state.expire(order, f"fill rejected: {event.reason_code}", event.ts)]
         elif isinstance(event, AccountOpened | CostModelSet):
-            state.cost_models[event.account_id] = event.cost_model
+            state.schedules[event.account_id] = schedule_from(event.cost_model)
+        elif isinstance(event, CostModelSetV2):
+            state.schedules[event.account_id] = event.schedule
         elif isinstance(event, AccountReset):
             state.drop_account(event.account_id)
         return []

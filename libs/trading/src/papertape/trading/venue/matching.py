@@ -18,14 +18,30 @@ from papertape.contract.events.execution import (
 )
 from papertape.contract.events.orders import Liquidity, TimeInForce
 from papertape.contract.instruments import Instrument, instrument_for
-from papertape.contract.money import ZERO
+from papertape.contract.money import ZERO, money, quantize_places
+from papertape.trading.costs import modeled_touch, order_fee, taker_price
 from papertape.trading.venue.book import Entry, SymbolBook, live_top
-from papertape.trading.venue.costs import BPS, fee_for, slippage_bps
+from papertape.trading.venue.costs import BPS, slippage_bps
 from papertape.trading.venue.market import Point
 from papertape.trading.venue.orders import Slot, WorkingOrder
 from papertape.trading.venue.state import VenueState
 
 Reports = list[ExecutionReport]
+
+QUOTED = "quoted"
+MODELED = "modeled"
+NO_SPREAD = "none"
+"""Where a fill's spread came from: the quote, the account's cost schedule, or nowhere."""
+
+
+@dataclass(slots=True, frozen=True)
+class _Fill:
+    """Where one fill trades: its price, the touch it trades from, how, and the spread's source."""
+
+    price: Decimal
+    touch: Decimal
+    liquidity: Liquidity
+    spread_model: str
 
 
 @dataclass(slots=True)
@@ -216,16 +232,23 @@ class Matcher:
         quantity = self._size(order, point, budget)
         if quantity <= 0 or (all_or_none and quantity < order.capacity()):
             return ZERO
-        sign, touch = order.sign, point.touch(order.sign)
+        sign = order.sign
         instrument = self._instrument(order.placed.symbol)
+        if point.ask > point.bid:
+            touch, spread_model = point.touch(sign), QUOTED
+        else:  # a bar or a one-price quote shows no spread: the cost schedule's applies
+            touch = modeled_touch(order.terms, instrument, point.mid, sign)
+            spread_model = MODELED if order.terms.spread_pips else NO_SPREAD
         key = f"{order.order_id}:{len(order.fills) + 1}"
         volatility = self.state.book(order.placed.symbol).volatility_bps
         bps = slippage_bps(order.models.slippage, point, quantity, sign, volatility, key)
-        price = instrument.price(touch * (1 + sign * bps / BPS))
+        price = taker_price(instrument, touch, sign, bps)
         limit = order.limit
         if limit is not None:
             price = min(price, limit) if sign > 0 else max(price, limit)
-        self._fill(order, point, price, touch, Liquidity.TAKER, quantity, budget, out)
+            touch = min(touch, price) if sign > 0 else max(touch, price)
+        fill = _Fill(price, touch, Liquidity.TAKER, spread_model)
+        self._fill(order, point, fill, quantity, budget, out)
         return quantity
 
     def make(
@@ -235,7 +258,9 @@ class Matcher:
         quantity = self._size(order, point, budget)
         if quantity <= 0:
             return ZERO
-        self._fill(order, point, price, price, Liquidity.MAKER, quantity, budget, out)
+        self._fill(
+            order, point, _Fill(price, price, Liquidity.MAKER, NO_SPREAD), quantity, budget, out
+        )
         return quantity
 
     def _size(self, order: WorkingOrder, point: Point, budget: Budget) -> Decimal:
@@ -250,17 +275,16 @@ class Matcher:
         self,
         order: WorkingOrder,
         point: Point,
-        price: Decimal,
-        touch: Decimal,
-        liquidity: Liquidity,
+        fill: _Fill,
         quantity: Decimal,
         budget: Budget,
         out: Reports,
     ) -> None:
         placed, sign = order.placed, order.sign
+        price, touch, liquidity = fill.price, fill.touch, fill.liquidity
         fill_id = f"{placed.order_id}.fill.{len(order.fills) + 1}"
-        fee, accrued = fee_for(
-            order.models.fees,
+        fee, accrued = order_fee(
+            order.terms,
             liquidity,
             quantity,
             price,
@@ -268,6 +292,7 @@ class Matcher:
             order.fee_accrued,
             order.fee_charged,
         )
+        taker = liquidity is Liquidity.TAKER
         budget.use(point, sign, quantity)
         followers = self.state.record_fill(order, fill_id, quantity, fee, accrued, point.ts)
         out.append(
@@ -284,11 +309,16 @@ class Matcher:
                 liquidity=liquidity,
                 reference_price=point.mid,
                 touch_price=touch,
-                spread_cost=(touch - point.mid) * sign * quantity,
-                slippage=(price - touch) * sign * quantity,
-                slippage_bps=(price - touch) * sign / touch * BPS if touch else ZERO,
+                spread_cost=money((touch - point.mid) * sign * quantity),
+                slippage=money((price - touch) * sign * quantity),
+                slippage_bps=quantize_places(
+                    (price - touch) * sign / touch * BPS if touch else ZERO, 4
+                ),
                 models=order.models,
                 remaining=max(placed.quantity - order.filled, ZERO),
+                fee_model=order.terms.name,
+                slippage_model=order.models.slippage.kind.value if taker else "",
+                spread_model=fill.spread_model,
             )
         )
         out.extend(followers)

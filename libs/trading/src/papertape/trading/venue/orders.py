@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from papertape.contract.costs import CostTerms
 from papertape.contract.events.account import OrderPlaced
 from papertape.contract.events.execution import ExecutionModels
 from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
@@ -51,6 +52,8 @@ class WorkingOrder:
     arrival: datetime
     expires: datetime | None
     models: ExecutionModels
+    terms: CostTerms
+    """The account's cost terms for the order's instrument: they price its fees and spread."""
     filled: Decimal = ZERO
     triggered: bool = False
     anchor: Decimal | None = None

@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertape.contract.events.account import OrderPlaced
+from papertape.contract.costs import CostSchedule, CostTerms
+from papertape.contract.events.account import CostModelSetV2, OrderPlaced
 from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.contract.events.orders import OrderRole, OrderSide, OrderType, TimeInForce
 from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.instruments import AssetClass
 
 ACCOUNT = AccountId("acc-1")
 AAPL = Symbol("AAPL")
 T0 = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
+FRICTIONLESS = CostSchedule(asset_classes=dict.fromkeys(AssetClass, CostTerms(name="none")))
+"""A cost schedule with no fees, slippage or modeled spread in any asset class."""
+
+
+def costs_set(
+    schedule: CostSchedule = FRICTIONLESS, account: AccountId = ACCOUNT, ts: datetime = T0
+) -> CostModelSetV2:
+    """The account event that gives an account its cost schedule (frictionless by default)."""
+    return CostModelSetV2(account_id=account, ts=ts, schedule=schedule)
 
 
 def at(seconds: float) -> datetime:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from papertape.contract.events.account import CostModel, OrderPlaced
+from papertape.contract.costs import CostSchedule
+from papertape.contract.events.account import OrderPlaced
 from papertape.contract.events.execution import ExecutionReport, OrderExpiryReported
 from papertape.contract.events.orders import TimeInForce
 from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.instruments import instrument_for
 from papertape.contract.money import ZERO
+from papertape.trading.costs import terms_for
 from papertape.trading.venue.book import SymbolBook
 from papertape.trading.venue.config import VenueConfig
 from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder
+
+_DEFAULT_SCHEDULE = CostSchedule()
 
 
 def day_end(ts: datetime) -> datetime:
@@ -34,7 +39,8 @@ class VenueState:
         self.finished: set[OrderId] = set()
         self.books: dict[Symbol, SymbolBook] = {}
         self.brackets: dict[OrderId, Bracket] = {}
-        self.cost_models: dict[AccountId, CostModel] = {}
+        self.schedules: dict[AccountId, CostSchedule] = {}
+        """Each account's cost schedule, from its log (an account not seen: the defaults)."""
         self._seq = 0
 
     def book(self, symbol: Symbol) -> SymbolBook:
@@ -47,9 +53,9 @@ class VenueState:
         """Take a new order; bracket children wait for their entry's first fill."""
         if placed.order_id in self.orders or placed.order_id in self.finished:
             return
-        models = self.config.models_for(
-            placed.account_id, placed.symbol, self.cost_models.get(placed.account_id)
-        )
+        schedule = self.schedules.get(placed.account_id, _DEFAULT_SCHEDULE)
+        terms = terms_for(schedule, instrument_for(placed.symbol))
+        models = self.config.models_for(placed.account_id, placed.symbol, terms)
         tif = placed.time_in_force
         expires = (
             placed.expire_at
@@ -64,6 +70,7 @@ class VenueState:
             seq=self._seq,
             expires=expires,
             models=models,
+            terms=terms,
             arrival=placed.ts + timedelta(milliseconds=models.fills.latency_ms),
         )
         self.orders[placed.order_id] = order

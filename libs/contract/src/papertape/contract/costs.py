@@ -1,0 +1,49 @@
+"""Cost schedules: what an account pays to trade, per asset class and per instrument.
+
+One ``CostSchedule`` is read by both sides of a trade: the account reserves cash for an order's
+expected costs with it, and the venue charges its fills with it. Terms the schedule does not
+set come from the defaults table in ``papertape.trading.costs.defaults``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from papertape.contract.instruments import AssetClass
+
+FX_LOT_UNITS = Decimal(100000)
+"""A standard FX lot: 100,000 units of the base currency."""
+
+
+class CostTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """The fee, slippage and spread terms of one asset class or instrument.
+
+    An order's commission is max(minimum, units x per_share) + lots x per_lot + bps of notional
+    + maker/taker bps + fixed; slippage moves a taker fill ``slippage_bps`` away from the touch;
+    ``spread_pips`` is the spread assumed where the market shows none (a bar, a one-price quote).
+    """
+
+    name: str = ""
+    """What the terms are called on fills and in the CLI (``equity``, ``AAPL`` …)."""
+    per_share: Decimal = Decimal(0)
+    minimum: Decimal = Decimal(0)
+    """The least the per-share part of an order's commission comes to (when it is not zero)."""
+    bps: Decimal = Decimal(0)
+    per_lot: Decimal = Decimal(0)
+    lot_units: Decimal = FX_LOT_UNITS
+    """Units in one lot for ``per_lot`` (FX: 100,000)."""
+    fixed: Decimal = Decimal(0)
+    maker_bps: Decimal = Decimal(0)
+    taker_bps: Decimal = Decimal(0)
+    slippage_bps: Decimal = Decimal(0)
+    spread_pips: Decimal = Decimal(0)
+    """Full spread in pips (price units where an instrument has no pip) when none is quoted."""
+
+
+class CostSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """An account's cost terms: per asset class, and per-instrument overrides (which win)."""
+
+    asset_classes: dict[AssetClass, CostTerms] = {}
+    instruments: dict[str, CostTerms] = {}
