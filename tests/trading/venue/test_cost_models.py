@@ -15,6 +15,7 @@ from papertape.contract.events.execution import (
 )
 from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.ids import Symbol
 from papertape.contract.instruments import AssetClass
 from papertape.trading.costs import order_fee
 from papertape.trading.venue import Venue, VenueConfig
@@ -160,3 +161,65 @@ def test_limit_order_fee_uses_the_maker_rate() -> None:
     venue.on_quote(quote("100.5", "101", at(1)))
     fill = one_fill(venue, quote("98", "99", at(2)))
     assert (fill.liquidity, fill.fee) == (Liquidity.MAKER, D(0))  # a rebate is never negative
+
+
+# --- the account's schedule at the venue: one table of defaults per asset class --------------
+
+EURUSD = Symbol("EURUSD")
+BTC = Symbol("BTCUSD")
+
+
+def test_a_900_eurusd_buy_pays_the_spread_not_a_per_share_fee() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "900", symbol=EURUSD))
+    fill = one_fill(venue, quote("1.08000", "1.08010", at(1), symbol=EURUSD))
+    assert (fill.price, fill.fee) == (D("1.08010"), D(0))  # was 900 x $0.005 = 4.50
+    assert fill.spread_cost == D("0.04")  # half a pip on 900, to the cent
+    assert (fill.fee_model, fill.spread_model) == ("fx", "quoted")
+
+
+def test_eurusd_on_a_bar_pays_the_schedules_spread_of_a_pip() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.SELL, "100000", symbol=EURUSD))
+    fill = one_fill(venue, bar("1.08000", "1.08100", "1.07900", "1.08000", symbol=EURUSD))
+    assert fill.price == D("1.07995")  # the open less half a pip
+    assert (fill.spread_cost, fill.spread_model) == (D("5.00"), "modeled")
+
+
+def test_an_optional_fx_commission_per_lot_is_charged_pro_rata() -> None:
+    schedule = CostSchedule(asset_classes={AssetClass.FX: CostTerms(name="fx", per_lot=D(4))})
+    venue = Venue()
+    venue.on_account_event(CostModelSetV2(account_id=ACCOUNT, ts=at(0), schedule=schedule))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "250000", symbol=EURUSD))
+    assert one_fill(venue, quote("1.08000", "1.08010", at(1), symbol=EURUSD)).fee == D(10)
+
+
+def test_a_btc_buy_pays_the_taker_bps_of_its_notional() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "0.5", symbol=BTC))
+    fill = one_fill(venue, quote("39999.00", "40000.00", at(1), symbol=BTC))
+    assert fill.price == D("40020.00")  # the ask + 5 bps
+    assert fill.fee == D("80.04")  # 40 bps of 20010 (was 0.5 x $0.005: 0.00)
+    assert (fill.fee_model, fill.liquidity) == ("crypto", Liquidity.TAKER)
+
+
+def test_a_resting_btc_limit_pays_the_maker_bps() -> None:
+    venue = Venue()
+    venue.on_account_event(
+        placed("o1", OrderSide.BUY, "0.5", OrderType.LIMIT, symbol=BTC, limit="39000")
+    )
+    venue.on_quote(quote("39500", "39600", at(1), symbol=BTC))
+    fill = one_fill(venue, quote("38900", "38950", at(2), symbol=BTC))
+    assert (fill.liquidity, fill.fee, fill.slippage_model) == (Liquidity.MAKER, D("48.75"), "")
+
+
+def test_an_instrument_override_of_the_schedule_prices_that_instrument_only() -> None:
+    schedule = CostSchedule(instruments={"MSFT": CostTerms(name="MSFT", fixed=D(3))})
+    venue = Venue()
+    venue.on_account_event(CostModelSetV2(account_id=ACCOUNT, ts=at(0), schedule=schedule))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "10", symbol=Symbol("MSFT")))
+    venue.on_account_event(placed("o2", OrderSide.BUY, "10"))
+    msft = one_fill(venue, quote("99", "100", at(1), symbol=Symbol("MSFT")))
+    aapl = one_fill(venue, quote("99", "100", at(1)))
+    assert (msft.fee, msft.fee_model, msft.models.fees.fixed) == (D(3), "MSFT", D(3))
+    assert (aapl.fee, aapl.fee_model) == (D(1), "equity")

@@ -63,6 +63,8 @@ TRADE_COLUMNS = (
     "exit_price",
     "net_pnl",
     "fees",
+    "slippage",
+    "spread_cost",
     "r_multiple",
     "holding_seconds",
     "exit_reason",

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from papertape.cli import costs
 from papertape.cli.client import (
     PortfolioClient,
     decimal_argument,
@@ -76,6 +77,8 @@ def register(subparsers: Subparsers) -> None:
     trades.add_argument("--csv", action="store_true", help="CSV text, for a spreadsheet")
     trades.add_argument("--limit", type=int, default=None, help="only the last N")
     trades.set_defaults(handler=portfolio_handler(_trades))
+
+    costs.register(commands, common)
 
     report = commands.add_parser("report", parents=[common], help="the full report with metrics")
     report.add_argument("account", metavar="ID")

@@ -6,14 +6,14 @@ the kill switch and reduce-only violations apply to every order.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import msgspec
 
 from papertape.contract.events.account import PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.instruments import instrument_for
-from papertape.contract.money import HUNDRED, ZERO, money
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.marks import daily_loss_pct
 from papertape.trading.account.state import AccountState
@@ -81,7 +81,15 @@ def plan_order(state: AccountState, cmd: PlaceOrder, price: Decimal) -> OrderPla
         reserved = opening * costs.price + costs.fee
     else:
         reserved = opening * price * state.margin_requirement + costs.fee
-    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=money(reserved))
+    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=_covering(reserved))
+
+
+def _covering(amount: Decimal) -> Decimal:
+    """Cash to the cent, rounded up: a reserve must cover what it stands for."""
+    return amount.quantize(_CENT, rounding=ROUND_CEILING)
+
+
+_CENT = Decimal("0.01")
 
 
 def check_entry(
