@@ -67,7 +67,9 @@ async def test_the_venue_charges_each_accounts_schedule_v2_and_upcast_v1(
     async with running(nats_url, subjects):
         await nats_client.publish(subjects.quote("AAPL"), codec.encode(quote("99", "100", at(1))))
         found = await next_fills(nats_client, subjects, 3)
-    fills = {e.data.account_id: e.data for _, e in found if isinstance(e.data, OrderFillReported)}
+    fills: dict[str, OrderFillReported] = {
+        e.data.account_id: e.data for _, e in found if isinstance(e.data, OrderFillReported)
+    }
     # a2: its own AAPL override; a1: its v1 model for every class (no slippage, as it was set);
     # a3 set nothing: the equity defaults ($0.005 a share, $1.00 minimum, 2 bps).
     assert (fills["a2"].fee, fills["a2"].price, fills["a2"].fee_model) == (

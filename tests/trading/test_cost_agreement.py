@@ -72,7 +72,7 @@ def test_an_equity_buy_pays_half_a_cent_a_share_with_its_minimum_as_reserved(
     assert report.price == D("100.02")  # 2 bps
     assert placed.reserved == report.price * report.quantity + report.fee
     assert s.state.cash == CASH - report.price * report.quantity - fee
-    assert (s.state.reserved, s.state.fees_paid) == (0, fee)
+    assert (s.state.reserved, s.state.fees_paid) == (D(0), fee)
 
 
 def test_a_eurusd_buy_pays_by_the_spread_and_the_reserve_covers_it() -> None:
