@@ -112,6 +112,7 @@ def test_a_stored_v1_cost_model_set_is_read_as_its_schedule_for_every_class() ->
     # ... and reserves as it did: 5 at 100.10 and the $1 minimum, for crypto too (as set).
     s = Scenario(opened(), event, marks={"BTCUSD": "100", "AAPL": "100"})
     assert reserved(s.when(order("o1", quantity="5"))) == D("501.50")
+    assert reserved(s.when(order("o2", symbol="BTCUSD", quantity="1"))) == D("101.10")
 
 
 def test_an_account_opened_with_a_v1_cost_model_keeps_it_and_one_without_gets_the_defaults() -> (
