@@ -72,7 +72,7 @@ def schedule_rows(schedule: CostSchedule) -> list[dict[str, Any]]:
     for asset_class in AssetClass:
         own = schedule.asset_classes.get(asset_class)
         terms = own if own is not None else DEFAULT_TERMS[asset_class]
-        rows.append(_row(asset_class.value, "account" if own else "default", terms))
+        rows.append(_row(asset_class.value, "account" if own is not None else "default", terms))
     for symbol, terms in sorted(schedule.instruments.items()):
         rows.append(_row(symbol, "instrument", terms))
     return rows
