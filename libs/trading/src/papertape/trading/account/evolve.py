@@ -57,7 +57,13 @@ def _opened(state: AccountState, e: AccountOpened) -> AccountState:
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
     )
-    return with_equity_point(opened, e.ts)
+    return _starting_curve(with_equity_point(opened, e.ts))
+
+
+def _starting_curve(state: AccountState) -> AccountState:
+    # The opening point is kept as it is, not merged into its minute: the curve starts there.
+    assert state.last_point is not None
+    return _replace(state, curve=History([state.last_point]), last_point=None)
 
 
 def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
@@ -111,7 +117,7 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         closed_trades=History(),
         curve=History(),
     )
-    return with_equity_point(fresh, e.ts)
+    return _starting_curve(with_equity_point(fresh, e.ts))
 
 
 def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
@@ -148,7 +154,6 @@ def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
         orders={**state.orders, e.order_id: order},
         order_ids=state.order_ids.add(e.order_id, True),
         client_order_ids=client_ids,
-        trades_today=state.trades_today + 1 if entry else state.trades_today,
         last_entry_at=e.ts if entry else state.last_entry_at,
     )
 
@@ -201,9 +206,12 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     trades = state.closed_trades
     if outcome.closed is not None:
         trades = trades.append(outcome.closed)
+    # A trade is an order meeting the market: its first fill counts, its partial fills do not.
+    traded = state.trades_today + 1 if order.filled_quantity == 0 else state.trades_today
     return with_equity_point(
         state,
         e.ts,
+        trades_today=traded,
         cash=state.cash + outcome.cash_change,
         positions=positions,
         orders=orders,

@@ -22,7 +22,8 @@ from papertape.contract.money import ZERO
 from papertape.trading.account.journal import History, Registry
 
 # Bump when AccountState's shape or meaning changes: older snapshots are then ignored.
-STATE_SCHEMA_VERSION = 1
+# 2: trades_today counts fills; the curve starts at the opening.
+STATE_SCHEMA_VERSION = 2
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
