@@ -128,7 +128,7 @@ def test_the_equity_curve_keeps_one_point_per_minute() -> None:
 def test_the_equity_curve_starts_at_the_opening_even_when_trading_starts_that_minute() -> None:
     s = Scenario(wide_open("5000")).given(order("o1"), fill("o1", "100", ts=at(5)), mark("101"))
     first = s.state.equity_curve[0]
-    assert (first.ts, first.equity, first.cash, first.exposure) == (at(0), 5000, 5000, 0)
+    assert (first.ts, first.equity, first.cash, first.exposure) == (at(0), D(5000), D(5000), D(0))
     assert s.state.equity_curve[-1].equity == 5010
 
 
@@ -137,4 +137,4 @@ def test_the_equity_curve_of_a_new_epoch_starts_at_the_reset() -> None:
         ResetAccount(account_id=ACCOUNT, initial_cash=D(2500)), now=at(3)
     )
     s.given(Deposit(account_id=ACCOUNT, amount=D(500)), now=at(4))
-    assert [(p.ts, p.equity) for p in s.state.equity_curve] == [(at(3), 2500), (at(4), 3000)]
+    assert [(p.ts, p.equity) for p in s.state.equity_curve] == [(at(3), D(2500)), (at(4), D(3000))]

@@ -26,6 +26,8 @@ def command_for(report: ExecutionReport) -> AccountCommand:
                 liquidity=report.liquidity,
                 slippage=report.slippage,
                 ts=report.ts,
+                bid=report.bid,
+                ask=report.ask,
             )
         case OrderTriggerReported():
             return TriggerOrder(

@@ -160,6 +160,10 @@ class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
     liquidity: Liquidity = Liquidity.TAKER
     slippage: Decimal = Decimal(0)
     ts: datetime
+    bid: Decimal | None = None
+    """The market's bid when the fill happened (None: unknown, the fill price marks)."""
+    ask: Decimal | None = None
+    """The market's ask when the fill happened."""
 
 
 class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
@@ -334,6 +338,10 @@ class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
     position_avg_price: Decimal
     cash_after: Decimal
     order_remaining: Decimal
+    bid: Decimal | None = None
+    """The market's bid at the fill: a long position is marked there right after."""
+    ask: Decimal | None = None
+    """The market's ask at the fill: a short position is marked there right after."""
 
 
 class FillRejected(AccountEventBase, frozen=True, kw_only=True):

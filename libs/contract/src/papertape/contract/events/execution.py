@@ -112,6 +112,10 @@ class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
     models: ExecutionModels
     remaining: Decimal
     """What the order has left to fill at the venue after this fill."""
+    bid: Decimal | None = None
+    """The market's bid at the fill (where a long is worth marking)."""
+    ask: Decimal | None = None
+    """The market's ask at the fill (where a short is worth marking)."""
 
     @property
     def cost(self) -> Decimal:

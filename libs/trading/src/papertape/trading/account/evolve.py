@@ -33,7 +33,11 @@ from papertape.contract.events.account import (
 )
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
-from papertape.trading.account.marks import trading_day_rolled, with_equity_point
+from papertape.trading.account.marks import (
+    after_fill_mark,
+    trading_day_rolled,
+    with_equity_point,
+)
 from papertape.trading.account.state import INITIAL_STATE, AccountState, Order
 
 _replace = msgspec.structs.replace
@@ -193,10 +197,11 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         ts=e.ts,
     )
     positions = dict(state.positions)
+    mark = after_fill_mark(e, outcome.position.quantity)
     if outcome.position.quantity == 0:
         positions.pop(e.symbol, None)
     else:
-        positions[e.symbol] = outcome.position
+        positions[e.symbol] = _replace(outcome.position, mark=mark)
     orders = dict(state.orders)
     progressed = _replace(order, filled_quantity=order.filled_quantity + e.quantity)
     if progressed.remaining <= 0:
@@ -215,7 +220,7 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         cash=state.cash + outcome.cash_change,
         positions=positions,
         orders=orders,
-        marks={**state.marks, e.symbol: e.price},
+        marks={**state.marks, e.symbol: mark},
         realized_pnl=state.realized_pnl + outcome.realized_pnl,
         fees_paid=state.fees_paid + e.fee,
         fill_ids=state.fill_ids.add(e.fill_id, e.order_id),

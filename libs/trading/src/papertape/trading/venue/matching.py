@@ -289,6 +289,8 @@ class Matcher:
                 slippage_bps=(price - touch) * sign / touch * BPS if touch else ZERO,
                 models=order.models,
                 remaining=max(placed.quantity - order.filled, ZERO),
+                bid=point.bid,
+                ask=point.ask,
             )
         )
         out.extend(followers)
