@@ -14,6 +14,7 @@ import msgspec
 
 from papertape.contract.events.base import Command, Event
 from papertape.contract.events.orders import (
+    ExitReason,
     Liquidity,
     OrderRole,
     OrderSide,
@@ -344,6 +345,22 @@ class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
     """The market's ask at the fill: a short position is marked there right after."""
 
 
+class PositionClosed(AccountEventBase, frozen=True, kw_only=True):
+    """The account closed a position itself at its mark (a reset), with no venue involved."""
+
+    symbol: Symbol
+    side: OrderSide
+    """The side of the closing trade (sell closes a long)."""
+    quantity: Decimal
+    price: Decimal
+    """The mark the position was closed at."""
+    exit_reason: ExitReason
+    closing_id: OrderId
+    """The id the closed trade records as its exit order (no order was placed)."""
+    realized_pnl: Decimal
+    cash_after: Decimal
+
+
 class FillRejected(AccountEventBase, frozen=True, kw_only=True):
     """A fill report the account could not accept (unknown order, overfill, outside the limit)."""
 
@@ -415,6 +432,7 @@ AccountEvent = (
     | OrderTriggered
     | OrderFilled
     | FillRejected
+    | PositionClosed
     | PositionMarked
     | CircuitBreakerTripped
     | TradingHalted

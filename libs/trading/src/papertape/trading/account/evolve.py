@@ -25,6 +25,7 @@ from papertape.contract.events.account import (
     OrderPlaced,
     OrderRejected,
     OrderTriggered,
+    PositionClosed,
     PositionMarked,
     RiskLimitsSet,
     TradingHalted,
@@ -33,6 +34,7 @@ from papertape.contract.events.account import (
 )
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
+from papertape.trading.account.liquidation import closing_outcome
 from papertape.trading.account.marks import (
     after_fill_mark,
     trading_day_rolled,
@@ -228,6 +230,30 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     )
 
 
+def _position_closed(state: AccountState, e: PositionClosed) -> AccountState:
+    position = state.positions.get(e.symbol)
+    if position is None:
+        return state
+    outcome = closing_outcome(position, e)
+    positions = dict(state.positions)
+    if outcome.position.quantity == 0:
+        del positions[e.symbol]
+    else:
+        positions[e.symbol] = outcome.position
+    trades = state.closed_trades
+    if outcome.closed is not None:
+        trades = trades.append(outcome.closed)
+    return with_equity_point(
+        state,
+        e.ts,
+        cash=state.cash + outcome.cash_change,
+        positions=positions,
+        realized_pnl=state.realized_pnl + outcome.realized_pnl,
+        closed_trades=trades,
+        trades_today=state.trades_today + 1,
+    )
+
+
 def _marked(state: AccountState, e: PositionMarked) -> AccountState:
     marks = {**state.marks, e.symbol: e.price}
     position = state.positions.get(e.symbol)
@@ -253,6 +279,7 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
     OrderTriggered: _triggered,
     OrderFilled: _filled,
     PositionMarked: _marked,
+    PositionClosed: _position_closed,
     FillRejected: _unchanged,
     WithdrawalRejected: _unchanged,
     CommandRejected: _unchanged,

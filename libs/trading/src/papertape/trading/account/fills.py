@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.contract.events.orders import OrderSide
+from papertape.contract.events.orders import ExitReason, OrderSide
 from papertape.contract.money import ZERO
 from papertape.trading.account.state import ClosedTrade, Order, Position
 from papertape.trading.account.trades import closed_trade, exit_reason_for
@@ -37,8 +37,12 @@ def fill_position(
     price: Decimal,
     fee: Decimal,
     ts: datetime,
+    exit_reason: ExitReason | None = None,
 ) -> FillOutcome:
-    """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat)."""
+    """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat).
+
+    ``exit_reason`` names why a closed trade closed when the order does not say (a reset).
+    """
     pos = position if position is not None else Position(symbol=order.symbol)
     signed = quantity * order.side.sign
     cash_change = -signed * price - fee
@@ -74,7 +78,7 @@ def fill_position(
         closed_at=ts,
         fees=entry_fee_share + exit_fee_share,
         stop=pos.stop,
-        exit_reason=exit_reason_for(order, flipped=remainder > 0),
+        exit_reason=exit_reason or exit_reason_for(order, flipped=remainder > 0),
         exit_order_id=order.order_id,
     )
     realized_total = pos.realized_pnl + realized
