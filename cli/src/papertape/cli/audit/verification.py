@@ -24,9 +24,10 @@ from papertape.common.eventlog import (
 )
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX, account_stream
 from papertape.contract.events.portfolio import GetAccountSummary
+from papertape.contract.events.reports import AccountSummary
 from papertape.contract.ids import AccountId
 from papertape.trading.account import STATE_SCHEMA_VERSION, to_snapshot
-from papertape.trading.account.reports import AccountSummary, account_summary
+from papertape.trading.account.reports import account_summary
 from papertape.trading.account.stored import snapshot_codec
 
 

@@ -15,8 +15,9 @@ from decimal import Decimal
 import msgspec
 
 from papertape.contract.events.orders import ExitReason, OrderSide
+from papertape.contract.events.reports import ClosedTrade
 from papertape.contract.money import ZERO
-from papertape.trading.account.state import ClosedTrade, Order, Position
+from papertape.trading.account.state import Order, Position
 from papertape.trading.account.trades import closed_trade, exit_reason_for
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import msgspec
 
 from papertape.contract.events.account import OrderFilled
+from papertape.contract.events.reports import EquityPoint
 from papertape.contract.money import HUNDRED, ZERO
-from papertape.trading.account.state import AccountState, EquityPoint
+from papertape.trading.account.state import AccountState
 
 
 def utc_date(ts: datetime) -> date:
