@@ -167,3 +167,12 @@ def test_a_withdrawal_is_not_a_drawdown_in_the_performance_report() -> None:
     assert metrics.max_drawdown == Decimal(0)
     assert metrics.max_drawdown_pct == Decimal(0)
     assert account_summary(s.state).max_drawdown == metrics.max_drawdown
+
+
+def test_a_cagr_too_large_for_a_float_is_none_not_an_overflow() -> None:
+    points = [
+        EquityPoint(ts=T0, equity=D(1), cash=D(1)),
+        EquityPoint(ts=T0 + timedelta(days=2), equity=D(10**9), cash=D(10**9)),
+    ]
+    m = performance([], points, starting_equity=D(1))
+    assert (m.cagr_pct, m.calmar) == (None, None)
