@@ -82,8 +82,9 @@ def next_command(data: st.DataObject, state: AccountState, step: int) -> Account
         return ApplyMark(account_id=ACCOUNT, symbol=symbol, price=_price(symbol, data), ts=ts)
     if kind == "cash":
         amount = data.draw(fine)
-        cls = data.draw(st.sampled_from([Deposit, Withdraw]))
-        return cls(account_id=ACCOUNT, amount=amount)
+        if data.draw(st.booleans()):
+            return Deposit(account_id=ACCOUNT, amount=amount)
+        return Withdraw(account_id=ACCOUNT, amount=amount)
     if kind == "reset":
         return ResetAccount(account_id=ACCOUNT, initial_cash=data.draw(fine) * 1000)
     side = data.draw(st.sampled_from(list(OrderSide)))
@@ -136,17 +137,26 @@ SECONDS = fixed(-precision.SECONDS_DECIMALS)  # negative: at most this many deci
 
 SUMMARY = {
     **dict.fromkeys(
-        (
-            "cash equity buying_power reserved unrealized_pnl realized_pnl fees_paid open_risk "
-            "high_water_mark drawdown max_drawdown"
-        ).split(),
+        [
+            "cash",
+            "equity",
+            "buying_power",
+            "reserved",
+            "unrealized_pnl",
+            "realized_pnl",
+            "fees_paid",
+            "open_risk",
+            "high_water_mark",
+            "drawdown",
+            "max_drawdown",
+        ],
         money,
     ),
     "drawdown_pct": PCT,
     "max_drawdown_pct": PCT,
 }
 LIMITS = dict.fromkeys(
-    "max_position_pct max_risk_per_trade_pct max_portfolio_heat_pct max_daily_loss_pct".split(),
+    ["max_position_pct", "max_risk_per_trade_pct", "max_portfolio_heat_pct", "max_daily_loss_pct"],
     PCT,
 )
 POSITION = {
@@ -157,7 +167,15 @@ POSITION = {
 ORDER = {
     **dict.fromkeys(("quantity", "filled_quantity"), quantity),
     **dict.fromkeys(
-        "limit_price stop_price trail_amount stop_loss take_profit reference_price".split(), price
+        [
+            "limit_price",
+            "stop_price",
+            "trail_amount",
+            "stop_loss",
+            "take_profit",
+            "reference_price",
+        ],
+        price,
     ),
     "trail_percent": PCT,
     "reserved": money,
@@ -174,14 +192,22 @@ TRADE = {
 POINT = dict.fromkeys(("equity", "cash", "exposure"), money)
 METRICS = {
     **dict.fromkeys(
-        (
-            "starting_equity ending_equity net_profit expectancy average_win average_loss "
-            "best_trade worst_trade max_drawdown fees"
-        ).split(),
+        [
+            "starting_equity",
+            "ending_equity",
+            "net_profit",
+            "expectancy",
+            "average_win",
+            "average_loss",
+            "best_trade",
+            "worst_trade",
+            "max_drawdown",
+            "fees",
+        ],
         money,
     ),
     **dict.fromkeys(
-        "total_return_pct win_rate_pct max_drawdown_pct cagr_pct exposure_pct".split(), PCT
+        ["total_return_pct", "win_rate_pct", "max_drawdown_pct", "cagr_pct", "exposure_pct"], PCT
     ),
     **dict.fromkeys(("profit_factor", "sharpe", "sortino", "calmar"), RATIO),
     "average_r": R,
@@ -204,7 +230,8 @@ def check_record(record: Mapping[str, Any], rules: Mapping[str, Rule], currency:
         if places < 0:  # a float: at most -places decimals
             assert round(float(text), -places) == float(text), f"{name}={text}"
         else:
-            assert -number.as_tuple().exponent == places, f"{name}={text}: not {places} places"
+            exponent = number.as_tuple().exponent
+            assert exponent == -places, f"{name}={text}: not {places} places"
 
 
 def check_all(records: Iterable[Mapping[str, Any]], rules: Mapping[str, Rule], cur: str) -> None:
@@ -227,11 +254,12 @@ def no_exponent_anywhere(payload: bytes) -> None:
                 number = D(node)
             except ArithmeticError:
                 return
-            assert "E" not in node.upper() or ":" in node, node
+            assert "E" not in node.upper(), node
             assert not (number.is_zero() and node.startswith("-")), node
 
     walk(json.loads(payload))
-    assert b"e+" not in payload.lower() and b"e-0" not in payload.lower()
+    assert b"e+" not in payload.lower()
+    assert b"e-0" not in payload.lower()
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
