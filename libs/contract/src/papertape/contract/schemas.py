@@ -28,6 +28,7 @@ from papertape.contract.events.catalog import (
     spec_of,
 )
 from papertape.contract.events.envelope import ReplyErrorCode
+from papertape.contract.events.market import BarHistory
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
 from papertape.contract.subjects import Subjects
@@ -52,7 +53,7 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
     }
 
 
-REPLY_TYPES: tuple[type[Any], ...] = (*REPLY_PAYLOADS, CommandResult, ReplyErrorCode)
+REPLY_TYPES: tuple[type[Any], ...] = (*REPLY_PAYLOADS, CommandResult, BarHistory, ReplyErrorCode)
 """What travels in ``Reply.result`` (and the codes in ``Reply.error_code``): no tag, no route."""
 
 
