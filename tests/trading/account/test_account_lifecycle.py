@@ -186,6 +186,12 @@ def test_reset_closes_open_positions_at_the_mark_as_trades_before_starting_over(
     assert s.state.cash == 10000
 
 
+def test_the_closing_trades_of_a_reset_count_towards_the_days_limit() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100"))
+    s.given(ResetAccount(account_id=ACCOUNT), now=at(60))
+    assert s.state.trades_today == 2  # the entry and its closing at the mark
+
+
 def test_reset_buys_back_a_short_at_the_mark_and_replays_to_the_live_state() -> None:
     s = Scenario(wide_open(allow_short=True)).given(
         order("o1", side=OrderSide.SELL), fill("o1", "100"), mark("98", ts=at(30))

@@ -115,6 +115,8 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         halt_reason=state.halt_reason,
         marks=state.marks,
         day=state.day,
+        # The day's trades stay counted: a reset is no way around the daily limit.
+        trades_today=state.trades_today,
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
         order_ids=state.order_ids,
