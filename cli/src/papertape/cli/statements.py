@@ -85,6 +85,7 @@ ACCOUNT_LIST_COLUMNS = ("account_id", "name", "base_currency", "cash", "equity",
 
 def _record(value: msgspec.Struct) -> dict[str, Any]:
     record: dict[str, Any] = to_builtins(value)
+    record.pop("type", None)  # the payload's tag: the title says what it is
     return record
 
 

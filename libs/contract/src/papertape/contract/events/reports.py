@@ -12,6 +12,7 @@ from decimal import Decimal
 import msgspec
 
 from papertape.contract.events.account import CostModel, RiskLimits
+from papertape.contract.events.base import wire_tag
 from papertape.contract.events.orders import (
     ExitReason,
     OrderRole,
@@ -25,7 +26,15 @@ from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
 ZERO = Decimal(0)
 
 
-class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
+class Report(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=wire_tag):
+    """A reply payload, tagged with its name and version like every message (``closed_trade.v1``).
+
+    The tag is optional when a payload is decoded as its own type, so older copies (a snapshot's
+    trades and curve) still read.
+    """
+
+
+class ClosedTrade(Report, frozen=True, kw_only=True):
     """A closed quantity: entry and exit at average cost, P&L net of its share of fees."""
 
     symbol: Symbol
@@ -45,7 +54,7 @@ class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     exit_order_id: OrderId
 
 
-class EquityPoint(msgspec.Struct, frozen=True, kw_only=True):
+class EquityPoint(Report, frozen=True, kw_only=True):
     """Equity, cash and gross exposure at a moment."""
 
     ts: datetime
@@ -54,7 +63,7 @@ class EquityPoint(msgspec.Struct, frozen=True, kw_only=True):
     exposure: Decimal = ZERO
 
 
-class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
+class OpenOrder(Report, frozen=True, kw_only=True):
     """A working order as the account sees it, with how much of it has filled."""
 
     order_id: OrderId
@@ -83,7 +92,7 @@ class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
     triggered: bool = False
 
 
-class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
+class AccountSummary(Report, frozen=True, kw_only=True):
     """An account at a glance."""
 
     account_id: AccountId
@@ -117,7 +126,7 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
-class PositionView(msgspec.Struct, frozen=True, kw_only=True):
+class PositionView(Report, frozen=True, kw_only=True):
     """A position at its mark."""
 
     symbol: Symbol
@@ -132,7 +141,7 @@ class PositionView(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime | None
 
 
-class PerformanceMetrics(msgspec.Struct, frozen=True, kw_only=True):
+class PerformanceMetrics(Report, frozen=True, kw_only=True):
     """How an account (or a backtest) did; statistics of returns are ratios, not floats."""
 
     starting_equity: Decimal
@@ -163,7 +172,7 @@ class PerformanceMetrics(msgspec.Struct, frozen=True, kw_only=True):
     fees: Decimal
 
 
-class AccountReport(msgspec.Struct, frozen=True, kw_only=True):
+class AccountReport(Report, frozen=True, kw_only=True):
     """Everything about an account's current epoch in one answer."""
 
     summary: AccountSummary
@@ -174,7 +183,7 @@ class AccountReport(msgspec.Struct, frozen=True, kw_only=True):
     performance: PerformanceMetrics
 
 
-class AccountListing(msgspec.Struct, frozen=True, kw_only=True):
+class AccountListing(Report, frozen=True, kw_only=True):
     """One line of ``ListAccounts``."""
 
     account_id: AccountId
@@ -185,7 +194,7 @@ class AccountListing(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
-REPLY_PAYLOADS: tuple[type[msgspec.Struct], ...] = (
+REPLY_PAYLOADS: tuple[type[Report], ...] = (
     AccountListing,
     AccountSummary,
     PositionView,
