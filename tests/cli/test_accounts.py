@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 
+from papertape.cli.client import PortfolioClient, Refused
+from papertape.contract.events.portfolio import GetAccountSummary
+from papertape.contract.ids import AccountId
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.cli.accountlog import papertape
@@ -240,3 +245,32 @@ async def test_a_tampered_row_shows_as_live_state_differing_from_the_replay(
     (live,) = [m for m in report["mismatches"] if m["source"] == "live"]
     assert live["account_id"] == "alice"
     assert "cash" in live["fields"]
+
+
+async def test_a_yen_account_shows_whole_yen_and_a_listing_in_its_currency(
+    portfolio: Portfolio, bus: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    opening = ("account", "open", "kenji", "--currency", "JPY", "--cash", "1234567.891")
+    assert (await _cli(capsys, *opening, *bus))[0] == 0
+
+    code, out, _ = await _cli(capsys, "account", "show", "kenji", *bus)
+    assert code == 0
+    assert "1234568" in out
+    assert "1234567.891" not in out
+
+    code, out, _ = await _cli(capsys, "accounts", "list", "--json", *bus)
+    [listing] = json.loads(out)
+    assert (listing["cash"], listing["equity"]) == ("1234568", "1234568")
+
+
+async def test_a_reply_that_breaks_the_contract_is_refused_not_printed(
+    nats_client: Client, subjects: Subjects
+) -> None:
+    async def answer(msg: Msg) -> None:
+        await msg.respond(b'{"ok": true, "result": {"cash": 12.5}}')
+
+    await nats_client.subscribe(subjects.portfolio_query("get_account_summary"), cb=answer)
+    client = PortfolioClient(nats_client, subjects, timeout=5)
+    with pytest.raises(Refused) as refused:
+        await client.query(GetAccountSummary(account_id=AccountId("alice")))
+    assert refused.value.code == "malformed_reply"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema  # type: ignore[import-untyped]
 import msgspec
@@ -21,9 +22,14 @@ from papertape.contract.events.catalog import (
     routes_for,
     unrouted,
 )
+from papertape.contract.events.envelope import Envelope, ReplyErrorCode
 from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.events.portfolio import QUERY_RESULTS
+from papertape.contract.events.reports import AccountListing
+from papertape.contract.ids import AccountId
 from papertape.contract.schemas import (
     ASYNCAPI_PATH,
+    REPLY_TYPES,
     channel_regex,
     check,
     compare,
@@ -31,6 +37,7 @@ from papertape.contract.schemas import (
     generate,
     main,
     on_disk,
+    reply_schema_path,
     subject_matches,
     write,
 )
@@ -301,3 +308,35 @@ def test_write_refuses_to_remove_a_published_version(tmp_path: Path) -> None:
 def test_the_default_proto_folder_is_the_workspaces(tmp_path: Path) -> None:
     assert default_proto(PROTO.parent / "libs" / "common") == PROTO
     assert default_proto(tmp_path) == tmp_path / "proto"
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+def test_every_query_result_and_the_reply_error_codes_have_a_schema_in_proto() -> None:
+    files = on_disk(PROTO)
+    payloads = {
+        arg
+        for result in QUERY_RESULTS.values()
+        for arg in (get_args(result) or (result,))
+        if isinstance(arg, type) and issubclass(arg, msgspec.Struct)
+    }
+    assert payloads - {Envelope} <= set(REPLY_TYPES)
+    for cls in REPLY_TYPES:
+        schema = json.loads(files[reply_schema_path(cls)])
+        jsonschema.Draft202012Validator.check_schema(schema)
+    codes = json.loads(files[reply_schema_path(ReplyErrorCode)])["$defs"]["ReplyErrorCode"]
+    assert codes["enum"] == sorted(code.value for code in ReplyErrorCode)
+
+
+def test_a_query_result_validates_against_its_schema_in_proto() -> None:
+    schema = json.loads(on_disk(PROTO)[reply_schema_path(AccountListing)])
+    listing = AccountListing(
+        account_id=AccountId("a"),
+        name="A",
+        base_currency="JPY",
+        equity=Decimal(1000),
+        cash=Decimal(1000),
+        version=3,
+    )
+    jsonschema.validate(json.loads(msgspec.json.encode(listing)), schema)

@@ -40,8 +40,10 @@ reports: Codec[Envelope[ExecutionReport]] = Codec(Envelope[ExecutionReport])
 
 
 def write_quotes(path: Path, start: datetime) -> None:
-    """Flat at 100 for four seconds, then a fall through the 95 stop."""
-    rows = [("99.99", "100.01")] * 20 + [("97.99", "98.01"), ("94.99", "95.01"), ("93.99", "94.01")]
+    """Flat at 100 for twelve seconds, then a fall through the 95 stop."""
+    # Twelve, not four: on a loaded machine the entry can take seconds to be decided and
+    # reach the venue, and it must fill before the fall.
+    rows = [("99.99", "100.01")] * 60 + [("97.99", "98.01"), ("94.99", "95.01"), ("93.99", "94.01")]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ts", "symbol", "bid", "ask", "last"])

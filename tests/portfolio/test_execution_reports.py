@@ -99,9 +99,9 @@ async def test_a_fill_report_moves_cash_position_and_fees_once(
     positions = (await client.query("positions", GetPositions(account_id=ACC))).result
     assert [(p["symbol"], Decimal(p["quantity"])) for p in positions] == [("AAPL", Decimal(5))]
     summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
-    # 10,000 - 5 x 100.03 - 0.025 fee.
-    assert Decimal(summary["cash"]) == Decimal("9499.825")
-    assert Decimal(summary["fees_paid"]) == Decimal("0.025")
+    # 10,000 - 5 x 100.03 - 0.025 fee = 9,499.825, shown in cents (half to even).
+    assert summary["cash"] == "9499.82"
+    assert summary["fees_paid"] == "0.02"  # 0.025 once, in cents
 
 
 async def test_a_malformed_report_is_dead_lettered_and_the_next_one_applies(

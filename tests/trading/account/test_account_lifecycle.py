@@ -14,6 +14,7 @@ from papertape.contract.events.account import (
     HaltTrading,
     OpenAccount,
     OrderRejected,
+    PositionClosed,
     ResetAccount,
     ResumeTrading,
     RiskLimits,
@@ -24,11 +25,14 @@ from papertape.contract.events.account import (
     WithdrawalRejected,
     schedule_from,
 )
-from papertape.contract.events.orders import RejectReason
+from papertape.contract.events.orders import ExitReason, OrderSide, RejectReason
+from papertape.trading.account import replay
 from papertape.trading.account.scenarios import (
+    AAPL,
     ACCOUNT,
     Scenario,
     at,
+    fill,
     kinds,
     mark,
     opened,
@@ -151,6 +155,55 @@ def test_reset_cancels_orders_and_starts_a_new_epoch_with_fresh_cash() -> None:
     assert isinstance(reset, AccountReset)
     assert reset.epoch == 1
     assert (s.state.cash, s.state.epoch, len(s.state.orders)) == (Decimal(5000), 1, 0)
+
+
+def test_reset_closes_open_positions_at_the_mark_as_trades_before_starting_over() -> None:
+    s = Scenario(wide_open()).given(
+        order("o1", stop_loss=Decimal(95)), fill("o1", "100"), mark("105", ts=at(30))
+    )
+    events = s.when(ResetAccount(account_id=ACCOUNT), at(60))
+    assert kinds(events) == ["OrderCancelled", "PositionClosed", "AccountReset"]
+    closed = events[1]
+    assert isinstance(closed, PositionClosed)
+    assert (closed.symbol, closed.side, closed.quantity, closed.price) == (
+        AAPL,
+        OrderSide.SELL,
+        Decimal(10),
+        Decimal(105),
+    )
+    assert (closed.exit_reason, closed.realized_pnl, closed.cash_after) == (
+        ExitReason.RESET,
+        Decimal(50),
+        Decimal(10050),
+    )
+    before_reset = replay(s.events[:-1])
+    trade = before_reset.closed_trades[-1]
+    assert (trade.exit_reason, trade.net_pnl, trade.exit_price) == (
+        ExitReason.RESET,
+        Decimal(50),
+        Decimal(105),
+    )
+    assert before_reset.positions == {}
+    assert before_reset.cash == 10050
+    assert s.state.positions == {}
+    assert s.state.cash == 10000
+
+
+def test_the_closing_trades_of_a_reset_count_towards_the_days_limit() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100"))
+    s.given(ResetAccount(account_id=ACCOUNT), now=at(60))
+    assert s.state.trades_today == 2  # the entry and its closing at the mark
+
+
+def test_reset_buys_back_a_short_at_the_mark_and_replays_to_the_live_state() -> None:
+    s = Scenario(wide_open(allow_short=True)).given(
+        order("o1", side=OrderSide.SELL), fill("o1", "100"), mark("98", ts=at(30))
+    )
+    events = s.when(ResetAccount(account_id=ACCOUNT, initial_cash=Decimal(7000)), at(60))
+    closed = events[0]
+    assert isinstance(closed, PositionClosed)
+    assert (closed.side, closed.realized_pnl) == (OrderSide.BUY, Decimal(20))
+    assert replay(s.events) == s.state
 
 
 def test_reset_keeps_order_ids_so_retries_stay_idempotent() -> None:

@@ -14,6 +14,7 @@ from papertape.contract.events.orders import (
     RejectReason,
 )
 from papertape.contract.ids import OrderId
+from papertape.trading.account import replay
 from papertape.trading.account.scenarios import AAPL, Scenario, at, fill, kinds, order, wide_open
 
 D = Decimal
@@ -195,3 +196,38 @@ def test_a_fill_that_would_sell_short_on_a_cash_account_is_refused() -> None:
 
 def test_fills_into_an_unopened_account_are_refused() -> None:
     assert fill_rejection(Scenario().when(fill("o1", "100"))) is RejectReason.ACCOUNT_NOT_OPEN
+
+
+def test_right_after_a_buy_equity_shows_the_spread_and_slippage_just_paid() -> None:
+    # Ask 100.04 plus 0.01 of slippage: 0.09 a share over the bid the long would exit at.
+    s = Scenario(wide_open()).given(order("o1"))
+    s.when(fill("o1", "100.05", bid="99.96", ask="100.04"))
+    assert s.state.positions[AAPL].mark == D("99.96")
+    assert s.state.equity == D("9999.10")
+    assert s.state.equity_curve[-1].equity == D("9999.10")
+    assert s.state.marks[AAPL] == D("99.96")
+
+
+def test_right_after_a_short_sale_the_short_is_marked_at_the_ask() -> None:
+    s = Scenario(wide_open(allow_short=True)).given(order("o1", side=OrderSide.SELL))
+    s.when(fill("o1", "99.95", bid="99.96", ask="100.04"))
+    assert s.state.positions[AAPL].mark == D("100.04")
+    assert s.state.equity == D("9999.10")
+
+
+def test_a_flip_marks_the_new_side_at_its_exit_price() -> None:
+    s = Scenario(wide_open(allow_short=True)).given(order("o1"), fill("o1", "100"))
+    s.given(order("o2", side=OrderSide.SELL, quantity="15"))
+    s.when(fill("o2", "101", "15", bid="101", ask="101.10"))
+    assert s.state.positions[AAPL].quantity == -5
+    assert s.state.positions[AAPL].mark == D("101.10")
+
+
+def test_a_fill_without_a_quote_marks_at_its_price() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100.05"))
+    assert s.state.positions[AAPL].mark == D("100.05")
+
+
+def test_replaying_a_fill_with_a_quote_gives_the_live_state() -> None:
+    s = Scenario(wide_open()).given(order("o1"), fill("o1", "100.05", bid="99.9", ask="100"))
+    assert replay(s.events) == s.state

@@ -7,9 +7,11 @@ from decimal import Decimal
 from papertape.contract.events.account import (
     CancelOrder,
     CommandRejected,
+    Deposit,
     ExpireOrder,
     OrderTriggered,
     PositionMarked,
+    ResetAccount,
     TriggerOrder,
 )
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
@@ -119,4 +121,20 @@ def test_the_equity_curve_keeps_one_point_per_minute() -> None:
     for second, price in ((10, "101"), (20, "102"), (70, "103"), (130, "104")):
         s.given(mark(price, ts=at(second)))
     curve = s.state.equity_curve
-    assert [p.equity for p in curve] == [10020, 10030, 10040]  # 14:30, 14:31, 14:32
+    # The opening, then the last point of 14:30, 14:31 and 14:32.
+    assert [p.equity for p in curve] == [10000, 10020, 10030, 10040]
+
+
+def test_the_equity_curve_starts_at_the_opening_even_when_trading_starts_that_minute() -> None:
+    s = Scenario(wide_open("5000")).given(order("o1"), fill("o1", "100", ts=at(5)), mark("101"))
+    first = s.state.equity_curve[0]
+    assert (first.ts, first.equity, first.cash, first.exposure) == (at(0), D(5000), D(5000), D(0))
+    assert s.state.equity_curve[-1].equity == 5010
+
+
+def test_the_equity_curve_of_a_new_epoch_starts_at_the_reset() -> None:
+    s = Scenario(wide_open()).given(
+        ResetAccount(account_id=ACCOUNT, initial_cash=D(2500)), now=at(3)
+    )
+    s.given(Deposit(account_id=ACCOUNT, amount=D(500)), now=at(4))
+    assert [(p.ts, p.equity) for p in s.state.equity_curve] == [(at(3), D(2500)), (at(4), D(3000))]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from papertape.contract.events.account import Withdraw
 from papertape.contract.events.orders import ExitReason, OrderSide
+from papertape.contract.events.reports import ClosedTrade, EquityPoint
 from papertape.contract.ids import OrderId, Symbol
 from papertape.trading.account.performance import (
     daily_returns,
@@ -35,7 +36,6 @@ from papertape.trading.account.scenarios import (
     order,
     wide_open,
 )
-from papertape.trading.account.state import ClosedTrade, EquityPoint
 
 D = Decimal
 
@@ -117,16 +117,16 @@ def test_cagr_and_calmar_over_a_year() -> None:
     ]
     m = performance([], points, starting_equity=D(100))
     assert m.cagr_pct is not None
-    assert abs(m.cagr_pct - 21) < 1e-9
+    assert abs(m.cagr_pct - 21) < D("1e-9")
     assert m.calmar is not None
-    assert abs(m.calmar - 2.1) < 1e-9
+    assert abs(m.calmar - D("2.1")) < D("1e-9")
 
 
 def test_exposure_is_the_share_of_time_holding_positions() -> None:
     points = curve(100, 100, 100, 100)
     points[0] = EquityPoint(ts=points[0].ts, equity=D(100), cash=D(0), exposure=D(100))
     exposure = performance([], points, starting_equity=D(100)).exposure_pct
-    assert abs(exposure - 100 / 3) < 1e-9
+    assert abs(exposure - D(100) / 3) < D("1e-9")
 
 
 def test_summary_positions_and_report_of_a_live_account() -> None:
@@ -167,3 +167,12 @@ def test_a_withdrawal_is_not_a_drawdown_in_the_performance_report() -> None:
     assert metrics.max_drawdown == Decimal(0)
     assert metrics.max_drawdown_pct == Decimal(0)
     assert account_summary(s.state).max_drawdown == metrics.max_drawdown
+
+
+def test_a_cagr_too_large_for_a_float_is_none_not_an_overflow() -> None:
+    points = [
+        EquityPoint(ts=T0, equity=D(1), cash=D(1)),
+        EquityPoint(ts=T0 + timedelta(days=2), equity=D(10**9), cash=D(10**9)),
+    ]
+    m = performance([], points, starting_equity=D(1))
+    assert (m.cagr_pct, m.calmar) == (None, None)

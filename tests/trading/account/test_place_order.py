@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 
 from papertape.contract.events.account import (
+    CancelOrder,
     CostModel,
     CostModelSet,
+    ExpireOrder,
     OrderPlaced,
     OrderRejected,
     RiskLimits,
@@ -23,7 +25,7 @@ from papertape.contract.events.orders import (
     RejectReason,
     TimeInForce,
 )
-from papertape.contract.ids import ClientOrderId
+from papertape.contract.ids import ClientOrderId, OrderId
 from papertape.trading.account.scenarios import (
     ACCOUNT,
     Scenario,
@@ -225,11 +227,36 @@ def test_reduce_only_order_that_would_open_is_refused() -> None:
     assert kinds(events) == ["OrderPlaced"]
 
 
-def test_max_trades_per_day_counts_entries_and_resets_the_next_day() -> None:
+def test_max_trades_per_day_counts_fills_and_resets_the_next_day() -> None:
     limits = RiskLimits(max_trades_per_day=2)
-    s = Scenario(opened(limits=limits)).given(order("o1", quantity="1"), order("o2", quantity="1"))
+    s = Scenario(opened(limits=limits)).given(
+        order("o1", quantity="1"), fill("o1", "100", "1"), order("o2", quantity="1")
+    )
+    assert s.state.trades_today == 1
+    s.given(fill("o2", "100", "1"))
     assert rejection(s.when(order("o3", quantity="1"))) is RejectReason.MAX_TRADES_PER_DAY
     assert kinds(s.when(order("o4", quantity="1"), at(days=1))) == ["OrderPlaced"]
+
+
+def test_accepted_cancelled_and_expired_orders_are_not_trades() -> None:
+    limits = RiskLimits(max_trades_per_day=1)
+    s = Scenario(opened(limits=limits)).given(
+        order("o1", quantity="1"),
+        CancelOrder(account_id=ACCOUNT, order_id=OrderId("o1")),
+        order("o2", quantity="1"),
+        ExpireOrder(account_id=ACCOUNT, order_id=OrderId("o2"), ts=at(2)),
+    )
+    assert s.state.trades_today == 0
+    assert kinds(s.when(order("o3", quantity="2"))) == ["OrderPlaced"]
+
+
+def test_partial_fills_of_one_order_are_one_trade_and_a_closing_fill_is_another() -> None:
+    s = Scenario(wide_open()).given(
+        order("o1", quantity="4"), fill("o1", "100", "1"), fill("o1", "100", "3")
+    )
+    assert s.state.trades_today == 1
+    s.given(order("o2", side=OrderSide.SELL, quantity="4"), fill("o2", "101", "4"))
+    assert s.state.trades_today == 2
 
 
 def test_entries_closer_than_the_minimum_interval_are_refused() -> None:

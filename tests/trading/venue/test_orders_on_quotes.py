@@ -47,6 +47,13 @@ def test_market_buy_fills_at_the_next_ask_plus_two_bps_and_half_a_cent_a_share_m
     assert venue.working() == []
 
 
+def test_a_fill_report_carries_the_quote_it_filled_against() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "100"))
+    [fill] = fills(venue.on_quote(quote("99.98", "100.00", at(1))))
+    assert (fill.bid, fill.ask) == (D("99.98"), D("100.00"))
+
+
 def test_market_sell_fills_at_the_bid_minus_slippage() -> None:
     venue = Venue()
     venue.on_account_event(placed("o1", OrderSide.SELL, "10"))

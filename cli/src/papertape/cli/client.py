@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, get_args
+from typing import Any, TypeVar, cast, get_args
 
 import msgspec
 import nats
@@ -21,15 +21,27 @@ from papertape.cli import endpoints
 from papertape.cli.output import fail
 from papertape.common.idgen import Uuid7Generator
 from papertape.contract.codec import Codec, encode
-from papertape.contract.events.account import AccountRejection
+from papertape.contract.events.account import AccountCommand, AccountRejection
 from papertape.contract.events.base import Query, message_name
-from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
+from papertape.contract.events.portfolio import QUERY_RESULTS, CommandResult
 from papertape.contract.ids import Actor
 from papertape.contract.subjects import Subjects
 
-replies: Codec[Reply[Any]] = Codec(Reply[Any])
+R = TypeVar("R")
 
-REJECTIONS = frozenset(message_name(kind) for kind in get_args(AccountRejection))
+MALFORMED_REPLY = "malformed_reply"
+"""The client's own code for a reply that does not decode as the contract says it should."""
+
+command_replies: Codec[Reply[CommandResult]] = Codec(Reply[CommandResult])
+query_replies: dict[type[Any], Codec[Reply[Any]]] = {
+    # Reply[result] built at run time: the result types are values of the table, not literals.
+    query: Codec(cast(Any, Reply)[result])
+    for query, result in QUERY_RESULTS.items()
+}
+"""One typed decoder per query: each reply is read as the struct the contract says it carries."""
+
+REJECTIONS: tuple[type[Any], ...] = get_args(AccountRejection)
 """Events that are business refusals: the command line reports them and exits non-zero."""
 
 
@@ -70,20 +82,22 @@ class PortfolioClient:
         self.actor = cli_actor()
         self.ids = Uuid7Generator()
 
-    async def command(self, body: Any) -> dict[str, Any]:
+    async def command(self, body: AccountCommand) -> CommandResult:
         """Send a command; its result (events and version) or ``Refused``."""
-        result = await self._request(self.subjects.portfolio_command(), body)
-        for event in result.get("events", []):
-            data = event.get("data", {})
-            if str(data.get("type", "")).split(".")[0] in REJECTIONS:
-                raise Refused(str(data.get("reason_code")), str(data.get("message", "")))
-        return dict(result)
+        reply = await self._request(self.subjects.portfolio_command(), body, command_replies)
+        assert reply.result is not None
+        for envelope in reply.result.events:
+            event = envelope.data
+            if isinstance(event, REJECTIONS):
+                raise Refused(str(event.reason_code), event.message)
+        return reply.result
 
     async def query(self, body: Query) -> Any:
-        """Ask a query; its result as plain JSON values, or ``Refused``."""
-        return await self._request(self.subjects.portfolio_query(query_name(body)), body)
+        """Ask a query; its result as the struct ``QUERY_RESULTS`` names, or ``Refused``."""
+        subject = self.subjects.portfolio_query(query_name(body))
+        return (await self._request(subject, body, query_replies[type(body)])).result
 
-    async def _request(self, subject: str, body: Any) -> Any:
+    async def _request(self, subject: str, body: Any, codec: Codec[Reply[R]]) -> Reply[R]:
         request = Request(
             request_id=self.ids.new(), issued_at=datetime.now(UTC), actor=self.actor, body=body
         )
@@ -94,12 +108,12 @@ class PortfolioClient:
                 f"no portfolio service answered on {subject} ({type(error).__name__})"
             ) from error
         try:
-            reply = replies.decode(msg.data)
+            reply = codec.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            raise Refused("malformed_reply", str(error)) from error
+            raise Refused(MALFORMED_REPLY, str(error)) from error
         if not reply.ok:
-            raise Refused(reply.error_code or "error", reply.error or "")
-        return reply.result
+            raise Refused(reply.error_code or ReplyErrorCode.INTERNAL_ERROR, reply.error or "")
+        return reply
 
 
 async def _quiet(error: Exception) -> None:

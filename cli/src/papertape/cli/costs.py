@@ -18,6 +18,7 @@ from papertape.cli.output import print_json, print_rows, stdout
 from papertape.contract.costs import CostSchedule, CostTerms
 from papertape.contract.events.account import SetCostModelV2
 from papertape.contract.events.portfolio import GetAccountSummary
+from papertape.contract.events.reports import AccountSummary
 from papertape.contract.ids import AccountId
 from papertape.contract.instruments import AssetClass, instrument_for
 from papertape.trading.costs import DEFAULT_TERMS, terms_for
@@ -62,8 +63,8 @@ def register(commands: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 async def _schedule(client: PortfolioClient, account: AccountId) -> CostSchedule:
-    summary = await client.query(GetAccountSummary(account_id=account))
-    return msgspec.convert(summary.get("costs", {}), CostSchedule, strict=False)
+    summary: AccountSummary = await client.query(GetAccountSummary(account_id=account))
+    return summary.costs
 
 
 def schedule_rows(schedule: CostSchedule) -> list[dict[str, Any]]:
@@ -117,11 +118,18 @@ async def _set(client: PortfolioClient, args: argparse.Namespace) -> int:
     schedule = changed(await _schedule(client, account), args)
     result = await client.command(SetCostModelV2(account_id=account, schedule=schedule))
     if args.json:
-        print_json({"account_id": args.account, "entries": schedule_rows(schedule), **result})
+        print_json(
+            {
+                "account_id": args.account,
+                "entries": schedule_rows(schedule),
+                "version": result.version,
+                "events": result.events,
+            }
+        )
     else:
         what = "cleared" if args.clear else "set"
         stdout().print(
             f"costs of {args.symbol or args.asset_class} {what} "
-            f"(account {args.account} at version {result['version']})"
+            f"(account {args.account} at version {result.version})"
         )
     return 0

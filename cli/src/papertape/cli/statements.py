@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from papertape.cli.output import print_record, print_rows
+from papertape.contract.codec import to_builtins
+from papertape.contract.events.reports import (
+    AccountListing,
+    AccountReport,
+    AccountSummary,
+    ClosedTrade,
+    OpenOrder,
+    PerformanceMetrics,
+    PositionView,
+)
 
 SUMMARY_FIELDS = (
     "account_id",
@@ -73,37 +85,71 @@ TRADE_COLUMNS = (
 ACCOUNT_LIST_COLUMNS = ("account_id", "name", "base_currency", "cash", "equity", "version")
 
 
-def print_summary(title: str, summary: Mapping[str, Any]) -> None:
+def _record(value: msgspec.Struct) -> dict[str, Any]:
+    record: dict[str, Any] = to_builtins(value)
+    record.pop("type", None)  # the payload's tag: the title says what it is
+    return record
+
+
+def _records(values: Sequence[msgspec.Struct]) -> list[dict[str, Any]]:
+    return [_record(v) for v in values]
+
+
+def print_summary(title: str, summary: AccountSummary) -> None:
     """The account's summary."""
-    print_record(title, summary, SUMMARY_FIELDS)
+    print_record(title, _record(summary), SUMMARY_FIELDS)
 
 
-def print_positions(positions: Sequence[Mapping[str, Any]]) -> None:
+def print_positions(positions: Sequence[PositionView]) -> None:
     """Open positions at their marks."""
-    print_rows("positions", positions, POSITION_COLUMNS)
+    print_rows("positions", _records(positions), POSITION_COLUMNS)
 
 
-def print_orders(orders: Sequence[Mapping[str, Any]]) -> None:
+def print_orders(orders: Sequence[OpenOrder]) -> None:
     """Working orders."""
-    print_rows("open orders", orders, ORDER_COLUMNS)
+    print_rows("open orders", _records(orders), ORDER_COLUMNS)
 
 
-def print_trades(trades: Sequence[Mapping[str, Any]]) -> None:
+def print_trades(trades: Sequence[ClosedTrade]) -> None:
     """Closed trades."""
-    print_rows("closed trades", trades, TRADE_COLUMNS)
+    print_rows("closed trades", _records(trades), TRADE_COLUMNS)
 
 
-def print_accounts(accounts: Sequence[Mapping[str, Any]]) -> None:
+def print_accounts(accounts: Sequence[AccountListing]) -> None:
     """One line per account."""
-    print_rows("accounts", accounts, ACCOUNT_LIST_COLUMNS)
+    print_rows("accounts", _records(accounts), ACCOUNT_LIST_COLUMNS)
 
 
-def print_statement(title: str, statement: Mapping[str, Any]) -> None:
+def print_performance(metrics: PerformanceMetrics) -> None:
+    """Performance metrics."""
+    print_record("performance", _record(metrics))
+
+
+def print_statement(
+    title: str,
+    summary: AccountSummary,
+    positions: Sequence[PositionView],
+    orders: Sequence[OpenOrder],
+    trades: Sequence[ClosedTrade] = (),
+    performance: PerformanceMetrics | None = None,
+) -> None:
     """Summary, positions and orders (and closed trades and metrics when present)."""
-    print_summary(title, statement["summary"])
-    print_positions(statement.get("positions", []))
-    print_orders(statement.get("open_orders", []))
-    if statement.get("closed_trades"):
-        print_trades(statement["closed_trades"])
-    if statement.get("performance"):
-        print_record("performance", statement["performance"])
+    print_summary(title, summary)
+    print_positions(positions)
+    print_orders(orders)
+    if trades:
+        print_trades(trades)
+    if performance is not None:
+        print_performance(performance)
+
+
+def print_report(title: str, report: AccountReport) -> None:
+    """The full report of an account."""
+    print_statement(
+        title,
+        report.summary,
+        report.positions,
+        report.open_orders,
+        report.closed_trades,
+        report.performance,
+    )

@@ -8,7 +8,7 @@ the replay's summary at the version it reports.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -24,9 +24,10 @@ from papertape.common.eventlog import (
 )
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX, account_stream
 from papertape.contract.events.portfolio import GetAccountSummary
+from papertape.contract.events.reports import AccountSummary
 from papertape.contract.ids import AccountId
 from papertape.trading.account import STATE_SCHEMA_VERSION, to_snapshot
-from papertape.trading.account.reports import AccountSummary, account_summary
+from papertape.trading.account.reports import account_summary
 from papertape.trading.account.stored import snapshot_codec
 
 
@@ -100,7 +101,9 @@ async def check_live(
 ) -> AccountMismatch | None:
     """Compare the portfolio's live summary with the replay's at the same version."""
     try:
-        result: Any = await client.query(GetAccountSummary(account_id=AccountId(account_id)))
+        live: AccountSummary = await client.query(
+            GetAccountSummary(account_id=AccountId(account_id))
+        )
     except Refused as refusal:
         return AccountMismatch(
             account_id=account_id,
@@ -109,7 +112,6 @@ async def check_live(
             position=0,
             fields=[f"the portfolio answered {refusal}"],
         )
-    live = msgspec.convert(result, AccountSummary, strict=False)
     if replayed is None or replayed.version > live.version:
         replayed = None  # the snapshot is ahead of what the service reports: start over
     replayed = await replay_account(log, account_id, to_version=live.version, start=replayed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from papertape.cli import costs
 from papertape.cli.client import (
@@ -15,9 +14,15 @@ from papertape.cli.client import (
 )
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import print_json, stdout
-from papertape.cli.statements import print_accounts, print_statement, print_trades
+from papertape.cli.statements import (
+    print_accounts,
+    print_report,
+    print_statement,
+    print_trades,
+)
 from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
+    AccountCommand,
     Deposit,
     HaltTrading,
     OpenAccount,
@@ -32,6 +37,14 @@ from papertape.contract.events.portfolio import (
     GetPositions,
     GetReport,
     ListAccounts,
+)
+from papertape.contract.events.reports import (
+    AccountListing,
+    AccountReport,
+    AccountSummary,
+    ClosedTrade,
+    OpenOrder,
+    PositionView,
 )
 from papertape.contract.ids import AccountId
 
@@ -96,7 +109,7 @@ def _account(args: argparse.Namespace) -> AccountId:
 
 
 async def _list(client: PortfolioClient, args: argparse.Namespace) -> int:
-    accounts = await client.query(ListAccounts())
+    accounts: list[AccountListing] = await client.query(ListAccounts())
     if args.json:
         print_json(accounts)
     else:
@@ -104,12 +117,14 @@ async def _list(client: PortfolioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _done(client: PortfolioClient, args: argparse.Namespace, body: Any, what: str) -> int:
+async def _done(
+    client: PortfolioClient, args: argparse.Namespace, body: AccountCommand, what: str
+) -> int:
     result = await client.command(body)
     if args.json:
         print_json(result)
     else:
-        stdout().print(f"{what} (account {args.account} at version {result['version']})")
+        stdout().print(f"{what} (account {args.account} at version {result.version})")
     return 0
 
 
@@ -146,25 +161,26 @@ async def _resume(client: PortfolioClient, args: argparse.Namespace) -> int:
 
 async def _show(client: PortfolioClient, args: argparse.Namespace) -> int:
     account = _account(args)
-    statement = {
-        "summary": await client.query(GetAccountSummary(account_id=account)),
-        "positions": await client.query(GetPositions(account_id=account)),
-        "open_orders": await client.query(GetOpenOrders(account_id=account)),
-    }
+    summary: AccountSummary = await client.query(GetAccountSummary(account_id=account))
+    positions: list[PositionView] = await client.query(GetPositions(account_id=account))
+    orders: list[OpenOrder] = await client.query(GetOpenOrders(account_id=account))
     if args.json:
-        print_json(statement)
+        print_json({"summary": summary, "positions": positions, "open_orders": orders})
     else:
-        print_statement(f"account {account}", statement)
+        print_statement(f"account {account}", summary, positions, orders)
     return 0
 
 
 async def _trades(client: PortfolioClient, args: argparse.Namespace) -> int:
     account = _account(args)
     if args.csv:
-        sys.stdout.write(await client.query(ExportTradesCsv(account_id=account)))
+        csv_text: str = await client.query(ExportTradesCsv(account_id=account))
+        sys.stdout.write(csv_text)
         sys.stdout.flush()
         return 0
-    trades = await client.query(GetClosedTrades(account_id=account, limit=args.limit))
+    trades: list[ClosedTrade] = await client.query(
+        GetClosedTrades(account_id=account, limit=args.limit)
+    )
     if args.json:
         print_json(trades)
     else:
@@ -173,9 +189,9 @@ async def _trades(client: PortfolioClient, args: argparse.Namespace) -> int:
 
 
 async def _report(client: PortfolioClient, args: argparse.Namespace) -> int:
-    report = await client.query(GetReport(account_id=_account(args)))
+    report: AccountReport = await client.query(GetReport(account_id=_account(args)))
     if args.json:
         print_json(report)
     else:
-        print_statement(f"account {args.account}: report", report)
+        print_report(f"account {args.account}: report", report)
     return 0

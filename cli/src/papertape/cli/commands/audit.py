@@ -207,20 +207,25 @@ async def _replay(args: argparse.Namespace) -> int:
         as_of = to_position if to_position is not None else await log.head_position()
     if not rebuilt.state.account_id:
         return fail(f"account {args.account!r} has no events as of position {as_of}")
-    statement = {
-        "as_of_position": as_of,
-        "last_event_position": rebuilt.position,
-        "version": rebuilt.version,
-        "summary": reports.account_summary(rebuilt.state),
-        "positions": reports.positions(rebuilt.state),
-        "open_orders": reports.open_orders(rebuilt.state),
-        "closed_trades": reports.closed_trades(rebuilt.state),
-    }
+    state = rebuilt.state
+    summary = reports.account_summary(state)
+    positions, orders = reports.positions(state), reports.open_orders(state)
+    trades = reports.closed_trades(state)
     if args.json:
-        print_json(statement)
+        print_json(
+            {
+                "as_of_position": as_of,
+                "last_event_position": rebuilt.position,
+                "version": rebuilt.version,
+                "summary": summary,
+                "positions": positions,
+                "open_orders": orders,
+                "closed_trades": trades,
+            }
+        )
     else:
         title = f"account {args.account} as of position {as_of} (version {rebuilt.version})"
-        print_statement(title, to_builtins(statement))
+        print_statement(title, summary, positions, orders, trades)
     return 0
 
 

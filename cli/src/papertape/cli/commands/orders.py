@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from papertape.cli.client import (
     PortfolioClient,
@@ -15,9 +14,15 @@ from papertape.cli.client import (
 from papertape.cli.commands import Subparsers
 from papertape.cli.output import print_json, stdout
 from papertape.cli.statements import print_orders
-from papertape.contract.events.account import CancelOrder, PlaceOrder
+from papertape.contract.events.account import (
+    CancelOrder,
+    OrderCancelled,
+    OrderPlaced,
+    PlaceOrder,
+)
 from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
 from papertape.contract.events.portfolio import GetOpenOrders
+from papertape.contract.events.reports import OpenOrder
 from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
 
 
@@ -88,14 +93,13 @@ def order_of(args: argparse.Namespace, order_id: str) -> PlaceOrder:
     )
 
 
-def _placed(event: dict[str, Any]) -> str:
-    data = event["data"]
-    price = data.get("limit_price") or data.get("stop_price") or ""
+def _placed(placed: OrderPlaced) -> str:
+    price = placed.limit_price or placed.stop_price or ""
     at = f" @ {price}" if price else ""
     return (
-        f"placed {data.get('role', 'entry')} order {data['order_id']}: {data['side']} "
-        f"{data['quantity']} {data['symbol']} {data['order_type']}{at} "
-        f"{str(data['time_in_force']).upper()}"
+        f"placed {placed.role} order {placed.order_id}: {placed.side} "
+        f"{placed.quantity} {placed.symbol} {placed.order_type}{at} "
+        f"{str(placed.time_in_force).upper()}"
     )
 
 
@@ -105,14 +109,14 @@ async def _place(client: PortfolioClient, args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     out = stdout()
-    for event in result["events"]:
-        if str(event["data"]["type"]).startswith("order_placed."):
-            out.print(_placed(event), soft_wrap=True)
+    for envelope in result.events:
+        if isinstance(envelope.data, OrderPlaced):
+            out.print(_placed(envelope.data), soft_wrap=True)
     return 0
 
 
 async def _list(client: PortfolioClient, args: argparse.Namespace) -> int:
-    orders = await client.query(GetOpenOrders(account_id=AccountId(args.account)))
+    orders: list[OpenOrder] = await client.query(GetOpenOrders(account_id=AccountId(args.account)))
     if args.json:
         print_json(orders)
     else:
@@ -129,7 +133,7 @@ async def _cancel(client: PortfolioClient, args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     out = stdout()
-    for event in result["events"]:
-        if str(event["data"]["type"]).startswith("order_cancelled."):
-            out.print(f"cancelled order {event['data']['order_id']}", soft_wrap=True)
+    for envelope in result.events:
+        if isinstance(envelope.data, OrderCancelled):
+            out.print(f"cancelled order {envelope.data.order_id}", soft_wrap=True)
     return 0

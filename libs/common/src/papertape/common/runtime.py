@@ -29,7 +29,7 @@ from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
 from papertape.common.telemetry.tracing import configure_tracing
 from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Reply
+from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
@@ -195,14 +195,18 @@ class ServiceRuntime:
                             msg.raw_message.subject, msg.body, msg.headers, error
                         )
                         return encode(
-                            Reply(ok=False, error_code="malformed_request", error=str(error))
+                            Reply(
+                                ok=False,
+                                error_code=ReplyErrorCode.MALFORMED_REQUEST,
+                                error=str(error),
+                            )
                         )
                     outcome = "error"
                     self.log.exception("request on %s failed", msg.raw_message.subject)
                     return encode(
                         Reply(
                             ok=False,
-                            error_code="internal_error",
+                            error_code=ReplyErrorCode.INTERNAL_ERROR,
                             error=f"{type(error).__name__}: {error}",
                         )
                     )

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from papertape.contract.compatibility import incompatibilities
-from papertape.contract.events.base import snake
+from papertape.contract.events.base import schema_version, snake
 from papertape.contract.events.catalog import (
     ROUTES,
     MessageSpec,
@@ -27,6 +27,10 @@ from papertape.contract.events.catalog import (
     all_types,
     spec_of,
 )
+from papertape.contract.events.envelope import ReplyErrorCode
+from papertape.contract.events.market import BarHistory
+from papertape.contract.events.portfolio import CommandResult
+from papertape.contract.events.reports import REPLY_PAYLOADS
 from papertape.contract.subjects import Subjects
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -46,6 +50,26 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
         "$comment": f"generated from {origin} by `make schemas`: do not edit",
         "title": spec.tag or spec.cls.__name__,
         **msgspec.json.schema(spec.cls),
+    }
+
+
+REPLY_TYPES: tuple[type[Any], ...] = (*REPLY_PAYLOADS, CommandResult, BarHistory, ReplyErrorCode)
+"""What travels in ``Reply.result`` (and the codes in ``Reply.error_code``): no tag, no route."""
+
+
+def reply_schema_path(cls: type[Any]) -> str:
+    """Where a reply payload's (or the error codes') schema lives, relative to proto/."""
+    return f"schemas/replies/{snake(cls.__name__)}.v{schema_version(cls)}.json"
+
+
+def reply_schema(cls: type[Any]) -> dict[str, Any]:
+    """The JSON Schema of a reply payload or of the reply error codes."""
+    origin = f"{cls.__module__}.{cls.__qualname__}"
+    return {
+        "$schema": DIALECT,
+        "$comment": f"generated from {origin} by `make schemas`: do not edit",
+        "title": cls.__name__,
+        **msgspec.json.schema(cls),
     }
 
 
@@ -202,6 +226,9 @@ when these files are stale or a published version changed incompatibly.
   version; `<context>` is the module of `papertape.contract.events` that defines it. The `type`
   field of every message carries its tag, `<name>.v<N>`.
 - `schemas/envelope/*.json`: the envelope, request, reply and dead-letter structs.
+- `schemas/replies/*.json`: what a reply's `result` carries (account summary, positions,
+  trades, report …; `papertape.contract.events.portfolio.QUERY_RESULTS` says which query
+  answers with which) and `reply_error_code`, every `error_code` an error reply can carry.
 - `asyncapi.json`: AsyncAPI 2.6: every subject pattern, its JetStream stream (`x-stream`) and
   the messages it carries; the streams themselves under `x-streams`.
 
@@ -212,8 +239,10 @@ define `<Name>V<N+1>` and register an upcaster in `papertape.contract.codec` ins
 
 def generate(specs: Sequence[MessageSpec] | None = None) -> dict[str, str]:
     """Every file of proto/ (path relative to proto/ -> content)."""
+    replies = REPLY_TYPES if specs is None else ()
     specs = all_types() if specs is None else specs
     files = {spec.schema_path: _render(message_schema(spec)) for spec in specs}
+    files.update({reply_schema_path(cls): _render(reply_schema(cls)) for cls in replies})
     files[ASYNCAPI_PATH] = _render(asyncapi_document(specs))
     files[README_PATH] = _README
     return dict(sorted(files.items()))

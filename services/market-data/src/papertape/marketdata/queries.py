@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from papertape.contract.events.envelope import Reply
+from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.events.market import (
     BarHistory,
     GetBars,
@@ -15,8 +15,8 @@ from papertape.contract.events.market import (
 from papertape.contract.ids import Symbol
 from papertape.marketdata.barstore import BarStore
 
-NO_MARKET_PRICE = "no_market_price"
-NO_BAR_STORE = "no_bar_store"
+NO_MARKET_PRICE = ReplyErrorCode.NO_MARKET_PRICE
+NO_BAR_STORE = ReplyErrorCode.NO_BAR_STORE
 MAX_BARS = 10_000
 
 

@@ -11,7 +11,7 @@ from papertape.common.eventlog import EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand
-from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.envelope import Envelope, Reply, ReplyErrorCode, Request
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
@@ -49,7 +49,9 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
         try:
             result: Any = await answer(request.body, book, log)
         except UnknownAccount as error:
-            return encode(Reply(ok=False, error_code="unknown_account", error=str(error)))
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
+            )
         return encode(Reply(ok=True, result=result))
 
     @broker.subscriber(subjects.all_quotes())

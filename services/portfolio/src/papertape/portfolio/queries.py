@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from papertape.common.eventlog import EventLog, decode_envelope
 from papertape.contract.events.account import account_stream
 from papertape.contract.events.portfolio import (
@@ -22,6 +20,7 @@ from papertape.contract.events.portfolio import (
     ListAccounts,
     PortfolioQuery,
 )
+from papertape.contract.events.reports import AccountListing
 from papertape.portfolio.accounts import AccountBook
 from papertape.trading.account import reports
 from papertape.trading.account.stored import event_codec
@@ -29,17 +28,6 @@ from papertape.trading.account.stored import event_codec
 
 class UnknownAccount(LookupError):
     """The query names an account that was never opened."""
-
-
-class AccountListing(msgspec.Struct, frozen=True, kw_only=True):
-    """One line of ``ListAccounts``."""
-
-    account_id: str
-    name: str
-    base_currency: str
-    equity: str
-    cash: str
-    version: int
 
 
 async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any:
@@ -60,7 +48,7 @@ async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any
         case GetClosedTrades(limit=limit):
             return reports.closed_trades(state, limit)
         case GetEquityCurve(since=since):
-            return [p for p in state.equity_curve if since is None or p.ts >= since]
+            return reports.equity_curve(state, since)
         case GetPerformance(periods_per_year=periods):
             return reports.account_performance(state, periods)
         case GetReport(periods_per_year=periods):
@@ -75,11 +63,11 @@ async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any
 def _listing(book: AccountBook, account_id: str) -> AccountListing:
     summary = reports.account_summary(book.state(account_id))
     return AccountListing(
-        account_id=account_id,
+        account_id=summary.account_id,
         name=summary.name,
         base_currency=summary.base_currency,
-        equity=str(summary.equity),
-        cash=str(summary.cash),
+        equity=summary.equity,
+        cash=summary.cash,
         version=book.version(account_id),
     )
 

@@ -30,6 +30,8 @@ def command_for(report: ExecutionReport) -> AccountCommand:
                 slippage_model=report.slippage_model,
                 spread_model=report.spread_model,
                 ts=report.ts,
+                bid=report.bid,
+                ask=report.ask,
             )
         case OrderTriggerReported():
             return TriggerOrder(

@@ -16,6 +16,7 @@ from papertape.contract.codec import register_upcaster
 from papertape.contract.costs import CostSchedule, CostTerms
 from papertape.contract.events.base import Command, Event
 from papertape.contract.events.orders import (
+    ExitReason,
     Liquidity,
     OrderRole,
     OrderSide,
@@ -194,6 +195,10 @@ class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
     slippage_model: str = ""
     spread_model: str = ""
     ts: datetime
+    bid: Decimal | None = None
+    """The market's bid when the fill happened (None: unknown, the fill price marks)."""
+    ask: Decimal | None = None
+    """The market's ask when the fill happened."""
 
 
 class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
@@ -381,6 +386,26 @@ class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
     position_avg_price: Decimal
     cash_after: Decimal
     order_remaining: Decimal
+    bid: Decimal | None = None
+    """The market's bid at the fill: a long position is marked there right after."""
+    ask: Decimal | None = None
+    """The market's ask at the fill: a short position is marked there right after."""
+
+
+class PositionClosed(AccountEventBase, frozen=True, kw_only=True):
+    """The account closed a position itself at its mark (a reset), with no venue involved."""
+
+    symbol: Symbol
+    side: OrderSide
+    """The side of the closing trade (sell closes a long)."""
+    quantity: Decimal
+    price: Decimal
+    """The mark the position was closed at."""
+    exit_reason: ExitReason
+    closing_id: OrderId
+    """The id the closed trade records as its exit order (no order was placed)."""
+    realized_pnl: Decimal
+    cash_after: Decimal
 
 
 class FillRejected(AccountEventBase, frozen=True, kw_only=True):
@@ -456,6 +481,7 @@ AccountEvent = (
     | OrderTriggered
     | OrderFilled
     | FillRejected
+    | PositionClosed
     | PositionMarked
     | CircuitBreakerTripped
     | TradingHalted

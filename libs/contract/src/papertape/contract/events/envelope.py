@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -43,8 +44,30 @@ class Request(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     body: M
 
 
+class ReplyErrorCode(enum.StrEnum):
+    """Why a request got no result: the ``error_code`` of every error reply any service sends.
+
+    Business refusals are not among them: they are events (``AccountRejection``) in a result.
+    """
+
+    MALFORMED_REQUEST = "malformed_request"
+    """The request did not decode or validate (the message names the field)."""
+    INTERNAL_ERROR = "internal_error"
+    """The service failed while handling a valid request."""
+    UNKNOWN_ACCOUNT = "unknown_account"
+    """The query names an account that was never opened."""
+    NO_MARKET_PRICE = "no_market_price"
+    """market-data has no quote for the symbol yet."""
+    NO_BAR_STORE = "no_bar_store"
+    """market-data keeps no bar history (no database configured)."""
+
+
 class Reply(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
-    """The answer to a request: a result, or an error with a machine-readable code."""
+    """The answer to a request: a result, or an error with a machine-readable code.
+
+    ``error_code`` is a ``ReplyErrorCode`` value; it travels as a plain string so that a client
+    built before a code was added still reads the reply.
+    """
 
     ok: bool
     result: R | None = None

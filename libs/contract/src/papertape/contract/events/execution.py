@@ -125,6 +125,10 @@ class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
     """The slippage model's kind (``fixed_bps``, ``volatility`` …); empty for maker fills."""
     spread_model: str = ""
     """``quoted`` (the quote's spread), ``modeled`` (the schedule's, none shown) or ``none``."""
+    bid: Decimal | None = None
+    """The market's bid at the fill (where a long is worth marking)."""
+    ask: Decimal | None = None
+    """The market's ask at the fill (where a short is worth marking)."""
 
     @property
     def cost(self) -> Decimal:

@@ -72,6 +72,7 @@ class ExitReason(enum.StrEnum):
     SIGNAL = "signal"
     MANUAL = "manual"
     FLIP = "flip"
+    RESET = "reset"
 
 
 class RejectReason(enum.StrEnum):

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from papertape.contract.events.account import AccountEvent
 from papertape.contract.events.base import Query
 from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.reports import (
+    AccountListing,
+    AccountReport,
+    AccountSummary,
+    ClosedTrade,
+    EquityPoint,
+    OpenOrder,
+    PerformanceMetrics,
+    PositionView,
+)
 from papertape.contract.ids import AccountId
 
 
@@ -92,3 +103,17 @@ PortfolioQuery = (
     | GetReport
     | ExportTradesCsv
 )
+
+QUERY_RESULTS: dict[type[Any], Any] = {
+    ListAccounts: list[AccountListing],
+    GetAccountSummary: AccountSummary,
+    GetPositions: list[PositionView],
+    GetOpenOrders: list[OpenOrder],
+    GetClosedTrades: list[ClosedTrade],
+    GetActivity: list[Envelope[AccountEvent]],
+    GetEquityCurve: list[EquityPoint],
+    GetPerformance: PerformanceMetrics,
+    GetReport: AccountReport,
+    ExportTradesCsv: str,
+}
+"""What each query's reply carries in ``Reply.result`` (decode it with ``Reply[that]``)."""

@@ -1,5 +1,6 @@
 """The account: pure decide/evolve/replay with pre-trade risk, fills, marks and metrics."""
 
+from papertape.contract.events.reports import ClosedTrade, EquityPoint
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.decide import decide
 from papertape.trading.account.evolve import evolve, replay
@@ -8,8 +9,6 @@ from papertape.trading.account.state import (
     STATE_SCHEMA_VERSION,
     AccountSnapshot,
     AccountState,
-    ClosedTrade,
-    EquityPoint,
     Order,
     Position,
     from_snapshot,

@@ -39,7 +39,7 @@ from papertape.contract.events.account import (
     set_cost_model_v2,
 )
 from papertape.contract.events.base import message_name
-from papertape.contract.events.orders import RejectReason
+from papertape.contract.events.orders import ExitReason, RejectReason
 from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.executions import (
@@ -48,6 +48,7 @@ from papertape.trading.account.executions import (
     expire_order,
     trigger_order,
 )
+from papertape.trading.account.liquidation import positions_closed
 from papertape.trading.account.placement import cancel_order, place_order
 from papertape.trading.account.state import AccountState
 
@@ -183,8 +184,11 @@ def _reset(cmd: ResetAccount, state: AccountState, context: DecisionContext) -> 
         )
         for o in state.orders
     ]
+    # Nothing vanishes without a trace: open positions close at their marks as trades first.
+    closes = positions_closed(state, cmd.account_id, context.now, ExitReason.RESET)
     return [
         *cancels,
+        *closes,
         AccountReset(
             account_id=cmd.account_id,
             ts=context.now,

@@ -26,6 +26,7 @@ from papertape.contract.events.account import (
     OrderPlaced,
     OrderRejected,
     OrderTriggered,
+    PositionClosed,
     PositionMarked,
     RiskLimitsSet,
     TradingHalted,
@@ -35,7 +36,12 @@ from papertape.contract.events.account import (
 )
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
-from papertape.trading.account.marks import trading_day_rolled, with_equity_point
+from papertape.trading.account.liquidation import closing_outcome
+from papertape.trading.account.marks import (
+    after_fill_mark,
+    trading_day_rolled,
+    with_equity_point,
+)
 from papertape.trading.account.state import INITIAL_STATE, AccountState, Order
 
 _replace = msgspec.structs.replace
@@ -59,7 +65,13 @@ def _opened(state: AccountState, e: AccountOpened) -> AccountState:
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
     )
-    return with_equity_point(opened, e.ts)
+    return _starting_curve(with_equity_point(opened, e.ts))
+
+
+def _starting_curve(state: AccountState) -> AccountState:
+    # The opening point is kept as it is, not merged into its minute: the curve starts there.
+    assert state.last_point is not None
+    return _replace(state, curve=History([state.last_point]), last_point=None)
 
 
 def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
@@ -105,6 +117,8 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         halt_reason=state.halt_reason,
         marks=state.marks,
         day=state.day,
+        # The day's trades stay counted: a reset is no way around the daily limit.
+        trades_today=state.trades_today,
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
         order_ids=state.order_ids,
@@ -113,7 +127,7 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         closed_trades=History(),
         curve=History(),
     )
-    return with_equity_point(fresh, e.ts)
+    return _starting_curve(with_equity_point(fresh, e.ts))
 
 
 def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
@@ -150,7 +164,6 @@ def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
         orders={**state.orders, e.order_id: order},
         order_ids=state.order_ids.add(e.order_id, True),
         client_order_ids=client_ids,
-        trades_today=state.trades_today + 1 if entry else state.trades_today,
         last_entry_at=e.ts if entry else state.last_entry_at,
     )
 
@@ -192,10 +205,11 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         ts=e.ts,
     )
     positions = dict(state.positions)
+    mark = after_fill_mark(e, outcome.position.quantity)
     if outcome.position.quantity == 0:
         positions.pop(e.symbol, None)
     else:
-        positions[e.symbol] = outcome.position
+        positions[e.symbol] = _replace(outcome.position, mark=mark)
     orders = dict(state.orders)
     progressed = _replace(order, filled_quantity=order.filled_quantity + e.quantity)
     if progressed.remaining <= 0:
@@ -205,17 +219,44 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
     trades = state.closed_trades
     if outcome.closed is not None:
         trades = trades.append(outcome.closed)
+    # A trade is an order meeting the market: its first fill counts, its partial fills do not.
+    traded = state.trades_today + 1 if order.filled_quantity == 0 else state.trades_today
+    return with_equity_point(
+        state,
+        e.ts,
+        trades_today=traded,
+        cash=state.cash + outcome.cash_change,
+        positions=positions,
+        orders=orders,
+        marks={**state.marks, e.symbol: mark},
+        realized_pnl=state.realized_pnl + outcome.realized_pnl,
+        fees_paid=state.fees_paid + e.fee,
+        fill_ids=state.fill_ids.add(e.fill_id, e.order_id),
+        closed_trades=trades,
+    )
+
+
+def _position_closed(state: AccountState, e: PositionClosed) -> AccountState:
+    position = state.positions.get(e.symbol)
+    if position is None:
+        return state
+    outcome = closing_outcome(position, e)
+    positions = dict(state.positions)
+    if outcome.position.quantity == 0:
+        del positions[e.symbol]
+    else:
+        positions[e.symbol] = outcome.position
+    trades = state.closed_trades
+    if outcome.closed is not None:
+        trades = trades.append(outcome.closed)
     return with_equity_point(
         state,
         e.ts,
         cash=state.cash + outcome.cash_change,
         positions=positions,
-        orders=orders,
-        marks={**state.marks, e.symbol: e.price},
         realized_pnl=state.realized_pnl + outcome.realized_pnl,
-        fees_paid=state.fees_paid + e.fee,
-        fill_ids=state.fill_ids.add(e.fill_id, e.order_id),
         closed_trades=trades,
+        trades_today=state.trades_today + 1,
     )
 
 
@@ -244,6 +285,7 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
     OrderTriggered: _triggered,
     OrderFilled: _filled,
     PositionMarked: _marked,
+    PositionClosed: _position_closed,
     FillRejected: _unchanged,
     WithdrawalRejected: _unchanged,
     CommandRejected: _unchanged,

@@ -76,6 +76,8 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         position_avg_price=outcome.position.avg_price,
         cash_after=state.cash + outcome.cash_change,
         order_remaining=order.remaining - cmd.quantity,
+        bid=cmd.bid,
+        ask=cmd.ask,
     )
     events: list[AccountEvent] = [filled]
     after = evolve(state, filled)

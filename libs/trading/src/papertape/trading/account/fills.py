@@ -14,9 +14,10 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.contract.events.orders import OrderSide
+from papertape.contract.events.orders import ExitReason, OrderSide
+from papertape.contract.events.reports import ClosedTrade
 from papertape.contract.money import ZERO
-from papertape.trading.account.state import ClosedTrade, Order, Position
+from papertape.trading.account.state import Order, Position
 from papertape.trading.account.trades import closed_trade, exit_reason_for
 
 
@@ -39,10 +40,12 @@ def fill_position(
     ts: datetime,
     slippage: Decimal = ZERO,
     spread: Decimal = ZERO,
+    exit_reason: ExitReason | None = None,
 ) -> FillOutcome:
     """Apply ``quantity`` of ``order`` at ``price`` to ``position`` (None: flat).
 
     ``slippage`` and ``spread`` are in the price already; like fees, they go to closed trades.
+    ``exit_reason`` names why a closed trade closed when the order does not say (a reset).
     """
     pos = position if position is not None else Position(symbol=order.symbol)
     signed = quantity * order.side.sign
@@ -87,7 +90,7 @@ def fill_position(
         slippage=slippage_share,
         spread_cost=spread_share,
         stop=pos.stop,
-        exit_reason=exit_reason_for(order, flipped=remainder > 0),
+        exit_reason=exit_reason or exit_reason_for(order, flipped=remainder > 0),
         exit_order_id=order.order_id,
     )
     realized_total = pos.realized_pnl + realized

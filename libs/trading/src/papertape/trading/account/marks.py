@@ -8,8 +8,10 @@ from typing import Any
 
 import msgspec
 
+from papertape.contract.events.account import OrderFilled
+from papertape.contract.events.reports import EquityPoint
 from papertape.contract.money import HUNDRED, ZERO
-from papertape.trading.account.state import AccountState, EquityPoint
+from papertape.trading.account.state import AccountState
 
 
 def utc_date(ts: datetime) -> date:
@@ -28,6 +30,16 @@ def trading_day_rolled(state: AccountState, ts: datetime) -> AccountState:
     return msgspec.structs.replace(
         state, day=day, day_start_equity=state.equity, trades_today=0, breaker_tripped=False
     )
+
+
+def after_fill_mark(fill: OrderFilled, held: Decimal) -> Decimal:
+    """Where a position stands right after a fill: the side it would exit at, if known.
+
+    A long exits at the bid and a short at the ask, so equity shows the spread and slippage
+    just paid; a fill without a quote (older events, bar paths) marks at its own price.
+    """
+    exit_price = fill.bid if held > 0 else fill.ask if held < 0 else None
+    return exit_price if exit_price is not None and exit_price > 0 else fill.price
 
 
 def daily_loss_pct(state: AccountState) -> Decimal:

@@ -1,9 +1,9 @@
 """Performance metrics from closed trades and the equity curve (pure, no state needed).
 
 Money is Decimal. Ratios built on return series (Sharpe, Sortino, Calmar, CAGR, exposure)
-are floats: they are statistics, not amounts. Returns are daily (the last point of each UTC
-day), annualised with ``periods_per_year`` (252 for stock markets, 365 for crypto), with a
-risk-free rate of zero.
+are computed in floats, as statistics, and reported as Decimals (None when not finite).
+Returns are daily (the last point of each UTC day), annualised with ``periods_per_year``
+(252 for stock markets, 365 for crypto), with a risk-free rate of zero.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from itertools import pairwise
 
 import msgspec
 
+from papertape.contract.events.reports import ClosedTrade, EquityPoint, PerformanceMetrics
 from papertape.contract.money import HUNDRED, ZERO, pct
+from papertape.contract.precision import from_float
 from papertape.trading.account.marks import utc_date
-from papertape.trading.account.state import ClosedTrade, EquityPoint
 
 
 class Drawdown(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,37 +28,6 @@ class Drawdown(msgspec.Struct, frozen=True, kw_only=True):
     value: Decimal = ZERO
     pct: Decimal = ZERO
     duration_s: float = 0.0
-
-
-class PerformanceMetrics(msgspec.Struct, frozen=True, kw_only=True):
-    """How an account (or a backtest) did."""
-
-    starting_equity: Decimal
-    ending_equity: Decimal
-    net_profit: Decimal
-    total_return_pct: Decimal
-    trades: int
-    wins: int
-    losses: int
-    win_rate_pct: Decimal
-    profit_factor: Decimal | None
-    expectancy: Decimal
-    average_win: Decimal
-    average_loss: Decimal
-    average_r: Decimal | None
-    best_trade: Decimal | None
-    worst_trade: Decimal | None
-    longest_win_streak: int
-    longest_loss_streak: int
-    max_drawdown: Decimal
-    max_drawdown_pct: Decimal
-    max_drawdown_duration_s: float
-    sharpe: float | None
-    sortino: float | None
-    cagr_pct: float | None
-    calmar: float | None
-    exposure_pct: float
-    fees: Decimal
 
 
 def drawdown(curve: Sequence[EquityPoint]) -> Drawdown:
@@ -118,7 +88,10 @@ def cagr_pct(curve: Sequence[EquityPoint]) -> float | None:
     start, end = float(curve[0].equity), float(curve[-1].equity)
     if years < 1 / 365.25 or start <= 0 or end <= 0:
         return None
-    growth: float = (end / start) ** (1 / years)
+    try:
+        growth: float = (end / start) ** (1 / years)
+    except OverflowError:  # a few days' growth compounded over a year: no meaningful rate
+        return None
     return (growth - 1) * 100
 
 
@@ -193,10 +166,10 @@ def performance(
         max_drawdown=dd.value,
         max_drawdown_pct=dd.pct,
         max_drawdown_duration_s=dd.duration_s,
-        sharpe=sharpe_ratio(returns, periods_per_year),
-        sortino=sortino_ratio(returns, periods_per_year),
-        cagr_pct=cagr,
-        calmar=cagr / float(dd.pct) if cagr is not None and dd.pct > 0 else None,
-        exposure_pct=exposure_pct(curve),
+        sharpe=from_float(sharpe_ratio(returns, periods_per_year)),
+        sortino=from_float(sortino_ratio(returns, periods_per_year)),
+        cagr_pct=from_float(cagr),
+        calmar=from_float(cagr / float(dd.pct)) if cagr is not None and dd.pct > 0 else None,
+        exposure_pct=from_float(exposure_pct(curve)) or ZERO,
         fees=fees,
     )

@@ -1,106 +1,64 @@
-"""What the account queries answer: summary, positions, orders, trades, report, CSV export."""
+"""What the account queries answer: summary, positions, orders, trades, report, CSV export.
+
+Every number is quantized here, where it leaves the domain (``quantization``); the state keeps
+full precision.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 
-from papertape.contract.costs import CostSchedule
-from papertape.contract.events.account import RiskLimits
-from papertape.contract.ids import AccountId, Symbol
+from papertape.contract import precision
+from papertape.contract.events.reports import (
+    AccountReport,
+    AccountSummary,
+    ClosedTrade,
+    EquityPoint,
+    OpenOrder,
+    PerformanceMetrics,
+    PositionView,
+)
 from papertape.contract.money import HUNDRED, ZERO
-from papertape.trading.account.performance import PerformanceMetrics, performance
-from papertape.trading.account.state import AccountState, ClosedTrade, EquityPoint, Order
-
-
-class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """An account at a glance."""
-
-    account_id: AccountId
-    name: str
-    base_currency: str
-    epoch: int
-    is_open: bool
-    cash: Decimal
-    equity: Decimal
-    buying_power: Decimal
-    reserved: Decimal
-    unrealized_pnl: Decimal
-    realized_pnl: Decimal
-    fees_paid: Decimal
-    open_risk: Decimal
-    high_water_mark: Decimal
-    drawdown: Decimal
-    drawdown_pct: Decimal
-    max_drawdown: Decimal
-    max_drawdown_pct: Decimal
-    halted: bool
-    halt_reason: str
-    circuit_breaker_tripped: bool
-    trading_day: date | None
-    trades_today: int
-    positions: int
-    open_orders: int
-    allow_short: bool
-    limits: RiskLimits
-    costs: CostSchedule
-    version: int
-
-
-class PositionView(msgspec.Struct, frozen=True, kw_only=True):
-    """A position at its mark."""
-
-    symbol: Symbol
-    quantity: Decimal
-    avg_price: Decimal
-    mark: Decimal
-    market_value: Decimal
-    unrealized_pnl: Decimal
-    realized_pnl: Decimal
-    stop: Decimal | None
-    open_risk: Decimal
-    opened_at: datetime | None
-
-
-class AccountReport(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything about an account's current epoch in one answer."""
-
-    summary: AccountSummary
-    positions: list[PositionView]
-    open_orders: list[Order]
-    closed_trades: list[ClosedTrade]
-    equity_curve: list[EquityPoint]
-    performance: PerformanceMetrics
+from papertape.trading.account import quantization
+from papertape.trading.account.performance import performance
+from papertape.trading.account.state import AccountState
 
 
 def account_summary(state: AccountState) -> AccountSummary:
     """The summary of an account."""
+    currency = state.base_currency
+
+    def money(amount: Decimal) -> Decimal:
+        return precision.money(amount, currency)
+
     equity = state.equity
     dd = max(ZERO, state.high_water_mark - equity)
+    hwm = state.high_water_mark
     return AccountSummary(
         account_id=state.account_id,
         name=state.name,
-        base_currency=state.base_currency,
+        base_currency=currency,
         epoch=state.epoch,
         is_open=state.is_open,
-        cash=state.cash,
-        equity=equity,
-        buying_power=state.available_funds,
-        reserved=state.reserved,
-        unrealized_pnl=state.unrealized_pnl,
-        realized_pnl=state.realized_pnl,
-        fees_paid=state.fees_paid,
-        open_risk=state.open_risk,
-        high_water_mark=state.high_water_mark,
-        drawdown=dd,
-        drawdown_pct=dd * HUNDRED / state.high_water_mark if state.high_water_mark > 0 else ZERO,
-        max_drawdown=state.max_drawdown,
-        max_drawdown_pct=state.max_drawdown_pct,
+        cash=money(state.cash),
+        equity=money(equity),
+        buying_power=money(state.available_funds),
+        reserved=money(state.reserved),
+        unrealized_pnl=money(state.unrealized_pnl),
+        realized_pnl=money(state.realized_pnl),
+        fees_paid=money(state.fees_paid),
+        open_risk=money(state.open_risk),
+        high_water_mark=money(hwm),
+        drawdown=money(dd),
+        drawdown_pct=precision.percent(dd * HUNDRED / hwm if hwm > 0 else ZERO),
+        max_drawdown=money(state.max_drawdown),
+        max_drawdown_pct=precision.percent(state.max_drawdown_pct),
         halted=state.halted,
         halt_reason=state.halt_reason,
         circuit_breaker_tripped=state.breaker_tripped,
@@ -109,7 +67,7 @@ def account_summary(state: AccountState) -> AccountSummary:
         positions=len(state.positions),
         open_orders=len(state.orders),
         allow_short=state.allow_short,
-        limits=state.limits,
+        limits=quantization.limits(state.limits),
         costs=state.costs,
         version=state.version,
     )
@@ -117,37 +75,53 @@ def account_summary(state: AccountState) -> AccountSummary:
 
 def positions(state: AccountState) -> list[PositionView]:
     """Open positions, by symbol."""
+    currency = state.base_currency
+
+    def money(amount: Decimal) -> Decimal:
+        return precision.money(amount, currency)
+
     return [
         PositionView(
             symbol=p.symbol,
-            quantity=p.quantity,
-            avg_price=p.avg_price,
-            mark=p.mark,
-            market_value=p.market_value,
-            unrealized_pnl=p.unrealized_pnl,
-            realized_pnl=p.realized_pnl,
-            stop=p.stop,
-            open_risk=p.open_risk,
+            quantity=precision.quantity(p.quantity, p.symbol),
+            avg_price=precision.price(p.avg_price, p.symbol),
+            mark=precision.price(p.mark, p.symbol),
+            market_value=money(p.market_value),
+            unrealized_pnl=money(p.unrealized_pnl),
+            realized_pnl=money(p.realized_pnl),
+            stop=None if p.stop is None else precision.price(p.stop, p.symbol),
+            open_risk=money(p.open_risk),
             opened_at=p.opened_at,
         )
         for _, p in sorted(state.positions.items())
     ]
 
 
-def open_orders(state: AccountState) -> list[Order]:
+def open_orders(state: AccountState) -> list[OpenOrder]:
     """Working orders, oldest first."""
-    return sorted(state.orders.values(), key=lambda o: (o.placed_at, o.order_id))
+    ordered = sorted(state.orders.values(), key=lambda o: (o.placed_at, o.order_id))
+    return [quantization.open_order(o, state.base_currency) for o in ordered]
 
 
 def closed_trades(state: AccountState, limit: int | None = None) -> list[ClosedTrade]:
     """Closed trades of the current epoch, newest last (the last ``limit`` when given)."""
     trades = state.closed_trades.to_list()
-    return trades[-limit:] if limit else trades
+    chosen = trades[-limit:] if limit else trades
+    return [quantization.trade(t, state.base_currency) for t in chosen]
+
+
+def equity_curve(state: AccountState, since: datetime | None = None) -> list[EquityPoint]:
+    """The equity curve of the current epoch from its opening (from ``since`` when given)."""
+    return [
+        quantization.point(p, state.base_currency)
+        for p in state.equity_curve
+        if since is None or p.ts >= since
+    ]
 
 
 def account_performance(state: AccountState, periods_per_year: int = 252) -> PerformanceMetrics:
     """Performance of the current epoch."""
-    return performance(
+    metrics = performance(
         state.closed_trades,
         state.equity_curve,
         starting_equity=state.initial_cash,
@@ -156,6 +130,7 @@ def account_performance(state: AccountState, periods_per_year: int = 252) -> Per
         periods_per_year=periods_per_year,
         max_drawdown=(state.max_drawdown, state.max_drawdown_pct),
     )
+    return quantization.metrics(metrics, state.base_currency)
 
 
 def account_report(state: AccountState, periods_per_year: int = 252) -> AccountReport:
@@ -165,7 +140,7 @@ def account_report(state: AccountState, periods_per_year: int = 252) -> AccountR
         positions=positions(state),
         open_orders=open_orders(state),
         closed_trades=closed_trades(state),
-        equity_curve=state.equity_curve,
+        equity_curve=equity_curve(state),
         performance=account_performance(state, periods_per_year),
     )
 
@@ -193,7 +168,7 @@ TRADE_COLUMNS = (
 
 
 def trades_csv(trades: Sequence[ClosedTrade]) -> str:
-    """Closed trades as CSV text with a header row (times in ISO 8601, money as written)."""
+    """Closed trades (quantized ones: ``closed_trades``) as CSV text with a header row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(TRADE_COLUMNS)

@@ -69,8 +69,10 @@ def fill(
     fee: str = "0",
     fill_id: str | None = None,
     ts: datetime | None = None,
+    bid: str | None = None,
+    ask: str | None = None,
 ) -> ApplyFill:
-    """An ApplyFill for an order."""
+    """An ApplyFill for an order (with the market's bid and ask when given)."""
     return ApplyFill(
         account_id=ACCOUNT,
         fill_id=FillId(fill_id or f"f-{order_id}-{price}-{quantity}"),
@@ -79,6 +81,8 @@ def fill(
         quantity=Decimal(quantity),
         fee=Decimal(fee),
         ts=ts or at(1),
+        bid=None if bid is None else Decimal(bid),
+        ask=None if ask is None else Decimal(ask),
     )
 
 

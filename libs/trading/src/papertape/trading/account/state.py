@@ -11,18 +11,19 @@ import msgspec
 from papertape.contract.costs import CostSchedule
 from papertape.contract.events.account import RiskLimits
 from papertape.contract.events.orders import (
-    ExitReason,
     OrderRole,
     OrderSide,
     OrderSource,
     OrderType,
     TimeInForce,
 )
+from papertape.contract.events.reports import ClosedTrade, EquityPoint
 from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
 from papertape.contract.money import ZERO
 from papertape.trading.account.journal import History, Registry
 
 # Bump when AccountState's shape or meaning changes: older snapshots are then ignored.
+# 2: trades_today counts fills; the curve starts at the opening.
 STATE_SCHEMA_VERSION = 2
 
 
@@ -97,39 +98,6 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
         if self.stop is None or self.quantity == 0:
             return ZERO
         return max(ZERO, (self.avg_price - self.stop) * self.quantity)
-
-
-class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
-    """A closed quantity: entry and exit at average cost, P&L net of its share of fees."""
-
-    symbol: Symbol
-    direction: OrderSide
-    quantity: Decimal
-    entry_price: Decimal
-    exit_price: Decimal
-    opened_at: datetime
-    closed_at: datetime
-    gross_pnl: Decimal
-    fees: Decimal
-    net_pnl: Decimal
-    slippage: Decimal = ZERO
-    """What the fills paid beyond the touch, entry share and exit (in the prices already)."""
-    spread_cost: Decimal = ZERO
-    """What the fills paid for the spread against the mid (in the prices already)."""
-    pips: Decimal | None = None
-    r_multiple: Decimal | None = None
-    holding_seconds: float
-    exit_reason: ExitReason
-    exit_order_id: OrderId
-
-
-class EquityPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """Equity, cash and gross exposure at a moment."""
-
-    ts: datetime
-    equity: Decimal
-    cash: Decimal
-    exposure: Decimal = ZERO
 
 
 class AccountCore(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from papertape.contract.events.orders import ExitReason, OrderRole, OrderSide, OrderSource
+from papertape.contract.events.reports import ClosedTrade
 from papertape.contract.ids import OrderId, Symbol
 from papertape.contract.instruments import AssetClass, instrument_for
 from papertape.contract.money import ZERO, money
-from papertape.trading.account.state import ClosedTrade, Order
+from papertape.trading.account.state import Order
 
 
 def exit_reason_for(order: Order, flipped: bool) -> ExitReason:

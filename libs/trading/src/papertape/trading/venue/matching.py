@@ -319,6 +319,8 @@ class Matcher:
                 fee_model=order.terms.name,
                 slippage_model=order.models.slippage.kind.value if taker else "",
                 spread_model=fill.spread_model,
+                bid=point.bid,
+                ask=point.ask,
             )
         )
         out.extend(followers)
