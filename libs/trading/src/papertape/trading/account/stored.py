@@ -1,15 +1,16 @@
 """Accounts as the event log keeps them: stored events applied, states snapshotted.
 
 One place for the codecs of stored account events and snapshots, shared by the portfolio's
-rebuild and the audit tools' replays, so both read history the same way (upcast on read).
+rebuild and the audit tools' replays, so both read history the same way (upcast on read,
+and repaired or voided where it predates the contract's bounds: see papertape.contract.codec).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from papertape.contract.codec import Codec, upcast
-from papertape.contract.events.account import AccountEvent
+from papertape.contract.codec import Codec, HistoryCodec, upcast
+from papertape.contract.events.account import AccountEvent, void_account_event
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.state import (
     AccountSnapshot,
@@ -18,8 +19,8 @@ from papertape.trading.account.state import (
     to_snapshot,
 )
 
-event_codec: Codec[AccountEvent] = Codec(AccountEvent)
-event_arrays: Codec[list[AccountEvent]] = Codec(list[AccountEvent])
+event_codec: Codec[AccountEvent] = HistoryCodec(AccountEvent, void_account_event)
+event_arrays: Codec[list[AccountEvent]] = HistoryCodec(list[AccountEvent], void_account_event)
 snapshot_codec: Codec[AccountSnapshot] = Codec(AccountSnapshot)
 
 
