@@ -5,7 +5,8 @@ msgspec checks ints (``Meta(ge=, le=)``), strings (``pattern``, ``max_length``) 
 is annotated with one of the aliases below and ``Bounded.__post_init__`` checks it (msgspec
 turns its ``ValueError`` into a ``ValidationError`` naming the field and where it is, e.g.
 ``amount must be 0 <= x <= 1E+12, got -5 - at `$.body```). A Decimal field without an alias must at
-least be finite. Every datetime must carry a timezone (UTC on the wire).
+least be finite. Every datetime must carry a timezone (UTC on the wire) and lie in
+[1970-01-01, 2200-01-01) UTC, where date arithmetic cannot overflow.
 
 =================  ==========================  ==========  ========================
 alias              range                       places      where
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -52,6 +53,8 @@ MAX_AMOUNT = Decimal("1e12")
 MAX_FINITE = Decimal("1e18")
 MAX_PLACES = 12
 YEAR_S = 365 * 86400
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ class Bounded(msgspec.Struct, frozen=True):
             if check is _TIME:
                 if value.tzinfo is None:
                     raise ValueError(f"{name} must carry a timezone, got {value.isoformat()}")
+                if not EARLIEST <= value < LATEST:
+                    raise ValueError(f"{name} must be in [1970, 2200), got {value.isoformat()}")
             elif isinstance(check, Bound):
                 problem = check.problem(value)
                 if problem is not None:
