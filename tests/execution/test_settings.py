@@ -1,0 +1,43 @@
+"""The execution service refuses to start on a setting out of range, naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from papertape.common.settings import SettingsError, load_settings
+from papertape.execution.settings import ExecutionSettings
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("PAPERTAPE_SLIPPAGE_BPS", "NaN", "slippage_bps"),
+        ("PAPERTAPE_SLIPPAGE_BPS", "-1", "slippage_bps"),
+        ("PAPERTAPE_FEE_PER_SHARE", "Infinity", "fee_per_share"),
+        ("PAPERTAPE_FEE_BPS", "1e30", "fee_bps"),
+        ("PAPERTAPE_MAKER_BPS", "-1e400", "maker_bps"),
+        ("PAPERTAPE_MAX_VOLUME_SHARE", "-0.5", "max_volume_share"),
+        ("PAPERTAPE_LATENCY_MS", "-5", "latency_ms"),
+        ("PAPERTAPE_EXPIRY_SWEEP_S", "0", "expiry_sweep_s"),
+        ("PAPERTAPE_EXPIRY_SWEEP_S", "-1", "expiry_sweep_s"),
+        ("PAPERTAPE_BAR_TIMEFRAME", "7m", "bar_timeframe"),
+        ("PAPERTAPE_METRICS_PORT", "65536", "metrics_port"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_naming_it(variable: str, value: str, field: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(ExecutionSettings, env={variable: value})
+    assert caught.value.field == field
+    assert variable in str(caught.value)
+
+
+def test_overrides_out_of_range_are_refused_when_the_venue_is_configured() -> None:
+    overrides = '{"acc-1:AAPL": {"fees": {"bps": "NaN"}}}'
+    settings = load_settings(ExecutionSettings, env={"PAPERTAPE_OVERRIDES": overrides})
+    with pytest.raises(ValueError, match="bps must be finite"):
+        settings.venue_config()
+
+
+def test_the_defaults_load_and_configure_the_venue() -> None:
+    settings = load_settings(ExecutionSettings, env={"PAPERTAPE_MAKER_BPS": "-1"})
+    assert settings.venue_config().default.fees.maker_bps == -1
