@@ -131,6 +131,20 @@ async def test_off_the_lot_or_the_tick_is_an_invalid_order_naming_the_field(
     assert rejected["message"].startswith(named)
 
 
+async def test_a_request_id_reused_for_another_command_is_refused_by_name(
+    client: PortfolioClient,
+) -> None:
+    request_id = "0190a000-0000-7000-8000-0000000000aa"
+    opened = await client.command(OpenAccount(account_id=ACC, name="Alice"), request_id)
+    assert opened.ok
+    reused = await client.command(
+        OpenAccount(account_id=AccountId("bob"), name="Bob"), request_id=request_id
+    )
+    assert reused.error_code == "duplicate_request"
+    assert reused.error is not None
+    assert request_id in reused.error
+
+
 # --- history written by the old code ---------------------------------------------------------
 
 OLD = AccountId("old")

@@ -7,7 +7,7 @@ from typing import Any
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig
 
-from papertape.common.eventlog import EventLog
+from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand
@@ -36,7 +36,12 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
-        decided = await book.execute(request, marks.prices())
+        try:
+            decided = await book.execute(request, marks.prices())
+        except DuplicateEventError as error:
+            # The request id was used before for another command: its event ids are taken.
+            message = f"request id {request.request_id!r} was used for another command: {error}"
+            return encode(Reply(ok=False, error_code="duplicate_request", error=message))
         result = CommandResult(
             account_id=request.body.account_id, version=decided.version, events=decided.envelopes
         )
