@@ -57,36 +57,45 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bound:
     """The range of a Decimal field: ``low`` (< or <=) x <= ``high``, at most ``places``."""
 
-    low: Decimal | None
+    low: Decimal
     high: Decimal
     low_open: bool = False
     places: int | None = MAX_PLACES
     negative_zero: bool = False
 
+    def accepts(self, value: Decimal) -> bool:
+        """Whether ``value`` is in bounds (the fast path of every message built or decoded)."""
+        return (
+            value.is_finite()
+            and (self.low < value if self.low_open else self.low <= value)
+            and value <= self.high
+            and (self.negative_zero or bool(value) or not value.is_signed())
+            and (self.places is None or self.problem(value) is None)
+        )
+
     def problem(self, value: Decimal) -> str | None:
         """What is wrong with ``value``, or None."""
         if not value.is_finite():
             return f"must be finite, got {value}"
-        if value.is_zero() and value.is_signed() and not self.negative_zero:
-            return "must not be -0"
-        low = self.low if self.low is not None else -self.high
-        if value < low or (self.low_open and value == low) or value > self.high:
+        if value < self.low or value > self.high or (self.low_open and value == self.low):
             relation = "<" if self.low_open else "<="
-            return f"must be {low} {relation} x <= {self.high}, got {value}"
-        exponent = value.as_tuple().exponent
-        if self.places is not None and isinstance(exponent, int) and -exponent > self.places:
-            return f"must have at most {self.places} decimal places, got {value}"
+            return f"must be {self.low} {relation} x <= {self.high}, got {value}"
+        if not self.negative_zero and value.is_zero() and value.is_signed():
+            return "must not be -0"
+        if self.places is not None:
+            exponent = value.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > self.places:
+                return f"must have at most {self.places} decimal places, got {value}"
         return None
 
     def json_schema(self) -> dict[str, Any]:
         """The bound as JSON Schema annotations of a decimal string."""
         low_key = "x-exclusiveMinimum" if self.low_open else "x-minimum"
-        low = self.low if self.low is not None else -self.high
-        schema: dict[str, Any] = {low_key: str(low), "x-maximum": str(self.high)}
+        schema: dict[str, Any] = {low_key: str(self.low), "x-maximum": str(self.high)}
         if self.places is not None:
             schema["x-maxPlaces"] = self.places
         return schema
@@ -98,7 +107,7 @@ def _meta(bound: Bound) -> msgspec.Meta:
 
 _ZERO = Decimal(0)
 NON_NEGATIVE = Bound(low=_ZERO, high=MAX_AMOUNT, places=None)
-FINITE = Bound(low=None, high=MAX_FINITE, places=None, negative_zero=True)
+FINITE = Bound(low=-MAX_FINITE, high=MAX_FINITE, places=None, negative_zero=True)
 
 Quantity = Annotated[Decimal, _meta(NON_NEGATIVE)]
 Price = Annotated[Decimal, _meta(NON_NEGATIVE)]
@@ -109,7 +118,7 @@ Size = Annotated[Decimal, _meta(Bound(low=_ZERO, high=MAX_FINITE, places=None))]
 Percent = Annotated[Decimal, _meta(Bound(low=_ZERO, high=Decimal(100), places=None))]
 Exposure = Annotated[Decimal, _meta(Bound(low=_ZERO, high=Decimal(10000), places=None))]
 Bps = Annotated[Decimal, _meta(Bound(low=_ZERO, high=Decimal(10000), places=None))]
-SignedBps = Annotated[Decimal, _meta(Bound(low=None, high=Decimal(10000), places=None))]
+SignedBps = Annotated[Decimal, _meta(Bound(low=Decimal(-10000), high=Decimal(10000), places=None))]
 Ratio = Annotated[Decimal, _meta(Bound(low=_ZERO, high=Decimal(10), places=None))]
 Finite = Annotated[Decimal, _meta(FINITE)]
 
@@ -152,27 +161,29 @@ def _check_of(info: mi.Type) -> Bound | object | None:
 
 
 @functools.cache  # once per class: the field types of a struct are fixed
-def _checks(cls: type[Any]) -> tuple[tuple[str, Bound | object], ...]:
+def _checks(cls: type[Any]) -> tuple[tuple[tuple[str, Bound], ...], tuple[str, ...]]:
+    """The Decimal fields of a struct with their bounds, and its datetime fields."""
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
-    found = ((f.name, _check_of(f.type)) for f in info.fields)
-    return tuple((name, check) for name, check in found if check is not None)
+    found = [(f.name, _check_of(f.type)) for f in info.fields]
+    decimals = tuple((name, c) for name, c in found if isinstance(c, Bound))
+    return decimals, tuple(name for name, c in found if c is _TIME)
 
 
 class Bounded(msgspec.Struct, frozen=True):
     """A struct whose Decimals are finite and in range and whose times carry a timezone."""
 
     def __post_init__(self) -> None:
-        for name, check in _checks(type(self)):
+        decimals, times = _checks(type(self))
+        for name, bound in decimals:
             value = getattr(self, name)
-            if value is None:
+            if value is not None and not bound.accepts(value):
+                raise ValueError(f"{name} {bound.problem(value)}")
+        for name in times:
+            moment = getattr(self, name)
+            if moment is None:
                 continue
-            if check is _TIME:
-                if value.tzinfo is None:
-                    raise ValueError(f"{name} must carry a timezone, got {value.isoformat()}")
-                if not EARLIEST <= value < LATEST:
-                    raise ValueError(f"{name} must be in [1970, 2200), got {value.isoformat()}")
-            elif isinstance(check, Bound):
-                problem = check.problem(value)
-                if problem is not None:
-                    raise ValueError(f"{name} {problem}")
+            if moment.tzinfo is None:
+                raise ValueError(f"{name} must carry a timezone, got {moment.isoformat()}")
+            if not EARLIEST <= moment < LATEST:
+                raise ValueError(f"{name} must be in [1970, 2200), got {moment.isoformat()}")
