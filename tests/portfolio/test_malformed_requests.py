@@ -169,7 +169,7 @@ def _old_event(event_id: str, data: dict[str, Any]) -> NewEvent:
 async def old_history(fresh_database: str) -> AsyncIterator[None]:
     """What the code before the bounds appended: a naive time, a deposit of Infinity."""
     log = await PostgresEventLog.connect(fresh_database)
-    opened = {
+    opened: dict[str, Any] = {
         "type": "account_opened.v1",
         "account_id": OLD,
         "ts": NAIVE,
@@ -179,8 +179,18 @@ async def old_history(fresh_database: str) -> AsyncIterator[None]:
         "allow_short": False,
         "margin_requirement": "0.5",
     }
-    infinite = {"type": "funds_deposited.v1", "account_id": OLD, "ts": NAIVE, "amount": "Infinity"}
-    fine = {"type": "funds_deposited.v1", "account_id": OLD, "ts": NOW, "amount": "100"}
+    infinite: dict[str, Any] = {
+        "type": "funds_deposited.v1",
+        "account_id": OLD,
+        "ts": NAIVE,
+        "amount": "Infinity",
+    }
+    fine: dict[str, Any] = {
+        "type": "funds_deposited.v1",
+        "account_id": OLD,
+        "ts": NOW,
+        "amount": "100",
+    }
     ids = ["0190a000-0000-7000-8000-00000000000" + str(i) for i in range(1, 4)]
     events = [_old_event(i, d) for i, d in zip(ids, (opened, infinite, fine), strict=True)]
     await log.append(account_stream(OLD), 0, events)
