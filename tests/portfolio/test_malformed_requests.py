@@ -30,6 +30,8 @@ from papertape.contract.events.portfolio import (
 from papertape.contract.ids import AccountId, Actor, CorrelationId
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
+from papertape.trading.account import INITIAL_STATE, STATE_SCHEMA_VERSION
+from papertape.trading.account.stored import apply_stored, encode_state
 from tests.portfolio.conftest import Answer, PortfolioClient, replies
 
 pytestmark = pytest.mark.integration
@@ -167,7 +169,8 @@ def _old_event(event_id: str, data: dict[str, Any]) -> NewEvent:
 
 @pytest_asyncio.fixture
 async def old_history(fresh_database: str) -> AsyncIterator[None]:
-    """What the code before the bounds appended: a naive time, a deposit of Infinity."""
+    """What the code before the bounds stored: a naive time, a deposit of Infinity, and a
+    snapshot taken after it."""
     log = await PostgresEventLog.connect(fresh_database)
     opened: dict[str, Any] = {
         "type": "account_opened.v1",
@@ -194,6 +197,15 @@ async def old_history(fresh_database: str) -> AsyncIterator[None]:
     ids = ["0190a000-0000-7000-8000-00000000000" + str(i) for i in range(1, 4)]
     events = [_old_event(i, d) for i, d in zip(ids, (opened, infinite, fine), strict=True)]
     await log.append(account_stream(OLD), 0, events)
+    # The old code's snapshot after these events: its cash is the Infinity deposit's.
+    state = INITIAL_STATE
+    for new in events:
+        state = apply_stored(state, new.data)
+    snapshot = msgspec.json.decode(encode_state(state))
+    snapshot["cash"] = "Infinity"
+    await log.save_snapshot(
+        account_stream(OLD), 3, STATE_SCHEMA_VERSION, msgspec.json.encode(snapshot)
+    )
     await log.close()
     yield
 
