@@ -95,7 +95,7 @@ async def test_costs_set_changes_a_class_and_an_instrument_and_clear_removes_it(
     assert "EURUSD" not in _entries(out)
 
 
-async def test_negative_costs_are_refused_with_their_reason(
+async def test_negative_costs_are_refused_naming_the_term_and_never_sent(
     portfolio: Portfolio, bus: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
     await _cli(capsys, "account", "open", "alice", *bus)
@@ -105,8 +105,8 @@ async def test_negative_costs_are_refused_with_their_reason(
         *bus,
     )  # fmt: skip
 
-    assert code == 1
-    assert "refused: invalid_cost_model" in err
+    assert code == 2
+    assert "invalid: spread_pips must be 0 <= x" in err
 
 
 async def test_trades_show_the_fees_slippage_and_spread_of_their_fills(

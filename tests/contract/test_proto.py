@@ -79,6 +79,20 @@ def test_retyped_field_is_incompatible() -> None:
     assert issue.startswith("$.price: retyped")
 
 
+def test_bounds_added_to_a_field_are_compatible_because_history_is_repaired_on_read() -> None:
+    old = _schema({"amount": DECIMAL, "ts": STR, "n": INT}, ["amount", "ts", "n"])
+    bounded = {**DECIMAL, "x-minimum": "0", "x-maximum": "1E+12"}
+    new = _schema(
+        {
+            "amount": bounded,
+            "ts": {**STR, "format": "date-time"},
+            "n": {**INT, "minimum": 1, "maximum": 10},
+        },
+        ["amount", "ts", "n"],
+    )
+    assert incompatibilities(old, new) == []
+
+
 def test_new_required_field_is_incompatible() -> None:
     old = _schema({"a": STR}, ["a"])
     new = _schema({"a": STR, "b": INT}, ["a", "b"])

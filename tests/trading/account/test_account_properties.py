@@ -100,7 +100,7 @@ def next_command(data: st.DataObject, state: AccountState, step: int) -> Account
             ts=T0 + timedelta(minutes=step),
         )
     if kind in ("deposit", "withdraw"):
-        amount = Decimal(data.draw(st.integers(-10, 5000)))
+        amount = Decimal(data.draw(st.integers(0, 5000)))  # negatives are malformed (bounds)
         cls = Deposit if kind == "deposit" else Withdraw
         return cls(account_id=ACCOUNT, amount=amount)
     if kind == "halt":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+import pytest
 
 from papertape.contract.codec import Codec, encode, upcast
 from papertape.contract.costs import CostSchedule, CostTerms
@@ -90,9 +91,15 @@ def test_set_cost_model_v2_stores_the_schedule() -> None:
     assert s.state.costs == schedule
 
 
-def test_a_negative_or_nameless_entry_is_refused() -> None:
+def test_negative_terms_are_refused_by_the_type_naming_the_term() -> None:
+    with pytest.raises(ValueError, match="per_lot must be 0 <= x"):
+        CostTerms(per_lot=D(-1))
+    with pytest.raises(msgspec.ValidationError, match="spread_pips"):
+        msgspec.json.decode(b'{"spread_pips": "-1"}', type=CostTerms)
+
+
+def test_a_lotless_or_nameless_entry_is_refused() -> None:
     for schedule in (
-        CostSchedule(asset_classes={AssetClass.FX: CostTerms(per_lot=D(-1))}),
         CostSchedule(asset_classes={AssetClass.FX: CostTerms(lot_units=D(0))}),
         CostSchedule(instruments={"": CostTerms()}),
     ):

@@ -142,6 +142,7 @@ async def connected(url: str, *, connect_timeout: float = 5.0) -> AsyncIterator[
 PortfolioAction = Callable[[PortfolioClient, argparse.Namespace], Coroutine[Any, Any, int]]
 
 EXIT_REFUSED = 1
+EXIT_INVALID = 2
 EXIT_UNAVAILABLE = 3
 
 
@@ -155,6 +156,8 @@ def portfolio_handler(action: PortfolioAction) -> Callable[[argparse.Namespace],
             return fail(f"refused: {refusal.code}: {refusal.message}", EXIT_REFUSED)
         except PortfolioUnavailable as error:
             return fail(f"{error} (is `papertape run` up? see --nats-url)", EXIT_UNAVAILABLE)
+        except ValueError as error:  # a command built out of the contract's bounds: never sent
+            return fail(f"invalid: {error}", EXIT_INVALID)
 
     return handle
 

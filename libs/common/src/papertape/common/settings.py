@@ -1,7 +1,10 @@
 """Settings: one frozen struct per service, read from the environment once.
 
 Field ``nats_url`` of a struct read with prefix ``PAPERTAPE_`` comes from ``PAPERTAPE_NATS_URL``,
-falling back to the unprefixed ``NATS_URL``; values are validated by msgspec (str -> int, bool …).
+falling back to the unprefixed ``NATS_URL``; values are validated by msgspec (str -> int, bool …)
+against the constraints of the struct's fields (``msgspec.Meta`` ranges and patterns, and the
+Decimal bounds of papertape.contract.bounds), so a service with a bad setting stops at start
+with a ``SettingsError`` that names the variable to fix.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
+
+from papertape.contract.bounds import Bounded
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -24,7 +29,9 @@ class SettingsError(ValueError):
         self.field = field
 
 
-_FIELD_IN_ERROR = re.compile(r"at `\$\.(?P<at>\w+)|missing required field `(?P<missing>\w+)`")
+_FIELD_IN_ERROR = re.compile(
+    r"at `\$\.(?P<at>\w+)|missing required field `(?P<missing>\w+)`|^(?P<bounded>\w+) must "
+)
 _BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 
 
@@ -59,18 +66,32 @@ def load_settings(
         return msgspec.convert(raw, cls, strict=False)
     except msgspec.ValidationError as exc:
         match = _FIELD_IN_ERROR.search(str(exc))
-        name = (match["at"] or match["missing"]) if match else None
+        name = (match["at"] or match["missing"] or match["bounded"]) if match else None
         where = f" (set {' or '.join(_variables(name, prefix))})" if name else ""
         raise SettingsError(f"invalid settings for {cls.__name__}: {exc}{where}", name) from exc
 
 
-class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
+Port = Annotated[int, msgspec.Meta(ge=-1, le=65535)]
+"""A TCP port to listen on: 0 picks a free one, -1 turns the listener off."""
+Interval = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+"""A period in seconds of a loop (0 or less would spin)."""
+Rate = Annotated[float, msgspec.Meta(ge=0, le=1e6)]
+"""A speed or rate; 0 means as fast as possible."""
+
+
+class CommonSettings(Bounded, frozen=True, kw_only=True):
     """What every service needs: where the bus and the log are, and its namespace."""
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/papertape"
-    namespace: str = ""
-    metrics_port: int = 0
-    metrics_host: str = "127.0.0.1"
-    log_level: str = "INFO"
+    nats_url: Annotated[str, msgspec.Meta(pattern=r"^(nats|tls|ws|wss)://\S+$")] = (
+        "nats://127.0.0.1:4222"
+    )
+    database_url: Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://\S+$")] = (
+        "postgresql://postgres@127.0.0.1:5432/papertape"
+    )
+    namespace: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,32}$")] = ""
+    metrics_port: Port = 0
+    metrics_host: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] = "127.0.0.1"
+    log_level: Annotated[str, msgspec.Meta(pattern=r"^(?i:debug|info|warning|error|critical)$")] = (
+        "INFO"
+    )
     log_json: bool = False

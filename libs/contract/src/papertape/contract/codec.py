@@ -2,10 +2,17 @@
 
 Decimals travel as strings, datetimes as RFC 3339. Old schema versions are decoded as
 their own (still defined) classes and upcast on read by pure functions registered here.
+
+Stored history is read with a ``HistoryCodec``: what the log holds from before the contract's
+bounds (papertape.contract.bounds) still reads. A naive time is read as UTC (the services'
+clocks always were); a message whose numbers are out of bounds (``Infinity``, ``NaN``,
+``1e400``) is voided on read: the codec's ``void`` turns it into the refusal it should have
+been, so replay, queries and audits go on and the log itself is never rewritten.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
@@ -63,3 +70,68 @@ def to_builtins(message: Any) -> Any:
 
 
 DecodeError = (msgspec.ValidationError, msgspec.DecodeError)
+
+Void = Callable[[dict[str, Any], str], dict[str, Any]]
+"""What a stored message out of bounds reads as: (its raw fields, the reason) -> raw fields."""
+
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_STEP = re.compile(r"\.(?P<key>\w+)|\[(?P<index>\d+)\]")
+_NAIVE = "Expected `datetime` with a timezone component"
+_OUT_OF_BOUNDS = re.compile(r"^(\w+ must |Expected `\w+` (>=|<=|>|<|matching|of length))")
+_MAX_REPAIRS = 1000
+
+
+class HistoryCodec(Codec[T]):
+    """A decoder of stored history: repairs naive times, voids messages out of bounds."""
+
+    def __init__(self, type_: Any, void: Void) -> None:
+        super().__init__(type_)
+        self._void = void
+
+    def decode(self, data: bytes | str) -> T:
+        """Decode as stored; only what fails the current bounds takes the repairing path."""
+        try:
+            return super().decode(data)
+        except msgspec.ValidationError:
+            pass
+        raw = msgspec.json.decode(data)
+        for _ in range(_MAX_REPAIRS):
+            try:
+                return self.convert(raw)
+            except msgspec.ValidationError as error:
+                raw = self._repaired(raw, str(error))
+        raise RuntimeError(f"stored history cannot be repaired: {data[:200]!r}")
+
+    def _repaired(self, raw: Any, error: str) -> Any:
+        if not (error.startswith(_NAIVE) or _OUT_OF_BOUNDS.match(error)):
+            raise msgspec.ValidationError(error)  # not a bound: the history is broken, say so
+        at = _AT.search(error)  # no "at" when the bad value is in the root struct
+        steps: list[Any] = [
+            m["key"] if m["key"] is not None else int(m["index"])
+            for m in _STEP.finditer(at["path"] if at else "")
+        ]
+        if error.startswith(_NAIVE):
+            parent = _walk(raw, steps[:-1])
+            parent[steps[-1]] = f"{parent[steps[-1]]}+00:00"
+            return raw
+        # Void the innermost tagged message on the way to the bad value (the event, not the
+        # list it is in, nor an untagged struct inside it).
+        tagged = [i for i in range(len(steps) + 1) if _is_message(_walk(raw, steps[:i]))]
+        if not tagged:
+            raise msgspec.ValidationError(error)
+        depth = tagged[-1]
+        if depth == 0:
+            return self._void(raw, error)
+        parent = _walk(raw, steps[: depth - 1])
+        parent[steps[depth - 1]] = self._void(parent[steps[depth - 1]], error)
+        return raw
+
+
+def _is_message(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("type"), str)
+
+
+def _walk(node: Any, steps: list[Any]) -> Any:
+    for step in steps:
+        node = node[step]
+    return node

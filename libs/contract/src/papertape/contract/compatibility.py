@@ -8,6 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _DESCRIPTIVE = frozenset({"title", "description", "default", "examples", "$comment", "$schema"})
+# Bounds (papertape.contract.bounds) tighten what a new message may carry, not how a stored one
+# reads: history written before a bound is repaired or voided on read (codec.HistoryCodec), so
+# adding or changing one is not a retyping.
+_CONSTRAINTS = frozenset(
+    {
+        "format",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "pattern",
+        "minLength",
+        "maxLength",
+    }
+)
 _NESTED = frozenset(
     {
         "$ref",
@@ -113,7 +128,14 @@ def _resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, A
 
 
 def _plain(node: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k not in _DESCRIPTIVE and k not in _NESTED}
+    return {
+        k: v
+        for k, v in node.items()
+        if k not in _DESCRIPTIVE
+        and k not in _NESTED
+        and k not in _CONSTRAINTS
+        and not k.startswith("x-")
+    }
 
 
 def _kind(root: Mapping[str, Any], node: Mapping[str, Any]) -> str:

@@ -8,16 +8,18 @@ set come from the defaults table in ``papertape.trading.costs.defaults``.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
+from papertape.contract.bounds import Bounded, Bps, Charge, SignedBps
 from papertape.contract.instruments import AssetClass
 
 FX_LOT_UNITS = Decimal(100000)
 """A standard FX lot: 100,000 units of the base currency."""
 
 
-class CostTerms(msgspec.Struct, frozen=True, kw_only=True):
+class CostTerms(Bounded, frozen=True, kw_only=True):
     """The fee, slippage and spread terms of one asset class or instrument.
 
     An order's commission is max(minimum, units x per_share) + lots x per_lot + bps of notional
@@ -25,24 +27,24 @@ class CostTerms(msgspec.Struct, frozen=True, kw_only=True):
     ``spread_pips`` is the spread assumed where the market shows none (a bar, a one-price quote).
     """
 
-    name: str = ""
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
     """What the terms are called on fills and in the CLI (``equity``, ``AAPL`` …)."""
-    per_share: Decimal = Decimal(0)
-    minimum: Decimal = Decimal(0)
+    per_share: Charge = Decimal(0)
+    minimum: Charge = Decimal(0)
     """The least the per-share part of an order's commission comes to (when it is not zero)."""
-    bps: Decimal = Decimal(0)
-    per_lot: Decimal = Decimal(0)
-    lot_units: Decimal = FX_LOT_UNITS
+    bps: Bps = Decimal(0)
+    per_lot: Charge = Decimal(0)
+    lot_units: Charge = FX_LOT_UNITS
     """Units in one lot for ``per_lot`` (FX: 100,000)."""
-    fixed: Decimal = Decimal(0)
-    maker_bps: Decimal = Decimal(0)
-    taker_bps: Decimal = Decimal(0)
-    slippage_bps: Decimal = Decimal(0)
-    spread_pips: Decimal = Decimal(0)
+    fixed: Charge = Decimal(0)
+    maker_bps: SignedBps = Decimal(0)
+    taker_bps: SignedBps = Decimal(0)
+    slippage_bps: Bps = Decimal(0)
+    spread_pips: Charge = Decimal(0)
     """Full spread in pips (price units where an instrument has no pip) when none is quoted."""
 
 
-class CostSchedule(msgspec.Struct, frozen=True, kw_only=True):
+class CostSchedule(Bounded, frozen=True, kw_only=True):
     """An account's cost terms: per asset class, and per-instrument overrides (which win)."""
 
     asset_classes: dict[AssetClass, CostTerms] = {}

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import msgspec
 
-from papertape.common.settings import CommonSettings, load_settings
+from papertape.common.settings import CommonSettings, Interval, Port, load_settings
+from papertape.contract.bounds import Millis, Ratio, Seed
 from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,
@@ -14,6 +15,7 @@ from papertape.contract.events.execution import (
     SlippageModel,
     TriggerSource,
 )
+from papertape.contract.events.market import Timeframe
 from papertape.trading.venue import VenueConfig
 
 
@@ -23,19 +25,19 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
     Fees and the fixed slippage bps are not the venue's: each account's cost schedule sets them.
     """
 
-    metrics_port: int = 9103
+    metrics_port: Port = 9103
     slippage_kind: SlippageKind = SlippageKind.FIXED_BPS
-    volatility_multiplier: Decimal = Decimal(1)
-    impact: Decimal = Decimal("0.1")
-    seed: int = 0
+    volatility_multiplier: Ratio = Decimal(1)
+    impact: Ratio = Decimal("0.1")
+    seed: Seed = 0
     fill_on_touch: bool = False
     trigger_source: TriggerSource = TriggerSource.LAST
-    max_volume_share: Decimal = Decimal(1)
+    max_volume_share: Ratio = Decimal(1)
     cap_at_quote_size: bool = False
-    latency_ms: int = 0
-    bar_timeframe: str = "1m"
+    latency_ms: Millis = 0
+    bar_timeframe: Timeframe = Timeframe.M1
     overrides: str = ""
-    expiry_sweep_s: float = 1.0
+    expiry_sweep_s: Interval = 1.0
     """How often GTD and DAY orders are expired on the clock, without waiting for a quote."""
 
     def venue_config(self) -> VenueConfig:

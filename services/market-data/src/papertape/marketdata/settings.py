@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
-from papertape.common.settings import CommonSettings, load_settings
+from typing import Annotated, Literal
+
+import msgspec
+
+from papertape.common.settings import CommonSettings, Interval, Port, Rate, load_settings
+from papertape.contract.bounds import Seed
 from papertape.contract.events.market import Timeframe
 
 DEFAULT_SYMBOLS = "AAPL,MSFT,SPY,EURUSD,USDJPY,BTCUSD,ETHUSD"
+_TIMEFRAME = "|".join(t.value for t in Timeframe)
+_TIMEFRAMES = rf"^\s*({_TIMEFRAME})\s*(,\s*({_TIMEFRAME})\s*)*$"
 
 
 class MarketDataSettings(CommonSettings, frozen=True, kw_only=True):
     """Which feed runs, for which symbols, and how fast."""
 
-    metrics_port: int = 9102
-    feed: str = "synthetic"
+    metrics_port: Port = 9102
+    feed: Literal["synthetic", "replay", "live"] = "synthetic"
     """``synthetic``, ``replay`` or ``live``."""
-    symbols: str = DEFAULT_SYMBOLS
+    symbols: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_/\-]+(,\s*[A-Za-z0-9_/\-]+)*$")] = (
+        DEFAULT_SYMBOLS
+    )
     """Comma-separated symbols (synthetic and live feeds)."""
-    seed: int = 42
-    quote_rate: float = 4.0
+    seed: Seed = 42
+    quote_rate: Rate = 4.0
     """Synthetic quotes per second per symbol (0: as fast as possible)."""
-    time_scale: float = 60.0
+    time_scale: Annotated[float, msgspec.Meta(gt=0, le=1e9)] = 60.0
     """Synthetic market seconds per wall second: prices move like a minute every second."""
     replay_path: str = ""
-    replay_kind: str = "auto"
+    replay_kind: Literal["quotes", "bars", "auto"] = "auto"
     """``quotes``, ``bars`` or ``auto`` (from the file's columns)."""
-    replay_speed: float = 0.0
+    replay_speed: Rate = 0.0
     """Replay speed multiplier (1: real time; 0: as fast as possible)."""
     replay_from: str = ""
     replay_to: str = ""
     live_sources: str = "ccxt,yfinance,twelvedata,finnhub,alphavantage"
     """Live sources in priority order (first that answers wins)."""
-    poll_interval_s: float = 2.0
-    timeframes: str = "1m,5m,15m,1h,1d"
+    poll_interval_s: Interval = 2.0
+    timeframes: Annotated[str, msgspec.Meta(pattern=_TIMEFRAMES)] = "1m,5m,15m,1h,1d"
     store_bars: bool = True
-    bar_close_grace_s: float = 0.25
+    bar_close_grace_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.25
     """Bars close this long after their end on the wall clock (late ticks still count)."""
 
     def symbol_list(self) -> list[str]:

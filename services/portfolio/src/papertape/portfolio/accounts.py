@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from papertape.common.bus.deadletters import Unprocessable
 from papertape.common.clock import Clock
 from papertape.common.eventlog import (
     ConcurrencyError,
@@ -30,6 +31,7 @@ from papertape.contract.events.account import (
     ACCOUNT_STREAM_PREFIX,
     AccountCommand,
     AccountEvent,
+    OpenAccount,
     account_stream,
 )
 from papertape.contract.events.envelope import Envelope, Request
@@ -71,6 +73,10 @@ class Decided(msgspec.Struct, frozen=True):
     positions: list[int]
     state: AccountState
     version: int
+
+
+class UnknownAccount(Unprocessable, LookupError):
+    """The command or query names an account that was never opened."""
 
 
 class AccountBook:
@@ -171,6 +177,8 @@ class AccountBook:
         async with self._lock(account_id):
             for _attempt in range(3):
                 current = self._states.get(account_id) or Rebuilt(INITIAL_STATE, 0, 0)
+                if not current.state.account_id and not isinstance(request.body, OpenAccount):
+                    current = await self._opened(account_id)
                 context = DecisionContext(now=self._clock.now(), marks=marks or {})
                 events = decide(request.body, current.state, context)
                 if not events:
@@ -195,6 +203,18 @@ class AccountBook:
                 self._covered[account_id] = max(positions)
                 return await self._moved(account_id, current, envelopes, positions)
             raise ConcurrencyError(account_stream(account_id), None, self.version(account_id))
+
+    async def _opened(self, account_id: str) -> Rebuilt[AccountState]:
+        """The account as the log has it (a fork may not be loaded yet), or UnknownAccount.
+
+        Only ``OpenAccount`` may start a stream: anything else on an account that was never
+        opened is refused and appends nothing, so no ghost stream is ever created.
+        """
+        await self._reload(account_id)
+        current = self._states.get(account_id)
+        if current is None or not current.state.account_id:
+            raise UnknownAccount(f"no account {account_id!r}: open it first")
+        return current
 
     def _envelopes(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig
 
-from papertape.common.eventlog import EventLog
+from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand
@@ -16,9 +16,9 @@ from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
 from papertape.contract.ids import Actor, CausationId
-from papertape.portfolio.accounts import AccountBook
+from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
-from papertape.portfolio.queries import UnknownAccount, answer
+from papertape.portfolio.queries import answer
 from papertape.portfolio.translation import command_for
 
 command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
@@ -36,7 +36,16 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
-        decided = await book.execute(request, marks.prices())
+        try:
+            decided = await book.execute(request, marks.prices())
+        except DuplicateEventError as error:
+            # The request id was used before for another command: its event ids are taken.
+            message = f"request id {request.request_id!r} was used for another command: {error}"
+            return encode(Reply(ok=False, error_code="duplicate_request", error=message))
+        except UnknownAccount as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
+            )
         result = CommandResult(
             account_id=request.body.account_id, version=decided.version, events=decided.envelopes
         )

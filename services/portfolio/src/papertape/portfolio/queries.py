@@ -21,19 +21,16 @@ from papertape.contract.events.portfolio import (
     PortfolioQuery,
 )
 from papertape.contract.events.reports import AccountListing
-from papertape.portfolio.accounts import AccountBook
+from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.trading.account import reports
 from papertape.trading.account.stored import event_codec
-
-
-class UnknownAccount(LookupError):
-    """The query names an account that was never opened."""
 
 
 async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any:
     """The result of a query (a struct, a list of structs or a string)."""
     if isinstance(query, ListAccounts):
-        return [_listing(book, a) for a in book.accounts()]
+        # A stream that never opened (a ghost left by older code) is no account.
+        return [_listing(book, a) for a in book.accounts() if book.state(a).account_id]
     assert isinstance(query, AccountQueryBase)
     state = await book.refresh(query.account_id)
     if not state.account_id:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from papertape.common.settings import CommonSettings, load_settings
+from typing import Annotated
+
+import msgspec
+
+from papertape.common.settings import CommonSettings, Interval, Port, load_settings
 
 
 class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     """Where the log and the bus are, and how often to snapshot and persist marks."""
 
-    metrics_port: int = 9101
-    database_role: str = "papertape_service"
+    metrics_port: Port = 9101
+    database_role: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{0,63}$")] = (
+        "papertape_service"
+    )
     """The role the log is used as: it may read and append, never rewrite ("" for the login)."""
-    snapshot_every: int = 100
-    mark_interval_s: float = 15.0
-    relay_batch: int = 500
-    demo_account: str = ""
+    snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
+    mark_interval_s: Interval = 15.0
+    relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
 
 
 def read_settings() -> PortfolioSettings:

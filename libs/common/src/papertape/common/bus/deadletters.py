@@ -20,9 +20,13 @@ MALFORMED = "malformed"
 EXHAUSTED = "retries_exhausted"
 
 
+class Unprocessable(Exception):
+    """A well-formed message that can never succeed (it names an account that does not exist)."""
+
+
 def is_malformed(error: BaseException) -> bool:
     """True when the error says the message itself is bad (not the world around it)."""
-    return isinstance(error, (*codec.DecodeError, UnicodeDecodeError))
+    return isinstance(error, (*codec.DecodeError, UnicodeDecodeError, Unprocessable))
 
 
 class DeadLetterBox:

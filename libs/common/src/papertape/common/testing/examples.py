@@ -9,6 +9,7 @@ Decimal -> ``Decimal("1.5")``, datetime -> an aware UTC time, enums -> the first
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +33,8 @@ class _Builder:
     overrides: Mapping[str, Any]
 
     def build(self, info: mi.Type, name: str, depth: int) -> Any:
+        if isinstance(info, mi.Metadata):  # bounds (papertape.contract.bounds) and docs
+            return self.build(info.type, name, depth)
         scalar = _scalar(info, name)
         if scalar is not _NO_SCALAR:
             return scalar
@@ -76,6 +79,8 @@ _NO_SCALAR = object()
 def _scalar(info: mi.Type, name: str) -> Any:
     if isinstance(info, mi.StrType):
         text = f"{name}-1"
+        if info.pattern is not None:  # the first plain value the pattern accepts
+            text = next((t for t in (text, "USD") if re.search(info.pattern, t)), text)
         if info.min_length is not None and len(text) < info.min_length:
             text = text.ljust(info.min_length, "x")
         return text[: info.max_length] if info.max_length is not None else text

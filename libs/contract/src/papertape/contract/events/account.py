@@ -7,11 +7,30 @@ time from the decision context, commands from the venue (fills, marks, triggers)
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-import msgspec
-
+from papertape.contract.bounds import (
+    NAME,
+    TOKEN,
+    Bounded,
+    Bps,
+    Capital,
+    Cash,
+    Charge,
+    Count,
+    Currency,
+    Exposure,
+    Finite,
+    Percent,
+    Price,
+    Quantity,
+    Ratio,
+    Seconds,
+    SignedBps,
+    Text,
+    UtcTime,
+)
 from papertape.contract.codec import register_upcaster
 from papertape.contract.costs import CostSchedule, CostTerms
 from papertape.contract.events.base import Command, Event
@@ -38,27 +57,32 @@ def account_stream(account_id: str) -> str:
     return f"{ACCOUNT_STREAM_PREFIX}{account_id}"
 
 
-class RiskLimits(msgspec.Struct, frozen=True, kw_only=True):
+AccountRef = Annotated[AccountId, TOKEN]
+"""An account id as a command or query names it: it becomes a subject token."""
+OrderRef = Annotated[OrderId, NAME]
+
+
+class RiskLimits(Bounded, frozen=True, kw_only=True):
     """An account's pre-trade risk limits (percentages of equity, 0-100)."""
 
-    max_position_pct: Decimal = Decimal(10)
-    max_risk_per_trade_pct: Decimal = Decimal(2)
-    max_portfolio_heat_pct: Decimal = Decimal(10)
-    max_daily_loss_pct: Decimal = Decimal(5)
-    max_trades_per_day: int = 50
-    min_trade_interval_s: int = 0
+    max_position_pct: Exposure = Decimal(10)
+    max_risk_per_trade_pct: Exposure = Decimal(2)
+    max_portfolio_heat_pct: Exposure = Decimal(10)
+    max_daily_loss_pct: Exposure = Decimal(5)
+    max_trades_per_day: Count = 50
+    min_trade_interval_s: Seconds = 0
 
 
-class CostModel(msgspec.Struct, frozen=True, kw_only=True):
+class CostModel(Bounded, frozen=True, kw_only=True):
     """Trading costs of schema v1, one set for every asset class (now a ``CostSchedule``)."""
 
-    commission_per_share: Decimal = Decimal(0)
-    commission_min: Decimal = Decimal(0)
-    commission_bps: Decimal = Decimal(0)
-    commission_fixed: Decimal = Decimal(0)
-    maker_bps: Decimal = Decimal(0)
-    taker_bps: Decimal = Decimal(0)
-    slippage_bps: Decimal = Decimal(0)
+    commission_per_share: Charge = Decimal(0)
+    commission_min: Charge = Decimal(0)
+    commission_bps: Bps = Decimal(0)
+    commission_fixed: Charge = Decimal(0)
+    maker_bps: SignedBps = Decimal(0)
+    taker_bps: SignedBps = Decimal(0)
+    slippage_bps: Bps = Decimal(0)
 
 
 def schedule_from(model: CostModel) -> CostSchedule:
@@ -88,31 +112,31 @@ def schedule_from(model: CostModel) -> CostSchedule:
 class AccountCommandBase(Command, frozen=True, kw_only=True):
     """A command addressed to one account."""
 
-    account_id: AccountId
+    account_id: AccountRef
 
 
 class OpenAccount(AccountCommandBase, frozen=True, kw_only=True):
     """Open a paper account; shorts need ``allow_short`` and hold ``margin_requirement`` x value."""
 
-    name: str
-    base_currency: str = "USD"
-    initial_cash: Decimal = DEFAULT_INITIAL_CASH
+    name: Text
+    base_currency: Currency = "USD"
+    initial_cash: Capital = DEFAULT_INITIAL_CASH
     allow_short: bool = False
-    margin_requirement: Decimal = Decimal("0.5")
+    margin_requirement: Ratio = Decimal("0.5")
 
 
 class Deposit(AccountCommandBase, frozen=True, kw_only=True):
     """Add cash."""
 
-    amount: Decimal
-    reference: str = ""
+    amount: Cash
+    reference: Text = ""
 
 
 class Withdraw(AccountCommandBase, frozen=True, kw_only=True):
     """Take cash out (only what is not reserved or held as margin)."""
 
-    amount: Decimal
-    reference: str = ""
+    amount: Cash
+    reference: Text = ""
 
 
 class SetRiskLimits(AccountCommandBase, frozen=True, kw_only=True):
@@ -136,27 +160,27 @@ class SetCostModelV2(AccountCommandBase, frozen=True, kw_only=True):
 class ResetAccount(AccountCommandBase, frozen=True, kw_only=True):
     """Start a new epoch with fresh cash; the log keeps every earlier event."""
 
-    initial_cash: Decimal | None = None
-    reason: str = ""
+    initial_cash: Capital | None = None
+    reason: Text = ""
 
 
 class PlaceOrder(AccountCommandBase, frozen=True, kw_only=True):
     """Ask for an order; a bracket's children get ids ``<order_id>-sl`` and ``<order_id>-tp``."""
 
-    order_id: OrderId
-    client_order_id: ClientOrderId | None = None
-    symbol: Symbol
+    order_id: OrderRef
+    client_order_id: Annotated[ClientOrderId, NAME] | None = None
+    symbol: Annotated[Symbol, NAME]
     side: OrderSide
-    quantity: Decimal
+    quantity: Quantity
     order_type: OrderType = OrderType.MARKET
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trail_amount: Decimal | None = None
-    trail_percent: Decimal | None = None
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    trail_amount: Price | None = None
+    trail_percent: Percent | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
-    expire_at: datetime | None = None
-    stop_loss: Decimal | None = None
-    take_profit: Decimal | None = None
+    expire_at: UtcTime | None = None
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
     reduce_only: bool = False
     source: OrderSource = OrderSource.MANUAL
 
@@ -164,65 +188,67 @@ class PlaceOrder(AccountCommandBase, frozen=True, kw_only=True):
 class CancelOrder(AccountCommandBase, frozen=True, kw_only=True):
     """Cancel a working order (and its bracket children)."""
 
-    order_id: OrderId
-    reason: str = ""
+    order_id: OrderRef
+    reason: Text = ""
 
 
 class HaltTrading(AccountCommandBase, frozen=True, kw_only=True):
     """The kill switch: refuse every new order until resumed."""
 
-    reason: str
+    reason: Text
 
 
 class ResumeTrading(AccountCommandBase, frozen=True, kw_only=True):
     """Lift the kill switch."""
 
-    reason: str = ""
+    reason: Text = ""
 
 
 class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
     """A fill reported by the venue; ``fill_id`` makes it idempotent."""
 
-    fill_id: FillId
-    order_id: OrderId
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal = Decimal(0)
+    fill_id: Annotated[FillId, NAME]
+    order_id: OrderRef
+    price: Price
+    quantity: Quantity
+    fee: Finite = Decimal(0)
+    """Negative for a maker rebate."""
     liquidity: Liquidity = Liquidity.TAKER
-    slippage: Decimal = Decimal(0)
-    spread_cost: Decimal = Decimal(0)
-    fee_model: str = ""
-    slippage_model: str = ""
-    spread_model: str = ""
-    ts: datetime
-    bid: Decimal | None = None
+    slippage: Finite = Decimal(0)
+    spread_cost: Finite = Decimal(0)
+    fee_model: Text = ""
+    slippage_model: Text = ""
+    spread_model: Text = ""
+    ts: UtcTime
+    bid: Charge | None = None
     """The market's bid when the fill happened (None: unknown, the fill price marks)."""
-    ask: Decimal | None = None
+    ask: Charge | None = None
     """The market's ask when the fill happened."""
 
 
 class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
     """A new mark price for a symbol."""
 
-    symbol: Symbol
-    price: Decimal
-    ts: datetime
+    symbol: Annotated[Symbol, NAME]
+    price: Charge
+    """A mark of 0 (a quote without a bid) is ignored by the account; a negative one refused."""
+    ts: UtcTime
 
 
 class ExpireOrder(AccountCommandBase, frozen=True, kw_only=True):
     """The venue expired an order (DAY at the close, GTD, the rest of an IOC, an unfilled FOK)."""
 
-    order_id: OrderId
-    reason: str = ""
-    ts: datetime
+    order_id: OrderRef
+    reason: Text = ""
+    ts: UtcTime
 
 
 class TriggerOrder(AccountCommandBase, frozen=True, kw_only=True):
     """The venue triggered a stop, stop-limit or trailing stop."""
 
-    order_id: OrderId
-    trigger_price: Decimal
-    ts: datetime
+    order_id: OrderRef
+    trigger_price: Price
+    ts: UtcTime
 
 
 # --- events --------------------------------------------------------------------------------
@@ -232,7 +258,7 @@ class AccountEventBase(Event, frozen=True, kw_only=True):
     """Something that happened to one account, at ``ts``."""
 
     account_id: AccountId
-    ts: datetime
+    ts: UtcTime
 
 
 class AccountOpened(AccountEventBase, frozen=True, kw_only=True):
@@ -317,7 +343,7 @@ class OrderPlaced(AccountEventBase, frozen=True, kw_only=True):
     trail_amount: Decimal | None = None
     trail_percent: Decimal | None = None
     time_in_force: TimeInForce
-    expire_at: datetime | None = None
+    expire_at: UtcTime | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     reduce_only: bool = False
@@ -487,6 +513,20 @@ AccountEvent = (
     | TradingHalted
     | TradingResumed
 )
+
+
+def void_account_event(raw: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A stored account event out of bounds, as the refusal it should have been (on read)."""
+    return {
+        "type": "command_rejected.v1",
+        "account_id": raw.get("account_id", ""),
+        "ts": raw.get("ts", "1970-01-01T00:00:00Z"),
+        "command": str(raw.get("type", "")),
+        "reason_code": RejectReason.INVALID_HISTORY.value,
+        "message": f"stored event voided on read: {reason}",
+    }
+
+
 AccountRejection = WithdrawalRejected | CommandRejected | OrderRejected | FillRejected
 """The business refusals among the account's events: a command decided, and the answer no."""
 

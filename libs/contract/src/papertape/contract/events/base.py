@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-import msgspec
+from papertape.contract.bounds import Bounded
 
 _VERSIONED = re.compile(r"^(?P<base>.+?)V(?P<version>\d+)$")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -46,8 +46,8 @@ def schema_version(cls: type[Any]) -> int:
     return _split(cls.__name__)[1]
 
 
-class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=wire_tag):
-    """Anything that travels on the bus."""
+class Message(Bounded, frozen=True, kw_only=True, tag_field="type", tag=wire_tag):
+    """Anything that travels on the bus: its numbers and times are checked (contract.bounds)."""
 
 
 class Event(Message, frozen=True, kw_only=True):

@@ -3,39 +3,40 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 
+from papertape.contract.bounds import NAME, Bounded, Position, UtcTime
 from papertape.contract.ids import Actor, CausationId, CorrelationId, EventId, StreamId
 
 M = TypeVar("M")
 R = TypeVar("R")
 
 
-class Envelope(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
+class Envelope(Bounded, Generic[M], frozen=True, kw_only=True):
     """An event with its metadata; ``position`` and ``recorded_at`` are set by the log."""
 
     event_id: EventId
     stream_id: StreamId
-    stream_version: int
-    occurred_at: datetime
+    stream_version: Position
+    """The event's place in its stream (0 for a report that is not kept in a stream)."""
+    occurred_at: UtcTime
     correlation_id: CorrelationId
     causation_id: CausationId | None = None
     actor: Actor
     traceparent: str | None = None
     tracestate: str | None = None
-    recorded_at: datetime | None = None
-    position: int | None = None
+    recorded_at: UtcTime | None = None
+    position: Position | None = None
     data: M
 
 
-class Request(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
+class Request(Bounded, Generic[M], frozen=True, kw_only=True):
     """A command or query sent request-reply, with who asked, when and why."""
 
-    request_id: str
-    issued_at: datetime
+    request_id: Annotated[str, NAME]
+    issued_at: UtcTime
     actor: Actor
     correlation_id: CorrelationId | None = None
     causation_id: CausationId | None = None
@@ -84,5 +85,5 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     payload: str
     headers: dict[str, str] = {}
     service: str
-    failed_at: datetime
+    failed_at: UtcTime
     deliveries: int = 1

@@ -12,11 +12,24 @@ slippage come from the account's cost schedule (``papertape.contract.costs``).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-import msgspec
-
+from papertape.contract.bounds import (
+    NAME,
+    Bounded,
+    Bps,
+    Charge,
+    Finite,
+    Millis,
+    Price,
+    Quantity,
+    Ratio,
+    Seed,
+    SignedBps,
+    Text,
+    UtcTime,
+)
 from papertape.contract.events.base import Event
 from papertape.contract.events.orders import Liquidity, OrderSide
 from papertape.contract.ids import AccountId, OrderId, Symbol
@@ -40,48 +53,48 @@ class TriggerSource(enum.StrEnum):
     MID = "mid"
 
 
-class SlippageModel(msgspec.Struct, frozen=True, kw_only=True):
+class SlippageModel(Bounded, frozen=True, kw_only=True):
     """Slippage: ``bps`` always; plus volatility noise, or volume-share / square-root impact."""
 
     kind: SlippageKind = SlippageKind.FIXED_BPS
-    bps: Decimal = Decimal(2)
-    volatility_multiplier: Decimal = Decimal(1)
+    bps: Bps = Decimal(2)
+    volatility_multiplier: Ratio = Decimal(1)
     """VOLATILITY: extra bps = multiplier x recent mean absolute move (bps) x |N(0,1)|."""
-    impact: Decimal = Decimal("0.1")
+    impact: Ratio = Decimal("0.1")
     """VOLUME_SHARE: price x impact x share²; SQUARE_ROOT: price x impact x range x sqrt(share)."""
-    seed: int = 0
+    seed: Seed = 0
 
 
-class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
+class FeeSchedule(Bounded, frozen=True, kw_only=True):
     """Fees of one order: per share (with a minimum), bps of notional, fixed, maker/taker bps.
 
     On a fill, the fee terms of the account's cost schedule that priced it (per lot too).
     """
 
-    per_share: Decimal = Decimal("0.005")
-    minimum: Decimal = Decimal(0)
-    bps: Decimal = Decimal(0)
-    fixed: Decimal = Decimal(0)
-    maker_bps: Decimal = Decimal(0)
-    taker_bps: Decimal = Decimal(0)
-    per_lot: Decimal = Decimal(0)
-    lot_units: Decimal = Decimal(100000)
+    per_share: Charge = Decimal("0.005")
+    minimum: Charge = Decimal(0)
+    bps: Bps = Decimal(0)
+    fixed: Charge = Decimal(0)
+    maker_bps: SignedBps = Decimal(0)
+    taker_bps: SignedBps = Decimal(0)
+    per_lot: Charge = Decimal(0)
+    lot_units: Charge = Decimal(100000)
 
 
-class FillPolicy(msgspec.Struct, frozen=True, kw_only=True):
+class FillPolicy(Bounded, frozen=True, kw_only=True):
     """How orders meet the market: touch rules, triggers, size caps and latency."""
 
     fill_on_touch: bool = False
     """Limits fill when the market touches the price (else only when it trades through)."""
-    max_volume_share: Decimal = Decimal(1)
+    max_volume_share: Ratio = Decimal(1)
     """A bar fills at most this share of its volume (shared by the orders of the symbol)."""
     cap_at_quote_size: bool = False
     """A quote fills at most its displayed size on the side taken (when it has one)."""
-    latency_ms: int = 0
+    latency_ms: Millis = 0
     """An order reaches the venue this long after it was placed."""
 
 
-class ExecutionModels(msgspec.Struct, frozen=True, kw_only=True):
+class ExecutionModels(Bounded, frozen=True, kw_only=True):
     """Everything that priced a fill, carried on the fill so the cost can be audited."""
 
     slippage: SlippageModel = SlippageModel()
@@ -92,10 +105,10 @@ class ExecutionModels(msgspec.Struct, frozen=True, kw_only=True):
 class ExecutionReportBase(Event, frozen=True, kw_only=True):
     """Something the venue did to one order, at ``ts`` (market time)."""
 
-    report_id: str
+    report_id: Annotated[str, NAME]
     account_id: AccountId
-    order_id: OrderId
-    ts: datetime
+    order_id: Annotated[OrderId, NAME]
+    ts: UtcTime
 
 
 class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
@@ -103,21 +116,21 @@ class OrderFillReported(ExecutionReportBase, frozen=True, kw_only=True):
 
     symbol: Symbol
     side: OrderSide
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
+    price: Price
+    quantity: Quantity
+    fee: Finite
     liquidity: Liquidity
-    reference_price: Decimal
+    reference_price: Charge
     """Mid of the quote, or the bar's path price, before any cost."""
-    touch_price: Decimal
+    touch_price: Charge
     """The price on the side taken (ask for buys, bid for sells; the limit for maker fills)."""
-    spread_cost: Decimal
+    spread_cost: Finite
     """Cash: (touch - reference) x side x quantity."""
-    slippage: Decimal
+    slippage: Finite
     """Cash: (price - touch) x side x quantity."""
-    slippage_bps: Decimal
+    slippage_bps: Finite
     models: ExecutionModels
-    remaining: Decimal
+    remaining: Charge
     """What the order has left to fill at the venue after this fill."""
     fee_model: str = ""
     """The cost terms that priced the fee: their name (``equity``, ``AAPL``, ``account`` …)."""
@@ -140,16 +153,16 @@ class OrderTriggerReported(ExecutionReportBase, frozen=True, kw_only=True):
     """A stop, stop-limit or trailing stop was triggered at ``trigger_price`` (its stop level)."""
 
     symbol: Symbol
-    trigger_price: Decimal
-    market_price: Decimal
+    trigger_price: Price
+    market_price: Charge
 
 
 class OrderExpiryReported(ExecutionReportBase, frozen=True, kw_only=True):
     """The venue ended an order: DAY at the close, GTD, IOC/FOK remainders, one-cancels-other."""
 
     symbol: Symbol
-    reason: str
-    unfilled: Decimal
+    reason: Text
+    unfilled: Charge
 
 
 ExecutionReport = OrderFillReported | OrderTriggerReported | OrderExpiryReported

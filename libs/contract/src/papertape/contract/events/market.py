@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
+from papertape.contract.bounds import NAME, Charge, Limit, Size, Text, UtcTime
 from papertape.contract.events.base import Event, Query
 from papertape.contract.ids import Symbol
 
@@ -25,32 +26,32 @@ class Timeframe(enum.StrEnum):
 class QuoteReceived(Event, frozen=True, kw_only=True):
     """A top-of-book quote; ``last`` is the last trade when the source has one."""
 
-    symbol: Symbol
-    bid: Decimal
-    ask: Decimal
-    bid_size: Decimal = Decimal(0)
-    ask_size: Decimal = Decimal(0)
-    last: Decimal | None = None
-    volume: Decimal = Decimal(0)
-    ts_event: datetime
-    ts_init: datetime
-    source: str
+    symbol: Annotated[Symbol, NAME]
+    bid: Charge
+    ask: Charge
+    bid_size: Size = Decimal(0)
+    ask_size: Size = Decimal(0)
+    last: Charge | None = None
+    volume: Size = Decimal(0)
+    ts_event: UtcTime
+    ts_init: UtcTime
+    source: Text
     in_session: bool = True
 
 
 class BarClosed(Event, frozen=True, kw_only=True):
     """An OHLCV bar whose interval has ended."""
 
-    symbol: Symbol
+    symbol: Annotated[Symbol, NAME]
     timeframe: Timeframe
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    start: datetime
-    end: datetime
-    source: str
+    open: Charge
+    high: Charge
+    low: Charge
+    close: Charge
+    volume: Size
+    start: UtcTime
+    end: UtcTime
+    source: Text
     in_session: bool = True
 
 
@@ -63,17 +64,17 @@ MarketEvent = QuoteReceived | BarClosed
 class GetLatestQuote(Query, frozen=True, kw_only=True):
     """The last quote market-data published for a symbol (reply result: ``QuoteReceived``)."""
 
-    symbol: Symbol
+    symbol: Annotated[Symbol, NAME]
 
 
 class GetBars(Query, frozen=True, kw_only=True):
     """Stored bars of a symbol and width, oldest first (reply result: ``BarHistory``)."""
 
-    symbol: Symbol
+    symbol: Annotated[Symbol, NAME]
     timeframe: Timeframe
-    start: datetime | None = None
-    end: datetime | None = None
-    limit: int = 500
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    limit: Limit = 500
 
 
 class BarHistory(msgspec.Struct, frozen=True, kw_only=True):

@@ -104,3 +104,5 @@ class RejectReason(enum.StrEnum):
     OVERFILL = "overfill"
     PRICE_OUTSIDE_LIMIT = "price_outside_limit"
     INSUFFICIENT_CASH = "insufficient_cash"
+    INVALID_HISTORY = "invalid_history"
+    """A stored event out of the contract's bounds (written before them), voided on read."""

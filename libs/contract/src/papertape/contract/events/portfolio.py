@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from papertape.contract.events.account import AccountEvent
+from papertape.contract.bounds import Limit, Periods, UtcTime, Version
+from papertape.contract.events.account import AccountEvent, AccountRef
 from papertape.contract.events.base import Query
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.reports import (
@@ -20,7 +20,6 @@ from papertape.contract.events.reports import (
     PerformanceMetrics,
     PositionView,
 )
-from papertape.contract.ids import AccountId
 
 
 class ListAccounts(Query, frozen=True, kw_only=True):
@@ -30,7 +29,7 @@ class ListAccounts(Query, frozen=True, kw_only=True):
 class AccountQueryBase(Query, frozen=True, kw_only=True):
     """A question about one account."""
 
-    account_id: AccountId
+    account_id: AccountRef
 
 
 class GetAccountSummary(AccountQueryBase, frozen=True, kw_only=True):
@@ -48,32 +47,32 @@ class GetOpenOrders(AccountQueryBase, frozen=True, kw_only=True):
 class GetClosedTrades(AccountQueryBase, frozen=True, kw_only=True):
     """Round trips with entry, exit, P&L, pips, R-multiple, holding time, exit reason."""
 
-    limit: int | None = None
+    limit: Limit | None = None
 
 
 class GetActivity(AccountQueryBase, frozen=True, kw_only=True):
     """The account's event stream, oldest first, from a stream version."""
 
-    from_version: int = 1
-    limit: int = 500
+    from_version: Version = 1
+    limit: Limit = 500
 
 
 class GetEquityCurve(AccountQueryBase, frozen=True, kw_only=True):
     """Equity points over time."""
 
-    since: datetime | None = None
+    since: UtcTime | None = None
 
 
 class GetPerformance(AccountQueryBase, frozen=True, kw_only=True):
     """Performance metrics: return, win rate, profit factor, drawdown, Sharpe …"""
 
-    periods_per_year: int = 252
+    periods_per_year: Periods = 252
 
 
 class GetReport(AccountQueryBase, frozen=True, kw_only=True):
     """Summary, positions, orders, trades, equity curve and metrics in one answer."""
 
-    periods_per_year: int = 252
+    periods_per_year: Periods = 252
 
 
 class ExportTradesCsv(AccountQueryBase, frozen=True, kw_only=True):

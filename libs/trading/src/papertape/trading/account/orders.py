@@ -55,13 +55,13 @@ def _shape_problem(cmd: PlaceOrder, now: datetime) -> str | None:
     trails = (cmd.trail_amount is not None) + (cmd.trail_percent is not None)
     if trails != (1 if trailing else 0):
         return "a trailing stop needs exactly one of trail_amount and trail_percent"
-    for name in ("limit_price", "stop_price", "stop_loss", "take_profit"):
+    # Off the tick or the lot is refused, never rounded: the trader asked for that number.
+    for name in ("limit_price", "stop_price", "stop_loss", "take_profit", "trail_amount"):
         price: Decimal | None = getattr(cmd, name)
         if price is not None and (price <= 0 or instrument.price(price) != price):
             return f"{name} {price} is not a positive multiple of the tick {instrument.tick_size}"
-    for trail in (cmd.trail_amount, cmd.trail_percent):
-        if trail is not None and trail <= 0:
-            return "a trail must be positive"
+    if cmd.trail_percent is not None and cmd.trail_percent <= 0:
+        return "trail_percent must be positive"
     if (cmd.time_in_force is TimeInForce.GTD) != (cmd.expire_at is not None):
         return "expire_at goes with time in force GTD, and only with it"
     if cmd.expire_at is not None and cmd.expire_at <= now:
