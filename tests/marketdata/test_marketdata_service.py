@@ -12,6 +12,7 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
+from papertape.common.clock import FakeClock
 from papertape.contract import codec
 from papertape.contract.events.envelope import Reply, Request
 from papertape.contract.events.market import (
@@ -230,6 +231,73 @@ async def test_a_failed_feed_is_restarted_and_publishes_again(
         assert b'"source":"flaky"' in msg.data
         assert feed.connections == 2
         assert service.metrics.feed_restarts.labels("flaky")._value.get() == 1
+    finally:
+        service.runtime.stop()
+        await serving
+
+
+class OneQuoteFeed:
+    """A live-like feed that sends one quote at the clock's time, then waits."""
+
+    name = "one"
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+
+    async def stream(self) -> AsyncIterator[QuoteReceived]:
+        now = self._clock.now()
+        yield QuoteReceived(
+            symbol=Symbol("BTCUSD"),
+            bid=Decimal(100),
+            ask=Decimal("100.02"),
+            last=Decimal("100.01"),
+            ts_event=now,
+            ts_init=now,
+            source="one",
+        )
+        await asyncio.Event().wait()
+
+
+async def test_bars_close_on_the_clock_after_the_closing_loop_failed_once(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    nats_url: str,
+) -> None:
+    clock = FakeClock(T0)
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD",
+        timeframes="1m",
+        store_bars=False,
+    )
+    service = MarketDataService(settings, clock=clock, feed=OneQuoteFeed(clock))
+    quotes = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    bars = await nats_client.subscribe(subjects.bar("1m", "BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    try:
+        await quotes.next_msg(timeout=20)
+        publisher = service.publisher
+        assert publisher is not None
+        close_due = publisher.close_due
+        calls = 0
+
+        async def fails_once(now: datetime) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionError("the bar store is away")
+            await close_due(now)
+
+        publisher.close_due = fails_once  # type: ignore[method-assign]
+        clock.advance(timedelta(minutes=2))
+        bar = codec.Codec[BarClosed](BarClosed).decode((await bars.next_msg(timeout=20)).data)
+        assert bar.start == T0
+        assert calls >= 2
+        failures = service.runtime.metrics.task_failures.labels("market-data", "closing bars")
+        assert failures._value.get() == 1
     finally:
         service.runtime.stop()
         await serving

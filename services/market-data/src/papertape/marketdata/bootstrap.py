@@ -52,6 +52,7 @@ def build_feed(settings: MarketDataSettings, clock: Clock, metrics: MarketDataMe
 
 
 FEED_RESTART_S = (1.0, 60.0)  # first and longest pause before a failed feed restarts
+BAR_CLOSE_EVERY_S = 1.0
 
 
 class MarketDataService:
@@ -87,7 +88,9 @@ class MarketDataService:
         self.queries.store = self.store
         self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
         if self.settings.feed != "replay":
-            self._tasks.append(asyncio.create_task(self._close_bars(), name="market-data bars"))
+            self._tasks.append(
+                self.runtime.every("closing bars", BAR_CLOSE_EVERY_S, self._close_bars)
+            )
 
     async def stop(self) -> None:
         """Stop the feed, wait for acknowledgements, close the store."""
@@ -121,9 +124,8 @@ class MarketDataService:
         )
 
     async def _close_bars(self) -> None:
+        """Close the bars the wall clock has passed (late ticks get the grace first)."""
         assert self.publisher is not None
         grace = timedelta(seconds=self.settings.bar_close_grace_s)
-        while True:
-            await asyncio.sleep(1.0)
-            await self.publisher.flush()
-            await self.publisher.close_due(self.runtime.clock.now() - grace)
+        await self.publisher.flush()
+        await self.publisher.close_due(self.runtime.clock.now() - grace)
