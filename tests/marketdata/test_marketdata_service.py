@@ -26,6 +26,7 @@ from papertape.contract.events.market import (
 from papertape.contract.ids import Actor, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.bootstrap import MarketDataService
 from papertape.marketdata.feeds.replay import ReplayFeed
 from papertape.marketdata.publisher import MarketPublisher
@@ -301,3 +302,51 @@ async def test_bars_close_on_the_clock_after_the_closing_loop_failed_once(
     finally:
         service.runtime.stop()
         await serving
+
+
+async def test_a_restarted_synthetic_feed_continues_from_the_last_stored_bar(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+) -> None:
+    # What the previous run left in the bar store: BTCUSD closed at 50,000 at 15:31, while
+    # the clock (behind it) says 15:00 and a cold start would begin at 43,000.
+    end = T0 + timedelta(hours=1, minutes=1)
+    stored = BarClosed(
+        symbol=Symbol("BTCUSD"),
+        timeframe=Timeframe.M1,
+        open=Decimal("49990.00"),
+        high=Decimal("50010.00"),
+        low=Decimal("49980.00"),
+        close=Decimal("50000.00"),
+        volume=Decimal(3),
+        start=end - timedelta(minutes=1),
+        end=end,
+        source="synthetic",
+    )
+    store = await BarStore.open(fresh_database)
+    await store.upsert([stored])
+    await store.close()
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD,ETHUSD",
+        quote_rate=20,
+    )
+    service = MarketDataService(settings, clock=FakeClock(T0 + timedelta(minutes=30)))
+    btc = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    decoder = codec.Codec[QuoteReceived](QuoteReceived)
+    try:
+        first = decoder.decode((await btc.next_msg(timeout=20)).data)
+        second = decoder.decode((await btc.next_msg(timeout=20)).data)
+    finally:
+        service.runtime.stop()
+        await serving
+    assert end < first.ts_event < second.ts_event  # never back in time
+    mid = (first.bid + first.ask) / 2
+    assert abs(mid - stored.close) / stored.close < Decimal("0.005")  # one step, no jump

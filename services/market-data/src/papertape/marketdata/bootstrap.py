@@ -12,7 +12,7 @@ from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import Symbol
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
-from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator
 from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
@@ -77,6 +77,7 @@ class MarketDataService:
         """Open the bar store, build the publisher, start pumping the feed."""
         if self.settings.store_bars:
             self.store = await BarStore.open(self.settings.database_url)
+            await self._resume_feed(self.store)
         self.publisher = MarketPublisher(
             self.runtime.broker.connection,
             self.runtime.subjects,
@@ -91,6 +92,16 @@ class MarketDataService:
             self._tasks.append(
                 self.runtime.every("closing bars", BAR_CLOSE_EVERY_S, self._close_bars)
             )
+
+    async def _resume_feed(self, store: BarStore) -> None:
+        """A synthetic feed continues from the last bars it stored (``make run`` again)."""
+        if not isinstance(self.feed, SyntheticFeed):
+            return
+        narrowest = min(self.settings.timeframe_list(), key=TIMEFRAME_SECONDS.__getitem__)
+        last = await store.last_bars(self.settings.symbol_list(), narrowest, self.feed.name)
+        self.feed.resume_after(last.values())
+        for symbol, bar in sorted(last.items()):
+            self.runtime.log.info("%s continues from %s at %s", symbol, bar.close, bar.end)
 
     async def stop(self) -> None:
         """Stop the feed, wait for acknowledgements, close the store."""
