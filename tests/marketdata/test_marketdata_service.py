@@ -350,3 +350,58 @@ async def test_a_restarted_synthetic_feed_continues_from_the_last_stored_bar(
     assert end < first.ts_event < second.ts_event  # never back in time
     mid = (first.bid + first.ask) / 2
     assert abs(mid - stored.close) / stored.close < Decimal("0.005")  # one step, no jump
+
+
+async def test_a_wider_bar_begun_before_a_restart_closes_whole_after_it(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+) -> None:
+    # The previous run stored the 1m bars of 15:30, 15:31 and 15:32 and stopped inside the
+    # 5m bar of 15:30-15:35, which it had not closed yet.
+    opens = ("50000.00", "50010.00", "50020.00")
+    stored = [
+        BarClosed(
+            symbol=Symbol("BTCUSD"),
+            timeframe=Timeframe.M1,
+            open=Decimal(price),
+            high=Decimal(price) + 15,
+            low=Decimal(price) - 5,
+            close=Decimal(price) + 10,
+            volume=Decimal(2),
+            start=T0 + timedelta(hours=1, minutes=minute),
+            end=T0 + timedelta(hours=1, minutes=minute + 1),
+            source="synthetic",
+        )
+        for minute, price in enumerate(opens)
+    ]
+    store = await BarStore.open(fresh_database)
+    await store.upsert(stored)
+    await store.close()
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD",
+        timeframes="1m,5m",
+        quote_rate=20,
+    )
+    clock = FakeClock(stored[-1].end)
+    service = MarketDataService(settings, clock=clock)
+    quotes = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    bars = await nats_client.subscribe(subjects.bar("5m", "BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    try:
+        await quotes.next_msg(timeout=20)
+        clock.advance(timedelta(minutes=5))  # the 5m bar is due on the clock
+        bar = codec.Codec[BarClosed](BarClosed).decode((await bars.next_msg(timeout=20)).data)
+    finally:
+        service.runtime.stop()
+        await serving
+    assert (bar.start, bar.end) == (stored[0].start, stored[0].start + timedelta(minutes=5))
+    assert bar.open == stored[0].open  # from before the restart, not from its first quote
+    assert bar.high >= Decimal("50035.00")
+    assert bar.volume >= Decimal(6)

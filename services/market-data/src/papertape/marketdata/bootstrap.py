@@ -12,7 +12,7 @@ from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import Symbol
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
-from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator
+from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator, bar_start
 from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
@@ -75,13 +75,14 @@ class MarketDataService:
 
     async def start(self) -> None:
         """Open the bar store, build the publisher, start pumping the feed."""
+        aggregator = BarAggregator(self.settings.timeframe_list())
         if self.settings.store_bars:
             self.store = await BarStore.open(self.settings.database_url)
-            await self._resume_feed(self.store)
+            await self._resume_feed(self.store, aggregator)
         self.publisher = MarketPublisher(
             self.runtime.broker.connection,
             self.runtime.subjects,
-            aggregator=BarAggregator(self.settings.timeframe_list()),
+            aggregator=aggregator,
             store=self.store,
             metrics=self.metrics,
             latest=self.latest,
@@ -93,14 +94,20 @@ class MarketDataService:
                 self.runtime.every("closing bars", BAR_CLOSE_EVERY_S, self._close_bars)
             )
 
-    async def _resume_feed(self, store: BarStore) -> None:
-        """A synthetic feed continues from the last bars it stored (``make run`` again)."""
+    async def _resume_feed(self, store: BarStore, aggregator: BarAggregator) -> None:
+        """A synthetic feed continues from the last bars it stored (``make run`` again), and
+        the wider bars those had begun are taken up, so the bar store agrees with itself."""
         if not isinstance(self.feed, SyntheticFeed):
             return
-        narrowest = min(self.settings.timeframe_list(), key=TIMEFRAME_SECONDS.__getitem__)
-        last = await store.last_bars(self.settings.symbol_list(), narrowest, self.feed.name)
+        base, widest = aggregator.timeframes[0], aggregator.timeframes[-1]
+        last = await store.last_bars(self.settings.symbol_list(), base, self.feed.name)
         self.feed.resume_after(last.values())
+        per_widest = TIMEFRAME_SECONDS[widest] // TIMEFRAME_SECONDS[base]
         for symbol, bar in sorted(last.items()):
+            begun = await store.bars(
+                symbol, base, bar_start(bar.start, widest), bar.end, limit=per_widest
+            )
+            aggregator.resume(b for b in begun if b.source == self.feed.name)
             self.runtime.log.info("%s continues from %s at %s", symbol, bar.close, bar.end)
 
     async def stop(self) -> None:
