@@ -97,6 +97,7 @@ class Portfolio:
         self.runtime.log.info("opened demo account %s", name)
 
     async def _persist_marks(self) -> None:
+        """Apply the marks that moved to the accounts holding them (every ``mark_interval_s``)."""
         await persist_marks(self.book, self.marks, self.clock, self.ids)
 
     async def stop(self) -> None:
