@@ -41,8 +41,9 @@ STARTUP_S = 8.0
 
 
 def write_quotes(path: Path, start: datetime) -> None:
-    """Flat at 100 for four seconds, then a fall through the 95 stop."""
-    rows = [("99.99", "100.01")] * 20 + [("97.99", "98.01"), ("94.99", "95.01"), ("93.99", "94.01")]
+    """Flat at 100 for eight seconds (the order must reach the venue by then, on a loaded
+    machine too), then a fall through the 95 stop."""
+    rows = [("99.99", "100.01")] * 40 + [("97.99", "98.01"), ("94.99", "95.01"), ("93.99", "94.01")]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ts", "symbol", "bid", "ask", "last"])
