@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.settings import CommonSettings
@@ -124,3 +125,38 @@ async def test_a_transient_failure_is_retried_and_then_handled(
     assert handled == 1
     info = await nats_client.jetstream().stream_info(subjects.stream("DEADLETTER"))
     assert info.state.messages == 0
+
+
+async def test_a_failure_on_a_consumer_that_never_redelivers_is_dead_lettered_at_once(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    settings = CommonSettings(nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1)
+    runtime = ServiceRuntime("replayer", settings)
+    attempts = 0
+
+    @runtime.broker.subscriber(
+        subjects.all_execution_reports(),
+        stream=JStream(subjects.stream("EXECUTION"), declare=False),
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.MANUAL,
+    )
+    @runtime.guarded("replay", redelivers=False)
+    async def handle(msg: NatsMessage) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("the book is broken")
+
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), QUOTE)
+    serving = asyncio.create_task(runtime.serve())
+    try:
+        letter = await next_letter(nats_client, subjects)
+    finally:
+        runtime.stop()
+        await serving
+    # An ordered consumer would never deliver it again: a NACK would have lost it.
+    assert letter.reason.startswith("retries_exhausted")
+    assert (letter.deliveries, attempts) == (1, 1)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from papertape.common.tasks import stop_tasks
+from papertape.common.tasks import periodically, stop_tasks
 
 
 async def test_a_task_that_swallows_a_cancellation_is_cancelled_again() -> None:
@@ -39,3 +40,35 @@ async def test_finished_and_failed_tasks_are_fine() -> None:
     await stop_tasks([done, failed])
     assert done.done()
     assert failed.done()
+
+
+async def test_a_periodic_action_that_fails_is_logged_counted_and_run_again() -> None:
+    runs: list[str] = []
+    failures = 0
+
+    async def close_bars() -> None:
+        runs.append("run")
+        if len(runs) in (2, 3):
+            raise RuntimeError("the store is away")
+
+    def count() -> None:
+        nonlocal failures
+        failures += 1
+
+    task = asyncio.create_task(
+        periodically(
+            0.01,
+            close_bars,
+            what="closing bars",
+            log=logging.getLogger("test"),
+            on_failure=count,
+            pauses=(0.01, 0.02),
+        )
+    )
+    for _ in range(200):
+        if len(runs) >= 6:
+            break
+        await asyncio.sleep(0.01)
+    await stop_tasks([task])
+    assert len(runs) >= 6  # it went on after two failures in a row
+    assert failures == 2

@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 from nats.aio.client import Client
+from prometheus_client.parser import text_string_to_metric_families
 
 from papertape.common.bus.publishing import MSG_ID, publish
 from papertape.contract import codec
@@ -26,7 +28,13 @@ pytestmark = pytest.mark.integration
 reports: codec.Codec[Envelope[ExecutionReport]] = codec.Codec(Envelope[ExecutionReport])
 
 
-async def place(nc: Client, subjects: Subjects, order: OrderPlaced, version: int) -> None:
+async def place(
+    nc: Client,
+    subjects: Subjects,
+    order: OrderPlaced,
+    version: int,
+    traceparent: str | None = None,
+) -> None:
     envelope = Envelope[AccountEvent](
         event_id=EventId(f"evt-{order.order_id}"),
         stream_id=StreamId("account-acc-1"),
@@ -34,6 +42,7 @@ async def place(nc: Client, subjects: Subjects, order: OrderPlaced, version: int
         occurred_at=order.ts,
         correlation_id=CorrelationId("c"),
         actor=Actor("test"),
+        traceparent=traceparent,
         data=order,
     )
     subject = subjects.account_event(order.account_id, "order_placed")
@@ -41,9 +50,11 @@ async def place(nc: Client, subjects: Subjects, order: OrderPlaced, version: int
 
 
 @asynccontextmanager
-async def running(nats_url: str, subjects: Subjects) -> AsyncIterator[ExecutionService]:
+async def running(
+    nats_url: str, subjects: Subjects, metrics_port: int = -1
+) -> AsyncIterator[ExecutionService]:
     settings = ExecutionSettings(
-        nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1, expiry_sweep_s=0
+        nats_url=nats_url, namespace=subjects.namespace, metrics_port=metrics_port, expiry_sweep_s=0
     )
     service = ExecutionService(settings)
     serving = asyncio.create_task(service.serve())
@@ -59,6 +70,15 @@ Published = list[tuple[str, Envelope[ExecutionReport]]]
 
 
 async def next_fills(nc: Client, subjects: Subjects, count: int) -> Published:
+    return [
+        (headers.get(MSG_ID, ""), envelope)
+        for headers, envelope in await next_reports(nc, subjects, count)
+    ]
+
+
+async def next_reports(
+    nc: Client, subjects: Subjects, count: int
+) -> list[tuple[dict[str, str], Envelope[ExecutionReport]]]:
     js = nc.jetstream()
     sub = await js.subscribe(
         subjects.all_execution_reports(),
@@ -69,7 +89,7 @@ async def next_fills(nc: Client, subjects: Subjects, count: int) -> Published:
     try:
         for _ in range(count):
             msg = await sub.next_msg(timeout=10)
-            found.append(((msg.headers or {}).get(MSG_ID, ""), reports.decode(msg.data)))
+            found.append((msg.headers or {}, reports.decode(msg.data)))
     finally:
         await sub.unsubscribe()
     return found
@@ -109,3 +129,83 @@ async def test_restart_rebuilds_the_book_from_the_accounts_stream(
         await nats_client.publish(subjects.quote("AAPL"), codec.encode(quote("94", "94.5", at(2))))
         found = await next_fills(nats_client, subjects, 2)
     assert sorted(msg_id for msg_id, _ in found) == ["o1.fill.1", "o2.fill.1"]
+    # Each report is on its order's stream, at the version its sequence gives: the same
+    # after the restart as it would have been before.
+    assert sorted((e.stream_id, e.stream_version) for _, e in found) == [
+        ("order-o1", 2),
+        ("order-o2", 2),
+    ]
+
+
+ORDER_TRACE = "0af7651916cd43dd8448eb211c80319c"
+ORDER_TRACEPARENT = f"00-{ORDER_TRACE}-b7ad6b7169203331-01"
+
+
+async def test_a_fill_report_continues_the_trace_of_its_order(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    order = placed("o1", OrderSide.BUY, "100", ts=at(0))
+    await place(nats_client, subjects, order, 1, traceparent=ORDER_TRACEPARENT)
+    async with running(nats_url, subjects):
+        await nats_client.publish(
+            subjects.quote("AAPL"), codec.encode(quote("99.98", "100", at(1)))
+        )
+        [(headers, envelope)] = await next_reports(nats_client, subjects, 1)
+    assert envelope.traceparent is not None
+    assert envelope.traceparent.split("-")[1] == ORDER_TRACE
+    assert headers["traceparent"].split("-")[1] == ORDER_TRACE
+    assert (envelope.stream_id, envelope.stream_version) == ("order-o1", 2)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus' text format (0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+async def test_handled_messages_show_in_metrics_by_handler_and_outcome(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    await place(nats_client, subjects, placed("o1", OrderSide.BUY, "100", ts=at(0)), 1)
+    async with running(nats_url, subjects, metrics_port=0) as service:
+        await nats_client.publish(
+            subjects.quote("AAPL"), codec.encode(quote("99.98", "100", at(1)))
+        )
+        await next_fills(nats_client, subjects, 1)
+        port = service.runtime.metrics_port
+        assert port is not None
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    handled = "papertape_messages_handled_total"
+    assert metric(text, handled, service="execution", handler="account_event", outcome="ok") == 1
+    assert metric(text, handled, service="execution", handler="quote", outcome="ok") == 1
+    assert metric(text, "papertape_message_handling_seconds_count", handler="quote") == 1
+    # FastStream's own bus metrics and the trace middleware see the subscriptions too.
+    assert "papertape_bus_received_messages_total" in text
+
+
+async def test_an_account_message_that_cannot_be_decoded_is_dead_lettered_and_the_book_goes_on(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    await nats_client.jetstream().publish(subjects.account_event("acc-1", "order_placed"), b"{}")
+    await place(nats_client, subjects, placed("o1", OrderSide.BUY, "100", ts=at(0)), 2)
+    letters = await nats_client.jetstream().subscribe(
+        subjects.all_dead_letters(), ordered_consumer=True
+    )
+    async with running(nats_url, subjects) as service:
+        letter = await letters.next_msg(timeout=10)
+        assert b"malformed" in letter.data
+        assert [o.order_id for o in service.venue.working()] == ["o1"]
+    await letters.unsubscribe()

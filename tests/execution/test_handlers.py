@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -9,11 +10,19 @@ import pytest
 
 from papertape.common.bus.publishing import MSG_ID
 from papertape.contract import codec
-from papertape.contract.events.account import AccountEvent, OrderCancelled
+from papertape.contract.events.account import AccountEvent, OrderCancelled, OrderFilled
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.execution import ExecutionReport, OrderFillReported
 from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
+from papertape.contract.ids import (
+    AccountId,
+    Actor,
+    CorrelationId,
+    EventId,
+    FillId,
+    OrderId,
+    StreamId,
+)
 from papertape.contract.subjects import Subjects
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.reports import ReportPublisher
@@ -124,3 +133,77 @@ async def test_an_order_that_is_done_forgets_its_origin(
     await handlers.on_account_event(account_envelope(cancelled, "e-2"))
     assert handlers.venue.get(OrderId("o1")) is None
     assert "o1" not in handlers.reports.origins
+
+
+def published_versions(js: RecordingJetStream) -> list[tuple[str, str, int]]:
+    found = []
+    for _subject, payload, _headers in js.published:
+        envelope = reports_codec.decode(payload)
+        found.append((str(envelope.event_id), str(envelope.stream_id), envelope.stream_version))
+    return found
+
+
+async def test_a_stops_trigger_and_fill_are_versions_one_and_two_of_its_order_stream(
+    wiring: tuple[ExecutionHandlers, RecordingJetStream],
+) -> None:
+    handlers, js = wiring
+    stop = placed("o1", OrderSide.SELL, "10", OrderType.STOP, stop="99", ts=at(0))
+    await handlers.on_account_event(account_envelope(stop))
+    await handlers.on_market_event(codec.encode(quote("98.90", "98.95", at(1))))
+    assert published_versions(js) == [
+        ("o1.trigger", "order-o1", 1),
+        ("o1.fill.1", "order-o1", 2),
+    ]
+
+
+async def test_an_expiry_after_partial_fills_comes_after_them_even_after_a_restart() -> None:
+    settings = ExecutionSettings(cap_at_quote_size=True)
+    order = placed(
+        "o1",
+        OrderSide.BUY,
+        "10",
+        OrderType.LIMIT,
+        limit="100",
+        tif=TimeInForce.GTD,
+        expire_at=at(10),
+        ts=at(0),
+    )
+    js = RecordingJetStream()
+    handlers = ExecutionHandlers(
+        Venue(settings.venue_config()),
+        ReportPublisher(js, Subjects("ns")),  # type: ignore[arg-type]
+    )
+    await handlers.on_account_event(account_envelope(order))
+    await handlers.on_market_event(codec.encode(quote("99.90", "99.95", at(1), ask_size="4")))
+    [fill] = [reports_codec.decode(payload).data for _, payload, _ in js.published]
+    assert isinstance(fill, OrderFillReported)
+
+    # A restarted venue rebuilds the order and its fill from the account's events.
+    restarted_js = RecordingJetStream()
+    restarted = ExecutionHandlers(
+        Venue(settings.venue_config()),
+        ReportPublisher(restarted_js, Subjects("ns")),  # type: ignore[arg-type]
+    )
+    await restarted.on_account_event(account_envelope(order))
+    filled = OrderFilled(
+        account_id=AccountId("acc-1"),
+        ts=at(1),
+        order_id=OrderId("o1"),
+        fill_id=FillId(fill.report_id),
+        symbol=fill.symbol,
+        side=fill.side,
+        price=fill.price,
+        quantity=fill.quantity,
+        fee=fill.fee,
+        position_quantity=fill.quantity,
+        position_avg_price=fill.price,
+        cash_after=Decimal(0),
+        order_remaining=fill.remaining,
+    )
+    await restarted.on_account_event(account_envelope(filled, "e-2"))
+    await restarted.on_market_event(codec.encode(quote("99.90", "99.95", at(2), ask_size="4")))
+    await restarted.on_clock(at(11))
+    assert published_versions(restarted_js) == [
+        ("o1.fill.2", "order-o1", 3),
+        ("o1.expiry", "order-o1", 4),
+    ]

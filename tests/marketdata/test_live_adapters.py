@@ -14,13 +14,17 @@ import pytest
 from papertape.common.clock import FakeClock
 from papertape.contract.events.market import Timeframe
 from papertape.contract.ids import Symbol
-from papertape.marketdata.aggregator import TransientSourceError
-from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.aggregator import SourceAggregator, TransientSourceError
+from papertape.marketdata.bootstrap import build_feed
+from papertape.marketdata.feeds.base import SourceUnavailable, VendorShapeChanged
 from papertape.marketdata.feeds.live.alphavantage import AlphaVantageSource
 from papertape.marketdata.feeds.live.ccxt import CcxtSource, market_of
 from papertape.marketdata.feeds.live.finnhub import FinnhubSource
+from papertape.marketdata.feeds.live.polling import PollingFeed
 from papertape.marketdata.feeds.live.twelvedata import TwelveDataSource
 from papertape.marketdata.feeds.live.yfinance import YFinanceSource, ticker_of
+from papertape.marketdata.metrics import MarketDataMetrics
+from papertape.marketdata.settings import MarketDataSettings
 
 RECORDED = Path(__file__).parent / "recorded"
 NOW = datetime(2024, 1, 2, 16, 0, tzinfo=UTC)
@@ -200,3 +204,113 @@ async def test_alphavantage_throttling_is_transient() -> None:
     source = AlphaVantageSource(client=replaying({"GLOBAL_QUOTE": "alphavantage_throttled.json"}))
     with pytest.raises(TransientSourceError):
         await source.latest_quote(Symbol("MSFT"))
+
+
+@pytest.mark.usefixtures("keys")
+async def test_a_vendor_that_changed_its_shape_fails_over_to_the_next_source() -> None:
+    # Twelve Data renamed "close" to "last_price": the next source (Finnhub) answers instead.
+    changed = TwelveDataSource(client=replaying({"/quote": "twelvedata_quote_shape_changed.json"}))
+    finnhub = FinnhubSource(
+        client=replaying({"/api/v1/quote": "finnhub_quote_AAPL.json"}), clock=FakeClock(NOW)
+    )
+    metrics = MarketDataMetrics()
+    aggregator = SourceAggregator([changed, finnhub], metrics=metrics, backoff_s=0.0)
+    quote = await aggregator.latest_quote(Symbol("AAPL"))
+    assert (quote.source, quote.last) == ("finnhub", Decimal("185.64"))
+    failures = metrics.registry.get_sample_value(
+        "papertape_marketdata_source_failures_total",
+        {"source": "twelvedata", "reason": "VendorShapeChanged"},
+    )
+    assert failures == 1
+
+
+def without(name: str, key: str) -> Any:
+    document = recorded(name)
+    del document[key]
+    return document
+
+
+class ChangedExchange(RecordedExchange):
+    """A ccxt exchange whose ticker lost its ``bid`` and whose candles lost a column."""
+
+    async def fetch_ticker(self, market: str) -> Any:
+        return without("ccxt_kraken_fetch_ticker_BTC_USD.json", "bid")
+
+    async def fetch_ohlcv(self, market: str, timeframe: str, since: int | None = None) -> Any:
+        return [row[:5] for row in recorded("ccxt_kraken_fetch_ohlcv_BTC_USD_1m.json")]
+
+
+async def test_ccxt_answers_in_another_shape_are_the_sources_failure() -> None:
+    source = CcxtSource("kraken", exchange=ChangedExchange(), clock=FakeClock(NOW))
+    with pytest.raises(VendorShapeChanged, match="bid"):
+        await source.latest_quote(Symbol("BTCUSD"))
+    with pytest.raises(VendorShapeChanged):
+        await source.bars(Symbol("BTCUSD"), Timeframe.M1, None, None)
+
+
+async def test_yfinance_answers_in_another_shape_are_the_sources_failure() -> None:
+    def history(ticker: str, interval: str, start: Any, end: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = recorded(f"yfinance_history_{ticker}_{interval}.json")
+        del rows[0]["Close"]
+        return rows
+
+    source = YFinanceSource(
+        fetch_quote=lambda ticker: {"bid": "n/a", "ask": 185.66},
+        fetch_history=history,
+        clock=FakeClock(NOW),
+    )
+    with pytest.raises(VendorShapeChanged, match="bid"):
+        await source.latest_quote(Symbol("AAPL"))
+    with pytest.raises(VendorShapeChanged, match="Close"):
+        await source.bars(Symbol("AAPL"), Timeframe.M1, None, None)
+
+
+@pytest.mark.usefixtures("keys")
+async def test_http_vendors_answers_in_another_shape_are_the_sources_failure() -> None:
+    def answering(document: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda request: httpx.Response(200, json=document))
+        )
+
+    fx = recorded("alphavantage_fx_EUR_USD.json")
+    del fx["Realtime Currency Exchange Rate"]["8. Bid Price"]
+    candles = recorded("finnhub_candle_AAPL_1.json")
+    candles["c"] = candles["c"][:1]  # a column shorter than the others
+    with pytest.raises(VendorShapeChanged, match="Bid Price"):
+        await AlphaVantageSource(client=answering(fx)).latest_quote(Symbol("EURUSD"))
+    with pytest.raises(VendorShapeChanged, match="`c`"):
+        await FinnhubSource(client=answering(without("finnhub_quote_AAPL.json", "c"))).latest_quote(
+            Symbol("AAPL")
+        )
+    with pytest.raises(VendorShapeChanged):
+        await FinnhubSource(client=answering(candles), clock=FakeClock(NOW)).bars(
+            Symbol("AAPL"), Timeframe.M1, None, None
+        )
+    series = recorded("twelvedata_time_series_AAPL_1min.json")
+    series["values"][0]["open"] = None
+    with pytest.raises(VendorShapeChanged, match="open"):
+        await TwelveDataSource(client=answering(series), clock=FakeClock(NOW)).bars(
+            Symbol("AAPL"), Timeframe.M1, None, None
+        )
+
+
+async def test_a_ccxt_source_configured_in_the_service_builds_its_exchange_client() -> None:
+    settings = MarketDataSettings(feed="live", live_sources="ccxt,yfinance", symbols="BTCUSD")
+    metrics = MarketDataMetrics()
+    feed = build_feed(settings, FakeClock(NOW), metrics)
+    assert isinstance(feed, PollingFeed)
+    aggregator = feed.source
+    assert isinstance(aggregator, SourceAggregator)
+    ccxt_source = aggregator.sources[0]
+    assert isinstance(ccxt_source, CcxtSource)
+    exchange = ccxt_source.client()  # ccxt comes with the service: no "ccxt is not installed"
+    try:
+        assert type(exchange).__module__.startswith("ccxt.async_support")
+        assert exchange.id == "kraken"
+        # No network: the exchange answers from the recorded response.
+        recorded_exchange = RecordedExchange()
+        exchange.fetch_ticker = recorded_exchange.fetch_ticker
+        quote = await aggregator.latest_quote(Symbol("BTCUSD"))
+        assert (quote.source, quote.bid) == ("ccxt-kraken", Decimal("45012.30"))
+    finally:
+        await exchange.close()

@@ -12,6 +12,7 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
+from papertape.common.clock import FakeClock
 from papertape.contract import codec
 from papertape.contract.events.envelope import Reply, Request
 from papertape.contract.events.market import (
@@ -25,6 +26,7 @@ from papertape.contract.events.market import (
 from papertape.contract.ids import Actor, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.bootstrap import MarketDataService
 from papertape.marketdata.feeds.replay import ReplayFeed
 from papertape.marketdata.publisher import MarketPublisher
@@ -233,3 +235,173 @@ async def test_a_failed_feed_is_restarted_and_publishes_again(
     finally:
         service.runtime.stop()
         await serving
+
+
+class OneQuoteFeed:
+    """A live-like feed that sends one quote at the clock's time, then waits."""
+
+    name = "one"
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+
+    async def stream(self) -> AsyncIterator[QuoteReceived]:
+        now = self._clock.now()
+        yield QuoteReceived(
+            symbol=Symbol("BTCUSD"),
+            bid=Decimal(100),
+            ask=Decimal("100.02"),
+            last=Decimal("100.01"),
+            ts_event=now,
+            ts_init=now,
+            source="one",
+        )
+        await asyncio.Event().wait()
+
+
+async def test_bars_close_on_the_clock_after_the_closing_loop_failed_once(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    nats_url: str,
+) -> None:
+    clock = FakeClock(T0)
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD",
+        timeframes="1m",
+        store_bars=False,
+    )
+    service = MarketDataService(settings, clock=clock, feed=OneQuoteFeed(clock))
+    quotes = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    bars = await nats_client.subscribe(subjects.bar("1m", "BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    try:
+        await quotes.next_msg(timeout=20)
+        publisher = service.publisher
+        assert publisher is not None
+        close_due = publisher.close_due
+        calls = 0
+
+        async def fails_once(now: datetime) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionError("the bar store is away")
+            await close_due(now)
+
+        publisher.close_due = fails_once  # type: ignore[method-assign]
+        clock.advance(timedelta(minutes=2))
+        bar = codec.Codec[BarClosed](BarClosed).decode((await bars.next_msg(timeout=20)).data)
+        assert bar.start == T0
+        assert calls >= 2
+        failures = service.runtime.metrics.task_failures.labels("market-data", "closing bars")
+        assert failures._value.get() == 1
+    finally:
+        service.runtime.stop()
+        await serving
+
+
+async def test_a_restarted_synthetic_feed_continues_from_the_last_stored_bar(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+) -> None:
+    # What the previous run left in the bar store: BTCUSD closed at 50,000 at 15:31, while
+    # the clock (behind it) says 15:00 and a cold start would begin at 43,000.
+    end = T0 + timedelta(hours=1, minutes=1)
+    stored = BarClosed(
+        symbol=Symbol("BTCUSD"),
+        timeframe=Timeframe.M1,
+        open=Decimal("49990.00"),
+        high=Decimal("50010.00"),
+        low=Decimal("49980.00"),
+        close=Decimal("50000.00"),
+        volume=Decimal(3),
+        start=end - timedelta(minutes=1),
+        end=end,
+        source="synthetic",
+    )
+    store = await BarStore.open(fresh_database)
+    await store.upsert([stored])
+    await store.close()
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD,ETHUSD",
+        quote_rate=20,
+    )
+    service = MarketDataService(settings, clock=FakeClock(T0 + timedelta(minutes=30)))
+    btc = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    decoder = codec.Codec[QuoteReceived](QuoteReceived)
+    try:
+        first = decoder.decode((await btc.next_msg(timeout=20)).data)
+        second = decoder.decode((await btc.next_msg(timeout=20)).data)
+    finally:
+        service.runtime.stop()
+        await serving
+    assert end < first.ts_event < second.ts_event  # never back in time
+    mid = (first.bid + first.ask) / 2
+    assert abs(mid - stored.close) / stored.close < Decimal("0.005")  # one step, no jump
+
+
+async def test_a_wider_bar_begun_before_a_restart_closes_whole_after_it(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    fresh_database: str,
+    nats_url: str,
+) -> None:
+    # The previous run stored the 1m bars of 15:30, 15:31 and 15:32 and stopped inside the
+    # 5m bar of 15:30-15:35, which it had not closed yet.
+    opens = ("50000.00", "50010.00", "50020.00")
+    stored = [
+        BarClosed(
+            symbol=Symbol("BTCUSD"),
+            timeframe=Timeframe.M1,
+            open=Decimal(price),
+            high=Decimal(price) + 15,
+            low=Decimal(price) - 5,
+            close=Decimal(price) + 10,
+            volume=Decimal(2),
+            start=T0 + timedelta(hours=1, minutes=minute),
+            end=T0 + timedelta(hours=1, minutes=minute + 1),
+            source="synthetic",
+        )
+        for minute, price in enumerate(opens)
+    ]
+    store = await BarStore.open(fresh_database)
+    await store.upsert(stored)
+    await store.close()
+    settings = MarketDataSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+        symbols="BTCUSD",
+        timeframes="1m,5m",
+        quote_rate=20,
+    )
+    clock = FakeClock(stored[-1].end)
+    service = MarketDataService(settings, clock=clock)
+    quotes = await nats_client.subscribe(subjects.quote("BTCUSD"))
+    bars = await nats_client.subscribe(subjects.bar("5m", "BTCUSD"))
+    serving = asyncio.create_task(service.serve())
+    try:
+        await quotes.next_msg(timeout=20)
+        clock.advance(timedelta(minutes=5))  # the 5m bar is due on the clock
+        bar = codec.Codec[BarClosed](BarClosed).decode((await bars.next_msg(timeout=20)).data)
+    finally:
+        service.runtime.stop()
+        await serving
+    assert (bar.start, bar.end) == (stored[0].start, stored[0].start + timedelta(minutes=5))
+    assert bar.open == stored[0].open  # from before the restart, not from its first quote
+    assert bar.high >= Decimal("50035.00")
+    assert bar.volume >= Decimal(6)

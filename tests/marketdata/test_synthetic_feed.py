@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from papertape.common.clock import FakeClock
 from papertape.contract import codec
+from papertape.contract.events.market import QuoteReceived
 from papertape.contract.instruments import instrument_for
 from papertape.marketdata.feeds.synthetic import (
     Regime,
+    ResumePoint,
     SymbolModel,
     SyntheticFeed,
     SyntheticGenerator,
@@ -104,3 +107,51 @@ async def test_an_unpaced_feed_yields_the_generators_quotes() -> None:
         interval=timedelta(milliseconds=1),
     )
     assert quotes == [step[0] for step in itertools.islice(generator.steps(), 5)]
+
+
+def _resumed(seed: int, point: ResumePoint, steps: int = 50) -> list[QuoteReceived]:
+    generator = SyntheticGenerator(
+        [default_model("BTCUSD")],
+        seed=seed,
+        start=START,  # the clock is behind the resume point: time must not go back
+        interval=timedelta(milliseconds=250),
+        time_scale=60,
+        resume={"BTCUSD": point},
+    )
+    return [step[0] for step in itertools.islice(generator.steps(), steps)]
+
+
+def test_a_resumed_path_continues_from_its_price_after_its_time() -> None:
+    point = ResumePoint(price=Decimal("50000.00"), at=START + timedelta(hours=1))
+    quotes = _resumed(7, point)
+    first = quotes[0]
+    assert first.ts_event == point.at + timedelta(milliseconds=250)
+    mid = (first.bid + first.ask) / 2
+    assert abs(mid - point.price) / point.price < Decimal("0.005")  # one step, not a jump
+    assert all(a.ts_event < b.ts_event for a, b in itertools.pairwise(quotes))
+
+
+def test_the_same_seed_and_resume_point_give_the_same_path() -> None:
+    point = ResumePoint(price=Decimal("50000.00"), at=START + timedelta(hours=1))
+    assert _resumed(7, point) == _resumed(7, point)
+    assert _resumed(7, point) != _resumed(8, point)
+
+
+async def test_a_feed_restarted_after_a_failure_goes_on_from_its_last_quote() -> None:
+    feed = SyntheticFeed([default_model("BTCUSD")], seed=1, clock=FakeClock(START), rate=0)
+    first = await _take(feed.stream(), 500)
+    again = await _take(feed.stream(), 1)
+    assert again[0].ts_event > first[-1].ts_event
+    previous = first[-1].last
+    assert previous is not None
+    assert abs(again[0].bid - previous) / previous < Decimal("0.005")
+
+
+async def _take(stream: AsyncGenerator[QuoteReceived, None], count: int) -> list[QuoteReceived]:
+    found: list[QuoteReceived] = []
+    async for quote in stream:
+        found.append(quote)
+        if len(found) >= count:
+            break
+    await stream.aclose()
+    return found

@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, DeadLetterBox, is_malformed
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
+from papertape.common.tasks import periodically
 from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
 from papertape.common.telemetry.tracing import configure_tracing
@@ -79,6 +80,8 @@ class ServiceRuntime:
         self._js: JetStreamContext | None = None
         self._dead_letters: DeadLetterBox | None = None
         self._stopping = asyncio.Event()
+        self.metrics_port: int | None = None
+        """The port /metrics is served on, once ``serve`` has started it."""
 
     @property
     def js(self) -> JetStreamContext:
@@ -124,14 +127,16 @@ class ServiceRuntime:
         self.metrics.dead_letters.labels(self.service, reason).inc()
         self.log.warning("dead-lettered %s (%s): %s", subject, reason, error)
 
-    def guarded(self, name: str) -> Callable[[Handler[R]], Handler[R | None]]:
+    def guarded(
+        self, name: str, *, redelivers: bool = True
+    ) -> Callable[[Handler[R]], Handler[R | None]]:
         """Metrics, timing and dead letters around a handler that takes the raw message.
 
         A message that fails to decode goes to the dead-letter stream at once and is acked;
         any other error NACKs it with a growing delay (``BACKOFF_S``) so JetStream redelivers
         it, until the last allowed delivery (``MAX_DELIVER``), which is dead-lettered and
-        acked. On core NATS (no redelivery) a failure is dead-lettered at once. The service
-        keeps running.
+        acked. On core NATS, or a consumer that never redelivers (``redelivers=False``: an
+        ordered consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
         def decorate(handler: Handler[R]) -> Handler[R | None]:
@@ -142,7 +147,9 @@ class ServiceRuntime:
                     result = await handler(msg)
                 except Exception as error:
                     deliveries = _deliveries(msg)
-                    last = deliveries >= self.max_deliver or not _is_jetstream(msg)
+                    last = (
+                        not redelivers or deliveries >= self.max_deliver or not _is_jetstream(msg)
+                    )
                     if is_malformed(error) or last:
                         await self.dead_letter(
                             msg.raw_message.subject, msg.body, msg.headers, error, deliveries
@@ -220,12 +227,28 @@ class ServiceRuntime:
 
         return decorate
 
+    def every(
+        self, name: str, interval_s: float, action: Callable[[], Awaitable[object]]
+    ) -> asyncio.Task[None]:
+        """A task running ``action`` every ``interval_s`` seconds; a failure is logged, counted
+        (``papertape_task_failures_total``) and followed by a growing pause, never the end."""
+        failures = self.metrics.task_failures.labels(self.service, name)
+        return asyncio.create_task(
+            periodically(interval_s, action, what=name, log=self.log, on_failure=failures.inc),
+            name=f"{self.service} {name}",
+        )
+
     async def serve(
         self,
         on_start: Callable[[], Awaitable[None]] | None = None,
         on_stop: Callable[[], Awaitable[None]] | None = None,
+        on_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Start, say READY, run until a stop signal, stop."""
+        """Start, say READY, run until a stop signal, stop.
+
+        ``on_start`` runs before the broker's subscribers start, ``on_ready`` after (a service
+        that must see its subscriptions' first messages before it is ready waits there).
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stopping.set)
@@ -235,10 +258,13 @@ class ServiceRuntime:
             port = start_metrics_server(
                 self.metrics, self.settings.metrics_port, self.settings.metrics_host
             )
+            self.metrics_port = port
             self.log.info("metrics on http://%s:%d/metrics", self.settings.metrics_host, port)
         if on_start is not None:
             await on_start()
         await self.broker.start()
+        if on_ready is not None:
+            await on_ready()
         print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
         sys.stdout.flush()
         await self._stopping.wait()

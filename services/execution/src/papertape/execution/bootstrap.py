@@ -2,17 +2,18 @@
 
 On start the book is rebuilt by replaying the ACCOUNTS stream from its first message with an
 ordered consumer, which then keeps following it; market data is matched once the replay has
-caught up with the stream's last message at start. Nothing is kept only in memory.
+caught up with the stream's last message at start (until then it is passed over: the book is
+not whole yet). Nothing is kept only in memory. Every subscription goes through the runtime's
+guard (metrics, handling time, trace, dead letters) and the expiry sweep through its periodic
+helper.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any
 
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
 from papertape.common.clock import Clock
@@ -41,75 +42,83 @@ class ExecutionService:
         """Set once the book is rebuilt and market data is being matched."""
         self.accounts_seen = 0
         self._catch_up_to = 0
-        self._subscriptions: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        runtime, subjects = self.runtime, self.runtime.subjects
+        broker = runtime.broker
+
+        # An ordered consumer from the first message: it never redelivers, so the guard
+        # dead-letters a failure at once, and nothing is acknowledged.
+        @broker.subscriber(
+            subjects.all_account_events(),
+            stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.MANUAL,
+        )
+        @runtime.guarded("account_event", redelivers=False)
+        async def on_account_event(msg: NatsMessage) -> None:
+            try:
+                await self._handlers().on_account_event(msg.body)
+            finally:
+                self._seen(msg)
+
+        # Quotes, and bars of the one width the venue matches on (the others would be decoded
+        # only to be dropped).
+        for subject, name in (
+            (subjects.all_quotes(), "quote"),
+            (subjects.bars(self.settings.bar_timeframe), "bar"),
+        ):
+
+            @broker.subscriber(subject)
+            @runtime.guarded(name)
+            async def on_market_event(msg: NatsMessage) -> None:
+                if self.caught_up.is_set():
+                    await self._handlers().on_market_event(msg.body)
 
     async def start(self) -> None:
-        """Replay ACCOUNTS into the book, then match the market."""
-        runtime, subjects = self.runtime, self.runtime.subjects
-        self.handlers = ExecutionHandlers(self.venue, ReportPublisher(runtime.js, subjects))
-        stream = subjects.stream("ACCOUNTS")
-        info = await runtime.js.stream_info(stream)
+        """Build the handlers; note how far the ACCOUNTS replay must get before matching."""
+        runtime = self.runtime
+        tracer = runtime.tracer_provider.get_tracer("papertape.execution")
+        self.handlers = ExecutionHandlers(
+            self.venue, ReportPublisher(runtime.js, runtime.subjects, tracer=tracer)
+        )
+        info = await runtime.js.stream_info(runtime.subjects.stream("ACCOUNTS"))
         self._catch_up_to = info.state.last_seq
         if self._catch_up_to == 0:
             self.caught_up.set()
-        self._subscriptions.append(
-            await runtime.js.subscribe(
-                subjects.all_account_events(),
-                stream=stream,
-                cb=self._account_message,
-                ordered_consumer=True,
-                deliver_policy=DeliverPolicy.ALL,
-            )
-        )
+
+    async def ready(self) -> None:
+        """Wait for the book to be rebuilt, then match the market and sweep expiries."""
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
-        runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
-        nc = runtime.broker.connection
-        # Quotes, and bars of the one width the venue matches on (the others would be decoded
-        # only to be dropped).
-        for subject in (subjects.all_quotes(), subjects.bars(self.settings.bar_timeframe)):
-            market: Subscription = await nc.subscribe(subject, cb=self._market_message)
-            self._subscriptions.append(market)
-        await nc.flush()  # the server knows the subscription before we say we are matching
+        self.runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
+        await self.runtime.broker.connection.flush()  # the server knows every subscription
         if self.settings.expiry_sweep_s > 0:
-            self._tasks.append(asyncio.create_task(self._sweep(), name="execution expiries"))
+            self._tasks.append(
+                self.runtime.every("expiry sweep", self.settings.expiry_sweep_s, self._sweep)
+            )
         self.matching.set()
 
     async def stop(self) -> None:
-        """Stop following the bus."""
+        """Stop the sweep (the broker stops the subscriptions)."""
         await stop_tasks(self._tasks)
-        for subscription in self._subscriptions:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        self._tasks = []
 
     async def serve(self) -> None:
         """Run until SIGINT/SIGTERM (prints READY once the book is rebuilt)."""
-        await self.runtime.serve(on_start=self.start, on_stop=self.stop)
+        await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_ready=self.ready)
 
-    async def _account_message(self, msg: Msg) -> None:
-        assert self.handlers is not None
-        await self._guarded(msg, self.handlers.on_account_event)
+    def _handlers(self) -> ExecutionHandlers:
+        if self.handlers is None:
+            raise RuntimeError("the execution service has not started")
+        return self.handlers
+
+    def _seen(self, msg: NatsMessage) -> None:
         self.accounts_seen += 1
-        if msg.metadata.sequence.stream >= self._catch_up_to:
+        if msg.raw_message.metadata.sequence.stream >= self._catch_up_to:
             self.caught_up.set()
 
-    async def _market_message(self, msg: Msg) -> None:
-        assert self.handlers is not None
-        await self._guarded(msg, self.handlers.on_market_event)
-
-    async def _guarded(self, msg: Msg, handle: Any) -> None:
-        # Neither subscription redelivers (an ordered consumer, a core subscription): a message
-        # that cannot be handled is dead-lettered with the reason and the service goes on.
-        try:
-            await handle(msg.data)
-        except Exception as error:
-            await self.runtime.dead_letter(msg.subject, msg.data, msg.headers, error)
-
     async def _sweep(self) -> None:
-        assert self.handlers is not None
-        while True:
-            await asyncio.sleep(self.settings.expiry_sweep_s)
-            try:
-                await self.handlers.on_clock(self.runtime.clock.now())
-            except Exception:
-                self.runtime.log.exception("expiry sweep failed")
+        await self._handlers().on_clock(self.runtime.clock.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from papertape.contract.codec import Codec, upcast
-from papertape.contract.events.account import AccountEvent, OrderPlaced
+from papertape.contract.events.account import AccountEvent, OrderFilled, OrderPlaced
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import MarketEvent, QuoteReceived
 from papertape.execution.reports import Origin, ReportPublisher
@@ -28,8 +28,15 @@ class ExecutionHandlers:
         event = upcast(envelope.data)  # a v1 CostModelSet is read as the schedule it stands for
         if isinstance(event, OrderPlaced):
             self.reports.origins[event.order_id] = Origin(
-                envelope.event_id, envelope.correlation_id
+                envelope.event_id,
+                envelope.correlation_id,
+                envelope.traceparent,
+                envelope.tracestate,
             )
+        elif isinstance(event, OrderFilled) and (
+            origin := self.reports.origins.get(event.order_id)
+        ):
+            origin.booked(event.fill_id)
         await self.reports.publish(self.venue.on_account_event(event))
         order_id = getattr(event, "order_id", None)
         if order_id is not None and self.venue.get(order_id) is None:

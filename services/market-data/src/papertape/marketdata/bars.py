@@ -125,6 +125,13 @@ class BarAggregator:
             last_ts=bar.end,
         )
 
+    def resume(self, bars: Iterable[BarClosed]) -> None:
+        """Take up the wider bars that stored narrowest bars had begun (a restart), so each
+        closes whole instead of from the restart on. Nothing is returned: a wider bar these
+        bars complete was closed, and stored, when its last narrow bar closed."""
+        for bar in bars:
+            self.on_bar(bar)
+
     def close_due(self, now: datetime) -> list[BarClosed]:
         """Close every bar whose interval ended at or before ``now`` (narrowest first)."""
         closed: list[BarClosed] = []

@@ -35,6 +35,14 @@ SELECT * FROM (
 ) newest ORDER BY start
 """
 
+_LAST = """
+SELECT DISTINCT ON (symbol)
+    symbol, timeframe, start, "end", open, high, low, close, volume, source, in_session
+FROM md_bars
+WHERE symbol = ANY($1::text[]) AND timeframe = $2 AND source = $3
+ORDER BY symbol, start DESC
+"""
+
 _FAR_PAST = datetime.fromisoformat("1900-01-01T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 
@@ -120,3 +128,10 @@ class BarStore:
             limit,
         )
         return [_bar(record) for record in records]
+
+    async def last_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, source: str
+    ) -> dict[Symbol, BarClosed]:
+        """Each symbol's newest stored bar of ``timeframe`` from ``source`` (if it has one)."""
+        records = await self._pool.fetch(_LAST, list(symbols), timeframe.value, source)
+        return {Symbol(record["symbol"]): _bar(record) for record in records}

@@ -12,7 +12,7 @@ from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import Symbol
 from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
-from papertape.marketdata.bars import BarAggregator
+from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator, bar_start
 from papertape.marketdata.barstore import BarStore
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
@@ -52,6 +52,7 @@ def build_feed(settings: MarketDataSettings, clock: Clock, metrics: MarketDataMe
 
 
 FEED_RESTART_S = (1.0, 60.0)  # first and longest pause before a failed feed restarts
+BAR_CLOSE_EVERY_S = 1.0
 
 
 class MarketDataService:
@@ -74,12 +75,14 @@ class MarketDataService:
 
     async def start(self) -> None:
         """Open the bar store, build the publisher, start pumping the feed."""
+        aggregator = BarAggregator(self.settings.timeframe_list())
         if self.settings.store_bars:
             self.store = await BarStore.open(self.settings.database_url)
+            await self._resume_feed(self.store, aggregator)
         self.publisher = MarketPublisher(
             self.runtime.broker.connection,
             self.runtime.subjects,
-            aggregator=BarAggregator(self.settings.timeframe_list()),
+            aggregator=aggregator,
             store=self.store,
             metrics=self.metrics,
             latest=self.latest,
@@ -87,7 +90,25 @@ class MarketDataService:
         self.queries.store = self.store
         self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
         if self.settings.feed != "replay":
-            self._tasks.append(asyncio.create_task(self._close_bars(), name="market-data bars"))
+            self._tasks.append(
+                self.runtime.every("closing bars", BAR_CLOSE_EVERY_S, self._close_bars)
+            )
+
+    async def _resume_feed(self, store: BarStore, aggregator: BarAggregator) -> None:
+        """A synthetic feed continues from the last bars it stored (``make run`` again), and
+        the wider bars those had begun are taken up, so the bar store agrees with itself."""
+        if not isinstance(self.feed, SyntheticFeed):
+            return
+        base, widest = aggregator.timeframes[0], aggregator.timeframes[-1]
+        last = await store.last_bars(self.settings.symbol_list(), base, self.feed.name)
+        self.feed.resume_after(last.values())
+        per_widest = TIMEFRAME_SECONDS[widest] // TIMEFRAME_SECONDS[base]
+        for symbol, bar in sorted(last.items()):
+            begun = await store.bars(
+                symbol, base, bar_start(bar.start, widest), bar.end, limit=per_widest
+            )
+            aggregator.resume(b for b in begun if b.source == self.feed.name)
+            self.runtime.log.info("%s continues from %s at %s", symbol, bar.close, bar.end)
 
     async def stop(self) -> None:
         """Stop the feed, wait for acknowledgements, close the store."""
@@ -121,9 +142,8 @@ class MarketDataService:
         )
 
     async def _close_bars(self) -> None:
+        """Close the bars the wall clock has passed (late ticks get the grace first)."""
         assert self.publisher is not None
         grace = timedelta(seconds=self.settings.bar_close_grace_s)
-        while True:
-            await asyncio.sleep(1.0)
-            await self.publisher.flush()
-            await self.publisher.close_due(self.runtime.clock.now() - grace)
+        await self.publisher.flush()
+        await self.publisher.close_due(self.runtime.clock.now() - grace)

@@ -68,7 +68,9 @@ class Portfolio:
         )
         self._tasks = [
             asyncio.create_task(self._relay_forever(), name="relay"),
-            asyncio.create_task(self._mark_periodically(), name="marks"),
+            self.runtime.every(
+                "persisting marks", self.settings.mark_interval_s, self._persist_marks
+            ),
         ]
 
     async def _relay_forever(self) -> None:
@@ -94,13 +96,9 @@ class Portfolio:
         await self.book.execute(request)
         self.runtime.log.info("opened demo account %s", name)
 
-    async def _mark_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.mark_interval_s)
-            try:
-                await persist_marks(self.book, self.marks, self.clock, self.ids)
-            except Exception:
-                self.runtime.log.exception("persisting marks failed; will try again")
+    async def _persist_marks(self) -> None:
+        """Apply the marks that moved to the accounts holding them (every ``mark_interval_s``)."""
+        await persist_marks(self.book, self.marks, self.clock, self.ids)
 
     async def stop(self) -> None:
         if self.relay is not None:

@@ -54,6 +54,12 @@ class ServiceMetrics:
             ["service", "subscriber"],
             registry=self.registry,
         )
+        self.task_failures = Counter(
+            "papertape_task_failures_total",
+            "Failures of a background task (each is logged, then the task goes on)",
+            ["service", "task"],
+            registry=self.registry,
+        )
         self.up = Gauge(
             "papertape_up", "1 while the service runs", ["service"], registry=self.registry
         )

@@ -59,3 +59,7 @@ class QuoteSource(Protocol):
 
 class SourceUnavailable(Exception):
     """A source cannot answer now (network, quota, unknown symbol): try another."""
+
+
+class VendorShapeChanged(SourceUnavailable):
+    """A source answered in a shape its adapter does not know (a key gone, a type changed)."""

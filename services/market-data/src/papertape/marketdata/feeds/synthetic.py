@@ -2,6 +2,11 @@
 
 The same seed, models, start and interval give the same quotes, byte for byte. Each symbol has
 its own generator (seeded with ``"<seed>:<symbol>"``), so adding a symbol changes no other.
+
+A feed that starts again continues where it stopped: from a ``ResumePoint`` per symbol (the last
+stored bar's close and end, or the feed's own last quote), the walk starts at that price and the
+grid after that time, so prices never jump and time never goes back. A resumed walk is seeded
+with ``"<seed>:<symbol>:<resume time>"``: the same seed and resume point give the same path.
 """
 
 from __future__ import annotations
@@ -9,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import msgspec
 
 from papertape.common.clock import Clock
-from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.instruments import AssetClass, Instrument, instrument_for
 
 SOURCE = "synthetic"
@@ -79,13 +84,38 @@ def default_model(symbol: str) -> SymbolModel:
     )
 
 
+class ResumePoint(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a symbol's path stopped: its last price and the time it was seen."""
+
+    price: Decimal
+    at: datetime
+
+    @classmethod
+    def after_bar(cls, bar: BarClosed) -> ResumePoint:
+        """The path continues from a stored bar's close, after its end."""
+        return cls(price=bar.close, at=bar.end)
+
+    @classmethod
+    def after_quote(cls, quote: QuoteReceived) -> ResumePoint:
+        """The path continues from a quote's price (its last, else its mid), after its time."""
+        price = quote.last if quote.last is not None else (quote.bid + quote.ask) / 2
+        return cls(price=price, at=quote.ts_event)
+
+
 class _Walk:
     """One symbol's random walk."""
 
-    def __init__(self, model: SymbolModel, seed: int, dt_years: float) -> None:
+    def __init__(
+        self, model: SymbolModel, seed: int, dt_years: float, resume: ResumePoint | None = None
+    ) -> None:
         self.model = model
-        self.rng = random.Random(f"{seed}:{model.instrument.symbol}")
-        self.mid = float(model.start_price)
+        symbol = model.instrument.symbol
+        if resume is None:
+            self.rng = random.Random(f"{seed}:{symbol}")
+            self.mid = float(model.start_price)
+        else:
+            self.rng = random.Random(f"{seed}:{symbol}:{resume.at.isoformat()}")
+            self.mid = float(resume.price)
         self.drift = model.drift
         self.volatility = model.volatility
         self.dt = dt_years
@@ -132,12 +162,17 @@ class SyntheticGenerator:
         interval: timedelta,
         time_scale: float = 1.0,
         source: str = SOURCE,
+        resume: Mapping[str, ResumePoint] | None = None,
     ) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         dt_years = interval.total_seconds() * time_scale / _SECONDS_PER_YEAR
-        self._walks = [_Walk(model, seed, dt_years) for model in models]
-        self.start = start
+        points = resume or {}
+        self._walks = [
+            _Walk(model, seed, dt_years, points.get(model.instrument.symbol)) for model in models
+        ]
+        # The grid starts after every point resumed from: no symbol's time goes back.
+        self.start = max([start, *(point.at for point in points.values())])
         self.interval = interval
         self.source = source
 
@@ -169,8 +204,15 @@ class SyntheticFeed:
         self._clock = clock
         self._rate = rate
         self._time_scale = time_scale
+        self._resume: dict[str, ResumePoint] = {}
 
-    async def stream(self) -> AsyncIterator[QuoteReceived]:
+    def resume_after(self, bars: Iterable[BarClosed]) -> None:
+        """Continue each bar's symbol from the bar's close, after its end (the bar store's
+        last bars, on start)."""
+        for bar in bars:
+            self._resume[bar.symbol] = ResumePoint.after_bar(bar)
+
+    async def stream(self) -> AsyncGenerator[QuoteReceived, None]:
         """Quotes timestamped on a grid from now, each released when its time has come."""
         interval = (
             timedelta(seconds=1.0 / self._rate) if self._rate > 0 else timedelta(milliseconds=1)
@@ -184,6 +226,7 @@ class SyntheticFeed:
             interval=interval,
             time_scale=self._time_scale,
             source=self.name,
+            resume=self._resume,
         )
         loop = asyncio.get_running_loop()
         began = loop.time()
@@ -195,4 +238,6 @@ class SyntheticFeed:
             elif index % 256 == 0:
                 await asyncio.sleep(0)  # let the publisher breathe when unpaced
             for quote in quotes:
+                # A stream restarted after a failure goes on from here, not from the start.
+                self._resume[quote.symbol] = ResumePoint.after_quote(quote)
                 yield quote

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
@@ -12,7 +15,7 @@ from papertape.contract.ids import Symbol
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import price, size
+from papertape.marketdata.feeds.live.transport import parse, price, size
 
 
 def market_of(symbol: str, quote_alias: dict[str, str] | None = None) -> str:
@@ -23,8 +26,23 @@ def market_of(symbol: str, quote_alias: dict[str, str] | None = None) -> str:
     return f"{base}/{(quote_alias or {}).get(quote, quote)}"
 
 
-def _ms(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+class CcxtTicker(msgspec.Struct, frozen=True, rename="camel"):
+    """ccxt's unified ticker (the fields used; each is null when the exchange has none)."""
+
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    timestamp: int | None
+    bid_volume: Decimal | None = None
+    ask_volume: Decimal | None = None
+
+
+OhlcvRow = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]
+"""ccxt's unified candle: [time in ms, open, high, low, close, volume]."""
+
+
+def _ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 class CcxtSource:
@@ -44,7 +62,8 @@ class CcxtSource:
         self._alias = quote_alias
         self._clock = clock or SystemClock()
 
-    def _client(self) -> Any:
+    def client(self) -> Any:
+        """The ccxt exchange (built on first use)."""
         if self._exchange is None:
             try:
                 module = importlib.import_module("ccxt.async_support")
@@ -55,7 +74,7 @@ class CcxtSource:
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await getattr(self._client(), method)(*args, **kwargs)
+            return await getattr(self.client(), method)(*args, **kwargs)
         except SourceUnavailable:
             raise
         except Exception as error:  # ccxt's NetworkError, RateLimitExceeded, ExchangeError …
@@ -70,17 +89,18 @@ class CcxtSource:
             raise kind(f"{self.name} {method}: {error!r}") from error
 
     async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
-        ticker = await self._call("fetch_ticker", market_of(symbol, self._alias))
-        if ticker.get("bid") is None or ticker.get("ask") is None:
+        answer = await self._call("fetch_ticker", market_of(symbol, self._alias))
+        ticker = parse(answer, CcxtTicker, self.name)
+        if ticker.bid is None or ticker.ask is None:
             raise SourceUnavailable(f"{self.name}: no bid/ask for {symbol}")
-        ts = _ms(ticker["timestamp"]) if ticker.get("timestamp") else self._clock.now()
+        ts = _ms(ticker.timestamp) if ticker.timestamp else self._clock.now()
         return QuoteReceived(
             symbol=symbol,
-            bid=price(symbol, ticker["bid"]),
-            ask=price(symbol, ticker["ask"]),
-            bid_size=size(ticker.get("bidVolume")),
-            ask_size=size(ticker.get("askVolume")),
-            last=price(symbol, ticker["last"]) if ticker.get("last") is not None else None,
+            bid=price(symbol, ticker.bid),
+            ask=price(symbol, ticker.ask),
+            bid_size=size(ticker.bid_volume),
+            ask_size=size(ticker.ask_volume),
+            last=price(symbol, ticker.last) if ticker.last is not None else None,
             ts_event=ts,
             ts_init=self._clock.now(),
             source=self.name,
@@ -94,9 +114,10 @@ class CcxtSource:
         end: datetime | None,
     ) -> list[BarClosed]:
         since = int(start.timestamp() * 1000) if start else None
-        rows = await self._call(
+        answer = await self._call(
             "fetch_ohlcv", market_of(symbol, self._alias), timeframe.value, since=since
         )
+        rows = parse(answer, list[OhlcvRow], self.name)
         width = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
         bars = [
             BarClosed(

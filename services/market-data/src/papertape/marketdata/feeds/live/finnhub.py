@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
 
 from papertape.common.clock import Clock
 from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.contract.ids import Symbol
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
-from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size
+from papertape.marketdata.feeds.base import SourceUnavailable, VendorShapeChanged
+from papertape.marketdata.feeds.live.transport import (
+    HttpSource,
+    api_key,
+    get_json,
+    parse,
+    price,
+    size,
+)
 
 SOURCE = "finnhub"
 BASE_URL = "https://finnhub.io/api/v1"
@@ -24,6 +33,25 @@ _RESOLUTIONS = {
     Timeframe.H1: "60",
     Timeframe.D1: "D",
 }
+
+
+class FinnhubQuote(msgspec.Struct, frozen=True):
+    """``/quote``: current price and its time (``t`` is 0 for a symbol it does not know)."""
+
+    c: Decimal
+    t: int
+
+
+class FinnhubCandles(msgspec.Struct, frozen=True):
+    """``/stock/candle``: columns of equal length; ``s`` is ``ok`` or ``no_data``."""
+
+    s: str
+    t: list[int] = []
+    o: list[Decimal] = []
+    h: list[Decimal] = []
+    l: list[Decimal] = []  # noqa: E741 - Finnhub's name for the lows
+    c: list[Decimal] = []
+    v: list[Decimal] = []
 
 
 class FinnhubSource(HttpSource):
@@ -41,18 +69,19 @@ class FinnhubSource(HttpSource):
         super().__init__(client=client, clock=clock, base_url=base_url)
 
     async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
-        doc = await get_json(
+        document = await get_json(
             self._client, f"{self._base}/quote", {"symbol": symbol, "token": api_key(KEY_VARIABLE)}
         )
-        if not doc.get("t"):
+        doc = parse(document, FinnhubQuote, SOURCE)
+        if not doc.t:
             raise SourceUnavailable(f"finnhub: no quote for {symbol}")
-        last = price(symbol, doc["c"])
+        last = price(symbol, doc.c)
         return QuoteReceived(
             symbol=symbol,
             bid=last,
             ask=last,
             last=last,
-            ts_event=datetime.fromtimestamp(int(doc["t"]), tz=UTC),
+            ts_event=datetime.fromtimestamp(doc.t, tz=UTC),
             ts_init=self._clock.now(),
             source=SOURCE,
         )
@@ -73,14 +102,17 @@ class FinnhubSource(HttpSource):
             "to": int((end or now).timestamp()),
             "token": api_key(KEY_VARIABLE),
         }
-        doc = await get_json(self._client, f"{self._base}/stock/candle", params)
-        if doc.get("s") != "ok":
+        document = await get_json(self._client, f"{self._base}/stock/candle", params)
+        doc = parse(document, FinnhubCandles, SOURCE)
+        if doc.s != "ok":
             return []
+        try:
+            rows = list(zip(doc.t, doc.o, doc.h, doc.l, doc.c, doc.v, strict=True))
+        except ValueError as error:  # columns of different lengths
+            raise VendorShapeChanged(f"finnhub: {error}") from error
         bars = []
-        for t, o, h, lo, c, v in zip(
-            doc["t"], doc["o"], doc["h"], doc["l"], doc["c"], doc["v"], strict=True
-        ):
-            begin = datetime.fromtimestamp(int(t), tz=UTC)
+        for t, o, h, lo, c, v in rows:
+            begin = datetime.fromtimestamp(t, tz=UTC)
             if begin + width <= now:
                 bars.append(
                     BarClosed(

@@ -18,7 +18,7 @@ class PollingFeed:
 
     def __init__(self, source: QuoteSource, symbols: Sequence[str], *, interval_s: float) -> None:
         self.name = source.name
-        self._source = source
+        self.source = source
         self._symbols = [Symbol(s) for s in symbols]
         self._interval_s = interval_s
         self._seen: dict[Symbol, QuoteReceived] = {}
@@ -28,7 +28,7 @@ class PollingFeed:
         fresh: list[QuoteReceived] = []
         for symbol in self._symbols:
             try:
-                quote = await self._source.latest_quote(symbol)
+                quote = await self.source.latest_quote(symbol)
             except SourceUnavailable as error:
                 log.warning("no quote for %s: %s", symbol, error)
                 continue

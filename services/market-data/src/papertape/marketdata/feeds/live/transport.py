@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import msgspec
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.contract.instruments import instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
-from papertape.marketdata.feeds.base import SourceUnavailable
+from papertape.marketdata.feeds.base import SourceUnavailable, VendorShapeChanged
+
+S = TypeVar("S")
 
 
 def api_key(variable: str) -> str:
@@ -33,6 +36,15 @@ async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any]) 
     if response.status_code >= 400:
         raise SourceUnavailable(f"{url}: HTTP {response.status_code}")
     return response.json()
+
+
+def parse(document: Any, shape: type[S], source: str) -> S:
+    """A vendor's decoded JSON as the adapter's typed shape; a shape that changed is the
+    source's failure (the aggregator moves on to the next source), not a KeyError later."""
+    try:
+        return msgspec.convert(document, shape, strict=False)
+    except msgspec.ValidationError as error:
+        raise VendorShapeChanged(f"{source}: unexpected answer: {error}") from error
 
 
 def price(symbol: str, value: Any) -> Decimal:

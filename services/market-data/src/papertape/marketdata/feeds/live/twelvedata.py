@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
 
 from papertape.common.clock import Clock
 from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
@@ -14,7 +16,14 @@ from papertape.contract.instruments import AssetClass, instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
 from papertape.marketdata.bars import TIMEFRAME_SECONDS
 from papertape.marketdata.feeds.base import SourceUnavailable
-from papertape.marketdata.feeds.live.transport import HttpSource, api_key, get_json, price, size
+from papertape.marketdata.feeds.live.transport import (
+    HttpSource,
+    api_key,
+    get_json,
+    parse,
+    price,
+    size,
+)
 
 SOURCE = "twelvedata"
 BASE_URL = "https://api.twelvedata.com"
@@ -35,6 +44,31 @@ def vendor_symbol(symbol: str) -> str:
     return symbol
 
 
+class TwelveDataQuote(msgspec.Struct, frozen=True):
+    """``/quote``: the fields used (its quote has no book)."""
+
+    close: Decimal
+    timestamp: int | None = None
+    volume: Decimal | None = None
+
+
+class TwelveDataValue(msgspec.Struct, frozen=True):
+    """One row of ``/time_series``, in the time zone asked for (UTC)."""
+
+    at: datetime = msgspec.field(name="datetime")
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal | None = None
+
+
+class TwelveDataSeries(msgspec.Struct, frozen=True):
+    """``/time_series``: rows newest first."""
+
+    values: list[TwelveDataValue] = []
+
+
 def _checked(document: Any) -> Any:
     if isinstance(document, dict) and document.get("status") == "error":
         code = int(document.get("code", 0))
@@ -43,8 +77,8 @@ def _checked(document: Any) -> Any:
     return document
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class TwelveDataSource(HttpSource):
@@ -62,25 +96,20 @@ class TwelveDataSource(HttpSource):
         super().__init__(client=client, clock=clock, base_url=base_url)
 
     async def latest_quote(self, symbol: Symbol) -> QuoteReceived:
-        doc = _checked(
-            await get_json(
-                self._client,
-                f"{self._base}/quote",
-                {"symbol": vendor_symbol(symbol), "apikey": api_key(KEY_VARIABLE)},
-            )
+        document = await get_json(
+            self._client,
+            f"{self._base}/quote",
+            {"symbol": vendor_symbol(symbol), "apikey": api_key(KEY_VARIABLE)},
         )
-        last = price(symbol, doc["close"])
-        ts = (
-            datetime.fromtimestamp(int(doc["timestamp"]), tz=UTC)
-            if doc.get("timestamp")
-            else self._clock.now()
-        )
+        doc = parse(_checked(document), TwelveDataQuote, SOURCE)
+        last = price(symbol, doc.close)
+        ts = datetime.fromtimestamp(doc.timestamp, tz=UTC) if doc.timestamp else self._clock.now()
         return QuoteReceived(
             symbol=symbol,
             bid=last,
             ask=last,
             last=last,
-            volume=size(doc.get("volume")),
+            volume=size(doc.volume),
             ts_event=ts,
             ts_init=self._clock.now(),
             source=SOURCE,
@@ -103,22 +132,23 @@ class TwelveDataSource(HttpSource):
             params["start_date"] = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         if end:
             params["end_date"] = end.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        doc = _checked(await get_json(self._client, f"{self._base}/time_series", params))
+        document = await get_json(self._client, f"{self._base}/time_series", params)
+        series = parse(_checked(document), TwelveDataSeries, SOURCE)
         width = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
         now = self._clock.now()
         bars = [
             BarClosed(
                 symbol=symbol,
                 timeframe=timeframe,
-                open=price(symbol, v["open"]),
-                high=price(symbol, v["high"]),
-                low=price(symbol, v["low"]),
-                close=price(symbol, v["close"]),
-                volume=size(v.get("volume")),
-                start=_utc(v["datetime"]),
-                end=_utc(v["datetime"]) + width,
+                open=price(symbol, v.open),
+                high=price(symbol, v.high),
+                low=price(symbol, v.low),
+                close=price(symbol, v.close),
+                volume=size(v.volume),
+                start=_utc(v.at),
+                end=_utc(v.at) + width,
                 source=SOURCE,
             )
-            for v in doc.get("values", [])
+            for v in series.values
         ]
         return sorted((b for b in bars if b.end <= now), key=lambda b: b.start)
