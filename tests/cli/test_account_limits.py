@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from papertape.cli.commands.accounts import LIMIT_OPTIONS
+from papertape.contract.events.account import RiskLimits
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.cli.accountlog import papertape
@@ -29,6 +31,10 @@ async def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
     code = await papertape(*argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def test_every_risk_limit_has_an_option_of_limits_set() -> None:
+    assert list(LIMIT_OPTIONS) == list(RiskLimits.__struct_fields__)
 
 
 async def test_limits_show_prints_the_default_limits(
