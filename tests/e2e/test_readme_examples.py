@@ -1,7 +1,8 @@
 """Every shell example of the READMEs, run as written against ``papertape run`` (``make run``).
 
 ``papertape run`` starts as ``make run`` starts it in a fresh folder (embedded NATS and
-PostgreSQL, the demo account, no namespace), in a data directory of its own. Each line of every
+PostgreSQL, the demo account, no namespace; synthetic quotes at one a second per symbol), in
+a data directory of its own. Each line of every
 ```bash block is then run with bash in that folder, with only ``uv run papertape`` / ``papertape``
 resolved to this environment's ``papertape`` and documented placeholders (``<ORDER_ID>``)
 filled from an earlier ``--json`` answer, and without ``NATS_URL`` / ``DATABASE_URL``: the
@@ -85,7 +86,13 @@ class Platform:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.log = folder / "run.log"
-        env = _client_env() | {"PAPERTAPE_DEMO_ACCOUNT": "demo", "PAPERTAPE_METRICS_PORT": "0"}
+        env = _client_env() | {
+            "PAPERTAPE_DEMO_ACCOUNT": "demo",  # what make run sets
+            "PAPERTAPE_METRICS_PORT": "0",  # free ports: another run may hold 9101-9103
+            # One quote a second per symbol instead of four: no example depends on the rate, and
+            # the other tests sharing this machine's cores keep their share of it.
+            "PAPERTAPE_QUOTE_RATE": "1",
+        }
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
                 [str(PAPERTAPE), "run"], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
