@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ACC = AccountId("trader")
 BTC = Symbol("BTCUSD")
 reports: Codec[Envelope[ExecutionReport]] = Codec(Envelope[ExecutionReport])
+STARTUP_S = 8.0
 
 
 def write_quotes(path: Path, start: datetime) -> None:
@@ -94,7 +95,10 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
         await until(lambda: _answers(client))
         await client.command(OpenAccount(account_id=ACC, name="Trader"))
         quotes = tmp_path / "quotes.csv"
-        write_quotes(quotes, datetime.now(UTC) + timedelta(seconds=1))
+        # The replay keeps the recorded times, paced from its first quote: they must still lie
+        # after the order's placement when market-data is slow to start (a loaded machine
+        # takes seconds), or the venue sees only quotes older than the order.
+        write_quotes(quotes, datetime.now(UTC) + timedelta(seconds=STARTUP_S))
         feed = {
             **env,
             "PAPERTAPE_FEED": "replay",
