@@ -353,3 +353,43 @@ async def test_verify_fails_clearly_when_the_database_has_no_event_log(
 
     assert code == 1
     assert "papertape: error:" in capsys.readouterr().err
+
+
+async def test_fork_with_json_prints_the_new_account_and_its_positions(
+    log: PostgresEventLog, fresh_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _history(log)
+
+    code = await papertape(
+        "audit",
+        "fork",
+        "bob",
+        "--as-of-position",
+        "3",
+        "--into",
+        "bob-2",
+        "--json",
+        "--database-url",
+        fresh_database,
+    )
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "account_id": "bob-2",
+        "source_account_id": "bob",
+        "as_of_position": 3,
+        "events": 1,
+        "positions": [6],
+    }
+
+
+async def test_export_with_json_is_the_same_json_lines(
+    log: PostgresEventLog, fresh_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _history(log)
+
+    code = await papertape("audit", "export", "--all", "--json", "--database-url", fresh_database)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [line["position"] for line in lines] == [1, 2, 3, 4, 5]

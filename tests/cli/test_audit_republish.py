@@ -127,3 +127,33 @@ async def test_republish_to_jetstream_without_a_stream_fails_clearly(
 
     assert code == 1
     assert "papertape: error:" in capsys.readouterr().err
+
+
+async def test_republish_with_json_prints_the_subject_and_the_count(
+    log: PostgresEventLog,
+    fresh_database: str,
+    nats_url: str,
+    subjects: Subjects,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = await papertape(
+        "audit",
+        "republish",
+        "--subject-name",
+        "counted",
+        "--account",
+        "bob",
+        "--json",
+        "--database-url",
+        fresh_database,
+        "--nats-url",
+        nats_url,
+        "--namespace",
+        subjects.namespace,
+    )
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "subject": subjects.republish("counted"),
+        "published": 1,
+    }

@@ -34,9 +34,27 @@ def test_services_are_told_where_the_servers_are() -> None:
 
 def test_run_accepts_a_choice_of_services_or_none() -> None:
     parser = build_parser()
-    assert parser.parse_args(["run", "--service", "gateway"]).services == ["gateway"]
+    assert parser.parse_args(["run", "--service", "portfolio"]).services == ["portfolio"]
     assert parser.parse_args(["run", "--no-services"]).services == []
     assert parser.parse_args(["run"]).services is None
+
+
+def test_a_service_is_named_by_its_module_or_its_folder() -> None:
+    args = build_parser().parse_args(["run", "--service", "market-data", "--service", "execution"])
+    assert args.services == ["marketdata", "execution"]
+
+
+@pytest.mark.parametrize("name", ["nope", "gateway"])
+def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["run", "--service", name])
+
+    assert exited.value.code == 2
+    installed = ", ".join(installed_services())
+    assert f"unknown service {name}; services: {installed}\n" in capsys.readouterr().err
+    assert installed == "portfolio, execution, marketdata"
 
 
 class _Run:

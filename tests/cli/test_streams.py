@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import nats
@@ -44,5 +45,18 @@ def test_streams_declare_creates_every_stream_and_runs_twice(nats_url: str) -> N
         assert main(args) == 0
         expected = {spec.name for spec in subjects.streams()}
         assert asyncio.run(_stream_names(nats_url, subjects)) == expected
+    finally:
+        asyncio.run(_cleanup(nats_url, subjects))
+
+
+def test_streams_declare_with_json_names_the_streams(
+    nats_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subjects = Subjects(f"tcli{uuid.uuid4().hex[:10]}")
+    args = ["streams", "declare", "--nats-url", nats_url, "--namespace", subjects.namespace]
+    try:
+        assert main([*args, "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert answer == {"streams": [spec.name for spec in subjects.streams()], "replicas": 1}
     finally:
         asyncio.run(_cleanup(nats_url, subjects))

@@ -2,7 +2,9 @@
 
 A module ``papertape.cli.commands.<name>`` exposes ``register(subparsers)``, which adds its
 parser(s) with ``subparsers.add_parser(...)`` and sets ``handler=<function(args) -> int>`` with
-``parser.set_defaults``. ``papertape`` finds the modules itself: adding a file is enough.
+``parser.set_defaults``. ``papertape`` finds the modules itself: adding a file is enough. Every
+leaf command takes ``--json`` (``add_json_option``) and then prints one JSON document, or JSON
+Lines when its output is a stream.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import TypeAlias
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
+
+
+def add_json_option(
+    parser: argparse.ArgumentParser, what: str = "print the answer as JSON"
+) -> None:
+    """``--json``: machine-readable output instead of text for people."""
+    parser.add_argument("--json", action="store_true", help=what)
 
 
 def register_all(subparsers: Subparsers) -> None:

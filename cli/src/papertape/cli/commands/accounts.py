@@ -1,9 +1,12 @@
-"""``papertape accounts`` and ``papertape account``: open, fund, read and halt accounts."""
+"""``papertape accounts`` and ``papertape account``: open, fund, read, limit, halt and reset."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+
+import msgspec
 
 from papertape.cli import costs
 from papertape.cli.client import (
@@ -13,20 +16,24 @@ from papertape.cli.client import (
     portfolio_options,
 )
 from papertape.cli.commands import Subparsers
-from papertape.cli.output import print_json, stdout
+from papertape.cli.output import fail, print_json, print_record, stdout
 from papertape.cli.statements import (
     print_accounts,
     print_report,
     print_statement,
     print_trades,
 )
+from papertape.contract.codec import to_builtins
 from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
     AccountCommand,
     Deposit,
     HaltTrading,
     OpenAccount,
+    ResetAccount,
     ResumeTrading,
+    RiskLimits,
+    SetRiskLimits,
     Withdraw,
 )
 from papertape.contract.events.portfolio import (
@@ -47,6 +54,16 @@ from papertape.contract.events.reports import (
     PositionView,
 )
 from papertape.contract.ids import AccountId
+
+LIMIT_OPTIONS: dict[str, tuple[Callable[[str], object], str]] = {
+    "max_position_pct": (decimal_argument, "largest position, % of equity"),
+    "max_risk_per_trade_pct": (decimal_argument, "risk to the stop-loss per trade, % of equity"),
+    "max_portfolio_heat_pct": (decimal_argument, "open risk of all positions, % of equity"),
+    "max_daily_loss_pct": (decimal_argument, "loss in a day that trips the breaker, % of equity"),
+    "max_trades_per_day": (int, "trades in a trading day"),
+    "min_trade_interval_s": (int, "seconds between two trades"),
+}
+"""The fields of ``RiskLimits`` as options of ``account limits set`` (``--max-position-pct``)."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -102,6 +119,35 @@ def register(subparsers: Subparsers) -> None:
         switch.add_argument("account", metavar="ID")
         switch.add_argument("--reason", default="", help="why (kept in the log)")
         switch.set_defaults(handler=portfolio_handler(_halt if name == "halt" else _resume))
+
+    _register_limits(commands, common)
+    reset = commands.add_parser(
+        "reset", parents=[common], help="start a new epoch: fresh cash, no orders, no positions"
+    )
+    reset.add_argument("account", metavar="ID")
+    reset.add_argument(
+        "--cash", type=decimal_argument, default=None, help="new cash (default: the initial cash)"
+    )
+    reset.add_argument("--reason", default="", help="why (kept in the log)")
+    reset.set_defaults(handler=portfolio_handler(_reset))
+
+
+def _register_limits(commands: Subparsers, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("limits", help="show or set the pre-trade risk limits")
+    actions = parser.add_subparsers(title="limits commands", metavar="ACTION", required=True)
+    show = actions.add_parser("show", parents=[common], help="the account's risk limits")
+    show.add_argument("account", metavar="ID")
+    show.set_defaults(handler=portfolio_handler(_limits_show))
+    change = actions.add_parser(
+        "set",
+        parents=[common],
+        help="change some limits (the others keep their values)",
+        description="Exit 1 with invalid_limits when the account refuses the limits.",
+    )
+    change.add_argument("account", metavar="ID")
+    for field, (kind, what) in LIMIT_OPTIONS.items():
+        change.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None, help=what)
+    change.set_defaults(handler=portfolio_handler(_limits_set))
 
 
 def _account(args: argparse.Namespace) -> AccountId:
@@ -195,3 +241,34 @@ async def _report(client: PortfolioClient, args: argparse.Namespace) -> int:
     else:
         print_report(f"account {args.account}: report", report)
     return 0
+
+
+async def _limits(client: PortfolioClient, account: AccountId) -> RiskLimits:
+    summary = await client.query(GetAccountSummary(account_id=account))
+    return msgspec.convert(to_builtins(summary)["limits"], RiskLimits, strict=False)
+
+
+async def _limits_show(client: PortfolioClient, args: argparse.Namespace) -> int:
+    limits = await _limits(client, _account(args))
+    if args.json:
+        print_json(limits)
+    else:
+        print_record(f"risk limits of account {args.account}", to_builtins(limits))
+    return 0
+
+
+async def _limits_set(client: PortfolioClient, args: argparse.Namespace) -> int:
+    changes = {f: getattr(args, f) for f in LIMIT_OPTIONS if getattr(args, f) is not None}
+    if not changes:
+        options = ", ".join(f"--{f.replace('_', '-')}" for f in LIMIT_OPTIONS)
+        return fail(f"nothing to set: give one or more of {options}", 2)
+    limits = msgspec.structs.replace(await _limits(client, _account(args)), **changes)
+    body = SetRiskLimits(account_id=_account(args), limits=limits)
+    described = ", ".join(f"{field} {value}" for field, value in changes.items())
+    return await _done(client, args, body, f"risk limits set: {described}")
+
+
+async def _reset(client: PortfolioClient, args: argparse.Namespace) -> int:
+    body = ResetAccount(account_id=_account(args), initial_cash=args.cash, reason=args.reason)
+    cash = "its initial cash" if args.cash is None else str(args.cash)
+    return await _done(client, args, body, f"reset with {cash}")

@@ -27,7 +27,7 @@ from papertape.cli.client import (
     connected,
     timestamp_argument,
 )
-from papertape.cli.commands import Subparsers
+from papertape.cli.commands import Subparsers, add_json_option
 from papertape.cli.output import fail, print_json, progress, stdout
 from papertape.cli.statements import print_statement
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -54,7 +54,7 @@ def register(subparsers: Subparsers) -> None:
     endpoints.add_nats_options(verify)
     verify.add_argument("--no-live", action="store_true", help="skip the live portfolio check")
     verify.add_argument("--live-timeout", type=float, default=2.0, help="seconds (default 2)")
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_option(verify, "print the report as JSON")
     verify.set_defaults(handler=_run(_verify))
 
     replay = commands.add_parser(
@@ -67,7 +67,7 @@ def register(subparsers: Subparsers) -> None:
     as_of.add_argument(
         "--as-of-time", type=timestamp_argument, metavar="ISO", help="e.g. 2025-01-31T16:00Z"
     )
-    replay.add_argument("--json", action="store_true", help="print the state as JSON")
+    add_json_option(replay, "print the state as JSON")
     endpoints.add_database_option(replay)
     replay.set_defaults(handler=_run(_replay))
 
@@ -75,6 +75,8 @@ def register(subparsers: Subparsers) -> None:
     _add_selection(export)
     export.add_argument("--all", action="store_true", help="every stream (the default)")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    # The export is JSON Lines either way: --json is accepted for scripts that pass it to all.
+    add_json_option(export, "JSON Lines (the only format of an export)")
     endpoints.add_database_option(export)
     export.set_defaults(handler=_run(_export_to_output))
 
@@ -86,6 +88,7 @@ def register(subparsers: Subparsers) -> None:
     )
     again.add_argument("--subject-name", required=True, metavar="NAME")
     again.add_argument("--jetstream", action="store_true", help="publish to JetStream with acks")
+    add_json_option(again, "print the subject and the count as JSON")
     _add_selection(again)
     endpoints.add_database_option(again)
     endpoints.add_nats_options(again)
@@ -95,6 +98,7 @@ def register(subparsers: Subparsers) -> None:
     fork.add_argument("account", metavar="ACCOUNT")
     fork.add_argument("--as-of-position", type=int, required=True, metavar="N")
     fork.add_argument("--into", required=True, metavar="NEW_ACCOUNT")
+    add_json_option(fork, "print the new account, its events and positions as JSON")
     endpoints.add_database_option(fork)
     fork.set_defaults(handler=_run(_fork))
 
@@ -269,7 +273,10 @@ async def _republish(args: argparse.Namespace) -> int:
                 jetstream=args.jetstream,
                 advance=advance,
             )
-    stdout().print(f"published {sent} events to {subject}")
+    if args.json:
+        print_json({"subject": subject, "published": sent})
+    else:
+        stdout().print(f"published {sent} events to {subject}")
     return 0
 
 
@@ -282,6 +289,9 @@ async def _fork(args: argparse.Namespace) -> int:
             into=args.into,
             actor=cli_actor(),
         )
+    if args.json:
+        print_json(forked)
+        return 0
     stdout().print(
         f"forked {forked.source_account_id} as of position {forked.as_of_position} into "
         f"{forked.account_id}: {forked.events} events at positions "

@@ -5,8 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from papertape.cli.commands import Subparsers
-from papertape.cli.run import SERVICES, RunOptions, run
+from papertape.cli.commands import Subparsers, add_json_option
+from papertape.cli.console import Console
+from papertape.cli.run import RunOptions, installed_services, run
+
+
+def service_argument(text: str) -> str:
+    """An argparse type: an installed service, by module (``marketdata``) or folder name."""
+    installed = installed_services()
+    name = text.replace("-", "")  # services/market-data is the module papertape.marketdata
+    if name not in installed:
+        raise argparse.ArgumentTypeError(
+            f"unknown service {text}; services: {', '.join(installed) or 'none installed'}"
+        )
+    return name
 
 
 def register(subparsers: Subparsers) -> None:
@@ -34,7 +46,8 @@ def register(subparsers: Subparsers) -> None:
     group.add_argument(
         "--service",
         action="append",
-        choices=SERVICES,
+        type=service_argument,
+        metavar="NAME",
         dest="services",
         help="run only this service (repeatable; default: every installed one)",
     )
@@ -47,6 +60,7 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds (default 120)")
     parser.add_argument("--stop-timeout", type=float, default=10.0, help="seconds (default 10)")
+    add_json_option(parser, "the output as JSON Lines: {source, line} per line")
     parser.set_defaults(handler=_handle)
 
 
@@ -58,4 +72,4 @@ def _handle(args: argparse.Namespace) -> int:
         ready_timeout=args.ready_timeout,
         stop_timeout=args.stop_timeout,
     )
-    return run(options)
+    return run(options, Console(json_lines=args.json))

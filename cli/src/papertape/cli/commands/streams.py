@@ -6,7 +6,8 @@ import argparse
 import asyncio
 
 from papertape.cli import endpoints
-from papertape.cli.commands import Subparsers
+from papertape.cli.commands import Subparsers, add_json_option
+from papertape.cli.output import print_json
 from papertape.cli.run import declare_platform_streams
 
 
@@ -24,12 +25,16 @@ def register(subparsers: Subparsers) -> None:
         default=1,
         help="copies of each stream in a NATS cluster (3 in production; default 1)",
     )
+    add_json_option(declare, "print the names of the streams as JSON")
     declare.set_defaults(handler=_declare)
 
 
 def _declare(args: argparse.Namespace) -> int:
     subjects = endpoints.subjects(args)
     asyncio.run(declare_platform_streams(endpoints.nats_url(args), subjects, args.replicas))
-    names = ", ".join(spec.name for spec in subjects.streams())
-    print(f"streams declared: {names}")
+    names = [spec.name for spec in subjects.streams()]
+    if args.json:
+        print_json({"streams": names, "replicas": args.replicas})
+    else:
+        print(f"streams declared: {', '.join(names)}")
     return 0
