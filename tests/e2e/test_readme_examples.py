@@ -41,6 +41,7 @@ READMES = (
 PAPERTAPE = Path(sys.executable).with_name("papertape")
 COMMAND = re.compile(r"^(?:uv run )?papertape\b")
 REFUSED = re.compile(r"#.*\brefused: ([a-z_]+)")
+INVALID = re.compile(r"#\s*invalid: (\w+)")
 PLACEHOLDER = re.compile(r"<([A-Z_]+)>")
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SERVER_VARIABLES = ("NATS_URL", "DATABASE_URL", "NAMESPACE", "DATA_DIR")
@@ -56,6 +57,12 @@ class Example:
     @property
     def refusal(self) -> str | None:
         match = REFUSED.search(self.line)
+        return match[1] if match else None
+
+    @property
+    def invalid(self) -> str | None:
+        """The field a line refused before sending names (``# invalid: <field>``)."""
+        match = INVALID.search(self.line)
         return match[1] if match else None
 
 
@@ -193,6 +200,9 @@ def test_every_readme_example_works_as_written_against_papertape_run(
         if example.refusal:
             assert done.returncode == 1, said
             assert f"refused: {example.refusal}:" in done.stderr, said
+        elif example.invalid:
+            assert done.returncode == 2, said
+            assert f"invalid: {example.invalid} " in done.stderr, said
         else:
             assert done.returncode == 0, said
         assert "Traceback" not in done.stderr, said
