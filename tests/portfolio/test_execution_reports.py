@@ -147,10 +147,12 @@ async def test_quotes_mark_the_position_and_reach_the_log(
     async def marked() -> bool:
         await nats_client.publish(subjects.quote("AAPL"), encode(quote))
         summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
-        return bool(Decimal(summary["unrealized_pnl"]) == Decimal(50))
+        # The long stands at the bid, where it would exit: 5 x (109.99 - 100).
+        return bool(Decimal(summary["unrealized_pnl"]) == Decimal("49.95"))
 
     await wait_for(marked)
     summary = (await client.query("summary", GetAccountSummary(account_id=ACC))).result
-    assert Decimal(summary["equity"]) == Decimal(10_050)
+    assert Decimal(summary["equity"]) == Decimal("10049.95")
     activity = (await client.query("activity", GetActivity(account_id=ACC))).result
-    assert "position_marked.v1" in [e["data"]["type"] for e in activity]
+    [mark] = [e["data"] for e in activity if e["data"]["type"] == "position_marked.v1"]
+    assert (mark["price"], mark["bid"], mark["ask"]) == ("110.00", "109.99", "110.01")

@@ -15,7 +15,16 @@ from papertape.contract.events.orders import (
 )
 from papertape.contract.ids import OrderId
 from papertape.trading.account import replay
-from papertape.trading.account.scenarios import AAPL, Scenario, at, fill, kinds, order, wide_open
+from papertape.trading.account.scenarios import (
+    AAPL,
+    Scenario,
+    at,
+    fill,
+    kinds,
+    mark,
+    order,
+    wide_open,
+)
 
 D = Decimal
 
@@ -206,6 +215,24 @@ def test_right_after_a_buy_equity_shows_the_spread_and_slippage_just_paid() -> N
     assert s.state.equity == D("9999.10")
     assert s.state.equity_curve[-1].equity == D("9999.10")
     assert s.state.marks[AAPL] == D("99.96")
+
+
+def test_the_next_mark_at_the_same_market_keeps_the_long_at_the_bid() -> None:
+    # The mid (100.00) is what risk prices at; the long still stands where it would exit.
+    s = Scenario(wide_open()).given(order("o1"))
+    s.given(fill("o1", "100.05", bid="99.96", ask="100.04"))
+    s.when(mark("100.00", bid="99.96", ask="100.04"))
+    assert s.state.positions[AAPL].mark == D("99.96")
+    assert s.state.equity == D("9999.10")
+    assert s.state.marks[AAPL] == D("100.00")
+    assert replay(s.events) == s.state
+
+
+def test_a_mark_marks_a_short_at_the_ask() -> None:
+    s = Scenario(wide_open(allow_short=True)).given(order("o1", side=OrderSide.SELL))
+    s.given(fill("o1", "100", bid="99.96", ask="100.04"))
+    s.when(mark("101", bid="100.98", ask="101.02"))
+    assert s.state.positions[AAPL].mark == D("101.02")
 
 
 def test_right_after_a_short_sale_the_short_is_marked_at_the_ask() -> None:

@@ -7,7 +7,6 @@ the log is not flooded with one event per quote.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from papertape.common.clock import Clock
@@ -26,24 +25,34 @@ class MarkBook:
 
     def __init__(self) -> None:
         self._prices: dict[Symbol, Decimal] = {}
-        self._times: dict[Symbol, datetime] = {}
+        self._quotes: dict[Symbol, QuoteReceived] = {}
         self._applied: dict[tuple[str, Symbol], Decimal] = {}
 
     def update(self, quote: QuoteReceived) -> None:
         price = quote.last if quote.last is not None else (quote.bid + quote.ask) / TWO
         self._prices[quote.symbol] = price
-        self._times[quote.symbol] = quote.ts_event
+        self._quotes[quote.symbol] = quote
 
     def prices(self) -> dict[Symbol, Decimal]:
         return dict(self._prices)
 
-    def due(self, account_id: str, symbols: list[Symbol]) -> list[tuple[Symbol, Decimal, datetime]]:
+    def due(self, account_id: str, symbols: list[Symbol]) -> list[ApplyMark]:
         """Marks of ``symbols`` that moved since they were last applied to the account."""
         moved = []
         for symbol in symbols:
             price = self._prices.get(symbol)
             if price is not None and self._applied.get((account_id, symbol)) != price:
-                moved.append((symbol, price, self._times[symbol]))
+                quote = self._quotes[symbol]
+                moved.append(
+                    ApplyMark(
+                        account_id=AccountId(account_id),
+                        symbol=symbol,
+                        price=price,
+                        ts=quote.ts_event,
+                        bid=quote.bid if quote.bid > 0 else None,
+                        ask=quote.ask if quote.ask > 0 else None,
+                    )
+                )
         return moved
 
     def applied(self, account_id: str, symbol: Symbol, price: Decimal) -> None:
@@ -55,8 +64,7 @@ async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: I
     executed = 0
     for account_id in book.accounts():
         state = book.state(account_id)
-        for symbol, price, ts in marks.due(account_id, list(state.positions)):
-            command = ApplyMark(account_id=AccountId(account_id), symbol=symbol, price=price, ts=ts)
+        for command in marks.due(account_id, list(state.positions)):
             request: Request[AccountCommand] = Request(
                 request_id=ids.new(),
                 issued_at=clock.now(),
@@ -64,6 +72,6 @@ async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: I
                 body=command,
             )
             await book.execute(request)
-            marks.applied(account_id, symbol, price)
+            marks.applied(account_id, command.symbol, command.price)
             executed += 1
     return executed

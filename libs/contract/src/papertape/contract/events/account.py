@@ -233,6 +233,10 @@ class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
     price: Charge
     """A mark of 0 (a quote without a bid) is ignored by the account; a negative one refused."""
     ts: UtcTime
+    bid: Charge | None = None
+    """The market's bid: a long position stands there (None: at ``price``)."""
+    ask: Charge | None = None
+    """The market's ask: a short position stands there (None: at ``price``)."""
 
 
 class ExpireOrder(AccountCommandBase, frozen=True, kw_only=True):
@@ -448,6 +452,11 @@ class PositionMarked(AccountEventBase, frozen=True, kw_only=True):
 
     symbol: Symbol
     price: Decimal
+    """Last or mid: what risk checks price orders at."""
+    bid: Decimal | None = None
+    """The market's bid: a long position stands there (None: at ``price``)."""
+    ask: Decimal | None = None
+    """The market's ask: a short position stands there."""
 
 
 class CircuitBreakerTripped(AccountEventBase, frozen=True, kw_only=True):

@@ -39,6 +39,7 @@ from papertape.trading.account.journal import History
 from papertape.trading.account.liquidation import closing_outcome
 from papertape.trading.account.marks import (
     after_fill_mark,
+    exit_mark,
     trading_day_rolled,
     with_equity_point,
 )
@@ -265,7 +266,8 @@ def _marked(state: AccountState, e: PositionMarked) -> AccountState:
     position = state.positions.get(e.symbol)
     if position is None:
         return _replace(state, marks=marks)
-    positions = {**state.positions, e.symbol: _replace(position, mark=e.price)}
+    mark = exit_mark(e.price, e.bid, e.ask, position.quantity)
+    positions = {**state.positions, e.symbol: _replace(position, mark=mark)}
     return with_equity_point(state, e.ts, marks=marks, positions=positions)
 
 

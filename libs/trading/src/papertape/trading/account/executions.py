@@ -137,7 +137,12 @@ def apply_mark(cmd: ApplyMark, state: AccountState, context: DecisionContext) ->
     if not relevant:
         return []
     marked = PositionMarked(
-        account_id=cmd.account_id, ts=cmd.ts, symbol=cmd.symbol, price=cmd.price
+        account_id=cmd.account_id,
+        ts=cmd.ts,
+        symbol=cmd.symbol,
+        price=cmd.price,
+        bid=cmd.bid,
+        ask=cmd.ask,
     )
     return [marked, *breaker_tripped(evolve(state, marked), cmd.ts)]
 

@@ -32,14 +32,20 @@ def trading_day_rolled(state: AccountState, ts: datetime) -> AccountState:
     )
 
 
-def after_fill_mark(fill: OrderFilled, held: Decimal) -> Decimal:
-    """Where a position stands right after a fill: the side it would exit at, if known.
+def exit_mark(price: Decimal, bid: Decimal | None, ask: Decimal | None, held: Decimal) -> Decimal:
+    """Where a position stands: the side of the market it would exit at, if known.
 
-    A long exits at the bid and a short at the ask, so equity shows the spread and slippage
-    just paid; a fill without a quote (older events, bar paths) marks at its own price.
+    A long exits at the bid and a short at the ask, so equity shows the spread a trader would
+    pay to get out, right after a fill and on every mark after it; without a quote (older
+    events, bar paths, a source with one price) it stands at ``price``.
     """
-    exit_price = fill.bid if held > 0 else fill.ask if held < 0 else None
-    return exit_price if exit_price is not None and exit_price > 0 else fill.price
+    side = bid if held > 0 else ask if held < 0 else None
+    return side if side is not None and side > 0 else price
+
+
+def after_fill_mark(fill: OrderFilled, held: Decimal) -> Decimal:
+    """Where a position stands right after a fill (see ``exit_mark``)."""
+    return exit_mark(fill.price, fill.bid, fill.ask, held)
 
 
 def daily_loss_pct(state: AccountState) -> Decimal:

@@ -86,10 +86,21 @@ def fill(
     )
 
 
-def mark(price: str, symbol: str = "AAPL", ts: datetime | None = None) -> ApplyMark:
-    """An ApplyMark."""
+def mark(
+    price: str,
+    symbol: str = "AAPL",
+    ts: datetime | None = None,
+    bid: str | None = None,
+    ask: str | None = None,
+) -> ApplyMark:
+    """An ApplyMark (with the market's bid and ask when given)."""
     return ApplyMark(
-        account_id=ACCOUNT, symbol=Symbol(symbol), price=Decimal(price), ts=ts or at(1)
+        account_id=ACCOUNT,
+        symbol=Symbol(symbol),
+        price=Decimal(price),
+        ts=ts or at(1),
+        bid=None if bid is None else Decimal(bid),
+        ask=None if ask is None else Decimal(ask),
     )
 
 
