@@ -236,6 +236,7 @@ async def test_an_export_line_holds_what_its_hash_covers(
         line["schema_version"],
         stored.data,
         stored.metadata,
+        stored.recorded_at,
     ) == bytes.fromhex(line["hash"])
 
 

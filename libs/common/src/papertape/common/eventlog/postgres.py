@@ -18,6 +18,7 @@ from papertape.common.eventlog.migrations import apply_migrations
 from papertape.common.eventlog.port import (
     ConcurrencyError,
     DuplicateEventError,
+    LogHead,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -287,6 +288,21 @@ class PostgresEventLog:
     async def head_position(self) -> int:
         """The last position (0 when the log is empty)."""
         return int(await self.pool.fetchval("SELECT position FROM log_head"))
+
+    async def head(self) -> LogHead:
+        """The head row as stored, and the highest stored position (for the audit to compare)."""
+        row = await self.pool.fetchrow(
+            "SELECT h.position, h.hash, coalesce((SELECT max(position) FROM events), 0) AS last"
+            " FROM log_head h"
+        )
+        assert row is not None
+        return LogHead(position=row["position"], hash=bytes(row["hash"]), last_stored=row["last"])
+
+    async def hash_formula_from(self) -> int:
+        """The first position hashed with formula 2 (the recorded time included)."""
+        return int(
+            await self.pool.fetchval("SELECT from_position FROM hash_formulas WHERE formula = 2")
+        )
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's last version (0 when it does not exist)."""
