@@ -190,14 +190,14 @@ class PostgresEventLog:
     ) -> PostgresEventLog:
         """Open a pool (applying pending migrations first, unless told not to).
 
-        With ``role`` (e.g. ``papertape_service``) every connection acts as that role, which
-        may only read and append: the log's owner migrates, the service cannot rewrite.
+        With ``role`` (e.g. ``papertape_service``) every connection logs in as that role, which
+        may only read and append: the log's owner migrates, the service cannot rewrite. It is a
+        login of its own, not ``SET ROLE`` on the owner's session, which ``RESET ROLE`` undoes.
         """
         if migrate:
             await apply_migrations(dsn)
-        settings = {"role": role} if role else None
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, server_settings=settings
+            dsn, min_size=min_size, max_size=max_size, user=role or None
         )
         return cls(pool, group_commit=group_commit)
 

@@ -102,6 +102,9 @@ BEGIN
 END;
 $$;
 
+-- Nobody but the owner creates objects here (PostgreSQL 15 and later say so already): no
+-- function or trigger of the service's own can stand in for the log's.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE INSERT ON events FROM papertape_service;
 REVOKE UPDATE ON log_head FROM papertape_service;
 GRANT SELECT ON hash_formulas TO papertape_service;
