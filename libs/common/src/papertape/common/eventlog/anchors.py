@@ -67,7 +67,9 @@ async def read_anchor_stream(js: JetStreamContext, subjects: Subjects) -> list[A
     except NotFoundError:
         return []
     anchors: list[Anchor] = []
-    for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+    if not info.state.messages:  # an empty stream reports sequence 0, which is no message
+        return anchors
+    for sequence in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
         try:
             message = await js.get_msg(name, sequence)
         except NotFoundError:  # removed by a limit or by hand: the rest still count
