@@ -75,6 +75,7 @@ async def portfolio(
         namespace=subjects.namespace,
         metrics_port=-1,
         mark_interval_s=0.2,
+        anchor_interval_s=0.2,
         snapshot_every=5,
     )
     service = await build(settings)

@@ -133,6 +133,10 @@ async def test_the_service_uses_the_log_as_a_role_that_cannot_rewrite_it(
         await pool.execute("UPDATE events SET type = 'forged'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+    owner = await pool.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'events'")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # its own login: no way back
+        await pool.execute(f"SET ROLE {owner}")
+    assert await pool.fetchval("SELECT session_user") == "papertape_service"
 
 
 async def test_account_metrics_feed_the_dashboards(

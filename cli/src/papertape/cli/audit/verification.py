@@ -1,6 +1,7 @@
 """``audit verify``: the log's integrity, then every account's projections against a replay.
 
-The log: hash chain, gap-free positions, contiguous versions (``verify_log``). The
+The log: hash chain, gap-free positions, contiguous versions, recorded times in order, the
+head row against the last event, and every anchor given (``verify_log``). The
 projections: each account's latest snapshot must equal a fresh replay of its stream up to
 the snapshot's version, and, when a portfolio service answers, its live summary must equal
 the replay's summary at the version it reports.
@@ -8,6 +9,7 @@ the replay's summary at the version it reports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
@@ -16,6 +18,7 @@ from papertape.cli.audit.rebuilds import AccountAsOf, replay_account
 from papertape.cli.client import PortfolioClient, PortfolioUnavailable, Refused
 from papertape.cli.output import Advance
 from papertape.common.eventlog import (
+    Anchor,
     EventLog,
     Snapshot,
     SnapshotStore,
@@ -131,9 +134,11 @@ async def audit(
     log: AuditableLog,
     advance: Advance,
     client: PortfolioClient | None = None,
+    anchors: Sequence[Anchor] = (),
 ) -> AuditReport:
-    """Verify the log, every account's snapshot and (with a client) its live state."""
-    chain = await verify_log(log, advance=advance)
+    """Verify the log (against ``anchors`` too), every account's snapshot and (with a client)
+    its live state."""
+    chain = await verify_log(log, anchors=anchors, advance=advance)
     streams = await log.list_streams(ACCOUNT_STREAM_PREFIX)
     accounts = [info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX) for info in streams]
     mismatches: list[AccountMismatch] = []

@@ -30,6 +30,8 @@ from papertape.cli.client import (
 from papertape.cli.commands import Subparsers, add_json_option
 from papertape.cli.output import fail, print_json, progress, stdout
 from papertape.cli.statements import print_statement
+from papertape.common.eventlog import Anchor
+from papertape.common.eventlog.anchors import anchor_now, read_anchor_file, read_anchor_stream
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.codec import to_builtins
 from papertape.contract.events.account import account_stream
@@ -53,9 +55,34 @@ def register(subparsers: Subparsers) -> None:
     endpoints.add_database_option(verify)
     endpoints.add_nats_options(verify)
     verify.add_argument("--no-live", action="store_true", help="skip the live portfolio check")
+    verify.add_argument(
+        "--anchor-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="check the log against the anchors in this file of JSON lines (repeatable)",
+    )
+    verify.add_argument(
+        "--anchors-from-nats",
+        action="store_true",
+        help="check the log against every anchor in the ANCHORS stream",
+    )
     verify.add_argument("--live-timeout", type=float, default=2.0, help="seconds (default 2)")
     add_json_option(verify, "print the report as JSON")
     verify.set_defaults(handler=_run(_verify))
+
+    anchor = commands.add_parser(
+        "anchor",
+        help="publish the chain head (position, hash) to the ANCHORS stream now",
+        description="Anchor the log's head outside the database, so audit verify can catch a "
+        "rewritten tail; --file appends the anchor to a file of JSON lines too.",
+    )
+    anchor.add_argument("--file", type=Path, metavar="FILE", help="append the anchor here too")
+    add_json_option(anchor, "print the anchor as JSON")
+    endpoints.add_database_option(anchor)
+    endpoints.add_nats_options(anchor)
+    anchor.set_defaults(handler=_run(_anchor))
 
     replay = commands.add_parser(
         "replay",
@@ -129,6 +156,7 @@ def _run(
             PortfolioUnavailable,
             ForkError,
             NoReplayStream,
+            msgspec.DecodeError,
         ) as error:
             return fail(str(error) or type(error).__name__)
 
@@ -148,14 +176,34 @@ async def _log(args: argparse.Namespace) -> AsyncIterator[PostgresEventLog]:
         await log.close()
 
 
+async def _anchors(args: argparse.Namespace) -> list[Anchor]:
+    """The anchors ``audit verify`` was given: from files, and from NATS when asked."""
+    found = [anchor for path in args.anchor_file for anchor in read_anchor_file(path)]
+    if args.anchors_from_nats:
+        async with connected(endpoints.nats_url(args)) as nc:
+            found += await read_anchor_stream(nc.jetstream(), endpoints.subjects(args))
+    return found
+
+
+async def _anchor(args: argparse.Namespace) -> int:
+    async with _log(args) as log, connected(endpoints.nats_url(args)) as nc:
+        anchor = await anchor_now(log, nc.jetstream(), endpoints.subjects(args), args.file)
+    if args.json:
+        print_json(to_builtins(anchor))
+    else:
+        stdout().print(f"anchored position {anchor.position}: {anchor.hash}")
+    return 0
+
+
 async def _verify(args: argparse.Namespace) -> int:
+    anchors = await _anchors(args)
     async with _log(args) as log:
         head = await log.head_position()
         if args.no_live:
             with progress("verifying", head) as advance:
-                report = await audit(log, advance)
+                report = await audit(log, advance, anchors=anchors)
         else:
-            report = await _verify_with_live(args, log, head)
+            report = await _verify_with_live(args, log, head, anchors)
     if args.json:
         print_json({**to_builtins(report), "ok": report.ok})
     else:
@@ -164,17 +212,17 @@ async def _verify(args: argparse.Namespace) -> int:
 
 
 async def _verify_with_live(
-    args: argparse.Namespace, log: PostgresEventLog, head: int
+    args: argparse.Namespace, log: PostgresEventLog, head: int, anchors: list[Anchor]
 ) -> AuditReport:
     url = endpoints.nats_url(args)
     try:
         async with connected(url, connect_timeout=args.live_timeout) as nc:
             client = PortfolioClient(nc, endpoints.subjects(args), timeout=args.live_timeout)
             with progress("verifying", head) as advance:
-                return await audit(log, advance, client)
+                return await audit(log, advance, client, anchors)
     except PortfolioUnavailable as error:
         with progress("verifying", head) as advance:
-            report = await audit(log, advance)
+            report = await audit(log, advance, anchors=anchors)
         return msgspec.structs.replace(report, live_skipped=str(error))
 
 
@@ -182,6 +230,8 @@ def _print_report(report: AuditReport) -> None:
     out = stdout()
     chain = report.log
     out.print(f"log: {chain.checked} of {chain.head_position} events checked")
+    if chain.anchors_checked:
+        out.print(f"anchors checked: {chain.anchors_checked}")
     out.print(
         f"accounts: {report.accounts}, snapshots checked: {report.snapshots_checked}, "
         f"live summaries checked: {report.live_checked}"

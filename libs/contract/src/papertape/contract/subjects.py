@@ -70,6 +70,11 @@ class Subjects(msgspec.Struct, frozen=True):
                 description="execution reports from the simulated venue",
             ),
             StreamSpec(
+                name=self.stream("ANCHORS"),
+                subjects=(self._s("anchor", ">"),),
+                description="the event log's chain head (position, hash), anchored outside it",
+            ),
+            StreamSpec(
                 name=self.stream("DEADLETTER"),
                 subjects=(self._s("dlq", ">"),),
                 description="messages a service could not handle, with the reason",
@@ -140,6 +145,9 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def all_dead_letters(self) -> str:
         return self._s("dlq", ">")
+
+    def log_anchor(self) -> str:
+        return self._s("anchor", "eventlog")
 
     def republish(self, name: str) -> str:
         return self._s("replay", token(name))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import SnapshotPolicy
+from papertape.common.eventlog.anchors import anchor_now
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.idgen import IdGenerator, Uuid7Generator
 from papertape.common.runtime import ServiceRuntime, configure
@@ -71,6 +73,7 @@ class Portfolio:
             self.runtime.every(
                 "persisting marks", self.settings.mark_interval_s, self._persist_marks
             ),
+            self.runtime.every("anchoring the log", self.settings.anchor_interval_s, self._anchor),
         ]
 
     async def _relay_forever(self) -> None:
@@ -99,6 +102,11 @@ class Portfolio:
     async def _persist_marks(self) -> None:
         """Apply the marks that moved to the accounts holding them (every ``mark_interval_s``)."""
         await persist_marks(self.book, self.marks, self.clock, self.ids)
+
+    async def _anchor(self) -> None:
+        """Anchor the log's head outside the database (every ``anchor_interval_s``)."""
+        file = Path(self.settings.anchor_file) if self.settings.anchor_file else None
+        await anchor_now(self.log, self.runtime.js, self.runtime.subjects, file)
 
     async def stop(self) -> None:
         if self.relay is not None:

@@ -20,6 +20,10 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    anchor_interval_s: Interval = 60.0
+    """How often the log's head is anchored to the ANCHORS stream."""
+    anchor_file: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    """A file of JSON lines each anchor is appended to as well ("" for none)."""
     demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
 
 

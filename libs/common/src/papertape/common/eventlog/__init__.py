@@ -1,5 +1,6 @@
 """The append-only event log: streams, gap-free global positions, a hash chain, snapshots."""
 
+from papertape.common.eventlog.anchors import Anchor
 from papertape.common.eventlog.envelopes import decode_envelope, decode_metadata, new_event
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
 from papertape.common.eventlog.memory import InMemoryEventLog
@@ -9,6 +10,7 @@ from papertape.common.eventlog.port import (
     DuplicateEventError,
     EventLog,
     EventLogError,
+    LogHead,
     Metadata,
     NewEvent,
     RecordedEvent,
@@ -21,12 +23,14 @@ from papertape.common.eventlog.verify import Verification, verify_log
 
 __all__ = [
     "GENESIS_HASH",
+    "Anchor",
     "CheckpointStore",
     "ConcurrencyError",
     "DuplicateEventError",
     "EventLog",
     "EventLogError",
     "InMemoryEventLog",
+    "LogHead",
     "Metadata",
     "NewEvent",
     "Rebuilt",

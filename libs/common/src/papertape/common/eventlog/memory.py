@@ -11,6 +11,7 @@ from papertape.common.eventlog.port import (
     ConcurrencyError,
     DuplicateEventError,
     EventLogError,
+    LogHead,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -46,6 +47,8 @@ class InMemoryEventLog:
         if any(event_id in self._by_id for event_id in ids) or len(set(ids)) != len(ids):
             raise DuplicateEventError(stream_id, "event ids stored already or repeated")
         recorded_at = datetime.now(UTC)
+        if self._events:  # like PostgreSQL's append: recorded times never run backwards
+            recorded_at = max(recorded_at, self._events[-1].recorded_at)
         prev = self._events[-1].hash if self._events else GENESIS_HASH
         new: list[int] = []
         for offset, (event, event_id) in enumerate(zip(events, ids, strict=True), start=1):
@@ -62,6 +65,7 @@ class InMemoryEventLog:
                 event.schema_version,
                 data,
                 metadata,
+                recorded_at,
             )
             self._events.append(
                 RecordedEvent(
@@ -145,6 +149,16 @@ class InMemoryEventLog:
     async def head_position(self) -> int:
         """The last position (0 when the log is empty)."""
         return len(self._events)
+
+    async def head(self) -> LogHead:
+        """The head row as stored, and the highest stored position (one and the same here)."""
+        last = len(self._events)
+        digest = self._events[-1].hash if self._events else GENESIS_HASH
+        return LogHead(position=last, hash=digest, last_stored=last)
+
+    async def hash_formula_from(self) -> int:
+        """The first position hashed with formula 2: every one, in memory."""
+        return 1
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's last version (0 when it does not exist)."""

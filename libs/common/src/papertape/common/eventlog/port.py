@@ -53,6 +53,14 @@ class RecordedEvent(msgspec.Struct, frozen=True):
     hash: bytes
 
 
+class LogHead(msgspec.Struct, frozen=True, kw_only=True):
+    """The head row (last position and its hash) and the highest position actually stored."""
+
+    position: int
+    hash: bytes
+    last_stored: int
+
+
 class StreamInfo(msgspec.Struct, frozen=True):
     """A stream and its current version."""
 
@@ -136,6 +144,14 @@ class EventLog(Protocol):
 
     async def head_position(self) -> int:
         """The last position (0 when the log is empty)."""
+        ...
+
+    async def head(self) -> LogHead:
+        """The head row as stored, and the highest stored position (for the audit to compare)."""
+        ...
+
+    async def hash_formula_from(self) -> int:
+        """The first position hashed with formula 2 (the recorded time included)."""
         ...
 
     async def stream_version(self, stream_id: str) -> int:

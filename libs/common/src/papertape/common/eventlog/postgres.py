@@ -18,6 +18,7 @@ from papertape.common.eventlog.migrations import apply_migrations
 from papertape.common.eventlog.port import (
     ConcurrencyError,
     DuplicateEventError,
+    LogHead,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -189,14 +190,14 @@ class PostgresEventLog:
     ) -> PostgresEventLog:
         """Open a pool (applying pending migrations first, unless told not to).
 
-        With ``role`` (e.g. ``papertape_service``) every connection acts as that role, which
-        may only read and append: the log's owner migrates, the service cannot rewrite.
+        With ``role`` (e.g. ``papertape_service``) every connection logs in as that role, which
+        may only read and append: the log's owner migrates, the service cannot rewrite. It is a
+        login of its own, not ``SET ROLE`` on the owner's session, which ``RESET ROLE`` undoes.
         """
         if migrate:
             await apply_migrations(dsn)
-        settings = {"role": role} if role else None
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, server_settings=settings
+            dsn, min_size=min_size, max_size=max_size, user=role or None
         )
         return cls(pool, group_commit=group_commit)
 
@@ -287,6 +288,21 @@ class PostgresEventLog:
     async def head_position(self) -> int:
         """The last position (0 when the log is empty)."""
         return int(await self.pool.fetchval("SELECT position FROM log_head"))
+
+    async def head(self) -> LogHead:
+        """The head row as stored, and the highest stored position (for the audit to compare)."""
+        row = await self.pool.fetchrow(
+            "SELECT h.position, h.hash, coalesce((SELECT max(position) FROM events), 0) AS last"
+            " FROM log_head h"
+        )
+        assert row is not None
+        return LogHead(position=row["position"], hash=bytes(row["hash"]), last_stored=row["last"])
+
+    async def hash_formula_from(self) -> int:
+        """The first position hashed with formula 2 (the recorded time included)."""
+        return int(
+            await self.pool.fetchval("SELECT from_position FROM hash_formulas WHERE formula = 2")
+        )
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's last version (0 when it does not exist)."""
