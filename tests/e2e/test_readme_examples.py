@@ -184,6 +184,8 @@ def test_the_readmes_hold_the_examples_this_test_runs() -> None:
     assert ".papertape/urls.json" in subscriber
 
 
+# About 40 commands of 1-2 s each: 70-90 s alone, several minutes on a machine under load.
+@pytest.mark.timeout(600)
 def test_every_readme_example_works_as_written_against_papertape_run(
     platform: Platform,
 ) -> None:
