@@ -78,3 +78,20 @@ def test_a_refused_entry_takes_its_unborn_legs_with_it() -> None:
     assert desk.account_working() == set()
     assert desk.account.state.reserved == 0
     desk.assert_agreed()
+
+
+def test_legs_of_a_closed_position_do_not_revive_when_a_new_entry_fills_on_the_same_quote() -> None:
+    desk = Desk()
+    desk.place("a", BUY, "4", stop_loss="98", take_profit="110")
+    desk.quote("100", "100")
+    desk.place("trim", SELL, "4", reduce_only=True)
+    desk.place("b", BUY, "5", stop_loss="96", take_profit="110")  # a's stop is reached first
+    desk.quote("90", "90")  # the exit, the new entry and a gap through both stops at once
+    assert not any(isinstance(e, FillRejected) for e in desk.account.events)
+    [stopped] = [
+        e for e in desk.account.events if isinstance(e, OrderFilled) and e.order_id == "b-sl"
+    ]
+    assert stopped.quantity == 5
+    assert desk.held() == 0
+    assert desk.account_working() == set()
+    desk.assert_agreed()

@@ -41,7 +41,8 @@ def test_a_refused_fill_ends_its_order_and_its_reserve_as_the_venue_ends_it() ->
     expired = events[1]
     assert isinstance(expired, OrderExpired)
     assert (expired.order_id, expired.reason) == ("o1", "fill rejected: overfill")
-    assert (s.state.orders, s.state.reserved) == ({}, 0)
+    assert s.state.orders == {}
+    assert s.state.reserved == 0
 
 
 def test_buy_fill_moves_cash_and_opens_a_position_at_the_fill_price() -> None:

@@ -154,7 +154,24 @@ class VenueState:
             self.finish(order)
         if bracket is not None:
             reports += self._settle_bracket(bracket, ts)
+        if held.quantity == 0:
+            reports += self._flat(held, ts)
         return reports
+
+    def _flat(self, held: Holding, ts: datetime) -> list[ExecutionReport]:
+        """Flat: exits with nothing to close end, as the account ends them (one cancels other).
+
+        The legs of an entry still working stay: they guard what it opens. Without this, a leg
+        revived by a later entry's fill on the same quote would sell what the account has not
+        yet cancelled.
+        """
+        ended = [
+            o
+            for o in self.orders.values()
+            if o.holding is held
+            and (not o.is_child or (o.bracket is not None and o.bracket.entry_done))
+        ]
+        return [self.expire(o, "position closed (one cancels other)", ts) for o in ended]
 
     def _settle_bracket(self, bracket: Bracket, ts: datetime) -> list[ExecutionReport]:
         """Once the entry is done, legs with nothing left to close are over (one cancels other)."""
