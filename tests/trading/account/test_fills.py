@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from papertape.contract.events.account import FillRejected, OrderFilled
+from papertape.contract.events.account import (
+    FillRejected,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+)
 from papertape.contract.events.orders import (
     ExitReason,
     OrderSide,
@@ -30,10 +35,23 @@ D = Decimal
 
 
 def fill_rejection(events: Sequence[object]) -> RejectReason:
-    """The reason of a FillRejected."""
-    assert len(events) == 1
-    assert isinstance(events[0], FillRejected)
-    return events[0].reason_code
+    """The reason of a FillRejected (the order it was for ends with it, if it was working)."""
+    rejected, *ended = events
+    assert isinstance(rejected, FillRejected)
+    assert all(isinstance(e, OrderExpired | OrderCancelled) for e in ended)
+    return rejected.reason_code
+
+
+def test_a_refused_fill_ends_its_order_and_its_reserve_as_the_venue_ends_it() -> None:
+    s = Scenario(wide_open()).given(order("o1", stop_loss=D(95)))
+    assert s.state.reserved > 0
+    events = s.when(fill("o1", "100", "11"))
+    assert kinds(events) == ["FillRejected", "OrderExpired", "OrderCancelled"]
+    expired = events[1]
+    assert isinstance(expired, OrderExpired)
+    assert (expired.order_id, expired.reason) == ("o1", "fill rejected: overfill")
+    assert s.state.orders == {}
+    assert s.state.reserved == 0
 
 
 def test_buy_fill_moves_cash_and_opens_a_position_at_the_fill_price() -> None:
@@ -180,7 +198,8 @@ def test_a_fill_with_a_non_positive_price_is_refused() -> None:
 def test_a_buy_fill_above_the_limit_is_refused() -> None:
     s = Scenario(wide_open()).given(order("o1", order_type=OrderType.LIMIT, limit_price=D(99)))
     assert fill_rejection(s.when(fill("o1", "99.5"))) is RejectReason.PRICE_OUTSIDE_LIMIT
-    assert kinds(s.when(fill("o1", "98.5"))) == ["OrderFilled"]
+    # The venue has ended the order with its refused fill: a later fill finds no order.
+    assert fill_rejection(s.when(fill("o1", "98.5"))) is RejectReason.UNKNOWN_ORDER
 
 
 def test_a_reduce_only_fill_that_would_open_is_refused() -> None:

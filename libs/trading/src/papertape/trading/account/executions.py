@@ -35,16 +35,15 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
     refusal = _fill_refusal(cmd, state, order)
     if refusal is not None or order is None:
         refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
-        return [
-            FillRejected(
-                account_id=cmd.account_id,
-                ts=cmd.ts,
-                fill_id=cmd.fill_id,
-                order_id=cmd.order_id,
-                reason_code=refusal.reason,
-                message=refusal.message,
-            )
-        ]
+        rejected = FillRejected(
+            account_id=cmd.account_id,
+            ts=cmd.ts,
+            fill_id=cmd.fill_id,
+            order_id=cmd.order_id,
+            reason_code=refusal.reason,
+            message=refusal.message,
+        )
+        return [rejected, *_ended_by_refusal(state, order, rejected)]
     outcome = fill_position(
         state.positions.get(order.symbol),
         order,
@@ -82,7 +81,8 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
     events: list[AccountEvent] = [filled]
     after = evolve(state, filled)
     if outcome.position.quantity == 0:
-        # Flat: the remaining exits of this symbol (a bracket's other leg) have nothing to close.
+        # Flat: the remaining exits of this symbol (a bracket's other leg) have nothing to close;
+        # the legs of an entry still working wait for it, they will guard what it opens.
         events += [
             OrderCancelled(
                 account_id=cmd.account_id,
@@ -91,9 +91,32 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
                 reason="position closed (one cancels other)",
             )
             for o in after.orders.values()
-            if o.symbol == order.symbol and o.reduce_only
+            if o.symbol == order.symbol and o.reduce_only and o.parent_order_id not in after.orders
         ]
     events += breaker_tripped(after, cmd.ts)
+    return events
+
+
+def _ended_by_refusal(
+    state: AccountState, order: Order | None, rejected: FillRejected
+) -> list[AccountEvent]:
+    """A working order whose fill is refused ends here, as it does at the venue (no zombie).
+
+    The venue counts a fill as done when it reports it, so it has forgotten an order whose
+    final fill the account refuses, and it expires the rest of one partly filled.
+    """
+    if order is None:
+        return []
+    events: list[AccountEvent] = [
+        OrderExpired(
+            account_id=rejected.account_id,
+            ts=rejected.ts,
+            order_id=order.order_id,
+            reason=f"fill rejected: {rejected.reason_code}",
+        )
+    ]
+    if order.filled_quantity == ZERO:
+        events += orphaned_children(state, order.order_id, rejected.ts)
     return events
 
 

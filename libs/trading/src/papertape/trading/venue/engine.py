@@ -80,8 +80,10 @@ class Venue:
             order.triggered = True
             if order.slot.value > 1:  # live at the venue already: refile as market or limit
                 state.book(order.placed.symbol).index(order)
-        elif isinstance(event, FillRejected) and order is not None:
-            return [state.expire(order, f"fill rejected: {event.reason_code}", event.ts)]
+        elif isinstance(event, FillRejected):
+            state.unbook(event.fill_id)
+            if order is not None:
+                return [state.expire(order, f"fill rejected: {event.reason_code}", event.ts)]
         elif isinstance(event, AccountOpened | CostModelSet):
             state.schedules[event.account_id] = schedule_from(event.cost_model)
         elif isinstance(event, CostModelSetV2):

@@ -27,6 +27,13 @@ class Slot(enum.Enum):
 
 
 @dataclass(slots=True, eq=False)
+class Holding:
+    """An account's position in one symbol as the venue has filled it (signed quantity)."""
+
+    quantity: Decimal = ZERO
+
+
+@dataclass(slots=True, eq=False)
 class Bracket:
     """An entry and its stop-loss / take-profit children (which work once the entry fills)."""
 
@@ -64,6 +71,8 @@ class WorkingOrder:
     done: bool = False
     tried: bool = False
     bracket: Bracket | None = None
+    holding: Holding | None = None
+    """What a reduce-only order may close: its account's position in its symbol."""
 
     @property
     def order_id(self) -> OrderId:
@@ -115,14 +124,22 @@ class WorkingOrder:
         return None
 
     def capacity(self) -> Decimal:
-        """What may fill now: a child is sized by its entry's fills, less both legs' fills."""
+        """What may fill now: a child is sized by its entry's fills, less both legs' fills.
+
+        A reduce-only order never fills more than the position it reduces (after a partial
+        manual exit, a stop gapped through closes what is held, not its entry's size).
+        """
         if self.done:
             return ZERO
         if self.bracket is None or not self.is_child:
-            return self.placed.quantity - self.filled
-        sibling = self.bracket.sibling(self)
-        used = self.filled + (sibling.filled if sibling is not None else ZERO)
-        return max(ZERO, min(self.placed.quantity, self.bracket.entry_filled) - used)
+            size = self.placed.quantity - self.filled
+        else:
+            sibling = self.bracket.sibling(self)
+            used = self.filled + (sibling.filled if sibling is not None else ZERO)
+            size = max(ZERO, min(self.placed.quantity, self.bracket.entry_filled) - used)
+        if self.holding is None:
+            return size
+        return min(size, max(ZERO, -self.sign * self.holding.quantity))
 
     def trail_level(self) -> Decimal | None:
         """The trailing stop's level from its anchor (best price since it arrived)."""

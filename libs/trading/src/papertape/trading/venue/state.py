@@ -15,7 +15,7 @@ from papertape.contract.money import ZERO
 from papertape.trading.costs import terms_for
 from papertape.trading.venue.book import SymbolBook
 from papertape.trading.venue.config import VenueConfig
-from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder
+from papertape.trading.venue.orders import Bracket, Holding, Slot, WorkingOrder
 
 _DEFAULT_SCHEDULE = CostSchedule()
 
@@ -41,6 +41,10 @@ class VenueState:
         self.brackets: dict[OrderId, Bracket] = {}
         self.schedules: dict[AccountId, CostSchedule] = {}
         """Each account's cost schedule, from its log (an account not seen: the defaults)."""
+        self.holdings: dict[tuple[AccountId, Symbol], Holding] = {}
+        """Each account's positions as the venue has filled them (what reduce-only may close)."""
+        self.booked: dict[str, tuple[Holding, Decimal]] = {}
+        """Each fill's signed change of its holding, so a fill the account refuses is undone."""
         self._seq = 0
 
     def book(self, symbol: Symbol) -> SymbolBook:
@@ -48,6 +52,14 @@ class VenueState:
         if book is None:
             book = self.books[symbol] = SymbolBook()
         return book
+
+    def holding(self, account_id: AccountId, symbol: Symbol) -> Holding:
+        """An account's position in a symbol as the venue knows it."""
+        key = (account_id, symbol)
+        held = self.holdings.get(key)
+        if held is None:
+            held = self.holdings[key] = Holding()
+        return held
 
     def place(self, placed: OrderPlaced) -> None:
         """Take a new order; bracket children wait for their entry's first fill."""
@@ -72,6 +84,7 @@ class VenueState:
             models=models,
             terms=terms,
             arrival=placed.ts + timedelta(milliseconds=models.fills.latency_ms),
+            holding=self.holding(placed.account_id, placed.symbol) if placed.reduce_only else None,
         )
         self.orders[placed.order_id] = order
         parent = placed.parent_order_id
@@ -126,6 +139,9 @@ class VenueState:
             return []
         order.fills[fill_id] = quantity
         order.filled += quantity
+        held = self.holding(order.placed.account_id, order.placed.symbol)
+        held.quantity += order.sign * quantity
+        self.booked[fill_id] = (held, order.sign * quantity)
         order.fee_charged += fee
         order.fee_accrued = accrued
         bracket = order.bracket
@@ -138,7 +154,24 @@ class VenueState:
             self.finish(order)
         if bracket is not None:
             reports += self._settle_bracket(bracket, ts)
+        if held.quantity == 0:
+            reports += self._flat(held, ts)
         return reports
+
+    def _flat(self, held: Holding, ts: datetime) -> list[ExecutionReport]:
+        """Flat: exits with nothing to close end, as the account ends them (one cancels other).
+
+        The legs of an entry still working stay: they guard what it opens. Without this, a leg
+        revived by a later entry's fill on the same quote would sell what the account has not
+        yet cancelled.
+        """
+        ended = [
+            o
+            for o in self.orders.values()
+            if o.holding is held
+            and (not o.is_child or (o.bracket is not None and o.bracket.entry_done))
+        ]
+        return [self.expire(o, "position closed (one cancels other)", ts) for o in ended]
 
     def _settle_bracket(self, bracket: Bracket, ts: datetime) -> list[ExecutionReport]:
         """Once the entry is done, legs with nothing left to close are over (one cancels other)."""
@@ -169,7 +202,17 @@ class VenueState:
             unfilled=unfilled,
         )
 
+    def unbook(self, fill_id: str) -> None:
+        """A fill the account refused: the position it would have changed stays as it was."""
+        booked = self.booked.pop(fill_id, None)
+        if booked is not None:
+            held, change = booked
+            held.quantity -= change
+
     def drop_account(self, account_id: AccountId) -> None:
-        """A reset account's orders stop working (its log says so; no reports)."""
+        """A reset account's orders stop working and its positions are closed (its log says so)."""
         for order in [o for o in self.orders.values() if o.placed.account_id == account_id]:
             self.finish(order)
+        for (owner, _), held in self.holdings.items():
+            if owner == account_id:
+                held.quantity = ZERO
