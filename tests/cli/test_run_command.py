@@ -8,9 +8,8 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
-
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import msgspec
