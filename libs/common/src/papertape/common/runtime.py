@@ -140,6 +140,11 @@ class ServiceRuntime:
         self.metrics.dead_letters.labels(self.service, reason).inc()
         self.log.warning("dead-lettered %s (%s): %s", subject, reason, error)
 
+    def market_refused(self, check: str, reason: str) -> None:
+        """Count and log a quote or bar that was refused as the market."""
+        self.metrics.market_refused.labels(self.service, check).inc()
+        self.log.warning("market data refused (%s): %s", check, reason)
+
     def consumer_config(self, *, ack_wait: float = 30) -> ConsumerConfig:
         """The config of a durable JetStream consumer behind ``guarded``.
 

@@ -65,7 +65,8 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
     @broker.subscriber(subjects.all_quotes())
     @runtime.guarded("quote")
     async def on_quote(msg: NatsMessage) -> None:
-        marks.update(quotes.decode(msg.body))
+        if (refusal := marks.update(quotes.decode(msg.body))) is not None:
+            runtime.market_refused(refusal.check, refusal.reason)
 
 
 def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook) -> None:

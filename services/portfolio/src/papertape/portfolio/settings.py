@@ -7,6 +7,8 @@ from typing import Annotated
 import msgspec
 
 from papertape.common.settings import CommonSettings, Interval, Port, load_settings
+from papertape.contract.bounds import Ratio
+from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND
 
 
 class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
@@ -20,6 +22,8 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    price_band: Ratio = DEFAULT_PRICE_BAND
+    """A quote this far (a fraction) from the last good mark is refused as a mark; 0: no band."""
     demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
 
 
