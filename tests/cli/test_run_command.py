@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 import nats
 import pytest
+from nats.errors import NoRespondersError
 
 from papertape.cli.__main__ import build_parser
 from papertape.cli.run import installed_services, service_specs
@@ -178,9 +179,13 @@ async def test_a_service_killed_under_papertape_run_comes_back_and_answers(
                 actor=Actor("test"),
                 body=GetLatestQuote(symbol=Symbol("NOSUCH")),
             )
-            answer = await nc.request(
-                Subjects("").marketdata_query("get_latest_quote"), codec.encode(query), timeout=10
-            )
+            subject = Subjects("").marketdata_query("get_latest_quote")
+            for _ in range(50):  # the server may not have seen the new subscription yet
+                try:
+                    answer = await nc.request(subject, codec.encode(query), timeout=10)
+                    break
+                except NoRespondersError:
+                    await asyncio.sleep(0.2)
         finally:
             await nc.close()
     finally:
