@@ -8,15 +8,23 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import nats
 import pytest
+from nats.errors import NoRespondersError
 
 from papertape.cli.__main__ import build_parser
 from papertape.cli.run import installed_services, service_specs
 from papertape.common.servers.processes import accepts_connections
+from papertape.contract import codec
+from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.market import GetLatestQuote
+from papertape.contract.ids import Actor, Symbol
+from papertape.contract.subjects import Subjects
 
 SERVERS_LINE = re.compile(r"servers nats=(\S+) database=(\S+)")
 
@@ -65,14 +73,14 @@ class _Run:
         self.lines: list[str] = []
 
     @classmethod
-    async def start(cls, folder: Path) -> _Run:
+    async def start(cls, folder: Path, *options: str) -> _Run:
         env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "papertape.cli",
             "run",
-            "--no-services",
+            *(options or ("--no-services",)),
             cwd=folder,
             env=env,
             stdout=asyncio.subprocess.PIPE,
@@ -96,8 +104,8 @@ class _Run:
         return await self.proc.wait()
 
 
-async def _started(folder: Path) -> tuple[_Run, str, str]:
-    run = await _Run.start(folder)
+async def _started(folder: Path, *options: str) -> tuple[_Run, str, str]:
+    run = await _Run.start(folder, *options)
     match = SERVERS_LINE.search(await run.until("servers nats="))
     assert match is not None
     await run.until("READY")
@@ -147,3 +155,41 @@ def test_papertape_run_with_a_duration_stops_by_itself(server_data_dir: Path) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "READY (no services)" in done.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_service_killed_under_papertape_run_comes_back_and_answers(
+    server_data_dir: Path,
+) -> None:
+    run, nats_url, _ = await _started(server_data_dir, "--service", "marketdata")
+    try:
+        started = await run.until("READY (marketdata)")
+        pid = re.search(r"started marketdata \(pid (\d+)\)", "".join(run.lines))
+        assert pid is not None, started
+        os.killpg(int(pid[1]), signal.SIGKILL)  # the child leads its own process group
+
+        restarting = await asyncio.wait_for(run.until("restarting in"), 30)
+        await asyncio.wait_for(run.until("READY market-data"), 60)
+        nc = await nats.connect(nats_url)
+        try:
+            query = Request(
+                request_id="r-1",
+                issued_at=datetime.now(UTC),
+                actor=Actor("test"),
+                body=GetLatestQuote(symbol=Symbol("NOSUCH")),
+            )
+            subject = Subjects("").marketdata_query("get_latest_quote")
+            for _ in range(50):  # the server may not have seen the new subscription yet
+                try:
+                    answer = await nc.request(subject, codec.encode(query), timeout=10)
+                    break
+                except NoRespondersError:
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+    finally:
+        code = await run.stop(signal.SIGTERM)
+    assert f"exited with code -{int(signal.SIGKILL)}; restarting in 0.5s" in restarting
+    assert msgspec.json.decode(answer.data, type=Reply[object]).error_code == "no_market_price"
+    assert code == 0, "".join(run.lines)

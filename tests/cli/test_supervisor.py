@@ -7,11 +7,12 @@ import io
 import re
 import sys
 import textwrap
+from pathlib import Path
 
 import psutil
 
 from papertape.cli.console import Console
-from papertape.cli.supervisor import ServiceSpec, Supervisor
+from papertape.cli.supervisor import NO_RESTARTS, RestartPolicy, ServiceSpec, Supervisor
 
 SERVE = textwrap.dedent("""
     import signal, sys, time
@@ -43,9 +44,32 @@ def _spec(name: str, code: str) -> ServiceSpec:
     return ServiceSpec(name, (sys.executable, "-c", code))
 
 
-def _supervisor(*specs: ServiceSpec, **kwargs: float) -> tuple[Supervisor, io.StringIO]:
+def _supervisor(
+    *specs: ServiceSpec, restarts: RestartPolicy = NO_RESTARTS, **kwargs: float
+) -> tuple[Supervisor, io.StringIO]:
     out = io.StringIO()
-    return Supervisor(specs, Console(out, color=False), **kwargs), out
+    return Supervisor(specs, Console(out, color=False), restarts=restarts, **kwargs), out
+
+
+FAST = RestartPolicy(backoff_s=(0.05, 0.1, 0.2), max_crashes=4, window_s=60.0)
+
+
+def _crashing(times: int, counter: Path, *, after_ready: bool = False) -> str:
+    """A service that crashes (exit 5) its first ``times`` runs, then serves like SERVE."""
+    return (
+        textwrap.dedent(f"""
+        import pathlib, sys
+        counter = pathlib.Path({str(counter)!r})
+        runs = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(runs + 1))
+        if runs < {times}:
+            if {after_ready!r}:
+                print("READY", flush=True)
+            print(f"crash {{runs + 1}}", flush=True)
+            sys.exit(5)
+    """)
+        + SERVE
+    )
 
 
 async def test_ready_services_run_until_the_duration_ends_and_stop_on_sigterm() -> None:
@@ -63,7 +87,7 @@ async def test_a_service_that_dies_stops_the_others_and_is_named() -> None:
     supervisor, out = _supervisor(_spec("gateway", SERVE), _spec("signals", DIE_AFTER_READY))
     assert await supervisor.run(handle_signals=False) == 1
     text = out.getvalue()
-    assert "service signals exited with code 3; stopping the others" in text
+    assert "service signals exited with code 3; 1 crash(es) within 60s: giving up" in text
     assert "papertape   | stopping gateway" in text
     assert not any(_running(pid) for pid in _pids(text))
 
@@ -110,6 +134,57 @@ async def test_with_no_services_the_supervisor_is_ready_at_once() -> None:
     supervisor, out = _supervisor()
     assert await supervisor.run(duration=0.05, handle_signals=False) == 0
     assert "papertape   | READY (no services)" in out.getvalue()
+
+
+async def test_a_crashed_service_is_restarted_with_a_growing_pause(tmp_path: Path) -> None:
+    flaky = _spec("portfolio", _crashing(2, tmp_path / "runs"))
+    supervisor, out = _supervisor(_spec("gateway", SERVE), flaky, restarts=FAST)
+
+    assert await supervisor.run(duration=0.3, handle_signals=False) == 0
+
+    text = out.getvalue()
+    assert "service portfolio exited with code 5; restarting in 0.05s (crash 1 of 4" in text
+    assert "service portfolio exited with code 5; restarting in 0.1s (crash 2 of 4" in text
+    assert "papertape   | READY (gateway, portfolio)" in text
+    assert len(_pids(text)) == 4  # the gateway once, the portfolio three times
+    assert not any(_running(pid) for pid in _pids(text))
+
+
+async def test_a_service_that_crashes_after_it_was_ready_comes_back(tmp_path: Path) -> None:
+    flaky = _spec("execution", _crashing(1, tmp_path / "runs", after_ready=True))
+    supervisor, out = _supervisor(flaky, restarts=FAST)
+    running = asyncio.create_task(supervisor.run(handle_signals=False))
+    await supervisor.ready.wait()
+    for _ in range(100):
+        if out.getvalue().count("fills READY"):
+            break
+        await asyncio.sleep(0.05)
+    supervisor.request_stop()
+
+    assert await running == 0
+    text = out.getvalue()
+    assert "service execution exited with code 5; restarting in 0.05s" in text
+    assert "execution   | fills READY" in text
+    assert "execution   | stopping on SIGTERM" in text
+
+
+async def test_a_crash_loop_gives_up_stops_the_others_and_names_the_service() -> None:
+    supervisor, out = _supervisor(
+        _spec("gateway", SERVE), _spec("marketdata", DIE_AT_ONCE), restarts=FAST
+    )
+
+    assert await supervisor.run(handle_signals=False) == 1
+
+    text = out.getvalue()
+    assert "service marketdata exited with code 4; 4 crash(es) within 60s: giving up" in text
+    assert "papertape   | stopping gateway" in text
+    assert text.count("started marketdata") == 4
+    assert not any(_running(pid) for pid in _pids(text))
+
+
+def test_the_pause_grows_and_then_repeats_its_last_step() -> None:
+    policy = RestartPolicy()
+    assert [policy.pause(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
 def test_console_colours_names_only_on_request() -> None:

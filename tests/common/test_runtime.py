@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 import pytest_asyncio
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import DeliverPolicy
 
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.settings import CommonSettings
 from papertape.contract.codec import Codec
-from papertape.contract.events.envelope import DeadLetter
+from papertape.contract.events.envelope import DeadLetter, Reply, ReplyErrorCode
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.subjects import StreamSpec, Subjects
 
@@ -30,6 +31,8 @@ class Probe:
     def __init__(self) -> None:
         self.attempts = 0
         self.failures_left = 1_000
+        self.outages_left = 0
+        """Attempts that first fail as if the database were away."""
 
 
 @pytest_asyncio.fixture
@@ -45,12 +48,15 @@ async def probe_service(
         stream=JStream(subjects.stream("EXECUTION"), declare=False),
         durable=f"{subjects.namespace}-probe",
         pull_sub=PullSub(batch_size=1),
-        config=ConsumerConfig(max_deliver=runtime.max_deliver, ack_wait=30),
+        config=runtime.consumer_config(ack_wait=30),
     )
     @runtime.guarded("probe")
     async def handle(msg: NatsMessage) -> None:
         probe.attempts += 1
         quotes.decode(msg.body)
+        if probe.outages_left > 0:
+            probe.outages_left -= 1
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
         if probe.failures_left > 0:
             probe.failures_left -= 1
             raise RuntimeError("the world is down")
@@ -160,3 +166,72 @@ async def test_a_failure_on_a_consumer_that_never_redelivers_is_dead_lettered_at
     # An ordered consumer would never deliver it again: a NACK would have lost it.
     assert letter.reason.startswith("retries_exhausted")
     assert (letter.deliveries, attempts) == (1, 1)
+
+
+async def test_an_outage_is_retried_past_the_delivery_budget_and_never_dead_lettered(
+    probe_service: tuple[ServiceRuntime, Probe], nats_client: Client, subjects: Subjects
+) -> None:
+    runtime, probe = probe_service
+    probe.outages_left, probe.failures_left = 6, 0  # twice the budget of three deliveries
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), QUOTE)
+    for _ in range(200):
+        if probe.attempts >= 7:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+
+    assert probe.attempts == 7
+    handled = runtime.metrics.handled
+    assert handled.labels("probe", "probe", "unavailable")._value.get() == 6
+    assert handled.labels("probe", "probe", "ok")._value.get() == 1
+    info = await nats_client.jetstream().stream_info(subjects.stream("DEADLETTER"))
+    assert info.state.messages == 0
+
+
+async def test_a_poison_message_after_an_outage_still_gets_its_whole_budget(
+    probe_service: tuple[ServiceRuntime, Probe], nats_client: Client, subjects: Subjects
+) -> None:
+    _runtime, probe = probe_service
+    probe.outages_left = 2
+    await nats_client.jetstream().publish(subjects.execution_report("a", "x"), QUOTE)
+
+    letter = await next_letter(nats_client, subjects)
+
+    assert letter.reason.startswith("retries_exhausted")
+    assert letter.error_type == "RuntimeError"
+    assert letter.deliveries == 5  # two deliveries met the outage, three met the poison
+    assert probe.attempts == 5
+
+
+async def test_a_request_during_an_outage_is_answered_unavailable_without_the_address(
+    nats_url: str, nats_client: Client, subjects: Subjects
+) -> None:
+    settings = CommonSettings(nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1)
+    runtime = ServiceRuntime("asker", settings)
+    subject = f"{subjects.namespace}.probe.request"
+
+    @runtime.broker.subscriber(subject)
+    @runtime.replying("probe")
+    async def handle(msg: NatsMessage) -> bytes:
+        try:
+            raise OSError("[Errno 111] Connect call failed ('127.0.0.1', 5432)")
+        except OSError as error:
+            raise RuntimeError("append failed") from error
+
+    serving = asyncio.create_task(runtime.serve())
+    try:
+        for _ in range(200):
+            if runtime.broker.running:
+                break
+            await asyncio.sleep(0.05)
+        answer = await nats_client.request(subject, b"{}", timeout=10)
+    finally:
+        runtime.stop()
+        await serving
+    reply = msgspec.json.decode(answer.data, type=Reply[object])
+
+    assert (reply.ok, reply.error_code) == (False, ReplyErrorCode.UNAVAILABLE)
+    assert reply.error is not None
+    assert "127.0.0.1" not in reply.error
+    assert "5432" not in reply.error
+    assert runtime.metrics.handled.labels("asker", "probe", "unavailable")._value.get() == 1

@@ -28,6 +28,7 @@ from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue import Venue
+from papertape.trading.venue.sanity import Check, Refusal
 from papertape.trading.venue.scenarios import at, bar, placed, quote
 
 reports_codec: codec.Codec[Envelope[ExecutionReport]] = codec.Codec(Envelope[ExecutionReport])
@@ -81,6 +82,24 @@ async def test_a_quote_fills_a_placed_order_and_the_report_goes_out_with_its_ded
         "e-1",
         "corr-1",
     )
+
+
+async def test_a_crossed_quote_is_reported_refused_and_the_next_good_one_fills() -> None:
+    js = RecordingJetStream()
+    venue = Venue(ExecutionSettings().venue_config())
+    refused: list[Refusal] = []
+    handlers = ExecutionHandlers(
+        venue,
+        ReportPublisher(js, Subjects("ns")),  # type: ignore[arg-type]
+        refused=refused.append,
+    )
+    await handlers.on_account_event(account_envelope(placed("o1")))
+
+    await handlers.on_market_event(codec.encode(quote("100.10", "100.00", at(1))))
+    await handlers.on_market_event(codec.encode(quote("99.98", "100.00", at(2))))
+
+    assert [r.check for r in refused] == [Check.CROSSED]
+    assert [headers[MSG_ID] for _, _, headers in js.published] == ["o1.fill.1"]
 
 
 async def test_bars_are_matched_for_symbols_without_quotes(

@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -27,7 +27,7 @@ import nats
 
 from papertape.cli.console import Console
 from papertape.cli.endpoints import save_urls
-from papertape.cli.supervisor import NAME, ServiceSpec, Supervisor
+from papertape.cli.supervisor import NAME, RestartPolicy, ServiceSpec, Supervisor
 from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.common.servers import (
     ServerStartError,
@@ -53,6 +53,7 @@ class RunOptions:
     services: Sequence[str] | None = None
     ready_timeout: float = 120.0
     stop_timeout: float = 10.0
+    restarts: RestartPolicy = field(default_factory=RestartPolicy)
 
 
 def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
@@ -123,6 +124,7 @@ async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,
+        restarts=options.restarts,
     )
     try:
         return await supervisor.run(duration=options.duration)

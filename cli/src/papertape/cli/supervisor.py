@@ -4,7 +4,9 @@ Readiness protocol: a child is ready once it prints a line containing the word `
 (upper case, as a whole word) on stdout or stderr, e.g. ``portfolio READY on papertape.*``.
 When every child is ready the supervisor prints its own ``READY`` line.
 
-A child that exits on its own (with any code) is a failure: the supervisor stops the others and
+A child that exits on its own (with any code) has crashed. Like a process manager, the supervisor
+starts it again after a growing pause (``RestartPolicy.backoff_s``: 0.5, 1, 2, 4 s) and gives
+up only after ``max_crashes`` crashes within ``window_s`` seconds: then it stops the others and
 returns 1 with a message naming it. Ctrl-C or SIGTERM (or the end of ``duration``) stops every
 child with SIGTERM to its process group, then SIGKILL after ``stop_timeout``; a second signal
 kills at once. Children run in their own sessions so a terminal's Ctrl-C reaches only the
@@ -19,6 +21,7 @@ import os
 import re
 import signal
 import time
+from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,6 +41,26 @@ class ServiceSpec:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a crashed service is started again, and when the supervisor gives up on it."""
+
+    backoff_s: Sequence[float] = (0.5, 1.0, 2.0, 4.0)
+    """The pause before the n-th restart within the window (the last one repeats)."""
+    max_crashes: int = 5
+    """This many crashes of one service within ``window_s`` and the run fails."""
+    window_s: float = 60.0
+
+    def pause(self, crashes: int) -> float:
+        """The pause before restarting a service that has crashed ``crashes`` times lately."""
+        backoff = tuple(self.backoff_s) or (0.0,)
+        return backoff[min(crashes, len(backoff)) - 1]
+
+
+NO_RESTARTS = RestartPolicy(max_crashes=1)
+"""The first crash fails the run (tests, and runs that must not hide a crash)."""
 
 
 @dataclass
@@ -62,8 +85,11 @@ class Supervisor:
         *,
         ready_timeout: float = 120.0,
         stop_timeout: float = 10.0,
+        restarts: RestartPolicy | None = None,
     ) -> None:
         self._specs = specs
+        self._restarts = restarts or RestartPolicy()
+        self._crashes: dict[str, deque[float]] = {spec.name: deque() for spec in specs}
         self._console = console or Console()
         self._ready_timeout = ready_timeout
         self._stop_timeout = stop_timeout
@@ -123,33 +149,81 @@ class Supervisor:
         return 1 if outcome == "died" else 0
 
     async def _wait(self, goal: Coroutine[Any, Any, Any], within: float | None) -> Outcome:
-        """Wait for ``goal``, a stop request or a child's death, whichever comes first."""
+        """Wait for ``goal``, a stop request or a crash loop, whichever comes first.
+
+        A crashed child is restarted (after its pause) and the wait goes on; ``within`` is
+        counted from the start, restarts do not extend it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
         goal_task = asyncio.ensure_future(goal)
-        tasks = {
-            goal_task,
-            asyncio.ensure_future(self._stop.wait()),
-            *(asyncio.ensure_future(child.proc.wait()) for child in self._children),
-        }
+        stop_task = asyncio.ensure_future(self._stop.wait())
         try:
-            done, _ = await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                deaths = [asyncio.ensure_future(child.proc.wait()) for child in self._children]
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                try:
+                    done, _ = await asyncio.wait(
+                        {goal_task, stop_task, *deaths},
+                        timeout=timeout,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    for task in deaths:
+                        task.cancel()
+                    await asyncio.gather(*deaths, return_exceptions=True)
+                if self._stop.is_set():
+                    return "stopped"
+                crashed = [c for c in self._children if c.proc.returncode is not None]
+                if not crashed:
+                    return "done" if goal_task in done else "timeout"
+                for child in crashed:
+                    if not await self._restart(child):
+                        return "died"
         finally:
-            for task in tasks:
+            for task in (goal_task, stop_task):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(goal_task, stop_task, return_exceptions=True)
+
+    async def _restart(self, child: _Child) -> bool:
+        """Start a crashed child again after its pause; False when it crashes too often."""
+        await self._drain(child)
+        name, policy = child.spec.name, self._restarts
+        crashes = self._crashes.setdefault(name, deque())
+        now = time.monotonic()
+        crashes.append(now)
+        while now - crashes[0] > policy.window_s:
+            crashes.popleft()
+        exited = f"service {name} exited with code {child.proc.returncode}"
+        if len(crashes) >= policy.max_crashes:
+            self._say(
+                f"{exited}; {len(crashes)} crash(es) within {policy.window_s:g}s: "
+                "giving up, stopping the others"
+            )
+            return False
+        pause = policy.pause(len(crashes))
+        self._say(
+            f"{exited}; restarting in {pause:g}s "
+            f"(crash {len(crashes)} of {policy.max_crashes} within {policy.window_s:g}s)"
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({stopping}, timeout=pause)
+        stopping.cancel()
         if self._stop.is_set():
-            return "stopped"
-        for child in self._children:
-            if child.proc.returncode is not None:
-                await self._drain(child)
-                self._say(
-                    f"service {child.spec.name} exited with code {child.proc.returncode}; "
-                    "stopping the others"
-                )
-                return "died"
-        return "done" if goal_task in done else "timeout"
+            return True  # the caller sees the stop request
+        try:
+            restarted = await self._spawn(child.spec)
+        except OSError as exc:
+            self._say(f"cannot restart service {name}: {exc}; stopping the others")
+            return False
+        self._children[self._children.index(child)] = restarted
+        child.ready.set()  # wakes `_all_ready` if it waited for the dead one
+        return True
 
     async def _all_ready(self) -> None:
-        await asyncio.gather(*(child.ready.wait() for child in self._children))
+        # The children change as crashed ones are restarted: ask the current ones each time.
+        while waiting := [child for child in self._children if not child.ready.is_set()]:
+            await waiting[0].ready.wait()
 
     async def _spawn(self, spec: ServiceSpec) -> _Child:
         proc = await asyncio.create_subprocess_exec(

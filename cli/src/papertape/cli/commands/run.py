@@ -8,6 +8,7 @@ from pathlib import Path
 from papertape.cli.commands import Subparsers, add_json_option
 from papertape.cli.console import Console
 from papertape.cli.run import RunOptions, installed_services, run
+from papertape.cli.supervisor import RestartPolicy
 
 
 def service_argument(text: str) -> str:
@@ -60,6 +61,20 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds (default 120)")
     parser.add_argument("--stop-timeout", type=float, default=10.0, help="seconds (default 10)")
+    defaults = RestartPolicy()
+    parser.add_argument(
+        "--max-crashes",
+        type=int,
+        default=defaults.max_crashes,
+        help="a service that crashes this many times within --crash-window fails the run "
+        f"(default {defaults.max_crashes}; 1: never restart)",
+    )
+    parser.add_argument(
+        "--crash-window",
+        type=float,
+        default=defaults.window_s,
+        help=f"seconds (default {defaults.window_s:g})",
+    )
     add_json_option(parser, "the output as JSON Lines: {source, line} per line")
     parser.set_defaults(handler=_handle)
 
@@ -71,5 +86,6 @@ def _handle(args: argparse.Namespace) -> int:
         services=args.services,
         ready_timeout=args.ready_timeout,
         stop_timeout=args.stop_timeout,
+        restarts=RestartPolicy(max_crashes=max(1, args.max_crashes), window_s=args.crash_window),
     )
     return run(options, Console(json_lines=args.json))

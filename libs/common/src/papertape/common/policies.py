@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from nats.errors import ConnectionClosedError, NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.errors import ServiceUnavailableError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -12,13 +9,13 @@ from tenacity import (
     wait_exponential,
 )
 
+from papertape.common.bus.deadletters import TRANSIENT_BUS_ERRORS
+
 
 def transient_bus_errors() -> AsyncRetrying:
     """Transient JetStream or NATS unavailability: back off, retry, then raise."""
     return AsyncRetrying(
-        retry=retry_if_exception_type(
-            (NatsTimeoutError, ServiceUnavailableError, NoRespondersError, ConnectionClosedError)
-        ),
+        retry=retry_if_exception_type(TRANSIENT_BUS_ERRORS),
         wait=wait_exponential(multiplier=0.05, max=2.0),
         stop=stop_after_attempt(8),
         reraise=True,

@@ -21,8 +21,15 @@ from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
 
-from papertape.common.bus.deadletters import EXHAUSTED, MALFORMED, DeadLetterBox, is_malformed
+from papertape.common.bus.deadletters import (
+    EXHAUSTED,
+    MALFORMED,
+    DeadLetterBox,
+    is_malformed,
+    is_transient,
+)
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
@@ -37,9 +44,12 @@ R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
-# last delivery is dead-lettered by `guarded` and acknowledged.
+# last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
+# or NATS away) do not count: they are retried, at the last pause, until the world is back.
 MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
+UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
+_TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
 
 
 class ServiceRuntime:
@@ -79,6 +89,9 @@ class ServiceRuntime:
         )
         self._js: JetStreamContext | None = None
         self._dead_letters: DeadLetterBox | None = None
+        # JetStream counts every delivery; the guard subtracts the transient ones, so an outage
+        # never spends a message's budget towards its dead letter.
+        self._transient_deliveries: dict[tuple[str, int], int] = {}
         self._stopping = asyncio.Event()
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
@@ -127,42 +140,67 @@ class ServiceRuntime:
         self.metrics.dead_letters.labels(self.service, reason).inc()
         self.log.warning("dead-lettered %s (%s): %s", subject, reason, error)
 
+    def market_refused(self, check: str, reason: str) -> None:
+        """Count and log a quote or bar that was refused as the market."""
+        self.metrics.market_refused.labels(self.service, check).inc()
+        self.log.warning("market data refused (%s): %s", check, reason)
+
+    def consumer_config(self, *, ack_wait: float = 30) -> ConsumerConfig:
+        """The config of a durable JetStream consumer behind ``guarded``.
+
+        JetStream itself redelivers without limit (``max_deliver=-1``): the guard decides
+        from the kind of error when a message is dead-lettered, so a long outage never makes
+        the server drop a message that only waited for the database.
+        """
+        return ConsumerConfig(max_deliver=-1, ack_wait=ack_wait)
+
     def guarded(
         self, name: str, *, redelivers: bool = True
     ) -> Callable[[Handler[R]], Handler[R | None]]:
         """Metrics, timing and dead letters around a handler that takes the raw message.
 
-        A message that fails to decode goes to the dead-letter stream at once and is acked;
-        any other error NACKs it with a growing delay (``BACKOFF_S``) so JetStream redelivers
-        it, until the last allowed delivery (``MAX_DELIVER``), which is dead-lettered and
-        acked. On core NATS, or a consumer that never redelivers (``redelivers=False``: an
-        ordered consumer), a failure is dead-lettered at once. The service keeps running.
+        A message that fails to decode goes to the dead-letter stream at once and is acked.
+        A transient failure (``is_transient``: the database or NATS is away) NACKs it with a
+        growing delay (``BACKOFF_S``, then its last pause) for as long as the outage lasts,
+        counted (outcome ``unavailable``) and logged, and is never dead-lettered. Any other
+        error NACKs it with the same backoff until the last allowed delivery
+        (``MAX_DELIVER``, transient deliveries not counted), which is dead-lettered and acked.
+        On core NATS, or a consumer that never redelivers (``redelivers=False``: an ordered
+        consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
         def decorate(handler: Handler[R]) -> Handler[R | None]:
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
                 started = time.perf_counter()
+                key = _message_key(msg)
                 try:
                     result = await handler(msg)
                 except Exception as error:
                     deliveries = _deliveries(msg)
-                    last = (
-                        not redelivers or deliveries >= self.max_deliver or not _is_jetstream(msg)
-                    )
-                    if is_malformed(error) or last:
+                    transient = is_transient(error)
+                    if transient and key is not None:
+                        self._count_transient(key)
+                    failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
+                    retried = redelivers and key is not None and _is_jetstream(msg)
+                    exhausted = not transient and failures >= self.max_deliver
+                    if is_malformed(error) or not retried or exhausted:
+                        self._transient_deliveries.pop(key or ("", 0), None)
                         await self.dead_letter(
                             msg.raw_message.subject, msg.body, msg.headers, error, deliveries
                         )
                         self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
                         return None
-                    self.metrics.handled.labels(self.service, name, "retry").inc()
+                    outcome = "unavailable" if transient else "retry"
+                    self.metrics.handled.labels(self.service, name, outcome).inc()
                     backoff = self.retry_backoff_s
                     delay = backoff[min(deliveries, len(backoff)) - 1]
                     self.log.warning(
-                        "%s failed (delivery %d of %d), again in %.1fs: %s",
+                        "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
                         msg.raw_message.subject,
+                        outcome,
                         deliveries,
+                        max(failures, 0),
                         self.max_deliver,
                         delay,
                         error,
@@ -173,6 +211,7 @@ class ServiceRuntime:
                     self.metrics.handling_seconds.labels(self.service, name).observe(
                         time.perf_counter() - started
                     )
+                self._transient_deliveries.pop(key or ("", 0), None)
                 self.metrics.handled.labels(self.service, name, "ok").inc()
                 return result
 
@@ -180,11 +219,20 @@ class ServiceRuntime:
 
         return decorate
 
+    def _count_transient(self, key: tuple[str, int]) -> None:
+        if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
+            _TRACKED_MESSAGES
+        ):
+            del self._transient_deliveries[next(iter(self._transient_deliveries))]
+        self._transient_deliveries[key] = self._transient_deliveries.get(key, 0) + 1
+
     def replying(self, name: str) -> Callable[[Handler[bytes]], Handler[bytes]]:
         """Metrics and error replies around a request-reply handler that returns encoded bytes.
 
         A request that fails to decode is dead-lettered and answered with ``malformed_request``;
-        any other error is logged and answered with ``internal_error``. Nothing is retried:
+        a transient failure (database or NATS away) is logged and answered with ``unavailable``
+        and a message without connection details; any other error is logged and answered with
+        ``internal_error``. Nothing is retried:
         the requester decides (and requests are idempotent by their id).
         """
 
@@ -206,6 +254,20 @@ class ServiceRuntime:
                                 ok=False,
                                 error_code=ReplyErrorCode.MALFORMED_REQUEST,
                                 error=str(error),
+                            )
+                        )
+                    if is_transient(error):
+                        # The requester may retry; the error's text (an address, a DSN) is
+                        # for the operator's log, never for the client.
+                        outcome = "unavailable"
+                        self.log.warning(
+                            "request on %s: unavailable: %r", msg.raw_message.subject, error
+                        )
+                        return encode(
+                            Reply(
+                                ok=False,
+                                error_code=ReplyErrorCode.UNAVAILABLE,
+                                error=UNAVAILABLE_MESSAGE,
                             )
                         )
                     outcome = "error"
@@ -283,6 +345,15 @@ def _deliveries(msg: NatsMessage) -> int:
         return int(msg.raw_message.metadata.num_delivered)
     except Exception:  # core NATS messages have no JetStream metadata
         return 1
+
+
+def _message_key(msg: NatsMessage) -> tuple[str, int] | None:
+    """The stream and stream sequence of a JetStream message (None on core NATS)."""
+    try:
+        metadata = msg.raw_message.metadata
+        return (str(metadata.stream), int(metadata.sequence.stream))
+    except Exception:  # core NATS messages have no JetStream metadata
+        return None
 
 
 def _is_jetstream(msg: NatsMessage) -> bool:

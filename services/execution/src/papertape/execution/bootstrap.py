@@ -83,7 +83,9 @@ class ExecutionService:
         runtime = self.runtime
         tracer = runtime.tracer_provider.get_tracer("papertape.execution")
         self.handlers = ExecutionHandlers(
-            self.venue, ReportPublisher(runtime.js, runtime.subjects, tracer=tracer)
+            self.venue,
+            ReportPublisher(runtime.js, runtime.subjects, tracer=tracer),
+            refused=lambda refusal: runtime.market_refused(refusal.check, refusal.reason),
         )
         info = await runtime.js.stream_info(runtime.subjects.stream("ACCOUNTS"))
         self._catch_up_to = info.state.last_seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from papertape.contract.codec import Codec, upcast
@@ -10,6 +11,7 @@ from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import MarketEvent, QuoteReceived
 from papertape.execution.reports import Origin, ReportPublisher
 from papertape.trading.venue import Venue
+from papertape.trading.venue.sanity import Refusal
 
 account_events: Codec[Envelope[AccountEvent]] = Codec(Envelope[AccountEvent])
 market_events: Codec[MarketEvent] = Codec(MarketEvent)
@@ -18,9 +20,15 @@ market_events: Codec[MarketEvent] = Codec(MarketEvent)
 class ExecutionHandlers:
     """Decode, hand to the venue, publish what it reports."""
 
-    def __init__(self, venue: Venue, reports: ReportPublisher) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        reports: ReportPublisher,
+        refused: Callable[[Refusal], None] | None = None,
+    ) -> None:
         self.venue = venue
         self.reports = reports
+        self._refused = refused or (lambda _refusal: None)
 
     async def on_account_event(self, data: bytes) -> None:
         """An event of the ACCOUNTS stream (an envelope from the portfolio's log)."""
@@ -46,6 +54,9 @@ class ExecutionHandlers:
     async def on_market_event(self, data: bytes) -> None:
         """A quote or bar of the MARKET stream (bare structs, as market-data publishes them)."""
         event = market_events.decode(data)
+        if (refusal := self.venue.refusal(event)) is not None:
+            self._refused(refusal)  # never the market: the venue keeps its last good price
+            return
         if isinstance(event, QuoteReceived):
             await self.reports.publish(self.venue.on_quote(event))
         else:

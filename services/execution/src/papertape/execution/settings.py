@@ -17,6 +17,7 @@ from papertape.contract.events.execution import (
 )
 from papertape.contract.events.market import Timeframe
 from papertape.trading.venue import VenueConfig
+from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND
 
 
 class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
@@ -38,6 +39,8 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
     bar_timeframe: Timeframe = Timeframe.M1
     overrides: str = ""
     expiry_sweep_s: Interval = 1.0
+    price_band: Ratio = DEFAULT_PRICE_BAND
+    """A quote or bar this far (a fraction) from the last good price is refused; 0: no band."""
     """How often GTD and DAY orders are expired on the clock, without waiting for a quote."""
 
     def venue_config(self) -> VenueConfig:
@@ -66,6 +69,7 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
             overrides=overrides,
             trigger_source=self.trigger_source,
             bar_timeframe=self.bar_timeframe,
+            price_band=self.price_band,
         )
 
 

@@ -47,7 +47,7 @@ class Portfolio:
             policy=SnapshotPolicy(every=settings.snapshot_every),
             metrics=self.runtime.metrics,
         )
-        self.marks = MarkBook()
+        self.marks = MarkBook(settings.price_band)
         self.relay: AccountRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         handlers.register(self.runtime, self.book, self.marks, log)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from faststream.nats import JStream, NatsMessage, PullSub
-from nats.js.api import ConsumerConfig
 
 from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
@@ -66,7 +65,8 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
     @broker.subscriber(subjects.all_quotes())
     @runtime.guarded("quote")
     async def on_quote(msg: NatsMessage) -> None:
-        marks.update(quotes.decode(msg.body))
+        if (refusal := marks.update(quotes.decode(msg.body))) is not None:
+            runtime.market_refused(refusal.check, refusal.reason)
 
 
 def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook) -> None:
@@ -78,7 +78,9 @@ def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBo
         stream=JStream(subjects.stream("EXECUTION"), declare=False),
         durable=f"{subjects.namespace or 'papertape'}-portfolio-execution",
         pull_sub=PullSub(batch_size=1),  # one at a time: per-account order matters
-        config=ConsumerConfig(max_deliver=runtime.max_deliver, ack_wait=30),
+        # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
+        # a fill that arrives during a database outage is applied once the database is back.
+        config=runtime.consumer_config(ack_wait=30),
     )
     @runtime.guarded("execution_report")
     async def on_report(msg: NatsMessage) -> None:

@@ -16,6 +16,7 @@ from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.portfolio.accounts import AccountBook
+from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND, Refusal, quote_refusal
 
 TWO = Decimal(2)
 
@@ -23,15 +24,21 @@ TWO = Decimal(2)
 class MarkBook:
     """Latest mark per symbol (last trade when the source has one, else the mid)."""
 
-    def __init__(self) -> None:
+    def __init__(self, price_band: Decimal = DEFAULT_PRICE_BAND) -> None:
+        self._price_band = price_band
         self._prices: dict[Symbol, Decimal] = {}
         self._quotes: dict[Symbol, QuoteReceived] = {}
         self._applied: dict[tuple[str, Symbol], Decimal] = {}
 
-    def update(self, quote: QuoteReceived) -> None:
+    def update(self, quote: QuoteReceived) -> Refusal | None:
+        """Take the quote as the symbol's mark, unless it cannot be the market (then why)."""
+        refusal = quote_refusal(quote, self._prices.get(quote.symbol), self._price_band)
+        if refusal is not None:
+            return refusal  # the mark stays the last good price
         price = quote.last if quote.last is not None else (quote.bid + quote.ask) / TWO
         self._prices[quote.symbol] = price
         self._quotes[quote.symbol] = quote
+        return None
 
     def prices(self) -> dict[Symbol, Decimal]:
         return dict(self._prices)

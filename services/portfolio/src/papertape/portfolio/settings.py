@@ -7,6 +7,8 @@ from typing import Annotated
 import msgspec
 
 from papertape.common.settings import CommonSettings, Interval, Port, load_settings
+from papertape.contract.bounds import Ratio
+from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND
 
 
 class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
@@ -24,6 +26,8 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     """How often the log's head is anchored to the ANCHORS stream."""
     anchor_file: Annotated[str, msgspec.Meta(max_length=4096)] = ""
     """A file of JSON lines each anchor is appended to as well ("" for none)."""
+    price_band: Ratio = DEFAULT_PRICE_BAND
+    """A quote this far (a fraction) from the last good mark is refused as a mark; 0: no band."""
     demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
 
 

@@ -2,14 +2,19 @@
 
 Malformed messages (they fail to decode) are dead-lettered at once: retrying cannot help.
 Messages whose handler keeps failing are retried by JetStream (NACK with backoff) and
-dead-lettered on their last allowed delivery.
+dead-lettered on their last allowed delivery. Transient failures (the database or NATS is
+away for a while) are not the message's fault: they are retried until the world is back and
+never dead-lettered (``is_transient`` decides, once, for every service).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import asyncpg
+from nats import errors as nats_errors
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 
 from papertape.common.clock import Clock
 from papertape.contract import codec
@@ -19,6 +24,30 @@ from papertape.contract.subjects import Subjects
 MALFORMED = "malformed"
 EXHAUSTED = "retries_exhausted"
 
+TRANSIENT_BUS_ERRORS: tuple[type[BaseException], ...] = (
+    nats_errors.TimeoutError,
+    nats_errors.NoRespondersError,
+    nats_errors.ConnectionClosedError,
+    nats_errors.ConnectionReconnectingError,
+    nats_errors.ConnectionDrainingError,
+    nats_errors.FlushTimeoutError,
+    nats_errors.NoServersError,
+    nats_errors.StaleConnectionError,
+    nats_errors.OutboundBufferLimitError,
+    ServiceUnavailableError,
+)
+"""NATS or JetStream is away or slow: the same request can pass in a moment."""
+
+TRANSIENT_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08: the connection broke or never was
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, "cannot connect now"
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+    asyncpg.exceptions.TransactionRollbackError,  # 40: serialization failure, deadlock
+)
+"""PostgreSQL is away, restarting or busy: the same statement can pass in a moment."""
+
+TRANSIENT_ERRORS = (*TRANSIENT_BUS_ERRORS, *TRANSIENT_DATABASE_ERRORS, OSError)
+
 
 class Unprocessable(Exception):
     """A well-formed message that can never succeed (it names an account that does not exist)."""
@@ -27,6 +56,23 @@ class Unprocessable(Exception):
 def is_malformed(error: BaseException) -> bool:
     """True when the error says the message itself is bad (not the world around it)."""
     return isinstance(error, (*codec.DecodeError, UnicodeDecodeError, Unprocessable))
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when the world around the message failed (database or NATS away), not the message.
+
+    The chain of causes counts too: an adapter that wraps a refused connection is transient.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if is_malformed(current):
+            return False
+        if isinstance(current, TRANSIENT_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class DeadLetterBox:

@@ -60,6 +60,12 @@ class ServiceMetrics:
             ["service", "task"],
             registry=self.registry,
         )
+        self.market_refused = Counter(
+            "papertape_market_data_refused_total",
+            "Quotes and bars refused as the market (crossed, not positive, beyond the band)",
+            ["service", "check"],
+            registry=self.registry,
+        )
         self.up = Gauge(
             "papertape_up", "1 while the service runs", ["service"], registry=self.registry
         )

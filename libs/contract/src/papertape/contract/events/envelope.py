@@ -55,6 +55,8 @@ class ReplyErrorCode(enum.StrEnum):
     """The request did not decode or validate (the message names the field)."""
     INTERNAL_ERROR = "internal_error"
     """The service failed while handling a valid request."""
+    UNAVAILABLE = "unavailable"
+    """The service cannot reach its database or the bus right now: retry the same request."""
     UNKNOWN_ACCOUNT = "unknown_account"
     """The query names an account that was never opened."""
     NO_MARKET_PRICE = "no_market_price"

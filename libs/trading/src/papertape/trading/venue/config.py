@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 
 from papertape.contract.costs import CostTerms
 from papertape.contract.events.execution import ExecutionModels, FeeSchedule, TriggerSource
+from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND
 
 
 def fee_schedule(terms: CostTerms) -> FeeSchedule:
@@ -35,6 +38,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Which quote price triggers stops (LAST falls back to MID when a quote has no last)."""
     bar_timeframe: str = "1m"
     """Bars of this width are matched (for symbols that have no quotes)."""
+    price_band: Decimal = DEFAULT_PRICE_BAND
+    """A quote or bar this far (a fraction) from the last good price is refused; 0: no band."""
 
     def models_for(
         self, account_id: str, symbol: str, terms: CostTerms | None = None

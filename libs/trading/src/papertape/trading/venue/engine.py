@@ -34,6 +34,7 @@ from papertape.trading.venue.market import bar_path, bar_point, quote_point
 from papertape.trading.venue.matching import Budget, Matcher
 from papertape.trading.venue.orders import WorkingOrder
 from papertape.trading.venue.paths import walk
+from papertape.trading.venue.sanity import Refusal, bar_refusal, quote_refusal
 from papertape.trading.venue.state import VenueState
 
 VOLATILITY_ALPHA = Decimal("0.1")
@@ -94,8 +95,18 @@ class Venue:
 
     # --- the market's side -------------------------------------------------------------------
 
+    def refusal(self, event: QuoteReceived | BarClosed) -> Refusal | None:
+        """Why a quote or bar cannot be the market (None when it can): see ``sanity``."""
+        book = self.state.books.get(event.symbol)
+        last_good = None if book is None else book.last_mid
+        if isinstance(event, QuoteReceived):
+            return quote_refusal(event, last_good, self.config.price_band)
+        return bar_refusal(event, last_good, self.config.price_band)
+
     def on_quote(self, quote: QuoteReceived) -> list[ExecutionReport]:
-        """Match the symbol's orders against a quote."""
+        """Match the symbol's orders against a quote (none, when the quote is refused)."""
+        if self.refusal(quote) is not None:
+            return []  # never the market: the book keeps its last good price
         book = self.state.book(quote.symbol)
         book.has_quotes = True
         point = quote_point(quote, self.config.trigger_source)
@@ -112,7 +123,7 @@ class Venue:
 
     def on_bar(self, bar: BarClosed) -> list[ExecutionReport]:
         """Walk a bar's path (only bars of the configured width, for symbols without quotes)."""
-        if bar.timeframe != self.config.bar_timeframe:
+        if bar.timeframe != self.config.bar_timeframe or self.refusal(bar) is not None:
             return []
         book = self.state.book(bar.symbol)
         if book.has_quotes:

@@ -1,0 +1,79 @@
+"""Market data checked where it enters: a price that cannot be the market is refused, with why.
+
+The contract already refuses non-finite and negative numbers when a message is decoded; what is
+left is what only makes sense against the market itself: zero prices, crossed quotes (bid above
+ask), bars whose high and low do not hold their open and close, and absurd jumps beyond a band
+around the last good price. A refused price never becomes the market (the venue's books and
+the portfolio's marks keep the last good one); the shell counts and logs the refusal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from papertape.contract.events.market import BarClosed, QuoteReceived
+from papertape.contract.money import ZERO
+
+DEFAULT_PRICE_BAND = Decimal("0.5")
+"""A price more than 50% away from the last good one is refused (0 turns the check off)."""
+
+_TWO = Decimal(2)
+
+
+class Check(enum.StrEnum):
+    """Which check refused the price (a metric label: a short, closed set)."""
+
+    NON_POSITIVE = "non_positive"
+    CROSSED = "crossed"
+    INCONSISTENT_BAR = "inconsistent_bar"
+    JUMP = "jump"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a quote or bar was not taken as the market."""
+
+    check: Check
+    reason: str
+
+
+def quote_refusal(
+    quote: QuoteReceived, last_good: Decimal | None, band: Decimal = DEFAULT_PRICE_BAND
+) -> Refusal | None:
+    """Why ``quote`` cannot be the market (None when it can); ``last_good`` is a mid or mark."""
+    prices = (quote.bid, quote.ask) if quote.last is None else (quote.bid, quote.ask, quote.last)
+    if any(price <= ZERO for price in prices):
+        return Refusal(Check.NON_POSITIVE, f"{quote.symbol}: a price is not positive")
+    if quote.bid > quote.ask:
+        return Refusal(Check.CROSSED, f"{quote.symbol}: crossed, bid {quote.bid} > ask {quote.ask}")
+    return _jump(str(quote.symbol), (quote.bid + quote.ask) / _TWO, last_good, band)
+
+
+def bar_refusal(
+    bar: BarClosed, last_good: Decimal | None, band: Decimal = DEFAULT_PRICE_BAND
+) -> Refusal | None:
+    """Why ``bar`` cannot be the market (None when it can); ``last_good`` is a close or mark."""
+    if min(bar.open, bar.high, bar.low, bar.close) <= ZERO:
+        return Refusal(Check.NON_POSITIVE, f"{bar.symbol}: a price is not positive")
+    if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
+        return Refusal(
+            Check.INCONSISTENT_BAR,
+            f"{bar.symbol}: low {bar.low} and high {bar.high} do not hold "
+            f"open {bar.open} and close {bar.close}",
+        )
+    return _jump(str(bar.symbol), bar.open, last_good, band)
+
+
+def _jump(symbol: str, price: Decimal, last_good: Decimal | None, band: Decimal) -> Refusal | None:
+    if band <= ZERO or last_good is None or last_good <= ZERO:
+        return None
+    move = abs(price - last_good) / last_good
+    if move <= band:
+        return None
+    return Refusal(
+        Check.JUMP,
+        f"{symbol}: {price} is {move * 100:.2f}% from the last good price {last_good} "
+        f"(band {band * 100:.2f}%)",
+    )
