@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -18,6 +20,7 @@ from papertape.trading.account.reports import (
     account_summary,
     closed_trades,
     equity_curve,
+    trades_csv,
 )
 from papertape.trading.account.scenarios import (
     ACCOUNT,
@@ -141,6 +144,8 @@ def test_a_scaled_out_position_is_one_round_trip_with_its_legs_kept() -> None:
     assert (m.trades, m.legs, m.wins, m.losses, m.win_rate_pct) == (1, 2, 1, 0, D(100))
     # R weighted by quantity: (2 x 6 - 1 x 4) / 10 = 40 / (5 x 10).
     assert (m.expectancy, m.average_r, m.best_trade) == (D(40), D("0.8"), D(40))
+    rows = list(csv.DictReader(io.StringIO(trades_csv(legs))))
+    assert [r["round_trip_id"] for r in rows] == [f"AAPL:buy:{at(1).isoformat()}"] * 2
 
 
 def test_a_position_opened_again_is_another_round_trip() -> None:
@@ -205,3 +210,15 @@ def test_a_flow_alone_never_changes_return_drawdown_or_sharpe(
     else:
         assert moved.sharpe is not None
         assert abs(moved.sharpe - plain.sharpe) <= D("1e-6") * (1 + abs(plain.sharpe))
+
+
+def test_a_mark_in_the_minute_of_a_deposit_keeps_the_deposit_on_the_curve() -> None:
+    s = Scenario(wide_open("10000")).given(order("o1"), fill("o1", "100"))
+    s.when(Deposit(account_id=ACCOUNT, amount=D(1000)), now=at(60))
+    s.when(mark("110", ts=at(70)), now=at(70))
+
+    last = equity_curve(s.state)[-1]
+
+    assert (last.equity, last.flow) == (D(11100), D(1000))
+    # 10000 before the deposit, then 100 earned on 11000.
+    assert account_performance(s.state).total_return_pct == D("0.91")
