@@ -163,7 +163,6 @@ TRADE_COLUMNS = (
     "exit_order_id",
     "slippage",
     "spread_cost",
-    "round_trip_id",
 )
 """New columns go at the end, so a sheet that reads columns by position keeps working."""
 
