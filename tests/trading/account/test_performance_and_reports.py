@@ -40,16 +40,16 @@ from papertape.trading.account.scenarios import (
 D = Decimal
 
 
-def trade(net: str, r: str | None = None) -> ClosedTrade:
-    """A closed trade with a given net P&L."""
+def trade(net: str, r: str | None = None, opened: int = 0) -> ClosedTrade:
+    """A closed trade with a given net P&L, of a position opened ``opened`` seconds after T0."""
     return ClosedTrade(
         symbol=Symbol("AAPL"),
         direction=OrderSide.BUY,
         quantity=D(1),
         entry_price=D(100),
         exit_price=D(100) + D(net),
-        opened_at=T0,
-        closed_at=T0,
+        opened_at=at(opened),
+        closed_at=at(opened),
         gross_pnl=D(net),
         fees=D(0),
         net_pnl=D(net),
@@ -69,7 +69,8 @@ def curve(*equities: int, exposure: int = 0) -> list[EquityPoint]:
 
 
 def test_win_rate_profit_factor_and_expectancy() -> None:
-    trades = [trade("100", "2"), trade("-50", "-1"), trade("30"), trade("-20")]
+    nets = (("100", "2"), ("-50", "-1"), ("30", None), ("-20", None))
+    trades = [trade(net, r, opened=i) for i, (net, r) in enumerate(nets)]
     m = performance(trades, curve(1000, 1060), starting_equity=D(1000))
     assert (m.trades, m.wins, m.losses, m.win_rate_pct) == (4, 2, 2, D(50))
     assert m.profit_factor == D(130) / D(70)
@@ -84,7 +85,8 @@ def test_profit_factor_is_undefined_without_losses() -> None:
 
 
 def test_streaks_count_consecutive_wins_and_losses() -> None:
-    trades = [trade(x) for x in ("1", "2", "-1", "3", "4", "5", "-1", "-2")]
+    nets = ("1", "2", "-1", "3", "4", "5", "-1", "-2")
+    trades = [trade(x, opened=i) for i, x in enumerate(nets)]
     assert streaks(trades) == (3, 2)
 
 
@@ -96,7 +98,7 @@ def test_drawdown_value_percent_and_duration_until_recovery() -> None:
 
 def test_sharpe_and_sortino_from_daily_returns() -> None:
     returns = daily_returns(curve(100, 110, 99, 109))
-    assert len(returns) == 3
+    assert returns == [0.0, 0.1, -0.1, 10 / 99]
     sharpe = sharpe_ratio(returns, 252)
     sortino = sortino_ratio(returns, 252)
     assert sharpe is not None
@@ -150,7 +152,7 @@ def test_summary_positions_and_report_of_a_live_account() -> None:
 
 
 def test_trades_export_as_csv_with_a_header() -> None:
-    text = trades_csv([trade("10", "1"), trade("-5")])
+    text = trades_csv([trade("10", "1", 1), trade("-5", None, 2)])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["net_pnl"] for r in rows] == ["10", "-5"]
     assert rows[0]["r_multiple"] == "1"

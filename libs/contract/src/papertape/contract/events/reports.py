@@ -57,6 +57,8 @@ class ClosedTrade(Report, frozen=True, kw_only=True):
     holding_seconds: float
     exit_reason: ExitReason
     exit_order_id: OrderId
+    round_trip_id: str | None = None
+    """The position this leg closed part of (its symbol and opening time): legs share it."""
 
 
 class EquityPoint(Report, frozen=True, kw_only=True):
@@ -66,6 +68,8 @@ class EquityPoint(Report, frozen=True, kw_only=True):
     equity: Decimal
     cash: Decimal
     exposure: Decimal = ZERO
+    flow: Decimal = ZERO
+    """Deposits less withdrawals since the previous point (in ``equity`` already)."""
 
 
 class OpenOrder(Report, frozen=True, kw_only=True):
@@ -175,6 +179,8 @@ class PerformanceMetrics(Report, frozen=True, kw_only=True):
     calmar: Decimal | None
     exposure_pct: Decimal
     fees: Decimal
+    legs: int = 0
+    """Closed trades counted: ``trades`` counts round trips, a scaled-out position once."""
 
 
 class AccountReport(Report, frozen=True, kw_only=True):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import reduce
 from typing import Any
 
@@ -76,26 +77,27 @@ def _starting_curve(state: AccountState) -> AccountState:
 
 
 def _deposited(state: AccountState, e: FundsDeposited) -> AccountState:
-    # Flows move the day's start and the high-water mark too: a deposit is not a gain.
-    moved = _replace(
-        state,
-        cash=state.cash + e.amount,
-        net_deposits=state.net_deposits + e.amount,
-        day_start_equity=state.day_start_equity + e.amount,
-        high_water_mark=state.high_water_mark + e.amount,
-    )
-    return with_equity_point(moved, e.ts)
+    return _flowed(state, e.amount, e.ts)
 
 
 def _withdrawn(state: AccountState, e: FundsWithdrawn) -> AccountState:
+    return _flowed(state, -e.amount, e.ts)
+
+
+def _flowed(state: AccountState, amount: Decimal, ts: datetime) -> AccountState:
+    # A flow is not a gain or a loss: the day's start moves by it, and the high-water mark is
+    # scaled by it (as the time-weighted index is), so a drawdown keeps its depth in %.
+    equity, hwm = state.equity, state.high_water_mark
+    if hwm > equity > 0:
+        hwm = hwm * (equity + amount) / equity
     moved = _replace(
         state,
-        cash=state.cash - e.amount,
-        net_deposits=state.net_deposits - e.amount,
-        day_start_equity=state.day_start_equity - e.amount,
-        high_water_mark=state.high_water_mark - e.amount,
+        cash=state.cash + amount,
+        net_deposits=state.net_deposits + amount,
+        day_start_equity=state.day_start_equity + amount,
+        high_water_mark=max(hwm, equity + amount) if hwm > equity else equity + amount,
     )
-    return with_equity_point(moved, e.ts)
+    return with_equity_point(moved, ts, flow=amount)
 
 
 def _reset(state: AccountState, e: AccountReset) -> AccountState:

@@ -55,10 +55,13 @@ def daily_loss_pct(state: AccountState) -> Decimal:
     return (state.day_start_equity - state.equity) * HUNDRED / state.day_start_equity
 
 
-def with_equity_point(state: AccountState, ts: datetime, **changes: Any) -> AccountState:
+def with_equity_point(
+    state: AccountState, ts: datetime, flow: Decimal = ZERO, **changes: Any
+) -> AccountState:
     """The state with ``changes`` and equity recorded at ``ts``: HWM, drawdown, the curve.
 
     ``changes`` may replace ``cash`` and ``positions``; they are applied in the same copy.
+    ``flow`` is a deposit (or, negative, a withdrawal) in the equity: the point records it.
     """
     # One pass and one copy: evolve's hot path (every fill and mark) comes through here.
     cash = changes.get("cash", state.cash)
@@ -68,7 +71,16 @@ def with_equity_point(state: AccountState, ts: datetime, **changes: Any) -> Acco
         value += worth
         exposure += worth if worth >= 0 else -worth
     equity = cash + value
-    point = EquityPoint(ts=ts, equity=equity, cash=cash, exposure=exposure)
+    curve = state.curve
+    last = state.last_point
+    if last is not None and (flow != 0 or not _same_minute(last.ts, ts)):
+        # A flow always starts a new point, so the point before it is where its sub-period
+        # begins (time-weighted returns put the flow there).
+        curve = curve.append(last)
+    elif last is not None:
+        # The point replaces the minute's last one: it carries that one's flow too.
+        flow += last.flow
+    point = EquityPoint(ts=ts, equity=equity, cash=cash, exposure=exposure, flow=flow)
     hwm = equity if equity > state.high_water_mark else state.high_water_mark
     drawdown = hwm - equity
     max_dd, max_dd_pct = state.max_drawdown, state.max_drawdown_pct
@@ -78,10 +90,6 @@ def with_equity_point(state: AccountState, ts: datetime, **changes: Any) -> Acco
         dd_pct = drawdown * HUNDRED / hwm
         if dd_pct > max_dd_pct:
             max_dd_pct = dd_pct
-    curve = state.curve
-    last = state.last_point
-    if last is not None and not _same_minute(last.ts, ts):
-        curve = curve.append(last)
     return msgspec.structs.replace(
         state,
         high_water_mark=hwm,

@@ -72,6 +72,7 @@ def point(value: EquityPoint, currency: str) -> EquityPoint:
         equity=precision.money(value.equity, currency),
         cash=precision.money(value.cash, currency),
         exposure=precision.money(value.exposure, currency),
+        flow=precision.money(value.flow, currency),
     )
 
 

@@ -24,7 +24,9 @@ from papertape.trading.account.journal import History, Registry
 
 # Bump when AccountState's shape or meaning changes: older snapshots are then ignored.
 # 2: trades_today counts fills; the curve starts at the opening.
-STATE_SCHEMA_VERSION = 2
+# 3: curve points record cash flows; the high-water mark is scaled on flows; trades name
+#    their round trip.
+STATE_SCHEMA_VERSION = 3
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):

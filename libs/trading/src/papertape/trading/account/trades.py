@@ -70,4 +70,15 @@ def closed_trade(
         holding_seconds=(closed_at - opened_at).total_seconds(),
         exit_reason=exit_reason,
         exit_order_id=exit_order_id,
+        round_trip_id=round_trip_id(symbol, direction, opened_at),
     )
+
+
+def round_trip_id(symbol: Symbol, direction: OrderSide, opened_at: datetime) -> str:
+    """The round trip a leg belongs to: its position's symbol, side and opening time."""
+    return f"{symbol}:{direction.value}:{opened_at.isoformat()}"
+
+
+def round_trip_of(trade: ClosedTrade) -> str:
+    """A trade's round trip, also for a trade recorded before trades named it."""
+    return trade.round_trip_id or round_trip_id(trade.symbol, trade.direction, trade.opened_at)
