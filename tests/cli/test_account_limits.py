@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from papertape.cli.commands.accounts import LIMIT_OPTIONS
-from papertape.contract.events.account import RiskLimits
+from papertape.contract.limits import RiskLimits
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.cli.accountlog import papertape

@@ -17,12 +17,12 @@ from papertape.contract.events.account import (
     CommandRejected,
     Deposit,
     FundsDeposited,
-    void_account_event,
 )
 from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import MarketEvent
 from papertape.contract.events.orders import RejectReason
 from papertape.contract.events.portfolio import PortfolioQuery
+from papertape.contract.history import void_account_event
 from papertape.contract.ids import AccountId, FillId, OrderId
 
 commands: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])

@@ -9,10 +9,9 @@ from nats.aio.client import Client
 
 from papertape.common.bus.publishing import publish
 from papertape.contract import codec
-from papertape.contract.costs import CostSchedule, CostTerms
+from papertape.contract.costs import CostModel, CostSchedule, CostTerms
 from papertape.contract.events.account import (
     AccountEvent,
-    CostModel,
     CostModelSet,
     CostModelSetV2,
 )

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from papertape.contract.costs import CostModel, schedule_from
 from papertape.contract.events.account import (
     AccountOpened,
     AccountReset,
     CommandRejected,
-    CostModel,
     CostModelSetV2,
     Deposit,
     HaltTrading,
@@ -19,15 +19,14 @@ from papertape.contract.events.account import (
     PositionClosed,
     ResetAccount,
     ResumeTrading,
-    RiskLimits,
     SetCostModel,
     SetRiskLimits,
     TradingHalted,
     Withdraw,
     WithdrawalRejected,
-    schedule_from,
 )
 from papertape.contract.events.orders import ExitReason, OrderSide, RejectReason
+from papertape.contract.limits import RiskLimits
 from papertape.trading.account import replay
 from papertape.trading.account.scenarios import (
     AAPL,

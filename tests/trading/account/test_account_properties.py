@@ -22,13 +22,13 @@ from papertape.contract.events.account import (
     PlaceOrder,
     ResetAccount,
     ResumeTrading,
-    RiskLimits,
     SetRiskLimits,
     TriggerOrder,
     Withdraw,
 )
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import FillId, OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 from papertape.trading.account import (
     AccountSnapshot,
     AccountState,

@@ -8,11 +8,10 @@ import msgspec
 import pytest
 
 from papertape.contract.codec import Codec, encode, upcast
-from papertape.contract.costs import CostSchedule, CostTerms
+from papertape.contract.costs import CostModel, CostSchedule, CostTerms
 from papertape.contract.events.account import (
     AccountEvent,
     CommandRejected,
-    CostModel,
     CostModelSet,
     CostModelSetV2,
     OrderFilled,

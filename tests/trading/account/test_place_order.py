@@ -8,14 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from papertape.contract.costs import CostModel
 from papertape.contract.events.account import (
     CancelOrder,
-    CostModel,
     CostModelSet,
     ExpireOrder,
     OrderPlaced,
     OrderRejected,
-    RiskLimits,
     SetRiskLimits,
 )
 from papertape.contract.events.orders import (
@@ -26,6 +25,7 @@ from papertape.contract.events.orders import (
     TimeInForce,
 )
 from papertape.contract.ids import ClientOrderId, OrderId
+from papertape.contract.limits import RiskLimits
 from papertape.trading.account.scenarios import (
     ACCOUNT,
     Scenario,

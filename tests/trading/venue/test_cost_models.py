@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.contract.costs import CostSchedule, CostTerms
-from papertape.contract.events.account import AccountOpened, CostModel, CostModelSetV2
+from papertape.contract.costs import CostModel, CostSchedule, CostTerms
+from papertape.contract.events.account import (
+    AccountOpened,
+    CostModelSetV2,
+)
 from papertape.contract.events.execution import (
     ExecutionModels,
     FillPolicy,

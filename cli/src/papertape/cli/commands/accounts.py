@@ -32,7 +32,6 @@ from papertape.contract.events.account import (
     OpenAccount,
     ResetAccount,
     ResumeTrading,
-    RiskLimits,
     SetRiskLimits,
     Withdraw,
 )
@@ -54,6 +53,7 @@ from papertape.contract.events.reports import (
     PositionView,
 )
 from papertape.contract.ids import AccountId
+from papertape.contract.limits import RiskLimits
 
 LIMIT_OPTIONS: dict[str, tuple[Callable[[str], object], str]] = {
     "max_position_pct": (decimal_argument, "largest position, % of equity"),

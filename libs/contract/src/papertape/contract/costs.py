@@ -49,3 +49,36 @@ class CostSchedule(Bounded, frozen=True, kw_only=True):
 
     asset_classes: dict[AssetClass, CostTerms] = {}
     instruments: dict[str, CostTerms] = {}
+
+
+class CostModel(Bounded, frozen=True, kw_only=True):
+    """Trading costs of schema v1, one set for every asset class (now a ``CostSchedule``)."""
+
+    commission_per_share: Charge = Decimal(0)
+    commission_min: Charge = Decimal(0)
+    commission_bps: Bps = Decimal(0)
+    commission_fixed: Charge = Decimal(0)
+    maker_bps: SignedBps = Decimal(0)
+    taker_bps: SignedBps = Decimal(0)
+    slippage_bps: Bps = Decimal(0)
+
+
+def schedule_from(model: CostModel) -> CostSchedule:
+    """The schedule a v1 cost model stands for: none set (all zero) means the defaults table.
+
+    A model that was set applied to every asset class, at the venue as in the reserve; it keeps
+    doing so (as the schedule's entry of every class, named ``account``).
+    """
+    if model == CostModel():
+        return CostSchedule()
+    terms = CostTerms(
+        name="account",
+        per_share=model.commission_per_share,
+        minimum=model.commission_min,
+        bps=model.commission_bps,
+        fixed=model.commission_fixed,
+        maker_bps=model.maker_bps,
+        taker_bps=model.taker_bps,
+        slippage_bps=model.slippage_bps,
+    )
+    return CostSchedule(asset_classes=dict.fromkeys(AssetClass, terms))

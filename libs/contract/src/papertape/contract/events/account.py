@@ -8,31 +8,25 @@ time from the decision context, commands from the venue (fills, marks, triggers)
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from papertape.contract.bounds import (
     NAME,
     TOKEN,
-    Bounded,
-    Bps,
     Capital,
     Cash,
     Charge,
-    Count,
     Currency,
-    Exposure,
     Finite,
     Percent,
     Price,
     Quantity,
     Ratio,
-    Seconds,
-    SignedBps,
     Text,
     UtcTime,
 )
 from papertape.contract.codec import register_upcaster
-from papertape.contract.costs import CostSchedule, CostTerms
+from papertape.contract.costs import CostModel, CostSchedule, schedule_from
 from papertape.contract.events.base import Command, Event
 from papertape.contract.events.orders import (
     ExitReason,
@@ -45,7 +39,7 @@ from papertape.contract.events.orders import (
     TimeInForce,
 )
 from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
-from papertape.contract.instruments import AssetClass
+from papertape.contract.limits import RiskLimits
 
 DEFAULT_INITIAL_CASH = Decimal(10000)
 ACCOUNT_STREAM_PREFIX = "account-"
@@ -60,50 +54,6 @@ def account_stream(account_id: str) -> str:
 AccountRef = Annotated[AccountId, TOKEN]
 """An account id as a command or query names it: it becomes a subject token."""
 OrderRef = Annotated[OrderId, NAME]
-
-
-class RiskLimits(Bounded, frozen=True, kw_only=True):
-    """An account's pre-trade risk limits (percentages of equity, 0-100)."""
-
-    max_position_pct: Exposure = Decimal(10)
-    max_risk_per_trade_pct: Exposure = Decimal(2)
-    max_portfolio_heat_pct: Exposure = Decimal(10)
-    max_daily_loss_pct: Exposure = Decimal(5)
-    max_trades_per_day: Count = 50
-    min_trade_interval_s: Seconds = 0
-
-
-class CostModel(Bounded, frozen=True, kw_only=True):
-    """Trading costs of schema v1, one set for every asset class (now a ``CostSchedule``)."""
-
-    commission_per_share: Charge = Decimal(0)
-    commission_min: Charge = Decimal(0)
-    commission_bps: Bps = Decimal(0)
-    commission_fixed: Charge = Decimal(0)
-    maker_bps: SignedBps = Decimal(0)
-    taker_bps: SignedBps = Decimal(0)
-    slippage_bps: Bps = Decimal(0)
-
-
-def schedule_from(model: CostModel) -> CostSchedule:
-    """The schedule a v1 cost model stands for: none set (all zero) means the defaults table.
-
-    A model that was set applied to every asset class, at the venue as in the reserve; it keeps
-    doing so (as the schedule's entry of every class, named ``account``).
-    """
-    if model == CostModel():
-        return CostSchedule()
-    terms = CostTerms(
-        name="account",
-        per_share=model.commission_per_share,
-        minimum=model.commission_min,
-        bps=model.commission_bps,
-        fixed=model.commission_fixed,
-        maker_bps=model.maker_bps,
-        taker_bps=model.taker_bps,
-        slippage_bps=model.slippage_bps,
-    )
-    return CostSchedule(asset_classes=dict.fromkeys(AssetClass, terms))
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -522,18 +472,6 @@ AccountEvent = (
     | TradingHalted
     | TradingResumed
 )
-
-
-def void_account_event(raw: dict[str, Any], reason: str) -> dict[str, Any]:
-    """A stored account event out of bounds, as the refusal it should have been (on read)."""
-    return {
-        "type": "command_rejected.v1",
-        "account_id": raw.get("account_id", ""),
-        "ts": raw.get("ts", "1970-01-01T00:00:00Z"),
-        "command": str(raw.get("type", "")),
-        "reason_code": RejectReason.INVALID_HISTORY.value,
-        "message": f"stored event voided on read: {reason}",
-    }
 
 
 AccountRejection = WithdrawalRejected | CommandRejected | OrderRejected | FillRejected

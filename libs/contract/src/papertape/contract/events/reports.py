@@ -12,7 +12,6 @@ from decimal import Decimal
 import msgspec
 
 from papertape.contract.costs import CostSchedule
-from papertape.contract.events.account import RiskLimits
 from papertape.contract.events.base import wire_tag
 from papertape.contract.events.orders import (
     ExitReason,
@@ -23,6 +22,7 @@ from papertape.contract.events.orders import (
     TimeInForce,
 )
 from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 
 ZERO = Decimal(0)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from papertape.contract.costs import schedule_from
 from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
@@ -33,7 +34,6 @@ from papertape.contract.events.account import (
     TradingHalted,
     TradingResumed,
     WithdrawalRejected,
-    schedule_from,
 )
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History

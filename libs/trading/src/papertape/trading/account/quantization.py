@@ -13,13 +13,13 @@ from decimal import Decimal
 import msgspec
 
 from papertape.contract import precision
-from papertape.contract.events.account import RiskLimits
 from papertape.contract.events.reports import (
     ClosedTrade,
     EquityPoint,
     OpenOrder,
     PerformanceMetrics,
 )
+from papertape.contract.limits import RiskLimits
 from papertape.trading.account.state import Order
 
 _replace = msgspec.structs.replace

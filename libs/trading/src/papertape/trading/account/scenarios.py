@@ -13,10 +13,10 @@ from papertape.contract.events.account import (
     ApplyFill,
     ApplyMark,
     PlaceOrder,
-    RiskLimits,
 )
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, FillId, OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 from papertape.trading.account import AccountState, DecisionContext, decide, replay
 
 ACCOUNT = AccountId("acc-1")

@@ -9,7 +9,6 @@ from typing import Any
 import msgspec
 
 from papertape.contract.costs import CostSchedule
-from papertape.contract.events.account import RiskLimits
 from papertape.contract.events.orders import (
     OrderRole,
     OrderSide,
@@ -19,6 +18,7 @@ from papertape.contract.events.orders import (
 )
 from papertape.contract.events.reports import ClosedTrade, EquityPoint
 from papertape.contract.ids import AccountId, ClientOrderId, FillId, OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 from papertape.contract.money import ZERO
 from papertape.trading.account.journal import History, Registry
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import msgspec
 
 from papertape.contract.codec import Codec, HistoryCodec, upcast
-from papertape.contract.events.account import AccountEvent, void_account_event
+from papertape.contract.events.account import AccountEvent
+from papertape.contract.history import void_account_event
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.state import (
     AccountSnapshot,

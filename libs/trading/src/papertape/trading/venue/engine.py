@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from papertape.contract.costs import schedule_from
 from papertape.contract.events.account import (
     AccountEvent,
     AccountOpened,
@@ -22,7 +23,6 @@ from papertape.contract.events.account import (
     OrderFilled,
     OrderPlaced,
     OrderTriggered,
-    schedule_from,
 )
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import BarClosed, QuoteReceived
