@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
@@ -19,6 +21,9 @@ from nats.errors import NoRespondersError
 
 from papertape.cli.__main__ import build_parser
 from papertape.cli.run import installed_services, service_specs
+from papertape.common.bus.permissions import BusLogin
+from papertape.common.servers import ServerUrls
+from papertape.common.servers.nats_auth import NatsUsers
 from papertape.common.servers.processes import accepts_connections
 from papertape.contract import codec
 from papertape.contract.events.envelope import Reply, Request
@@ -34,10 +39,20 @@ def test_installed_services_are_the_runnable_packages() -> None:
 
 
 def test_services_are_told_where_the_servers_are() -> None:
-    (spec,) = service_specs(["execution"], "nats://127.0.0.1:1", "postgresql://h:2/papertape")
+    urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h:2/x", "environment", "environment")
+    (spec,) = service_specs(["execution"], urls, "postgresql://h:2/papertape")
     assert spec.argv == (sys.executable, "-m", "papertape.execution")
     assert spec.env["NATS_URL"] == spec.env["PAPERTAPE_NATS_URL"] == "nats://127.0.0.1:1"
     assert spec.env["DATABASE_URL"] == "postgresql://h:2/papertape"
+
+
+def test_each_service_logs_in_to_a_secured_nats_as_itself() -> None:
+    users = NatsUsers.generate()
+    urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h/x", "embedded", "embedded", users)
+    specs = service_specs(["execution", "portfolio", "someone_new"], urls, "postgresql://h/x")
+    logins = [urlsplit(spec.env["NATS_URL"]).username for spec in specs]
+    assert logins == ["execution", "portfolio", "client"]
+    assert urlsplit(specs[0].env["NATS_URL"]).password == users.passwords[BusLogin.EXECUTION]
 
 
 def test_run_accepts_a_choice_of_services_or_none() -> None:
@@ -105,11 +120,16 @@ class _Run:
 
 
 async def _started(folder: Path, *options: str) -> tuple[_Run, str, str]:
+    """The run, the client's NATS URL (from urls.json: the console shows no password) and
+    the database's."""
     run = await _Run.start(folder, *options)
     match = SERVERS_LINE.search(await run.until("servers nats="))
     assert match is not None
+    assert urlsplit(match[1]).password in (None, "***"), "a NATS password was printed"
     await run.until("READY")
-    return run, match[1], match[2]
+    urls = json.loads((folder / ".papertape" / "urls.json").read_text())
+    assert urlsplit(urls["nats_url"]).username in (None, "client")
+    return run, urls["nats_url"], match[2]
 
 
 @pytest.mark.integration

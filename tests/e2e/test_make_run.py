@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from papertape.common.bus.permissions import BusLogin
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,3 +44,11 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     assert "Traceback" not in output, output
     assert done.stdout.rstrip().endswith("stopped"), output[-2000:]
     assert not (server_data_dir / ".papertape" / "urls.json").exists()
+    # The server had a login per service; no password was ever printed or logged.
+    assert "a login per service" in output
+    users = server_data_dir / ".papertape" / "nats" / "nats-users.json"
+    assert users.stat().st_mode & 0o077 == 0, "the NATS passwords are readable by others"
+    passwords = json.loads(users.read_text())
+    assert sorted(passwords) == sorted(login.value for login in BusLogin)
+    logs = [output, *(path.read_text() for path in server_data_dir.rglob("*.log"))]
+    assert not [pw for pw in passwords.values() for text in logs if pw in text]

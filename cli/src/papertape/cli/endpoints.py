@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from papertape.common.servers.nats_auth import write_private
 from papertape.common.settings import CommonSettings, setting_from_env
 from papertape.contract.subjects import Subjects
 
@@ -27,11 +28,19 @@ def urls_file(env: Mapping[str, str] | None = None) -> Path:
     return Path(source.get("PAPERTAPE_DATA_DIR") or ".papertape") / URLS_FILE
 
 
-def save_urls(data_dir: Path, *, nats_url: str, database_url: str) -> Path:
-    """Write ``urls.json`` for the other commands (called by whoever starts the servers)."""
+def save_urls(
+    data_dir: Path, *, nats_url: str, database_url: str, nats_operator_url: str | None = None
+) -> Path:
+    """Write ``urls.json`` for the other commands (called by whoever starts the servers).
+
+    The URLs may carry NATS logins, so the file is readable by its owner only.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / URLS_FILE
-    path.write_text(json.dumps({"nats_url": nats_url, "database_url": database_url}) + "\n")
+    urls = {"nats_url": nats_url, "database_url": database_url}
+    if nats_operator_url:
+        urls["nats_operator_url"] = nats_operator_url
+    write_private(path, json.dumps(urls) + "\n")
     return path
 
 
@@ -51,6 +60,14 @@ def _resolve(option: str | None, name: str, default: str, env: Mapping[str, str]
 def nats_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
     """The NATS server to talk to."""
     return _resolve(getattr(args, "nats_url", None), "nats_url", DEFAULT_NATS_URL, env)
+
+
+def operator_nats_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
+    """The NATS login of the tools that publish (stream declaration, anchors, republishing):
+    the operator's from ``urls.json`` when ``papertape run`` secured its server."""
+    option = getattr(args, "nats_url", None)
+    configured = option or setting_from_env("nats_url", env)
+    return configured or _from_file("nats_operator_url", env) or nats_url(args, env)
 
 
 def database_url(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:

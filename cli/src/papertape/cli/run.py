@@ -28,6 +28,7 @@ import nats
 from papertape.cli.console import Console
 from papertape.cli.endpoints import save_urls
 from papertape.cli.supervisor import NAME, RestartPolicy, ServiceSpec, Supervisor
+from papertape.common.bus.permissions import BusLogin
 from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.common.servers import (
     ServerStartError,
@@ -37,6 +38,7 @@ from papertape.common.servers import (
     declare_streams,
     resolve_servers,
 )
+from papertape.common.servers.nats_auth import redacted
 from papertape.common.settings import CommonSettings, load_settings
 from papertape.contract.subjects import Subjects
 
@@ -69,29 +71,46 @@ def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
     return found
 
 
-def service_specs(names: Sequence[str], nats_url: str, database_url: str) -> list[ServiceSpec]:
-    """One child process per service, told where the servers are."""
-    env = {
-        **os.environ,
-        "NATS_URL": nats_url,
-        "DATABASE_URL": database_url,
-        "PAPERTAPE_NATS_URL": nats_url,
-        "PAPERTAPE_DATABASE_URL": database_url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    return [ServiceSpec(name, (sys.executable, "-m", f"papertape.{name}"), env) for name in names]
+def service_specs(names: Sequence[str], urls: ServerUrls, database_url: str) -> list[ServiceSpec]:
+    """One child process per service, told where the servers are (NATS with its own login)."""
+    specs = []
+    for name in names:
+        nats_url = urls.nats_url_for(_login(name))
+        env = {
+            **os.environ,
+            "NATS_URL": nats_url,
+            "DATABASE_URL": database_url,
+            "PAPERTAPE_NATS_URL": nats_url,
+            "PAPERTAPE_DATABASE_URL": database_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        specs.append(ServiceSpec(name, (sys.executable, "-m", f"papertape.{name}"), env))
+    return specs
+
+
+def _login(service: str) -> BusLogin:
+    """A service's NATS login (an unknown one gets the client's: it can only ask)."""
+    try:
+        return BusLogin(service)
+    except ValueError:
+        return BusLogin.CLIENT
 
 
 def run(options: RunOptions, console: Console | None = None) -> int:
     """Run everything until stopped; the process exit code."""
     console = console or Console()
+    # The services read PAPERTAPE_NAMESPACE too: streams and permissions are for that namespace.
+    subjects = Subjects(load_settings(CommonSettings).namespace)
     with _signals_interrupt():
         try:
-            with resolve_servers(data_dir=options.data_dir.absolute()) as urls:
-                console.emit(NAME, f"nats {urls.nats_url} ({urls.nats_source})")
-                console.emit(NAME, f"postgres {urls.database_url} ({urls.database_source})")
+            with resolve_servers(data_dir=options.data_dir.absolute(), secured=subjects) as urls:
+                guard = ", a login per service" if urls.nats_users else ""
+                console.emit(NAME, f"nats {redacted(urls.nats_url)} ({urls.nats_source}{guard})")
+                console.emit(
+                    NAME, f"postgres {redacted(urls.database_url)} ({urls.database_source})"
+                )
                 try:
-                    return asyncio.run(_serve(urls, options, console))
+                    return asyncio.run(_serve(urls, subjects, options, console))
                 finally:
                     # Our own shutdown of the servers must not be cut short by a further signal.
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -107,20 +126,26 @@ def run(options: RunOptions, console: Console | None = None) -> int:
             console.emit(NAME, "stopped")
 
 
-async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int:
+async def _serve(
+    urls: ServerUrls, subjects: Subjects, options: RunOptions, console: Console
+) -> int:
     database_url = await prepare_database(urls, console)
-    # The services read PAPERTAPE_NAMESPACE too: declare the streams they will use.
-    subjects = Subjects(load_settings(CommonSettings).namespace)
     await declare_platform_streams(urls.nats_url, subjects)
     console.emit(NAME, "streams declared: " + ", ".join(s.name for s in subjects.streams()))
     names = installed_services() if options.services is None else list(options.services)
     if not names:
         console.emit(NAME, "no service is installed yet: running the servers only")
-    console.emit(NAME, f"servers nats={urls.nats_url} database={database_url}")
-    # The other commands (`papertape account …`, `papertape audit …`) find the servers here.
-    urls_path = save_urls(options.data_dir, nats_url=urls.nats_url, database_url=database_url)
+    console.emit(NAME, f"servers nats={redacted(urls.nats_url)} database={redacted(database_url)}")
+    # The other commands (`papertape account …`, `papertape audit …`) find the servers here:
+    # the client's login for them, the operator's for the audit tools that publish.
+    urls_path = save_urls(
+        options.data_dir,
+        nats_url=urls.nats_url_for(BusLogin.CLIENT),
+        database_url=database_url,
+        nats_operator_url=urls.nats_url,
+    )
     supervisor = Supervisor(
-        service_specs(names, urls.nats_url, database_url),
+        service_specs(names, urls, database_url),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,

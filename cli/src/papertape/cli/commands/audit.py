@@ -186,7 +186,7 @@ async def _anchors(args: argparse.Namespace) -> list[Anchor]:
 
 
 async def _anchor(args: argparse.Namespace) -> int:
-    async with _log(args) as log, connected(endpoints.nats_url(args)) as nc:
+    async with _log(args) as log, connected(endpoints.operator_nats_url(args)) as nc:
         anchor = await anchor_now(log, nc.jetstream(), endpoints.subjects(args), args.file)
     if args.json:
         print_json(to_builtins(anchor))
@@ -311,7 +311,7 @@ async def _export(args: argparse.Namespace, out: IO[bytes]) -> int:
 
 async def _republish(args: argparse.Namespace) -> int:
     subject = endpoints.subjects(args).republish(args.subject_name)
-    async with _log(args) as log, connected(endpoints.nats_url(args)) as nc:
+    async with _log(args) as log, connected(endpoints.operator_nats_url(args)) as nc:
         with progress("republishing", None) as advance:
             sent = await republish(
                 log,

@@ -81,6 +81,17 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
         )
 
+    # --- durable consumers ---------------------------------------------------------------
+    def durable(self, service: str, source: str) -> str:
+        """The name of ``service``'s durable consumer of ``source``."""
+        return f"{self.namespace or 'papertape'}-{token(service)}-{token(source)}"
+
+    def service_durables(self) -> tuple[tuple[str, str], ...]:
+        """(stream, consumer) of every service's durable consumer, which no client may
+        create, pull from, acknowledge for or delete (``papertape.common.bus.permissions``).
+        A service that adds a durable consumer names it with ``durable`` and lists it here."""
+        return ((self.stream("EXECUTION"), self.durable("portfolio", "execution")),)
+
     # --- market data ---------------------------------------------------------------------
     def quote(self, symbol: str) -> str:
         return self._s("md", "quote", token(symbol))

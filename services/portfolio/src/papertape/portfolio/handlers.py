@@ -76,7 +76,7 @@ def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBo
     @runtime.broker.subscriber(
         subjects.all_execution_reports(),
         stream=JStream(subjects.stream("EXECUTION"), declare=False),
-        durable=f"{subjects.namespace or 'papertape'}-portfolio-execution",
+        durable=subjects.durable("portfolio", "execution"),
         pull_sub=PullSub(batch_size=1),  # one at a time: per-account order matters
         # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
         # a fill that arrives during a database outage is applied once the database is back.

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from papertape.common.servers.nats_auth import write_private
 from papertape.common.servers.processes import (
     ServerProcess,
     ServerStartError,
@@ -34,7 +35,11 @@ def nats_server_binary() -> Path | None:
 
 
 class EmbeddedNats(ServerProcess):
-    """``nats-server -js`` on a free loopback port; persistent when given a ``data_dir``."""
+    """``nats-server -js`` on a free loopback port; persistent when given a ``data_dir``.
+
+    ``config`` is extra server configuration (the ``authorization`` block of
+    ``papertape.common.servers.nats_auth``), written to a file only the owner can read.
+    """
 
     def __init__(
         self,
@@ -42,8 +47,10 @@ class EmbeddedNats(ServerProcess):
         *,
         monitoring: bool = False,
         start_timeout: float = 30.0,
+        config: str | None = None,
     ) -> None:
         self._data_dir = data_dir
+        self._config = config
         self._monitoring = monitoring
         self._start_timeout = start_timeout
         super().__init__()
@@ -97,6 +104,10 @@ class EmbeddedNats(ServerProcess):
             "-l",
             str(base / "nats-server.log"),
         ]
+        if self._config is not None:
+            config_file = base / "nats-server.conf"
+            write_private(config_file, self._config)
+            argv += ["-c", str(config_file)]
         if self._monitoring:
             self.monitoring_port = free_port(HOST)
             argv += ["-m", str(self.monitoring_port)]

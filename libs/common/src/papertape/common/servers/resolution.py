@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from papertape.common.bus.permissions import BusLogin
 from papertape.common.servers.containers import (
     docker_available,
     start_nats_container,
     start_postgres_container,
 )
+from papertape.common.servers.nats_auth import NatsUsers, authorization_block
 from papertape.common.servers.nats_server import EmbeddedNats, nats_server_binary
 from papertape.common.servers.postgres_server import EmbeddedPostgres, postgres_bin_dir
 from papertape.common.settings import setting_from_env
+from papertape.contract.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,11 @@ class ServersUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class ResolvedServer:
-    """A server's URL and where it came from."""
+    """A server's URL and where it came from (``users``: the logins of a secured NATS)."""
 
     url: str
     source: Source
+    users: NatsUsers | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,13 @@ class ServerUrls:
     database_url: str
     nats_source: Source
     database_source: Source
+    nats_users: NatsUsers | None = None
+
+    def nats_url_for(self, login: BusLogin) -> str:
+        """The NATS URL of ``login`` (the one configured URL when NATS is not ours to secure)."""
+        return (
+            self.nats_url if self.nats_users is None else self.nats_users.url(login, self.nats_url)
+        )
 
 
 def resolve_nats(
@@ -56,15 +67,28 @@ def resolve_nats(
     *,
     data_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
+    secured: Subjects | None = None,
 ) -> ResolvedServer:
-    """NATS from ``NATS_URL``, else embedded, else a container; ``stack`` stops what started."""
+    """NATS from ``NATS_URL``, else embedded, else a container; ``stack`` stops what started.
+
+    ``secured``: an embedded server gets the platform's logins and per-subject permissions
+    for that namespace (``papertape.common.bus.permissions``), kept under ``data_dir``;
+    the URL returned is then the operator's. A configured server is secured by its operator.
+    """
     url = _configured(env, "NATS_URL")
     if url:
         return ResolvedServer(url, "environment")
     if nats_server_binary() is not None:
-        server = stack.enter_context(EmbeddedNats(data_dir / "nats" if data_dir else None))
+        folder = data_dir / "nats" if data_dir else None
+        users = config = None
+        if secured is not None:
+            users = NatsUsers.load_or_create(folder) if folder else NatsUsers.generate()
+            config = authorization_block(secured, users.passwords)
+        server = stack.enter_context(EmbeddedNats(folder, config=config))
         log.info("embedded nats-server on %s", server.url)
-        return ResolvedServer(server.url, "embedded")
+        if users is None:
+            return ResolvedServer(server.url, "embedded")
+        return ResolvedServer(users.url(BusLogin.OPERATOR, server.url), "embedded", users)
     if docker_available():
         return ResolvedServer(start_nats_container(stack), "container")
     raise ServersUnavailable(
@@ -109,9 +133,10 @@ def resolve_servers(
     data_dir: Path | None = None,
     durable: bool = True,
     env: Mapping[str, str] | None = None,
+    secured: Subjects | None = None,
 ) -> Iterator[ServerUrls]:
     """Both servers, started as needed and stopped (PostgreSQL first, then NATS) on exit."""
     with ExitStack() as stack:
-        nats = resolve_nats(stack, data_dir=data_dir, env=env)
+        nats = resolve_nats(stack, data_dir=data_dir, env=env, secured=secured)
         postgres = resolve_postgres(stack, data_dir=data_dir, durable=durable, env=env)
-        yield ServerUrls(nats.url, postgres.url, nats.source, postgres.source)
+        yield ServerUrls(nats.url, postgres.url, nats.source, postgres.source, nats.users)

@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import nats
@@ -19,7 +20,9 @@ import pytest
 import pytest_asyncio
 from nats.aio.client import Client
 
+from papertape.common.bus.permissions import BusLogin
 from papertape.common.servers import (
+    EmbeddedNats,
     create_database,
     declare_streams,
     delete_streams,
@@ -27,6 +30,7 @@ from papertape.common.servers import (
     resolve_nats,
     resolve_postgres,
 )
+from papertape.common.servers.nats_auth import NatsUsers, authorization_block
 from papertape.contract.subjects import StreamSpec, Subjects
 
 
@@ -78,6 +82,35 @@ async def nats_client(nats_url: str) -> AsyncIterator[Client]:
         yield client
     finally:
         await client.close()
+
+
+@dataclass(frozen=True)
+class SecuredNats:
+    """An embedded NATS server with the platform's logins and permissions, streams declared."""
+
+    url: str
+    users: NatsUsers
+
+    def url_for(self, login: BusLogin) -> str:
+        return self.users.url(login, self.url)
+
+
+@pytest_asyncio.fixture
+async def secured_nats(subjects: Subjects) -> AsyncIterator[SecuredNats]:
+    """A NATS server of this test alone that enforces ``papertape.common.bus.permissions``.
+
+    Always embedded (a configured server's users are not ours to set); the streams of
+    ``subjects`` are declared with the operator's login.
+    """
+    users = NatsUsers.generate()
+    with EmbeddedNats(config=authorization_block(subjects, users.passwords)) as server:
+        secured = SecuredNats(server.url, users)
+        operator = await nats.connect(secured.url_for(BusLogin.OPERATOR), connect_timeout=5)
+        try:
+            await declare_streams(operator, subjects.streams())
+        finally:
+            await operator.close()
+        yield secured
 
 
 @pytest_asyncio.fixture
