@@ -27,8 +27,14 @@ run: setup ## Run the platform: embedded NATS + PostgreSQL unless NATS_URL/DATAB
 	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} $(UV) run --frozen papertape run
 
 .PHONY: test
-test: setup ## Run every test (real NATS and PostgreSQL; embedded when no URLs are set)
+test: setup audit-deps ## Run every test (real NATS and PostgreSQL; embedded when no URLs are set)
 	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+.PHONY: audit-deps
+audit-deps: setup ## pip-audit of the locked dependencies: a known vulnerability fails it
+	@mkdir -p .tools
+	$(UV) export --frozen --all-groups --no-emit-workspace --no-hashes --quiet -o .tools/requirements.txt
+	$(PYTHON) .ci/audit_dependencies.py $(UV) .tools/requirements.txt
 
 .PHONY: lint
 lint: setup ## ruff, mypy --strict and the import-linter contracts
