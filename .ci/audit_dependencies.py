@@ -30,7 +30,8 @@ def main(uv: str, requirements: str) -> int:
     for dependency in vulnerable:
         for vuln in dependency["vulns"]:
             fixed = ", ".join(vuln.get("fix_versions", [])) or "no fix yet"
-            print(f"pip-audit: {dependency['name']} {dependency['version']}: {vuln['id']} ({fixed})")
+            package = f"{dependency['name']} {dependency['version']}"
+            print(f"pip-audit: {package}: {vuln['id']} ({fixed})")
     audited = len(dependencies) - len(skipped)
     print(
         f"pip-audit: {len(dependencies)} locked packages, {audited} audited, "
