@@ -137,6 +137,31 @@ async def test_restart_rebuilds_the_book_from_the_accounts_stream(
     ]
 
 
+async def test_after_a_restart_the_market_it_missed_is_matched_in_order(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    """While execution is down the price falls through a stop and comes back: on restart the
+    stop fires at the level the market crossed, not at the price when it came back."""
+    stop = placed("o1", OrderSide.SELL, "10", OrderType.STOP, stop="95", ts=at(0))
+    async with running(nats_url, subjects):
+        await place(nats_client, subjects, stop, 1)
+        await nats_client.publish(subjects.quote("AAPL"), codec.encode(quote("99.9", "100", at(1))))
+        await asyncio.sleep(0.3)
+    for tick in (quote("94", "94.1", at(2)), quote("101", "101.1", at(3))):
+        await nats_client.publish(subjects.quote("AAPL"), codec.encode(tick))  # nobody matching
+    await nats_client.flush()
+    async with running(nats_url, subjects):
+        found = await next_reports(nats_client, subjects, 2)
+    kinds = [(headers.get(MSG_ID, ""), type(e.data).__name__) for headers, e in found]
+    assert [kind for _, kind in kinds] == ["OrderTriggerReported", "OrderFillReported"], kinds
+    fill = found[1][1].data
+    assert isinstance(fill, OrderFillReported)
+    assert fill.price < 95, "filled at the price it came back to, not where it crossed"
+
+
 ORDER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 ORDER_TRACEPARENT = f"00-{ORDER_TRACE}-b7ad6b7169203331-01"
 
@@ -187,8 +212,8 @@ async def test_handled_messages_show_in_metrics_by_handler_and_outcome(
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     handled = "papertape_messages_handled_total"
     assert metric(text, handled, service="execution", handler="account_event", outcome="ok") == 1
-    assert metric(text, handled, service="execution", handler="quote", outcome="ok") == 1
-    assert metric(text, "papertape_message_handling_seconds_count", handler="quote") == 1
+    assert metric(text, handled, service="execution", handler="market", outcome="ok") == 1
+    assert metric(text, "papertape_message_handling_seconds_count", handler="market") == 1
     # FastStream's own bus metrics and the trace middleware see the subscriptions too.
     assert "papertape_bus_received_messages_total" in text
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
+import pytest
+from nats.aio.client import Client
+
+from papertape.contract.codec import encode
+from papertape.contract.events.account import OpenAccount, PlaceOrder
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.subjects import StreamSpec, Subjects
+from papertape.portfolio.bootstrap import build
 from papertape.portfolio.marks import MarkBook
+from papertape.portfolio.settings import PortfolioSettings
 from papertape.trading.venue.sanity import Check
 from papertape.trading.venue.scenarios import quote
+from tests.portfolio.conftest import PortfolioClient
 
 D = Decimal
 
@@ -26,3 +38,53 @@ def test_a_crossed_or_absurd_quote_is_refused_and_the_mark_stays_the_last_good_p
     assert marks.prices() == {symbol: D("100.00")}
     assert marks.update(quote("120", "120.02")) is None
     assert marks.prices() == {symbol: D("120.01")}
+
+
+@pytest.mark.integration
+async def test_after_a_start_the_portfolio_decides_at_the_last_stored_quote(
+    nats_url: str,
+    nats_client: Client,
+    fresh_database: str,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    """A market order right after a (re)start is priced from the MARKET stream's last quote
+    of its symbol, not refused ``no_market_price`` until the next quote comes."""
+    js = nats_client.jetstream()
+    for tick in (quote("99.98", "100.02"), quote("149.98", "150.02")):
+        await js.publish(subjects.quote("AAPL"), encode(tick))
+    await js.publish(subjects.quote("MSFT"), b"\xffnot a quote")
+    settings = PortfolioSettings(
+        nats_url=nats_url,
+        database_url=fresh_database,
+        namespace=subjects.namespace,
+        metrics_port=-1,
+    )
+    service = await build(settings)
+    serving = asyncio.create_task(
+        service.runtime.serve(on_start=service.start, on_stop=service.stop)
+    )
+    try:
+        for _ in range(200):
+            if service.runtime.broker.running:
+                break
+            await asyncio.sleep(0.05)
+        assert service.marks.prices() == {Symbol("AAPL"): D("150.00")}
+        client = PortfolioClient(nats_client, subjects)
+        await client.command(OpenAccount(account_id=AccountId("acc-1"), name="Alice"))
+        order = PlaceOrder(
+            account_id=AccountId("acc-1"),
+            order_id=OrderId("o-1"),
+            symbol=Symbol("AAPL"),
+            side=OrderSide.BUY,
+            quantity=D(5),
+            order_type=OrderType.MARKET,
+        )
+        reply = await client.command(order)
+    finally:
+        service.runtime.stop()
+        await serving
+        await service.log.close()
+    assert reply.ok
+    decided = reply.result["events"][0]["data"]
+    assert decided["type"].startswith("order_placed"), decided.get("reason_code")

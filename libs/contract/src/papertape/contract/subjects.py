@@ -90,7 +90,10 @@ class Subjects(msgspec.Struct, frozen=True):
         """(stream, consumer) of every service's durable consumer, which no client may
         create, pull from, acknowledge for or delete (``papertape.common.bus.permissions``).
         A service that adds a durable consumer names it with ``durable`` and lists it here."""
-        return ((self.stream("EXECUTION"), self.durable("portfolio", "execution")),)
+        return (
+            (self.stream("EXECUTION"), self.durable("portfolio", "execution")),
+            (self.stream("MARKET"), self.durable("execution", "market")),
+        )
 
     # --- market data ---------------------------------------------------------------------
     def quote(self, symbol: str) -> str:

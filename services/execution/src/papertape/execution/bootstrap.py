@@ -1,11 +1,14 @@
 """The one place where execution is wired: runtime, venue, the ACCOUNTS replay, market data.
 
 On start the book is rebuilt by replaying the ACCOUNTS stream from its first message with an
-ordered consumer, which then keeps following it; market data is matched once the replay has
-caught up with the stream's last message at start (until then it is passed over: the book is
-not whole yet). Nothing is kept only in memory. Every subscription goes through the runtime's
-guard (metrics, handling time, trace, dead letters) and the expiry sweep through its periodic
-helper.
+ordered consumer, which then keeps following it. Market data comes through a durable consumer
+of the MARKET stream, so its position survives a restart: what the market did while the
+service was down (quotes and bars of the venue's width) is matched, in order, once the book is
+whole again, and stops, limits and expiries fire as the market crossed them. A message is
+acknowledged only after it was matched, so a crash replays it, and the fills it gives again
+carry the same ids (the portfolio applies each once). Nothing is kept only in memory. Every
+subscription goes through the runtime's guard (metrics, handling time, trace, dead letters)
+and the expiry sweep through its periodic helper.
 """
 
 from __future__ import annotations
@@ -65,18 +68,28 @@ class ExecutionService:
             finally:
                 self._seen(msg)
 
-        # Quotes, and bars of the one width the venue matches on (the others would be decoded
-        # only to be dropped).
-        for subject, name in (
-            (subjects.all_quotes(), "quote"),
-            (subjects.bars(self.settings.bar_timeframe), "bar"),
-        ):
+        # Quotes, and bars of the one width the venue matches on (the others are acknowledged
+        # unread), from where this service last left off; the first start begins with the new.
+        quotes = subjects.all_quotes().removesuffix("*")
+        bars = subjects.bars(self.settings.bar_timeframe).removesuffix("*")
+        config = runtime.consumer_config(ack_wait=CATCH_UP_TIMEOUT_S + 30)
+        config.deliver_policy = DeliverPolicy.NEW
 
-            @broker.subscriber(subject)
-            @runtime.guarded(name)
-            async def on_market_event(msg: NatsMessage) -> None:
-                if self.caught_up.is_set():
-                    await self._handlers().on_market_event(msg.body)
+        # A push consumer delivers in order without a round trip per message (a pull consumer
+        # of batch 1 would need one). Its deliver group (``queue``, which JetStream also makes
+        # its durable name) is how instances of the service would share it.
+        @broker.subscriber(
+            subjects.all_market(),
+            stream=JStream(subjects.stream("MARKET"), declare=False),
+            queue=subjects.durable("execution", "market"),
+            config=config,
+        )
+        @runtime.guarded("market")
+        async def on_market_event(msg: NatsMessage) -> None:
+            subject = msg.raw_message.subject
+            if subject.startswith(quotes) or subject.startswith(bars):
+                await self.caught_up.wait()  # the book must be whole before it is matched
+                await self._handlers().on_market_event(msg.body)
 
     async def start(self) -> None:
         """Build the handlers; note how far the ACCOUNTS replay must get before matching."""

@@ -17,7 +17,7 @@ from papertape.contract.events.envelope import Request
 from papertape.contract.ids import AccountId, Actor
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
-from papertape.portfolio.marks import MarkBook, persist_marks
+from papertape.portfolio.marks import MarkBook, persist_marks, seed_marks
 from papertape.portfolio.relay import AccountRelay
 from papertape.portfolio.settings import PortfolioSettings, read_settings
 
@@ -60,6 +60,8 @@ class Portfolio:
             "rebuilt %d accounts from %d events in %.3fs", accounts, events, seconds
         )
         await self.runtime.connect()
+        seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
+        self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
         await self._open_demo_account()
         self.relay = AccountRelay(
             self.settings.database_url,

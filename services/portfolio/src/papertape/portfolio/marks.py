@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+from nats.js.client import JetStreamContext
+
 from papertape.common.clock import Clock
 from papertape.common.idgen import IdGenerator
+from papertape.contract.codec import Codec
 from papertape.contract.events.account import AccountCommand, ApplyMark
 from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import AccountId, Actor, Symbol
+from papertape.contract.subjects import Subjects
 from papertape.portfolio.accounts import AccountBook
 from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND, Refusal, quote_refusal
 
 TWO = Decimal(2)
+quote_codec: Codec[QuoteReceived] = Codec(QuoteReceived)
 
 
 class MarkBook:
@@ -39,6 +45,14 @@ class MarkBook:
         self._prices[quote.symbol] = price
         self._quotes[quote.symbol] = quote
         return None
+
+    def seed(self, quote: QuoteReceived) -> Refusal | None:
+        """Take a stored quote (the MARKET stream's last of its symbol) unless a live one that
+        is as new or newer arrived first."""
+        held = self._quotes.get(quote.symbol)
+        if held is not None and held.ts_event >= quote.ts_event:
+            return None
+        return self.update(quote)
 
     def prices(self) -> dict[Symbol, Decimal]:
         return dict(self._prices)
@@ -64,6 +78,25 @@ class MarkBook:
 
     def applied(self, account_id: str, symbol: Symbol, price: Decimal) -> None:
         self._applied[(account_id, symbol)] = price
+
+
+async def seed_marks(marks: MarkBook, js: JetStreamContext, subjects: Subjects) -> int:
+    """Mark every symbol at the last quote the MARKET stream holds, so a decision right after
+    a start has prices without waiting for the next quote; returns the symbols seeded."""
+    stream = subjects.stream("MARKET")
+    info = await js.stream_info(stream, subjects_filter=subjects.all_quotes())
+    seeded = 0
+    for subject in sorted(info.state.subjects or {}):
+        stored = await js.get_last_msg(stream, subject)
+        if stored.data is None:
+            continue
+        try:
+            quote = quote_codec.decode(stored.data)
+        except msgspec.DecodeError:  # ValidationError included
+            continue  # never the market: the live feed's guard dead-letters such a quote
+        if isinstance(quote, QuoteReceived) and marks.seed(quote) is None:
+            seeded += 1
+    return seeded
 
 
 async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: IdGenerator) -> int:
