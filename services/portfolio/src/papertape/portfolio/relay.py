@@ -3,14 +3,26 @@
 Subject ``acct.<account>.<event>``, ``Nats-Msg-Id`` = the event id, one event at a time in
 log order (so per-account order holds). The checkpoint moves after JetStream acknowledged a
 batch; a crash in between re-publishes that batch, which the stream's dedup window drops.
+
+An event that can never be published (it cannot be read, its stream id is no subject token,
+it is larger than the server takes) is quarantined: kept on the DEADLETTER stream as
+``dlq.portfolio.eventlog.<position>`` with the reason, counted and logged once, and the relay
+goes on with the next; it is never retried for ever and never stops the relay for every
+account. A NATS outage is not the event's fault: it is retried until NATS is back.
 """
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
+import msgspec
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 
+from papertape.common.bus.deadletters import DeadLetterBox
 from papertape.common.bus.publishing import publish
+from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import RecordedEvent, decode_envelope
 from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
 from papertape.common.telemetry.metrics import ServiceMetrics
@@ -20,6 +32,12 @@ from papertape.contract.subjects import Subjects
 from papertape.trading.account.stored import event_codec
 
 RELAY_NAME = "relay.accounts"
+SERVICE = "portfolio"
+QUARANTINED = "quarantined"
+POISON: tuple[type[Exception], ...] = (*codec.DecodeError, ValueError, MaxPayloadError)
+"""What an event itself can be wrong with (unreadable, no subject token, too large): never
+a NATS or database outage, which the relay retries."""
+log = logging.getLogger("papertape.portfolio.relay")
 
 
 class AccountRelay:
@@ -33,10 +51,13 @@ class AccountRelay:
         *,
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
+        clock: Clock | None = None,
     ) -> None:
         self._js = js
         self._subjects = subjects
         self._metrics = metrics
+        self._quarantine = DeadLetterBox(js, subjects, SERVICE, clock or SystemClock())
+        self.quarantined = 0
         self.runner = SubscriptionRunner(
             dsn,
             Subscription(
@@ -52,14 +73,48 @@ class AccountRelay:
         for recorded in batch:
             if not recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
                 continue
-            envelope = decode_envelope(recorded, event_codec)
-            account_id = recorded.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
-            subject = self._subjects.account_event(account_id, recorded.type)
-            await publish(self._js, subject, codec.encode(envelope), msg_id=recorded.event_id)
+            try:
+                subject, payload = self._message(recorded)
+                await publish(self._js, subject, payload, msg_id=recorded.event_id)
+            except POISON as error:
+                await self._set_aside(recorded, error)
         if self._metrics is not None and batch:
             self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
                 batch[-1].position
             )
+
+    def _message(self, recorded: RecordedEvent) -> tuple[str, bytes]:
+        envelope = decode_envelope(recorded, event_codec)
+        account_id = recorded.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
+        subject = self._subjects.account_event(account_id, recorded.type)
+        return subject, codec.encode(envelope)
+
+    async def _set_aside(self, recorded: RecordedEvent, error: Exception) -> None:
+        await self._quarantine.put(
+            subject=f"eventlog.{recorded.position}",
+            payload=msgspec.json.encode(
+                {
+                    "position": recorded.position,
+                    "stream_id": recorded.stream_id,
+                    "event_id": recorded.event_id,
+                    "type": recorded.type,
+                    "schema_version": recorded.schema_version,
+                    "data": recorded.data,
+                }
+            ),
+            error=error,
+            reason=QUARANTINED,
+            msg_id=f"relay-{recorded.event_id}",
+        )
+        self.quarantined += 1
+        if self._metrics is not None:
+            self._metrics.dead_letters.labels(SERVICE, QUARANTINED).inc()
+        log.warning(
+            "event at position %d (%s) quarantined, the relay goes on: %s",
+            recorded.position,
+            recorded.stream_id[:80],
+            error,
+        )
 
     async def run(self) -> None:
         """Follow the log until ``stop``."""

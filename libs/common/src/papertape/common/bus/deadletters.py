@@ -22,6 +22,9 @@ from papertape.contract.events.envelope import DeadLetter
 from papertape.contract.subjects import Subjects
 
 MALFORMED = "malformed"
+MAX_KEPT_PAYLOAD = 64 * 1024
+"""A letter keeps at most this much of its payload, so a message too large to publish (one
+reason to dead-letter it) still fits on the stream with its reason."""
 EXHAUSTED = "retries_exhausted"
 
 TRANSIENT_BUS_ERRORS: tuple[type[BaseException], ...] = (
@@ -95,10 +98,17 @@ class DeadLetterBox:
         reason: str,
         headers: Mapping[str, str] | None = None,
         deliveries: int = 1,
+        msg_id: str | None = None,
     ) -> DeadLetter:
+        """Keep the letter; ``msg_id`` makes a repeat of the same one (after a crash before
+        the caller moved on) a duplicate the stream drops."""
+        note = ""
+        if len(payload) > MAX_KEPT_PAYLOAD:
+            note = f" (payload cut to its first {MAX_KEPT_PAYLOAD} of {len(payload)} bytes)"
+            payload = payload[:MAX_KEPT_PAYLOAD]
         letter = DeadLetter(
             subject=subject,
-            reason=f"{reason}: {error}",
+            reason=f"{reason}: {error}{note}",
             error_type=type(error).__name__,
             payload=payload.decode("utf-8", errors="replace"),
             headers=dict(headers or {}),
@@ -109,5 +119,6 @@ class DeadLetterBox:
         await self._js.publish(
             self._subjects.dead_letter(self._service, subject),
             codec.encode(letter),
+            headers={"Nats-Msg-Id": msg_id} if msg_id else None,
         )
         return letter
