@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -142,7 +143,7 @@ async def test_the_service_resumes_its_relay_after_a_failure(
 POISONED = {"account-bad.acct", "account-ghost", "account-big"}
 
 
-def _raw(event_id: str, type_: str, data: dict[str, object]) -> NewEvent:
+def _raw(event_id: str, type_: str, data: Mapping[str, object]) -> NewEvent:
     metadata = Metadata(
         occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
         correlation_id=CorrelationId(event_id),
