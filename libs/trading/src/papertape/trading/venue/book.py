@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.events.orders import OrderType
 from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder
 
@@ -36,6 +37,8 @@ class SymbolBook:
     last_mid: Decimal | None = None
     volatility_bps: Decimal = Decimal(0)
     has_quotes: bool = False
+    last_market: QuoteReceived | BarClosed | None = None
+    """The last quote or bar matched: the same one delivered again is passed over."""
 
     def wait(self, order: WorkingOrder) -> None:
         """Hold an order until it reaches the venue (its latency)."""

@@ -108,6 +108,9 @@ class Venue:
         if self.refusal(quote) is not None:
             return []  # never the market: the book keeps its last good price
         book = self.state.book(quote.symbol)
+        if book.last_market == quote:
+            return []  # delivered again (at least once): it was matched already
+        book.last_market = quote
         book.has_quotes = True
         point = quote_point(quote, self.config.trigger_source)
         book.observe(point.mid, VOLATILITY_ALPHA)
@@ -128,6 +131,9 @@ class Venue:
         book = self.state.book(bar.symbol)
         if book.has_quotes:
             return []  # the quotes the bar was built from have been matched already
+        if book.last_market == bar:
+            return []  # delivered again (at least once): it was walked already
+        book.last_market = bar
         out: list[ExecutionReport] = []
         if not self._in_session(bar.symbol, book, bar.in_session, bar.end, out):
             return out
