@@ -40,7 +40,8 @@ def postgres_bin_dir() -> Path | None:
 
 
 class EmbeddedPostgres(ServerProcess):
-    """A PostgreSQL cluster on a free loopback port; persistent when given a ``data_dir``."""
+    """A PostgreSQL cluster on a free loopback port (or ``port``: a restarted server where its
+    clients left it); persistent when given a ``data_dir``."""
 
     # Fast shutdown: abort sessions, checkpoint, exit.
     stop_signal = signal.SIGINT
@@ -53,8 +54,10 @@ class EmbeddedPostgres(ServerProcess):
         durable: bool = True,
         start_timeout: float = 60.0,
         max_connections: int = 200,
+        port: int = 0,
     ) -> None:
         self._data_dir = data_dir
+        self._port = port
         self._durable = durable
         self._start_timeout = start_timeout
         self._max_connections = max_connections
@@ -119,7 +122,7 @@ class EmbeddedPostgres(ServerProcess):
             raise ServerStartError(f"initdb failed ({done.returncode}): {done.stderr.strip()}")
 
     def _launch(self, bin_dir: Path, base: Path, pgdata: Path, account: ServerAccount) -> None:
-        self.port = free_port(HOST)
+        self.port = self._port or free_port(HOST)
         argv = [
             str(bin_dir / "postgres"),
             "-D",
