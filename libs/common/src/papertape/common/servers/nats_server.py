@@ -37,7 +37,8 @@ def nats_server_binary() -> Path | None:
 class EmbeddedNats(ServerProcess):
     """``nats-server -js`` on a free loopback port; persistent when given a ``data_dir``.
 
-    ``config`` is extra server configuration (the ``authorization`` block of
+    ``port`` fixes the port (a restarted server where its clients left it). ``config`` is
+    extra server configuration (the ``authorization`` block of
     ``papertape.common.servers.nats_auth``), written to a file only the owner can read.
     """
 
@@ -48,9 +49,11 @@ class EmbeddedNats(ServerProcess):
         monitoring: bool = False,
         start_timeout: float = 30.0,
         config: str | None = None,
+        port: int = 0,
     ) -> None:
         self._data_dir = data_dir
         self._config = config
+        self._port = port
         self._monitoring = monitoring
         self._start_timeout = start_timeout
         super().__init__()
@@ -89,7 +92,7 @@ class EmbeddedNats(ServerProcess):
         return self
 
     def _launch(self, binary: Path, base: Path, pid_file: Path) -> None:
-        self.port = free_port(HOST)
+        self.port = self._port or free_port(HOST)
         argv = [
             str(binary),
             "-js",
