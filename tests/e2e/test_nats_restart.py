@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
 from papertape.common.servers import EmbeddedNats, declare_streams
@@ -45,7 +46,7 @@ def _order(order_id: str, limit: str) -> PlaceOrder:
     )
 
 
-async def _tick(nc: nats.NATS, subjects: Subjects, mid: str) -> None:
+async def _tick(nc: Client, subjects: Subjects, mid: str) -> None:
     cent, price = Decimal("0.01"), Decimal(mid)
     tick = quote(str(price - cent), str(price + cent), datetime.now(UTC))
     await nc.jetstream().publish(subjects.quote(AAPL), encode(tick))
@@ -114,7 +115,7 @@ async def _answers(client: PortfolioClient) -> bool:
     return True
 
 
-async def _relayed(nc: nats.NATS, subjects: Subjects) -> list[str]:
+async def _relayed(nc: Client, subjects: Subjects) -> list[str]:
     js = nc.jetstream()
     total = (await js.stream_info(subjects.stream("ACCOUNTS"))).state.messages
     sub = await js.subscribe(subjects.account_events(ACC), ordered_consumer=True)
