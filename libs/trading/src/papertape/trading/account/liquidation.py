@@ -40,6 +40,7 @@ def closing_outcome(position: Position, event: PositionClosed) -> FillOutcome:
         fee=ZERO,
         ts=event.ts,
         exit_reason=event.exit_reason,
+        rate=position.rate,
     )
 
 
