@@ -98,13 +98,18 @@ def symbols_to_mark(state: AccountState) -> list[Symbol]:
     return sorted({*state.positions, *pairs})
 
 
-def rerated(state: AccountState, marks: Mapping[Symbol, Decimal]) -> dict[Symbol, Position]:
-    """The positions with their quote currency's rate at ``marks`` (kept where none is known)."""
-    positions = state.positions
-    for symbol, position in state.positions.items():
-        rate = rate_for(marks, symbol, state.base_currency)
+def rerated(
+    positions: dict[Symbol, Position], marks: Mapping[Symbol, Decimal], base: str
+) -> dict[Symbol, Position]:
+    """``positions`` at their quote currency's rate at ``marks`` (kept where none is known).
+
+    The same dict when no rate changed; a new one otherwise.
+    """
+    moved = positions
+    for symbol, position in positions.items():
+        rate = rate_for(marks, symbol, base)
         if rate is not None and rate != position.rate:
-            if positions is state.positions:
-                positions = dict(positions)
-            positions[symbol] = msgspec.structs.replace(position, rate=rate)
-    return positions
+            if moved is positions:
+                moved = dict(positions)
+            moved[symbol] = msgspec.structs.replace(position, rate=rate)
+    return moved

@@ -218,6 +218,11 @@ def _filled(state: AccountState, e: OrderFilledV2) -> AccountState:
         positions.pop(e.symbol, None)
     else:
         positions[e.symbol] = _replace(outcome.position, mark=mark)
+    marks = {**state.marks, e.symbol: mark}
+    if is_pair(e.symbol):
+        # The pair's price is a rate: it moves what is held in its currencies (itself too, from
+        # the rate it filled at to the market's side it now stands at).
+        positions = rerated(positions, marks, state.base_currency)
     orders = dict(state.orders)
     progressed = _replace(order, filled_quantity=order.filled_quantity + e.quantity)
     if progressed.remaining <= 0:
@@ -236,7 +241,7 @@ def _filled(state: AccountState, e: OrderFilledV2) -> AccountState:
         cash=state.cash + outcome.cash_change,
         positions=positions,
         orders=orders,
-        marks={**state.marks, e.symbol: mark},
+        marks=marks,
         realized_pnl=state.realized_pnl + outcome.realized_pnl,
         fees_paid=state.fees_paid + e.fee * e.rate,
         fill_ids=state.fill_ids.add(e.fill_id, e.order_id),
@@ -271,7 +276,8 @@ def _position_closed(state: AccountState, e: PositionClosed) -> AccountState:
 def _marked(state: AccountState, e: PositionMarked) -> AccountState:
     marks = {**state.marks, e.symbol: e.price}
     # A currency pair's mark moves the rate of every position quoted in its currencies.
-    positions = rerated(state, marks) if is_pair(e.symbol) else state.positions
+    base = state.base_currency
+    positions = rerated(state.positions, marks, base) if is_pair(e.symbol) else state.positions
     position = positions.get(e.symbol)
     if position is None and positions is state.positions:
         return _replace(state, marks=marks)
