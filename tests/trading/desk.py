@@ -98,6 +98,15 @@ class Desk:
         """Cancel an order at the account."""
         return self.command(CancelOrder(account_id=ACCOUNT, order_id=OrderId(order_id)))
 
+    def cancel_one(self, pick: int) -> list[AccountEvent]:
+        """Cancel one working entry or exit (not a bracket leg), picked by ``pick``.
+
+        A trader who cancels one leg of a bracket means to leave it bare.
+        """
+        orders = self.account.state.orders
+        working = sorted(i for i, o in orders.items() if o.parent_order_id is None)
+        return self.cancel(working[pick % len(working)]) if working else []
+
     def quote(self, bid: str, ask: str, symbol: Symbol = AAPL) -> list[ExecutionReport]:
         """A quote reaches the venue; its reports go back to the account (and its mark)."""
         self.account.marks[symbol] = (Decimal(bid) + Decimal(ask)) / 2

@@ -149,10 +149,7 @@ class CurrenciesAtTheDesk(RuleBasedStateMachine):
 
     @rule(pick=st.integers(0, 1000))
     def cancel(self, pick: int) -> None:
-        orders = self.desk.account.state.orders
-        working = sorted(i for i, o in orders.items() if o.parent_order_id is None)
-        if working:
-            self.desk.cancel(working[pick % len(working)])
+        self.desk.cancel_one(pick)
 
     @rule(what=st.sampled_from(["AAPL", "EUR", "GBP", "JPY"]), move=MOVES)
     def move(self, what: str, move: str) -> None:
