@@ -15,7 +15,9 @@ from papertape.contract.events.account import (
     OrderFilledV2,
     OrderPlaced,
     OrderRejected,
+    PositionClosed,
     PositionMarked,
+    ResetAccount,
 )
 from papertape.contract.events.orders import OrderSide, RejectReason
 from papertape.contract.ids import FillId, OrderId, Symbol
@@ -257,3 +259,15 @@ def test_a_stored_v1_fill_reads_as_booked_at_a_rate_of_one() -> None:
     s = Scenario(wide_open()).given(order("o1"))
     assert replay([*s.events, v1]) == replay([*s.events, read])
     assert replay([*s.events, read]).cash == D(9000)
+
+
+def test_a_reset_closes_a_yen_position_at_its_mark_and_rate_in_dollars() -> None:
+    s = usdjpy_account()
+    s.given(order("o1", quantity="10000", symbol="USDJPY"), fill("o1", "150.000", "10000"))
+    s.when(mark("151", symbol="USDJPY", ts=at(5)))
+    events = s.when(ResetAccount(account_id=ACCOUNT), at(6))
+    [closed] = [e for e in events if isinstance(e, PositionClosed)]
+    assert closed.rate == D("0.006622516556")
+    assert cents(closed.realized_pnl) == D("66.23")
+    assert cents(closed.cash_after) == D("20066.23")
+    assert replay(s.events) == s.state

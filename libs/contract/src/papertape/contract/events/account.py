@@ -407,6 +407,8 @@ class PositionClosed(AccountEventBase, frozen=True, kw_only=True):
     """The id the closed trade records as its exit order (no order was placed)."""
     realized_pnl: Decimal
     cash_after: Decimal
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency it was closed at (the mark's)."""
 
 
 class FillRejected(AccountEventBase, frozen=True, kw_only=True):
