@@ -24,7 +24,12 @@ from papertape.contract.ids import FillId, OrderId, Symbol
 from papertape.contract.limits import RiskLimits
 from papertape.trading.account import replay
 from papertape.trading.account.currency import conversion_rate, symbols_to_mark
-from papertape.trading.account.reports import account_summary, closed_trades, positions
+from papertape.trading.account.reports import (
+    account_summary,
+    closed_trades,
+    open_orders,
+    positions,
+)
 from papertape.trading.account.scenarios import (
     ACCOUNT,
     Scenario,
@@ -88,6 +93,8 @@ def test_a_usdjpy_buy_on_a_usd_account_reserves_its_worth_in_dollars_not_in_yen(
     # 10,000 USD (plus half the assumed 1-pip spread), not 1,500,000.
     assert D(10000) <= order_placed.reserved <= D("10000.40")
     assert order_placed.rate == D("0.006666666667")
+    [working] = open_orders(s.state)
+    assert (working.reserved, working.rate) == (cents(order_placed.reserved), order_placed.rate)
 
 
 def test_a_usdjpy_round_trip_books_its_yen_profit_in_dollars_at_the_closing_rate() -> None:
@@ -271,3 +278,12 @@ def test_a_reset_closes_a_yen_position_at_its_mark_and_rate_in_dollars() -> None
     assert cents(closed.realized_pnl) == D("66.23")
     assert cents(closed.cash_after) == D("20066.23")
     assert replay(s.events) == s.state
+
+
+def test_a_position_held_can_be_closed_when_its_rate_is_no_longer_quoted() -> None:
+    s = Scenario(wide_open(), marks={"EURGBP": "0.85", "GBPUSD": "1.25"})
+    s.given(order("o1", quantity="1000", symbol="EURGBP"), fill("o1", "0.85000", "1000"))
+    del s.marks[Symbol("GBPUSD")]  # the pound's rate is no longer known to the decision
+    exit_ = placed(s.when(order("o2", OrderSide.SELL, "1000", symbol="EURGBP", reduce_only=True)))
+    assert exit_.rate == D("1.25")
+    assert cents(filled(s.when(fill("o2", "0.86000", "1000"))).realized_pnl) == D("12.50")

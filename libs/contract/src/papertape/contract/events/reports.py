@@ -102,6 +102,9 @@ class OpenOrder(Report, frozen=True, kw_only=True):
     placed_at: datetime
     filled_quantity: Decimal = ZERO
     triggered: bool = False
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency when placed: ``reserved`` is in the
+    base currency, prices in the quote currency."""
 
 
 class AccountSummary(Report, frozen=True, kw_only=True):

@@ -52,10 +52,16 @@ def market_price(state: AccountState, context: DecisionContext, cmd: PlaceOrder)
 def placement_rate(
     state: AccountState, context: DecisionContext, cmd: PlaceOrder
 ) -> Decimal | None:
-    """The rate an order is checked and reserved at (None: no pair or cross is marked)."""
+    """The rate an order is checked and reserved at (None: no pair or cross is marked).
+
+    Without a market rate, an order in a symbol held stands at the position's latest rate:
+    what is held can always be closed.
+    """
     if quote_currency(cmd.symbol) == currency_of(state.base_currency):
         return ONE
-    return rate_for({**state.marks, **context.marks}, cmd.symbol, state.base_currency)
+    rate = rate_for({**state.marks, **context.marks}, cmd.symbol, state.base_currency)
+    position = state.positions.get(cmd.symbol)
+    return position.rate if rate is None and position is not None else rate
 
 
 def reference_price(
