@@ -70,3 +70,24 @@ async def running(name: str, env: Mapping[str, str]) -> AsyncIterator[ServicePro
         yield service
     finally:
         await service.stop()
+
+
+def service_env(nats_url: str, database_url: str, namespace: str) -> dict[str, str]:
+    """What a service needs to run on the test's servers, in the test's namespace."""
+    return {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "PAPERTAPE_NAMESPACE": namespace,
+        "PAPERTAPE_METRICS_PORT": "-1",
+    }
+
+
+def replay_feed(env: Mapping[str, str], path: str, symbol: str) -> dict[str, str]:
+    """market-data's settings to replay one symbol's quotes from a CSV file, in real time."""
+    return {
+        **env,
+        "PAPERTAPE_FEED": "replay",
+        "PAPERTAPE_REPLAY_PATH": path,
+        "PAPERTAPE_REPLAY_SPEED": "1",
+        "PAPERTAPE_SYMBOLS": symbol,
+    }

@@ -30,7 +30,7 @@ from papertape.contract.events.portfolio import (
 )
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
-from tests.e2e.processes import running
+from tests.e2e.processes import replay_feed, running, service_env
 from tests.portfolio.conftest import PortfolioClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -86,12 +86,7 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
     jetstream_streams: tuple[StreamSpec, ...],
     tmp_path: Path,
 ) -> None:
-    env = {
-        "NATS_URL": nats_url,
-        "DATABASE_URL": fresh_database,
-        "PAPERTAPE_NAMESPACE": subjects.namespace,
-        "PAPERTAPE_METRICS_PORT": "-1",
-    }
+    env = service_env(nats_url, fresh_database, subjects.namespace)
     client = PortfolioClient(nats_client, subjects)
     async with running("portfolio", env), running("execution", env):
         await until(lambda: _answers(client))
@@ -101,13 +96,7 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
         # after the order's placement when market-data is slow to start (a loaded machine
         # takes seconds), or the venue sees only quotes older than the order.
         write_quotes(quotes, datetime.now(UTC) + timedelta(seconds=STARTUP_S))
-        feed = {
-            **env,
-            "PAPERTAPE_FEED": "replay",
-            "PAPERTAPE_REPLAY_PATH": str(quotes),
-            "PAPERTAPE_REPLAY_SPEED": "1",
-            "PAPERTAPE_SYMBOLS": BTC,
-        }
+        feed = replay_feed(env, str(quotes), BTC)
         market = await nats_client.subscribe(subjects.quote(BTC))
         async with running("marketdata", feed):
             await market.next_msg(timeout=30)  # portfolio now knows a price for risk
@@ -127,12 +116,7 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
             assert placed.result["events"][0]["data"]["type"] == "order_placed.v1", placed
             entry, exit_ = await fills_on(nats_client, subjects, 2)
 
-            async def flat() -> bool:
-                positions = await client.query("positions", GetPositions(account_id=ACC))
-                trades = await client.query("trades", GetClosedTrades(account_id=ACC))
-                return not positions.result and bool(trades.result)
-
-            await until(flat)
+            await until(lambda: flat(client, ACC))
             summary = (await _summary(client)).result
             trades = (await client.query("trades", GetClosedTrades(account_id=ACC))).result
 
@@ -149,6 +133,13 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
     assert Decimal(summary["cash"]) == expected_cash
     assert Decimal(summary["fees_paid"]) == entry.fee + exit_.fee
     assert trades[0]["exit_reason"] == "stop_loss"
+
+
+async def flat(client: PortfolioClient, account: AccountId) -> bool:
+    """Whether the account holds nothing and has closed a trade."""
+    positions = await client.query("positions", GetPositions(account_id=account))
+    trades = await client.query("trades", GetClosedTrades(account_id=account))
+    return not positions.result and bool(trades.result)
 
 
 async def _answers(client: PortfolioClient) -> bool:

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError
 
 from papertape.contract import codec
-from papertape.contract.events.account import AccountEvent, OpenAccount, OrderFilled, OrderPlaced
+from papertape.contract.events.account import AccountEvent, OpenAccount, OrderFilledV2, OrderPlaced
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.ids import AccountId
@@ -57,10 +57,10 @@ async def test_the_accounts_fill_is_in_the_trace_of_its_placement(
                 continue
             envelope = account_events.decode(msg.data)
             found[type(envelope.data)] = envelope
-            if OrderFilled in found:
+            if OrderFilledV2 in found:
                 break
     await events.unsubscribe()
-    filled = found[OrderFilled]
-    assert isinstance(filled.data, OrderFilled)
+    filled = found[OrderFilledV2]
+    assert isinstance(filled.data, OrderFilledV2)
     assert filled.data.quantity == Decimal(5)
     assert trace_id(filled.traceparent) == trace_id(found[OrderPlaced].traceparent)

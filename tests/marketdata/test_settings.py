@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from papertape.common.settings import SettingsError, load_settings
+from papertape.contract.ids import Symbol
 from papertape.marketdata.settings import MarketDataSettings
+from papertape.trading.account.currency import rate_for
 
 
 @pytest.mark.parametrize(
@@ -36,3 +40,12 @@ def test_the_defaults_and_every_feed_name_load() -> None:
         assert load_settings(MarketDataSettings, env={"PAPERTAPE_FEED": feed}).feed == feed
     settings = load_settings(MarketDataSettings, env={"PAPERTAPE_TIMEFRAMES": "1m, 5m"})
     assert [t.value for t in settings.timeframe_list()] == ["1m", "5m"]
+
+
+@pytest.mark.parametrize("base", ["USD", "EUR", "GBP", "JPY"])
+def test_the_default_symbols_convert_each_other_for_accounts_in_the_major_currencies(
+    base: str,
+) -> None:
+    symbols = MarketDataSettings().symbol_list()
+    marks = {Symbol(s): Decimal(1) for s in symbols}  # what a rate is made of, not its value
+    assert all(rate_for(marks, symbol, base) is not None for symbol in symbols)

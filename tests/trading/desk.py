@@ -12,6 +12,8 @@ from decimal import Decimal
 from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
+    AccountOpened,
+    ApplyMark,
     CancelOrder,
     PlaceOrder,
 )
@@ -20,6 +22,7 @@ from papertape.contract.events.orders import OrderRole, OrderSide, OrderType
 from papertape.contract.ids import OrderId, Symbol
 from papertape.portfolio.translation import command_for
 from papertape.trading.account import replay
+from papertape.trading.account.currency import symbols_to_mark
 from papertape.trading.account.scenarios import ACCOUNT, Scenario, at, wide_open
 from papertape.trading.venue import Venue
 from papertape.trading.venue.scenarios import quote
@@ -30,8 +33,19 @@ AAPL = Symbol("AAPL")
 class Desk:
     """One account and one venue kept in step by their events and reports."""
 
-    def __init__(self, cash: str = "100000", mark: str = "100") -> None:
-        self.account = Scenario(wide_open(cash), marks={AAPL: mark})
+    def __init__(
+        self,
+        cash: str = "100000",
+        mark: str = "100",
+        *,
+        opened: AccountOpened | None = None,
+        marks: dict[str, str] | None = None,
+        apply_marks: bool = False,
+    ) -> None:
+        """``apply_marks``: quotes also reach the account's state as the portfolio's marks do
+        (``ApplyMark`` for the positions and the pairs that convert them)."""
+        self.account = Scenario(opened or wide_open(cash), marks=marks or {AAPL: mark})
+        self.apply_marks = apply_marks
         self.venue = Venue()
         self.reports: list[ExecutionReport] = []
         self._sent = 0
@@ -61,13 +75,14 @@ class Desk:
         stop_loss: str | None = None,
         take_profit: str | None = None,
         reduce_only: bool = False,
+        symbol: Symbol = AAPL,
     ) -> list[AccountEvent]:
         """Place an order at the account (the venue sees it at once)."""
         return self.command(
             PlaceOrder(
                 account_id=ACCOUNT,
                 order_id=OrderId(order_id),
-                symbol=AAPL,
+                symbol=symbol,
                 side=side,
                 quantity=Decimal(quantity),
                 order_type=order_type,
@@ -83,10 +98,33 @@ class Desk:
         """Cancel an order at the account."""
         return self.command(CancelOrder(account_id=ACCOUNT, order_id=OrderId(order_id)))
 
-    def quote(self, bid: str, ask: str) -> list[ExecutionReport]:
-        """A quote reaches the venue; its reports go back to the account."""
-        self.account.marks[AAPL] = (Decimal(bid) + Decimal(ask)) / 2
-        return self._settle(self.venue.on_quote(quote(bid, ask, self.now())))
+    def cancel_one(self, pick: int) -> list[AccountEvent]:
+        """Cancel one working entry or exit (not a bracket leg), picked by ``pick``.
+
+        A trader who cancels one leg of a bracket means to leave it bare.
+        """
+        orders = self.account.state.orders
+        working = sorted(i for i, o in orders.items() if o.parent_order_id is None)
+        return self.cancel(working[pick % len(working)]) if working else []
+
+    def quote(self, bid: str, ask: str, symbol: Symbol = AAPL) -> list[ExecutionReport]:
+        """A quote reaches the venue; its reports go back to the account (and its mark)."""
+        self.account.marks[symbol] = (Decimal(bid) + Decimal(ask)) / 2
+        ts = self.now()
+        seen = self._settle(self.venue.on_quote(quote(bid, ask, ts, symbol=symbol)))
+        if self.apply_marks:
+            self.mark(ts)
+            seen += self._settle([])
+        return seen
+
+    def mark(self, ts: datetime) -> None:
+        """What the portfolio's marks do: apply every moved price the account needs a mark of."""
+        state = self.account.state
+        for symbol in symbols_to_mark(state):
+            price = self.account.marks.get(symbol)
+            if price is not None and state.marks.get(symbol) != price:
+                mark = ApplyMark(account_id=ACCOUNT, symbol=symbol, price=price, ts=ts)
+                self.account.when(mark, ts)
 
     def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
         seen: list[ExecutionReport] = []
@@ -128,9 +166,9 @@ class Desk:
             and (o.parent_order_id not in orders or orders[o.parent_order_id].filled_quantity > 0)
         }
 
-    def held(self) -> Decimal:
-        """The account's position in AAPL (0 when flat)."""
-        position = self.account.state.positions.get(AAPL)
+    def held(self, symbol: Symbol = AAPL) -> Decimal:
+        """The account's position in a symbol (0 when flat)."""
+        position = self.account.state.positions.get(symbol)
         return Decimal(0) if position is None else position.quantity
 
     def assert_agreed(self) -> None:

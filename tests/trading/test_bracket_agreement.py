@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from papertape.contract.events.account import FillRejected, OrderFilled
+from papertape.contract.events.account import FillRejected, OrderFilledV2
 from papertape.contract.events.orders import OrderRole, OrderSide, OrderType
 from papertape.contract.ids import OrderId
 from tests.trading.desk import Desk
@@ -51,7 +51,7 @@ def test_a_gap_through_the_stop_after_a_partial_exit_closes_what_is_held() -> No
     desk.quote("90", "90")
     assert not any(isinstance(e, FillRejected) for e in desk.account.events)
     [stopped] = [
-        e for e in desk.account.events if isinstance(e, OrderFilled) and e.order_id == "a-sl"
+        e for e in desk.account.events if isinstance(e, OrderFilledV2) and e.order_id == "a-sl"
     ]
     assert stopped.quantity == 6
     assert stopped.price == D("89.98")  # the gap's price less the equity slippage of 2 bps
@@ -89,7 +89,7 @@ def test_legs_of_a_closed_position_do_not_revive_when_a_new_entry_fills_on_the_s
     desk.quote("90", "90")  # the exit, the new entry and a gap through both stops at once
     assert not any(isinstance(e, FillRejected) for e in desk.account.events)
     [stopped] = [
-        e for e in desk.account.events if isinstance(e, OrderFilled) and e.order_id == "b-sl"
+        e for e in desk.account.events if isinstance(e, OrderFilledV2) and e.order_id == "b-sl"
     ]
     assert stopped.quantity == 5
     assert desk.held() == 0

@@ -63,11 +63,7 @@ class BracketsAtTheDesk(RuleBasedStateMachine):
 
     @rule(pick=st.integers(0, 1000))
     def cancel(self, pick: int) -> None:
-        # Entries and exits: a trader who cancels one leg of a bracket means to leave it bare.
-        orders = self.desk.account.state.orders
-        working = sorted(i for i, o in orders.items() if o.parent_order_id is None)
-        if working:
-            self.desk.cancel(working[pick % len(working)])
+        self.desk.cancel_one(pick)
 
     @rule(move=MOVES)
     def quote(self, move: str) -> None:

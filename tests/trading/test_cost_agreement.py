@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from papertape.contract.costs import CostSchedule, CostTerms
-from papertape.contract.events.account import OrderFilled, OrderPlaced, PlaceOrder, SetCostModelV2
+from papertape.contract.events.account import OrderFilledV2, OrderPlaced, PlaceOrder, SetCostModelV2
 from papertape.contract.events.execution import OrderFillReported
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.ids import OrderId, Symbol
@@ -27,7 +27,7 @@ CASH = D(100000)
 
 def trade(
     s: Scenario, symbol: str, quantity: str, bid: str, ask: str, order_id: str = "o1"
-) -> tuple[OrderPlaced, OrderFillReported, OrderFilled]:
+) -> tuple[OrderPlaced, OrderFillReported, OrderFilledV2]:
     """Place a market buy, let the venue (fed the account's whole log) fill it, book the fill."""
     [placed] = s.when(
         PlaceOrder(
@@ -48,7 +48,7 @@ def trade(
         if isinstance(r, OrderFillReported)
     ]
     [filled, *_] = s.when(command_for(report))
-    assert isinstance(filled, OrderFilled), filled
+    assert isinstance(filled, OrderFilledV2), filled
     venue.on_account_event(filled)
     return placed, report, filled
 

@@ -14,7 +14,7 @@ from papertape.contract.events.account import (
     CommandRejected,
     CostModelSet,
     CostModelSetV2,
-    OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
     SetCostModelV2,
 )
@@ -141,7 +141,7 @@ def test_a_fills_cost_attribution_reaches_order_filled_and_the_closed_trade() ->
         spread_model="quoted",
     )
     [filled] = s.when(entry)
-    assert isinstance(filled, OrderFilled)
+    assert isinstance(filled, OrderFilledV2)
     assert (filled.slippage, filled.spread_cost) == (D("0.20"), D("0.10"))
     assert (filled.fee_model, filled.slippage_model, filled.spread_model) == (
         "equity",

@@ -9,7 +9,7 @@ from papertape.contract.events.account import (
     FillRejected,
     OrderCancelled,
     OrderExpired,
-    OrderFilled,
+    OrderFilledV2,
 )
 from papertape.contract.events.orders import (
     ExitReason,
@@ -58,7 +58,7 @@ def test_buy_fill_moves_cash_and_opens_a_position_at_the_fill_price() -> None:
     s = Scenario(wide_open()).given(order("o1"))
     events = s.when(fill("o1", "101", fee="1"))
     filled = events[0]
-    assert isinstance(filled, OrderFilled)
+    assert isinstance(filled, OrderFilledV2)
     assert (filled.position_quantity, filled.position_avg_price, filled.cash_after) == (
         D(10),
         D(101),
@@ -82,7 +82,7 @@ def test_partial_fill_keeps_the_order_working_and_releases_its_reserve_pro_rata(
     s = Scenario(wide_open()).given(order("o1"))
     reserved = s.state.reserved
     events = s.when(fill("o1", "100", "4"))
-    assert isinstance(events[0], OrderFilled)
+    assert isinstance(events[0], OrderFilledV2)
     assert events[0].order_remaining == 6
     assert s.state.orders[OrderId("o1")].remaining == 6
     assert s.state.reserved == reserved * 6 / 10
@@ -96,7 +96,7 @@ def test_selling_realizes_pnl_at_average_cost_and_records_a_closed_trade() -> No
     )
     events = s.when(fill("o2", "110", fee="2", ts=at(3600)))
     filled = events[0]
-    assert isinstance(filled, OrderFilled)
+    assert isinstance(filled, OrderFilledV2)
     assert filled.realized_pnl == 100
     assert "AAPL" not in s.state.positions
     trade = s.state.closed_trades[-1]
@@ -126,7 +126,7 @@ def test_a_fill_through_zero_closes_the_long_and_opens_a_short() -> None:
     )
     events = s.when(fill("o2", "90", "15"))
     filled = events[0]
-    assert isinstance(filled, OrderFilled)
+    assert isinstance(filled, OrderFilledV2)
     assert (filled.realized_pnl, filled.position_quantity, filled.position_avg_price) == (
         D(-100),
         D(-5),
@@ -150,7 +150,7 @@ def test_stop_loss_exit_records_an_r_multiple_and_cancels_the_take_profit() -> N
         order("o1", stop_loss=D(95), take_profit=D(110)), fill("o1", "100")
     )
     events = s.when(fill("o1-sl", "95"))
-    assert kinds(events) == ["OrderFilled", "OrderCancelled"]
+    assert kinds(events) == ["OrderFilledV2", "OrderCancelled"]
     trade = s.state.closed_trades[-1]
     assert trade.exit_reason is ExitReason.STOP_LOSS
     assert trade.r_multiple == -1

@@ -8,7 +8,7 @@ from papertape.contract.events.account import (
     AccountReset,
     FillRejected,
     OrderCancelled,
-    OrderFilled,
+    OrderFilledV2,
     OrderTriggered,
 )
 from papertape.contract.events.execution import OrderExpiryReported, OrderFillReported
@@ -20,8 +20,8 @@ from papertape.trading.venue.scenarios import ACCOUNT, at, bracket, placed, quot
 D = Decimal
 
 
-def filled(order_id: str, fill_id: str, quantity: str, remaining: str) -> OrderFilled:
-    return OrderFilled(
+def filled(order_id: str, fill_id: str, quantity: str, remaining: str) -> OrderFilledV2:
+    return OrderFilledV2(
         account_id=ACCOUNT,
         ts=at(1),
         order_id=OrderId(order_id),
@@ -30,6 +30,7 @@ def filled(order_id: str, fill_id: str, quantity: str, remaining: str) -> OrderF
         side=OrderSide.BUY,
         price=D(100),
         quantity=D(quantity),
+        rate=D(1),
         position_quantity=D(quantity),
         position_avg_price=D(100),
         cash_after=D(0),

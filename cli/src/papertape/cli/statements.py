@@ -52,6 +52,7 @@ POSITION_COLUMNS = (
     "unrealized_pnl",
     "realized_pnl",
     "stop",
+    "rate",
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -81,6 +82,7 @@ TRADE_COLUMNS = (
     "holding_seconds",
     "exit_reason",
     "closed_at",
+    "rate",
 )
 ACCOUNT_LIST_COLUMNS = ("account_id", "name", "base_currency", "cash", "equity", "version")
 

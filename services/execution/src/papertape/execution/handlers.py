@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from papertape.contract.codec import Codec, upcast
-from papertape.contract.events.account import AccountEvent, OrderFilled, OrderPlaced
+from papertape.contract.events.account import AccountEvent, OrderFilledV2, OrderPlaced
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import MarketEvent, QuoteReceived
 from papertape.execution.reports import Origin, ReportPublisher
@@ -41,7 +41,7 @@ class ExecutionHandlers:
                 envelope.traceparent,
                 envelope.tracestate,
             )
-        elif isinstance(event, OrderFilled) and (
+        elif isinstance(event, OrderFilledV2) and (
             origin := self.reports.origins.get(event.order_id)
         ):
             origin.booked(event.fill_id)

@@ -10,7 +10,7 @@ from papertape.common.settings import CommonSettings, Interval, Port, Rate, load
 from papertape.contract.bounds import Seed
 from papertape.contract.events.market import Timeframe
 
-DEFAULT_SYMBOLS = "AAPL,MSFT,SPY,EURUSD,USDJPY,BTCUSD,ETHUSD"
+DEFAULT_SYMBOLS = "AAPL,MSFT,SPY,EURUSD,GBPUSD,USDJPY,BTCUSD,ETHUSD"
 _TIMEFRAME = "|".join(t.value for t in Timeframe)
 _TIMEFRAMES = rf"^\s*({_TIMEFRAME})\s*(,\s*({_TIMEFRAME})\s*)*$"
 

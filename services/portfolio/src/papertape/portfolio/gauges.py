@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from papertape.contract.events.account import AccountEvent, OrderFilled, OrderRejected
+from papertape.contract.events.account import AccountEvent, OrderFilledV2, OrderRejected
 from papertape.trading.account import AccountState
 from papertape.trading.account.reports import account_summary
 
@@ -54,7 +54,7 @@ class AccountGauges:
     def count(self, account_id: str, events: Iterable[AccountEvent]) -> None:
         """Count fills and refusals among newly appended events."""
         for event in events:
-            if isinstance(event, OrderFilled):
+            if isinstance(event, OrderFilledV2):
                 self.fills.labels(account_id).inc()
             elif isinstance(event, OrderRejected):
                 self.rejections.labels(account_id, event.reason_code.value).inc()

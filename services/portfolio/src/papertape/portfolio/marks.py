@@ -21,6 +21,7 @@ from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.accounts import AccountBook
+from papertape.trading.account.currency import symbols_to_mark
 from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND, Refusal, quote_refusal
 
 TWO = Decimal(2)
@@ -100,11 +101,13 @@ async def seed_marks(marks: MarkBook, js: JetStreamContext, subjects: Subjects) 
 
 
 async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: IdGenerator) -> int:
-    """Apply moved marks to every account holding the symbols; returns commands executed."""
+    """Apply moved marks to every account holding the symbols (or converting them: the pairs of
+    their quote currencies); returns commands executed."""
     executed = 0
     for account_id in book.accounts():
         state = book.state(account_id)
-        for command in marks.due(account_id, list(state.positions)):
+        # Positions, and the currency pairs that convert them to the account's base currency.
+        for command in marks.due(account_id, symbols_to_mark(state)):
             request: Request[AccountCommand] = Request(
                 request_id=ids.new(),
                 issued_at=clock.now(),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
+import msgspec
+
 from papertape.contract.bounds import (
     NAME,
     TOKEN,
@@ -306,7 +308,10 @@ class OrderPlaced(AccountEventBase, frozen=True, kw_only=True):
     source: OrderSource = OrderSource.MANUAL
     reference_price: Decimal
     reserved: Decimal = Decimal(0)
+    """In the account's base currency: the quote-currency reserve at ``rate``."""
     opening: bool = True
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the instrument's quote currency when it was placed."""
 
 
 class OrderRejected(AccountEventBase, frozen=True, kw_only=True):
@@ -342,8 +347,8 @@ class OrderTriggered(AccountEventBase, frozen=True, kw_only=True):
     trigger_price: Decimal
 
 
-class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
-    """A (partial) fill; ``realized_pnl`` is gross of fees, average-cost method."""
+class _Fill(AccountEventBase, frozen=True, kw_only=True):
+    """What every version of a fill says (the versions below are the messages)."""
 
     order_id: OrderId
     fill_id: FillId
@@ -372,6 +377,22 @@ class OrderFilled(AccountEventBase, frozen=True, kw_only=True):
     """The market's ask at the fill: a short position is marked there right after."""
 
 
+class OrderFilled(_Fill, frozen=True, kw_only=True):
+    """A (partial) fill of schema v1, booked without conversion (upcast to ``OrderFilledV2``)."""
+
+
+class OrderFilledV2(_Fill, frozen=True, kw_only=True):
+    """A (partial) fill; ``realized_pnl`` is gross of fees, average-cost method.
+
+    ``price``, ``fee``, ``slippage`` and ``spread_cost`` are in the instrument's quote currency,
+    as the venue reported them; ``rate`` converts them to the account's base currency (base
+    units per quote unit). ``realized_pnl`` and ``cash_after`` are in the base currency.
+    """
+
+    rate: Decimal
+    """Base-currency units per unit of the quote currency at the fill (1 when they are one)."""
+
+
 class PositionClosed(AccountEventBase, frozen=True, kw_only=True):
     """The account closed a position itself at its mark (a reset), with no venue involved."""
 
@@ -386,6 +407,8 @@ class PositionClosed(AccountEventBase, frozen=True, kw_only=True):
     """The id the closed trade records as its exit order (no order was placed)."""
     realized_pnl: Decimal
     cash_after: Decimal
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency it was closed at (the mark's)."""
 
 
 class FillRejected(AccountEventBase, frozen=True, kw_only=True):
@@ -465,6 +488,7 @@ AccountEvent = (
     | OrderExpired
     | OrderTriggered
     | OrderFilled
+    | OrderFilledV2
     | FillRejected
     | PositionClosed
     | PositionMarked
@@ -490,5 +514,14 @@ def set_cost_model_v2(old: SetCostModel) -> SetCostModelV2:
     return SetCostModelV2(account_id=old.account_id, schedule=schedule_from(old.cost_model))
 
 
+def order_filled_v2(old: OrderFilled) -> OrderFilledV2:
+    """A v1 fill as booked: every amount as if in the base currency, so at a rate of 1.
+
+    v1 never converted; that was right only where the quote currency is the base currency.
+    """
+    return OrderFilledV2(**msgspec.structs.asdict(old), rate=Decimal(1))
+
+
 register_upcaster(CostModelSet, cost_model_set_v2)
+register_upcaster(OrderFilled, order_filled_v2)
 register_upcaster(SetCostModel, set_cost_model_v2)

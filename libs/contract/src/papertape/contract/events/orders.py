@@ -98,6 +98,9 @@ class RejectReason(enum.StrEnum):
     INVALID_ORDER = "invalid_order"
     UNKNOWN_SYMBOL = "unknown_symbol"
     NO_MARKET_PRICE = "no_market_price"
+    NO_CONVERSION_RATE = "no_conversion_rate"
+    """No market rate of the instrument's quote currency against the account's base currency
+    is known (neither the pair, its inverse, nor a cross through USD): nothing can be booked."""
     DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
     UNKNOWN_ORDER = "unknown_order"
     INVALID_FILL = "invalid_fill"

@@ -59,6 +59,9 @@ class ClosedTrade(Report, frozen=True, kw_only=True):
     exit_order_id: OrderId
     round_trip_id: str | None = None
     """The position this leg closed part of (its symbol and opening time): legs share it."""
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency at the closing fill: prices are in
+    the quote currency, money (P&L, fees, slippage, spread) in the base currency at this rate."""
 
 
 class EquityPoint(Report, frozen=True, kw_only=True):
@@ -99,6 +102,9 @@ class OpenOrder(Report, frozen=True, kw_only=True):
     placed_at: datetime
     filled_quantity: Decimal = ZERO
     triggered: bool = False
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency when placed: ``reserved`` is in the
+    base currency, prices in the quote currency."""
 
 
 class AccountSummary(Report, frozen=True, kw_only=True):
@@ -148,6 +154,9 @@ class PositionView(Report, frozen=True, kw_only=True):
     stop: Decimal | None
     open_risk: Decimal
     opened_at: datetime | None
+    rate: Decimal = Decimal(1)
+    """Base-currency units per unit of the quote currency now: prices are in the quote
+    currency, money in the base currency."""
 
 
 class PerformanceMetrics(Report, frozen=True, kw_only=True):

@@ -25,6 +25,7 @@ from papertape.contract.events.account import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
     OrderRejected,
     OrderTriggered,
@@ -34,7 +35,9 @@ from papertape.contract.events.account import (
     TradingHalted,
     TradingResumed,
     WithdrawalRejected,
+    order_filled_v2,
 )
+from papertape.trading.account.currency import is_pair, rerated
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
 from papertape.trading.account.liquidation import closing_outcome
@@ -156,6 +159,7 @@ def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
         reference_price=e.reference_price,
         reserved=e.reserved,
         opening=e.opening,
+        rate=e.rate,
         placed_at=e.ts,
     )
     client_ids = state.client_order_ids
@@ -195,7 +199,7 @@ def _triggered(state: AccountState, e: OrderTriggered) -> AccountState:
     return _replace(state, orders={**state.orders, e.order_id: _replace(order, triggered=True)})
 
 
-def _filled(state: AccountState, e: OrderFilled) -> AccountState:
+def _filled(state: AccountState, e: OrderFilledV2) -> AccountState:
     order = state.orders[e.order_id]
     outcome = fill_position(
         state.positions.get(e.symbol),
@@ -206,6 +210,7 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         slippage=e.slippage,
         spread=e.spread_cost,
         ts=e.ts,
+        rate=e.rate,
     )
     positions = dict(state.positions)
     mark = after_fill_mark(e, outcome.position.quantity)
@@ -213,6 +218,11 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         positions.pop(e.symbol, None)
     else:
         positions[e.symbol] = _replace(outcome.position, mark=mark)
+    marks = {**state.marks, e.symbol: mark}
+    if is_pair(e.symbol):
+        # The pair's price is a rate: it moves what is held in its currencies (itself too, from
+        # the rate it filled at to the market's side it now stands at).
+        positions = rerated(positions, marks, state.base_currency)
     orders = dict(state.orders)
     progressed = _replace(order, filled_quantity=order.filled_quantity + e.quantity)
     if progressed.remaining <= 0:
@@ -231,9 +241,9 @@ def _filled(state: AccountState, e: OrderFilled) -> AccountState:
         cash=state.cash + outcome.cash_change,
         positions=positions,
         orders=orders,
-        marks={**state.marks, e.symbol: mark},
+        marks=marks,
         realized_pnl=state.realized_pnl + outcome.realized_pnl,
-        fees_paid=state.fees_paid + e.fee,
+        fees_paid=state.fees_paid + e.fee * e.rate,
         fill_ids=state.fill_ids.add(e.fill_id, e.order_id),
         closed_trades=trades,
     )
@@ -265,11 +275,15 @@ def _position_closed(state: AccountState, e: PositionClosed) -> AccountState:
 
 def _marked(state: AccountState, e: PositionMarked) -> AccountState:
     marks = {**state.marks, e.symbol: e.price}
-    position = state.positions.get(e.symbol)
-    if position is None:
+    # A currency pair's mark moves the rate of every position quoted in its currencies.
+    base = state.base_currency
+    positions = rerated(state.positions, marks, base) if is_pair(e.symbol) else state.positions
+    position = positions.get(e.symbol)
+    if position is None and positions is state.positions:
         return _replace(state, marks=marks)
-    mark = exit_mark(e.price, e.bid, e.ask, position.quantity)
-    positions = {**state.positions, e.symbol: _replace(position, mark=mark)}
+    if position is not None:
+        mark = exit_mark(e.price, e.bid, e.ask, position.quantity)
+        positions = {**positions, e.symbol: _replace(position, mark=mark)}
     return with_equity_point(state, e.ts, marks=marks, positions=positions)
 
 
@@ -287,7 +301,8 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
     OrderCancelled: _closed_order,
     OrderExpired: _closed_order,
     OrderTriggered: _triggered,
-    OrderFilled: _filled,
+    OrderFilled: lambda s, e: _filled(s, order_filled_v2(e)),
+    OrderFilledV2: _filled,
     PositionMarked: _marked,
     PositionClosed: _position_closed,
     FillRejected: _unchanged,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from papertape.contract.events.account import (
     AccountEvent,
     ApplyFill,
@@ -10,7 +12,7 @@ from papertape.contract.events.account import (
     FillRejected,
     OrderCancelled,
     OrderExpired,
-    OrderFilled,
+    OrderFilledV2,
     OrderTriggered,
     PositionMarked,
     TriggerOrder,
@@ -18,6 +20,15 @@ from papertape.contract.events.account import (
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.money import ZERO
 from papertape.trading.account.context import DecisionContext
+from papertape.trading.account.currency import (
+    ONE,
+    conversion_symbols,
+    currency_of,
+    foreign_currencies,
+    is_pair,
+    quote_currency,
+    rate_for,
+)
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.placement import breaker_tripped, orphaned_children
@@ -32,7 +43,8 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
     if cmd.fill_id in state.fill_ids:
         return []
     order = state.orders.get(cmd.order_id)
-    refusal = _fill_refusal(cmd, state, order)
+    rate = ONE if order is None else fill_rate(state, order, cmd, context)
+    refusal = _fill_refusal(cmd, state, order, rate)
     if refusal is not None or order is None:
         refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
         rejected = FillRejected(
@@ -53,8 +65,9 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         slippage=cmd.slippage,
         spread=cmd.spread_cost,
         ts=cmd.ts,
+        rate=rate,
     )
-    filled = OrderFilled(
+    filled = OrderFilledV2(
         account_id=cmd.account_id,
         ts=cmd.ts,
         order_id=order.order_id,
@@ -70,6 +83,7 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         fee_model=cmd.fee_model,
         slippage_model=cmd.slippage_model,
         spread_model=cmd.spread_model,
+        rate=rate,
         realized_pnl=outcome.realized_pnl,
         position_quantity=outcome.position.quantity,
         position_avg_price=outcome.position.avg_price,
@@ -120,7 +134,23 @@ def _ended_by_refusal(
     return events
 
 
-def _fill_refusal(cmd: ApplyFill, state: AccountState, order: Order | None) -> Refusal | None:
+def fill_rate(
+    state: AccountState, order: Order, cmd: ApplyFill, context: DecisionContext
+) -> Decimal:
+    """The rate a fill books at: its market's (a pair fills at its own price), else the order's.
+
+    The order's rate (from when it was placed) stands in only where no market rate is known.
+    """
+    if quote_currency(order.symbol) == currency_of(state.base_currency):
+        return ONE
+    marks = {**state.marks, **context.marks, order.symbol: cmd.price}
+    rate = rate_for(marks, order.symbol, state.base_currency)
+    return order.rate if rate is None else rate
+
+
+def _fill_refusal(
+    cmd: ApplyFill, state: AccountState, order: Order | None, rate: Decimal
+) -> Refusal | None:
     if not state.is_open:
         return Refusal(RejectReason.ACCOUNT_NOT_OPEN, "no such account")
     if order is None:
@@ -142,7 +172,7 @@ def _fill_refusal(cmd: ApplyFill, state: AccountState, order: Order | None) -> R
     held = position.quantity if position is not None else ZERO
     if order.reduce_only and (held * order.side.sign >= 0 or cmd.quantity > abs(held)):
         return Refusal(RejectReason.REDUCE_ONLY_VIOLATION, "the fill would open or add exposure")
-    cash_after = state.cash - cmd.quantity * cmd.price * order.side.sign - cmd.fee
+    cash_after = state.cash - (cmd.quantity * cmd.price * order.side.sign + cmd.fee) * rate
     if not state.allow_short and cash_after < 0:
         return Refusal(RejectReason.INSUFFICIENT_CASH, f"the fill would leave cash at {cash_after}")
     if not state.allow_short and order.side is OrderSide.SELL and cmd.quantity > held:
@@ -154,8 +184,13 @@ def apply_mark(cmd: ApplyMark, state: AccountState, context: DecisionContext) ->
     """PositionMarked for a symbol held or worked whose price changed (then the breaker)."""
     if not state.is_open or cmd.price <= 0 or state.marks.get(cmd.symbol) == cmd.price:
         return []
-    relevant = cmd.symbol in state.positions or any(
-        o.symbol == cmd.symbol for o in state.orders.values()
+    relevant = (
+        cmd.symbol in state.positions
+        or any(o.symbol == cmd.symbol for o in state.orders.values())
+        or (
+            is_pair(cmd.symbol)
+            and cmd.symbol in conversion_symbols(state.base_currency, foreign_currencies(state))
+        )
     )
     if not relevant:
         return []

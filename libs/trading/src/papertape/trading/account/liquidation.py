@@ -40,6 +40,7 @@ def closing_outcome(position: Position, event: PositionClosed) -> FillOutcome:
         fee=ZERO,
         ts=event.ts,
         exit_reason=event.exit_reason,
+        rate=event.rate,
     )
 
 
@@ -61,6 +62,7 @@ def positions_closed(
             closing_id=OrderId(f"{reason}-{state.epoch + 1}-{symbol}"),
             realized_pnl=ZERO,
             cash_after=cash,
+            rate=position.rate,
         )
         outcome = closing_outcome(position, draft)
         cash += outcome.cash_change

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from papertape.contract.events.account import OrderFilled
+from papertape.contract.events.account import OrderFilledV2
 from papertape.contract.events.reports import EquityPoint
 from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.state import AccountState
@@ -43,7 +43,7 @@ def exit_mark(price: Decimal, bid: Decimal | None, ask: Decimal | None, held: De
     return side if side is not None and side > 0 else price
 
 
-def after_fill_mark(fill: OrderFilled, held: Decimal) -> Decimal:
+def after_fill_mark(fill: OrderFilledV2, held: Decimal) -> Decimal:
     """Where a position stands right after a fill (see ``exit_mark``)."""
     return exit_mark(fill.price, fill.bid, fill.ask, held)
 
@@ -67,9 +67,9 @@ def with_equity_point(
     cash = changes.get("cash", state.cash)
     value = exposure = ZERO
     for position in changes.get("positions", state.positions).values():
-        worth = position.quantity * position.mark
-        value += worth
-        exposure += worth if worth >= 0 else -worth
+        value += position.market_value
+        gross = position.notional
+        exposure += gross if gross >= 0 else -gross
     equity = cash + value
     curve = state.curve
     last = state.last_point

@@ -129,6 +129,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
             reference_price=plan.reference_price,
             reserved=plan.reserved,
             opening=plan.opening_quantity > 0,
+            rate=plan.rate,
         )
     ]
     exit_side: OrderSide = cmd.side.opposite
@@ -157,6 +158,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
                 source=cmd.source,
                 reference_price=price,
                 opening=False,
+                rate=plan.rate,
             )
         )
     return events

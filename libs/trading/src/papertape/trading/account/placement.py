@@ -15,6 +15,7 @@ from papertape.contract.events.account import (
 from papertape.contract.events.base import message_name
 from papertape.contract.events.orders import RejectReason
 from papertape.contract.ids import OrderId
+from papertape.contract.instruments import instrument_for
 from papertape.contract.money import ZERO
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.marks import daily_loss_pct, trading_day_rolled
@@ -23,6 +24,7 @@ from papertape.trading.account.risk import (
     Refusal,
     check_entry,
     opening_quantity,
+    placement_rate,
     plan_order,
     reference_price,
 )
@@ -50,8 +52,10 @@ def place_order(
     if refusal is not None:
         return [*events, rejected(cmd, refusal, now)]
     price = reference_price(today, context, cmd)
+    rate = placement_rate(today, context, cmd)
     assert price is not None  # _refusal checked it
-    return [*events, *placed(cmd, plan_order(today, cmd, price), now)]
+    assert rate is not None  # and this
+    return [*events, *placed(cmd, plan_order(today, cmd, price, rate), now)]
 
 
 def _refusal(
@@ -65,6 +69,13 @@ def _refusal(
     price = reference_price(state, context, cmd)
     if price is None:
         return Refusal(RejectReason.NO_MARKET_PRICE, f"no market price known for {cmd.symbol}")
+    rate = placement_rate(state, context, cmd)
+    if rate is None:
+        quote = instrument_for(cmd.symbol).quote_currency
+        return Refusal(
+            RejectReason.NO_CONVERSION_RATE,
+            f"no rate of {quote} against {state.base_currency} is known to book {cmd.symbol}",
+        )
     opening = opening_quantity(state, cmd)
     problem = bracket_problem(cmd, price, opening)
     if problem is not None:
@@ -77,7 +88,7 @@ def _refusal(
         return None
     if not state.breaker_tripped and daily_loss_pct(state) >= state.limits.max_daily_loss_pct:
         events.extend(breaker_tripped(state, context.now))
-    return check_entry(state, cmd, plan_order(state, cmd, price), context)
+    return check_entry(state, cmd, plan_order(state, cmd, price, rate), context)
 
 
 def breaker_tripped(state: AccountState, now: datetime) -> list[AccountEvent]:

@@ -108,6 +108,7 @@ def open_order(value: Order, currency: str) -> OpenOrder:
         placed_at=value.placed_at,
         filled_quantity=precision.quantity(value.filled_quantity, symbol),
         triggered=value.triggered,
+        rate=value.rate,
     )
 
 

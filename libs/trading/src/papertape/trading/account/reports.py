@@ -92,6 +92,7 @@ def positions(state: AccountState) -> list[PositionView]:
             stop=None if p.stop is None else precision.price(p.stop, p.symbol),
             open_risk=money(p.open_risk),
             opened_at=p.opened_at,
+            rate=p.rate,
         )
         for _, p in sorted(state.positions.items())
     ]

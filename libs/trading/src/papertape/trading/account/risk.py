@@ -1,7 +1,9 @@
 """Pre-trade risk: every limit an order that opens or adds to a position must pass.
 
 Orders that only reduce a position (exits) skip the entry limits and need no buying power;
-the kill switch and reduce-only violations apply to every order.
+the kill switch and reduce-only violations apply to every order. Prices are in the quote
+currency; every amount checked (reserve, position value, risk, heat) is converted to the base
+currency at the order's rate first, and limits are compared in the base currency.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.instruments import instrument_for
 from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.context import DecisionContext
+from papertape.trading.account.currency import ONE, currency_of, quote_currency, rate_for
 from papertape.trading.account.marks import daily_loss_pct
 from papertape.trading.account.state import AccountState
 from papertape.trading.costs import expected_costs, terms_for
@@ -33,6 +36,9 @@ class OrderPlan(msgspec.Struct, frozen=True, kw_only=True):
     reference_price: Decimal
     opening_quantity: Decimal
     reserved: Decimal
+    """In the base currency."""
+    rate: Decimal = ONE
+    """Base-currency units per unit of the quote currency, at the decision."""
 
 
 def market_price(state: AccountState, context: DecisionContext, cmd: PlaceOrder) -> Decimal | None:
@@ -41,6 +47,21 @@ def market_price(state: AccountState, context: DecisionContext, cmd: PlaceOrder)
     if price is None:
         price = state.marks.get(cmd.symbol)
     return price
+
+
+def placement_rate(
+    state: AccountState, context: DecisionContext, cmd: PlaceOrder
+) -> Decimal | None:
+    """The rate an order is checked and reserved at (None: no pair or cross is marked).
+
+    Without a market rate, an order in a symbol held stands at the position's latest rate:
+    what is held can always be closed.
+    """
+    if quote_currency(cmd.symbol) == currency_of(state.base_currency):
+        return ONE
+    rate = rate_for({**state.marks, **context.marks}, cmd.symbol, state.base_currency)
+    position = state.positions.get(cmd.symbol)
+    return position.rate if rate is None and position is not None else rate
 
 
 def reference_price(
@@ -62,14 +83,17 @@ def opening_quantity(state: AccountState, cmd: PlaceOrder) -> Decimal:
     return max(ZERO, cmd.quantity - closable)
 
 
-def plan_order(state: AccountState, cmd: PlaceOrder, price: Decimal) -> OrderPlan:
+def plan_order(
+    state: AccountState, cmd: PlaceOrder, price: Decimal, rate: Decimal = ONE
+) -> OrderPlan:
     """Size an order's reserve: a buy's expected fill plus fees, a short's margin plus fees.
 
-    The expected costs come from the account's cost schedule, the one the venue charges with.
+    The expected costs come from the account's cost schedule, the one the venue charges with;
+    they are in the quote currency, the reserve in the base currency at ``rate``.
     """
     opening = opening_quantity(state, cmd)
     if opening == 0:
-        return OrderPlan(reference_price=price, opening_quantity=opening, reserved=ZERO)
+        return OrderPlan(reference_price=price, opening_quantity=opening, reserved=ZERO, rate=rate)
     limited = cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     instrument = instrument_for(cmd.symbol)
     terms = terms_for(state.costs, instrument)
@@ -81,7 +105,12 @@ def plan_order(state: AccountState, cmd: PlaceOrder, price: Decimal) -> OrderPla
         reserved = opening * costs.price + costs.fee
     else:
         reserved = opening * price * state.margin_requirement + costs.fee
-    return OrderPlan(reference_price=price, opening_quantity=opening, reserved=_covering(reserved))
+    return OrderPlan(
+        reference_price=price,
+        opening_quantity=opening,
+        reserved=_covering(reserved * rate),
+        rate=rate,
+    )
 
 
 def _covering(amount: Decimal) -> Decimal:
@@ -134,7 +163,7 @@ def _check_size_and_risk(
     state: AccountState, cmd: PlaceOrder, plan: OrderPlan, equity: Decimal
 ) -> Refusal | None:
     limits = state.limits
-    price = plan.reference_price
+    price = plan.reference_price * plan.rate  # in the base currency, as every limit is
     position = state.positions.get(cmd.symbol)
     held = position.quantity if position is not None else ZERO
     pending = sum(
@@ -155,7 +184,7 @@ def _check_size_and_risk(
         )
     if cmd.stop_loss is None:
         return None
-    risk = abs(price - cmd.stop_loss) * plan.opening_quantity
+    risk = abs(plan.reference_price - cmd.stop_loss) * plan.rate * plan.opening_quantity
     max_risk = equity * limits.max_risk_per_trade_pct / HUNDRED
     if risk > max_risk:
         return Refusal(
@@ -178,7 +207,7 @@ def pending_risk(state: AccountState) -> Decimal:
     """Risk to the stop of working entry orders that carry one."""
     return sum(
         (
-            abs(o.reference_price - o.stop_loss) * o.remaining
+            abs(o.reference_price - o.stop_loss) * o.rate * o.remaining
             for o in state.orders.values()
             if o.opening and o.stop_loss is not None
         ),

@@ -26,7 +26,10 @@ from papertape.trading.account.journal import History, Registry
 # 2: trades_today counts fills; the curve starts at the opening.
 # 3: curve points record cash flows; the high-water mark is scaled on flows; trades name
 #    their round trip.
-STATE_SCHEMA_VERSION = 3
+# 4: positions carry the rates of their quote currency (money is in the base currency);
+#    orders the rate they were placed at.
+STATE_SCHEMA_VERSION = 4
+_ONE = Decimal(1)
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +56,7 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     reference_price: Decimal
     reserved: Decimal = ZERO
     opening: bool = True
+    rate: Decimal = _ONE
     placed_at: datetime
     filled_quantity: Decimal = ZERO
     triggered: bool = False
@@ -71,7 +75,13 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Position(msgspec.Struct, frozen=True, kw_only=True):
-    """A net position in one symbol (signed quantity, average-cost price)."""
+    """A net position in one symbol (signed quantity, average-cost price).
+
+    Prices are in the instrument's quote currency, money in the account's base currency. The
+    principal was booked at ``book_rate`` (the fills' rates, weighted by their cost); the
+    price move since is worth what it is at ``rate``, the quote currency's latest rate. With
+    one currency both rates are 1 and the value is quantity x mark.
+    """
 
     symbol: Symbol
     quantity: Decimal = ZERO
@@ -83,23 +93,33 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     entry_slippage: Decimal = ZERO
     entry_spread: Decimal = ZERO
     realized_pnl: Decimal = ZERO
+    rate: Decimal = _ONE
+    book_rate: Decimal = _ONE
 
     @property
     def market_value(self) -> Decimal:
-        """Signed value at the mark (negative for shorts)."""
-        return self.quantity * self.mark
+        """Signed value at the mark in the base currency: principal as booked plus the move."""
+        value = self.quantity * self.mark * self.rate
+        if self.book_rate != self.rate:
+            value += self.quantity * self.avg_price * (self.book_rate - self.rate)
+        return value
+
+    @property
+    def notional(self) -> Decimal:
+        """Signed quantity x mark at the current rate (gross exposure in the base currency)."""
+        return self.quantity * self.mark * self.rate
 
     @property
     def unrealized_pnl(self) -> Decimal:
-        """Profit or loss at the mark against the average price."""
-        return self.quantity * (self.mark - self.avg_price)
+        """Profit or loss at the mark against the average price, at the current rate."""
+        return self.quantity * (self.mark - self.avg_price) * self.rate
 
     @property
     def open_risk(self) -> Decimal:
         """What is lost if the stop is hit (0 without a stop or once the stop is past entry)."""
         if self.stop is None or self.quantity == 0:
             return ZERO
-        return max(ZERO, (self.avg_price - self.stop) * self.quantity)
+        return max(ZERO, (self.avg_price - self.stop) * self.quantity) * self.rate
 
 
 class AccountCore(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,8 +173,8 @@ class AccountState(AccountCore, frozen=True, kw_only=True):
 
     @property
     def positions_value(self) -> Decimal:
-        """Sum of signed position values at their marks."""
-        return sum((p.quantity * p.mark for p in self.positions.values()), ZERO)
+        """Sum of signed position values at their marks (in the base currency)."""
+        return sum((p.market_value for p in self.positions.values()), ZERO)
 
     @property
     def equity(self) -> Decimal:
@@ -163,8 +183,8 @@ class AccountState(AccountCore, frozen=True, kw_only=True):
 
     @property
     def exposure(self) -> Decimal:
-        """Gross value of all positions at their marks."""
-        return sum((abs(p.quantity * p.mark) for p in self.positions.values()), ZERO)
+        """Gross value of all positions at their marks (in the base currency)."""
+        return sum((abs(p.notional) for p in self.positions.values()), ZERO)
 
     @property
     def reserved(self) -> Decimal:
@@ -176,7 +196,7 @@ class AccountState(AccountCore, frozen=True, kw_only=True):
         """Short sale proceeds plus margin, which cannot be spent while the short is open."""
         factor = 1 + self.margin_requirement
         return sum(
-            (-p.quantity * p.mark * factor for p in self.positions.values() if p.quantity < 0),
+            (-p.market_value * factor for p in self.positions.values() if p.quantity < 0),
             ZERO,
         )
 

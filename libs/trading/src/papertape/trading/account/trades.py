@@ -39,19 +39,22 @@ def closed_trade(
     exit_order_id: OrderId,
     slippage: Decimal = ZERO,
     spread_cost: Decimal = ZERO,
+    rate: Decimal = Decimal(1),
 ) -> ClosedTrade:
     """A closed trade; R is net P&L over the risk to the initial stop, pips only for FX.
 
+    Prices are in the quote currency; money (fees, slippage and spread given in the base
+    currency already, P&L, the risk behind R) in the base currency at the closing ``rate``.
     Slippage and spread are in the prices already (so in gross P&L); they are shown apart.
     """
     move = (exit_price - entry_price) * direction.sign
-    gross = move * quantity
+    gross = move * quantity * rate
     net = gross - fees
     instrument = instrument_for(symbol)
     pips = instrument.pips(move) if instrument.asset_class is AssetClass.FX else None
     r_multiple = None
     if stop is not None and stop != entry_price:
-        r_multiple = net / (abs(entry_price - stop) * quantity)
+        r_multiple = net / (abs(entry_price - stop) * quantity * rate)
     return ClosedTrade(
         symbol=symbol,
         direction=direction,
@@ -71,6 +74,7 @@ def closed_trade(
         exit_reason=exit_reason,
         exit_order_id=exit_order_id,
         round_trip_id=round_trip_id(symbol, direction, opened_at),
+        rate=rate,
     )
 
 

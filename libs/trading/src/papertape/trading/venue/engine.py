@@ -20,7 +20,7 @@ from papertape.contract.events.account import (
     FillRejected,
     OrderCancelled,
     OrderExpired,
-    OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
     OrderTriggered,
 )
@@ -68,7 +68,7 @@ class Venue:
             state.place(event)
             return []
         order = state.orders.get(getattr(event, "order_id", OrderId("")))
-        if isinstance(event, OrderFilled) and order is not None:
+        if isinstance(event, OrderFilledV2) and order is not None:
             reports = state.record_fill(
                 order, event.fill_id, event.quantity, event.fee, order.fee_accrued, event.ts
             )
