@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import asyncpg
 import pytest
 
+from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.ids import Symbol
 from papertape.marketdata.barstore import BarStore, apply_migrations
@@ -32,7 +34,7 @@ def bar(minute: int, close: str = "100.10", symbol: str = "AAPL") -> BarClosed:
 
 
 async def test_migrations_apply_once(fresh_database: str) -> None:
-    assert await apply_migrations(fresh_database) == ["0001_bars"]
+    assert await apply_migrations(fresh_database) == ["0001_bars", "0002_bar_role"]
     assert await apply_migrations(fresh_database) == []
 
 
@@ -65,3 +67,30 @@ async def test_history_is_oldest_first_within_the_range_and_limit(fresh_database
         assert await store.bars("AAPL", Timeframe.M5) == []
     finally:
         await store.close()
+
+
+async def test_the_bar_stores_own_login_keeps_bars_and_cannot_see_the_event_log(
+    fresh_database: str,
+) -> None:
+    await apply_log_migrations(fresh_database)
+    store = await BarStore.open(fresh_database, role="papertape_bars")
+    try:
+        await store.upsert([bar(0)])
+        assert await store.bars("AAPL", Timeframe.M1) == [bar(0)]
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(fresh_database, user="papertape_bars")
+    try:
+        assert await conn.fetchval("SELECT current_user") == "papertape_bars"
+        for statement in (
+            "SELECT count(*) FROM events",
+            "SELECT count(*) FROM snapshots",
+            "SELECT count(*) FROM checkpoints",
+            "DELETE FROM md_bars",
+            "SET ROLE papertape_service",
+        ):
+            with pytest.raises(asyncpg.PostgresError) as refusal:
+                await conn.execute(statement)
+            assert refusal.value.sqlstate == "42501", statement
+    finally:
+        await conn.close()

@@ -33,7 +33,7 @@ async def _log_across_the_migration(database: str, make_events: MakeEvents) -> N
         await append_on(conn, "account-b", 0, make_events(1))
     finally:
         await conn.close()
-    assert await apply_migrations(database) == [FORMULA_2]
+    assert (await apply_migrations(database))[0] == FORMULA_2
     conn = await asyncpg.connect(database)
     try:
         await append_on(conn, "account-a", 2, make_events(2))

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from papertape.common.eventlog import verify_log
-from papertape.common.eventlog.postgres import PostgresEventLog, append_on
+from papertape.common.eventlog.postgres import PostgresEventLog, append_on, save_checkpoint_on
 from tests.common.eventlog.conftest import MakeEvents
 
 pytestmark = pytest.mark.integration
@@ -91,3 +91,64 @@ async def test_the_service_login_is_refused_every_way_to_change_history_or_leave
         assert await log.head_position() == 2
     finally:
         await log.close()
+
+
+RELAY_ROLE = "papertape_relay"
+
+# The relay reads the log and moves its own checkpoint: it may not append, rewrite the log,
+# write a snapshot, or leave its role.
+RELAY_REFUSED = [
+    "SELECT append_events('account-a', 2, ARRAY[gen_random_uuid()], ARRAY['x'], ARRAY[1],"
+    " ARRAY['{{}}'], ARRAY['{{}}'])",
+    "INSERT INTO events SELECT position + 100, stream_id, stream_version + 100,"
+    " gen_random_uuid(), type, schema_version, data, metadata, recorded_at, prev_hash, hash"
+    " FROM events",
+    "DELETE FROM events",
+    "UPDATE log_head SET position = 1",
+    "INSERT INTO snapshots (stream_id, state_schema_version, version, state)"
+    " VALUES ('account-a', 1, 2, 'x')",
+    "DELETE FROM checkpoints",
+    "SET ROLE {owner}",
+    f"SET ROLE {SERVICE_ROLE}",
+]
+
+# The services' role appends and snapshots; a follower's position is not its to move.
+SERVICE_ON_FOLLOWERS = [
+    "INSERT INTO checkpoints (name, position) VALUES ('relay.accounts', 999)",
+    "UPDATE checkpoints SET position = 999",
+    "DELETE FROM checkpoints",
+    "DELETE FROM snapshots",
+]
+
+
+@pytest.mark.parametrize("template", RELAY_REFUSED, ids=lambda sql: sql[:40])
+async def test_the_relay_login_reads_and_keeps_its_checkpoint_and_nothing_else(
+    migrated_database: str, make_events: MakeEvents, template: str
+) -> None:
+    writer = await asyncpg.connect(migrated_database, user=SERVICE_ROLE)
+    try:
+        await append_on(writer, "account-a", 0, make_events(2))
+    finally:
+        await writer.close()
+    conn = await asyncpg.connect(migrated_database, user=RELAY_ROLE)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM events") == 2
+        await save_checkpoint_on(conn, "relay.accounts", 2)
+        with pytest.raises(asyncpg.PostgresError) as refusal:
+            await conn.execute(template.format(owner=await _owner(migrated_database)))
+    finally:
+        await conn.close()
+    assert refusal.value.sqlstate == "42501", (template, refusal.value)
+
+
+@pytest.mark.parametrize("statement", SERVICE_ON_FOLLOWERS, ids=lambda sql: sql[:40])
+async def test_the_service_login_cannot_move_a_followers_checkpoint_or_drop_snapshots(
+    migrated_database: str, statement: str
+) -> None:
+    conn = await asyncpg.connect(migrated_database, user=SERVICE_ROLE)
+    try:
+        with pytest.raises(asyncpg.PostgresError) as refusal:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    assert refusal.value.sqlstate == "42501", (statement, refusal.value)

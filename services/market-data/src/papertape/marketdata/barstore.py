@@ -96,10 +96,11 @@ class BarStore:
         self._pool = pool
 
     @classmethod
-    async def open(cls, dsn: str, *, max_size: int = 4) -> BarStore:
-        """Migrate the database, then connect a small pool."""
+    async def open(cls, dsn: str, *, max_size: int = 4, role: str | None = None) -> BarStore:
+        """Migrate the database (as the DSN's login), then connect a small pool as ``role``
+        (the bar store's own, which reads and writes bars and cannot see the event log)."""
         await apply_migrations(dsn)
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, user=role)
         return cls(pool)
 
     async def close(self) -> None:

@@ -77,7 +77,9 @@ class MarketDataService:
         """Open the bar store, build the publisher, start pumping the feed."""
         aggregator = BarAggregator(self.settings.timeframe_list())
         if self.settings.store_bars:
-            self.store = await BarStore.open(self.settings.database_url)
+            self.store = await BarStore.open(
+                self.settings.database_url, role=self.settings.database_role or None
+            )
             await self._resume_feed(self.store, aggregator)
         self.publisher = MarketPublisher(
             self.runtime.broker.connection,

@@ -19,6 +19,8 @@ class MarketDataSettings(CommonSettings, frozen=True, kw_only=True):
     """Which feed runs, for which symbols, and how fast."""
 
     metrics_port: Port = 9102
+    database_role: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{0,63}$")] = "papertape_bars"
+    """The bar store's own role: bars only, no access to the event log ("" for the login)."""
     feed: Literal["synthetic", "replay", "live"] = "synthetic"
     """``synthetic``, ``replay`` or ``live``."""
     symbols: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_/\-]+(,\s*[A-Za-z0-9_/\-]+)*$")] = (

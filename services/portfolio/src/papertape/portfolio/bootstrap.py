@@ -69,6 +69,7 @@ class Portfolio:
             self.runtime.subjects,
             metrics=self.runtime.metrics,
             batch_size=self.settings.relay_batch,
+            role=self.settings.relay_role or None,
         )
         self._tasks = [
             asyncio.create_task(self._relay_forever(), name="relay"),

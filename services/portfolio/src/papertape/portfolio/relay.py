@@ -52,7 +52,9 @@ class AccountRelay:
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
         clock: Clock | None = None,
+        role: str | None = None,
     ) -> None:
+        """``role``: the relay's own database role (reads the log, moves its checkpoint)."""
         self._js = js
         self._subjects = subjects
         self._metrics = metrics
@@ -67,6 +69,7 @@ class AccountRelay:
                 batch_size=batch_size,
                 poll_interval=0.5,
             ),
+            user=role,
         )
 
     async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:

@@ -19,6 +19,8 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
         "papertape_service"
     )
     """The role the log is used as: it may read and append, never rewrite ("" for the login)."""
+    relay_role: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{0,63}$")] = "papertape_relay"
+    """The relay's own role: it reads the log and moves its checkpoint ("" for the login)."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500

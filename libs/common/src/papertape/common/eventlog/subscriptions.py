@@ -49,8 +49,10 @@ class Subscription:
 class SubscriptionRunner:
     """Runs one subscription from its checkpoint; one runner per name is active at a time."""
 
-    def __init__(self, dsn: str, subscription: Subscription) -> None:
+    def __init__(self, dsn: str, subscription: Subscription, *, user: str | None = None) -> None:
+        """``user``: the role to log in as (the relay's own), instead of the DSN's."""
         self.dsn = dsn
+        self.user = user
         self.subscription = subscription
         self._wake = asyncio.Event()
         self._stopped = False
@@ -58,7 +60,7 @@ class SubscriptionRunner:
 
     async def catch_up(self) -> int:
         """Handle every committed event past the checkpoint; returns how many were handled."""
-        conn = self._conn or await asyncpg.connect(self.dsn)
+        conn = self._conn or await asyncpg.connect(self.dsn, user=self.user)
         try:
             handled = 0
             while not self._stopped:
@@ -100,8 +102,8 @@ class SubscriptionRunner:
 
     async def run(self) -> None:
         """Follow the log until ``stop()``; a handler's exception ends the run (and is raised)."""
-        conn = await asyncpg.connect(self.dsn)
-        listener = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(self.dsn, user=self.user)
+        listener = await asyncpg.connect(self.dsn, user=self.user)
         try:
             # A session lock per name: a second runner waits here as a standby.
             await conn.execute(
