@@ -16,6 +16,7 @@ from bench import (
     eventsourcing_bench,
     execution_bench,
     marketdata_bench,
+    soak_bench,
 )
 from bench.records import Measurement, Target, records, table
 
@@ -28,6 +29,7 @@ TARGETS = [
     Target("execution.service_handler_quotes_per_s_10k_orders_100_symbols", 50_000.0),
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
+    Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
 ]
 
 
@@ -68,6 +70,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += await account_bench.run(dsn)
     measurements += from_records(await execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
+    measurements += from_records(await soak_bench.run())
     return measurements
 
 
