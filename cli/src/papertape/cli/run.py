@@ -42,6 +42,7 @@ from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"
+KEYS_FILE = "keys.json"
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,14 @@ def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
     return found
 
 
-def service_specs(names: Sequence[str], nats_url: str, database_url: str) -> list[ServiceSpec]:
-    """One child process per service, told where the servers are."""
+def service_specs(
+    names: Sequence[str], nats_url: str, database_url: str, data_dir: Path | None = None
+) -> list[ServiceSpec]:
+    """One child process per service, told where the servers are (and the gateway where to
+    write the local API keys: ``<data dir>/keys.json``)."""
+    keys = {"PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute())} if data_dir else {}
     env = {
+        **keys,
         **os.environ,
         "NATS_URL": nats_url,
         "DATABASE_URL": database_url,
@@ -120,7 +126,7 @@ async def _serve(urls: ServerUrls, options: RunOptions, console: Console) -> int
     # The other commands (`papertape account …`, `papertape audit …`) find the servers here.
     urls_path = save_urls(options.data_dir, nats_url=urls.nats_url, database_url=database_url)
     supervisor = Supervisor(
-        service_specs(names, urls.nats_url, database_url),
+        service_specs(names, urls.nats_url, database_url, options.data_dir),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,
