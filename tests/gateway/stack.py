@@ -93,11 +93,19 @@ async def _ready(url: str) -> None:
     raise AssertionError("the gateway never saw portfolio answer")
 
 
+SERVICES = ("portfolio", "execution", "gateway")
+
+
 @contextlib.asynccontextmanager
 async def running_stack(
-    nats_url: str, postgres_server_url: str, folder: Path, extra: Mapping[str, str] | None = None
+    nats_url: str,
+    postgres_server_url: str,
+    folder: Path,
+    extra: Mapping[str, str] | None = None,
+    services: tuple[str, ...] = SERVICES,
 ) -> AsyncIterator[Stack]:
-    """Portfolio, execution and the gateway on a database and namespace of their own."""
+    """Portfolio, execution and the gateway (or ``services``) on a database and namespace of
+    their own."""
     name = f"pt_{uuid.uuid4().hex[:16]}"
     database = await create_database(postgres_server_url, name)
     await apply_migrations(database)
@@ -117,7 +125,7 @@ async def running_stack(
     }
     processes: dict[str, ServiceProcess] = {}
     try:
-        for service in ("portfolio", "execution", "gateway"):
+        for service in services:
             processes[service] = await start_service(service, env)
         for process in processes.values():
             await process.wait_ready(90)
