@@ -15,6 +15,7 @@ from bench import (
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
+    gateway_bench,
     marketdata_bench,
 )
 from bench.records import Measurement, Target, records, table
@@ -28,6 +29,7 @@ TARGETS = [
     Target("execution.service_handler_quotes_per_s_10k_orders_100_symbols", 50_000.0),
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
+    *gateway_bench.TARGETS,
 ]
 
 
@@ -68,6 +70,8 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += await account_bench.run(dsn)
     measurements += from_records(await execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await gateway_bench.run(dsn, nats))
     return measurements
 
 
