@@ -139,3 +139,28 @@ async def test_every_websocket_channel_refuses_a_missing_key_and_another_account
         await ws.send(json.dumps({"type": "subscribe", "channel": "orders"}))
         own = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert (own["type"], own["account_id"]) == ("subscribed", "wsother")
+
+
+async def test_the_openapi_document_names_every_route_with_its_errors_and_examples(
+    stack: Stack,
+) -> None:
+    async with stack.client() as anonymous:
+        schema = (await anonymous.get("/schema/openapi.json")).json()
+    assert schema["openapi"].startswith("3.1")
+    operations = [
+        (path, method, op) for path, item in schema["paths"].items() for method, op in item.items()
+    ]
+    for path, method, operation in operations:
+        if path in PUBLIC:
+            continue
+        responses = operation["responses"]
+        for status in ("400", "401", "403", "429", "503"):
+            assert status in responses, (method, path, status)
+            error = responses[status]["content"]["application/json"]["schema"]
+            assert error["$ref"].endswith("/ApiError"), (method, path, status)
+            assert responses[status]["content"]["application/json"].get("examples"), (path, status)
+        if "requestBody" in operation and method in ("post", "put", "patch"):
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert body.get("examples") or "$ref" in body, (method, path)
+    placing = schema["paths"]["/api/v1/accounts/{account_id}/orders"]["post"]
+    assert len(placing["requestBody"]["content"]["application/json"]["schema"]["examples"]) == 2

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
 from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.ids import Actor
@@ -20,24 +22,62 @@ from papertape.gateway.state import Gateway, gateway_of
 
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
-_ERRORS = {
-    400: "invalid_request: the request is malformed (``field`` names what is wrong)",
-    401: "unauthorized: no API key, or an unknown or revoked one",
-    403: "forbidden: the key lacks the scope, or is for another account",
-    404: "not_found: no such account, order or position",
-    409: "conflict: the account or id exists already",
-    413: "payload_too_large: the body is over the gateway's cap",
-    422: "the account refused the command (its reason code)",
-    429: "rate_limited: too many requests for this key (see Retry-After)",
-    503: "service_unavailable: a service did not answer (see Retry-After)",
+_ERRORS: dict[int, tuple[str, ApiError]] = {
+    400: (
+        "the request is malformed (``field`` names what is wrong)",
+        ApiError(
+            code="invalid_request",
+            message="amount must be 0 <= x <= 1E+12, got -5",
+            field="amount",
+        ),
+    ),
+    401: (
+        "no API key, or an unknown or revoked one",
+        ApiError(code="unauthorized", message="the API key is unknown or revoked"),
+    ),
+    403: (
+        "the key lacks the scope, or is for another account",
+        ApiError(code="forbidden", message="the key is not for account alice"),
+    ),
+    404: (
+        "no such account, order or position",
+        ApiError(code="unknown_account", message="no account 'alice'"),
+    ),
+    409: (
+        "the account or the id exists already",
+        ApiError(code="account_already_open", message="account is open already"),
+    ),
+    413: (
+        "the body is over the gateway's cap",
+        ApiError(code="payload_too_large", message="Request Entity Too Large"),
+    ),
+    422: (
+        "the account refused the command (its reason code)",
+        ApiError(
+            code="insufficient_buying_power",
+            message="order needs 21500.00, buying power is 10000.00",
+        ),
+    ),
+    429: (
+        "too many requests for this key (see Retry-After)",
+        ApiError(code="rate_limited", message="too many requests for this key: retry in 1s"),
+    ),
+    503: (
+        "a service did not answer (see Retry-After)",
+        ApiError(
+            code="service_unavailable",
+            message="the portfolio service did not answer (TimeoutError)",
+        ),
+    ),
 }
 ERROR_RESPONSES: dict[int, ResponseSpec] = {
     status: ResponseSpec(
         data_container=ApiError,
         description=description,
         generate_examples=False,
+        examples=[Example(summary=example.code, value=msgspec.to_builtins(example))],
     )
-    for status, description in _ERRORS.items()
+    for status, (description, example) in _ERRORS.items()
 }
 
 
