@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -120,3 +121,44 @@ async def test_prices_of_a_subscribed_symbol_arrive_as_price_updates(stack: Stac
         await stack.quote(BTC, "101.00", "101.02")
         update = await _next(ws, "price_update")
     assert (update["symbol"], update["quote"]["bid"]) == (BTC, "101.00")
+
+
+async def test_a_fill_arrives_as_trade_executed_and_a_close_as_trade_closed(stack: Stack) -> None:
+    key = await stack.account("filler")
+    headers = {"Authorization": f"Bearer {key}"}
+    market = {"symbol": BTC, "side": "buy", "quantity": "1"}
+    async with (
+        stack.client(key) as http,
+        websockets.connect(stack.ws_url, additional_headers=headers) as ws,
+    ):
+        await _next(ws, "connection_confirmed")
+        for channel in ("fills", "positions"):
+            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+            await _next(ws, "subscribed")
+        for _ in range(100):  # portfolio has a mark once a quote has reached it
+            await stack.quote(BTC, "99.99", "100.01")
+            placed = await http.post("/api/v1/accounts/filler/orders", json=market)
+            if placed.status_code == 201:
+                break
+            await asyncio.sleep(0.1)
+        assert placed.status_code == 201, placed.text
+
+        async def quoting() -> None:
+            while True:
+                await stack.quote(BTC, "99.99", "100.01")
+                await asyncio.sleep(0.2)
+
+        quotes = asyncio.create_task(quoting())
+        try:
+            executed = await _next(ws, "trade_executed")
+            position = await _next(ws, "position_updated")
+            closing = await http.post(f"/api/v1/accounts/filler/positions/{BTC}/close", json={})
+            assert closing.status_code == 201, closing.text
+            closed = await _next(ws, "trade_closed")
+        finally:
+            quotes.cancel()
+
+    assert executed["event"]["side"] == "buy"
+    assert (position["symbol"], Decimal(position["quantity"])) == (BTC, Decimal(1))
+    assert closed["trade"]["exit_reason"] == "manual"
+    assert closed["stream_version"] > executed["stream_version"]

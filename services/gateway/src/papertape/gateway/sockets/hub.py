@@ -8,6 +8,7 @@ queued to each subscribed session's bounded buffer (never awaited on a socket).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 
 from nats.aio.client import Client
@@ -16,18 +17,22 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from papertape.contract.codec import Codec, encode
-from papertape.contract.events.account import AccountEvent
+from papertape.contract.events.account import AccountEvent, OrderFilled
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import QuoteReceived
-from papertape.contract.sockets import AccountEventMessage, Channel, PriceUpdate
+from papertape.contract.events.portfolio import GetClosedTrades
+from papertape.contract.events.reports import ClosedTrade
+from papertape.contract.ids import AccountId, Actor
+from papertape.contract.sockets import AccountEventMessage, Channel, PriceUpdate, TradeClosed
 from papertape.contract.subjects import Subjects
-from papertape.gateway.bus import Services
+from papertape.gateway.bus import Refused, Services, ServiceUnavailable
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.sockets.messages import messages_for
 from papertape.gateway.sockets.session import Session, Topic
 
 _events: Codec[Envelope[AccountEvent]] = Codec(Envelope[AccountEvent])
 _quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
+_HUB = Actor("gateway:sockets")
 
 
 class Hub:
@@ -50,6 +55,7 @@ class Hub:
         self.buffer = buffer
         self.sessions: set[Session] = set()
         self._subscriptions: list[Subscription] = []
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._subscriptions = [
@@ -58,6 +64,8 @@ class Hub:
         ]
 
     async def stop(self) -> None:
+        for task in list(self._closing):
+            task.cancel()
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         self._subscriptions = []
@@ -93,6 +101,31 @@ class Hub:
             data = encode(message)
             for session in sessions:
                 session.deliver(topic, message, data)
+        event = envelope.data
+        closing = isinstance(event, OrderFilled) and (
+            event.realized_pnl or not event.position_quantity
+        )
+        if closing and followers.get((Channel.FILLS, account_id)):
+            task = asyncio.create_task(self._trade_closed(account_id, envelope.stream_version))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _trade_closed(self, account_id: str, version: int) -> None:
+        """A closing fill: the round trip (leg) it closed, to the account's ``fills`` followers."""
+        try:
+            query = GetClosedTrades(account_id=AccountId(account_id), limit=1)
+            trades: list[ClosedTrade] = await self.services.query(query, _HUB)
+        except (ServiceUnavailable, Refused):
+            return  # a client that must know asks with request_trade_history
+        if not trades:
+            return
+        message = TradeClosed(
+            account_id=AccountId(account_id), stream_version=version, trade=trades[-1]
+        )
+        data = encode(message)
+        for session in list(self.sessions):
+            if (Channel.FILLS, account_id) in session.topics:
+                session.offer(data)
 
     async def _on_quote(self, msg: Msg) -> None:
         if not self.sessions:
