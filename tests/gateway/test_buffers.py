@@ -28,14 +28,14 @@ def _session(buffer: int) -> Session:
 def test_a_session_holds_up_to_its_buffer_and_is_marked_slow_past_it() -> None:
     session = _session(3)
     for i in range(3):
-        session.offer(b"%d" % i)
+        session.offer(str(i))
     within = session.slow
-    session.offer(b"one too many")
+    session.offer("one too many")
     assert (within, session.slow) == (False, True)
     # What was held is dropped: the drain's next item closes the socket.
     assert session.queue.qsize() == 1
     assert session.queue.get_nowait() is None
-    session.offer(b"after")
+    session.offer("after")
     assert session.queue.qsize() == 0
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from decimal import Decimal
 
+import msgspec
+
 from papertape.contract.events.account import (
     AccountEvent,
     CancelOrder,
@@ -115,7 +117,12 @@ class Placements:
                     and event.client_order_id == client_order_id
                     and not _is_duplicate(event)
                 ):
-                    events = [e for e in page if e.correlation_id == envelope.correlation_id]
+                    # As the command's reply had them: the log's own fields are not in it.
+                    events = [
+                        msgspec.structs.replace(e, recorded_at=None, position=None)
+                        for e in page
+                        if e.correlation_id == envelope.correlation_id
+                    ]
                     return CommandResult(
                         account_id=account_id,
                         version=max(e.stream_version for e in events),

@@ -14,7 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
 from papertape.contract.events.apikeys import ApiScope
-from papertape.contract.ids import Actor
+from papertape.contract.ids import Actor, OrderId
 from papertape.gateway.access.guards import OPERATOR, SCOPE, principal
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.errors import ApiError, invalid
@@ -130,6 +130,13 @@ def aware(moment: datetime | None, field: str) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         raise invalid(f"{field} must carry a timezone (…Z or +00:00)", field)
     return moment
+
+
+def order_ref(order_id: str) -> OrderId:
+    """An order id from a path, checked as the contract checks it (400 otherwise)."""
+    if not 1 <= len(order_id) <= 200:
+        raise invalid("order_id must be 1-200 characters", "order_id")
+    return OrderId(order_id)
 
 
 def account(account_id: str) -> str:

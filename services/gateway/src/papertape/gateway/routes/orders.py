@@ -27,7 +27,7 @@ from papertape.contract.events.portfolio import (
     GetOpenOrders,
 )
 from papertape.contract.events.reports import AccountSummary, OpenOrder
-from papertape.contract.ids import AccountId, OrderId
+from papertape.contract.ids import AccountId
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.bodies import (
     ClosePositionBody,
@@ -38,7 +38,7 @@ from papertape.gateway.bodies import (
 )
 from papertape.gateway.errors import not_found
 from papertape.gateway.orders import close_order, move_exits, place_order, position_of
-from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor, reading
+from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor, order_ref, reading
 from papertape.gateway.state import Gateway
 
 REPLAYED = "Idempotent-Replayed"
@@ -122,7 +122,7 @@ class OrdersController(Controller):
     async def order(
         self, gateway: Gateway, key: ApiKey, account_id: str, order_id: str
     ) -> OrderDetail:
-        return await _order_detail(gateway, key, account(account_id), order_id)
+        return await _order_detail(gateway, key, account(account_id), order_ref(order_id))
 
     @acting("/orders/{order_id:str}", method="delete", status_code=HTTP_200_OK, summary="Cancel")
     async def cancel(
@@ -130,7 +130,7 @@ class OrdersController(Controller):
     ) -> CommandResult:
         body = CancelOrder(
             account_id=AccountId(account(account_id)),
-            order_id=OrderId(order_id[:200] or "-"),
+            order_id=order_ref(order_id),
             reason="cancelled through the API",
         )
         return await gateway.services.command(body, actor(key))

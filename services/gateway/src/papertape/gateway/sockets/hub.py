@@ -98,7 +98,7 @@ class Hub:
             sessions = followers.get(topic)
             if not sessions or not isinstance(message, AccountEventMessage):
                 continue
-            data = encode(message)
+            data = encode(message).decode()
             for session in sessions:
                 session.deliver(topic, message, data)
         event = envelope.data
@@ -122,7 +122,7 @@ class Hub:
         message = TradeClosed(
             account_id=AccountId(account_id), stream_version=version, trade=trades[-1]
         )
-        data = encode(message)
+        data = encode(message).decode()
         for session in list(self.sessions):
             if (Channel.FILLS, account_id) in session.topics:
                 session.offer(data)
@@ -132,8 +132,8 @@ class Hub:
             return
         quote = _quotes.decode(msg.data)
         topic: Topic = (Channel.PRICES, quote.symbol)
-        data: bytes | None = None
+        data: str | None = None
         for session in self.sessions:
             if topic in session.topics:
-                data = data or encode(PriceUpdate(symbol=quote.symbol, quote=quote))
+                data = data or encode(PriceUpdate(symbol=quote.symbol, quote=quote)).decode()
                 session.offer(data)

@@ -74,7 +74,7 @@ class Session:
         self.actor = Actor(f"gateway:{key.key_id}")
         self.id = uuid.uuid4().hex
         self.buffer = buffer
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=buffer)
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=buffer)
         self.topics: set[Topic] = set()
         self._pending: dict[Topic, list[AccountEventMessage]] = {}
         self._last: dict[Topic, int] = {}
@@ -84,9 +84,10 @@ class Session:
     # --- out -------------------------------------------------------------------------------
     def send(self, message: SocketMessage) -> None:
         """Queue a message; a full buffer marks the client slow and ends its session."""
-        self.offer(encode(message))
+        self.offer(encode(message).decode())
 
-    def offer(self, data: bytes) -> None:
+    def offer(self, data: str) -> None:
+        """Queue an encoded message (text: encoded once for every session that gets it)."""
         if self.slow:
             return
         try:
@@ -105,7 +106,7 @@ class Session:
             if data is None:
                 await self.socket.close(code=SLOW_CLIENT, reason="too slow: buffer full")
                 return
-            await self.socket.send_text(data.decode())
+            await self.socket.send_text(data)
             self.sent += 1
 
     def confirm(self) -> None:
@@ -120,9 +121,7 @@ class Session:
         )
 
     # --- live events -------------------------------------------------------------------------
-    def deliver(
-        self, topic: Topic, message: AccountEventMessage, data: bytes | None = None
-    ) -> None:
+    def deliver(self, topic: Topic, message: AccountEventMessage, data: str | None = None) -> None:
         """A live account message for a subscribed topic (held while a backfill runs);
         ``data`` is the message encoded already (once for every session)."""
         pending = self._pending.get(topic)
@@ -132,7 +131,7 @@ class Session:
         if message.stream_version <= self._last.get(topic, 0):
             return  # sent already by a backfill
         self._last[topic] = message.stream_version
-        self.offer(data if data is not None else encode(message))
+        self.offer(data if data is not None else encode(message).decode())
 
     # --- requests ----------------------------------------------------------------------------
     def allowed(
