@@ -44,6 +44,7 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_sc
                 "--seed",
                 "1",
                 "--no-color",
+                cwd=folder,  # its cache of findings stays out of the work tree
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
