@@ -129,3 +129,35 @@ async def _marked(http: Any, account: str = "trader") -> bool:
     order_id = probe.json()["events"][0]["data"]["order_id"]
     await http.delete(f"/api/v1/accounts/{account}/orders/{order_id}")
     return True
+
+
+async def test_a_positions_stop_loss_is_moved_by_cancel_and_replace(stack: Stack) -> None:
+    key = await stack.account("mover")
+    order = {"symbol": BTC, "side": "buy", "quantity": "1", "stop_loss": "90", "take_profit": "120"}
+    async with stack.client(key) as http:
+
+        async def placed() -> Any:
+            await stack.quote(BTC, "99.99", "100.01")
+            answer = await http.post("/api/v1/accounts/mover/orders", json=order)
+            return answer if answer.status_code == 201 else None
+
+        await until(placed)
+
+        async def children_working() -> Any:
+            await stack.quote(BTC, "99.99", "100.01")
+            working = (await http.get("/api/v1/accounts/mover/orders")).json()
+            roles = sorted(o["role"] for o in working)
+            return working if roles == ["stop_loss", "take_profit"] else None
+
+        before = await until(children_working)
+        moved = await http.patch(
+            f"/api/v1/accounts/mover/positions/{BTC}/exits", json={"stop_loss": "95"}
+        )
+        assert moved.status_code == 200, moved.text
+        after = (await http.get("/api/v1/accounts/mover/orders")).json()
+
+    old_stop = next(o for o in before if o["role"] == "stop_loss")
+    assert moved.json()["cancelled"] == [old_stop["order_id"]]
+    stops = [o for o in after if o["order_type"] == "stop"]
+    assert [(Decimal(o["stop_price"]), o["reduce_only"]) for o in stops] == [(Decimal(95), True)]
+    assert [o["role"] for o in after if o["order_type"] == "limit"] == ["take_profit"]
