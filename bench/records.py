@@ -47,25 +47,32 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Target:
-    """``name`` must reach ``factor`` times ``baseline`` (or ``factor`` itself without one)."""
+    """``name`` must reach ``factor`` times ``baseline`` (or ``factor`` itself without one);
+    with ``at_most``, stay at or below it (a latency)."""
 
     name: str
     factor: float
     baseline: str | None = None
+    at_most: bool = False
 
     def check(self, values: dict[str, float]) -> tuple[str, str, str, bool]:
         """(what, measured, wanted, met) for the table."""
         value = values.get(self.name)
+        sign = "<=" if self.at_most else ">="
+
+        def met(measured: float) -> bool:
+            return measured <= self.factor if self.at_most else measured >= self.factor
+
         if self.baseline is None:
-            wanted = f">= {self.factor:,.0f}"
+            wanted = f"{sign} {self.factor:,.0f}"
             measured = "missing" if value is None else f"{value:,.0f}"
-            return self.name, measured, wanted, value is not None and value >= self.factor
+            return self.name, measured, wanted, value is not None and met(value)
         base = values.get(self.baseline)
         what = f"{self.name} / {self.baseline}"
         if value is None or not base:
-            return what, "missing", f">= {self.factor}x", False
+            return what, "missing", f"{sign} {self.factor}x", False
         ratio = value / base
-        return what, f"{ratio:.2f}x", f">= {self.factor}x", ratio >= self.factor
+        return what, f"{ratio:.2f}x", f"{sign} {self.factor}x", met(ratio)
 
 
 def records(measurements: list[Measurement]) -> list[dict[str, Any]]:

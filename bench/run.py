@@ -15,6 +15,7 @@ from bench import (
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
+    gateway_bench,
     marketdata_bench,
     soak_bench,
 )
@@ -30,6 +31,7 @@ TARGETS = [
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
+    *gateway_bench.TARGETS,
 ]
 
 
@@ -70,7 +72,9 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += await account_bench.run(dsn)
     measurements += from_records(await execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
-    measurements += from_records(await soak_bench.run())
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await gateway_bench.run(dsn, nats))
+    measurements += from_records(await soak_bench.run())  # last: the longest
     return measurements
 
 

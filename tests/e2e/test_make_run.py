@@ -23,6 +23,7 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     env |= {
         "PAPERTAPE_DEMO_ACCOUNT": "demo",
         "PAPERTAPE_METRICS_PORT": "0",
+        "PAPERTAPE_HTTP_PORT": "0",  # a free port: another run may hold 8000
         "PAPERTAPE_NAMESPACE": "mkrun",
     }
     done = subprocess.run(
@@ -36,9 +37,11 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    for service in ("portfolio", "execution", "market-data"):
+    for service in ("portfolio", "execution", "market-data", "gateway"):
         assert f"READY {service}" in output, output
-    assert "READY (portfolio, execution, marketdata)" in output
+    assert "READY (portfolio, execution, marketdata, gateway)" in output
+    assert "admin key: pt_" in output
+    assert (server_data_dir / ".papertape" / "admin.key").read_text().startswith("pt_")
     assert "opened demo account demo" in output
     assert "streams declared: MKRUN_MARKET" in output
     assert "Traceback" not in output, output

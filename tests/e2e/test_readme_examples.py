@@ -40,6 +40,8 @@ READMES = (
 )
 PAPERTAPE = Path(sys.executable).with_name("papertape")
 COMMAND = re.compile(r"^(?:uv run )?papertape\b")
+HTTP = re.compile(r"^curl -sf ")
+"""A request to the gateway: the keys and its address are in .papertape/ (``make run``)."""
 REFUSED = re.compile(r"#.*\brefused: ([a-z_]+)")
 INVALID = re.compile(r"#\s*invalid: (\w+)")
 PLACEHOLDER = re.compile(r"<([A-Z_]+)>")
@@ -99,6 +101,7 @@ class Platform:
             # One quote a second per symbol instead of four: no example depends on the rate, and
             # the other tests sharing this machine's cores keep their share of it.
             "PAPERTAPE_QUOTE_RATE": "1",
+            "PAPERTAPE_HTTP_PORT": "0",  # a free port: another run may hold 8000
         }
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
@@ -196,7 +199,7 @@ def test_every_readme_example_works_as_written_against_papertape_run(
         if example.line.startswith("make "):
             assert example.line.split()[1] in targets, where
             continue
-        assert COMMAND.match(example.line), f"not a papertape command: {where}"
+        assert COMMAND.match(example.line) or HTTP.match(example.line), f"not a command: {where}"
         done = shell.run(example.line)
         said = f"{where}\nexit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         if example.refusal:

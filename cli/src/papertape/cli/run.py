@@ -44,6 +44,7 @@ from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"
+KEYS_FILE = "keys.json"
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,17 @@ def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
     return found
 
 
-def service_specs(names: Sequence[str], urls: ServerUrls, database_url: str) -> list[ServiceSpec]:
-    """One child process per service, told where the servers are (NATS with its own login)."""
+def service_specs(
+    names: Sequence[str], urls: ServerUrls, database_url: str, data_dir: Path | None = None
+) -> list[ServiceSpec]:
+    """One child process per service, told where the servers are (NATS with its own login),
+    and the gateway where to write the local API keys (``<data dir>/keys.json``)."""
+    keys = {"PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute())} if data_dir else {}
     specs = []
     for name in names:
         nats_url = urls.nats_url_for(_login(name))
         env = {
+            **keys,
             **os.environ,
             "NATS_URL": nats_url,
             "DATABASE_URL": database_url,
@@ -145,7 +151,7 @@ async def _serve(
         nats_operator_url=urls.nats_url,
     )
     supervisor = Supervisor(
-        service_specs(names, urls, database_url),
+        service_specs(names, urls, database_url, options.data_dir),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,

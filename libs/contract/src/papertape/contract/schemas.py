@@ -31,6 +31,8 @@ from papertape.contract.events.envelope import ReplyErrorCode
 from papertape.contract.events.market import BarHistory
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
+from papertape.contract.instruments import Instrument
+from papertape.contract.sockets import SOCKET_TYPES, socket_tag
 from papertape.contract.subjects import Subjects
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -53,7 +55,13 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
     }
 
 
-REPLY_TYPES: tuple[type[Any], ...] = (*REPLY_PAYLOADS, CommandResult, BarHistory, ReplyErrorCode)
+REPLY_TYPES: tuple[type[Any], ...] = (
+    *REPLY_PAYLOADS,
+    CommandResult,
+    BarHistory,
+    Instrument,
+    ReplyErrorCode,
+)
 """What travels in ``Reply.result`` (and the codes in ``Reply.error_code``): no tag, no route."""
 
 
@@ -71,6 +79,11 @@ def reply_schema(cls: type[Any]) -> dict[str, Any]:
         "title": cls.__name__,
         **msgspec.json.schema(cls),
     }
+
+
+def socket_schema_path(cls: type[Any]) -> str:
+    """Where a WebSocket message's schema lives, relative to proto/."""
+    return f"schemas/websocket/{socket_tag(cls)}.v1.json"
 
 
 def _summary(cls: type[Any]) -> str:
@@ -229,6 +242,8 @@ when these files are stale or a published version changed incompatibly.
 - `schemas/replies/*.json`: what a reply's `result` carries (account summary, positions,
   trades, report …; `papertape.contract.events.portfolio.QUERY_RESULTS` says which query
   answers with which) and `reply_error_code`, every `error_code` an error reply can carry.
+- `schemas/websocket/*.json`: every message of the gateway's WebSocket `/ws`, the client's and
+  the server's (`papertape.contract.sockets`); the `type` field carries the bare name.
 - `asyncapi.json`: AsyncAPI 2.6: every subject pattern, its JetStream stream (`x-stream`) and
   the messages it carries; the streams themselves under `x-streams`.
 
@@ -243,6 +258,8 @@ def generate(specs: Sequence[MessageSpec] | None = None) -> dict[str, str]:
     specs = all_types() if specs is None else specs
     files = {spec.schema_path: _render(message_schema(spec)) for spec in specs}
     files.update({reply_schema_path(cls): _render(reply_schema(cls)) for cls in replies})
+    sockets = SOCKET_TYPES if replies else ()
+    files.update({socket_schema_path(cls): _render(reply_schema(cls)) for cls in sockets})
     files[ASYNCAPI_PATH] = _render(asyncapi_document(specs))
     files[README_PATH] = _README
     return dict(sorted(files.items()))

@@ -153,6 +153,13 @@ class Subjects(msgspec.Struct, frozen=True):
     def notify(self, account_id: str) -> str:
         return self._s("notify", token(account_id))
 
+    def api_key_event(self, event_name: str) -> str:
+        """The gateway's relay of an API key's life (core NATS: its replicas refresh)."""
+        return self._s("gateway", "apikey", token(event_name))
+
+    def all_api_key_events(self) -> str:
+        return self._s("gateway", "apikey", "*")
+
     def dead_letter(self, service: str, original_subject: str) -> str:
         # The original subject's tokens stay readable after the service name.
         return self._s("dlq", token(service), *original_subject.split("."))

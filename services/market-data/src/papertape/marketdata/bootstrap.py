@@ -70,7 +70,7 @@ class MarketDataService:
         self.publisher: MarketPublisher | None = None
         self.latest: dict[Symbol, QuoteReceived] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.queries = MarketQueries(self.latest, store=None)
+        self.queries = MarketQueries(self.latest, store=None, symbols=settings.symbol_list())
         handlers.register(self.runtime, self.queries)
 
     async def start(self) -> None:

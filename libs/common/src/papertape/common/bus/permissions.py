@@ -13,7 +13,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
 | signals | ``signal.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | |
-| gateway | account, market and signal commands and queries | acts for its users |
+| gateway | account, market and signal commands and queries; ``gateway.>`` | acts for its users |
 | client | account, market and signal commands and queries | the CLI, scripts, subscribers |
 | operator | everything | ``papertape run`` itself, stream declaration, audit tools |
 
@@ -163,4 +163,5 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
     if login is BusLogin.NOTIFICATION:
         notify = _p(subjects, "notify", ">")
         return _service(subjects, login, notify, subjects.portfolio_queries(), answers=False)
-    return _service(subjects, login, *requests, answers=False)  # the gateway
+    keys = _p(subjects, "gateway", ">")  # its replicas learn of issued and revoked keys
+    return _service(subjects, login, *requests, keys, answers=False)  # the gateway

@@ -231,6 +231,15 @@ ROUTES: tuple[Route, ...] = (
         parameters={"account_id": "account id"},
     ),
     Route(
+        channel="gateway.apikey.{event}",
+        example=lambda s: s.api_key_event("api_key_issued"),
+        description="API keys issued and revoked, relayed by the gateway to its replicas",
+        wrapper=Envelope,
+        kinds=(Event,),
+        contexts=("apikeys",),
+        parameters={"event": "the event's snake-case name"},
+    ),
+    Route(
         channel="dlq.{service}.>",
         example=lambda s: s.dead_letter("portfolio", "acct.a.b"),
         description="messages a service could not handle, under their original subject",

@@ -77,6 +77,10 @@ class GetBars(Query, frozen=True, kw_only=True):
     limit: Limit = 500
 
 
+class ListInstruments(Query, frozen=True, kw_only=True):
+    """Every instrument market-data publishes (reply result: a list of ``Instrument``)."""
+
+
 class BarHistory(msgspec.Struct, frozen=True, kw_only=True):
     """The answer to ``GetBars``: bars whose start lies in [start, end), oldest first."""
 
@@ -85,4 +89,4 @@ class BarHistory(msgspec.Struct, frozen=True, kw_only=True):
     bars: tuple[BarClosed, ...] = ()
 
 
-MarketQuery = GetLatestQuote | GetBars
+MarketQuery = GetLatestQuote | GetBars | ListInstruments

@@ -1,0 +1,1 @@
+"""papertape's gateway: HTTP and WebSocket API over the bus."""

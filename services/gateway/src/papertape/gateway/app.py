@@ -1,0 +1,114 @@
+"""The Litestar application: routes, the one guard, the one error shape, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry
+
+from papertape.gateway import errors
+from papertape.gateway.access.guards import authorize
+from papertape.gateway.bus import Refused, ServiceUnavailable
+from papertape.gateway.routes.accounts import AccountsController
+from papertape.gateway.routes.keys import KeysController
+from papertape.gateway.routes.market import MarketController
+from papertape.gateway.routes.operations import operations
+from papertape.gateway.routes.orders import OrdersController
+from papertape.gateway.routes.trades import TradesController
+from papertape.gateway.state import STATE_KEY, Gateway
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """The HTTP API of papertape, an event-sourced paper-trading platform.
+
+Every request but /health, /ready, /metrics and /schema needs an API key
+(`Authorization: Bearer <key>` or `X-API-Key: <key>`). A key has scopes (read < trade < admin)
+and belongs to one account (or, for an operator's admin key, to every account). Every error has
+the same body: `{"code": ..., "message": ..., "field": ...}`.
+"""
+
+
+def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: count and time every HTTP request by method, route and status."""
+    metrics = gateway.metrics
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def run(scope: Scope, receive: Receive, send: Send) -> None:
+            if str(scope["type"]) != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def sending(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                await send(message)
+
+            try:
+                await app(scope, receive, sending)
+            finally:
+                route = str(scope.get("path_template") or "unmatched")
+                method = str(scope.get("method", ""))
+                metrics.requests.labels(method, route, str(status)).inc()
+                metrics.request_seconds.labels(method, route).observe(time.perf_counter() - started)
+
+        return run
+
+    return middleware
+
+
+def build_app(
+    gateway: Gateway, registry: CollectorRegistry, extra: list[Any] | None = None
+) -> Litestar:
+    """The application for a wired gateway (``extra``: more route handlers, the socket)."""
+
+    openapi = OpenAPIConfig(
+        title="papertape gateway",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "ApiKey": SecurityScheme(type="http", scheme="bearer", description="an API key")
+            }
+        ),
+        create_examples=False,
+    )
+    handlers: list[Any] = [
+        AccountsController,
+        TradesController,
+        OrdersController,
+        MarketController,
+        KeysController,
+        *operations(gateway, registry),
+        *(extra or []),
+    ]
+    config = AppConfig(
+        route_handlers=handlers,
+        guards=[authorize],
+        openapi_config=openapi,
+        state=State({STATE_KEY: gateway}),
+        request_max_body_size=gateway.settings.max_body_bytes,
+        exception_handlers={
+            ValidationException: errors.on_validation,
+            HTTPException: errors.on_http,
+            Refused: errors.on_refused,
+            ServiceUnavailable: errors.on_unavailable(gateway.settings.retry_after_s),
+            ValueError: errors.on_value_error,
+            Exception: errors.on_internal,
+        },
+        middleware=[measured(gateway)],
+    )
+    return Litestar.from_config(config)

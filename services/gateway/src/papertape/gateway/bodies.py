@@ -1,0 +1,190 @@
+"""HTTP request bodies: outside shapes, parsed and bounded at the edge, turned into commands.
+
+They never enter the contract: each becomes the contract's command (``PlaceOrder``,
+``Deposit`` …) with the account from the path, and replies are the contract's structs. Every
+number and time is bounded here by the contract's own aliases, so a bad value is refused with
+400 naming the field before any service sees it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from papertape.contract.bounds import (
+    NAME,
+    TOKEN,
+    Bounded,
+    Capital,
+    Cash,
+    Currency,
+    Percent,
+    Price,
+    Quantity,
+    Ratio,
+    Text,
+    UtcTime,
+)
+from papertape.contract.events.account import (
+    DEFAULT_INITIAL_CASH,
+    AccountEvent,
+    OrderFilled,
+    OrderPlaced,
+)
+from papertape.contract.events.apikeys import ApiScope
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
+from papertape.contract.events.reports import ClosedTrade, OpenOrder
+from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
+
+AccountKey = Annotated[AccountId, TOKEN]
+Name = Annotated[str, NAME]
+
+
+class OpenAccountBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Open a paper account."""
+
+    account_id: AccountKey
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    base_currency: Currency = "USD"
+    initial_cash: Capital = DEFAULT_INITIAL_CASH
+    allow_short: bool = False
+    margin_requirement: Ratio = Decimal("0.5")
+
+
+class CashBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A deposit or a withdrawal."""
+
+    amount: Cash
+    reference: Text = ""
+
+
+class ResetBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Start a new epoch (``initial_cash`` None: the account's initial cash)."""
+
+    initial_cash: Capital | None = None
+    reason: Text = ""
+
+
+class ReasonBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why (kept in the log)."""
+
+    reason: Text = ""
+
+
+class PlaceOrderBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An order: every type, time in force and bracket the command line offers.
+
+    ``client_order_id`` makes a retry safe: the same id again returns the first result.
+    """
+
+    symbol: Annotated[Symbol, NAME]
+    side: OrderSide
+    quantity: Quantity
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    trail_amount: Price | None = None
+    trail_percent: Percent | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_at: UtcTime | None = None
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    reduce_only: bool = False
+    client_order_id: Annotated[ClientOrderId, NAME] | None = None
+    order_id: Annotated[OrderId, NAME] | None = None
+    """The order's id (default: a new UUIDv7)."""
+
+
+class ClosePositionBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Close a position at market: all of it (``quantity`` None) or part."""
+
+    quantity: Quantity | None = None
+    client_order_id: Annotated[ClientOrderId, NAME] | None = None
+
+
+class MoveExitsBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """New stop-loss and/or take-profit prices for a position."""
+
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+
+
+class IssueKeyBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new API key: for one account, or (operator's keys) for every account."""
+
+    account_id: AccountKey | None = None
+    scopes: Annotated[tuple[ApiScope, ...], msgspec.Meta(min_length=1, max_length=3)] = (
+        ApiScope.READ,
+    )
+    label: Text = ""
+
+
+class IssuedKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A key just issued: ``key`` is shown this once and never again."""
+
+    key: str
+    key_id: str
+    account_id: str | None
+    scopes: tuple[ApiScope, ...]
+    label: str
+
+
+class KeyView(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as listed (never its secret)."""
+
+    key_id: str
+    account_id: str | None
+    scopes: tuple[ApiScope, ...]
+    label: str
+    revoked: bool
+
+
+class ActivityPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the account's events, oldest first; pass ``next_cursor`` as ``cursor``."""
+
+    items: list[Envelope[AccountEvent]]
+    next_cursor: str | None = None
+    """None: this is the last page (for now)."""
+
+
+class TradesPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of closed trades, oldest first; pass ``next_cursor`` as ``cursor``."""
+
+    items: list[ClosedTrade]
+    next_cursor: str | None = None
+    """None: this is the last page."""
+
+
+class OrderDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One order: as placed, its state, and its fills."""
+
+    order: OrderPlaced
+    status: str
+    """``working``, ``filled``, ``cancelled``, ``expired`` or ``rejected``."""
+    working: OpenOrder | None = None
+    """How it works now (while it is working)."""
+    fills: list[OrderFilled]
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    """The process is up."""
+
+    status: str = "ok"
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the gateway can serve: NATS connected and every service it needs answering."""
+
+    ready: bool
+    nats: bool
+    services: dict[str, bool]
+
+
+class MovedExits(msgspec.Struct, frozen=True, kw_only=True):
+    """The exits after a move: orders cancelled and placed."""
+
+    cancelled: list[str]
+    placed: list[str]

@@ -1,0 +1,134 @@
+"""Requests to the services over NATS: the same commands and queries the command line sends.
+
+Every request names the gateway's caller as its actor (``gateway:<key id>``). A service that
+does not answer within ``timeout`` raises ``ServiceUnavailable`` (the client gets 503 with
+Retry-After); an error reply or a business refusal raises ``Refused`` with the service's code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast, get_args
+
+import msgspec
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from papertape.common.idgen import Uuid7Generator
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.account import AccountCommand, AccountRejection
+from papertape.contract.events.base import Query, message_name
+from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
+from papertape.contract.events.market import (
+    BarHistory,
+    GetBars,
+    GetLatestQuote,
+    ListInstruments,
+    QuoteReceived,
+)
+from papertape.contract.events.portfolio import QUERY_RESULTS, CommandResult
+from papertape.contract.ids import Actor
+from papertape.contract.instruments import Instrument
+from papertape.contract.subjects import Subjects
+
+R = TypeVar("R")
+
+PORTFOLIO = "portfolio"
+MARKETDATA = "marketdata"
+MARKET_RESULTS: dict[type[Any], Any] = {
+    GetLatestQuote: QuoteReceived,
+    GetBars: BarHistory,
+    ListInstruments: list[Instrument],
+}
+
+_command_replies: Codec[Reply[CommandResult]] = Codec(Reply[CommandResult])
+_query_replies: dict[type[Any], Codec[Reply[Any]]] = {
+    # Reply[result] built at run time: the result types are values of the tables.
+    query: Codec(cast(Any, Reply)[result])
+    for query, result in (*QUERY_RESULTS.items(), *MARKET_RESULTS.items())
+}
+REJECTIONS: tuple[type[Any], ...] = get_args(AccountRejection)
+
+
+class ServiceUnavailable(Exception):
+    """No service answered in time (not running, or too slow)."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"the {service} service did not answer ({detail})")
+        self.service = service
+
+
+class Refused(Exception):
+    """A service refused a request: an error reply, or a business refusal (an event)."""
+
+    def __init__(self, code: str, message: str, result: CommandResult | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.result = result
+
+
+class Services:
+    """Sends commands and queries to portfolio and market-data."""
+
+    def __init__(self, nc: Client, subjects: Subjects, *, timeout: float = 5.0) -> None:
+        self.nc = nc
+        self.subjects = subjects
+        self.timeout = timeout
+        self.ids = Uuid7Generator()
+
+    async def command(
+        self, body: AccountCommand, actor: Actor, *, request_id: str | None = None
+    ) -> CommandResult:
+        """Send an account command; its result, or ``Refused`` when the account said no."""
+        subject = self.subjects.portfolio_command()
+        reply = await self._request(PORTFOLIO, subject, body, actor, _command_replies, request_id)
+        assert reply.result is not None
+        for envelope in reply.result.events:
+            if isinstance(envelope.data, REJECTIONS):
+                event = envelope.data
+                raise Refused(str(event.reason_code), event.message, reply.result)
+        return reply.result
+
+    async def query(self, body: Query, actor: Actor) -> Any:
+        """Ask portfolio a query; its result as ``QUERY_RESULTS`` names it."""
+        subject = self.subjects.portfolio_query(message_name(type(body)))
+        codec = _query_replies[type(body)]
+        return (await self._request(PORTFOLIO, subject, body, actor, codec)).result
+
+    async def market(self, body: Query, actor: Actor) -> Any:
+        """Ask market-data a query; its result as ``MARKET_RESULTS`` names it."""
+        subject = self.subjects.marketdata_query(message_name(type(body)))
+        codec = _query_replies[type(body)]
+        return (await self._request(MARKETDATA, subject, body, actor, codec)).result
+
+    async def _request(
+        self,
+        service: str,
+        subject: str,
+        body: Any,
+        actor: Actor,
+        codec: Codec[Reply[R]],
+        request_id: str | None = None,
+    ) -> Reply[R]:
+        request = Request(
+            request_id=request_id or self.ids.new(),
+            issued_at=datetime.now(UTC),
+            actor=actor,
+            body=body,
+        )
+        try:
+            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
+        except (NoRespondersError, NatsTimeout) as error:
+            raise ServiceUnavailable(service, type(error).__name__) from error
+        try:
+            reply = codec.decode(msg.data)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            raise Refused(ReplyErrorCode.INTERNAL_ERROR, f"malformed reply: {error}") from error
+        if not reply.ok:
+            code = reply.error_code or ReplyErrorCode.INTERNAL_ERROR
+            if code == ReplyErrorCode.UNAVAILABLE:
+                raise ServiceUnavailable(service, reply.error or code)
+            raise Refused(code, reply.error or "")
+        return reply

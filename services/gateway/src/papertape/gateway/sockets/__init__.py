@@ -1,0 +1,1 @@
+"""The WebSocket /ws: authenticated sessions, channels per account and symbol, bounded buffers."""
