@@ -18,7 +18,7 @@ from typing import Annotated
 import msgspec
 
 from papertape.contract.bounds import NAME, TOKEN, Bounded, Limit, Text, UtcTime
-from papertape.contract.events.account import AccountEvent, OrderFilled
+from papertape.contract.events.account import AccountEvent, OrderFilledV2
 from papertape.contract.events.base import snake
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.reports import (
@@ -192,7 +192,7 @@ class OrderUpdate(AccountEventMessage, frozen=True, kw_only=True):
 class TradeExecuted(AccountEventMessage, frozen=True, kw_only=True):
     """A fill."""
 
-    event: OrderFilled
+    event: OrderFilledV2
 
 
 class PositionUpdated(AccountEventMessage, frozen=True, kw_only=True):

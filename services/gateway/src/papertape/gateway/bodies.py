@@ -30,7 +30,7 @@ from papertape.contract.bounds import (
 from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
     AccountEvent,
-    OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
 )
 from papertape.contract.events.apikeys import ApiScope
@@ -166,7 +166,7 @@ class OrderDetail(msgspec.Struct, frozen=True, kw_only=True):
     """``working``, ``filled``, ``cancelled``, ``expired`` or ``rejected``."""
     working: OpenOrder | None = None
     """How it works now (while it is working)."""
-    fills: list[OrderFilled]
+    fills: list[OrderFilledV2]
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,12 +9,13 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from papertape.contract.codec import upcast
 from papertape.contract.events.account import (
     AccountEvent,
     CancelOrder,
     OrderCancelled,
     OrderExpired,
-    OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
     OrderRejected,
 )
@@ -187,7 +188,7 @@ async def _order_detail(
         page: list[Envelope[AccountEvent]] = await gateway.services.query(
             GetActivity(account_id=AccountId(account_id), from_version=start, limit=_PAGE), who
         )
-        mine = [e.data for e in page if getattr(e.data, "order_id", None) == order_id]
+        mine = [upcast(e.data) for e in page if getattr(e.data, "order_id", None) == order_id]
         events = mine + events
         if any(isinstance(e, OrderPlaced | OrderRejected) for e in mine):
             break
@@ -195,7 +196,7 @@ async def _order_detail(
     placed = next((e for e in events if isinstance(e, OrderPlaced)), None)
     if placed is None:
         raise not_found(f"account {account_id} has no order {order_id}")
-    fills = [e for e in events if isinstance(e, OrderFilled)]
+    fills = [e for e in events if isinstance(e, OrderFilledV2)]
     orders: list[OpenOrder] = await gateway.services.query(
         GetOpenOrders(account_id=AccountId(account_id)), who
     )
@@ -211,6 +212,6 @@ def _status(events: list[AccountEvent], working: OpenOrder | None) -> str:
             return "cancelled"
         if isinstance(event, OrderExpired):
             return "expired"
-        if isinstance(event, OrderFilled) and event.order_remaining == 0:
+        if isinstance(event, OrderFilledV2) and event.order_remaining == 0:
             return "filled"
     return "closed"

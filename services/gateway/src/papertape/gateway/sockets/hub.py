@@ -16,8 +16,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
-from papertape.contract.codec import Codec, encode
-from papertape.contract.events.account import AccountEvent, OrderFilled
+from papertape.contract.codec import Codec, encode, upcast
+from papertape.contract.events.account import AccountEvent, OrderFilledV2
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.portfolio import GetClosedTrades
@@ -101,8 +101,8 @@ class Hub:
             data = encode(message).decode()
             for session in sessions:
                 session.deliver(topic, message, data)
-        event = envelope.data
-        closing = isinstance(event, OrderFilled) and (
+        event = upcast(envelope.data)
+        closing = isinstance(event, OrderFilledV2) and (
             event.realized_pnl or not event.position_quantity
         )
         if closing and followers.get((Channel.FILLS, account_id)):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from papertape.contract.codec import upcast
 from papertape.contract.events.account import (
     AccountEvent,
     OrderCancelled,
     OrderExpired,
-    OrderFilled,
+    OrderFilledV2,
     OrderPlaced,
     OrderRejected,
     OrderTriggered,
@@ -37,7 +38,7 @@ def account_of(envelope: Envelope[AccountEvent]) -> AccountId:
 
 def messages_for(envelope: Envelope[AccountEvent]) -> Routed:
     """The socket messages an account event is sent as, each with its channel."""
-    event = envelope.data
+    event = upcast(envelope.data)  # a stored v1 fill is sent as the current version
     account_id, version = event.account_id, envelope.stream_version
     position, at = envelope.position, envelope.occurred_at
 
@@ -72,7 +73,7 @@ def messages_for(envelope: Envelope[AccountEvent]) -> Routed:
 
     if isinstance(event, ORDER_EVENTS):
         return [(Channel.ORDERS, order())]
-    if isinstance(event, OrderFilled):
+    if isinstance(event, OrderFilledV2):
         fill = TradeExecuted(
             account_id=account_id,
             stream_version=version,
