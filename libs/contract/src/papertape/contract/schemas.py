@@ -31,6 +31,7 @@ from papertape.contract.events.envelope import ReplyErrorCode
 from papertape.contract.events.market import BarHistory
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
+from papertape.contract.events.sessions import SESSION_REPLY_PAYLOADS
 from papertape.contract.subjects import Subjects
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -53,7 +54,13 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
     }
 
 
-REPLY_TYPES: tuple[type[Any], ...] = (*REPLY_PAYLOADS, CommandResult, BarHistory, ReplyErrorCode)
+REPLY_TYPES: tuple[type[Any], ...] = (
+    *REPLY_PAYLOADS,
+    *SESSION_REPLY_PAYLOADS,
+    CommandResult,
+    BarHistory,
+    ReplyErrorCode,
+)
 """What travels in ``Reply.result`` (and the codes in ``Reply.error_code``): no tag, no route."""
 
 

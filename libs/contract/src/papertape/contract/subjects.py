@@ -56,8 +56,8 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
             StreamSpec(
                 name=self.stream("SIGNALS"),
-                subjects=(self._s("signal", ">"),),
-                description="strategy signals",
+                subjects=(self._s("signal", ">"), self._s("session", ">")),
+                description="strategy signals and bot sessions' events",
             ),
             StreamSpec(
                 name=self.stream("ACCOUNTS"),
@@ -101,6 +101,21 @@ class Subjects(msgspec.Struct, frozen=True):
     # --- signals -------------------------------------------------------------------------
     def signal(self, strategy: str, symbol: str) -> str:
         return self._s("signal", token(strategy), token(symbol))
+
+    def all_signals(self) -> str:
+        return self._s("signal", ">")
+
+    def session_event(self, session_id: str, event_name: str) -> str:
+        return self._s("session", token(session_id), token(event_name))
+
+    def signals_command(self) -> str:
+        return self._s("signals", "command")
+
+    def signals_query(self, query: str) -> str:
+        return self._s("signals", "query", token(query))
+
+    def signals_queries(self) -> str:
+        return self._s("signals", "query", "*")
 
     # --- accounts ------------------------------------------------------------------------
     def account_event(self, account_id: str, event_name: str) -> str:
