@@ -95,6 +95,10 @@ class Subjects(msgspec.Struct, frozen=True):
     def all_quotes(self) -> str:
         return self._s("md", "quote", "*")
 
+    def all_bars(self) -> str:
+        """Bars of every width and symbol."""
+        return self._s("md", "bar", ">")
+
     def all_market(self) -> str:
         return self._s("md", ">")
 
@@ -123,6 +127,10 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def all_account_events(self) -> str:
         return self._s("acct", ">")
+
+    def account_events_named(self, event_name: str) -> str:
+        """One kind of account event, every account (``acct.*.order_filled``)."""
+        return self._s("acct", "*", token(event_name))
 
     def account_events(self, account_id: str) -> str:
         return self._s("acct", token(account_id), "*")

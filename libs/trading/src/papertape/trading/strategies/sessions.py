@@ -90,6 +90,8 @@ class SessionState:
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
     positions: dict[str, Decimal] = field(default_factory=dict)
     """Signed quantities from the session's fills."""
+    fill_ids: set[str] = field(default_factory=set)
+    """Fills recorded (a fill reported again is not counted twice)."""
     fills: int = 0
     trades: int = 0
     wins: int = 0
@@ -289,6 +291,9 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
 
 
 def _filled(state: SessionState, fill: SessionFillRecorded) -> None:
+    if fill.fill_id in state.fill_ids:
+        return
+    state.fill_ids.add(fill.fill_id)
     sign = 1 if fill.side is OrderSide.BUY else -1
     position = state.position(fill.symbol) + sign * fill.quantity
     state.positions[fill.symbol] = position
