@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.eventlog import decode_envelope
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount
@@ -27,6 +28,7 @@ from papertape.contract.events.sessions import (
     ListStrategies,
     PauseSession,
     RiskOverrides,
+    SessionOrderRequested,
     SessionView,
     Sizing,
     StartSession,
@@ -35,6 +37,7 @@ from papertape.contract.events.sessions import (
 )
 from papertape.contract.ids import AccountId, Symbol
 from papertape.contract.subjects import Subjects
+from papertape.signals.book import session_events
 from papertape.signals.bootstrap import SignalService
 from tests.e2e.test_trade_flow import until
 from tests.portfolio.conftest import PortfolioClient
@@ -141,6 +144,16 @@ async def test_a_session_signals_every_bar_and_trades_a_breakout_once(
     assert entries[0]["source"] == OrderSource.SIGNAL
     assert Decimal(entries[0]["quantity"]) == 3
 
+    # The order asked for again (a signal redelivered, a restart): portfolio places it once.
+    bot = signals.book.bots["bot-1"]
+    (order,) = await _requested(fresh_database)
+    assert signals.pipeline.portfolio is not None
+    repeat = await signals.pipeline.portfolio.place(order, datetime.now(UTC))
+    assert repeat.order_id == order.order_id
+    orders = await client.query("open_orders", GetOpenOrders(account_id=ACC))
+    assert len([o for o in orders.result if o["role"] == "entry"]) == 1
+    assert bot.state.orders_placed == 1
+
     page = await bots.query(GetSignals(session_id="bot-1", decision="BUY"))  # type: ignore[arg-type]
     (buy,) = page.result["signals"]
     assert buy["reasoning"] == "the close broke above the channel"
@@ -201,6 +214,19 @@ async def test_a_restarted_service_rebuilds_its_sessions_and_goes_on(
         assert view.signals["BUY"] == 1
     finally:
         await stop_signals(service, serving)
+
+
+async def _requested(database: str) -> list[SessionOrderRequested]:
+    log = await PostgresEventLog.connect(database, migrate=False)
+    try:
+        events = [
+            decode_envelope(r, session_events).data
+            async for batch in log.read_stream(session_stream("bot-1"))
+            for r in batch
+        ]
+    finally:
+        await log.close()
+    return [e for e in events if isinstance(e, SessionOrderRequested)]
 
 
 async def _has_room(service: SignalService) -> bool:

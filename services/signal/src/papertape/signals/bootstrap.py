@@ -34,7 +34,7 @@ def demo_session(settings: SignalSettings) -> StartSession:
         session_id=DEMO_SESSION,
         account_id=AccountId(settings.demo_account),
         strategy="ma_crossover",
-        parameters={"fast": 3, "slow": 8, "atr_period": 5, "volatility_period": 5},
+        parameters={"fast": 2, "slow": 4, "atr_period": 3, "volatility_period": 3},
         symbols=tuple(Symbol(s) for s in settings.demo_symbols.split(",")),
         mode=TradingMode.AGGRESSIVE,
     )

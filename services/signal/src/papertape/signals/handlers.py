@@ -10,6 +10,7 @@ accounts' equity and halts, and orders portfolio could not answer before.
 from __future__ import annotations
 
 from faststream.nats import JStream, NatsMessage, PullSub
+from nats.js.api import DeliverPolicy
 
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime
@@ -139,6 +140,9 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
         subjects.all_bars(),
         stream=JStream(subjects.stream("MARKET"), declare=False),
         durable=f"{durable}-signals-bars",
+        # From the bars published once the consumer exists (a first start does not trade the
+        # stream's week of history); a restart goes on from its last acknowledged bar.
+        deliver_policy=DeliverPolicy.NEW,
         pull_sub=PullSub(batch_size=1),  # one at a time: a session's bars in order
         config=runtime.consumer_config(ack_wait=30),
     )
