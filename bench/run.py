@@ -16,6 +16,7 @@ from bench import (
     eventsourcing_bench,
     execution_bench,
     marketdata_bench,
+    signal_bench,
 )
 from bench.records import Measurement, Target, records, table
 
@@ -26,6 +27,7 @@ TARGETS = [
     *eventlog_bench.TARGETS,
     Target("execution.match_quotes_per_s_10k_orders_100_symbols", 50_000.0),
     Target("execution.service_handler_quotes_per_s_10k_orders_100_symbols", 50_000.0),
+    Target("signal.service_handler_bars_per_s_4_strategies_500_symbols", 20_000.0),
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
 ]
@@ -68,6 +70,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += await account_bench.run(dsn)
     measurements += from_records(await execution_bench.run())
     measurements += from_records(await marketdata_bench.run(nats))
+    measurements += from_records(await signal_bench.run())
     return measurements
 
 

@@ -9,6 +9,8 @@ accounts' equity and halts, and orders portfolio could not answer before.
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import DeliverPolicy
 
@@ -54,14 +56,19 @@ class Pipeline:
         """Each account's equity and limits as last seen (sizing needs them)."""
         self.bars = 0
 
-    async def on_bar(self, data: bytes) -> None:
-        """A closed bar: every session trading it evaluates it; its orders go out."""
+    async def on_bar(self, data: bytes) -> list[Envelope[Any]]:
+        """A closed bar: every session trading it evaluates it; its orders go out. Returns
+        what the sessions recorded of the bar (their answers from portfolio left out)."""
         bar = bars.decode(data)
         self.bars += 1
         now = self.clock.now()
+        recorded: list[Envelope[Any]] = []
         for bot in list(self.book.for_bar(bar)):
-            await self.book.on_bar(bot, bar, self.rooms.get(bot.state.account_id), now)
-            await self.send_orders(bot)
+            room = self.rooms.get(bot.state.account_id)
+            recorded += await self.book.on_bar(bot, bar, room, now)
+            if bot.state.requested:
+                await self.send_orders(bot)
+        return recorded
 
     async def send_orders(self, bot: Bot) -> None:
         """Ask portfolio for the session's unanswered orders; record each answer."""

@@ -59,6 +59,7 @@ class Bot:
         self.horizon = horizon
         self.strategies: dict[str, Strategy] = {}
         self.pending: dict[str, list[Pending]] = {}
+        self._symbol_set: frozenset[str] | None = None
         self._entries: dict[str, tuple[str, int]] = {}
         """Entry order id -> (symbol, side), to tell its strategy of its fills."""
 
@@ -77,10 +78,16 @@ class Bot:
         state = self.state
         if not state.started or state.ended or bar.timeframe != state.timeframe:
             return False
-        if bar.symbol not in state.symbols:
+        if bar.symbol not in self._symbols(state.symbols):
             return False
         last = state.last_bar.get(bar.symbol)
         return last is None or bar.start > last
+
+    def _symbols(self, symbols: tuple[str, ...]) -> frozenset[str]:
+        # A session's symbols are fixed when it starts (wants() asks only of a started one).
+        if self._symbol_set is None:
+            self._symbol_set = frozenset(symbols)
+        return self._symbol_set
 
     # --- live ------------------------------------------------------------------------------
     def on_bar(self, bar: BarClosed, room: AccountRoom | None, now: datetime) -> list[BotEvent]:
