@@ -17,7 +17,7 @@ from nats.aio.client import Client
 from papertape.common.eventlog import decode_envelope
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.codec import encode
-from papertape.contract.events.account import OpenAccount
+from papertape.contract.events.account import HaltTrading, OpenAccount
 from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.contract.events.orders import OrderSource
 from papertape.contract.events.portfolio import GetOpenOrders
@@ -253,3 +253,18 @@ async def _signals_on_stream(nc: Client, subjects: Subjects, count: int) -> list
     finally:
         await sub.unsubscribe()
     return found
+
+
+async def test_a_session_stops_itself_when_its_account_is_halted(
+    bots: SignalsClient, client: PortfolioClient, signals: SignalService
+) -> None:
+    assert (await client.command(OpenAccount(account_id=ACC, name="Bot"))).ok
+    assert (await bots.command(start())).ok
+    assert (await client.command(HaltTrading(account_id=ACC, reason="kill switch"))).ok
+
+    async def stopped() -> SessionView | None:
+        view = await session(bots)
+        return view if view.status == "STOPPED" else None
+
+    view = await until(stopped)
+    assert view.reason == "its account's trading is halted: kill switch"
