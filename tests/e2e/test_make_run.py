@@ -33,9 +33,9 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    for service in ("portfolio", "execution", "market-data"):
+    for service in ("portfolio", "execution", "market-data", "signals"):
         assert f"READY {service}" in output, output
-    assert "READY (portfolio, execution, marketdata)" in output
+    assert "READY (portfolio, execution, marketdata, signals)" in output
     assert "opened demo account demo" in output
     assert "streams declared: MKRUN_MARKET" in output
     assert "Traceback" not in output, output
