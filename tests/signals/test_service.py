@@ -8,6 +8,7 @@ a restarted service rebuilds the session from its stream and goes on where it st
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -268,3 +269,24 @@ async def test_a_session_stops_itself_when_its_account_is_halted(
 
     view = await until(stopped)
     assert view.reason == "its account's trading is halted: kill switch"
+
+
+async def test_a_malformed_command_is_refused_naming_the_field(
+    bots: SignalsClient, nats_client: Client, subjects: Subjects
+) -> None:
+    request = {
+        "request_id": "bad-1",
+        "issued_at": "2026-01-05T14:30:00Z",
+        "actor": "test",
+        "body": {
+            "type": "start_session.v1",
+            "session_id": "bad session id",
+            "account_id": "acc",
+            "strategy": "ma_crossover",
+            "symbols": ["AAPL"],
+        },
+    }
+    msg = await nats_client.request(subjects.signals_command(), json.dumps(request).encode(), 10)
+    answer = json.loads(msg.data)
+    assert (answer["ok"], answer["error_code"]) == (False, "malformed_request")
+    assert "session_id" in answer["error"]
