@@ -151,6 +151,8 @@ async def test_a_session_signals_every_bar_and_trades_a_breakout_once(
     assert signals.pipeline.portfolio is not None
     repeat = await signals.pipeline.portfolio.place(order, datetime.now(UTC))
     assert repeat.order_id == order.order_id
+    # ... and a second answer (two sends at once) is not recorded: one answer per order.
+    assert await signals.book.record(bot, [repeat], order.order_id) == []
     orders = await client.query("open_orders", GetOpenOrders(account_id=ACC))
     assert len([o for o in orders.result if o["role"] == "entry"]) == 1
     assert bot.state.orders_placed == 1

@@ -179,10 +179,22 @@ class SessionBook:
             return await self._append(bot, base, events, bar.symbol)
 
     async def record(self, bot: Bot, events: Sequence[BotEvent], key: str) -> list[Envelope[Any]]:
-        """Record events that happened to a session (portfolio's answers, fills, self-stops)."""
+        """Record events that happened to a session (portfolio's answers, fills, self-stops).
+
+        An answer to an order that is no longer asked for (answered already, by a send that
+        ran at the same time) is dropped: each order has one answer in the stream.
+        """
         if not events:
             return []
         async with self.lock(bot.state.session_id):
+            events = [
+                e
+                for e in events
+                if not isinstance(e, SessionOrderPlaced | SessionOrderRefused)
+                or e.order_id in bot.state.requested
+            ]
+            if not events:
+                return []
             base = bot.state.version
             bot.apply(events)
             envelopes = await self._append(bot, base, events, key)

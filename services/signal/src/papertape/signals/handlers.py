@@ -54,6 +54,8 @@ class Pipeline:
         """Set once connected: until then orders wait (they stay asked for in the log)."""
         self.rooms: dict[str, AccountRoom] = {}
         """Each account's equity and limits as last seen (sizing needs them)."""
+        self._sending: set[str] = set()
+        """Orders on their way to portfolio: the bar handler and the clock never both send."""
         self.bars = 0
 
     async def on_bar(self, data: bytes) -> list[Envelope[Any]]:
@@ -75,11 +77,16 @@ class Pipeline:
         if self.portfolio is None:
             return
         for order in list(bot.state.requested.values()):
+            if order.order_id in self._sending:
+                continue
+            self._sending.add(order.order_id)
             try:
                 answered = await self.portfolio.place(order, self.clock.now())
+                await self.book.record(bot, [answered], order.order_id)
             except PortfolioAway:
                 return  # asked again on the clock
-            await self.book.record(bot, [answered], order.order_id)
+            finally:
+                self._sending.discard(order.order_id)
 
     async def on_account_event(self, data: bytes) -> None:
         """An account event: a fill of a session's order is recorded against the session."""

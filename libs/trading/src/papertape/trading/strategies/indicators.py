@@ -246,7 +246,8 @@ class MACD:
 
 
 class RollingExtreme:
-    """The maximum (or minimum) of the last ``period`` values: a monotonic deque, amortized O(1)."""
+    """The maximum (or minimum) of the last ``period`` values: a deque kept sorted from its oldest
+    to its newest candidate (each value enters and leaves once), amortized O(1)."""
 
     __slots__ = ("_index", "_maximum", "_window", "period")
 
