@@ -7,12 +7,11 @@ batch; a crash in between re-publishes that batch, which the stream's dedup wind
 
 from __future__ import annotations
 
-import asyncpg
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import publish
 from papertape.common.eventlog import RecordedEvent, decode_envelope
-from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
+from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.contract import codec
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX
@@ -22,7 +21,7 @@ from papertape.trading.account.stored import event_codec
 RELAY_NAME = "relay.accounts"
 
 
-class AccountRelay:
+class AccountRelay(LogRelay):
     """Publishes account events from the log to the ACCOUNTS stream."""
 
     def __init__(
@@ -34,21 +33,11 @@ class AccountRelay:
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
     ) -> None:
+        super().__init__(dsn, RELAY_NAME, metrics=metrics, batch_size=batch_size)
         self._js = js
         self._subjects = subjects
-        self._metrics = metrics
-        self.runner = SubscriptionRunner(
-            dsn,
-            Subscription(
-                name=RELAY_NAME,
-                handler=self._handle,
-                delivery=Delivery.AFTER_EFFECT,
-                batch_size=batch_size,
-                poll_interval=0.5,
-            ),
-        )
 
-    async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:
+    async def publish(self, batch: list[RecordedEvent]) -> None:
         for recorded in batch:
             if not recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
                 continue
@@ -56,18 +45,3 @@ class AccountRelay:
             account_id = recorded.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
             subject = self._subjects.account_event(account_id, recorded.type)
             await publish(self._js, subject, codec.encode(envelope), msg_id=recorded.event_id)
-        if self._metrics is not None and batch:
-            self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
-                batch[-1].position
-            )
-
-    async def run(self) -> None:
-        """Follow the log until ``stop``."""
-        await self.runner.run()
-
-    async def catch_up(self) -> int:
-        """Publish everything past the checkpoint once (tests and tools)."""
-        return await self.runner.catch_up()
-
-    def stop(self) -> None:
-        self.runner.stop()

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import headers_for
 from papertape.common.eventlog import RecordedEvent, decode_envelope
-from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
+from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.contract import codec
 from papertape.contract.events.base import message_name
@@ -55,7 +54,7 @@ async def publish_all(
         await asyncio.wait_for(asyncio.gather(*acks), ACK_WAIT_S)
 
 
-class SessionRelay:
+class SessionRelay(LogRelay):
     """Publishes sessions' events from the log to the SIGNALS stream."""
 
     def __init__(
@@ -67,22 +66,12 @@ class SessionRelay:
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
     ) -> None:
+        super().__init__(dsn, RELAY_NAME, metrics=metrics, batch_size=batch_size)
         self._js = js
         self._subjects = subjects
-        self._metrics = metrics
         self.published = 0
-        self.runner = SubscriptionRunner(
-            dsn,
-            Subscription(
-                name=RELAY_NAME,
-                handler=self._handle,
-                delivery=Delivery.AFTER_EFFECT,
-                batch_size=batch_size,
-                poll_interval=0.5,
-            ),
-        )
 
-    async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:
+    async def publish(self, batch: list[RecordedEvent]) -> None:
         envelopes = [
             decode_envelope(recorded, session_events)
             for recorded in batch
@@ -90,18 +79,3 @@ class SessionRelay:
         ]
         await publish_all(self._js, self._subjects, envelopes)
         self.published += len(envelopes)
-        if self._metrics is not None and batch:
-            self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
-                batch[-1].position
-            )
-
-    async def run(self) -> None:
-        """Follow the log until ``stop``."""
-        await self.runner.run()
-
-    async def catch_up(self) -> int:
-        """Publish everything past the checkpoint once (tests and tools)."""
-        return await self.runner.catch_up()
-
-    def stop(self) -> None:
-        self.runner.stop()
