@@ -25,7 +25,7 @@ from nats.js.api import PubAck
 from papertape.common.clock import FakeClock
 from papertape.common.eventlog import InMemoryEventLog
 from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.envelope import Envelope, Reply, Request
 from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.sessions import RiskOverrides, SessionCommand, StartSession
@@ -42,6 +42,7 @@ from papertape.trading.venue.prng import SplitMix64
 SYMBOLS = 500
 BARS_PER_SYMBOL = int(os.environ.get("BENCH_SIGNAL_BARS_PER_SYMBOL", "60"))
 TARGET = 20_000.0
+RELAY_BATCH = 500  # the relay's default batch (PAPERTAPE_RELAY_BATCH)
 START = datetime(2024, 1, 2, 15, tzinfo=UTC)
 
 
@@ -133,10 +134,14 @@ async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
         await book.execute(command)
     pipeline.rooms["bench"] = AccountRoom(equity=Decimal(10**7), buying_power=Decimal(10**7))
     js = AcknowledgingJetStream()
+    relayed: list[Envelope[Any]] = []
     started = time.perf_counter()
     for data in wire:
-        recorded = await pipeline.on_bar(data)
-        await publish_all(cast(JetStreamContext, js), subjects, recorded)
+        relayed += await pipeline.on_bar(data)
+        if len(relayed) >= RELAY_BATCH:  # the relay publishes the log in batches like this
+            await publish_all(cast(JetStreamContext, js), subjects, relayed)
+            relayed = []
+    await publish_all(cast(JetStreamContext, js), subjects, relayed)
     rate = len(wire) / (time.perf_counter() - started)
     return rate, len(book.history.signals), nats.requests, js.published
 
