@@ -47,17 +47,18 @@ SPEED = 30
 
 
 def write_quotes(path: Path, now: datetime) -> None:
-    """BTCUSD every 5 s of quote time: 100 until 3 min ago, then 103 (the breakout) until 4 min
-    from now, then 95 (through the 5% stop)."""
+    """BTCUSD every 5 s of quote time: 100 until 3 min ago, then 103 (the breakout) until 8 min
+    from now, then 95 (through the 5% stop). At 30x the quotes pass the wall clock about 16 s
+    in and the fall comes about 33 s in: a loaded machine has that long to place the entry."""
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=8)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ts", "symbol", "bid", "ask", "last"])
         ts = start
-        while ts < now + timedelta(minutes=8):
+        while ts < now + timedelta(minutes=12):
             if ts < now - timedelta(minutes=3):
                 mid = Decimal(100)
-            elif ts < now + timedelta(minutes=4):
+            elif ts < now + timedelta(minutes=8):
                 mid = Decimal(103)
             else:
                 mid = Decimal(95)
@@ -143,6 +144,7 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
                 assert after["orders_placed"] == 1
                 assert after["signals"].get("BUY") == 1
                 assert after["trades"] == 1
+                assert Decimal(after["win_rate"]) == 0  # the trade was stopped out
 
             stopped = await bots.command(StopSession(session_id="e2e-bot", reason="test over"))
             assert stopped.result["status"] == "STOPPED"

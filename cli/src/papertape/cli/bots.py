@@ -126,6 +126,7 @@ SESSION_FIELDS = (
     "fills",
     "trades",
     "wins",
+    "win_rate",
     "realized_pnl",
     "max_drawdown",
     "open_positions",
@@ -139,7 +140,7 @@ SESSION_COLUMNS = (
     "orders_placed",
     "orders_refused",
     "trades",
-    "wins",
+    "win_rate",
     "realized_pnl",
     "max_drawdown",
 )

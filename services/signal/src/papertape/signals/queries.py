@@ -60,6 +60,7 @@ def view(bot: Bot, now: datetime) -> SessionView:
         fills=s.fills,
         trades=s.trades,
         wins=s.wins,
+        win_rate=quantize_places(Decimal(s.wins) / s.trades, 4) if s.trades else Decimal(0),
         realized_pnl=s.realized_pnl,
         fees=s.fees,
         max_drawdown=s.max_drawdown,

@@ -384,6 +384,8 @@ class SessionView(Report, frozen=True, kw_only=True):
     fills: int
     trades: int
     wins: int
+    win_rate: Decimal = Decimal(0)
+    """Wins over trades (closing fills), 0-1 (0 with none)."""
     realized_pnl: Decimal
     fees: Decimal
     max_drawdown: Decimal
