@@ -17,6 +17,7 @@ from bench import (
     execution_bench,
     gateway_bench,
     marketdata_bench,
+    signal_bench,
     soak_bench,
 )
 from bench.records import Measurement, Target, records, table
@@ -28,6 +29,7 @@ TARGETS = [
     *eventlog_bench.TARGETS,
     Target("execution.match_quotes_per_s_10k_orders_100_symbols", 50_000.0),
     Target("execution.service_handler_quotes_per_s_10k_orders_100_symbols", 50_000.0),
+    Target("signal.service_handler_bars_per_s_4_strategies_500_symbols", 20_000.0),
     Target("marketdata_publish_quotes_acked", 20_000.0),
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
@@ -75,6 +77,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await gateway_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
+    measurements += from_records(await signal_bench.run())
     return measurements
 
 

@@ -77,7 +77,7 @@ def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
     assert exited.value.code == 2
     installed = ", ".join(installed_services())
     assert f"unknown service {name}; services: {installed}\n" in capsys.readouterr().err
-    assert installed == "portfolio, execution, marketdata, gateway"
+    assert installed == "portfolio, execution, marketdata, signals, gateway"
 
 
 class _Run:

@@ -80,6 +80,7 @@ def service_only_subjects(s: Subjects) -> dict[str, BusLogin]:
         s.account_event("alice", "order_filled"): BusLogin.PORTFOLIO,
         s.log_anchor(): BusLogin.PORTFOLIO,
         s.signal("sma_cross", "AAPL"): BusLogin.SIGNALS,
+        s.session_event("demo-bot", "session_started"): BusLogin.SIGNALS,
         s.notify("alice"): BusLogin.NOTIFICATION,
         s.api_key_event("issued"): BusLogin.GATEWAY,
         s.dead_letter("portfolio", s.portfolio_command()): BusLogin.PORTFOLIO,

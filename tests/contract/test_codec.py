@@ -33,7 +33,11 @@ from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId, Symb
 PROTO = Path(__file__).resolve().parents[2] / "proto"
 
 # Values the annotations alone cannot imply (patterns, cross-field rules), by "Class.field".
-OVERRIDES: dict[str, Any] = {}
+OVERRIDES: dict[str, Any] = {
+    # Patterns the annotations alone cannot fill: a 16-hex-digit hash, snake-case parameter names.
+    "params_hash": "0123456789abcdef",
+    "parameters": {"fast": 5},
+}
 
 MESSAGES = message_types()
 EVENTS = [spec for spec in MESSAGES if issubclass(spec.cls, Event)]

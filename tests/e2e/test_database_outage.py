@@ -93,7 +93,7 @@ async def test_a_fill_during_a_60_second_database_outage_is_applied_once_it_is_b
             assert "dead_letter" not in portfolio.output()
         print(f"fill applied {recovery_s:.1f}s after a {OUTAGE_S:.0f}s outage")
         types = [event["data"]["type"] for event in activity.result]
-        assert types.count("order_filled.v1") == 1, types
+        assert sum(t.startswith("order_filled.") for t in types) == 1, types
         assert await _dead_letters(nats_client, subjects) == 0
         verify = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "papertape.cli", "audit", "verify", "--no-live",

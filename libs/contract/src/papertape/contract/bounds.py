@@ -170,6 +170,13 @@ def _checks(cls: type[Any]) -> tuple[tuple[tuple[str, Bound], ...], tuple[str, .
     return decimals, tuple(name for name, c in found if c is _TIME)
 
 
+def check_each(name: str, values: Any, bound: Bound) -> None:
+    """Check every Decimal of a tuple field (the field bounds reach only a field's own value)."""
+    for value in values:
+        if not bound.accepts(value):
+            raise ValueError(f"{name} {bound.problem(value)}")
+
+
 class Bounded(msgspec.Struct, frozen=True):
     """A struct whose Decimals are finite and in range and whose times carry a timezone."""
 

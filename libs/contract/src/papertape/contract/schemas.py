@@ -31,6 +31,7 @@ from papertape.contract.events.envelope import ReplyErrorCode
 from papertape.contract.events.market import BarHistory
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
+from papertape.contract.events.sessions import SESSION_REPLY_PAYLOADS
 from papertape.contract.instruments import Instrument
 from papertape.contract.sockets import SOCKET_TYPES, socket_tag
 from papertape.contract.subjects import Subjects
@@ -57,6 +58,7 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
 
 REPLY_TYPES: tuple[type[Any], ...] = (
     *REPLY_PAYLOADS,
+    *SESSION_REPLY_PAYLOADS,
     CommandResult,
     BarHistory,
     Instrument,

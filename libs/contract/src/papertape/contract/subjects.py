@@ -56,8 +56,8 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
             StreamSpec(
                 name=self.stream("SIGNALS"),
-                subjects=(self._s("signal", ">"),),
-                description="strategy signals",
+                subjects=(self._s("signal", ">"), self._s("session", ">")),
+                description="strategy signals and bot sessions' events",
             ),
             StreamSpec(
                 name=self.stream("ACCOUNTS"),
@@ -93,6 +93,8 @@ class Subjects(msgspec.Struct, frozen=True):
         return (
             (self.stream("EXECUTION"), self.durable("portfolio", "execution")),
             (self.stream("MARKET"), self.durable("execution", "market")),
+            (self.stream("MARKET"), self.durable("signals", "bars")),
+            (self.stream("ACCOUNTS"), self.durable("signals", "fills")),
         )
 
     # --- market data ---------------------------------------------------------------------
@@ -109,6 +111,10 @@ class Subjects(msgspec.Struct, frozen=True):
     def all_quotes(self) -> str:
         return self._s("md", "quote", "*")
 
+    def all_bars(self) -> str:
+        """Bars of every width and symbol."""
+        return self._s("md", "bar", ">")
+
     def all_market(self) -> str:
         return self._s("md", ">")
 
@@ -116,12 +122,31 @@ class Subjects(msgspec.Struct, frozen=True):
     def signal(self, strategy: str, symbol: str) -> str:
         return self._s("signal", token(strategy), token(symbol))
 
+    def all_signals(self) -> str:
+        return self._s("signal", ">")
+
+    def session_event(self, session_id: str, event_name: str) -> str:
+        return self._s("session", token(session_id), token(event_name))
+
+    def signals_command(self) -> str:
+        return self._s("signals", "command")
+
+    def signals_query(self, query: str) -> str:
+        return self._s("signals", "query", token(query))
+
+    def signals_queries(self) -> str:
+        return self._s("signals", "query", "*")
+
     # --- accounts ------------------------------------------------------------------------
     def account_event(self, account_id: str, event_name: str) -> str:
         return self._s("acct", token(account_id), token(event_name))
 
     def all_account_events(self) -> str:
         return self._s("acct", ">")
+
+    def account_events_named(self, event_name: str) -> str:
+        """One kind of account event, every account (``acct.*.order_filled``)."""
+        return self._s("acct", "*", token(event_name))
 
     def account_events(self, account_id: str) -> str:
         return self._s("acct", token(account_id), "*")

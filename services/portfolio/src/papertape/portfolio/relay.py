@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 import msgspec
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
@@ -24,7 +23,7 @@ from papertape.common.bus.deadletters import DeadLetterBox
 from papertape.common.bus.publishing import publish
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import RecordedEvent, decode_envelope
-from papertape.common.eventlog.subscriptions import Delivery, Subscription, SubscriptionRunner
+from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.contract import codec
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX
@@ -40,7 +39,7 @@ a NATS or database outage, which the relay retries."""
 log = logging.getLogger("papertape.portfolio.relay")
 
 
-class AccountRelay:
+class AccountRelay(LogRelay):
     """Publishes account events from the log to the ACCOUNTS stream."""
 
     def __init__(
@@ -55,24 +54,13 @@ class AccountRelay:
         role: str | None = None,
     ) -> None:
         """``role``: the relay's own database role (reads the log, moves its checkpoint)."""
+        super().__init__(dsn, RELAY_NAME, metrics=metrics, batch_size=batch_size, role=role)
         self._js = js
         self._subjects = subjects
-        self._metrics = metrics
         self._quarantine = DeadLetterBox(js, subjects, SERVICE, clock or SystemClock())
         self.quarantined = 0
-        self.runner = SubscriptionRunner(
-            dsn,
-            Subscription(
-                name=RELAY_NAME,
-                handler=self._handle,
-                delivery=Delivery.AFTER_EFFECT,
-                batch_size=batch_size,
-                poll_interval=0.5,
-            ),
-            user=role,
-        )
 
-    async def _handle(self, batch: list[RecordedEvent], _conn: asyncpg.Connection) -> None:
+    async def publish(self, batch: list[RecordedEvent]) -> None:
         for recorded in batch:
             if not recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
                 continue
@@ -81,10 +69,6 @@ class AccountRelay:
                 await publish(self._js, subject, payload, msg_id=recorded.event_id)
             except POISON as error:
                 await self._set_aside(recorded, error)
-        if self._metrics is not None and batch:
-            self._metrics.log_position.labels(self._metrics.service, RELAY_NAME).set(
-                batch[-1].position
-            )
 
     def _message(self, recorded: RecordedEvent) -> tuple[str, bytes]:
         envelope = decode_envelope(recorded, event_codec)
@@ -118,14 +102,3 @@ class AccountRelay:
             recorded.stream_id[:80],
             error,
         )
-
-    async def run(self) -> None:
-        """Follow the log until ``stop``."""
-        await self.runner.run()
-
-    async def catch_up(self) -> int:
-        """Publish everything past the checkpoint once (tests and tools)."""
-        return await self.runner.catch_up()
-
-    def stop(self) -> None:
-        self.runner.stop()

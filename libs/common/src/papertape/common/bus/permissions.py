@@ -11,7 +11,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | marketdata | ``md.>`` | answers ``marketdata.query.*`` |
 | execution | ``exec.>`` (fills, triggers, expiries) | |
 | portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
-| signals | ``signal.>``; account commands and queries | answers ``signals.>`` |
+| signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | |
 | gateway | account, market and signal commands and queries; ``gateway.>`` | acts for its users |
 | client | account, market and signal commands and queries | the CLI, scripts, subscribers |
@@ -103,6 +103,7 @@ def stream_subjects(subjects: Subjects) -> tuple[str, ...]:
     return (
         subjects.all_market(),
         _p(subjects, "signal", ">"),
+        _p(subjects, "session", ">"),
         subjects.all_account_events(),
         subjects.all_execution_reports(),
         _p(subjects, "anchor", ">"),
@@ -158,8 +159,8 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
         anchors = _p(subjects, "anchor", ">")
         return _service(subjects, login, subjects.all_account_events(), anchors, answers=True)
     if login is BusLogin.SIGNALS:
-        signals = _p(subjects, "signal", ">")
-        return _service(subjects, login, signals, *requests[:3], answers=True)
+        signals, sessions = _p(subjects, "signal", ">"), _p(subjects, "session", ">")
+        return _service(subjects, login, signals, sessions, *requests[:3], answers=True)
     if login is BusLogin.NOTIFICATION:
         notify = _p(subjects, "notify", ">")
         return _service(subjects, login, notify, subjects.portfolio_queries(), answers=False)

@@ -1,0 +1,181 @@
+"""The signal service's handler path: 4 strategies (one session each) on 500 symbols, bars/s.
+
+Bar bytes in, through ``Pipeline.on_bar`` (decode, every session trading the bar evaluates it,
+the signal and whatever else it led to appended to the session's stream), order commands out
+through the service's own ``PortfolioGateway`` (PlaceOrder encoded in a Request, the Reply
+decoded) and signals out through the relay's ``publish_all`` (envelope encoded, ``Nats-Msg-Id``
+header). The network and PostgreSQL are left out, as in the execution bench: JetStream and
+portfolio are stand-ins that answer at once, the log is the in-memory one. Beside it, in the
+same run, decoding the same bytes alone. Target: >= 20,000 bars/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from papertape.common.clock import FakeClock
+from papertape.common.eventlog import InMemoryEventLog
+from papertape.contract.codec import encode
+from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.market import BarClosed, Timeframe
+from papertape.contract.events.portfolio import CommandResult
+from papertape.contract.events.sessions import RiskOverrides, SessionCommand, StartSession
+from papertape.contract.ids import AccountId, Actor, Symbol
+from papertape.contract.subjects import Subjects
+from papertape.signals.book import SessionBook
+from papertape.signals.handlers import Pipeline, bars
+from papertape.signals.portfolio import PortfolioGateway
+from papertape.signals.relay import publish_all
+from papertape.trading.strategies.registry import STRATEGIES
+from papertape.trading.strategies.sizing import AccountRoom
+from papertape.trading.venue.prng import SplitMix64
+
+SYMBOLS = 500
+BARS_PER_SYMBOL = int(os.environ.get("BENCH_SIGNAL_BARS_PER_SYMBOL", "60"))
+TARGET = 20_000.0
+RELAY_BATCH = 500  # the relay's default batch (PAPERTAPE_RELAY_BATCH)
+START = datetime(2024, 1, 2, 15, tzinfo=UTC)
+
+
+def recorded_bars() -> list[BarClosed]:
+    """A seeded random walk per symbol, round-robin by minute."""
+    rng = SplitMix64(5)
+    closes = [Decimal(100)] * SYMBOLS
+    found = []
+    for minute in range(BARS_PER_SYMBOL):
+        begin = START + timedelta(minutes=minute)
+        for i in range(SYMBOLS):
+            step = Decimal(int(rng.next() % 41) - 20) / 100
+            close = max(Decimal(1), closes[i] + step)
+            high = max(close, closes[i]) + Decimal("0.05")
+            low = min(close, closes[i]) - Decimal("0.05")
+            found.append(
+                BarClosed(
+                    symbol=Symbol(f"S{i:03d}"),
+                    timeframe=Timeframe.M1,
+                    open=closes[i],
+                    high=high,
+                    low=low,
+                    close=close,
+                    volume=Decimal(1000),
+                    start=begin,
+                    end=begin + timedelta(minutes=1),
+                    source="bench",
+                )
+            )
+            closes[i] = close
+    return found
+
+
+class AnsweringNats:
+    """Portfolio standing in: every order request is answered placed at once."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._reply = encode(
+            Reply(
+                ok=True, result=CommandResult(account_id=AccountId("bench"), version=1, events=[])
+            )
+        )
+
+    async def request(self, subject: str, payload: bytes, **_: Any) -> Any:
+        self.requests += 1
+        return _Msg(self._reply)
+
+
+class _Msg:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class AcknowledgingJetStream:
+    """JetStream standing in: every asynchronous publish is acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.published = 0
+
+    async def publish_async(self, subject: str, payload: bytes, **_: Any) -> asyncio.Future[PubAck]:
+        self.published += 1
+        future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
+        future.set_result(PubAck(stream="SIGNALS", seq=self.published))
+        return future
+
+
+async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
+    """Bars/s of the handler path; signals, orders and publishes made."""
+    clock = FakeClock(START)
+    book = SessionBook(InMemoryEventLog(), clock, horizon=20, history=1_000_000)
+    nats = AnsweringNats()
+    subjects = Subjects()
+    pipeline = Pipeline(book, clock, PortfolioGateway(cast(Client, nats), subjects))
+    symbols = tuple(Symbol(f"S{i:03d}") for i in range(SYMBOLS))
+    for n, name in enumerate(STRATEGIES):
+        command: Request[SessionCommand] = Request(
+            request_id=f"bench-{n}",
+            issued_at=START,
+            actor=Actor("bench"),
+            body=StartSession(
+                session_id=f"bench-{name}",
+                account_id=AccountId("bench"),
+                strategy=name,
+                symbols=symbols,
+                overrides=RiskOverrides(min_confidence=40),
+            ),
+        )
+        await book.execute(command)
+    pipeline.rooms["bench"] = AccountRoom(equity=Decimal(10**7), buying_power=Decimal(10**7))
+    js = AcknowledgingJetStream()
+    relayed: list[Envelope[Any]] = []
+    started = time.perf_counter()
+    for data in wire:
+        relayed += await pipeline.on_bar(data)
+        if len(relayed) >= RELAY_BATCH:  # the relay publishes the log in batches like this
+            await publish_all(cast(JetStreamContext, js), subjects, relayed)
+            relayed = []
+    await publish_all(cast(JetStreamContext, js), subjects, relayed)
+    rate = len(wire) / (time.perf_counter() - started)
+    return rate, len(book.history.signals), nats.requests, js.published
+
+
+async def run() -> list[dict[str, Any]]:
+    """The measurements, as records of bench/results/latest.json (without machine and time)."""
+    wire = [encode(b) for b in recorded_bars()]
+    started = time.perf_counter()
+    for data in wire:
+        bars.decode(data)
+    decode_only = len(wire) / (time.perf_counter() - started)
+    rate, signals, orders, published = await handler_rate(wire)
+    decoding = {"name": "signal.decode_only_bars_per_s", "value": round(decode_only, 1)}
+    print(
+        f"signal bench: {len(wire)} bars, {signals} signals, {orders} orders, {published} published"
+    )
+    return [
+        {
+            "name": "signal.decode_only_bars_per_s",
+            "value": round(decode_only, 1),
+            "unit": "bars/s",
+            "higher_is_better": True,
+            "baseline": None,
+        },
+        {
+            "name": "signal.service_handler_bars_per_s_4_strategies_500_symbols",
+            "value": round(rate, 1),
+            "unit": "bars/s",
+            "higher_is_better": True,
+            "baseline": decoding,
+        },
+    ]
+
+
+if __name__ == "__main__":
+    for record in asyncio.run(run()):
+        print(record)

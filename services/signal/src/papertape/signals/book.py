@@ -1,0 +1,247 @@
+"""The session book: every bot session, rebuilt from its stream in the log, changed only through it.
+
+One writer per session: a session's events are decided under its lock against the state its
+stream gives, and appended with the stream's version as the optimistic-concurrency check. A
+bar's events are folded into the bot as they are decided (the strategy has moved already); when
+the append fails the bot is rebuilt from the log and the bar is handled again on redelivery.
+
+Event ids are derived, never drawn: a signal's is its signal id (from the session, symbol,
+timeframe and bar), an outcome's, an order request's and its answer's come from the signal and
+order ids, a fill's from the fill id, a command's events from its request id. So a bar, a fill
+or a command handled twice (a redelivery, a restart between append and acknowledgement) finds
+its events in the log already, and the bot (which saw them when it was rebuilt) decides nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from papertape.common.clock import Clock
+from papertape.common.eventlog import EventLog, decode_envelope, new_event
+from papertape.contract.codec import Codec
+from papertape.contract.events.base import message_name
+from papertape.contract.events.envelope import Envelope, Request
+from papertape.contract.events.market import BarClosed
+from papertape.contract.events.sessions import (
+    SESSION_STREAM_PREFIX,
+    SessionCommand,
+    SessionEvent,
+    SessionFillRecorded,
+    SessionOrderPlaced,
+    SessionOrderRefused,
+    SessionOrderRequested,
+    SessionRefused,
+    SessionStopped,
+    session_stream,
+)
+from papertape.contract.events.signals import SignalEvent, SignalGenerated, SignalOutcomeRecorded
+from papertape.contract.ids import (
+    Actor,
+    CausationId,
+    CorrelationId,
+    EventId,
+    StreamId,
+    derived_uuid7,
+)
+from papertape.trading.strategies.bots import Bot, BotEvent
+from papertape.trading.strategies.sessions import decide
+from papertape.trading.strategies.sizing import AccountRoom
+
+ACTOR = Actor("signals")
+session_events: Codec[SessionEvent | SignalEvent] = Codec(SessionEvent | SignalEvent)
+
+
+def event_id(event: BotEvent, fallback: str) -> str:
+    """The derived id of a session's event (see the module docstring)."""
+    ms = int(event.ts.timestamp() * 1000)
+    if isinstance(event, SignalGenerated):
+        return event.signal_id
+    if isinstance(event, SignalOutcomeRecorded):
+        return derived_uuid7(f"outcome:{event.signal_id}", ms)
+    if isinstance(event, SessionOrderRequested):
+        return derived_uuid7(f"requested:{event.order_id}", ms)
+    if isinstance(event, SessionOrderPlaced | SessionOrderRefused):
+        return derived_uuid7(f"answered:{event.order_id}", ms)
+    if isinstance(event, SessionFillRecorded):
+        return derived_uuid7(f"fill:{event.fill_id}", ms)
+    if isinstance(event, SessionStopped):
+        return derived_uuid7(f"stopped:{event.session_id}", ms)
+    return derived_uuid7(fallback, ms)
+
+
+class SignalHistory:
+    """The latest signals of every session (newest last) and every outcome, for the queries."""
+
+    def __init__(self, size: int) -> None:
+        self.signals: deque[SignalGenerated] = deque(maxlen=size)
+        self.outcomes: list[SignalOutcomeRecorded] = []
+
+    def remember(self, events: Iterable[BotEvent]) -> None:
+        for event in events:
+            if isinstance(event, SignalGenerated):
+                self.signals.append(event)
+            elif isinstance(event, SignalOutcomeRecorded):
+                self.outcomes.append(event)
+
+
+class SessionBook:
+    """Every bot session with the version of its stream."""
+
+    def __init__(self, log: EventLog, clock: Clock, *, horizon: int, history: int) -> None:
+        self._log = log
+        self._clock = clock
+        self._horizon = horizon
+        self.bots: dict[str, Bot] = {}
+        self.history = SignalHistory(history)
+        self.orders: dict[str, str] = {}
+        """Every order (and bracket leg) a session asked for -> the session's id."""
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._by_bar: dict[tuple[str, str], list[Bot]] = {}
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    # --- rebuilding ------------------------------------------------------------------------
+    async def load(self, session_id: str, *, remember: bool = False) -> Bot:
+        """Rebuild one session from its stream (``remember``: its signals join the history)."""
+        bot = Bot(horizon=self._horizon)
+        async for batch in self._log.read_stream(session_stream(session_id)):
+            for recorded in batch:
+                event = decode_envelope(recorded, session_events).data
+                bot.replay(event)
+                if remember:
+                    self.history.remember((event,))
+        self._index(bot)
+        return bot
+
+    async def load_all(self) -> tuple[int, int]:
+        """Rebuild every session; (sessions, events)."""
+        events = 0
+        for info in await self._log.list_streams(SESSION_STREAM_PREFIX):
+            session_id = info.stream_id.removeprefix(SESSION_STREAM_PREFIX)
+            bot = await self.load(session_id, remember=True)
+            events += bot.state.version
+        return len(self.bots), events
+
+    def _index(self, bot: Bot) -> None:
+        state = bot.state
+        if not state.session_id:
+            return
+        self.bots[state.session_id] = bot
+        for order_id in state.orders:
+            self.orders[order_id] = state.session_id
+        self._by_bar = {}
+        for other in self.bots.values():
+            if other.state.ended:
+                continue
+            for symbol in other.state.symbols:
+                key = (str(other.state.timeframe), symbol)
+                self._by_bar.setdefault(key, []).append(other)
+
+    def for_bar(self, bar: BarClosed) -> Sequence[Bot]:
+        """The sessions that trade this bar's symbol and timeframe (and have not ended)."""
+        return self._by_bar.get((str(bar.timeframe), bar.symbol), ())
+
+    def running(self) -> list[Bot]:
+        return [bot for bot in self.bots.values() if bot.state.started and not bot.state.ended]
+
+    # --- changing --------------------------------------------------------------------------
+    async def execute(self, request: Request[SessionCommand]) -> tuple[Bot, list[Envelope[Any]]]:
+        """Decide a session command and record its events (a refusal is recorded too)."""
+        session_id = request.body.session_id
+        async with self.lock(session_id):
+            bot = self.bots.get(session_id) or Bot(horizon=self._horizon)
+            events = decide(request.body, bot.state, self._clock.now())
+            if not events:
+                return bot, []
+            if not bot.state.started and isinstance(events[0], SessionRefused):
+                # No stream for a session that never started: the refusal is only the answer.
+                return bot, [self._envelopes(bot, 0, events, request.request_id)[0]]
+            base = bot.state.version
+            bot.apply(events)
+            envelopes = await self._append(bot, base, events, request.request_id)
+            self._index(bot)
+            return bot, envelopes
+
+    async def on_bar(
+        self, bot: Bot, bar: BarClosed, room: AccountRoom | None, now: datetime
+    ) -> list[Envelope[Any]]:
+        """Evaluate a bar for a session and record what it led to."""
+        async with self.lock(bot.state.session_id):
+            base = bot.state.version
+            events = bot.on_bar(bar, room, now)
+            if not events:
+                return []
+            return await self._append(bot, base, events, bar.symbol)
+
+    async def record(self, bot: Bot, events: Sequence[BotEvent], key: str) -> list[Envelope[Any]]:
+        """Record events that happened to a session (portfolio's answers, fills, self-stops).
+
+        An answer to an order that is no longer asked for (answered already, by a send that
+        ran at the same time) is dropped: each order has one answer in the stream.
+        """
+        if not events:
+            return []
+        async with self.lock(bot.state.session_id):
+            events = [
+                e
+                for e in events
+                if not isinstance(e, SessionOrderPlaced | SessionOrderRefused)
+                or e.order_id in bot.state.requested
+            ]
+            if not events:
+                return []
+            base = bot.state.version
+            bot.apply(events)
+            envelopes = await self._append(bot, base, events, key)
+            if any(isinstance(e, SessionStopped) for e in events):
+                self._index(bot)
+            return envelopes
+
+    def _envelopes(
+        self, bot: Bot, base: int, events: Sequence[BotEvent], key: str
+    ) -> list[Envelope[Any]]:
+        session_id = bot.state.session_id or events[0].session_id
+        stream = session_stream(session_id)
+        return [
+            Envelope(
+                event_id=EventId(event_id(event, f"{key}:{base + i}")),
+                stream_id=StreamId(stream),
+                stream_version=base + i + 1,
+                occurred_at=event.ts,
+                correlation_id=CorrelationId(session_id),
+                causation_id=CausationId(key) if key else None,
+                actor=ACTOR,
+                data=event,
+            )
+            for i, event in enumerate(events)
+        ]
+
+    async def _append(
+        self, bot: Bot, base: int, events: Sequence[BotEvent], key: str
+    ) -> list[Envelope[Any]]:
+        session_id = bot.state.session_id or events[0].session_id
+        stream = session_stream(session_id)
+        envelopes = self._envelopes(bot, base, events, key)
+        try:
+            await self._log.append(stream, base, [new_event(e) for e in envelopes])
+        except Exception:
+            # The bot moved before the log did: take it back to what the log holds.
+            rebuilt = await self.load(session_id)
+            if not rebuilt.state.session_id:
+                self.bots.pop(session_id, None)
+            raise
+        self.history.remember(events)
+        for event in events:
+            if isinstance(event, SessionOrderRequested):
+                for leg in (event.order_id, f"{event.order_id}-sl", f"{event.order_id}-tp"):
+                    self.orders[leg] = session_id
+        return envelopes
+
+
+def event_name(event: BotEvent) -> str:
+    return message_name(type(event))

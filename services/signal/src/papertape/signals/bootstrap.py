@@ -1,0 +1,127 @@
+"""The one place the signal service is wired: log, session book, portfolio, relay, handlers.
+
+On start every session is rebuilt from its stream (its strategies fed again the bars its
+signals recorded), then the bar and fill consumers start (durable: what arrived while the
+service was away is handled now), the relay publishes the log's session events to SIGNALS,
+and the clock loops check runtime limits, accounts and unanswered orders. ``make run`` asks for
+a demo session on the demo account (started once; a restart finds it in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from papertape.common.clock import Clock, SystemClock
+from papertape.common.eventlog.postgres import PostgresEventLog
+from papertape.common.runtime import ServiceRuntime, configure
+from papertape.common.tasks import restart_on_failure, stop_tasks
+from papertape.contract.events.envelope import Request
+from papertape.contract.events.sessions import SessionCommand, StartSession, TradingMode
+from papertape.contract.ids import AccountId, Actor, Symbol
+from papertape.signals import handlers
+from papertape.signals.book import SessionBook
+from papertape.signals.portfolio import PortfolioGateway
+from papertape.signals.relay import SessionRelay
+from papertape.signals.settings import SignalSettings, read_settings
+
+SERVICE = "signals"
+DEMO_SESSION = "demo-bot"
+
+
+def demo_session(settings: SignalSettings) -> StartSession:
+    """The demo bot: a fast EMA crossover on synthetic data, so signals come within minutes."""
+    return StartSession(
+        session_id=DEMO_SESSION,
+        account_id=AccountId(settings.demo_account),
+        strategy="ma_crossover",
+        parameters={"fast": 2, "slow": 4, "atr_period": 3, "volatility_period": 3},
+        symbols=tuple(Symbol(s) for s in settings.demo_symbols.split(",")),
+        mode=TradingMode.AGGRESSIVE,
+    )
+
+
+class SignalService:
+    """The running service: everything it owns, started and stopped together."""
+
+    def __init__(
+        self, settings: SignalSettings, log: PostgresEventLog, *, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
+        self.log = log
+        self.book = SessionBook(log, self.clock, horizon=settings.horizon, history=settings.history)
+        self.pipeline = handlers.Pipeline(self.book, self.clock)
+        self.relay: SessionRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        handlers.register(self.runtime, self.pipeline)
+
+    async def start(self) -> None:
+        """Rebuild every session, connect, start the relay and the clock loops."""
+        sessions, events = await self.book.load_all()
+        self.runtime.log.info("rebuilt %d sessions from %d events", sessions, events)
+        await self.runtime.connect()
+        self.pipeline.portfolio = PortfolioGateway(
+            self.runtime.broker.connection, self.runtime.subjects
+        )
+        self.relay = SessionRelay(
+            self.settings.database_url,
+            self.runtime.js,
+            self.runtime.subjects,
+            metrics=self.runtime.metrics,
+            batch_size=self.settings.relay_batch,
+            role=self.settings.relay_role or None,
+        )
+        pipeline = self.pipeline
+        self._tasks = [
+            asyncio.create_task(self._relay_forever(), name="relay"),
+            self.runtime.every("clock", self.settings.clock_interval_s, pipeline.on_clock),
+            self.runtime.every(
+                "accounts", self.settings.account_interval_s, pipeline.check_accounts
+            ),
+        ]
+
+    async def ready(self) -> None:
+        """Start the demo session once the consumers run (``make run``)."""
+        if self.settings.demo_account and DEMO_SESSION not in self.book.bots:
+            request: Request[SessionCommand] = Request(
+                request_id=f"{DEMO_SESSION}:start",
+                issued_at=self.clock.now(),
+                actor=Actor("signals.demo"),
+                body=demo_session(self.settings),
+            )
+            await self.book.execute(request)
+            self.runtime.log.info("started demo session %s", DEMO_SESSION)
+
+    async def _relay_forever(self) -> None:
+        assert self.relay is not None
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "relay", "restart")
+        await restart_on_failure(
+            self.relay.run, what="the relay", log=self.runtime.log, on_restart=restarts.inc
+        )
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        await stop_tasks(self._tasks)
+        self._tasks = []
+
+    async def serve(self) -> None:
+        await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_ready=self.ready)
+
+
+async def build(settings: SignalSettings, **overrides: object) -> SignalService:
+    """Open the log (migrating it) and wire the service; tests pass a clock."""
+    log = await PostgresEventLog.connect(settings.database_url, role=settings.database_role or None)
+    return SignalService(settings, log, **overrides)  # type: ignore[arg-type]
+
+
+async def main() -> None:
+    """Run the signal service until SIGINT/SIGTERM."""
+    settings = read_settings()
+    configure(settings)
+    service = await build(settings)
+    try:
+        await service.serve()
+    finally:
+        await service.log.close()
