@@ -18,9 +18,10 @@ from papertape.contract.events.account import (
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.orders import OrderRole, OrderSide, OrderType
 from papertape.contract.ids import OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 from papertape.portfolio.translation import command_for
 from papertape.trading.account import replay
-from papertape.trading.account.scenarios import ACCOUNT, Scenario, at, wide_open
+from papertape.trading.account.scenarios import ACCOUNT, WIDE_LIMITS, Scenario, at, opened
 from papertape.trading.venue import Venue
 from papertape.trading.venue.scenarios import quote
 
@@ -30,8 +31,17 @@ AAPL = Symbol("AAPL")
 class Desk:
     """One account and one venue kept in step by their events and reports."""
 
-    def __init__(self, cash: str = "100000", mark: str = "100") -> None:
-        self.account = Scenario(wide_open(cash), marks={AAPL: mark})
+    def __init__(
+        self,
+        cash: str = "100000",
+        mark: str = "100",
+        *,
+        allow_short: bool = False,
+        limits: RiskLimits = WIDE_LIMITS,
+        marks: dict[str, str] | None = None,
+    ) -> None:
+        prices = {AAPL: mark, **(marks or {})}
+        self.account = Scenario(opened(cash, allow_short, limits=limits), marks=prices)
         self.venue = Venue()
         self.reports: list[ExecutionReport] = []
         self._sent = 0
@@ -61,13 +71,14 @@ class Desk:
         stop_loss: str | None = None,
         take_profit: str | None = None,
         reduce_only: bool = False,
+        symbol: str = AAPL,
     ) -> list[AccountEvent]:
         """Place an order at the account (the venue sees it at once)."""
         return self.command(
             PlaceOrder(
                 account_id=ACCOUNT,
                 order_id=OrderId(order_id),
-                symbol=AAPL,
+                symbol=Symbol(symbol),
                 side=side,
                 quantity=Decimal(quantity),
                 order_type=order_type,
@@ -83,10 +94,11 @@ class Desk:
         """Cancel an order at the account."""
         return self.command(CancelOrder(account_id=ACCOUNT, order_id=OrderId(order_id)))
 
-    def quote(self, bid: str, ask: str) -> list[ExecutionReport]:
+    def quote(self, bid: str, ask: str, symbol: str = AAPL) -> list[ExecutionReport]:
         """A quote reaches the venue; its reports go back to the account."""
-        self.account.marks[AAPL] = (Decimal(bid) + Decimal(ask)) / 2
-        return self._settle(self.venue.on_quote(quote(bid, ask, self.now())))
+        self.account.marks[Symbol(symbol)] = (Decimal(bid) + Decimal(ask)) / 2
+        tick = quote(bid, ask, self.now(), symbol=Symbol(symbol))
+        return self._settle(self.venue.on_quote(tick))
 
     def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
         seen: list[ExecutionReport] = []
@@ -128,9 +140,9 @@ class Desk:
             and (o.parent_order_id not in orders or orders[o.parent_order_id].filled_quantity > 0)
         }
 
-    def held(self) -> Decimal:
-        """The account's position in AAPL (0 when flat)."""
-        position = self.account.state.positions.get(AAPL)
+    def held(self, symbol: str = AAPL) -> Decimal:
+        """The account's position in a symbol (0 when flat)."""
+        position = self.account.state.positions.get(Symbol(symbol))
         return Decimal(0) if position is None else position.quantity
 
     def assert_agreed(self) -> None:
