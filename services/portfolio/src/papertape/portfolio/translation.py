@@ -32,6 +32,8 @@ def command_for(report: ExecutionReport) -> AccountCommand:
                 ts=report.ts,
                 bid=report.bid,
                 ask=report.ask,
+                symbol=report.symbol,
+                side=report.side,
             )
         case OrderTriggerReported():
             return TriggerOrder(

@@ -16,6 +16,7 @@ from papertape.contract.events.orders import (
 )
 from papertape.contract.ids import OrderId
 from papertape.contract.instruments import instrument_for
+from papertape.contract.money import ZERO
 from papertape.trading.account.risk import OrderPlan, Refusal
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,31}$")
@@ -129,6 +130,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
             reference_price=plan.reference_price,
             reserved=plan.reserved,
             opening=plan.opening_quantity > 0,
+            opening_quantity=plan.opening_quantity,
         )
     ]
     exit_side: OrderSide = cmd.side.opposite
@@ -157,6 +159,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
                 source=cmd.source,
                 reference_price=price,
                 opening=False,
+                opening_quantity=ZERO,
             )
         )
     return events

@@ -26,7 +26,8 @@ from papertape.trading.account.journal import History, Registry
 # 2: trades_today counts fills; the curve starts at the opening.
 # 3: curve points record cash flows; the high-water mark is scaled on flows; trades name
 #    their round trip.
-STATE_SCHEMA_VERSION = 3
+# 4: orders record the part that opens (opening_quantity); their reserve follows that part.
+STATE_SCHEMA_VERSION = 4
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +54,8 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     reference_price: Decimal
     reserved: Decimal = ZERO
     opening: bool = True
+    opening_quantity: Decimal = ZERO
+    """The part that opens or adds exposure (the rest closes the position it was placed on)."""
     placed_at: datetime
     filled_quantity: Decimal = ZERO
     triggered: bool = False
@@ -63,11 +66,23 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
         return self.quantity - self.filled_quantity
 
     @property
+    def opening_remaining(self) -> Decimal:
+        """The opening part still to fill: fills take the closing part first, as they close."""
+        return min(self.remaining, self.opening_quantity)
+
+    @property
+    def closing_remaining(self) -> Decimal:
+        """The closing part still to fill."""
+        return self.remaining - self.opening_remaining
+
+    @property
     def reserved_now(self) -> Decimal:
-        """Cash still reserved: the placement reserve scaled to the unfilled quantity."""
+        """Cash still reserved: the placement reserve scaled to the opening part unfilled."""
         if self.reserved == 0 or self.filled_quantity == 0:
             return self.reserved
-        return self.reserved * self.remaining / self.quantity
+        if self.opening_quantity <= 0:
+            return ZERO
+        return self.reserved * self.opening_remaining / self.opening_quantity
 
 
 class Position(msgspec.Struct, frozen=True, kw_only=True):

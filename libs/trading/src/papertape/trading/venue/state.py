@@ -202,12 +202,17 @@ class VenueState:
             unfilled=unfilled,
         )
 
-    def unbook(self, fill_id: str) -> None:
-        """A fill the account refused: the position it would have changed stays as it was."""
+    def unbook(self, fill_id: str) -> bool:
+        """A fill the account refused: the position it would have changed stays as it was.
+
+        Returns whether the fill was the venue's own (a fill id it never gave: False).
+        """
         booked = self.booked.pop(fill_id, None)
-        if booked is not None:
-            held, change = booked
-            held.quantity -= change
+        if booked is None:
+            return False
+        held, change = booked
+        held.quantity -= change
+        return True
 
     def drop_account(self, account_id: AccountId) -> None:
         """A reset account's orders stop working and its positions are closed (its log says so)."""
