@@ -50,7 +50,10 @@ def committed(state: AccountState, symbol: Symbol, side: OrderSide) -> Decimal:
 
 def left_to_close(state: AccountState, symbol: Symbol, side: OrderSide) -> Decimal:
     """What of the position a new order on ``side`` may still close."""
-    return max(ZERO, closable(state, symbol, side) - committed(state, symbol, side))
+    can_close = closable(state, symbol, side)
+    if can_close == 0:
+        return ZERO  # flat, or adding: no need to go through the working orders
+    return max(ZERO, can_close - committed(state, symbol, side))
 
 
 def working_on_side(state: AccountState, symbol: Symbol, side: OrderSide) -> Decimal:
