@@ -126,3 +126,16 @@ def test_reset_account_loses_its_working_orders() -> None:
         AccountReset(account_id=ACCOUNT, ts=at(1), epoch=2, initial_cash=D(1000))
     )
     assert venue.working() == []
+
+
+def test_a_refused_final_fill_of_the_venues_own_is_reported_as_the_orders_end() -> None:
+    # The venue forgot the order when it filled; the account, refusing the report, may still
+    # list it: the expiry says it is over on both sides.
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    [fill] = venue.on_quote(quote("89", "90", at(2)))
+    assert isinstance(fill, OrderFillReported)
+    assert venue.working() == []
+    [report] = venue.on_account_event(_refused(fill.report_id))
+    assert isinstance(report, OrderExpiryReported)
+    assert (report.order_id, report.unfilled) == ("o1", D(1))
