@@ -90,6 +90,28 @@ def test_an_exit_that_opens_when_it_fills_is_checked_against_margin_then() -> No
     assert s.state.cash == D(1000)
 
 
+def test_an_exit_that_opens_when_it_fills_is_held_to_the_position_limit_then() -> None:
+    s = margin("50000", RiskLimits(max_position_pct=D(20)))
+    s.given(order("o1", quantity="90"), fill("o1", "100", "90"))
+    s.given(order("tp", SELL, "90", order_type=OrderType.LIMIT, limit_price=D(150)))
+    s.given(order("out", SELL, "90", reduce_only=True), fill("out", "100", "90"))
+    events = s.when(fill("tp", "150", "90"))  # 13,500 short: 27% of equity
+    assert kinds(events) == ["FillRejected", "OrderExpired"]
+    assert only(events, FillRejected).reason_code is RejectReason.MAX_POSITION_SIZE
+    assert s.state.positions == {}
+
+
+def test_a_flips_planned_opening_part_is_not_held_to_the_limit_again_at_fill() -> None:
+    s = margin("50000", RiskLimits(max_position_pct=D(20))).given(
+        order("o1", quantity="90"), fill("o1", "100", "90")
+    )
+    [flip] = s.when(order("flip", SELL, "180"))
+    assert isinstance(flip, OrderPlaced)
+    # 90 short at 120 is 20.8% of equity: the opening part was checked when it was placed.
+    events = s.when(fill("flip", "120", "180"))
+    assert kinds(events)[0] == "OrderFilled"
+
+
 # --- reserves follow the opening part, and buys on margin are checked against cash ------------
 
 

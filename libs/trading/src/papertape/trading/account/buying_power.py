@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from papertape.contract.events.orders import OrderSide, RejectReason
-from papertape.contract.money import ZERO
+from papertape.contract.money import HUNDRED, ZERO
 from papertape.trading.account.closing import closable
 from papertape.trading.account.risk import Refusal
 from papertape.trading.account.state import AccountState, Order
@@ -25,12 +25,30 @@ def fill_opens(state: AccountState, order: Order, quantity: Decimal) -> Decimal:
     return max(ZERO, quantity - closable(state, order.symbol, order.side))
 
 
+def unplanned(state: AccountState, order: Order, quantity: Decimal) -> Decimal:
+    """What a fill opens beyond the opening part it was placed with (never checked as an entry).
+
+    A fill takes the order's closing part first; what it opens past the rest of the opening
+    part is exposure no check has seen (the position was closed by something else first).
+    """
+    planned = max(ZERO, quantity - order.closing_remaining)
+    return max(ZERO, fill_opens(state, order, quantity) - planned)
+
+
 def margin_refusal(
     before: AccountState, after: AccountState, order: Order, quantity: Decimal
 ) -> Refusal | None:
-    """Why a margin account cannot take a fill that opens (None: it can, or it only closes)."""
+    """Why a margin account cannot take a fill that opens (None: it can, or it only closes).
+
+    Any opening fill must leave buying power >= 0; what it opens beyond its planned opening
+    part must also keep the position within the position limit, as an entry would.
+    """
     if not before.allow_short or fill_opens(before, order, quantity) == 0:
         return None
+    if unplanned(before, order, quantity) > 0:
+        refusal = _position_refusal(after, order)
+        if refusal is not None:
+            return refusal
     available = after.available_funds
     if available >= 0:
         return None
@@ -39,3 +57,16 @@ def margin_refusal(
     else:
         reason, what = RejectReason.INSUFFICIENT_MARGIN, "margin"
     return Refusal(reason, f"the fill would leave {available:.2f} of {what} available")
+
+
+def _position_refusal(after: AccountState, order: Order) -> Refusal | None:
+    position = after.positions.get(order.symbol)
+    value = abs(position.market_value) if position is not None else ZERO
+    max_value = after.equity * after.limits.max_position_pct / HUNDRED
+    if value <= max_value:
+        return None
+    return Refusal(
+        RejectReason.MAX_POSITION_SIZE,
+        f"the fill would open a position of {value:.2f}, beyond {after.limits.max_position_pct}% "
+        f"of equity ({max_value:.2f})",
+    )
