@@ -113,7 +113,7 @@ def _ended_by_refusal(
 
     The venue counts a fill as done when it reports it, so it has forgotten an order whose
     final fill the account refuses, and it expires the rest of one partly filled. A report that
-    does not match the order (``fills.mismatch``) is not the venue's word on it: the order
+    does not match the order (``forgeries.mismatch``) is not the venue's word on it: the order
     works on (the venue ends it itself, and says so, if the report was its own).
     """
     if order is None or rejected.reason_code in MISMATCHES:

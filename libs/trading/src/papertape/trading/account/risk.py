@@ -1,7 +1,9 @@
 """Pre-trade risk: every limit an order that opens or adds to a position must pass.
 
 Orders that only reduce a position (exits) skip the entry limits and need no buying power;
-the kill switch and reduce-only violations apply to every order.
+the kill switch and reduce-only violations apply to every order. What an exit may close is
+what is left of the position once the working exits are counted (``closing``); the rest of it
+opens, and is reserved and checked as an entry. Fill-time checks are in ``buying_power``.
 """
 
 from __future__ import annotations
