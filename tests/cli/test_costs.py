@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,9 +10,21 @@ from decimal import Decimal
 import pytest
 from nats.aio.client import Client
 
-from papertape.cli.client import PortfolioClient
-from papertape.contract.events.account import ApplyFill
-from papertape.contract.ids import AccountId, FillId, OrderId
+from papertape.common.bus.publishing import publish
+from papertape.common.idgen import Uuid7Generator
+from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.execution import ExecutionModels, OrderFillReported
+from papertape.contract.events.orders import Liquidity, OrderSide
+from papertape.contract.events.portfolio import GetOpenOrders
+from papertape.contract.ids import (
+    AccountId,
+    Actor,
+    CorrelationId,
+    EventId,
+    OrderId,
+    StreamId,
+    Symbol,
+)
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.bootstrap import Portfolio
 from tests.cli.accountlog import papertape
@@ -31,6 +44,20 @@ async def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
     code = await papertape(*argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+ids = Uuid7Generator()
+
+
+async def _until_filled(nats_client: Client, subjects: Subjects, order_id: str) -> None:
+    """Wait until the account no longer lists the order as working (its fill is booked)."""
+    client = portfolio_fixtures.PortfolioClient(nats_client, subjects)
+    for _ in range(200):
+        reply = await client.query("orders", GetOpenOrders(account_id=AccountId("alice")))
+        if order_id not in {o["order_id"] for o in reply.result}:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{order_id} was not filled")
 
 
 def _entries(out: str) -> dict[str, dict[str, str]]:
@@ -120,19 +147,39 @@ async def test_trades_show_the_fees_slippage_and_spread_of_their_fills(
     for order_id, side, price in (("o-1", "buy", "100"), ("o-2", "sell", "101")):
         place = ("order", "place", "alice", "AAPL", side, "5", "--type", "limit")
         assert (await _cli(capsys, *place, "--limit", price, "--order-id", order_id, *bus))[0] == 0
-        fill = ApplyFill(
+        # Fills come from the venue, on EXECUTION (a client may not send them as commands).
+        report = OrderFillReported(
+            report_id=f"{order_id}.fill.1",
             account_id=AccountId("alice"),
-            fill_id=FillId(f"{order_id}.fill.1"),
             order_id=OrderId(order_id),
+            ts=datetime.now(UTC),
+            symbol=Symbol("AAPL"),
+            side=OrderSide(side),
             price=Decimal(price),
             quantity=Decimal(5),
             fee=Decimal(1),
-            slippage=Decimal("0.10"),
+            liquidity=Liquidity.TAKER,
+            reference_price=Decimal(price),
+            touch_price=Decimal(price),
             spread_cost=Decimal("0.05"),
+            slippage=Decimal("0.10"),
+            slippage_bps=Decimal(0),
+            models=ExecutionModels(),
+            remaining=Decimal(0),
             fee_model="equity",
-            ts=datetime.now(UTC),
         )
-        await PortfolioClient(nats_client, subjects).command(fill)
+        envelope = Envelope(
+            event_id=EventId(ids.new()),
+            stream_id=StreamId("venue"),
+            stream_version=1,
+            occurred_at=report.ts,
+            correlation_id=CorrelationId(order_id),
+            actor=Actor("execution"),
+            data=report,
+        )
+        subject = subjects.execution_report("alice", "order_fill_reported")
+        await publish(nats_client.jetstream(), subject, envelope, msg_id=report.report_id)
+        await _until_filled(nats_client, subjects, order_id)
 
     _, out, _ = await _cli(capsys, "account", "trades", "alice", "--json", *bus)
     (trade,) = json.loads(out)

@@ -120,10 +120,11 @@ async def test_a_bracket_order_fills_from_market_data_and_its_stop_closes_the_po
             summary = (await _summary(client)).result
             trades = (await client.query("trades", GetClosedTrades(account_id=ACC))).result
 
-    # The entry: a market buy at the ask (100.01) plus crypto's default 5 bps of slippage, to
-    # the tick; the taker fee is 40 bps of 5 x 100.06 = 2.0012, charged to the cent: 2.00.
+    # The entry: a market buy at the ask (100.01) plus crypto's default 5 bps of slippage,
+    # 100.060005, rounded up to the tick (against the buyer): 100.07; the taker fee is 40 bps
+    # of 5 x 100.07 = 2.0014, charged to the cent: 2.00.
     assert entry.side is OrderSide.BUY
-    assert entry.price == Decimal("100.06")
+    assert entry.price == Decimal("100.07")
     assert entry.fee == Decimal("2.00")
     assert (entry.fee_model, entry.spread_model) == ("crypto", "quoted")
     # The exit: the stop-loss, at or below the stop.

@@ -67,6 +67,22 @@ def test_prices_sit_on_the_instrument_tick_and_bid_is_below_ask() -> None:
         assert quote.volume >= 0
 
 
+def test_coins_worth_cents_or_less_quote_at_their_own_tick() -> None:
+    generator = SyntheticGenerator(
+        [default_model(s) for s in ("DOGEUSD", "SHIBUSDT")],
+        seed=1,
+        start=START,
+        interval=timedelta(seconds=1),
+        time_scale=3600,
+    )
+    for quote in (q for step in itertools.islice(generator.steps(), 300) for q in step):
+        tick = instrument_for(quote.symbol).tick_size
+        assert 0 < quote.bid < quote.ask
+        assert quote.bid % tick == 0
+        assert quote.ask % tick == 0
+        assert quote.ask < (Decimal("0.2") if quote.symbol == "DOGEUSD" else Decimal("0.0001"))
+
+
 def test_quotes_are_timestamped_on_the_interval_grid() -> None:
     generator = SyntheticGenerator(
         [default_model("AAPL")],

@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.bus.publishing import publish as publish_report
 from papertape.contract.codec import encode
-from papertape.contract.events.account import ApplyFill, OpenAccount, PlaceOrder
+from papertape.contract.events.account import OpenAccount, PlaceOrder
 from papertape.contract.events.orders import OrderSide
-from papertape.contract.events.portfolio import GetPositions
-from papertape.contract.ids import AccountId, FillId, OrderId, Symbol
+from papertape.contract.events.portfolio import GetActivity, GetPositions
+from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.subjects import Subjects
 from papertape.trading.venue.scenarios import quote
 from tests.e2e.test_trade_flow import until
 from tests.portfolio.conftest import PortfolioClient
+from tests.portfolio.test_execution_reports import fill_report
 
 pytestmark = pytest.mark.integration
 ACC = AccountId("pounds")
@@ -47,17 +51,26 @@ async def test_a_move_of_gbpusd_reaches_an_account_holding_eurgbp_in_dollars(
     )
     placed = await client.command(entry)
     assert placed.result["events"][0]["data"]["rate"] == "1.25000", placed
-    filled = await client.command(
-        ApplyFill(
-            account_id=ACC,
-            fill_id=FillId("o1.fill.1"),
-            order_id=OrderId("o1"),
-            price=Decimal("0.85000"),
-            quantity=Decimal(500),
-            ts=datetime.now(UTC),
-        )
+    # The fill comes as the venue's report on EXECUTION (clients cannot send ApplyFill).
+    template = fill_report("o1.fill.1", "500", "0.85000", "0")
+    report = msgspec.structs.replace(
+        template.data, account_id=ACC, order_id=OrderId("o1"), symbol=EURGBP
     )
-    assert filled.result["events"][0]["data"]["rate"] == "1.25000", filled
+    subject = subjects.execution_report(ACC, "order_fill_reported")
+    await publish_report(
+        nats_client.jetstream(),
+        subject,
+        msgspec.structs.replace(template, data=report),
+        msg_id="f1",
+    )
+
+    async def filled() -> dict[str, Any] | None:
+        activity = (await client.query("activity", GetActivity(account_id=ACC))).result
+        fills = [e["data"] for e in activity if e["data"]["type"] == "order_filled.v2"]
+        return fills[0] if fills else None
+
+    fill = await until(filled, seconds=15)
+    assert fill["rate"] == "1.25000", fill
     # The pound moves; EURGBP does not: the account is marked through GBPUSD alone.
     await publish(nats_client, subjects, GBPUSD, "1.30000")
 

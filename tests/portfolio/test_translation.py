@@ -39,3 +39,5 @@ def test_a_fill_report_hands_the_market_bid_and_ask_to_the_account() -> None:
     command = command_for(report)
     assert isinstance(command, ApplyFill)
     assert (command.bid, command.ask) == (D("99.99"), D("100.01"))
+    # The account checks a report's symbol and side against the order it names.
+    assert (command.symbol, command.side) == ("AAPL", OrderSide.BUY)

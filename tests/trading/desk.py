@@ -20,10 +20,12 @@ from papertape.contract.events.account import (
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.orders import OrderRole, OrderSide, OrderType
 from papertape.contract.ids import OrderId, Symbol
+from papertape.contract.limits import RiskLimits
 from papertape.portfolio.translation import command_for
 from papertape.trading.account import replay
 from papertape.trading.account.currency import symbols_to_mark
-from papertape.trading.account.scenarios import ACCOUNT, Scenario, at, wide_open
+from papertape.trading.account.scenarios import ACCOUNT, WIDE_LIMITS, Scenario, at
+from papertape.trading.account.scenarios import opened as opened_at_start
 from papertape.trading.venue import Venue
 from papertape.trading.venue.scenarios import quote
 
@@ -39,12 +41,17 @@ class Desk:
         mark: str = "100",
         *,
         opened: AccountOpened | None = None,
+        allow_short: bool = False,
+        limits: RiskLimits = WIDE_LIMITS,
         marks: dict[str, str] | None = None,
         apply_marks: bool = False,
     ) -> None:
-        """``apply_marks``: quotes also reach the account's state as the portfolio's marks do
-        (``ApplyMark`` for the positions and the pairs that convert them)."""
-        self.account = Scenario(opened or wide_open(cash), marks=marks or {AAPL: mark})
+        """``opened`` overrides ``cash``, ``allow_short`` and ``limits``; ``apply_marks``: quotes
+        also reach the account's state as the portfolio's marks do (``ApplyMark`` for the
+        positions and the pairs that convert them)."""
+        prices = {AAPL: mark, **(marks or {})}
+        account = opened or opened_at_start(cash, allow_short, limits=limits)
+        self.account = Scenario(account, marks=prices)
         self.apply_marks = apply_marks
         self.venue = Venue()
         self.reports: list[ExecutionReport] = []
@@ -75,14 +82,14 @@ class Desk:
         stop_loss: str | None = None,
         take_profit: str | None = None,
         reduce_only: bool = False,
-        symbol: Symbol = AAPL,
+        symbol: str = AAPL,
     ) -> list[AccountEvent]:
         """Place an order at the account (the venue sees it at once)."""
         return self.command(
             PlaceOrder(
                 account_id=ACCOUNT,
                 order_id=OrderId(order_id),
-                symbol=symbol,
+                symbol=Symbol(symbol),
                 side=side,
                 quantity=Decimal(quantity),
                 order_type=order_type,
@@ -107,11 +114,11 @@ class Desk:
         working = sorted(i for i, o in orders.items() if o.parent_order_id is None)
         return self.cancel(working[pick % len(working)]) if working else []
 
-    def quote(self, bid: str, ask: str, symbol: Symbol = AAPL) -> list[ExecutionReport]:
+    def quote(self, bid: str, ask: str, symbol: str = AAPL) -> list[ExecutionReport]:
         """A quote reaches the venue; its reports go back to the account (and its mark)."""
-        self.account.marks[symbol] = (Decimal(bid) + Decimal(ask)) / 2
+        self.account.marks[Symbol(symbol)] = (Decimal(bid) + Decimal(ask)) / 2
         ts = self.now()
-        seen = self._settle(self.venue.on_quote(quote(bid, ask, ts, symbol=symbol)))
+        seen = self._settle(self.venue.on_quote(quote(bid, ask, ts, symbol=Symbol(symbol))))
         if self.apply_marks:
             self.mark(ts)
             seen += self._settle([])
@@ -166,9 +173,9 @@ class Desk:
             and (o.parent_order_id not in orders or orders[o.parent_order_id].filled_quantity > 0)
         }
 
-    def held(self, symbol: Symbol = AAPL) -> Decimal:
+    def held(self, symbol: str = AAPL) -> Decimal:
         """The account's position in a symbol (0 when flat)."""
-        position = self.account.state.positions.get(symbol)
+        position = self.account.state.positions.get(Symbol(symbol))
         return Decimal(0) if position is None else position.quantity
 
     def assert_agreed(self) -> None:

@@ -3,7 +3,11 @@
 USD and EUR accounts, cash and margin, trade AAPL (USD), USDJPY (JPY) and EURGBP (GBP) while
 the dollar prices of the euro, the pound, the yen and the share move; the pairs are quoted as
 one consistent market (EURGBP = EURUSD / GBPUSD, to the tick), so every rate the account uses
-can be checked against the market's own.
+can be checked against the market's own. Besides entries and reduce-only exits, the trader
+sends plain exits (some beyond the position, some resting away from the market) and withdraws
+what is available, so the reserve rules meet the conversion: reserves cover the working orders'
+opening parts at their rates, and every opening fill on margin leaves buying power >= 0 in the
+base currency.
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from papertape.contract.events.account import AccountEvent, Deposit, OrderPlaced, Withdraw
-from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.events.account import (
+    AccountEvent,
+    Deposit,
+    FillRejected,
+    OrderFilledV2,
+    OrderPlaced,
+    Withdraw,
+)
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.ids import OrderId, Symbol
 from papertape.contract.instruments import instrument_for
+from papertape.trading.account import INITIAL_STATE, AccountState, evolve
 from papertape.trading.account.currency import quote_currency
+from papertape.trading.account.forgeries import MISMATCHES
 from papertape.trading.account.scenarios import ACCOUNT, wide_open
 from tests.trading.desk import Desk
 
@@ -43,6 +56,9 @@ class CurrenciesAtTheDesk(RuleBasedStateMachine):
         self.margin = False
         self.rates: dict[OrderId, Decimal] = {}
         self.opening_in_full: set[OrderId] = set()
+        self.checked = 0
+        """How many of the account's events the buying-power invariant has been through."""
+        self.checked_state = INITIAL_STATE
 
     @initialize(base=st.sampled_from(["USD", "EUR"]), margin=st.booleans())
     def open_account(self, base: str, margin: bool) -> None:
@@ -147,6 +163,40 @@ class CurrenciesAtTheDesk(RuleBasedStateMachine):
             self._record(placed, expected)
             self._tick(symbol)
 
+    @rule(
+        symbol=st.sampled_from(TRADED),
+        share=st.sampled_from(["0.5", "1"]),
+        beyond=st.sampled_from([0, 5]),
+        limit_away=st.sampled_from([None, "0.03"]),
+    )
+    def exit_plain(self, symbol: Symbol, share: str, beyond: int, limit_away: str | None) -> None:
+        # Not reduce-only: beyond the position (or once something else closed it) it opens, and
+        # its opening part is reserved and checked in the base currency, at placement and fill.
+        held = self.desk.held(symbol)
+        side = OrderSide.SELL if held >= 0 else OrderSide.BUY
+        quantity = int(abs(held) * D(share)) + (beyond if symbol == AAPL else beyond * 1000)
+        if quantity <= 0:
+            return
+        instrument = instrument_for(symbol)
+        order_type, limit = OrderType.MARKET, None
+        if limit_away is not None:  # rests beyond the market, to fill after a move (or never)
+            order_type = OrderType.LIMIT
+            away = D(limit_away) * (-side.sign)
+            limit = str(instrument.price(self.prices()[symbol] * (1 + away)))
+        expected = self.rate(symbol)
+        placed = self.desk.place(
+            self._next_id(), side, str(quantity), order_type=order_type, limit=limit, symbol=symbol
+        )
+        self._record(placed, expected)
+        self._tick(symbol)
+
+    @rule(share=st.sampled_from(["0.5", "1"]))
+    def withdraw_available(self, share: str) -> None:
+        # Tight cash: gaps and exits that open meet the fill-time checks in the base currency.
+        amount = (self.desk.account.state.available_funds * D(share)).quantize(D("0.01"))
+        if amount > 0:
+            self.desk.command(Withdraw(account_id=ACCOUNT, amount=amount))
+
     @rule(pick=st.integers(0, 1000))
     def cancel(self, pick: int) -> None:
         self.desk.cancel_one(pick)
@@ -194,13 +244,37 @@ class CurrenciesAtTheDesk(RuleBasedStateMachine):
             if not order.opening:
                 assert order.reserved == 0
                 continue
+            # What its opening part still to fill needs, at least (a flip's closing part none).
+            factor = D(1) if order.side is OrderSide.BUY else state.margin_requirement
+            needs = order.opening_remaining * order.reference_price * order.rate * factor
+            assert order.reserved_now >= needs, order
             # An opening order holds its notional (a short its margin) in the base currency,
             # plus its costs: at least the price of what it opens, at most a little more.
-            factor = D(1) if order.side is OrderSide.BUY else state.margin_requirement
             least = order.remaining * order.reference_price * order.rate * factor
             assert order.reserved_now <= least * D("1.01") + 2
             if order.order_id in self.opening_in_full:
                 assert order.reserved_now >= least
+
+    @precondition(lambda self: hasattr(self, "desk"))
+    @invariant()
+    def every_venue_fill_matches_its_order(self) -> None:
+        # Refused for the account's own reasons (cash, margin, limits at fill), or naming an
+        # order the account ended; never because the venue filled outside the order.
+        outside = MISMATCHES - {RejectReason.UNKNOWN_ORDER}
+        refused = [e for e in self.desk.account.events if isinstance(e, FillRejected)]
+        assert not [e for e in refused if e.reason_code in outside]
+
+    @precondition(lambda self: hasattr(self, "desk"))
+    @invariant()
+    def every_opening_fill_on_margin_keeps_buying_power_in_the_base_currency(self) -> None:
+        events = self.desk.account.events
+        state = self.checked_state
+        for event in events[self.checked :]:
+            after = evolve(state, event)
+            if isinstance(event, OrderFilledV2) and after.allow_short and _opened(state, after):
+                assert after.available_funds >= 0, event
+            state = after
+        self.checked, self.checked_state = len(events), state
 
     @precondition(lambda self: hasattr(self, "desk"))
     @invariant()
@@ -225,6 +299,16 @@ class CurrenciesAtTheDesk(RuleBasedStateMachine):
             notional = abs(position.quantity * position.mark * rate)
             at_market = position.quantity * (position.mark - position.avg_price) * rate
             assert abs(position.unrealized_pnl - at_market) <= notional * TOLERANCE + D("0.01")
+
+
+def _opened(before: AccountState, after: AccountState) -> bool:
+    """Whether some position grew in size or changed side."""
+    for symbol, position in after.positions.items():
+        old = before.positions.get(symbol)
+        held = old.quantity if old is not None else D(0)
+        if abs(position.quantity) > abs(held) or position.quantity * held < 0:
+            return True
+    return False
 
 
 CurrenciesAtTheDesk.TestCase.settings = settings(

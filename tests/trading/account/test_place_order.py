@@ -27,6 +27,7 @@ from papertape.contract.events.orders import (
 from papertape.contract.ids import ClientOrderId, OrderId
 from papertape.contract.limits import RiskLimits
 from papertape.trading.account.scenarios import (
+    AAPL,
     ACCOUNT,
     Scenario,
     at,
@@ -291,6 +292,7 @@ def test_the_breaker_resets_on_the_next_utc_day() -> None:
 def test_an_entry_finds_a_loss_past_a_lowered_limit_and_trips_the_breaker() -> None:
     s = Scenario(opened(limits=RiskLimits(max_position_pct=D(100))))
     s.given(order("o1", quantity="50"), fill("o1", "100", "50"), mark("94.5"))  # 2.75% down
+    s.marks[AAPL] = D("94.5")  # the decision's price is the mark's
     assert not s.state.breaker_tripped
     s.given(SetRiskLimits(account_id=ACCOUNT, limits=RiskLimits(max_daily_loss_pct=D(2))))
     events = s.when(order("o2", quantity="1"))

@@ -11,10 +11,16 @@ from papertape.contract.events.account import (
     OrderFilledV2,
     OrderTriggered,
 )
-from papertape.contract.events.execution import OrderExpiryReported, OrderFillReported
+from papertape.contract.events.execution import (
+    ExecutionModels,
+    FillPolicy,
+    OrderExpiryReported,
+    OrderFillReported,
+)
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.ids import FillId, OrderId, Symbol
 from papertape.trading.venue import Venue
+from papertape.trading.venue.config import VenueConfig
 from papertape.trading.venue.scenarios import ACCOUNT, at, bracket, placed, quote
 
 D = Decimal
@@ -84,21 +90,34 @@ def test_triggered_stop_from_the_log_works_as_a_market_order() -> None:
     assert [type(r) for r in venue.on_quote(quote("99", "100", at(2)))] == [OrderFillReported]
 
 
-def test_refused_fill_ends_the_order_with_an_expiry() -> None:
-    venue = Venue()
-    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
-    [report] = venue.on_account_event(
-        FillRejected(
-            account_id=ACCOUNT,
-            ts=at(1),
-            fill_id=FillId("o1.fill.1"),
-            order_id=OrderId("o1"),
-            reason_code=RejectReason.INSUFFICIENT_CASH,
-            message="no cash",
-        )
+def _refused(fill_id: str) -> FillRejected:
+    return FillRejected(
+        account_id=ACCOUNT,
+        ts=at(3),
+        fill_id=FillId(fill_id),
+        order_id=OrderId("o1"),
+        reason_code=RejectReason.INSUFFICIENT_CASH,
+        message="no cash",
     )
+
+
+def test_refused_fill_ends_the_order_with_an_expiry() -> None:
+    capped = ExecutionModels(fills=FillPolicy(cap_at_quote_size=True))
+    venue = Venue(VenueConfig(default=capped))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "2", OrderType.LIMIT, limit="90"))
+    [fill] = venue.on_quote(quote("89", "90", at(2), ask_size="1"))  # one of the two
+    assert isinstance(fill, OrderFillReported)
+    [report] = venue.on_account_event(_refused(fill.report_id))
     assert isinstance(report, OrderExpiryReported)
     assert report.reason == "fill rejected: insufficient_cash"
+    assert venue.working() == []
+
+
+def test_a_refused_fill_the_venue_never_gave_leaves_the_order_working() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    assert venue.on_account_event(_refused("forged.fill.1")) == []
+    assert [o.order_id for o in venue.working()] == ["o1"]
 
 
 def test_reset_account_loses_its_working_orders() -> None:
@@ -108,3 +127,16 @@ def test_reset_account_loses_its_working_orders() -> None:
         AccountReset(account_id=ACCOUNT, ts=at(1), epoch=2, initial_cash=D(1000))
     )
     assert venue.working() == []
+
+
+def test_a_refused_final_fill_of_the_venues_own_is_reported_as_the_orders_end() -> None:
+    # The venue forgot the order when it filled; the account, refusing the report, may still
+    # list it: the expiry says it is over on both sides.
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    [fill] = venue.on_quote(quote("89", "90", at(2)))
+    assert isinstance(fill, OrderFillReported)
+    assert venue.working() == []
+    [report] = venue.on_account_event(_refused(fill.report_id))
+    assert isinstance(report, OrderExpiryReported)
+    assert (report.order_id, report.unfilled) == ("o1", D(1))

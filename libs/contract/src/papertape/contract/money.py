@@ -18,13 +18,13 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
     return DECIMAL_CONTEXT.create_decimal(value)
 
 
-def quantize_to(value: Decimal, step: Decimal) -> Decimal:
-    """Round to a multiple of `step` (a tick or a lot), half to even."""
+def quantize_to(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """Round to a multiple of `step` (a tick or a lot), half to even unless told otherwise."""
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
     # The module's context, not the thread's: another thread may not have ours.
     units = DECIMAL_CONTEXT.divide(value, step).to_integral_value(
-        rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT
+        rounding=rounding, context=DECIMAL_CONTEXT
     )
     return DECIMAL_CONTEXT.multiply(units, step).quantize(step, context=DECIMAL_CONTEXT)
 

@@ -10,6 +10,7 @@ from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand
+from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Envelope, Reply, ReplyErrorCode, Request
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import QuoteReceived
@@ -18,7 +19,7 @@ from papertape.contract.ids import Actor, CausationId
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import answer
-from papertape.portfolio.translation import command_for
+from papertape.portfolio.translation import command_for, from_clients
 
 command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
 query_requests: Codec[Request[PortfolioQuery]] = Codec(Request[PortfolioQuery])
@@ -35,6 +36,11 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
+        if not from_clients(request.body):
+            kind = message_name(type(request.body))
+            message = f"{kind} comes from the venue or the portfolio only, not from a client"
+            code = ReplyErrorCode.SERVICE_ONLY_COMMAND
+            return encode(Reply(ok=False, error_code=code, error=message))
         try:
             decided = await book.execute(request, marks.prices())
         except DuplicateEventError as error:

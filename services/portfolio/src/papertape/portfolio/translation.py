@@ -1,8 +1,19 @@
-"""The venue's reports in the account's language: each report becomes one account command."""
+"""The venue's reports in the account's language: each report becomes one account command.
+
+Those commands (fills, triggers, expiries) come only from the venue's reports on EXECUTION, and
+marks only from the portfolio's own mark loop: on the client command subject they are refused
+(``from_clients``), so no caller can fill, trigger or expire an order by asking.
+"""
 
 from __future__ import annotations
 
-from papertape.contract.events.account import AccountCommand, ApplyFill, ExpireOrder, TriggerOrder
+from papertape.contract.events.account import (
+    AccountCommand,
+    ApplyFill,
+    ApplyMark,
+    ExpireOrder,
+    TriggerOrder,
+)
 from papertape.contract.events.execution import (
     ExecutionReport,
     OrderExpiryReported,
@@ -10,6 +21,14 @@ from papertape.contract.events.execution import (
     OrderTriggerReported,
 )
 from papertape.contract.ids import FillId
+
+SERVICE_ONLY = (ApplyFill, TriggerOrder, ExpireOrder, ApplyMark)
+"""The account commands that only the venue (through its reports) or the portfolio sends."""
+
+
+def from_clients(command: AccountCommand) -> bool:
+    """Whether a client may send ``command`` on the command subject."""
+    return not isinstance(command, SERVICE_ONLY)
 
 
 def command_for(report: ExecutionReport) -> AccountCommand:
@@ -32,6 +51,8 @@ def command_for(report: ExecutionReport) -> AccountCommand:
                 ts=report.ts,
                 bid=report.bid,
                 ask=report.ask,
+                symbol=report.symbol,
+                side=report.side,
             )
         case OrderTriggerReported():
             return TriggerOrder(

@@ -176,6 +176,10 @@ class ApplyFill(AccountCommandBase, frozen=True, kw_only=True):
     """The market's bid when the fill happened (None: unknown, the fill price marks)."""
     ask: Charge | None = None
     """The market's ask when the fill happened."""
+    symbol: Annotated[Symbol, NAME] | None = None
+    """The symbol the venue filled (None: not said, as before it was): must be the order's."""
+    side: OrderSide | None = None
+    """The side the venue filled (None: not said): must be the order's."""
 
 
 class ApplyMark(AccountCommandBase, frozen=True, kw_only=True):
@@ -312,6 +316,10 @@ class OrderPlaced(AccountEventBase, frozen=True, kw_only=True):
     opening: bool = True
     rate: Decimal = Decimal(1)
     """Base-currency units per unit of the instrument's quote currency when it was placed."""
+    opening_quantity: Decimal | None = None
+    """The part that opens or adds exposure, beyond what is left to close when it is placed;
+    ``reserved`` covers it, and fills take the closing part first (None, in events before it
+    was recorded: all of the order when ``opening``, else none)."""
 
 
 class OrderRejected(AccountEventBase, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ from papertape.contract.events.account import (
     WithdrawalRejected,
     order_filled_v2,
 )
+from papertape.trading.account.closing import placed_opening
 from papertape.trading.account.currency import is_pair, rerated
 from papertape.trading.account.fills import fill_position
 from papertape.trading.account.journal import History
@@ -123,8 +124,9 @@ def _reset(state: AccountState, e: AccountReset) -> AccountState:
         halt_reason=state.halt_reason,
         marks=state.marks,
         day=state.day,
-        # The day's trades stay counted: a reset is no way around the daily limit.
+        # The day's trades and its breaker stay: a reset is no way around the daily limits.
         trades_today=state.trades_today,
+        breaker_tripped=state.breaker_tripped,
         day_start_equity=e.initial_cash,
         high_water_mark=e.initial_cash,
         order_ids=state.order_ids,
@@ -160,6 +162,7 @@ def _placed(state: AccountState, e: OrderPlaced) -> AccountState:
         reserved=e.reserved,
         opening=e.opening,
         rate=e.rate,
+        opening_quantity=placed_opening(e),
         placed_at=e.ts,
     )
     client_ids = state.client_order_ids

@@ -19,6 +19,7 @@ from papertape.contract.events.account import (
 )
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.money import ZERO
+from papertape.trading.account.buying_power import margin_refusal
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.currency import (
     ONE,
@@ -31,11 +32,10 @@ from papertape.trading.account.currency import (
 )
 from papertape.trading.account.evolve import evolve
 from papertape.trading.account.fills import fill_position
+from papertape.trading.account.forgeries import MISMATCHES, mismatch
 from papertape.trading.account.placement import breaker_tripped, orphaned_children
 from papertape.trading.account.risk import Refusal
 from papertape.trading.account.state import AccountState, Order
-
-_LIMITED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
 def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) -> list[AccountEvent]:
@@ -46,16 +46,7 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
     rate = ONE if order is None else fill_rate(state, order, cmd, context)
     refusal = _fill_refusal(cmd, state, order, rate)
     if refusal is not None or order is None:
-        refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
-        rejected = FillRejected(
-            account_id=cmd.account_id,
-            ts=cmd.ts,
-            fill_id=cmd.fill_id,
-            order_id=cmd.order_id,
-            reason_code=refusal.reason,
-            message=refusal.message,
-        )
-        return [rejected, *_ended_by_refusal(state, order, rejected)]
+        return _refused_fill(cmd, state, order, refusal)
     outcome = fill_position(
         state.positions.get(order.symbol),
         order,
@@ -92,8 +83,11 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
         bid=cmd.bid,
         ask=cmd.ask,
     )
-    events: list[AccountEvent] = [filled]
     after = evolve(state, filled)
+    refusal = margin_refusal(state, after, order, cmd.quantity)
+    if refusal is not None:
+        return _refused_fill(cmd, state, order, refusal)
+    events: list[AccountEvent] = [filled]
     if outcome.position.quantity == 0:
         # Flat: the remaining exits of this symbol (a bracket's other leg) have nothing to close;
         # the legs of an entry still working wait for it, they will guard what it opens.
@@ -111,15 +105,32 @@ def apply_fill(cmd: ApplyFill, state: AccountState, context: DecisionContext) ->
     return events
 
 
+def _refused_fill(
+    cmd: ApplyFill, state: AccountState, order: Order | None, refusal: Refusal | None
+) -> list[AccountEvent]:
+    refusal = refusal or Refusal(RejectReason.UNKNOWN_ORDER, "no such order")
+    rejected = FillRejected(
+        account_id=cmd.account_id,
+        ts=cmd.ts,
+        fill_id=cmd.fill_id,
+        order_id=cmd.order_id,
+        reason_code=refusal.reason,
+        message=refusal.message,
+    )
+    return [rejected, *_ended_by_refusal(state, order, rejected)]
+
+
 def _ended_by_refusal(
     state: AccountState, order: Order | None, rejected: FillRejected
 ) -> list[AccountEvent]:
     """A working order whose fill is refused ends here, as it does at the venue (no zombie).
 
     The venue counts a fill as done when it reports it, so it has forgotten an order whose
-    final fill the account refuses, and it expires the rest of one partly filled.
+    final fill the account refuses, and it expires the rest of one partly filled. A report that
+    does not match the order (``forgeries.mismatch``) is not the venue's word on it: the order
+    works on (the venue ends it itself, and says so, if the report was its own).
     """
-    if order is None:
+    if order is None or rejected.reason_code in MISMATCHES:
         return []
     events: list[AccountEvent] = [
         OrderExpired(
@@ -155,19 +166,9 @@ def _fill_refusal(
         return Refusal(RejectReason.ACCOUNT_NOT_OPEN, "no such account")
     if order is None:
         return Refusal(RejectReason.UNKNOWN_ORDER, f"no working order {cmd.order_id}")
-    if cmd.quantity <= 0 or cmd.price <= 0 or cmd.fee < 0:
-        return Refusal(RejectReason.INVALID_FILL, "quantity and price must be positive, fee >= 0")
-    if cmd.quantity > order.remaining:
-        return Refusal(
-            RejectReason.OVERFILL, f"fill of {cmd.quantity} exceeds the {order.remaining} remaining"
-        )
-    if order.order_type in _LIMITED and order.limit_price is not None:
-        worse = (cmd.price - order.limit_price) * order.side.sign
-        if worse > 0:
-            return Refusal(
-                RejectReason.PRICE_OUTSIDE_LIMIT,
-                f"fill at {cmd.price} is worse than the limit {order.limit_price}",
-            )
+    mismatched = mismatch(cmd, order)
+    if mismatched is not None:
+        return mismatched
     position = state.positions.get(order.symbol)
     held = position.quantity if position is not None else ZERO
     if order.reduce_only and (held * order.side.sign >= 0 or cmd.quantity > abs(held)):

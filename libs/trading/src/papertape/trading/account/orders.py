@@ -16,6 +16,7 @@ from papertape.contract.events.orders import (
 )
 from papertape.contract.ids import OrderId
 from papertape.contract.instruments import instrument_for
+from papertape.contract.money import ZERO
 from papertape.trading.account.risk import OrderPlan, Refusal
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,31}$")
@@ -130,6 +131,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
             reserved=plan.reserved,
             opening=plan.opening_quantity > 0,
             rate=plan.rate,
+            opening_quantity=plan.opening_quantity,
         )
     ]
     exit_side: OrderSide = cmd.side.opposite
@@ -159,6 +161,7 @@ def placed(cmd: PlaceOrder, plan: OrderPlan, now: datetime) -> list[OrderPlaced]
                 reference_price=price,
                 opening=False,
                 rate=plan.rate,
+                opening_quantity=ZERO,
             )
         )
     return events

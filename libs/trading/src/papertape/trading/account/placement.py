@@ -29,6 +29,7 @@ from papertape.trading.account.risk import (
     reference_price,
 )
 from papertape.trading.account.state import AccountState
+from papertape.trading.account.valuation import decision_equity, decision_loss_pct
 
 
 def place_order(
@@ -86,16 +87,23 @@ def _refusal(
         )
     if opening == 0:
         return None
-    if not state.breaker_tripped and daily_loss_pct(state) >= state.limits.max_daily_loss_pct:
-        events.extend(breaker_tripped(state, context.now))
+    events.extend(breaker_tripped(state, context.now, context))
     return check_entry(state, cmd, plan_order(state, cmd, price, rate), context)
 
 
-def breaker_tripped(state: AccountState, now: datetime) -> list[AccountEvent]:
-    """CircuitBreakerTripped when today's loss has reached the limit and it has not tripped yet."""
+def breaker_tripped(
+    state: AccountState, now: datetime, context: DecisionContext | None = None
+) -> list[AccountEvent]:
+    """CircuitBreakerTripped when today's loss has reached the limit and it has not tripped yet.
+
+    With a decision context the loss is at its prices (``valuation``), else at the marks.
+    """
     if state.breaker_tripped or not state.is_open or state.day_start_equity <= 0:
         return []
-    loss = daily_loss_pct(state)
+    if context is None:
+        loss, equity = daily_loss_pct(state), state.equity
+    else:
+        loss, equity = decision_loss_pct(state, context), decision_equity(state, context)
     if loss < state.limits.max_daily_loss_pct:
         return []
     return [
@@ -103,7 +111,7 @@ def breaker_tripped(state: AccountState, now: datetime) -> list[AccountEvent]:
             account_id=state.account_id,
             ts=now,
             day_start_equity=state.day_start_equity,
-            equity=state.equity,
+            equity=equity,
             loss_pct=loss,
         )
     ]

@@ -1,9 +1,12 @@
 """Pre-trade risk: every limit an order that opens or adds to a position must pass.
 
 Orders that only reduce a position (exits) skip the entry limits and need no buying power;
-the kill switch and reduce-only violations apply to every order. Prices are in the quote
-currency; every amount checked (reserve, position value, risk, heat) is converted to the base
-currency at the order's rate first, and limits are compared in the base currency.
+the kill switch and reduce-only violations apply to every order. What an exit may close is
+what is left of the position once the working exits are counted (``closing``); the rest of it
+opens, and is reserved and checked as an entry. Fill-time checks are in ``buying_power``.
+Prices are in the quote currency; every amount checked (reserve, position value, risk, heat)
+is converted to the base currency at the order's rate first, and limits are compared in the
+base currency.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import msgspec
 
 from papertape.contract.events.account import PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
+from papertape.contract.ids import Symbol
 from papertape.contract.instruments import instrument_for
 from papertape.contract.money import HUNDRED, ZERO
+from papertape.trading.account.closing import closable, held, left_to_close, working_on_side
 from papertape.trading.account.context import DecisionContext
 from papertape.trading.account.currency import ONE, currency_of, quote_currency, rate_for
-from papertape.trading.account.marks import daily_loss_pct
 from papertape.trading.account.state import AccountState
+from papertape.trading.account.valuation import decision_loss_pct
 from papertape.trading.costs import expected_costs, terms_for
 
 
@@ -39,6 +44,7 @@ class OrderPlan(msgspec.Struct, frozen=True, kw_only=True):
     """In the base currency."""
     rate: Decimal = ONE
     """Base-currency units per unit of the quote currency, at the decision."""
+    closing_quantity: Decimal = ZERO
 
 
 def market_price(state: AccountState, context: DecisionContext, cmd: PlaceOrder) -> Decimal | None:
@@ -76,11 +82,16 @@ def reference_price(
 
 
 def opening_quantity(state: AccountState, cmd: PlaceOrder) -> Decimal:
-    """The part of an order that opens or adds exposure (beyond closing the current position)."""
-    position = state.positions.get(cmd.symbol)
-    held = position.quantity if position is not None else ZERO
-    closable = abs(held) if held * cmd.side.sign < 0 else ZERO
-    return max(ZERO, cmd.quantity - closable)
+    """The part of an order that opens or adds exposure (beyond what is left to close).
+
+    A reduce-only order is measured against the position alone (it can never go beyond it);
+    any other against the position less what working orders close of it (``closing``).
+    """
+    if cmd.reduce_only:
+        can_close = closable(state, cmd.symbol, cmd.side)
+    else:
+        can_close = left_to_close(state, cmd.symbol, cmd.side)
+    return max(ZERO, cmd.quantity - can_close)
 
 
 def plan_order(
@@ -92,8 +103,15 @@ def plan_order(
     they are in the quote currency, the reserve in the base currency at ``rate``.
     """
     opening = opening_quantity(state, cmd)
+    closing = cmd.quantity - opening
     if opening == 0:
-        return OrderPlan(reference_price=price, opening_quantity=opening, reserved=ZERO, rate=rate)
+        return OrderPlan(
+            reference_price=price,
+            opening_quantity=opening,
+            reserved=ZERO,
+            rate=rate,
+            closing_quantity=closing,
+        )
     limited = cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     instrument = instrument_for(cmd.symbol)
     terms = terms_for(state.costs, instrument)
@@ -110,6 +128,7 @@ def plan_order(
         opening_quantity=opening,
         reserved=_covering(reserved * rate),
         rate=rate,
+        closing_quantity=closing,
     )
 
 
@@ -129,7 +148,7 @@ def check_entry(
     equity = state.equity
     if cmd.side is OrderSide.SELL and not state.allow_short:
         return Refusal(RejectReason.SHORT_SELLING_NOT_ALLOWED, "short selling is not allowed")
-    if state.breaker_tripped or daily_loss_pct(state) >= limits.max_daily_loss_pct:
+    if state.breaker_tripped or decision_loss_pct(state, context) >= limits.max_daily_loss_pct:
         return Refusal(
             RejectReason.DAILY_LOSS_LIMIT,
             f"daily loss limit of {limits.max_daily_loss_pct}% reached: entries resume next day",
@@ -164,17 +183,10 @@ def _check_size_and_risk(
 ) -> Refusal | None:
     limits = state.limits
     price = plan.reference_price * plan.rate  # in the base currency, as every limit is
-    position = state.positions.get(cmd.symbol)
-    held = position.quantity if position is not None else ZERO
-    pending = sum(
-        (
-            o.remaining
-            for o in state.orders.values()
-            if o.symbol == cmd.symbol and o.side is cmd.side and o.opening
-        ),
-        ZERO,
-    )
-    projected = (abs(held + cmd.quantity * cmd.side.sign) + pending) * price
+    # Where the position ends if this order and every working one on its side fill.
+    working = working_on_side(state, cmd.symbol, cmd.side)
+    ending = held(state, cmd.symbol) + (working + cmd.quantity) * cmd.side.sign
+    projected = abs(ending) * price
     max_value = equity * limits.max_position_pct / HUNDRED
     if projected > max_value:
         return Refusal(
@@ -192,7 +204,7 @@ def _check_size_and_risk(
             f"risk of {risk:.2f} to the stop exceeds {limits.max_risk_per_trade_pct}% of equity "
             f"({max_risk:.2f})",
         )
-    heat = state.open_risk + pending_risk(state) + risk
+    heat = state.open_risk - closed_risk(state, cmd.symbol, plan) + pending_risk(state) + risk
     max_heat = equity * limits.max_portfolio_heat_pct / HUNDRED
     if heat > max_heat:
         return Refusal(
@@ -204,12 +216,21 @@ def _check_size_and_risk(
 
 
 def pending_risk(state: AccountState) -> Decimal:
-    """Risk to the stop of working entry orders that carry one."""
+    """Risk to the stop of the opening parts of working orders that carry one."""
     return sum(
         (
-            abs(o.reference_price - o.stop_loss) * o.rate * o.remaining
+            abs(o.reference_price - o.stop_loss) * o.rate * o.opening_remaining
             for o in state.orders.values()
             if o.opening and o.stop_loss is not None
         ),
         ZERO,
     )
+
+
+def closed_risk(state: AccountState, symbol: Symbol, plan: OrderPlan) -> Decimal:
+    """The open risk of the part of a position an order closes (a flip's closing part)."""
+    position = state.positions.get(symbol)
+    if position is None or position.quantity == 0 or plan.closing_quantity <= 0:
+        return ZERO
+    share = min(plan.closing_quantity, abs(position.quantity)) / abs(position.quantity)
+    return position.open_risk * share

@@ -28,7 +28,9 @@ from papertape.trading.account.journal import History, Registry
 #    their round trip.
 # 4: positions carry the rates of their quote currency (money is in the base currency);
 #    orders the rate they were placed at.
-STATE_SCHEMA_VERSION = 4
+# 5: orders record the part that opens (opening_quantity); their reserve follows that part.
+#    (4 went out with the rates alone: its snapshots lack the opening part, so they are ignored.)
+STATE_SCHEMA_VERSION = 5
 _ONE = Decimal(1)
 
 
@@ -57,6 +59,8 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     reserved: Decimal = ZERO
     opening: bool = True
     rate: Decimal = _ONE
+    opening_quantity: Decimal = ZERO
+    """The part that opens or adds exposure (the rest closes the position it was placed on)."""
     placed_at: datetime
     filled_quantity: Decimal = ZERO
     triggered: bool = False
@@ -67,11 +71,23 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
         return self.quantity - self.filled_quantity
 
     @property
+    def opening_remaining(self) -> Decimal:
+        """The opening part still to fill: fills take the closing part first, as they close."""
+        return min(self.remaining, self.opening_quantity)
+
+    @property
+    def closing_remaining(self) -> Decimal:
+        """The closing part still to fill."""
+        return self.remaining - self.opening_remaining
+
+    @property
     def reserved_now(self) -> Decimal:
-        """Cash still reserved: the placement reserve scaled to the unfilled quantity."""
+        """Cash still reserved: the placement reserve scaled to the opening part unfilled."""
         if self.reserved == 0 or self.filled_quantity == 0:
             return self.reserved
-        return self.reserved * self.remaining / self.quantity
+        if self.opening_quantity <= 0:
+            return ZERO
+        return self.reserved * self.opening_remaining / self.opening_quantity
 
 
 class Position(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,9 +115,13 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def market_value(self) -> Decimal:
         """Signed value at the mark in the base currency: principal as booked plus the move."""
-        value = self.quantity * self.mark * self.rate
-        if self.book_rate != self.rate:
-            value += self.quantity * self.avg_price * (self.book_rate - self.rate)
+        return self.value_at(self.mark, self.rate)
+
+    def value_at(self, price: Decimal, rate: Decimal) -> Decimal:
+        """Signed value in the base currency at ``price`` with its quote currency at ``rate``."""
+        value = self.quantity * price * rate
+        if self.book_rate != rate:
+            value += self.quantity * self.avg_price * (self.book_rate - rate)
         return value
 
     @property

@@ -51,14 +51,17 @@ def modeled_touch(terms: CostTerms, instrument: Instrument, mid: Decimal, sign: 
     if terms.spread_pips == 0:
         return mid
     pip = instrument.pip_size if instrument.pip_size is not None else Decimal(1)
-    return instrument.price(mid + sign * terms.spread_pips * pip / _TWO)
+    return instrument.price_against(mid + sign * terms.spread_pips * pip / _TWO, sign)
 
 
 def taker_price(
     instrument: Instrument, touch: Decimal, sign: int, slippage_bps: Decimal
 ) -> Decimal:
-    """A taker fill's price: the touch moved ``slippage_bps`` against the trader, on the tick."""
-    return instrument.price(touch * (1 + sign * slippage_bps / BPS))
+    """A taker fill's price: the touch moved ``slippage_bps`` against the trader, on the tick.
+
+    Off the tick it rounds against the trader too (a buy up, a sell down), as a venue fills.
+    """
+    return instrument.price_against(touch * (1 + sign * slippage_bps / BPS), sign)
 
 
 def order_fee(

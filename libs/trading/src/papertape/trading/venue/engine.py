@@ -82,9 +82,12 @@ class Venue:
             if order.slot.value > 1:  # live at the venue already: refile as market or limit
                 state.book(order.placed.symbol).index(order)
         elif isinstance(event, FillRejected):
-            state.unbook(event.fill_id)
-            if order is not None:
-                return [state.expire(order, f"fill rejected: {event.reason_code}", event.ts)]
+            # Only a refused fill of the venue's own ends its order, even one the fill finished
+            # here (the account may still list it): a forged report (a fill id the venue never
+            # gave) says nothing about the order it names.
+            filled = state.unbook(event.fill_id)
+            if filled is not None:
+                return [state.expire(filled, f"fill rejected: {event.reason_code}", event.ts)]
         elif isinstance(event, AccountOpened | CostModelSet):
             state.schedules[event.account_id] = schedule_from(event.cost_model)
         elif isinstance(event, CostModelSetV2):

@@ -43,7 +43,7 @@ class VenueState:
         """Each account's cost schedule, from its log (an account not seen: the defaults)."""
         self.holdings: dict[tuple[AccountId, Symbol], Holding] = {}
         """Each account's positions as the venue has filled them (what reduce-only may close)."""
-        self.booked: dict[str, tuple[Holding, Decimal]] = {}
+        self.booked: dict[str, tuple[Holding, Decimal, WorkingOrder]] = {}
         """Each fill's signed change of its holding, so a fill the account refuses is undone."""
         self._seq = 0
 
@@ -141,7 +141,7 @@ class VenueState:
         order.filled += quantity
         held = self.holding(order.placed.account_id, order.placed.symbol)
         held.quantity += order.sign * quantity
-        self.booked[fill_id] = (held, order.sign * quantity)
+        self.booked[fill_id] = (held, order.sign * quantity, order)
         order.fee_charged += fee
         order.fee_accrued = accrued
         bracket = order.bracket
@@ -202,12 +202,23 @@ class VenueState:
             unfilled=unfilled,
         )
 
-    def unbook(self, fill_id: str) -> None:
-        """A fill the account refused: the position it would have changed stays as it was."""
+    def unbook(self, fill_id: str) -> WorkingOrder | None:
+        """A fill the account refused: the position it would have changed stays as it was.
+
+        Returns the order the fill was of (None: a fill id the venue never gave, a forgery).
+        """
         booked = self.booked.pop(fill_id, None)
-        if booked is not None:
-            held, change = booked
-            held.quantity -= change
+        if booked is None:
+            return None
+        held, change, order = booked
+        held.quantity -= change
+        # The fill stays listed (at zero) so fill ids are never given twice.
+        quantity = order.fills.get(fill_id, ZERO)
+        order.fills[fill_id] = ZERO
+        order.filled -= quantity
+        if order.bracket is not None and not order.is_child:
+            order.bracket.entry_filled -= quantity
+        return order
 
     def drop_account(self, account_id: AccountId) -> None:
         """A reset account's orders stop working and its positions are closed (its log says so)."""

@@ -57,6 +57,8 @@ _START_PRICES = {
     "USDJPY": "148.500",
     "BTCUSD": "43000.00",
     "ETHUSD": "2300.00",
+    "DOGEUSD": "0.08130",
+    "SHIBUSDT": "0.00000812",
 }
 _CLASS_DEFAULTS: dict[AssetClass, tuple[float, float, float]] = {
     # volatility, spread in bps, mean volume per quote
