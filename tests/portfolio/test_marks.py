@@ -16,7 +16,7 @@ from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import build
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.settings import PortfolioSettings
-from papertape.trading.venue.sanity import Check
+from papertape.trading.venue.sanity import REANCHOR_AFTER, Check
 from papertape.trading.venue.scenarios import quote
 from tests.portfolio.conftest import PortfolioClient
 
@@ -88,3 +88,13 @@ async def test_after_a_start_the_portfolio_decides_at_the_last_stored_quote(
     assert reply.ok
     decided = reply.result["events"][0]["data"]
     assert decided["type"].startswith("order_placed"), decided.get("reason_code")
+
+
+def test_a_confirmed_move_beyond_the_band_becomes_the_mark() -> None:
+    marks = MarkBook(price_band=D("0.5"))
+    marks.update(quote("99.99", "100.01"))
+    symbol = quote("1", "1").symbol
+    results = [marks.update(quote("39.99", "40.01")) for _ in range(REANCHOR_AFTER)]
+    assert all(r is not None for r in results[:-1])
+    assert results[-1] is None
+    assert marks.prices() == {symbol: D("40.00")}

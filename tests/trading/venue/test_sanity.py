@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from papertape.contract.events.execution import OrderFillReported
-from papertape.contract.events.orders import OrderSide
+from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.trading.venue import Venue, VenueConfig
-from papertape.trading.venue.sanity import Check, bar_refusal, quote_refusal
+from papertape.trading.venue.sanity import REANCHOR_AFTER, Check, bar_refusal, quote_refusal
 from papertape.trading.venue.scenarios import at, bar, placed, quote
 
 D = Decimal
@@ -72,3 +72,34 @@ def test_an_absurd_print_never_becomes_the_venues_last_good_price() -> None:
     assert venue.state.book(quote("1", "1").symbol).last_mid == D("100.00")
     [fill] = fills(venue.on_quote(quote("99.98", "100.00", at(3))))
     assert fill.touch_price == D("99.98")
+
+
+def test_a_real_move_beyond_the_band_is_taken_once_enough_prices_agree_on_it() -> None:
+    """A crash of 60%: the first REANCHOR_AFTER - 1 quotes at the new level are refused, the
+    next is the market, and a resting buy limit below the old price fills there."""
+    venue = Venue(VenueConfig())
+    venue.on_quote(quote("99.99", "100.01", at(0)))
+    venue.on_account_event(placed("b1", OrderSide.BUY, "10", OrderType.LIMIT, limit="50", ts=at(0)))
+    crash = [quote("39.99", "40.01", at(1 + n)) for n in range(REANCHOR_AFTER)]
+    refused = [venue.refusal(q) for q in crash[:-1]]
+    assert all(r is not None and r.check is Check.JUMP for r in refused)
+    assert venue.refusal(crash[-1]) is None
+    [fill] = fills(venue.on_quote(crash[-1]))
+    assert fill.price <= D("50")
+
+
+def test_stray_or_disagreeing_prints_never_move_the_band() -> None:
+    venue = Venue(VenueConfig())
+    venue.on_quote(quote("99.99", "100.01", at(0)))
+    strays = [("39.99", "40.01"), ("299.99", "300.01")] * REANCHOR_AFTER
+    for n, (bid, ask) in enumerate(strays):
+        assert venue.refusal(quote(bid, ask, at(1 + n))) is not None
+    # good prices between jumps start the count again
+    for n in range(3 * REANCHOR_AFTER):
+        tick = (
+            quote("39.99", "40.01", at(100 + n)) if n % 2 else quote("99.99", "100.01", at(100 + n))
+        )
+        refusal = venue.refusal(tick)
+        assert (refusal is None) == (n % 2 == 0)
+        if refusal is None:
+            venue.on_quote(tick)

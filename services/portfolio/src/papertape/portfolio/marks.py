@@ -22,7 +22,14 @@ from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.contract.subjects import Subjects
 from papertape.portfolio.accounts import AccountBook
 from papertape.trading.account.currency import symbols_to_mark
-from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND, Refusal, quote_refusal
+from papertape.trading.venue.sanity import (
+    DEFAULT_PRICE_BAND,
+    Check,
+    JumpWatch,
+    Refusal,
+    jump_price,
+    quote_refusal,
+)
 
 TWO = Decimal(2)
 quote_codec: Codec[QuoteReceived] = Codec(QuoteReceived)
@@ -36,12 +43,18 @@ class MarkBook:
         self._prices: dict[Symbol, Decimal] = {}
         self._quotes: dict[Symbol, QuoteReceived] = {}
         self._applied: dict[tuple[str, Symbol], Decimal] = {}
+        self._jumps: dict[Symbol, JumpWatch] = {}
 
     def update(self, quote: QuoteReceived) -> Refusal | None:
         """Take the quote as the symbol's mark, unless it cannot be the market (then why)."""
         refusal = quote_refusal(quote, self._prices.get(quote.symbol), self._price_band)
-        if refusal is not None:
-            return refusal  # the mark stays the last good price
+        jumps = self._jumps.setdefault(quote.symbol, JumpWatch())
+        if refusal is None:
+            jumps.clear()
+        elif refusal.check is not Check.JUMP or not jumps.confirms(
+            jump_price(quote), self._price_band
+        ):
+            return refusal  # the mark stays the last good price (until a move is confirmed)
         price = quote.last if quote.last is not None else (quote.bid + quote.ask) / TWO
         self._prices[quote.symbol] = price
         self._quotes[quote.symbol] = quote

@@ -14,6 +14,7 @@ from decimal import Decimal
 from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.events.orders import OrderType
 from papertape.trading.venue.orders import Bracket, Slot, WorkingOrder
+from papertape.trading.venue.sanity import JumpWatch
 
 Entry = tuple[Decimal, int, WorkingOrder]
 TimedEntry = tuple[datetime, int, WorkingOrder]
@@ -38,6 +39,8 @@ class SymbolBook:
     volatility_bps: Decimal = Decimal(0)
     has_quotes: bool = False
     last_market: QuoteReceived | BarClosed | None = None
+    jumps: JumpWatch = field(default_factory=JumpWatch)
+    """Prices refused as jumps in a row (the band re-anchors when enough agree)."""
     """The last quote or bar matched: the same one delivered again is passed over."""
 
     def wait(self, order: WorkingOrder) -> None:

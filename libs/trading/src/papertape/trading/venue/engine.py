@@ -34,7 +34,7 @@ from papertape.trading.venue.market import bar_path, bar_point, quote_point
 from papertape.trading.venue.matching import Budget, Matcher
 from papertape.trading.venue.orders import WorkingOrder
 from papertape.trading.venue.paths import walk
-from papertape.trading.venue.sanity import Refusal, bar_refusal, quote_refusal
+from papertape.trading.venue.sanity import Check, Refusal, bar_refusal, jump_price, quote_refusal
 from papertape.trading.venue.state import VenueState
 
 VOLATILITY_ALPHA = Decimal("0.1")
@@ -99,12 +99,26 @@ class Venue:
     # --- the market's side -------------------------------------------------------------------
 
     def refusal(self, event: QuoteReceived | BarClosed) -> Refusal | None:
-        """Why a quote or bar cannot be the market (None when it can): see ``sanity``."""
+        """Why a quote or bar cannot be the market (None when it can): see ``sanity``.
+
+        Jumps beyond the band are remembered: the ``REANCHOR_AFTER``-th in a row that agree
+        re-anchors the book's last good price on them and is taken as the market.
+        """
         book = self.state.books.get(event.symbol)
         last_good = None if book is None else book.last_mid
+        band = self.config.price_band
         if isinstance(event, QuoteReceived):
-            return quote_refusal(event, last_good, self.config.price_band)
-        return bar_refusal(event, last_good, self.config.price_band)
+            refusal = quote_refusal(event, last_good, band)
+        else:
+            refusal = bar_refusal(event, last_good, band)
+        if book is None:
+            return refusal
+        if refusal is None:
+            book.jumps.clear()
+        elif refusal.check is Check.JUMP and book.jumps.confirms(jump_price(event), band):
+            book.last_mid = jump_price(event)  # the market really moved
+            return None
+        return refusal
 
     def on_quote(self, quote: QuoteReceived) -> list[ExecutionReport]:
         """Match the symbol's orders against a quote (none, when the quote is refused)."""

@@ -5,6 +5,11 @@ left is what only makes sense against the market itself: zero prices, crossed qu
 ask), bars whose high and low do not hold their open and close, and absurd jumps beyond a band
 around the last good price. A refused price never becomes the market (the venue's books and
 the portfolio's marks keep the last good one); the shell counts and logs the refusal.
+
+A real move beyond the band (a crash, a split, a feed that resumes after a long gap) is told
+from a bad print by persistence: once ``REANCHOR_AFTER`` refused prices in a row agree with
+each other (each within the band of the first), the market has moved, and the band re-anchors
+on it (``JumpWatch``). One stray print, or prints that disagree, never move it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from papertape.contract.money import ZERO
 
 DEFAULT_PRICE_BAND = Decimal("0.5")
 """A price more than 50% away from the last good one is refused (0 turns the check off)."""
+REANCHOR_AFTER = 5
+"""Refused prices in a row, agreeing with each other, that make the band re-anchor on them."""
 
 _TWO = Decimal(2)
 
@@ -37,6 +44,37 @@ class Refusal:
 
     check: Check
     reason: str
+
+
+@dataclass(slots=True)
+class JumpWatch:
+    """A symbol's refused jumps in a row: the level they agree on and how many there were."""
+
+    level: Decimal | None = None
+    count: int = 0
+
+    def confirms(self, price: Decimal, band: Decimal, needed: int = REANCHOR_AFTER) -> bool:
+        """Count ``price`` (refused as a jump); True once ``needed`` in a row agree, which
+        resets the watch (the caller re-anchors on the price)."""
+        if self.level is not None and abs(price - self.level) / self.level <= band:
+            self.count += 1
+        else:
+            self.level, self.count = price, 1
+        if self.count < needed:
+            return False
+        self.clear()
+        return True
+
+    def clear(self) -> None:
+        """A good price came: the refused ones before it were strays."""
+        self.level, self.count = None, 0
+
+
+def jump_price(event: QuoteReceived | BarClosed) -> Decimal:
+    """The price the band is checked on: a quote's mid, a bar's open."""
+    if isinstance(event, QuoteReceived):
+        return (event.bid + event.ask) / _TWO
+    return event.open
 
 
 def quote_refusal(
