@@ -12,6 +12,7 @@ intact, every account equal to a fresh replay, live state included) and each kil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -20,18 +21,24 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import nats
+from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from papertape.contract.events.account import Deposit, OpenAccount, PlaceOrder
+from papertape.contract.codec import encode
+from papertape.contract.events.account import CancelOrder, Deposit, OpenAccount, PlaceOrder
+from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.execution import GetWorkingOrders, WorkingOrders
 from papertape.contract.events.orders import OrderSide, OrderType
-from papertape.contract.events.portfolio import ListAccounts
-from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.events.portfolio import GetOpenOrders, ListAccounts
+from papertape.contract.ids import AccountId, Actor, OrderId, Symbol
 from papertape.contract.subjects import Subjects
 from tests.portfolio.conftest import PortfolioClient
 
@@ -74,22 +81,32 @@ class Run:
 
 
 async def _place(client: PortfolioClient, serial: int, acknowledged: list[str]) -> None:
+    """A market order, or (every fifth) a buy limit far below the market that rests, half of
+    which are cancelled again: the venue and the accounts must agree on what still works."""
     order_id = f"chaos-{serial}"
+    account = ACCOUNTS[serial % len(ACCOUNTS)]
+    resting = serial % 5 == 0
     order = PlaceOrder(
-        account_id=ACCOUNTS[serial % len(ACCOUNTS)],
+        account_id=account,
         order_id=OrderId(order_id),
         symbol=BTC,
-        side=OrderSide.BUY if serial % 3 else OrderSide.SELL,
+        side=OrderSide.BUY if serial % 3 or resting else OrderSide.SELL,
         quantity=Decimal("0.01"),
-        order_type=OrderType.MARKET,
+        order_type=OrderType.LIMIT if resting else OrderType.MARKET,
+        limit_price=Decimal(1) if resting else None,
     )
     try:
         reply = await client.command(order)
     except (NoRespondersError, NatsTimeout, TimeoutError):
         return  # not acknowledged: the client would retry, or not
     events = (reply.result or {}).get("events", []) if reply.ok else []
-    if events and events[0]["data"]["type"].startswith("order_placed"):
+    if not events or not events[0]["data"]["type"].startswith("order_placed"):
+        return
+    if not resting:
         acknowledged.append(order_id)
+    elif serial % 10 == 0:
+        with contextlib.suppress(NoRespondersError, NatsTimeout, TimeoutError):
+            await client.command(CancelOrder(account_id=account, order_id=OrderId(order_id)))
 
 
 async def _load(client: PortfolioClient, stop: asyncio.Event, acknowledged: list[str]) -> int:
@@ -111,6 +128,10 @@ class ChaosResult:
     fills: dict[str, int] = field(default_factory=dict)
     ended: set[str] = field(default_factory=set)
     """Orders filled, or ended otherwise (expired after a fill the account refused)."""
+    open_orders: set[str] = field(default_factory=set)
+    """What the accounts list as working at the end."""
+    venue_orders: set[str] | None = None
+    """What the venue works at the end (None: execution did not answer)."""
     verify_code: int | None = None
     verify_output: str = ""
     recovery: list[tuple[str, float]] = field(default_factory=list)
@@ -128,6 +149,14 @@ class ChaosResult:
             found.append(f"fills applied more than once: {doubled[:5]}")
         if unended := sorted(set(self.acknowledged) - self.ended):
             found.append(f"acknowledged orders that never ended: {unended[:5]}")
+        if self.venue_orders != self.open_orders:
+            venue = self.venue_orders or set()
+            only_accounts = sorted(self.open_orders - venue)[:5]
+            only_venue = sorted(venue - self.open_orders)[:5]
+            found.append(
+                f"account and venue disagree: only in the accounts {only_accounts},"
+                f" only in the venue {only_venue}"
+            )
         if self.verify_code != 0:
             found.append("audit verify failed:\n" + self.verify_output[-2000:])
         if self.exit_code != 0:
@@ -186,6 +215,7 @@ async def chaos(folder: Path, rounds: int = 1, seed: int | None = None) -> Chaos
         result.sent = await load
         database = urls["database_url"]
         result.ended = await _wait_ended(database, result.acknowledged)
+        result.open_orders, result.venue_orders = await _working_both_sides(nc, client)
         await nc.close()
         verify = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "papertape.cli", "audit", "verify",
@@ -202,6 +232,41 @@ async def chaos(folder: Path, rounds: int = 1, seed: int | None = None) -> Chaos
         await run.reader
         result.console = run.lines
     return result
+
+
+async def _working_both_sides(
+    nc: Client, client: PortfolioClient
+) -> tuple[set[str], set[str] | None]:
+    """The accounts' open orders and the venue's working orders, once both have settled (or
+    the last of each after 20 s)."""
+    accounts: set[str] = set()
+    venue: set[str] | None = None
+    for _ in range(40):
+        accounts = set()
+        for account in ACCOUNTS:
+            reply = await client.query("get_open_orders", GetOpenOrders(account_id=account))
+            accounts |= {order["order_id"] for order in reply.result or []}
+        venue = await _venue_orders(nc)
+        if venue == accounts:
+            break
+        await asyncio.sleep(0.5)
+    return accounts, venue
+
+
+async def _venue_orders(nc: Client) -> set[str] | None:
+    request = Request(
+        request_id=f"chaos-working-{time.monotonic_ns()}",
+        issued_at=datetime.now(UTC),
+        actor=Actor("chaos"),
+        body=GetWorkingOrders(),
+    )
+    subject = Subjects("chaos").execution_query("get_working_orders")
+    try:
+        answer = await nc.request(subject, encode(request), timeout=10)
+    except (NoRespondersError, NatsTimeout, TimeoutError):
+        return None
+    working = msgspec.json.decode(answer.data, type=Reply[WorkingOrders]).result
+    return {o for orders in working.orders.values() for o in orders} if working else None
 
 
 async def _log_counts(database: str) -> tuple[dict[str, int], dict[str, int]]:

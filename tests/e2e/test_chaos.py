@@ -27,4 +27,5 @@ async def test_kill_9_of_each_service_under_load_loses_and_duplicates_nothing(
     result = await chaos(server_data_dir, rounds=1)
     print(result.summary())
     assert sorted(name for name, _ in result.recovery) == sorted(VICTIMS)
+    assert result.open_orders, "no resting orders left to compare with the venue's"
     assert result.problems() == []

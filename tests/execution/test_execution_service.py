@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import msgspec
 import pytest
 from nats.aio.client import Client
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,10 +15,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from papertape.common.bus.publishing import MSG_ID, publish
 from papertape.contract import codec
 from papertape.contract.events.account import AccountEvent, OrderPlaced
-from papertape.contract.events.envelope import Envelope
-from papertape.contract.events.execution import ExecutionReport, OrderFillReported
+from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.execution import (
+    ExecutionReport,
+    GetWorkingOrders,
+    OrderFillReported,
+    WorkingOrders,
+)
 from papertape.contract.events.orders import OrderSide, OrderType
-from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId
+from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.execution.bootstrap import ExecutionService
 from papertape.execution.settings import ExecutionSettings
@@ -234,3 +240,23 @@ async def test_an_account_message_that_cannot_be_decoded_is_dead_lettered_and_th
         assert b"malformed" in letter.data
         assert [o.order_id for o in service.venue.working()] == ["o1"]
     await letters.unsubscribe()
+
+
+async def test_the_venue_answers_which_orders_it_is_working(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    limit = placed("o1", OrderSide.BUY, "10", OrderType.LIMIT, limit="95", ts=at(0))
+    await place(nats_client, subjects, limit, 1)
+    async with running(nats_url, subjects):
+        request = Request(
+            request_id="q-1", issued_at=at(1), actor=Actor("auditor"), body=GetWorkingOrders()
+        )
+        answer = await nats_client.request(
+            subjects.execution_query("get_working_orders"), codec.encode(request), timeout=10
+        )
+    reply = msgspec.json.decode(answer.data, type=Reply[WorkingOrders])
+    assert reply.ok
+    assert reply.result == WorkingOrders(orders={AccountId("acc-1"): [OrderId("o1")]})

@@ -28,6 +28,7 @@ from papertape.contract.events.catalog import (
     spec_of,
 )
 from papertape.contract.events.envelope import ReplyErrorCode
+from papertape.contract.events.execution import WorkingOrders
 from papertape.contract.events.market import BarHistory
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
@@ -62,6 +63,7 @@ REPLY_TYPES: tuple[type[Any], ...] = (
     CommandResult,
     BarHistory,
     Instrument,
+    WorkingOrders,
     ReplyErrorCode,
 )
 """What travels in ``Reply.result`` (and the codes in ``Reply.error_code``): no tag, no route."""

@@ -174,6 +174,12 @@ class Subjects(msgspec.Struct, frozen=True):
     def marketdata_queries(self) -> str:
         return self._s("marketdata", "query", "*")
 
+    def execution_query(self, query: str) -> str:
+        return self._s("execution", "query", token(query))
+
+    def execution_queries(self) -> str:
+        return self._s("execution", "query", "*")
+
     # --- notifications and dead letters --------------------------------------------------
     def notify(self, account_id: str) -> str:
         return self._s("notify", token(account_id))

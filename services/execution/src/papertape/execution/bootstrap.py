@@ -23,6 +23,7 @@ from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
 from papertape.execution.handlers import ExecutionHandlers
+from papertape.execution.queries import register_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue import Venue
@@ -47,6 +48,7 @@ class ExecutionService:
         self._catch_up_to = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribe()
+        register_queries(self.runtime, self.venue)
 
     def _subscribe(self) -> None:
         runtime, subjects = self.runtime, self.runtime.subjects

@@ -9,7 +9,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | login | publishes | notes |
 |---|---|---|
 | marketdata | ``md.>`` | answers ``marketdata.query.*`` |
-| execution | ``exec.>`` (fills, triggers, expiries) | |
+| execution | ``exec.>`` (fills, triggers, expiries) | answers ``execution.query.*`` |
 | portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
 | signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | |
@@ -95,6 +95,7 @@ def request_subjects(subjects: Subjects) -> tuple[str, ...]:
         subjects.portfolio_queries(),
         subjects.marketdata_queries(),
         _p(subjects, "signals", ">"),
+        subjects.execution_queries(),
     )
 
 
@@ -154,7 +155,7 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
     if login is BusLogin.MARKETDATA:
         return _service(subjects, login, subjects.all_market(), answers=True)
     if login is BusLogin.EXECUTION:
-        return _service(subjects, login, subjects.all_execution_reports(), answers=False)
+        return _service(subjects, login, subjects.all_execution_reports(), answers=True)
     if login is BusLogin.PORTFOLIO:
         anchors = _p(subjects, "anchor", ">")
         return _service(subjects, login, subjects.all_account_events(), anchors, answers=True)

@@ -250,6 +250,16 @@ ROUTES: tuple[Route, ...] = (
         parameters={"query": "the query's snake-case name"},
     ),
     Route(
+        channel="execution.query.{query}",
+        example=lambda s: s.execution_query("get_working_orders"),
+        description="the venue's working orders, request-reply",
+        wrapper=Request,
+        kinds=(Query,),
+        contexts=("execution",),
+        reply=Reply,
+        parameters={"query": "the query's snake-case name"},
+    ),
+    Route(
         channel="notify.{account_id}",
         example=lambda s: s.notify("acc-1"),
         description="notifications for an account's connected clients",

@@ -15,6 +15,8 @@ import enum
 from decimal import Decimal
 from typing import Annotated
 
+import msgspec
+
 from papertape.contract.bounds import (
     NAME,
     Bounded,
@@ -30,7 +32,7 @@ from papertape.contract.bounds import (
     Text,
     UtcTime,
 )
-from papertape.contract.events.base import Event
+from papertape.contract.events.base import Event, Query
 from papertape.contract.events.orders import Liquidity, OrderSide
 from papertape.contract.ids import AccountId, OrderId, Symbol
 
@@ -166,3 +168,16 @@ class OrderExpiryReported(ExecutionReportBase, frozen=True, kw_only=True):
 
 
 ExecutionReport = OrderFillReported | OrderTriggerReported | OrderExpiryReported
+
+
+class GetWorkingOrders(Query, frozen=True, kw_only=True):
+    """The orders the venue is working, of one account or of all (reply result:
+    ``WorkingOrders``): what an auditor compares with the accounts' open orders."""
+
+    account_id: AccountId | None = None
+
+
+class WorkingOrders(msgspec.Struct, frozen=True, kw_only=True):
+    """Working orders by account, each account's in arrival order."""
+
+    orders: dict[AccountId, list[OrderId]]
