@@ -44,6 +44,8 @@ from tests.portfolio.conftest import PortfolioClient
 
 ACCOUNTS = [AccountId(f"chaos-{n}") for n in range(4)]
 BTC = Symbol("BTCUSD")  # trades around the clock, unlike the equities
+STALLABLE = {"nats": "nats/nats-server.pid", "postgres": "postgres/data/postmaster.pid"}
+"""The servers ``papertape run`` started, by the file holding their pid."""
 VICTIMS = {"portfolio": "portfolio", "execution": "execution", "marketdata": "market-data"}
 
 
@@ -135,6 +137,7 @@ class ChaosResult:
     verify_code: int | None = None
     verify_output: str = ""
     recovery: list[tuple[str, float]] = field(default_factory=list)
+    stalls: list[tuple[str, float]] = field(default_factory=list)
     exit_code: int | None = None
     console: list[str] = field(default_factory=list)
 
@@ -165,14 +168,20 @@ class ChaosResult:
 
     def summary(self) -> str:
         kills = ", ".join(f"{name} back in {seconds:.1f}s" for name, seconds in self.recovery)
+        stalls = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.stalls)
         return (
             f"chaos: {self.sent} orders sent, {len(self.acknowledged)} acknowledged; "
             f"{len(self.recovery)} kills survived: {kills}"
+            + (f"; servers stalled: {stalls}" if stalls else "")
         )
 
 
-async def chaos(folder: Path, rounds: int = 1, seed: int | None = None) -> ChaosResult:
-    """Run ``papertape run`` in ``folder`` under load and kill each service ``rounds`` times."""
+async def chaos(
+    folder: Path, rounds: int = 1, seed: int | None = None, *, outages: bool = False
+) -> ChaosResult:
+    """Run ``papertape run`` in ``folder`` under load and kill each service ``rounds`` times;
+    with ``outages``, each round also stalls NATS and PostgreSQL (SIGSTOP, then SIGCONT after
+    5-10 s: every connection hangs, as in a network partition or a frozen host)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
     env |= {"PAPERTAPE_METRICS_PORT": "0", "PAPERTAPE_NAMESPACE": "chaos", "PYTHONUNBUFFERED": "1"}
     proc = await asyncio.create_subprocess_exec(
@@ -207,9 +216,16 @@ async def chaos(folder: Path, rounds: int = 1, seed: int | None = None) -> Chaos
                 killed_at = time.monotonic()
                 await run.until(rf"READY {VICTIMS[service]}\b", after=mark, seconds=120)
                 result.recovery.append((service, time.monotonic() - killed_at))
-            # The supervisor gives up after 5 crashes in 60 s: let the window pass.
+            # The supervisor gives up after 5 crashes in 60 s: let the window pass, meanwhile
+            # stalling the servers themselves under the load (the soak).
+            if outages:
+                for server, pid_file in STALLABLE.items():
+                    seconds = rng.uniform(5.0, 10.0)
+                    await _stall(folder / ".papertape" / pid_file, seconds)
+                    result.stalls.append((server, seconds))
+                    await asyncio.sleep(rng.uniform(2.0, 4.0))
             if rounds > 1:
-                await asyncio.sleep(rng.uniform(20.0, 25.0))
+                await asyncio.sleep(rng.uniform(10.0, 15.0))
         await asyncio.sleep(2.0)
         stop.set()
         result.sent = await load
@@ -267,6 +283,20 @@ async def _venue_orders(nc: Client) -> set[str] | None:
         return None
     working = msgspec.json.decode(answer.data, type=Reply[WorkingOrders]).result
     return {o for orders in working.orders.values() for o in orders} if working else None
+
+
+def _group_of(pid_file: Path) -> int:
+    return os.getpgid(int(pid_file.read_text().split()[0]))
+
+
+async def _stall(pid_file: Path, seconds: float) -> None:
+    """Freeze a server and every process of its group for ``seconds``, then let it go on."""
+    group = _group_of(pid_file)
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        os.killpg(group, signal.SIGCONT)
 
 
 async def _log_counts(database: str) -> tuple[dict[str, int], dict[str, int]]:
