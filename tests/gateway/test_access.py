@@ -44,6 +44,7 @@ def _concrete(path: str, account: str) -> str:
         .replace("{order_id}", "no-such-order")
         .replace("{symbol}", BTC)
         .replace("{key_id}", "0000000000000000")
+        .replace("{session_id}", "no-such-session")
     )
 
 
@@ -164,3 +165,16 @@ async def test_the_openapi_document_names_every_route_with_its_errors_and_exampl
             assert body.get("examples") or "$ref" in body, (method, path)
     placing = schema["paths"]["/api/v1/accounts/{account_id}/orders"]["post"]
     assert len(placing["requestBody"]["content"]["application/json"]["schema"]["examples"]) == 2
+
+
+async def test_session_routes_answer_503_while_the_signal_service_is_silent(
+    stack: Stack,
+) -> None:
+    # This stack runs no signal service: its routes answer 503, in the one error shape.
+    trader = await stack.account("nobots")
+    async with stack.client(trader) as http:
+        for path in ("/api/v1/strategies", "/api/v1/sessions/any", "/api/v1/signals/calibration"):
+            answer = await http.get(path)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["code"] == "service_unavailable"
+            assert answer.headers["Retry-After"]

@@ -24,6 +24,11 @@ from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
 from papertape.gateway.routes.operations import operations
 from papertape.gateway.routes.orders import OrdersController
+from papertape.gateway.routes.sessions import (
+    SessionsController,
+    SignalsController,
+    StrategiesController,
+)
 from papertape.gateway.routes.trades import TradesController
 from papertape.gateway.state import STATE_KEY, Gateway
 
@@ -92,6 +97,9 @@ def build_app(
         OrdersController,
         MarketController,
         KeysController,
+        StrategiesController,
+        SessionsController,
+        SignalsController,
         *operations(gateway, registry),
         *(extra or []),
     ]

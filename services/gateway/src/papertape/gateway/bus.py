@@ -28,6 +28,7 @@ from papertape.contract.events.market import (
     QuoteReceived,
 )
 from papertape.contract.events.portfolio import QUERY_RESULTS, CommandResult
+from papertape.contract.events.sessions import SIGNALS_QUERY_RESULTS, SessionCommand, SessionView
 from papertape.contract.ids import Actor
 from papertape.contract.instruments import Instrument
 from papertape.contract.subjects import Subjects
@@ -36,6 +37,7 @@ R = TypeVar("R")
 
 PORTFOLIO = "portfolio"
 MARKETDATA = "marketdata"
+SIGNALS = "signals"
 MARKET_RESULTS: dict[type[Any], Any] = {
     GetLatestQuote: QuoteReceived,
     GetBars: BarHistory,
@@ -46,8 +48,13 @@ _command_replies: Codec[Reply[CommandResult]] = Codec(Reply[CommandResult])
 _query_replies: dict[type[Any], Codec[Reply[Any]]] = {
     # Reply[result] built at run time: the result types are values of the tables.
     query: Codec(cast(Any, Reply)[result])
-    for query, result in (*QUERY_RESULTS.items(), *MARKET_RESULTS.items())
+    for query, result in (
+        *QUERY_RESULTS.items(),
+        *MARKET_RESULTS.items(),
+        *SIGNALS_QUERY_RESULTS.items(),
+    )
 }
+_session_replies: Codec[Reply[SessionView]] = Codec(Reply[SessionView])
 REJECTIONS: tuple[type[Any], ...] = get_args(AccountRejection)
 
 
@@ -70,7 +77,7 @@ class Refused(Exception):
 
 
 class Services:
-    """Sends commands and queries to portfolio and market-data."""
+    """Sends commands and queries to portfolio, market-data and the signal service."""
 
     def __init__(self, nc: Client, subjects: Subjects, *, timeout: float = 5.0) -> None:
         self.nc = nc
@@ -102,6 +109,19 @@ class Services:
         subject = self.subjects.marketdata_query(message_name(type(body)))
         codec = _query_replies[type(body)]
         return (await self._request(MARKETDATA, subject, body, actor, codec)).result
+
+    async def session(self, body: SessionCommand, actor: Actor) -> SessionView:
+        """Send a bot session command; the session's view, or ``Refused`` with the reason."""
+        subject = self.subjects.signals_command()
+        reply = await self._request(SIGNALS, subject, body, actor, _session_replies)
+        assert reply.result is not None
+        return reply.result
+
+    async def signals(self, body: Query, actor: Actor) -> Any:
+        """Ask the signal service a query; its result as ``SIGNALS_QUERY_RESULTS`` names it."""
+        subject = self.subjects.signals_query(message_name(type(body)))
+        codec = _query_replies[type(body)]
+        return (await self._request(SIGNALS, subject, body, actor, codec)).result
 
     async def _request(
         self,

@@ -80,6 +80,7 @@ _NOT_FOUND = {
     ReplyErrorCode.UNKNOWN_ACCOUNT,
     RejectReason.UNKNOWN_ORDER,
     RejectReason.UNKNOWN_SYMBOL,
+    "unknown_session",
 }
 _BAD = {ReplyErrorCode.MALFORMED_REQUEST}
 _UNAVAILABLE = {ReplyErrorCode.NO_BAR_STORE, ReplyErrorCode.NO_MARKET_PRICE}

@@ -10,9 +10,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from papertape.contract.events.market import ListInstruments
 from papertape.contract.events.portfolio import ListAccounts
+from papertape.contract.events.sessions import ListStrategies
 from papertape.contract.ids import Actor
 from papertape.gateway.bodies import Health, Readiness
-from papertape.gateway.bus import MARKETDATA, PORTFOLIO, Refused, ServiceUnavailable
+from papertape.gateway.bus import MARKETDATA, PORTFOLIO, SIGNALS, Refused, ServiceUnavailable
 from papertape.gateway.state import Gateway
 
 _PROBE = Actor("gateway:ready")
@@ -65,6 +66,8 @@ async def _answers(gateway: Gateway, service: str) -> bool:
             await asyncio.wait_for(services.query(ListAccounts(), _PROBE), _PROBE_TIMEOUT_S)
         elif service == MARKETDATA:
             await asyncio.wait_for(services.market(ListInstruments(), _PROBE), _PROBE_TIMEOUT_S)
+        elif service == SIGNALS:
+            await asyncio.wait_for(services.signals(ListStrategies(), _PROBE), _PROBE_TIMEOUT_S)
         else:
             return False
     except (ServiceUnavailable, Refused, TimeoutError):
