@@ -26,6 +26,7 @@ from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, OrderId, StreamId
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.execution.bootstrap import ExecutionService
+from papertape.execution.queries import requests
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue.scenarios import at, placed, quote
 
@@ -260,3 +261,9 @@ async def test_the_venue_answers_which_orders_it_is_working(
     reply = msgspec.json.decode(answer.data, type=Reply[WorkingOrders])
     assert reply.ok
     assert reply.result == WorkingOrders(orders={AccountId("acc-1"): [OrderId("o1")]})
+
+
+def test_a_working_orders_query_naming_no_subject_token_is_refused_at_decode() -> None:
+    bad = b'{"request_id":"q","issued_at":"2026-01-02T00:00:00Z","actor":"a",'
+    with pytest.raises(msgspec.ValidationError, match="account_id"):
+        requests.decode(bad + b'"body":{"type":"get_working_orders.v1","account_id":"a.b"}}')

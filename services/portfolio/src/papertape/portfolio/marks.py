@@ -48,12 +48,12 @@ class MarkBook:
     def update(self, quote: QuoteReceived) -> Refusal | None:
         """Take the quote as the symbol's mark, unless it cannot be the market (then why)."""
         refusal = quote_refusal(quote, self._prices.get(quote.symbol), self._price_band)
-        jumps = self._jumps.setdefault(quote.symbol, JumpWatch())
         if refusal is None:
-            jumps.clear()
-        elif refusal.check is not Check.JUMP or not jumps.confirms(
-            jump_price(quote), self._price_band
-        ):
+            if (watched := self._jumps.get(quote.symbol)) is not None:
+                watched.clear()
+        elif refusal.check is not Check.JUMP or not self._jumps.setdefault(
+            quote.symbol, JumpWatch()
+        ).confirms(jump_price(quote), self._price_band):
             return refusal  # the mark stays the last good price (until a move is confirmed)
         price = quote.last if quote.last is not None else (quote.bid + quote.ask) / TWO
         self._prices[quote.symbol] = price

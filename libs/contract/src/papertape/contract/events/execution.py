@@ -19,6 +19,7 @@ import msgspec
 
 from papertape.contract.bounds import (
     NAME,
+    TOKEN,
     Bounded,
     Bps,
     Charge,
@@ -174,7 +175,7 @@ class GetWorkingOrders(Query, frozen=True, kw_only=True):
     """The orders the venue is working, of one account or of all (reply result:
     ``WorkingOrders``): what an auditor compares with the accounts' open orders."""
 
-    account_id: AccountId | None = None
+    account_id: Annotated[AccountId, TOKEN] | None = None
 
 
 class WorkingOrders(msgspec.Struct, frozen=True, kw_only=True):
