@@ -78,7 +78,7 @@ class ServiceRuntime:
         self.tracer_provider = configure_tracing(service)
         self.log = logging.getLogger(f"papertape.{service}")
         self.broker = NatsBroker(
-            settings.nats_url,
+            settings.nats_servers(),
             name=f"papertape-{service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             graceful_timeout=10.0,
