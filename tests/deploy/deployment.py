@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 import yaml
 
 from papertape.common.settings import CommonSettings
@@ -69,6 +70,14 @@ def settings_class(module: str) -> type[CommonSettings] | None:
     cls = typing.get_type_hints(settings.read_settings)["return"]
     assert issubclass(cls, CommonSettings), cls
     return typing.cast(type[CommonSettings], cls)
+
+
+def installed_settings(module: str) -> type[CommonSettings]:
+    """The service's settings struct; the test is skipped where the service is not installed."""
+    cls = settings_class(module)
+    if cls is None:
+        pytest.skip(f"{module} is not installed here")
+    return cls
 
 
 def variables(cls: type[msgspec.Struct]) -> dict[str, str]:

@@ -15,10 +15,10 @@ from tests.deploy.deployment import (
     compose_env,
     compose_service,
     fields_set,
+    installed_settings,
     listening_port,
     must_be_set,
     service_modules,
-    settings_class,
     variables,
 )
 
@@ -41,9 +41,7 @@ def test_each_service_runs_its_module_in_the_one_image(module: str) -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_each_service_is_given_what_its_settings_read_and_nothing_else(module: str) -> None:
-    cls = settings_class(module)
-    if cls is None:
-        pytest.skip(f"{module} is not installed here")
+    cls = installed_settings(module)
     name, service = compose_service(module)
     env = compose_env(service)
     unread = sorted(set(env) - set(variables(cls)))
@@ -60,9 +58,7 @@ def test_each_service_is_given_what_its_settings_read_and_nothing_else(module: s
 
 @pytest.mark.parametrize("module", MODULES)
 def test_each_service_is_healthy_when_its_ready_endpoint_answers(module: str) -> None:
-    cls = settings_class(module)
-    if cls is None:
-        pytest.skip(f"{module} is not installed here")
+    cls = installed_settings(module)
     name, service = compose_service(module)
     probe = " ".join(service["healthcheck"]["test"])
     urls = re.findall(r"http://127\.0\.0\.1:(\d+)(/\w+)", probe)

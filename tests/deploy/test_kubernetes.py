@@ -24,6 +24,7 @@ from tests.deploy.deployment import (
     container_env,
     containers,
     fields_set,
+    installed_settings,
     listening_port,
     manifest,
     manifests,
@@ -75,9 +76,7 @@ def test_each_service_is_a_deployment_of_the_one_image_with_its_module(module: s
 def test_each_service_is_probed_on_health_and_ready_where_its_settings_listen(
     module: str,
 ) -> None:
-    cls = settings_class(module)
-    if cls is None:
-        pytest.skip(f"{module} is not installed here")
+    cls = installed_settings(module)
     workload = workload_running(module)
     (container,) = workload["spec"]["template"]["spec"]["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
@@ -105,9 +104,7 @@ def test_each_service_is_probed_on_health_and_ready_where_its_settings_listen(
 def test_each_service_is_given_what_its_settings_read_from_the_configmap_and_the_secret(
     module: str,
 ) -> None:
-    cls = settings_class(module)
-    if cls is None:
-        pytest.skip(f"{module} is not installed here")
+    cls = installed_settings(module)
     workload = workload_running(module)
     name = workload["metadata"]["name"]
     (container,) = workload["spec"]["template"]["spec"]["containers"]

@@ -29,13 +29,13 @@ from nats.js import JetStreamContext
 from papertape.contract.codec import encode
 from papertape.contract.events.account import Deposit, OpenAccount, PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType
-from papertape.contract.events.portfolio import ListAccounts
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.subjects import Subjects
 from papertape.trading.venue.scenarios import quote
-from tests.e2e.chaos import _log_counts
+from tests.e2e.chaos import _log_counts, _wait_ended
 from tests.e2e.cluster import NatsCluster
 from tests.e2e.processes import running, service_env
+from tests.e2e.test_nats_restart import _answers
 from tests.portfolio.conftest import PortfolioClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -92,7 +92,7 @@ async def test_a_node_killed_mid_run_loses_nothing_acknowledged(
             sent = await load
             # An order the dead node's consumer leader had handed out unacknowledged comes
             # again after the consumer's ack wait (30 s): the bound allows for one.
-            filled = await _filled(fresh_database, acknowledged, seconds=45)
+            filled = await _wait_ended(fresh_database, acknowledged, 45, ("order_filled",))
             settled_s = time.monotonic() - killed_at
             logs = f"portfolio:\n{portfolio.output()}\nexecution:\n{execution.output()}"
         ticker.cancel()
@@ -183,32 +183,6 @@ async def _until(check: object, failure: str, seconds: float = 30.0) -> None:
 
 async def _at_least(acknowledged: list[str], count: int) -> bool:
     return len(acknowledged) >= count
-
-
-async def _answers(client: PortfolioClient) -> bool:
-    try:
-        await client.query("accounts", ListAccounts())
-    except (NoRespondersError, NatsTimeout, TimeoutError):
-        return False
-    return True
-
-
-async def _filled(database: str, acknowledged: list[str], seconds: float = 30.0) -> set[str]:
-    """The orders filled in the log, once every acknowledged one is (or time is up)."""
-    conn = await asyncpg.connect(database)
-    try:
-        deadline = time.monotonic() + seconds
-        while True:
-            rows = await conn.fetch(
-                "SELECT DISTINCT data::jsonb->>'order_id' AS order_id FROM events "
-                "WHERE type = 'order_filled'"
-            )
-            filled = {row["order_id"] for row in rows}
-            if set(acknowledged) <= filled or time.monotonic() > deadline:
-                return filled
-            await asyncio.sleep(0.3)
-    finally:
-        await conn.close()
 
 
 async def _order_event_ids(database: str) -> list[str]:
