@@ -27,6 +27,8 @@ def test_ready_answers_503_until_marked_ready_and_while_a_check_fails() -> None:
         connected[0] = False
         assert http.get("/ready").status_code == 503
         connected[0] = True
+        probes.add_check(lambda: 1 / len(connected[1:]) > 0)  # raises: cannot tell
+        assert http.get("/ready").status_code == 503
         probes.mark_stopping()
         assert http.get("/ready").status_code == 503
         assert http.get("/health").status_code == 200

@@ -44,7 +44,14 @@ class Probes:
         self._ready.clear()
 
     def is_ready(self) -> bool:
-        return self._ready.is_set() and all(check() for check in self._checks)
+        return self._ready.is_set() and all(_holds(check) for check in self._checks)
+
+
+def _holds(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except Exception:  # a check that cannot even tell (a connection torn down) says not ready
+        return False
 
 
 def probed_app(metrics_app: WsgiApp, probes: Probes) -> WsgiApp:
