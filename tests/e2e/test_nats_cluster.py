@@ -6,7 +6,8 @@ replicas by ``papertape streams declare --replicas 3``, the start-up step deploy
 and execution as processes given the cluster's URLs. Clients place market orders on several
 accounts while the test feeds quotes; once the load runs, the node that leads ACCOUNTS is
 killed. Every acknowledged order must then be in the log once and filled once, and every
-order and fill event of the log must be on the surviving replicas of ACCOUNTS exactly once.
+order and fill event of the log must be on the surviving replicas of ACCOUNTS exactly once;
+the killed server, started again, catches up as a current replica.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ async def test_a_node_killed_mid_run_loses_nothing_acknowledged(
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         after = await js.stream_info(subjects.stream("ACCOUNTS"))
+        cluster.restart(victim)
+        rejoined = await _caught_up(js, subjects.stream("ACCOUNTS"), victim)
         logged = await _order_event_ids(fresh_database)
         relayed = await _relayed(js, subjects, set(logged))
         await nc.close()
@@ -113,6 +116,7 @@ async def test_a_node_killed_mid_run_loses_nothing_acknowledged(
     )
     assert after.cluster is not None
     assert after.cluster.leader not in (None, victim), "ACCOUNTS has a new leader"
+    assert rejoined, f"{victim} never caught up with ACCOUNTS after its restart"
     assert [o for o in acknowledged if placed.get(o, 0) != 1] == [], "lost or doubled in the log"
     assert [f for f, n in fills.items() if n != 1] == [], "a fill applied twice"
     unfilled = sorted(set(acknowledged) - filled)
@@ -183,6 +187,20 @@ async def _until(check: object, failure: str, seconds: float = 30.0) -> None:
 
 async def _at_least(acknowledged: list[str], count: int) -> bool:
     return len(acknowledged) >= count
+
+
+async def _caught_up(js: JetStreamContext, stream: str, node: str, seconds: float = 15.0) -> bool:
+    """Whether ``node``, started again, is a current replica of ``stream`` in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            cluster = (await js.stream_info(stream)).cluster
+            assert cluster is not None, "a clustered stream"
+            current = [p.name for p in cluster.replicas or [] if p.current and not p.offline]
+            if node in [cluster.leader, *current]:
+                return True
+        await asyncio.sleep(0.3)
+    return False
 
 
 async def _order_event_ids(database: str) -> list[str]:
