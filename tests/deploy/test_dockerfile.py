@@ -4,6 +4,7 @@ runtime image (checked on the lockfile's own dependency graph)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -39,6 +40,13 @@ def test_the_runtime_image_is_the_virtual_environment_run_as_an_unprivileged_use
         assert users, f"{name} runs as root"
         assert users[-1].split(":")[0] not in ("0", "root")
         assert 'ENTRYPOINT ["python", "-m"]' in stage
+    for name, stage in found.items():
+        used = {arg for line in stage for arg in re.findall(r"\$\{?(\w+)", line)}
+        declared = {line.split()[1].split("=")[0] for line in stage if line.startswith("ARG ")}
+        environment = {
+            word.split("=")[0] for line in stage if line.startswith("ENV ") for word in line.split()
+        }
+        assert used <= declared | environment, f"{name} uses a build argument it never declares"
     base = found["base"]
     assert "COPY --from=build /app/.venv /app/.venv" in base
     assert not [line for line in base if line.startswith("COPY ") and "--from=build" not in line]
