@@ -61,8 +61,16 @@ def socket_route() -> Any:
         if (wait := gateway.limiter.take(key.key_id)) > 0:
             await _refuse(socket, RATE_LIMITED, "rate_limited", f"retry in {retry_after(wait)}s")
             return
-        session = Session(socket, key, gateway.services, gateway.settings.ws_buffer)
-        gateway.hub.join(session)
+        hub = gateway.hub
+        session = Session(
+            socket,
+            key,
+            gateway.services,
+            gateway.settings.ws_buffer,
+            followers=hub.followers,
+            on_slow=hub.dropped,
+        )
+        hub.join(session)
         drain = asyncio.create_task(session.drain())
         session.confirm()
         try:
@@ -85,7 +93,7 @@ def socket_route() -> Any:
         except WebSocketDisconnect:
             pass
         finally:
-            gateway.hub.leave(session)
+            hub.leave(session)
             drain.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await drain
