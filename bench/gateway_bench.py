@@ -7,14 +7,18 @@ account's commands are decided one at a time), place the same limit orders (far 
 market: decided, recorded, left working), first as NATS requests to portfolio as the command
 line sends them, then as HTTP POSTs to the gateway (a minimal keep-alive HTTP/1.1 client,
 so the client's own cost stays small); each answer arrives after the order is decided and
-appended. Fan-out: 1,000 WebSocket clients follow one account's ``fills``; the bench publishes
-fill events on its ACCOUNTS subject as the relay does and each client notes when it received
-each, from the publish (one process, one clock).
+appended. Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes
+arrive) follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
+as the venue does, once a second, and each delay runs from that report through portfolio (the
+fill decided and appended to the log), the relay (log to ACCOUNTS) and the gateway to each
+socket (one process, one clock). The baseline, in the same run: the same fills from the report
+to a plain NATS subscriber of the relayed account event, the whole path but the gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import statistics
@@ -31,21 +35,21 @@ from typing import Any
 
 import msgspec
 import nats
-import websockets
 
 from bench.records import Target
+from papertape.common.bus.publishing import publish
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
-from papertape.contract.events.account import OpenAccount, OrderFilled, PlaceOrder, SetRiskLimits
+from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
 from papertape.contract.events.envelope import Envelope, Request
+from papertape.contract.events.execution import ExecutionModels, OrderFillReported
 from papertape.contract.events.market import QuoteReceived
-from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
 from papertape.contract.ids import (
     AccountId,
     Actor,
     CorrelationId,
     EventId,
-    FillId,
     OrderId,
     StreamId,
     Symbol,
@@ -223,65 +227,189 @@ async def _over_http(url: str, key: str, account: str) -> list[float]:
     return latencies
 
 
-async def _fan_out(nc: Any, subjects: Subjects, ws_url: str, key: str, account: str) -> list[float]:
-    published: dict[int, float] = {}
-    delays: list[float] = []
-    subscribe = json.dumps({"type": "subscribe", "channel": "fills", "account_id": account})
+class _Socket(asyncio.Protocol):
+    """A minimal WebSocket client: the handshake, then each text frame noted with the moment its
+    bytes reached the process (no task per message, so the clients' own cost stays small)."""
 
-    async def client(ready: asyncio.Event) -> websockets.ClientConnection:
-        ws = await websockets.connect(
-            ws_url, additional_headers={"Authorization": f"Bearer {key}"}, open_timeout=60
-        )
-        await ws.recv()
-        await ws.send(subscribe)
-        while json.loads(await ws.recv())["type"] != "subscribed":
-            pass
-        return ws
+    def __init__(self, host: str, path: str, key: str) -> None:
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+            f"Authorization: Bearer {key}\r\n\r\n"
+        ).encode()
+        self.buffer = b""
+        self.upgraded = False
+        self.frames: list[tuple[float, bytes]] = []
+        self.arrived = asyncio.Event()
+        self.transport: asyncio.Transport | None = None
 
-    sockets: list[Any] = []
-    for start in range(0, SOCKETS, 100):  # connect in waves: the handshakes share two cores
-        sockets += await asyncio.gather(
-            *(client(asyncio.Event()) for _ in range(start, start + 100))
-        )
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
 
-    async def listen(ws: Any) -> None:
-        for _ in range(FILLS):
-            message = _versioned.decode(await ws.recv())  # only what the bench needs, quickly
-            delays.append(time.perf_counter() - published[message.stream_version])
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.buffer += data
+        if not self.upgraded:
+            head, found, rest = self.buffer.partition(b"\r\n\r\n")
+            if not found:
+                return
+            assert head.startswith(b"HTTP/1.1 101"), head
+            self.upgraded, self.buffer = True, rest
+        while len(self.buffer) >= 2:
+            opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+            if length == 126:
+                length, at = int.from_bytes(self.buffer[2:4]), 4
+            elif length == 127:
+                length, at = int.from_bytes(self.buffer[2:10]), 10
+            if len(self.buffer) < at + length:
+                return
+            payload, self.buffer = self.buffer[at : at + length], self.buffer[at + length :]
+            if opcode == 0x9:
+                self.send(payload, opcode=0xA)  # pong
+            elif opcode == 0x1:
+                self.frames.append((now, payload))
+                self.arrived.set()
 
-    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+    def send(self, payload: bytes, opcode: int = 0x1) -> None:
+        """A masked frame (client frames must be)."""
+        assert self.transport is not None
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+    async def next_frame(self) -> tuple[float, bytes]:
+        """The next text frame and when it arrived."""
+        while not self.frames:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), 60)
+        return self.frames.pop(0)
+
+    async def next_text(self) -> bytes:
+        return (await self.next_frame())[1]
+
+
+class _Message(msgspec.Struct):
+    type: str
+
+
+class _Fill(msgspec.Struct):
+    fill_id: str
+
+
+class _Executed(msgspec.Struct):
+    type: str
+    event: _Fill
+
+
+class _Relayed(msgspec.Struct):
+    data: _Fill
+
+
+_message = msgspec.json.Decoder(_Message)
+_executed = msgspec.json.Decoder(_Executed)
+_relayed = msgspec.json.Decoder(_Relayed)
+
+
+def _fill_report(account: str, order: str, n: int) -> Envelope[OrderFillReported]:
+    """The ``n``-th fill of one unit of ``order``, as execution reports it."""
     now = datetime.now(UTC)
+    report = OrderFillReported(
+        report_id=f"{order}.fill.{n}",
+        account_id=AccountId(account),
+        order_id=OrderId(order),
+        ts=now,
+        symbol=BTC,
+        side=OrderSide.BUY,
+        price=Decimal(100),
+        quantity=Decimal(1),
+        fee=Decimal(0),
+        liquidity=Liquidity.MAKER,
+        reference_price=Decimal(100),
+        touch_price=Decimal(100),
+        spread_cost=Decimal(0),
+        slippage=Decimal(0),
+        slippage_bps=Decimal(0),
+        models=ExecutionModels(),
+        remaining=Decimal(FILLS + 1 - n),
+    )
+    return Envelope(
+        event_id=EventId(report.report_id),
+        stream_id=StreamId(f"order-{order}"),
+        stream_version=n,
+        occurred_at=now,
+        correlation_id=CorrelationId("bench"),
+        actor=Actor("execution"),
+        data=report,
+    )
+
+
+async def _fan_out(
+    nc: Any, subjects: Subjects, url: str, key: str, account: str
+) -> tuple[list[float], list[float]]:
+    """Delays (s) from each fill report to its ``trade_executed`` on every socket, and to the
+    relayed account event at a plain NATS subscriber (the same path without the gateway)."""
+    await _setup(nc, subjects, account)
+    order = f"{account}-fills"
+    place = PlaceOrder(
+        account_id=AccountId(account),
+        order_id=OrderId(order),
+        symbol=BTC,
+        side=OrderSide.BUY,
+        quantity=Decimal(FILLS + 1),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal(100),
+    )
+    await nc.request(subjects.portfolio_command(), _request(place), timeout=30)
+    host = url.removeprefix("http://")
+    address, port = host.split(":")
+    subscribe = json.dumps({"type": "subscribe", "channel": "fills", "account_id": account})
+    loop = asyncio.get_running_loop()
+
+    async def client() -> _Socket:
+        _, socket = await loop.create_connection(
+            lambda: _Socket(host, "/ws", key), address, int(port)
+        )
+        await socket.next_text()  # connection_confirmed
+        socket.send(subscribe.encode())
+        while _message.decode(await socket.next_text()).type != "subscribed":
+            pass
+        return socket
+
+    sockets: list[_Socket] = []
+    for _ in range(0, SOCKETS, 100):  # connect in waves: the handshakes share two cores
+        sockets += await asyncio.gather(*(client() for _ in range(100)))
+    relayed: dict[str, float] = {}
+
+    async def on_relayed(msg: Any) -> None:
+        relayed[_relayed.decode(msg.data).data.fill_id] = time.perf_counter()
+
+    plain = await nc.subscribe(subjects.account_event(account, "order_filled"), cb=on_relayed)
+    js = nc.jetstream()
+    published: dict[str, float] = {}
     for n in range(1, FILLS + 1):
-        fill = OrderFilled(
-            account_id=AccountId(account),
-            ts=now,
-            order_id=OrderId("o"),
-            fill_id=FillId(f"f{n}"),
-            symbol=BTC,
-            side=OrderSide.BUY,
-            price=Decimal(100),
-            quantity=Decimal(1),
-            position_quantity=Decimal(n),
-            position_avg_price=Decimal(100),
-            cash_after=Decimal(0),
-            order_remaining=Decimal(0),
-        )
-        envelope = Envelope(
-            event_id=EventId(str(uuid.uuid4())),
-            stream_id=StreamId(f"account-{account}"),
-            stream_version=1_000 + n,
-            occurred_at=now,
-            correlation_id=CorrelationId("bench"),
-            actor=Actor("bench"),
-            data=fill,
-        )
-        published[1_000 + n] = time.perf_counter()
-        await nc.publish(subjects.account_event(account, "order_filled"), encode(envelope))
-        await nc.flush()
+        report = _fill_report(account, order, n)
+        subject = subjects.execution_report(account, "order_fill_reported")
+        published[report.data.report_id] = time.perf_counter()
+        await publish(js, subject, report, msg_id=report.data.report_id)
         await asyncio.sleep(1.0)  # latency, not a backlog: one fill a second
-    await asyncio.wait_for(asyncio.gather(*listeners), 60)
-    await asyncio.gather(*(ws.close() for ws in sockets))
-    return delays
+    delays: list[float] = []
+    for socket in sockets:
+        seen = 0
+        while seen < FILLS:
+            at, payload = await socket.next_frame()
+            if _message.decode(payload).type != "trade_executed":
+                continue
+            delays.append(at - published[_executed.decode(payload).event.fill_id])
+            seen += 1
+        assert socket.transport is not None
+        socket.transport.close()
+    await plain.unsubscribe()
+    assert len(relayed) == FILLS, relayed
+    return delays, [relayed[f] - published[f] for f in published]
 
 
 async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
@@ -326,8 +454,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             http_started = time.perf_counter()
             through = await _over_http(keys["url"], keys["admin"], "gateway")
             http_s = time.perf_counter() - http_started
-            ws_url = keys["url"].replace("http://", "ws://") + "/ws"
-            delays = await _fan_out(nc, subjects, ws_url, keys["admin"], "direct0")
+            delays, relayed = await _fan_out(nc, subjects, keys["url"], keys["admin"], "fanout")
     finally:
         await delete_streams(nc, subjects.streams())
         await nc.close()
@@ -369,8 +496,22 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             False,
             "placement_nats_p99_ms",
         ),
-        rec("ws_fanout_1000_clients_fill_p50_ms", statistics.median(delays) * 1000, "ms", False),
-        rec("ws_fanout_1000_clients_fill_p99_ms", _percentile(delays, 0.99) * 1000, "ms", False),
+        rec("fill_relayed_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
+        rec("fill_relayed_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
+        rec(
+            "ws_fanout_1000_clients_fill_p50_ms",
+            statistics.median(delays) * 1000,
+            "ms",
+            False,
+            "fill_relayed_to_bus_p50_ms",
+        ),
+        rec(
+            "ws_fanout_1000_clients_fill_p99_ms",
+            _percentile(delays, 0.99) * 1000,
+            "ms",
+            False,
+            "fill_relayed_to_bus_p99_ms",
+        ),
     ]
 
 
