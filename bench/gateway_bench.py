@@ -314,8 +314,10 @@ _executed = msgspec.json.Decoder(_Executed)
 _relayed = msgspec.json.Decoder(_Relayed)
 
 
-def _fill_report(account: str, order: str, n: int) -> Envelope[OrderFillReported]:
-    """The ``n``-th fill of one unit of ``order``, as execution reports it."""
+def fill_report(
+    account: str, order: str, n: int, quantity: int = FILLS + 1
+) -> Envelope[OrderFillReported]:
+    """The ``n``-th fill of one unit of ``order`` (of ``quantity``), as execution reports it."""
     now = datetime.now(UTC)
     report = OrderFillReported(
         report_id=f"{order}.fill.{n}",
@@ -334,7 +336,7 @@ def _fill_report(account: str, order: str, n: int) -> Envelope[OrderFillReported
         slippage=Decimal(0),
         slippage_bps=Decimal(0),
         models=ExecutionModels(),
-        remaining=Decimal(FILLS + 1 - n),
+        remaining=Decimal(quantity - n),
     )
     return Envelope(
         event_id=EventId(report.report_id),
@@ -391,7 +393,7 @@ async def _fan_out(
     js = nc.jetstream()
     published: dict[str, float] = {}
     for n in range(1, FILLS + 1):
-        report = _fill_report(account, order, n)
+        report = fill_report(account, order, n)
         subject = subjects.execution_report(account, "order_fill_reported")
         published[report.data.report_id] = time.perf_counter()
         await publish(js, subject, report, msg_id=report.data.report_id)
