@@ -258,3 +258,32 @@ async def test_a_sessions_decisions_and_status_reach_its_accounts_sockets_alone(
     assert stop["status"] == "STOPPED"
     assert stop["stream_version"] > pause["stream_version"] > running["stream_version"]
     assert (heard["type"], heard["nonce"]) == ("pong", "after")
+
+
+async def test_calibration_is_of_the_keys_own_sessions_and_the_operator_sees_all(
+    stack: Stack, keys: dict[str, str]
+) -> None:
+    # After the breakout above, bars through the stop score alice's signals (stop first).
+    for i in range(6):
+        await publish_bar(stack.nc, stack.subjects, bar(49 + i, "90.00"))
+
+    def scored(reports: list[dict[str, Any]]) -> int:
+        return sum(int(r["scored"]) for r in reports)
+
+    async with stack.client(stack.admin) as http:
+        for _ in range(300):
+            everyone = (await http.get("/api/v1/signals/calibration")).json()
+            if scored(everyone):
+                break
+            await asyncio.sleep(0.1)
+        of_bob = (await http.get("/api/v1/signals/calibration?account_id=bob")).json()
+    async with stack.client(keys["alice_read"]) as http:
+        alice = (await http.get("/api/v1/signals/calibration")).json()
+    async with stack.client(keys["bob"]) as http:
+        bob = (await http.get("/api/v1/signals/calibration")).json()
+        refused = await http.get("/api/v1/signals/calibration?account_id=alice")
+
+    assert scored(everyone) > 0
+    assert scored(alice) == scored(everyone)  # every scored signal so far is alice's
+    assert scored(bob) == scored(of_bob) == 0
+    assert refused.status_code == 403, refused.text

@@ -220,10 +220,23 @@ class SignalsController(Controller):
         page: SignalPage = await gateway.services.signals(query, actor(key))
         return page
 
-    @reading("/calibration", summary="Per strategy: hit rate by confidence level, Brier score")
+    @reading(
+        "/calibration",
+        summary="Per strategy: hit rate by confidence level, Brier score (an account's key:"
+        " its own sessions'; only an operator reads across accounts)",
+    )
     async def calibration(
-        self, gateway: Gateway, key: ApiKey, strategy: StrategyFilter = None
+        self,
+        gateway: Gateway,
+        key: ApiKey,
+        strategy: StrategyFilter = None,
+        account_id: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> list[CalibrationReport]:
-        query = GetCalibration(strategy=strategy)
+        if account_id is not None:
+            check(key, ApiScope.READ, account(account_id))
+        scope = account_id if key.operator else key.account_id
+        query = GetCalibration(
+            strategy=strategy, account_id=AccountId(scope) if scope is not None else None
+        )
         reports: list[CalibrationReport] = await gateway.services.signals(query, actor(key))
         return reports
