@@ -171,6 +171,10 @@ class SessionAccounts:
         for envelope in held:
             self.send(envelope, account_id)
 
+    async def settled(self) -> None:
+        """Wait for the lookups under way to end."""
+        await asyncio.gather(*list(self._lookups), return_exceptions=True)
+
     def stop(self) -> None:
         for task in list(self._lookups):
             task.cancel()
