@@ -5,8 +5,9 @@ publishes them, one at a time in log order, so each account's events arrive in o
 from ``md.quote.*``; signals (``signal.>``) and bot sessions' events (``session.>``) from
 SIGNALS, in the signal service's log order, for the account each session trades
 (``sockets.bots``). A message is decoded once, looked up once in the index of followers by
-topic, encoded once per socket message, and the same text is put in each follower's bounded
-buffer: the loop never awaits, and each session's own writer task sends to its socket.
+topic, encoded and framed once per socket message, and the same frame is written to each
+follower's connection (``sockets.frames``) or, when that connection does not take writes now,
+put in the follower's bounded buffer for its own writer task: the loop never awaits.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from papertape.gateway.bus import Refused, Services, ServiceUnavailable
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.sockets.bots import SessionAccounts, alert, thought, update
 from papertape.gateway.sockets.followers import Followers, Topic
+from papertape.gateway.sockets.frames import Outgoing
 from papertape.gateway.sockets.messages import messages_for
 from papertape.gateway.sockets.session import Session
 
@@ -109,7 +111,7 @@ class Hub:
         sessions = self.followers.of(topic)
         if not sessions:
             return
-        data = encode(message).decode()
+        data = Outgoing(encode(message).decode())
         for session in tuple(sessions):
             session.offer(data)
 
@@ -123,7 +125,7 @@ class Hub:
             sessions = self.followers.of(topic)
             if not sessions or not isinstance(message, AccountEventMessage):
                 continue
-            data = encode(message).decode()
+            data = Outgoing(encode(message).decode())
             for session in tuple(sessions):
                 session.deliver(topic, message, data)
         event = upcast(envelope.data)

@@ -36,6 +36,7 @@ from papertape.gateway.access.guards import presented_key
 from papertape.gateway.access.limits import retry_after
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.errors import field_of
+from papertape.gateway.sockets.frames import frames_of
 from papertape.gateway.sockets.session import Session
 from papertape.gateway.state import gateway_of
 
@@ -69,6 +70,7 @@ def socket_route() -> Any:
             gateway.settings.ws_buffer,
             followers=hub.followers,
             on_slow=hub.dropped,
+            frames=frames_of(socket.scope),
         )
         hub.join(session)
         drain = asyncio.create_task(session.drain())

@@ -57,6 +57,7 @@ from papertape.contract.sockets import (
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.bus import Services
 from papertape.gateway.sockets.followers import Followers, Topic
+from papertape.gateway.sockets.frames import Frames, Outgoing
 from papertape.gateway.sockets.messages import messages_for
 
 SLOW_CLIENT = 4008
@@ -82,6 +83,7 @@ class Session:
         *,
         followers: Followers | None = None,
         on_slow: Callable[[Session], None] | None = None,
+        frames: Frames | None = None,
     ) -> None:
         self.socket = socket
         self.key = key
@@ -89,7 +91,10 @@ class Session:
         self.actor = Actor(f"gateway:{key.key_id}")
         self.id = uuid.uuid4().hex
         self.buffer = buffer
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=buffer)
+        self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=buffer)
+        self.frames = frames
+        self._writing = False
+        """The writer holds a message it has not written yet (a new one must wait behind it)."""
         self.topics: set[Topic] = set()
         self.followers = followers if followers is not None else Followers()
         self._on_slow = on_slow
@@ -100,12 +105,18 @@ class Session:
 
     # --- out -------------------------------------------------------------------------------
     def send(self, message: SocketMessage) -> None:
-        """Queue a message; a full buffer marks the client slow and ends its session."""
-        self.offer(encode(message).decode())
+        """Send or queue a message; a full buffer marks the client slow and ends its session."""
+        self.offer(Outgoing(encode(message).decode()))
 
-    def offer(self, data: str) -> None:
-        """Queue an encoded message (text: encoded once for every session that gets it)."""
+    def offer(self, data: Outgoing) -> None:
+        """Write an encoded message (made once for every session that gets it) to the
+        connection when it takes writes and nothing waits before it; else queue it."""
         if self.slow:
+            return
+        frames = self.frames
+        if frames is not None and not self._writing and self.queue.empty() and frames.writable():
+            frames.write(data)
+            self.sent += 1
             return
         try:
             self.queue.put_nowait(data)
@@ -123,6 +134,7 @@ class Session:
         """The writer: send the buffer to the socket until the session ends."""
         while True:
             data = await self.queue.get()
+            self._writing = True
             if data is None:
                 error = SocketError(
                     code="slow_client",
@@ -132,8 +144,17 @@ class Session:
                 await self.socket.send_text(encode(error).decode())
                 await self.socket.close(code=SLOW_CLIENT, reason=SLOW_REASON)
                 return
-            await self.socket.send_text(data)
+            await self._write(data)
+            self._writing = False
             self.sent += 1
+
+    async def _write(self, data: Outgoing) -> None:
+        if self.frames is not None:
+            await self.frames.until_writable()
+            if self.frames.writable():
+                self.frames.write(data)
+                return
+        await self.socket.send_text(data.text)  # closed meanwhile: ASGI says how
 
     def follow(self, topic: Topic) -> None:
         self.topics.add(topic)
@@ -160,7 +181,9 @@ class Session:
         )
 
     # --- live events -------------------------------------------------------------------------
-    def deliver(self, topic: Topic, message: AccountEventMessage, data: str | None = None) -> None:
+    def deliver(
+        self, topic: Topic, message: AccountEventMessage, data: Outgoing | None = None
+    ) -> None:
         """A live account message for a subscribed topic (held while a backfill runs);
         ``data`` is the message encoded already (once for every session)."""
         pending = self._pending.get(topic)
@@ -170,7 +193,7 @@ class Session:
         if message.stream_version <= self._last.get(topic, 0):
             return  # sent already by a backfill
         self._last[topic] = message.stream_version
-        self.offer(data if data is not None else encode(message).decode())
+        self.offer(data if data is not None else Outgoing(encode(message).decode()))
 
     # --- requests ----------------------------------------------------------------------------
     def allowed(
