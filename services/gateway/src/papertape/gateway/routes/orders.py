@@ -24,7 +24,6 @@ from papertape.gateway.bodies import (
     OrdersPage,
     PlaceOrderBody,
 )
-from papertape.gateway.errors import invalid
 from papertape.gateway.orders import close_order, move_exits, place_order, position_of
 from papertape.gateway.routes.accounts import Cursor, cursor_number
 from papertape.gateway.routes.common import (
@@ -32,9 +31,9 @@ from papertape.gateway.routes.common import (
     account,
     acting,
     actor,
-    aware,
     order_ref,
     reading,
+    time_range,
 )
 from papertape.gateway.state import Gateway
 
@@ -114,9 +113,7 @@ class OrdersController(Controller):
         cursor: Cursor = None,
         limit: OrderLimit = 100,
     ) -> OrdersPage:
-        since, until = aware(since, "since"), aware(until, "until")
-        if since is not None and until is not None and until < since:
-            raise invalid("until must not be before since", "until")
+        since, until = time_range(since, until)
         start = cursor_number(cursor)
         query = GetOrders(
             account_id=AccountId(account(account_id)),

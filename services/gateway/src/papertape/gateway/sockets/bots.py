@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.sessions import (
@@ -42,22 +43,29 @@ LOOKUP_PAUSE_S = 0.5
 Status = SessionStarted | SessionPaused | SessionResumed | SessionStopped
 
 
+def _decision(signal: SignalGenerated, version: int, at: datetime) -> dict[str, Any]:
+    """What ``ai_thought`` and ``signal_alert`` both say of a signal."""
+    return {
+        "account_id": signal.account_id,
+        "session_id": signal.session_id,
+        "stream_version": version,
+        "occurred_at": at,
+        "strategy": signal.strategy,
+        "symbol": signal.symbol,
+        "decision": signal.decision,
+        "confidence": signal.confidence,
+        "signal": signal,
+    }
+
+
 def thought(signal: SignalGenerated, version: int, at: datetime) -> AiThought:
     """A signal (at ``version`` of its session's stream) as the session's ``ai_thought``."""
     return AiThought(
-        account_id=signal.account_id,
-        session_id=signal.session_id,
-        stream_version=version,
-        occurred_at=at,
-        strategy=signal.strategy,
-        symbol=signal.symbol,
-        decision=signal.decision,
-        confidence=signal.confidence,
+        **_decision(signal, version, at),
         risk_score=signal.risk_score,
         opportunity_score=signal.opportunity_score,
         reasoning=signal.reasoning,
         key_factors=signal.factors,
-        signal=signal,
     )
 
 
@@ -66,18 +74,10 @@ def alert(signal: SignalGenerated, version: int, at: datetime) -> SignalAlert | 
     if not (signal.decision.opens or signal.decision.closes):
         return None
     return SignalAlert(
-        account_id=signal.account_id,
-        session_id=signal.session_id,
-        stream_version=version,
-        occurred_at=at,
-        strategy=signal.strategy,
-        symbol=signal.symbol,
-        decision=signal.decision,
-        confidence=signal.confidence,
+        **_decision(signal, version, at),
         entry=signal.entry,
         stop=signal.stop,
         targets=signal.targets,
-        signal=signal,
     )
 
 
