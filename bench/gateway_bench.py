@@ -355,10 +355,10 @@ def fill_report(
 
 async def _fan_out(
     nc: Any, subjects: Subjects, url: str, key: str, account: str
-) -> tuple[list[float], list[float]]:
-    """Delays (s) from each fill's append to the log to its ``trade_executed`` on every socket,
-    and to the relayed account event at a plain NATS subscriber (the path without the
-    gateway)."""
+) -> tuple[list[float], list[float], list[float]]:
+    """Delays (s) from each fill's append to the log to its ``trade_executed`` on every socket;
+    to the relayed account event at a plain NATS subscriber (the path without the gateway);
+    and from that subscriber's receipt to each socket's (what the gateway adds)."""
     await _setup(nc, subjects, account)
     order = f"{account}-fills"
     place = PlaceOrder(
@@ -403,20 +403,22 @@ async def _fan_out(
         await publish(js, subject, report, msg_id=report.data.report_id)
         await asyncio.sleep(FILL_EVERY_S)  # latency, not a backlog
     delays: list[float] = []
+    added: list[float] = []
     for socket in sockets:
         seen = 0
         while seen < FILLS:
             at, payload = await socket.next_frame()
             if _message.decode(payload).type != "trade_executed":
                 continue
-            appended, _ = relayed[_executed.decode(payload).event.fill_id]
+            appended, bus = relayed[_executed.decode(payload).event.fill_id]
             delays.append(at - appended)
+            added.append(at - bus)
             seen += 1
         assert socket.transport is not None
         socket.transport.close()
     await plain.unsubscribe()
     assert len(relayed) == FILLS, relayed
-    return delays, [bus - appended for appended, bus in relayed.values()]
+    return delays, [bus - appended for appended, bus in relayed.values()], added
 
 
 async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
@@ -461,7 +463,9 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             http_started = time.perf_counter()
             through = await _over_http(keys["url"], keys["admin"], "gateway")
             http_s = time.perf_counter() - http_started
-            delays, relayed = await _fan_out(nc, subjects, keys["url"], keys["admin"], "fanout")
+            delays, relayed, added = await _fan_out(
+                nc, subjects, keys["url"], keys["admin"], "fanout"
+            )
     finally:
         await delete_streams(nc, subjects.streams())
         await nc.close()
@@ -518,6 +522,18 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             "ms",
             False,
             "fill_log_to_bus_p99_ms",
+        ),
+        rec(
+            "ws_fanout_1000_clients_gateway_added_p50_ms",
+            statistics.median(added) * 1000,
+            "ms",
+            False,
+        ),
+        rec(
+            "ws_fanout_1000_clients_gateway_added_p99_ms",
+            _percentile(added, 0.99) * 1000,
+            "ms",
+            False,
         ),
     ]
 
