@@ -19,7 +19,6 @@ the append to a plain NATS subscriber of the relayed account event, the path but
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import statistics
@@ -34,26 +33,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import nats
 
 from bench.records import Target
+from bench.wsclient import (
+    BTC,
+    MinimalSocket,
+    executed,
+    fill_report,
+    message_type,
+    relayed_fill,
+)
 from papertape.common.bus.publishing import publish
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
-from papertape.contract.events.envelope import Envelope, Request
-from papertape.contract.events.execution import ExecutionModels, OrderFillReported
+from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import QuoteReceived
-from papertape.contract.events.orders import Liquidity, OrderSide, OrderType
+from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import (
     AccountId,
     Actor,
-    CorrelationId,
-    EventId,
     OrderId,
-    StreamId,
-    Symbol,
 )
 from papertape.contract.limits import RiskLimits
 from papertape.contract.subjects import Subjects
@@ -69,20 +70,12 @@ ORDERS_PER_CLIENT = 25
 SOCKETS = 1000
 FILLS = 20
 FILL_EVERY_S = 0.5
-BTC = Symbol("BTCUSD")
 LIMITS = RiskLimits(
     max_position_pct=Decimal(10000),
     max_risk_per_trade_pct=Decimal(10000),
     max_portfolio_heat_pct=Decimal(10000),
     max_trades_per_day=1_000_000,
 )
-
-
-class _Versioned(msgspec.Struct):
-    stream_version: int
-
-
-_versioned = msgspec.json.Decoder(_Versioned)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -229,130 +222,6 @@ async def _over_http(url: str, key: str, account: str) -> list[float]:
     return latencies
 
 
-class _Socket(asyncio.Protocol):
-    """A minimal WebSocket client: the handshake, then each text frame noted with the moment its
-    bytes reached the process (no task per message, so the clients' own cost stays small)."""
-
-    def __init__(self, host: str, path: str, key: str) -> None:
-        self.request = (
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-            f"Authorization: Bearer {key}\r\n\r\n"
-        ).encode()
-        self.buffer = b""
-        self.upgraded = False
-        self.frames: list[tuple[float, bytes]] = []
-        self.arrived = asyncio.Event()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()  # the wall clock: the log's recorded_at is compared with it
-        self.buffer += data
-        if not self.upgraded:
-            head, found, rest = self.buffer.partition(b"\r\n\r\n")
-            if not found:
-                return
-            assert head.startswith(b"HTTP/1.1 101"), head
-            self.upgraded, self.buffer = True, rest
-        while len(self.buffer) >= 2:
-            opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
-            if length == 126:
-                length, at = int.from_bytes(self.buffer[2:4]), 4
-            elif length == 127:
-                length, at = int.from_bytes(self.buffer[2:10]), 10
-            if len(self.buffer) < at + length:
-                return
-            payload, self.buffer = self.buffer[at : at + length], self.buffer[at + length :]
-            if opcode == 0x9:
-                self.send(payload, opcode=0xA)  # pong
-            elif opcode == 0x1:
-                self.frames.append((now, payload))
-                self.arrived.set()
-
-    def send(self, payload: bytes, opcode: int = 0x1) -> None:
-        """A masked frame (client frames must be)."""
-        assert self.transport is not None
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
-
-    async def next_frame(self) -> tuple[float, bytes]:
-        """The next text frame and when it arrived."""
-        while not self.frames:
-            self.arrived.clear()
-            await asyncio.wait_for(self.arrived.wait(), 60)
-        return self.frames.pop(0)
-
-    async def next_text(self) -> bytes:
-        return (await self.next_frame())[1]
-
-
-class _Message(msgspec.Struct):
-    type: str
-
-
-class _Fill(msgspec.Struct):
-    fill_id: str
-
-
-class _Executed(msgspec.Struct):
-    type: str
-    event: _Fill
-
-
-class _Relayed(msgspec.Struct):
-    data: _Fill
-    recorded_at: datetime
-    """When the log appended the fill (``clock_timestamp()`` at the insert)."""
-
-
-_message = msgspec.json.Decoder(_Message)
-_executed = msgspec.json.Decoder(_Executed)
-_relayed = msgspec.json.Decoder(_Relayed)
-
-
-def fill_report(
-    account: str, order: str, n: int, quantity: int = FILLS + 1
-) -> Envelope[OrderFillReported]:
-    """The ``n``-th fill of one unit of ``order`` (of ``quantity``), as execution reports it."""
-    now = datetime.now(UTC)
-    report = OrderFillReported(
-        report_id=f"{order}.fill.{n}",
-        account_id=AccountId(account),
-        order_id=OrderId(order),
-        ts=now,
-        symbol=BTC,
-        side=OrderSide.BUY,
-        price=Decimal(100),
-        quantity=Decimal(1),
-        fee=Decimal(0),
-        liquidity=Liquidity.MAKER,
-        reference_price=Decimal(100),
-        touch_price=Decimal(100),
-        spread_cost=Decimal(0),
-        slippage=Decimal(0),
-        slippage_bps=Decimal(0),
-        models=ExecutionModels(),
-        remaining=Decimal(quantity - n),
-    )
-    return Envelope(
-        event_id=EventId(report.report_id),
-        stream_id=StreamId(f"order-{order}"),
-        stream_version=n,
-        occurred_at=now,
-        correlation_id=CorrelationId("bench"),
-        actor=Actor("execution"),
-        data=report,
-    )
-
-
 async def _fan_out(
     nc: Any, subjects: Subjects, url: str, key: str, account: str
 ) -> tuple[list[float], list[float], list[float]]:
@@ -376,29 +245,29 @@ async def _fan_out(
     subscribe = json.dumps({"type": "subscribe", "channel": "fills", "account_id": account})
     loop = asyncio.get_running_loop()
 
-    async def client() -> _Socket:
+    async def client() -> MinimalSocket:
         _, socket = await loop.create_connection(
-            lambda: _Socket(host, "/ws", key), address, int(port)
+            lambda: MinimalSocket(host, "/ws", key), address, int(port)
         )
         await socket.next_text()  # connection_confirmed
         socket.send(subscribe.encode())
-        while _message.decode(await socket.next_text()).type != "subscribed":
+        while message_type(await socket.next_text()) != "subscribed":
             pass
         return socket
 
-    sockets: list[_Socket] = []
+    sockets: list[MinimalSocket] = []
     for _ in range(0, SOCKETS, 100):  # connect in waves: the handshakes share two cores
         sockets += await asyncio.gather(*(client() for _ in range(100)))
     relayed: dict[str, tuple[float, float]] = {}
 
     async def on_relayed(msg: Any) -> None:
-        envelope = _relayed.decode(msg.data)
-        relayed[envelope.data.fill_id] = (envelope.recorded_at.timestamp(), time.time())
+        fill_id, recorded_at = relayed_fill(msg.data)
+        relayed[fill_id] = (recorded_at.timestamp(), time.time())
 
     plain = await nc.subscribe(subjects.account_event(account, "order_filled"), cb=on_relayed)
     js = nc.jetstream()
     for n in range(1, FILLS + 1):
-        report = fill_report(account, order, n)
+        report = fill_report(account, order, n, FILLS + 1)
         subject = subjects.execution_report(account, "order_fill_reported")
         await publish(js, subject, report, msg_id=report.data.report_id)
         await asyncio.sleep(FILL_EVERY_S)  # latency, not a backlog
@@ -408,9 +277,9 @@ async def _fan_out(
         seen = 0
         while seen < FILLS:
             at, payload = await socket.next_frame()
-            if _message.decode(payload).type != "trade_executed":
+            if message_type(payload) != "trade_executed":
                 continue
-            appended, bus = relayed[_executed.decode(payload).event.fill_id]
+            appended, bus = relayed[executed(payload)]
             delays.append(at - appended)
             added.append(at - bus)
             seen += 1

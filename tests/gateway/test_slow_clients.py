@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import websockets
-from bench.gateway_bench import fill_report
+from bench.wsclient import fill_report
 from websockets.exceptions import ConnectionClosed
 
 from papertape.common.bus.publishing import publish
