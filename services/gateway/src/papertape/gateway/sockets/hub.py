@@ -74,6 +74,7 @@ class Hub:
         self.bots = SessionAccounts(services, self._session_event)
         self._subscriptions: list[Subscription] = []
         self._closing: set[asyncio.Task[None]] = set()
+        """Background work (trade_closed lookups, priming the session map), cancelled at stop."""
 
     async def start(self) -> None:
         nc, subjects = self.nc, self.subjects
@@ -83,7 +84,11 @@ class Hub:
             await nc.subscribe(subjects.all_signals(), cb=self._on_signal),
             await nc.subscribe(subjects.all_session_events(), cb=self._on_session),
         ]
-        await self.bots.prime()  # after subscribing: a session started meanwhile is seen live
+        # After subscribing (a session started meanwhile is seen live), and in the background:
+        # a signal service that is slow to answer does not hold up the gateway's start.
+        priming = asyncio.create_task(self.bots.prime(), name="priming sessions")
+        self._closing.add(priming)
+        priming.add_done_callback(self._closing.discard)
 
     async def stop(self) -> None:
         self.bots.stop()
