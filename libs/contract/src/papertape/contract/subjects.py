@@ -128,6 +128,10 @@ class Subjects(msgspec.Struct, frozen=True):
     def session_event(self, session_id: str, event_name: str) -> str:
         return self._s("session", token(session_id), token(event_name))
 
+    def all_session_events(self) -> str:
+        """Every bot session's lifecycle, orders and fills (not its signals)."""
+        return self._s("session", ">")
+
     def signals_command(self) -> str:
         return self._s("signals", "command")
 
