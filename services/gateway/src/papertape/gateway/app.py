@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from papertape.gateway import errors
 from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
+from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
@@ -101,6 +102,7 @@ def build_app(
         SessionsController,
         SignalsController,
         *operations(gateway, registry),
+        *dashboard_routes(),
         *(extra or []),
     ]
     config = AppConfig(

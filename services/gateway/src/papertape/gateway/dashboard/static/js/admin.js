@@ -1,0 +1,56 @@
+// The operator's panel: API keys (issue, revoke). Shown to an admin key only.
+
+import { del, get, post, seg } from "./api.js";
+import { refusal } from "./account.js";
+import { byId, el, fillTable, say } from "./dom.js";
+
+const SCOPES = { read: ["read"], trade: ["read", "trade"], admin: ["read", "trade", "admin"] };
+
+export class Admin {
+  constructor() {
+    this.result = byId("key-result");
+    byId("key-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.issue();
+    });
+  }
+
+  async load() {
+    byId("admin-panel").hidden = false;
+    const keys = await get("/keys");
+    fillTable(byId("keys"), [
+      { label: "Key id", value: (k) => k.key_id },
+      { label: "Account", value: (k) => k.account_id ?? "every account" },
+      { label: "Scopes", value: (k) => k.scopes.join(", ") },
+      { label: "Label", value: (k) => k.label },
+      { label: "State", value: (k) => (k.revoked ? "revoked" : "live") },
+      { label: "", value: (k) => el("button", { type: "button", disabled: k.revoked, onclick: () => this.revoke(k.key_id) }, "Revoke") },
+    ], keys);
+  }
+
+  async issue() {
+    const form = new FormData(byId("key-form"));
+    const account = String(form.get("account_id") ?? "").trim();
+    try {
+      const issued = await post("/keys", {
+        account_id: account || null,
+        scopes: SCOPES[form.get("scope")],
+        label: String(form.get("label") ?? ""),
+      });
+      say(this.result, `issued ${issued.key_id}: ${issued.key} (shown once)`, true);
+    } catch (error) {
+      say(this.result, refusal(error), false);
+    }
+    await this.load();
+  }
+
+  async revoke(keyId) {
+    try {
+      await del(`/keys/${seg(keyId)}`);
+      say(this.result, `revoked ${keyId}`, true);
+    } catch (error) {
+      say(this.result, refusal(error), false);
+    }
+    await this.load();
+  }
+}

@@ -1,0 +1,124 @@
+"""The dashboard in headless Chromium on a running stack: log in, watch, trade, run a bot.
+
+Everything the tests see arrives without a reload: the page is loaded once per test.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.gateway.dashboard.conftest import Screens
+from tests.gateway.stack import Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
+WAIT_MS = 30_000
+
+
+async def log_in(page: Page, stack: Stack, key: str) -> None:
+    await page.goto(stack.url + "/")
+    await expect(page.locator("#paper-banner")).to_contain_text("PAPER TRADING")
+    await page.fill("#login-key", key)
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#app")).to_be_visible()
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+
+
+async def test_a_trader_logs_in_sees_candles_and_the_account_and_a_ticket_order_fills_live(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    key = await stack.account("trader")
+    await log_in(page, stack, key)
+    await expect(page.locator("#account-select")).to_have_value("trader")
+    await expect(page.locator("#symbol-select")).to_have_value("BTCUSD")
+    chart = page.locator("#price-chart")
+    await expect(chart).to_have_attribute("data-candles", _at_least(1), timeout=WAIT_MS)
+    await expect(chart.locator("canvas").first).to_be_visible()
+    summary = page.locator("#summary")
+    await expect(summary.locator("[data-field=equity]")).to_have_text("100000.00")
+    await expect(summary.locator("[data-field=cash]")).to_have_text("100000.00")
+    await expect(page.locator("#last-price")).to_contain_text("bid", timeout=WAIT_MS)
+    await screens.shot("logged-in")
+
+    # A refusal shows the account's reason.
+    await page.fill("#ticket [name=quantity]", "100000")
+    await page.click("#ticket button[type=submit]")
+    result = page.locator("#ticket-result")
+    await expect(result).to_have_attribute("data-ok", "false", timeout=WAIT_MS)
+    await expect(result).to_contain_text("refused: max_position_size")
+
+    # A market buy with a bracket: filled by the venue, shown in positions and on the chart.
+    await page.fill("#ticket [name=quantity]", "0.1")
+    bid = await _bid(page)
+    await page.fill("#ticket [name=stop_loss]", f"{bid * 0.9:.2f}")
+    await page.fill("#ticket [name=take_profit]", f"{bid * 1.1:.2f}")
+    await page.click("#ticket button[type=submit]")
+    await expect(result).to_have_attribute("data-ok", "true", timeout=WAIT_MS)
+    await expect(result).to_contain_text("placed")
+    position = page.locator("#positions tr[data-symbol=BTCUSD]")
+    await expect(position).to_be_visible(timeout=WAIT_MS)
+    await expect(position).to_contain_text("0.1")
+    await expect(position).to_contain_text("open, protected", timeout=WAIT_MS)
+    await expect(chart).to_have_attribute("data-fill-markers", "1", timeout=WAIT_MS)
+    await expect(chart).to_have_attribute("data-exit-lines", "2", timeout=WAIT_MS)
+    orders = page.locator("#orders tbody tr")
+    await expect(orders).to_have_count(2)
+    await expect(page.locator("#orders")).to_contain_text("stop_loss")
+    await expect(summary.locator("[data-field=cash]")).not_to_have_text("100000.00")
+    await screens.shot("filled")
+
+    # Cancelling the take-profit from the page leaves the stop working, and one line.
+    take_profit = page.locator("#orders tbody tr", has_text="take_profit")
+    await take_profit.get_by_role("button", name="Cancel").click()
+    await expect(orders).to_have_count(1, timeout=WAIT_MS)
+    await expect(chart).to_have_attribute("data-exit-lines", "1", timeout=WAIT_MS)
+    await screens.shot("take-profit-cancelled")
+    assert len(screens.taken) == 3
+
+
+async def test_a_bot_session_is_started_and_stopped_from_the_page(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    key = await stack.account("botter")
+    await log_in(page, stack, key)
+    await expect(page.locator("#strategy-select option")).not_to_have_count(0)
+    await page.select_option("#strategy-select", "donchian_breakout")
+    parameters = page.locator("#strategy-parameters input[name='param:period']")
+    await expect(parameters).to_be_visible()
+    await parameters.fill("3")
+    form = page.locator("#session-form")
+    await form.locator("[name=session_id]").fill("dash-bot")
+    await form.locator("[name=symbols]").fill("BTCUSD")
+    await form.locator("[name=mode]").select_option("CONSERVATIVE")
+    await form.locator("button[type=submit]").click()
+    result = page.locator("#session-result")
+    await expect(result).to_contain_text("started dash-bot: RUNNING", timeout=WAIT_MS)
+    row = page.locator("#sessions tr[data-session=dash-bot]")
+    await expect(row).to_have_attribute("data-status", "RUNNING")
+    await expect(row).to_contain_text("CONSERVATIVE")
+    await screens.shot("running")
+
+    await row.get_by_role("button", name="Pause").click()
+    await expect(row).to_have_attribute("data-status", "PAUSED", timeout=WAIT_MS)
+    await row.get_by_role("button", name="Resume").click()
+    await expect(row).to_have_attribute("data-status", "RUNNING", timeout=WAIT_MS)
+    await row.get_by_role("button", name="Stop").click()
+    await expect(row).to_have_attribute("data-status", "STOPPED", timeout=WAIT_MS)
+    await expect(row.get_by_role("button", name="Stop")).to_be_disabled()
+    await screens.shot("stopped")
+    async with stack.client(key) as http:
+        view = (await http.get("/api/v1/sessions/dash-bot")).json()
+    assert view["status"] == "STOPPED"
+    assert view["mode"] == "CONSERVATIVE"
+    assert view["parameters"]["period"] == 3
+
+
+def _at_least(count: int) -> object:
+    import re
+
+    return re.compile(rf"^([{count}-9]|[1-9][0-9]+)$")
+
+
+async def _bid(page: Page) -> float:
+    text = await page.locator("#last-price").inner_text()
+    return float(text.split("bid ")[1].split(" ")[0])
