@@ -5,6 +5,8 @@ Everything the tests see arrives without a reload: the page is loaded once per t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -13,6 +15,7 @@ from tests.gateway.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
 WAIT_MS = 30_000
+SOME = re.compile(r"^[1-9][0-9]*$")
 
 
 async def log_in(page: Page, stack: Stack, key: str) -> None:
@@ -32,7 +35,7 @@ async def test_a_trader_logs_in_sees_candles_and_the_account_and_a_ticket_order_
     await expect(page.locator("#account-select")).to_have_value("trader")
     await expect(page.locator("#symbol-select")).to_have_value("BTCUSD")
     chart = page.locator("#price-chart")
-    await expect(chart).to_have_attribute("data-candles", _at_least(1), timeout=WAIT_MS)
+    await expect(chart).to_have_attribute("data-candles", SOME, timeout=WAIT_MS)
     await expect(chart.locator("canvas").first).to_be_visible()
     summary = page.locator("#summary")
     await expect(summary.locator("[data-field=equity]")).to_have_text("100000.00")
@@ -113,12 +116,39 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     assert view["parameters"]["period"] == 3
 
 
-def _at_least(count: int) -> object:
-    import re
-
-    return re.compile(rf"^([{count}-9]|[1-9][0-9]+)$")
-
-
 async def _bid(page: Page) -> float:
     text = await page.locator("#last-price").inner_text()
     return float(text.split("bid ")[1].split(" ")[0])
+
+
+async def test_a_wrong_key_is_refused_and_data_is_shown_as_text_on_a_phone_sized_screen(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    await page.goto(stack.url + "/dashboard/")
+    await page.fill("#login-key", "pt_nosuchkey_secret")
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#login-error")).to_contain_text("unauthorized")
+    await expect(page.locator("#app")).to_be_hidden()
+
+    # An account whose name is markup: the page shows the characters, runs nothing.
+    name = "<img src=x onerror=\"document.title='pwned'\">"
+    async with stack.client(stack.admin) as http:
+        opened = await http.post("/api/v1/accounts", json={"account_id": "xss", "name": name})
+        assert opened.status_code == 201, opened.text
+        issued = await http.post("/api/v1/keys", json={"account_id": "xss", "scopes": ["read"]})
+        assert issued.status_code == 201, issued.text
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await log_in(page, stack, str(issued.json()["key"]))
+    await expect(page.locator("#account-select option")).to_have_text(f"{name} (xss)")
+    await expect(page.locator("#summary [data-field=equity]")).to_have_text("10000.00")
+    assert await page.locator("main img").count() == 0
+    assert await page.title() != "pwned"
+    # Readable on a phone: nothing wider than the screen but the tables, which scroll.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    wide = await page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap'))"
+        ".filter(e => e.getBoundingClientRect().right > 391)"
+        ".slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className)"
+    )
+    assert width <= 390, (width, wide)
+    await screens.shot("phone")

@@ -2,8 +2,8 @@
 
 The pages need no key to load (they hold no data); every call they make to ``/api/v1`` and
 ``/ws`` presents the key the user logged in with. A strict Content-Security-Policy keeps the page
-to its own scripts and its own origin, so no data can ever run as code in it (inline styles are allowed: the chart library sizes its
-canvases with them; inline scripts are not).
+to its own scripts and its own origin, so no data can ever run as code in it (inline styles are
+allowed: the chart library sizes its canvases with them; inline scripts are not).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 PATH = "/dashboard"
 HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; "
         "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",

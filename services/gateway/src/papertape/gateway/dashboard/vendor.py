@@ -24,7 +24,8 @@ from pathlib import Path
 PACKAGE = "lightweight-charts"
 VERSION = "5.2.1"
 INTEGRITY = (
-    "sha512-IVwoK1RLFiLPubaKIjNbtjWLnpPMqiABSrTay6whmNa8L1+19292VtHJ+BWyPUuLCwF0tcQlhEWd1CLB2a1nsQ=="
+    "sha512-"
+    "IVwoK1RLFiLPubaKIjNbtjWLnpPMqiABSrTay6whmNa8L1+19292VtHJ+BWyPUuLCwF0tcQlhEWd1CLB2a1nsQ=="
 )
 """``dist.integrity`` of the pinned version, as the npm registry publishes it."""
 TARBALL_URL = f"https://registry.npmjs.org/{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz"
@@ -47,11 +48,11 @@ def integrity_of(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def verify(data: bytes, integrity: str = INTEGRITY) -> None:
-    """Refuse ``data`` unless its SHA-512 is ``integrity``."""
+def verify(data: bytes) -> None:
+    """Refuse ``data`` unless its SHA-512 is the pinned integrity."""
     found = integrity_of(data)
-    if found != integrity:
-        raise IntegrityError(f"{PACKAGE} {VERSION}: expected {integrity}, got {found}")
+    if found != INTEGRITY:
+        raise IntegrityError(f"{PACKAGE} {VERSION}: expected {INTEGRITY}, got {found}")
 
 
 def installed(directory: Path = VENDOR_DIR) -> bool:
@@ -77,7 +78,7 @@ def fetch_with_npm() -> bytes:
 
 def fetch_from_registry() -> bytes:
     """The pinned tarball, downloaded from the npm registry without npm."""
-    with urllib.request.urlopen(TARBALL_URL, timeout=_TIMEOUT_S) as answer:  # noqa: S310 (a fixed https URL)
+    with urllib.request.urlopen(TARBALL_URL, timeout=_TIMEOUT_S) as answer:
         data: bytes = answer.read()
     return data
 
@@ -90,7 +91,10 @@ def default_fetch() -> Fetch:
 def extract(data: bytes) -> bytes:
     """The standalone build out of the package tarball."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        member = archive.extractfile(MEMBER)
+        try:
+            member = archive.extractfile(MEMBER)
+        except KeyError:
+            member = None
         if member is None:
             raise IntegrityError(f"{PACKAGE} {VERSION}: no {MEMBER} in the tarball")
         return member.read()

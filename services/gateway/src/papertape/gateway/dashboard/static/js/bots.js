@@ -160,7 +160,10 @@ export class Bots {
       { label: "Confidence", value: (s) => `${s.confidence} (${s.level})`, num: true },
       { label: "Reasoning", value: (s) => s.reasoning },
       { label: "Key factors", value: (s) => s.factors.map(factorText).join("; ") },
-    ], signals.slice(0, 100), (s) => ({ class: "clickable", dataset: { signal: s.signal_id } }));
+    ], signals.slice(0, 100), (s) => ({
+      class: "clickable", dataset: { signal: s.signal_id },
+      onclick: () => showSignal(byId("signal-detail"), s),
+    }));
   }
 }
 

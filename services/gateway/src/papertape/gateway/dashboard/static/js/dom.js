@@ -49,11 +49,11 @@ export function fillTable(table, columns, items, rowAttrs = () => ({})) {
   table.replaceChildren(head, body);
 }
 
-/** Fill a <dl> with label/value pairs. */
-export function fillList(list, pairs) {
-  list.replaceChildren(...pairs.flatMap(([label, value, id]) => [
+/** Fill a <dl> with ``[label, value, field, signed]`` rows (``signed``: coloured by its sign). */
+export function fillList(list, rows) {
+  list.replaceChildren(...rows.flatMap(([label, value, field, signed = false]) => [
     el("dt", {}, label),
-    el("dd", { class: sign(value) || undefined, dataset: id ? { field: id } : undefined }, shown(value)),
+    el("dd", { class: (signed && sign(value)) || undefined, dataset: { field } }, shown(value)),
   ]));
 }
 
