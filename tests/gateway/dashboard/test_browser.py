@@ -6,12 +6,16 @@ Everything the tests see arrives without a reload: the page is loaded once per t
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.async_api import Page, expect
 
+from papertape.contract.events.market import BarClosed, Timeframe
 from tests.gateway.dashboard.conftest import Screens
-from tests.gateway.stack import Stack
+from tests.gateway.stack import BTC, Stack
+from tests.signals.test_service import publish_bar
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
 WAIT_MS = 30_000
@@ -86,9 +90,8 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     await log_in(page, stack, key)
     await expect(page.locator("#strategy-select option")).not_to_have_count(0)
     await page.select_option("#strategy-select", "donchian_breakout")
-    parameters = page.locator("#strategy-parameters input[name='param:period']")
-    await expect(parameters).to_be_visible()
-    await parameters.fill("3")
+    for name, value in PERIODS.items():
+        await page.fill(f"#strategy-parameters input[name='param:{name}']", str(value))
     form = page.locator("#session-form")
     await form.locator("[name=session_id]").fill("dash-bot")
     await form.locator("[name=symbols]").fill("BTCUSD")
@@ -99,7 +102,25 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     row = page.locator("#sessions tr[data-session=dash-bot]")
     await expect(row).to_have_attribute("data-status", "RUNNING")
     await expect(row).to_contain_text("CONSERVATIVE")
-    await screens.shot("running")
+
+    # Bars as market-data publishes them: flat, then a breakout on the minute the chart is
+    # forming. The session's signals reach the feed; the breakout is a marker on the chart.
+    for bar in breakout(datetime.now(UTC)):
+        await publish_bar(stack.nc, stack.subjects, bar)
+    signals = page.locator("#signals tbody tr[data-signal]")
+    await expect(signals).to_have_count(len(CLOSES), timeout=WAIT_MS)
+    buy = page.locator("#signals tbody tr[data-signal]", has_text="BUY").first
+    await expect(buy).to_be_visible()
+    await buy.click()
+    detail = page.locator("#signal-detail")
+    await expect(detail).to_be_visible()
+    await expect(detail).to_contain_text("BUY BTCUSD")
+    reasoning = (await buy.locator("td").nth(5).inner_text()).strip()
+    assert reasoning
+    await expect(detail).to_contain_text(reasoning)
+    chart = page.locator("#price-chart")
+    await expect(chart).to_have_attribute("data-signal-markers", SOME, timeout=WAIT_MS)
+    await screens.shot("running-with-signals")
 
     await row.get_by_role("button", name="Pause").click()
     await expect(row).to_have_attribute("data-status", "PAUSED", timeout=WAIT_MS)
@@ -113,7 +134,36 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
         view = (await http.get("/api/v1/sessions/dash-bot")).json()
     assert view["status"] == "STOPPED"
     assert view["mode"] == "CONSERVATIVE"
-    assert view["parameters"]["period"] == 3
+    assert view["parameters"]["period"] == PERIODS["period"]
+    assert view["signals"].get("BUY", 0) >= 1
+
+
+PERIODS = {"period": 3, "exit_period": 2, "atr_period": 2, "volatility_period": 2}
+CLOSES = ("43000", "43000", "43000", "43000", "43000", "47000")
+
+
+def breakout(now: datetime) -> list[BarClosed]:
+    """One-minute BTCUSD bars ending with the minute now in progress: flat, then a jump."""
+    last = now.replace(second=0, microsecond=0)
+    bars = []
+    for index, close in enumerate(CLOSES):
+        start = last - timedelta(minutes=len(CLOSES) - 1 - index)
+        price = Decimal(close)
+        bars.append(
+            BarClosed(
+                symbol=BTC,
+                timeframe=Timeframe.M1,
+                open=price,
+                high=price + 5,
+                low=price - 5,
+                close=price,
+                volume=Decimal(10),
+                start=start,
+                end=start + timedelta(minutes=1),
+                source="test",
+            )
+        )
+    return bars
 
 
 async def _bid(page: Page) -> float:
