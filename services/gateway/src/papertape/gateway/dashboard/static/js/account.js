@@ -32,6 +32,7 @@ export class AccountPanels {
 
   async summary(given = null) {
     const s = given ?? (await get(this.path()));
+    this.version = s.version;
     fillList(byId("summary"), [
       ["Equity", s.equity, "equity"],
       ["Cash", s.cash, "cash"],

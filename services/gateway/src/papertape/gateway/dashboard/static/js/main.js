@@ -7,10 +7,16 @@ import { ApiError, forgetKey, get, storeKey, storedKey } from "./api.js";
 import { Bots, showSignal } from "./bots.js";
 import { PriceChart, chartLibrary, inert } from "./chart.js";
 import { byId, el } from "./dom.js";
+import { paced } from "./pace.js";
 import { Live } from "./socket.js";
 import { Ticket } from "./ticket.js";
 
 const SESSIONS_EVERY_MS = 5000;
+const BOOK_EVERY_MS = 500;
+const ACCOUNT_EVERY_MS = 1000;
+// The chart's fill markers start with the fills among the account's latest events: few enough
+// that the gateway's backfill stays well inside a client's buffer (1000 messages by default).
+const FILL_HISTORY_EVENTS = 1500;
 
 class Dashboard {
   constructor(key, confirmed) {
@@ -25,7 +31,14 @@ class Dashboard {
     this.chart.onRollover = () => this.loadBars().catch(onError);
     this.panels = new AccountPanels((orders) => this.chart.setExitLines(orders), onError);
     this.bots = new Bots(this, (signals) => this.chart.setSignals(signals.filter((s) => s.symbol === this.symbolId)));
-    this.ticket = new Ticket(this, () => this.panels.positionsAndOrders().catch(onError));
+    // What live events refresh, each at its own pace.
+    this.refreshBook = paced(() => this.panels.positionsAndOrders().catch(onError), BOOK_EVERY_MS);
+    this.refreshAccount = paced(() => this.panels.refresh().catch(onError), ACCOUNT_EVERY_MS);
+    this.refreshSummary = paced(
+      () => this.live.send({ type: "request_portfolio_update", account_id: this.accountId }),
+      BOOK_EVERY_MS,
+    );
+    this.ticket = new Ticket(this, this.refreshBook);
     this.live = new Live(key, (state) => {
       const status = byId("live-status");
       status.dataset.state = state;
@@ -48,18 +61,21 @@ class Dashboard {
       this.chart.quote(m.quote);
       byId("last-price").textContent = `${m.symbol} bid ${m.quote.bid} · ask ${m.quote.ask}`;
     });
+    const mine = (m) => m.account_id === this.accountId;
     live.on("trade_executed", (m) => {
+      if (!mine(m)) return;
       this.chart.addFill(m.event, m.occurred_at);
-      this.panels.refresh().catch((e) => this.fail(e));
+      this.refreshAccount();
     });
-    live.on("order_update", () => this.panels.positionsAndOrders().catch((e) => this.fail(e)));
-    live.on("position_updated", () => this.panels.positionsAndOrders().catch((e) => this.fail(e)));
-    live.on("initial_snapshot", (m) => this.panels.summary(m.summary));
+    live.on("order_update", (m) => mine(m) && this.refreshBook());
+    live.on("position_updated", (m) => mine(m) && this.refreshBook());
+    live.on("initial_snapshot", (m) => mine(m) && this.panels.summary(m.summary));
     live.on("portfolio_update", (m) => {
+      if (!mine(m)) return;
       if (m.summary) this.panels.summary(m.summary);
-      else this.panels.summary().catch((e) => this.fail(e));
+      else this.refreshSummary();
     });
-    live.on("trade_closed", () => this.panels.refresh().catch((e) => this.fail(e)));
+    live.on("trade_closed", (m) => mine(m) && this.refreshAccount());
     for (const type of ["signal_alert", "session_update"]) {
       live.on(type, () => this.bots.load().catch((e) => this.fail(e)));
     }
@@ -98,12 +114,12 @@ class Dashboard {
     this.accountId = accountId;
     byId("account-select").value = accountId;
     this.chart.clearFills();
+    await Promise.all([this.panels.load(accountId), this.bots.load()]);
     this.live.subscribe({ channel: "account", account_id: accountId });
     this.live.subscribe({ channel: "orders", account_id: accountId });
     this.live.subscribe({ channel: "positions", account_id: accountId });
-    // From version 0: every fill the account has had comes first, for the chart's markers.
-    this.live.subscribe({ channel: "fills", account_id: accountId, since_version: 0 });
-    await Promise.all([this.panels.load(accountId), this.bots.load()]);
+    const since = Math.max(0, (this.panels.version ?? 0) - FILL_HISTORY_EVENTS);
+    this.live.subscribe({ channel: "fills", account_id: accountId, since_version: since });
   }
 
   async selectSymbol(symbol) {

@@ -13,6 +13,7 @@ export class Live {
     this.socket = null;
     this.attempt = 0;
     this.closed = false;
+    this.confirmed = false;
   }
 
   /** Call ``handler(message)`` for every server message of ``type``. */
@@ -30,6 +31,7 @@ export class Live {
     socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
     socket.addEventListener("close", () => {
       if (this.socket !== socket) return;
+      this.confirmed = false;
       this.onStatus("down");
       if (!this.closed) {
         const wait = RETRY_MS[Math.min(this.attempt++, RETRY_MS.length - 1)];
@@ -41,6 +43,7 @@ export class Live {
   receive(message) {
     if (message.type === "connection_confirmed") {
       this.attempt = 0;
+      this.confirmed = true;
       this.onStatus("live");
       for (const request of this.subscriptions.values()) this.sendSubscribe(request);
     }
@@ -54,8 +57,11 @@ export class Live {
     for (const handler of this.handlers.get(message.type) ?? []) handler(message);
   }
 
+  /** Send once the gateway confirmed the connection (subscriptions are sent again then). */
   send(message) {
-    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.confirmed && this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message));
+    }
   }
 
   sendSubscribe(request) {
