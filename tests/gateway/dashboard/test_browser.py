@@ -202,3 +202,38 @@ async def test_a_wrong_key_is_refused_and_data_is_shown_as_text_on_a_phone_sized
     )
     assert width <= 390, (width, wide)
     await screens.shot("phone")
+
+
+async def test_the_operator_opens_an_account_and_issues_and_revokes_a_key_from_the_page(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    await log_in(page, stack, stack.admin)
+    admin = page.locator("#admin-panel")
+    await expect(admin).to_be_visible()
+    form = page.locator("#open-account-form")
+    await form.locator("[name=account_id]").fill("opened-here")
+    await form.locator("[name=name]").fill("Opened from the dashboard")
+    await form.locator("[name=initial_cash]").fill("2500")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#account-result")).to_have_text("opened opened-here")
+    await expect(page.locator("#account-select")).to_have_value("opened-here")
+    await expect(page.locator("#summary [data-field=cash]")).to_have_text("2500.00")
+
+    keys = page.locator("#key-form")
+    await keys.locator("[name=account_id]").fill("opened-here")
+    await keys.locator("[name=scope]").select_option("read")
+    await keys.locator("[name=label]").fill("from the page")
+    await keys.locator("button[type=submit]").click()
+    result = page.locator("#key-result")
+    await expect(result).to_contain_text("issued ")
+    key_id = (await result.inner_text()).split("issued ")[1].split(":")[0]
+    row = page.locator("#keys tbody tr", has_text=key_id)
+    await expect(row).to_contain_text("from the page")
+    await expect(row).to_contain_text("live")
+    await screens.shot("admin")
+    await row.get_by_role("button", name="Revoke").click()
+    await expect(row).to_contain_text("revoked")
+    async with stack.client(stack.admin) as http:
+        listed = {k["key_id"]: k for k in (await http.get("/api/v1/keys")).json()}
+    assert listed[key_id]["revoked"] is True
+    assert listed[key_id]["account_id"] == "opened-here"

@@ -1,4 +1,4 @@
-// The operator's panel: API keys (issue, revoke). Shown to an admin key only.
+// The operator's panel: open accounts; API keys (issue, revoke). Shown to an operator's key only.
 
 import { del, get, post, seg } from "./api.js";
 import { refusal } from "./account.js";
@@ -7,12 +7,36 @@ import { byId, el, fillTable, say } from "./dom.js";
 const SCOPES = { read: ["read"], trade: ["read", "trade"], admin: ["read", "trade", "admin"] };
 
 export class Admin {
-  constructor() {
+  constructor(onAccounts) {
+    this.onAccounts = onAccounts;
     this.result = byId("key-result");
     byId("key-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.issue();
     });
+    byId("open-account-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.open();
+    });
+  }
+
+  async open() {
+    const form = new FormData(byId("open-account-form"));
+    const result = byId("account-result");
+    try {
+      const body = {
+        account_id: String(form.get("account_id")).trim(),
+        name: String(form.get("name")),
+        base_currency: String(form.get("base_currency")).trim(),
+      };
+      const cash = String(form.get("initial_cash") ?? "").trim();
+      if (cash) body.initial_cash = cash;
+      await post("/accounts", body);
+      say(result, `opened ${body.account_id}`, true);
+      await this.onAccounts(body.account_id);
+    } catch (error) {
+      say(result, refusal(error), false);
+    }
   }
 
   async load() {

@@ -91,21 +91,31 @@ class Dashboard {
   async start() {
     this.live.connect();
     const [accounts, instruments] = await Promise.all([
-      get("/accounts"),
+      this.loadAccounts(),
       get("/market/instruments").catch(() => []),
     ]);
-    byId("account-select").replaceChildren(
-      ...accounts.map((a) => el("option", { value: a.account_id }, `${a.name} (${a.account_id})`)),
-    );
     const symbols = instruments.map((i) => i.symbol);
     byId("symbol-select").replaceChildren(...symbols.map((s) => el("option", { value: s }, s)));
     if (this.confirmed.scopes.includes("admin") && this.confirmed.account_id === null) {
-      new Admin().load().catch((e) => this.fail(e));
+      const admin = new Admin(async (opened) => {
+        await this.loadAccounts();
+        await this.selectAccount(opened);
+      });
+      admin.load().catch((e) => this.fail(e));
     }
     await this.bots.loadStrategies().catch((e) => this.fail(e));
     if (symbols.length) await this.selectSymbol(symbols.includes("BTCUSD") ? "BTCUSD" : symbols[0]);
     if (accounts.length) await this.selectAccount(accounts[0].account_id);
     else this.error.textContent = "no account for this key yet";
+  }
+
+  /** The accounts the key reaches, in the selector. */
+  async loadAccounts() {
+    const accounts = await get("/accounts");
+    byId("account-select").replaceChildren(
+      ...accounts.map((a) => el("option", { value: a.account_id }, `${a.name} (${a.account_id})`)),
+    );
+    return accounts;
   }
 
   async selectAccount(accountId) {
