@@ -15,6 +15,7 @@ from playwright.async_api import Page, expect
 from papertape.contract.events.market import BarClosed, Timeframe
 from tests.gateway.dashboard.conftest import Screens
 from tests.gateway.stack import BTC, Stack
+from tests.gateway.test_deadletters import letters
 from tests.signals.test_service import publish_bar
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -204,12 +205,22 @@ async def test_a_wrong_key_is_refused_and_data_is_shown_as_text_on_a_phone_sized
     await screens.shot("phone")
 
 
-async def test_the_operator_opens_an_account_and_issues_and_revokes_a_key_from_the_page(
+async def test_the_operator_reads_dead_letters_opens_an_account_and_manages_keys_from_the_page(
     stack: Stack, page: Page, screens: Screens
 ) -> None:
+    payload = b'{"nope": "<img src=x onerror=alert(1)>"}'
+    await stack.nc.request(stack.subjects.portfolio_command(), payload, timeout=10)
+    async with stack.client(stack.admin) as http:
+        await letters(http, 1)  # kept by portfolio before the page reads them
     await log_in(page, stack, stack.admin)
     admin = page.locator("#admin-panel")
     await expect(admin).to_be_visible()
+    # Every service's dead letters, with the reason, the payload as text.
+    letter = page.locator("#dead-letters tbody tr[data-sequence]").first
+    await expect(letter).to_contain_text("portfolio", timeout=WAIT_MS)
+    await expect(letter).to_contain_text("malformed")
+    await expect(letter.locator("code")).to_have_text(payload.decode())
+    assert await page.locator("main img").count() == 0
     form = page.locator("#open-account-form")
     await form.locator("[name=account_id]").fill("opened-here")
     await form.locator("[name=name]").fill("Opened from the dashboard")

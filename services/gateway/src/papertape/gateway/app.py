@@ -21,6 +21,7 @@ from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.routes.accounts import AccountsController
+from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
 from papertape.gateway.routes.operations import operations
@@ -101,6 +102,7 @@ def build_app(
         StrategiesController,
         SessionsController,
         SignalsController,
+        DeadLettersController,
         *operations(gateway, registry),
         *dashboard_routes(),
         *(extra or []),

@@ -1,4 +1,5 @@
-// The operator's panel: open accounts; API keys (issue, revoke). Shown to an operator's key only.
+// The operator's panel: open accounts; API keys (issue, revoke); every service's dead letters
+// with their reasons. Shown to an operator's key only.
 
 import { del, get, post, seg } from "./api.js";
 import { refusal } from "./account.js";
@@ -18,6 +19,23 @@ export class Admin {
       event.preventDefault();
       this.open();
     });
+    byId("letters-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.letters().catch((error) => say(this.result, refusal(error), false));
+    });
+  }
+
+  async letters() {
+    const service = String(new FormData(byId("letters-form")).get("service") ?? "").trim();
+    const page = await get("/deadletters", { service, limit: 100 });
+    fillTable(byId("dead-letters"), [
+      { label: "Failed at", value: (l) => l.failed_at },
+      { label: "Service", value: (l) => l.service },
+      { label: "Subject", value: (l) => l.subject },
+      { label: "Reason", value: (l) => l.reason },
+      { label: "Deliveries", value: (l) => l.deliveries, num: true },
+      { label: "Payload", value: (l) => el("code", { title: l.payload }, clipped(l.payload)) },
+    ], page.letters, (l) => ({ dataset: { sequence: l.sequence } }));
   }
 
   async open() {
@@ -41,6 +59,7 @@ export class Admin {
 
   async load() {
     byId("admin-panel").hidden = false;
+    await this.letters();
     const keys = await get("/keys");
     fillTable(byId("keys"), [
       { label: "Key id", value: (k) => k.key_id },
@@ -77,4 +96,10 @@ export class Admin {
     }
     await this.load();
   }
+}
+
+const SHOWN = 120;
+
+function clipped(text) {
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text;
 }
