@@ -5,12 +5,15 @@ Everything the tests see arrives without a reload: the page is loaded once per t
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
 from papertape.contract.events.market import BarClosed, Timeframe
 from tests.gateway.dashboard.conftest import Screens
@@ -82,6 +85,47 @@ async def test_a_trader_logs_in_sees_candles_and_the_account_and_a_ticket_order_
     await expect(chart).to_have_attribute("data-exit-lines", "1", timeout=WAIT_MS)
     await screens.shot("take-profit-cancelled")
     assert len(screens.taken) == 3
+
+
+async def test_a_dropped_connection_comes_back_and_shows_what_happened_while_it_was_down(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    sockets: list[WebSocketRoute] = []
+    back = asyncio.Event()
+
+    async def through(socket: WebSocketRoute) -> None:
+        sockets.append(socket)
+        if len(sockets) > 2:  # the login's check, the first live socket, then the reconnect
+            await back.wait()
+        socket.connect_to_server()
+
+    await page.route_web_socket(re.compile(r"/ws\b"), through)
+    key = await stack.account("dropped")
+    await log_in(page, stack, key)
+    status = page.locator("#live-status")
+    await expect(status).to_have_attribute("data-connections", "1")
+    await expect(page.locator("#positions tbody")).to_contain_text("none")
+
+    # The gateway's side of the live socket goes away, and stays away until the order placed
+    # meanwhile has filled.
+    await sockets[-1].close(code=1012, reason="gateway restarting")
+    await expect(status).to_have_attribute("data-state", "down")
+    async with stack.client(key) as http:
+        placed = await http.post(
+            "/api/v1/accounts/dropped/orders",
+            json={"symbol": "BTCUSD", "side": "buy", "quantity": "0.05"},
+        )
+        assert placed.status_code == 201, placed.text
+        await until(lambda: _holds(http, "dropped"))
+    await expect(page.locator("#positions tbody")).to_contain_text("none")
+    back.set()
+    await expect(status).to_have_attribute("data-connections", "2", timeout=WAIT_MS)
+    await expect(status).to_have_attribute("data-state", "live")
+    position = page.locator("#positions tr[data-symbol=BTCUSD]")
+    await expect(position).to_contain_text("0.05", timeout=WAIT_MS)
+    chart = page.locator("#price-chart")
+    await expect(chart).to_have_attribute("data-fill-markers", "1", timeout=WAIT_MS)
+    await screens.shot("reconnected")
 
 
 async def test_a_bot_session_is_started_and_stopped_from_the_page(
@@ -165,6 +209,19 @@ def breakout(now: datetime) -> list[BarClosed]:
             )
         )
     return bars
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> None:
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+async def _holds(http: httpx.AsyncClient, account: str) -> bool:
+    positions = await http.get(f"/api/v1/accounts/{account}/positions")
+    return bool(positions.json())
 
 
 async def _bid(page: Page) -> float:

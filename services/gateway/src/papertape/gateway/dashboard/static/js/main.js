@@ -39,10 +39,14 @@ class Dashboard {
       BOOK_EVERY_MS,
     );
     this.ticket = new Ticket(this, this.refreshBook);
+    let connections = 0;
     this.live = new Live(key, (state) => {
       const status = byId("live-status");
       status.dataset.state = state;
       status.textContent = state === "live" ? "live" : state === "down" ? "disconnected, retrying" : "connecting…";
+      status.dataset.connections = String((connections += state === "live" ? 1 : 0));
+      // Back after a drop: the channels resume from their versions; the panels read again too.
+      if (state === "live" && connections > 1 && this.accountId) this.refreshAccount();
     });
     this.wire();
   }
@@ -125,10 +129,13 @@ class Dashboard {
     byId("account-select").value = accountId;
     this.chart.clearFills();
     await Promise.all([this.panels.load(accountId), this.bots.load()]);
+    // From the version the panels were read at: nothing between the read and the subscription
+    // is missed, and a reconnect resumes from there too.
+    const version = this.panels.version ?? 0;
     this.live.subscribe({ channel: "account", account_id: accountId });
-    this.live.subscribe({ channel: "orders", account_id: accountId });
-    this.live.subscribe({ channel: "positions", account_id: accountId });
-    const since = Math.max(0, (this.panels.version ?? 0) - FILL_HISTORY_EVENTS);
+    this.live.subscribe({ channel: "orders", account_id: accountId, since_version: version });
+    this.live.subscribe({ channel: "positions", account_id: accountId, since_version: version });
+    const since = Math.max(0, version - FILL_HISTORY_EVENTS);
     this.live.subscribe({ channel: "fills", account_id: accountId, since_version: since });
   }
 
