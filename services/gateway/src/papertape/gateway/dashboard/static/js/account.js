@@ -1,9 +1,9 @@
 // The account panels: summary, equity and drawdown, positions, working orders (cancel),
 // closed trades (filters, CSV), performance. Every number is shown as the API gives it.
 
-import { ApiError, del, get, seg } from "./api.js";
+import { del, get, seg } from "./api.js";
 import { LineChart, chartLibrary, inert, seconds } from "./chart.js";
-import { byId, el, fillList, fillTable, say } from "./dom.js";
+import { byId, el, fillList, fillTable } from "./dom.js";
 
 export class AccountPanels {
   constructor(onOrders, onError) {
@@ -174,11 +174,3 @@ export class AccountPanels {
     await Promise.all([this.summary(), this.positionsAndOrders(), this.trades(), this.performance(), this.curve()]);
   }
 }
-
-/** A refusal as the trader should read it: the account's reason code and its message. */
-export function refusal(error) {
-  if (error instanceof ApiError) return `refused: ${error.message}${error.field ? ` (field ${error.field})` : ""}`;
-  return `failed: ${error.message}`;
-}
-
-export { say };

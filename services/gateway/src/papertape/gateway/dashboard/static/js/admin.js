@@ -1,8 +1,7 @@
 // The operator's panel: open accounts; API keys (issue, revoke); every service's dead letters
 // with their reasons. Shown to an operator's key only.
 
-import { del, get, post, seg } from "./api.js";
-import { refusal } from "./account.js";
+import { del, get, post, refusal, seg } from "./api.js";
 import { byId, el, fillTable, say } from "./dom.js";
 
 const SCOPES = { read: ["read"], trade: ["read", "trade"], admin: ["read", "trade", "admin"] };

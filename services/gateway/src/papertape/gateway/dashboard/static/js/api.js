@@ -58,3 +58,9 @@ export const del = (path) => request("DELETE", path);
 
 /** Path segments are escaped: a symbol or an id never changes the route. */
 export const seg = (value) => encodeURIComponent(String(value));
+
+/** A refusal as the trader should read it: the account's reason code and its message. */
+export function refusal(error) {
+  if (error instanceof ApiError) return `refused: ${error.message}${error.field ? ` (field ${error.field})` : ""}`;
+  return `failed: ${error.message}`;
+}

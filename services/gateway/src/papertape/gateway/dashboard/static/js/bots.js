@@ -1,8 +1,7 @@
 // Bot sessions (start with a strategy, its parameters and a mode; pause, resume, stop; compare)
 // and the signal feed (decision, confidence level, reasoning, key factors).
 
-import { get, post, seg } from "./api.js";
-import { refusal } from "./account.js";
+import { get, post, refusal, seg } from "./api.js";
 import { byId, el, fillTable, say, shown } from "./dom.js";
 
 export class Bots {

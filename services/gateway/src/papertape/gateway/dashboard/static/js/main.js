@@ -2,8 +2,8 @@
 // the WebSocket live (prices, fills, orders, positions, the account), with REST for history.
 
 import { Admin } from "./admin.js";
-import { AccountPanels, refusal } from "./account.js";
-import { ApiError, forgetKey, get, storeKey, storedKey } from "./api.js";
+import { AccountPanels } from "./account.js";
+import { ApiError, forgetKey, get, refusal, storeKey, storedKey } from "./api.js";
 import { Bots, showSignal } from "./bots.js";
 import { PriceChart, chartLibrary, inert } from "./chart.js";
 import { byId, el } from "./dom.js";

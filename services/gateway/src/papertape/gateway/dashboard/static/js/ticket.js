@@ -1,7 +1,6 @@
 // The order ticket: every order type, time in force and bracket; the account's refusal shown.
 
-import { post, seg } from "./api.js";
-import { refusal } from "./account.js";
+import { post, refusal, seg } from "./api.js";
 import { byId, say } from "./dom.js";
 
 const NEEDS = {
