@@ -10,6 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -84,7 +85,30 @@ async def test_a_trader_logs_in_sees_candles_and_the_account_and_a_ticket_order_
     await expect(orders).to_have_count(1, timeout=WAIT_MS)
     await expect(chart).to_have_attribute("data-exit-lines", "1", timeout=WAIT_MS)
     await screens.shot("take-profit-cancelled")
-    assert len(screens.taken) == 3
+
+    # Closing from the page: the position goes, the round trip shows in the closed trades.
+    await position.get_by_role("button", name="Close").click()
+    await expect(position).to_be_hidden(timeout=WAIT_MS)
+    trades = page.locator("#trades tbody tr")
+    await expect(trades).to_have_count(1, timeout=WAIT_MS)
+    await expect(trades.first).to_contain_text("BTCUSD")
+    await expect(trades.first).to_contain_text("manual")
+    filters = page.locator("#trade-filters")
+    await filters.locator("[name=symbol]").fill("ETHUSD")
+    await filters.locator("button[type=submit]").click()
+    await expect(page.locator("#trades tbody")).to_contain_text("none")
+    await filters.locator("[name=symbol]").fill("BTCUSD")
+    await filters.locator("[name=exit_reason]").select_option("manual")
+    await filters.locator("button[type=submit]").click()
+    await expect(trades.first).to_contain_text("BTCUSD")
+    async with page.expect_download() as downloading:
+        await page.click("#trades-csv")
+    download = await downloading.value
+    assert download.suggested_filename == "trader-trades.csv"
+    csv = await asyncio.to_thread(Path(await download.path()).read_text)
+    assert "BTCUSD" in csv.splitlines()[1], csv
+    await screens.shot("closed")
+    assert len(screens.taken) == 4
 
 
 async def test_a_dropped_connection_comes_back_and_shows_what_happened_while_it_was_down(
@@ -166,6 +190,14 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     chart = page.locator("#price-chart")
     await expect(chart).to_have_attribute("data-signal-markers", SOME, timeout=WAIT_MS)
     await screens.shot("running-with-signals")
+
+    # Sessions compared: the ticked ones side by side.
+    await row.locator("input[name=compare]").check()
+    await page.click("#compare-sessions")
+    compared = page.locator("#comparison tbody tr")
+    await expect(compared).to_have_count(1, timeout=WAIT_MS)
+    await expect(compared.first).to_contain_text("dash-bot")
+    await expect(compared.first).to_contain_text("donchian_breakout")
 
     await row.get_by_role("button", name="Pause").click()
     await expect(row).to_have_attribute("data-status", "PAUSED", timeout=WAIT_MS)

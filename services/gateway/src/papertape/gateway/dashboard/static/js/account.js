@@ -1,7 +1,7 @@
 // The account panels: summary, equity and drawdown, positions, working orders (cancel),
 // closed trades (filters, CSV), performance. Every number is shown as the API gives it.
 
-import { del, get, seg } from "./api.js";
+import { del, get, post, seg } from "./api.js";
 import { LineChart, chartLibrary, inert, seconds } from "./chart.js";
 import { byId, el, fillList, fillTable } from "./dom.js";
 
@@ -71,7 +71,18 @@ export class AccountPanels {
       { label: "Target", value: (p) => exits(p.symbol, "take_profit")?.limit_price, num: true },
       { label: "Open risk", value: (p) => p.open_risk, num: true },
       { label: "Status", value: (p) => (exits(p.symbol, "stop_loss") ? "open, protected" : "open") },
+      { label: "", value: (p) => el("button", { type: "button", onclick: () => this.close(p.symbol) }, "Close") },
     ], positions, (p) => ({ dataset: { symbol: p.symbol } }));
+  }
+
+  /** Close the whole position at market (a reduce-only market order). */
+  async close(symbol) {
+    try {
+      await post(this.path(`/positions/${seg(symbol)}/close`), {});
+    } catch (error) {
+      this.onError(error);
+    }
+    await this.positionsAndOrders();
   }
 
   renderOrders(orders) {

@@ -95,8 +95,14 @@ export class Bots {
     await this.load();
   }
 
+  /** The ids ticked for comparison (kept when the table is drawn again). */
+  ticked() {
+    return new Set([...byId("sessions").querySelectorAll("input[name=compare]:checked")].map((i) => i.value));
+  }
+
   async load() {
     this.sessions = await get("/sessions", { account_id: this.context.account() });
+    const ticked = this.ticked();
     const controls = (s) => {
       const ended = !["RUNNING", "PAUSED"].includes(s.status);
       return el("span", {},
@@ -105,7 +111,7 @@ export class Bots {
         el("button", { type: "button", disabled: ended, onclick: () => this.command(s.session_id, "stop") }, "Stop"));
     };
     fillTable(byId("sessions"), [
-      { label: "", value: (s) => el("input", { type: "checkbox", name: "compare", value: s.session_id }) },
+      { label: "", value: (s) => el("input", { type: "checkbox", name: "compare", value: s.session_id, checked: ticked.has(s.session_id) }) },
       { label: "Session", value: (s) => s.session_id },
       { label: "Strategy", value: (s) => s.strategy },
       { label: "Mode", value: (s) => s.mode },
@@ -121,7 +127,7 @@ export class Bots {
   }
 
   async compare() {
-    const chosen = [...byId("sessions").querySelectorAll("input[name=compare]:checked")].map((i) => i.value);
+    const chosen = [...this.ticked()];
     if (!chosen.length) return;
     try {
       const views = await get("/sessions/compare", { session_ids: chosen });
