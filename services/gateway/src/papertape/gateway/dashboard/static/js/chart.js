@@ -6,6 +6,8 @@
 const SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const COLORS = { up: "#26a69a", down: "#ef5350", buy: "#4c9aff", sell: "#f5a623", signal: "#c792ea" };
 
+const FITTED = 60;
+
 export function chartLibrary() {
   return globalThis.LightweightCharts ?? null;
 }
@@ -15,7 +17,7 @@ export const seconds = (iso) => Math.floor(Date.parse(iso) / 1000);
 const theme = {
   layout: { background: { color: "#161c23" }, textColor: "#d8dee6" },
   grid: { vertLines: { color: "#232b34" }, horzLines: { color: "#232b34" } },
-  timeScale: { timeVisible: true, secondsVisible: false },
+  timeScale: { timeVisible: true, secondsVisible: false, barSpacing: 10, rightOffset: 4 },
   autoSize: true,
 };
 
@@ -57,7 +59,9 @@ export class PriceChart {
       });
     }
     this.redraw();
-    this.chart.timeScale().fitContent();
+    // A short history is drawn at a readable width from the right edge, a long one fitted.
+    if (this.bars.size > FITTED) this.chart.timeScale().fitContent();
+    else this.chart.timeScale().scrollToRealTime();
   }
 
   /** The forming candle from a live quote (its last price, else the mid). */
