@@ -161,11 +161,9 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     await page.select_option("#strategy-select", "donchian_breakout")
     for name, value in PERIODS.items():
         await page.fill(f"#strategy-parameters input[name='param:{name}']", str(value))
-    form = page.locator("#session-form")
-    await form.locator("[name=session_id]").fill("dash-bot")
-    await form.locator("[name=symbols]").fill("BTCUSD")
-    await form.locator("[name=mode]").select_option("CONSERVATIVE")
-    await form.locator("button[type=submit]").click()
+    await submit(
+        page, "#session-form", session_id="dash-bot", symbols="BTCUSD", mode="CONSERVATIVE"
+    )
     result = page.locator("#session-result")
     await expect(result).to_contain_text("started dash-bot: RUNNING", timeout=WAIT_MS)
     row = page.locator("#sessions tr[data-session=dash-bot]")
@@ -243,6 +241,17 @@ def breakout(now: datetime) -> list[BarClosed]:
     return bars
 
 
+async def submit(page: Page, form: str, **fields: str) -> None:
+    """Fill the named inputs and selects of ``form`` and submit it."""
+    for name, value in fields.items():
+        field = page.locator(f"{form} [name={name}]")
+        if await field.evaluate("e => e.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+    await page.locator(f"{form} button[type=submit]").click()
+
+
 async def until(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> None:
     for _ in range(int(seconds * 10)):
         if await check():
@@ -310,20 +319,18 @@ async def test_the_operator_reads_dead_letters_opens_an_account_and_manages_keys
     await expect(letter).to_contain_text("malformed")
     await expect(letter.locator("code")).to_have_text(payload.decode())
     assert await page.locator("main img").count() == 0
-    form = page.locator("#open-account-form")
-    await form.locator("[name=account_id]").fill("opened-here")
-    await form.locator("[name=name]").fill("Opened from the dashboard")
-    await form.locator("[name=initial_cash]").fill("2500")
-    await form.locator("button[type=submit]").click()
+    await submit(
+        page,
+        "#open-account-form",
+        account_id="opened-here",
+        name="Opened from the dashboard",
+        initial_cash="2500",
+    )
     await expect(page.locator("#account-result")).to_have_text("opened opened-here")
     await expect(page.locator("#account-select")).to_have_value("opened-here")
     await expect(page.locator("#summary [data-field=cash]")).to_have_text("2500.00")
 
-    keys = page.locator("#key-form")
-    await keys.locator("[name=account_id]").fill("opened-here")
-    await keys.locator("[name=scope]").select_option("read")
-    await keys.locator("[name=label]").fill("from the page")
-    await keys.locator("button[type=submit]").click()
+    await submit(page, "#key-form", account_id="opened-here", scope="read", label="from the page")
     result = page.locator("#key-result")
     await expect(result).to_contain_text("issued ")
     key_id = (await result.inner_text()).split("issued ")[1].split(":")[0]
