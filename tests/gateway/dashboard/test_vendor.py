@@ -80,11 +80,3 @@ def test_a_tarball_without_the_standalone_build_is_refused(
     with pytest.raises(vendor.IntegrityError, match="no package/dist/"):
         vendor.ensure(tmp_path, fetch=lambda: data)
     assert not vendor.installed(tmp_path)
-
-
-@pytest.mark.integration
-def test_the_registry_serves_the_pinned_version_with_the_pinned_integrity() -> None:
-    """The pin is real: the npm registry's tarball of the version hashes to it (both ways)."""
-    data = vendor.fetch_from_registry()
-    vendor.verify(data)
-    assert b"createChart" in vendor.extract(data)
