@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page, WebSocketRoute, expect
+from playwright.async_api import Locator, Page, WebSocketRoute, expect
 
 from papertape.contract.events.market import BarClosed, Timeframe
 from tests.gateway.dashboard.conftest import Screens
@@ -176,17 +176,20 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
         await publish_bar(stack.nc, stack.subjects, bar)
     signals = page.locator("#signals tbody tr[data-signal]")
     await expect(signals).to_have_count(len(CLOSES), timeout=WAIT_MS)
+    chart = page.locator("#price-chart")
+    await expect(chart).to_have_attribute("data-signal-markers", SOME, timeout=WAIT_MS)
+    # A click on the breakout's candle (the newest, at the right) reads the signal's reasoning.
+    detail = page.locator("#signal-detail")
+    assert await click_newest_candle(page, detail), "no click on the chart showed the signal"
+    await expect(detail).to_contain_text("BUY BTCUSD")
+    await screens.shot("signal-from-the-chart")
     buy = page.locator("#signals tbody tr[data-signal]", has_text="BUY").first
     await expect(buy).to_be_visible()
     await buy.click()
-    detail = page.locator("#signal-detail")
-    await expect(detail).to_be_visible()
     await expect(detail).to_contain_text("BUY BTCUSD")
     reasoning = (await buy.locator("td").nth(5).inner_text()).strip()
     assert reasoning
     await expect(detail).to_contain_text(reasoning)
-    chart = page.locator("#price-chart")
-    await expect(chart).to_have_attribute("data-signal-markers", SOME, timeout=WAIT_MS)
     await screens.shot("running-with-signals")
 
     # Sessions compared: the ticked ones side by side.
@@ -239,6 +242,19 @@ def breakout(now: datetime) -> list[BarClosed]:
             )
         )
     return bars
+
+
+async def click_newest_candle(page: Page, detail: Locator) -> bool:
+    """Click across the right end of the chart's plot until a signal's reasoning shows."""
+    chart = page.locator("#price-chart")
+    await chart.scroll_into_view_if_needed()
+    box = await chart.bounding_box()
+    assert box is not None
+    for offset in range(40, 200, 4):  # the price scale is on the right, about 60-80 px wide
+        await page.mouse.click(box["x"] + box["width"] - offset, box["y"] + box["height"] / 2)
+        if await detail.is_visible():
+            return True
+    return False
 
 
 async def submit(page: Page, form: str, **fields: str) -> None:

@@ -1,7 +1,8 @@
 // The price chart: candles and volume from the market REST routes, the forming candle from
 // live quotes, markers for fills and signals, lines for working stop-loss / take-profit orders.
 // The container's data-* attributes say what is drawn (candles, fill and signal markers, exit
-// lines), so a reader or a test can tell without looking at the canvas.
+// lines, and the time and marker last clicked), so a reader or a test can tell without looking
+// at the canvas.
 
 const SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const COLORS = { up: "#26a69a", down: "#ef5350", buy: "#4c9aff", sell: "#f5a623", signal: "#c792ea" };
@@ -43,6 +44,7 @@ export class PriceChart {
     this.onRollover = () => {};
     this.chart.subscribeClick((param) => {
       const id = param.hoveredObjectId;
+      this.container.dataset.clicked = `${param.time ?? ""} ${id ?? ""}`;
       const signal = (id && this.signals.get(id)) || this.signalAt(param.time);
       if (signal) onSignal(signal);
     });
