@@ -360,3 +360,17 @@ async def test_the_operator_reads_dead_letters_opens_an_account_and_manages_keys
         listed = {k["key_id"]: k for k in (await http.get("/api/v1/keys")).json()}
     assert listed[key_id]["revoked"] is True
     assert listed[key_id]["account_id"] == "opened-here"
+
+
+async def test_without_the_chart_library_the_page_says_what_to_run_and_still_works(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    await page.route("**/dashboard/vendor/**", lambda route: route.fulfill(status=404))
+    key = await stack.account("nocharts")
+    await log_in(page, stack, key)
+    missing = page.locator("#chart-missing")
+    await expect(missing).to_be_visible()
+    await expect(missing).to_contain_text("make setup")
+    await expect(page.locator("#summary [data-field=equity]")).to_have_text("100000.00")
+    await expect(page.locator("#last-price")).to_contain_text("bid", timeout=WAIT_MS)
+    await screens.shot("no-chart-library")
