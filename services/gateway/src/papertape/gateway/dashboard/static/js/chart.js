@@ -8,6 +8,8 @@ const SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const COLORS = { up: "#26a69a", down: "#ef5350", buy: "#4c9aff", sell: "#f5a623", signal: "#c792ea" };
 
 const FITTED = 60;
+// The decisions drawn (and clickable) on the chart; holds and skips are in the feed only.
+const MARKED = new Set(["BUY", "SELL", "CLOSE", "STOP_LOSS"]);
 
 export function chartLibrary() {
   return globalThis.LightweightCharts ?? null;
@@ -114,7 +116,9 @@ export class PriceChart {
   signalAt(time) {
     if (time === undefined) return null;
     const width = SECONDS[this.timeframe];
-    return [...this.signals.values()].find((s) => this.snap(seconds(s.bar.start), width) === time) ?? null;
+    return [...this.signals.values()].find(
+      (s) => MARKED.has(s.decision) && this.snap(seconds(s.bar.start), width) === time,
+    ) ?? null;
   }
 
   snap(time, width) {
@@ -133,7 +137,7 @@ export class PriceChart {
       });
     }
     for (const [id, signal] of this.signals) {
-      if (!["BUY", "SELL", "CLOSE", "STOP_LOSS"].includes(signal.decision)) continue;
+      if (!MARKED.has(signal.decision)) continue;
       markers.push({
         id, time: this.snap(seconds(signal.bar.start), width), position: "aboveBar", shape: "circle",
         color: COLORS.signal, text: `${signal.decision} ${signal.confidence}`,
