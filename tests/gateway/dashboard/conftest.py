@@ -101,7 +101,7 @@ class Screens:
 
 
 @pytest_asyncio.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     opened = await context.new_page()
     errors: list[str] = []
