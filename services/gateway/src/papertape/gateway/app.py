@@ -19,7 +19,9 @@ from prometheus_client import CollectorRegistry
 from papertape.gateway import errors
 from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
+from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.routes.accounts import AccountsController
+from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
 from papertape.gateway.routes.operations import operations
@@ -100,7 +102,9 @@ def build_app(
         StrategiesController,
         SessionsController,
         SignalsController,
+        DeadLettersController,
         *operations(gateway, registry),
+        *dashboard_routes(),
         *(extra or []),
     ]
     config = AppConfig(

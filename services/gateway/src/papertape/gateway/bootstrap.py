@@ -28,6 +28,7 @@ from papertape.gateway.access.keys import KeyStore
 from papertape.gateway.access.limits import RateLimiter
 from papertape.gateway.app import build_app
 from papertape.gateway.bus import Services
+from papertape.gateway.dashboard import vendor
 from papertape.gateway.localkeys import ensure_local_keys
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.orders import Placements
@@ -125,6 +126,9 @@ class GatewayService:
             print(f"admin key: {keys.admin}", flush=True)
             if keys.demo is not None:
                 print(f"demo key ({keys.demo_account}): {keys.demo}", flush=True)
+            print(f"dashboard {self.url}/ (log in with a key above)", flush=True)
+            if not vendor.installed():
+                print("dashboard: no chart library yet: `make setup` fetches it", flush=True)
 
     async def _listening(self) -> None:
         """Wait for uvicorn to listen; note the URL (with the port it picked, for port 0)."""
