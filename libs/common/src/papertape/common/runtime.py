@@ -54,6 +54,8 @@ MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
 _TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
+GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
+REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
 CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
 
 
@@ -76,6 +78,8 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
+        for reason in (MALFORMED, EXHAUSTED):
+            self.metrics.dead_letters.labels(service, reason)  # 0 until the first one
         self.tracer_provider = install_tracing(
             service, settings.traces_exporter, settings.otlp_endpoint
         )
@@ -177,6 +181,8 @@ class ServiceRuntime:
         consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
+        self._known_outcomes(name, GUARDED_OUTCOMES)
+
         def decorate(handler: Handler[R]) -> Handler[R | None]:
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
@@ -227,6 +233,11 @@ class ServiceRuntime:
 
         return decorate
 
+    def _known_outcomes(self, name: str, outcomes: Sequence[str]) -> None:
+        """Create a handler's series at 0, so a rate of errors is 0 before the first error."""
+        for outcome in outcomes:
+            self.metrics.handled.labels(self.service, name, outcome)
+
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
             _TRACKED_MESSAGES
@@ -243,6 +254,8 @@ class ServiceRuntime:
         ``internal_error``. Nothing is retried:
         the requester decides (and requests are idempotent by their id).
         """
+
+        self._known_outcomes(name, REPLYING_OUTCOMES)
 
         def decorate(handler: Handler[bytes]) -> Handler[bytes]:
             @wraps(handler)

@@ -30,12 +30,15 @@ _STATUS: dict[type, str] = {
     OrderTriggered: "triggered",
 }
 
+ORDER_STATUSES = (*_STATUS.values(), "filled")
+
 
 class AccountGauges:
     """One series per account (paper trading has tens to thousands of accounts, not millions)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["account"]
+        self._seen: set[str] = set()
         self.equity = Gauge(
             "papertape_account_equity", "Equity at the last marks", labels, registry=registry
         )
@@ -88,6 +91,13 @@ class AccountGauges:
 
     def observe(self, account_id: str, state: AccountState) -> None:
         """Set the account's gauges from its state."""
+        if account_id not in self._seen:  # its counters exist from the start, at 0
+            self._seen.add(account_id)
+            for status in ORDER_STATUSES:
+                self.orders.labels(account_id, status)
+            self.fills.labels(account_id)
+            self.fees.labels(account_id)
+            self.slippage.labels(account_id)
         summary = account_summary(state)
         day_pnl = precision.money(state.equity - state.day_start_equity, state.base_currency)
         self.equity.labels(account_id).set(float(summary.equity))
