@@ -398,7 +398,7 @@ class ServiceRuntime:
                     await lag
             for target in self._targets:
                 target.unlink(missing_ok=True)
-            self.tracer_provider.shutdown()  # the last spans are exported before exit
+            self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
 
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""

@@ -8,13 +8,15 @@ bus middleware, the gateway, the relays) reports to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
@@ -41,11 +43,35 @@ def span_exporter(kind: str, endpoint: str = "") -> SpanExporter | None:
 
 
 def install_tracing(service: str, kind: str, endpoint: str = "") -> TracerProvider:
-    """The service's provider, exporting as configured, made the process's global one."""
+    """The service's provider, exporting as configured, made the process's global one.
+
+    With ``none`` spans are still made (and their context propagated, logged and stored in
+    the envelopes), only not exported. The global provider is set once per process (a
+    service is one process; tests that run several keep the first).
+    """
     provider = configure_tracing(service, span_exporter(kind, endpoint))
-    if kind != "none":
-        trace.set_tracer_provider(provider)  # once per process: a service is one process
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)
     return provider
+
+
+@contextmanager
+def continuing(
+    name: str,
+    traceparent: str | None,
+    tracestate: str | None = None,
+    *,
+    kind: SpanKind = SpanKind.PRODUCER,
+    tracer: trace.Tracer | None = None,
+) -> Iterator[None]:
+    """A span continuing the trace an envelope recorded (none when it recorded none): work
+    done later for an event, like relaying it, joins the trace of what caused the event."""
+    if not traceparent:
+        yield
+        return
+    spans = tracer or trace.get_tracer("papertape")
+    with spans.start_as_current_span(name, context=context_of(traceparent, tracestate), kind=kind):
+        yield
 
 
 def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
