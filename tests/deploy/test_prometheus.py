@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from papertape.contract.events.sessions import GetSession
 from tests.deploy.prometheus import (
     DEPLOY,
     Prometheus,
@@ -28,7 +29,7 @@ from tests.deploy.prometheus import (
     render_config,
     running_prometheus,
 )
-from tests.e2e.processes import running
+from tests.e2e.processes import replay_feed, running
 from tests.e2e.test_bot_session import ACC, BTC, SPEED, session_start, write_quotes
 from tests.e2e.test_trade_flow import until
 from tests.gateway.stack import running_stack
@@ -73,15 +74,7 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
             assert (await bots.command(session_start())).ok
             quotes = tmp_path / "quotes.csv"
             write_quotes(quotes, datetime.now(UTC))
-            feed = {
-                **stack.env,
-                "PAPERTAPE_FEED": "replay",
-                "PAPERTAPE_REPLAY_PATH": str(quotes),
-                "PAPERTAPE_REPLAY_SPEED": str(SPEED),
-                "PAPERTAPE_SYMBOLS": BTC,
-                "PAPERTAPE_TIMEFRAMES": "1m",
-                "PAPERTAPE_STORE_BARS": "false",
-            }
+            feed = replay_feed(stack.env, str(quotes), BTC, speed=SPEED, bars="1m")
             async with running("marketdata", feed):
                 await until(lambda: _session_filled(bots), seconds=120)
                 async with stack.client(key) as http:
@@ -100,15 +93,18 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
     for text in expositions:
         lint = _promtool_check_metrics(text)
         assert not lint, lint
-        # Bus metrics are labelled by subject pattern: no account or symbol in a label.
-        bus = [line for line in text.splitlines() if line.startswith("papertape_bus_")]
-        assert bus, "no bus metrics"
-        assert not [line for line in bus if ACC in line or BTC in line], bus
+    # Bus metrics are labelled by subject pattern: no account or symbol in a label.
+    bus = [
+        line
+        for text in expositions
+        for line in text.splitlines()
+        if line.startswith("papertape_bus_")
+    ]
+    assert bus, "no bus metrics"
+    assert not [line for line in bus if ACC in line or BTC in line], bus
 
 
 async def _session_filled(bots: SignalsClient) -> bool:
-    from papertape.contract.events.sessions import GetSession
-
     answer = await bots.query(GetSession(session_id="e2e-bot"))
     return bool(answer.ok and answer.result["fills"] >= 1)
 
