@@ -33,9 +33,20 @@ def test_every_compose_service_is_scraped_at_its_metrics_port() -> None:
         host, port = target.rsplit(":", 1)
         scraped[host] = int(port)
         assert group["labels"]["service"], target
-    assert scraped == PORTS
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert set(PORTS) <= set(compose)
+    probed = {
+        name: " ".join(service["healthcheck"]["test"])
+        for name, service in compose.items()
+        if str(service.get("command", [""])[0]).startswith("papertape.")
+        and "/ready" in " ".join(service.get("healthcheck", {}).get("test", []))
+    }
+    # Every service of the stack, at the port its /ready (and so its /metrics) answers on.
+    assert set(scraped) == set(probed)
+    for host, port in scraped.items():
+        assert f"127.0.0.1:{port}/ready" in probed[host], host
+    # The services installed here listen there by default.
+    for host, port in PORTS.items():
+        assert scraped[host] == port, host
     assert "./deploy/prometheus:/etc/prometheus:ro" in compose["prometheus"]["volumes"]
 
 
