@@ -46,6 +46,13 @@ def test_services_are_told_where_the_servers_are() -> None:
     assert spec.env["DATABASE_URL"] == "postgresql://h:2/papertape"
 
 
+def test_services_write_their_scrape_targets_into_the_data_dir(tmp_path: Path) -> None:
+    urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h:2/x", "environment", "environment")
+    specs = service_specs(["execution", "gateway"], urls, "postgresql://h:2/x", tmp_path)
+    folders = {spec.env["PAPERTAPE_METRICS_TARGETS_DIR"] for spec in specs}
+    assert folders == {str((tmp_path / "prometheus").absolute())}
+
+
 def test_each_service_logs_in_to_a_secured_nats_as_itself() -> None:
     users = NatsUsers.generate()
     urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h/x", "embedded", "embedded", users)

@@ -45,6 +45,8 @@ from papertape.contract.subjects import Subjects
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"
 KEYS_FILE = "keys.json"
+TARGETS_DIR = "prometheus"
+"""Under the data dir: each service's scrape target (``file_sd_configs``: ``<dir>/*.json``)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,16 @@ def service_specs(
     names: Sequence[str], urls: ServerUrls, database_url: str, data_dir: Path | None = None
 ) -> list[ServiceSpec]:
     """One child process per service, told where the servers are (NATS with its own login),
-    and the gateway where to write the local API keys (``<data dir>/keys.json``)."""
-    keys = {"PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute())} if data_dir else {}
+    the gateway where to write the local API keys (``<data dir>/keys.json``), and every
+    service where to write its Prometheus scrape target (``<data dir>/prometheus/``)."""
+    keys = (
+        {
+            "PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute()),
+            "PAPERTAPE_METRICS_TARGETS_DIR": str((data_dir / TARGETS_DIR).absolute()),
+        }
+        if data_dir
+        else {}
+    )
     specs = []
     for name in names:
         nats_url = urls.nats_url_for(_login(name))

@@ -15,15 +15,17 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from nats.js.errors import NotFoundError
 
 from papertape.common.bus.deadletters import (
     EXHAUSTED,
@@ -35,10 +37,12 @@ from papertape.common.bus.deadletters import (
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
+from papertape.common.telemetry.busmetrics import BusMetricsMiddleware
 from papertape.common.telemetry.logs import configure_logging
-from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
 from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
-from papertape.common.telemetry.tracing import configure_tracing
+from papertape.common.telemetry.targets import write_scrape_target
+from papertape.common.telemetry.tracing import install_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
@@ -53,6 +57,9 @@ MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
 _TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
+GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
+REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
+CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
 
 
 class ServiceRuntime:
@@ -74,8 +81,12 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
+        for reason in (MALFORMED, EXHAUSTED):
+            self.metrics.dead_letters.labels(service, reason)  # 0 until the first one
         self.probes = Probes([self._nats_connected])
-        self.tracer_provider = configure_tracing(service)
+        self.tracer_provider = install_tracing(
+            service, settings.traces_exporter, settings.otlp_endpoint
+        )
         self.log = logging.getLogger(f"papertape.{service}")
         self.broker = NatsBroker(
             settings.nats_servers(),
@@ -85,8 +96,8 @@ class ServiceRuntime:
             logger=logging.getLogger(f"papertape.{service}.bus"),
             log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
             middlewares=[
-                NatsPrometheusMiddleware(
-                    registry=self.metrics.registry, app_name=service, metrics_prefix="papertape_bus"
+                BusMetricsMiddleware(
+                    registry=self.metrics.registry, service=service, namespace=settings.namespace
                 ),
                 NatsTelemetryMiddleware(tracer_provider=self.tracer_provider),
             ],
@@ -99,6 +110,7 @@ class ServiceRuntime:
         self._stopping = asyncio.Event()
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
+        self._targets: list[Path] = []
 
     @property
     def js(self) -> JetStreamContext:
@@ -176,6 +188,8 @@ class ServiceRuntime:
         consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
+        self._known_outcomes(name, GUARDED_OUTCOMES)
+
         def decorate(handler: Handler[R]) -> Handler[R | None]:
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
@@ -226,6 +240,11 @@ class ServiceRuntime:
 
         return decorate
 
+    def _known_outcomes(self, name: str, outcomes: Sequence[str]) -> None:
+        """Create a handler's series at 0, so a rate of errors is 0 before the first error."""
+        for outcome in outcomes:
+            self.metrics.handled.labels(self.service, name, outcome)
+
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
             _TRACKED_MESSAGES
@@ -242,6 +261,8 @@ class ServiceRuntime:
         ``internal_error``. Nothing is retried:
         the requester decides (and requests are idempotent by their id).
         """
+
+        self._known_outcomes(name, REPLYING_OUTCOMES)
 
         def decorate(handler: Handler[bytes]) -> Handler[bytes]:
             @wraps(handler)
@@ -307,6 +328,35 @@ class ServiceRuntime:
             name=f"{self.service} {name}",
         )
 
+    def watch_log(self, log: CommitObserved) -> None:
+        """Time the log's transactions and count their group sizes in this service's metrics."""
+        log.observe(self.metrics.committed)
+
+    def advertise(self, host: str, port: int, metrics_path: str = "/metrics") -> None:
+        """Write this service's scrape target for Prometheus (when a targets folder is set)."""
+        if self.settings.metrics_targets_dir:
+            folder = Path(self.settings.metrics_targets_dir)
+            self._targets.append(
+                write_scrape_target(folder, self.service, host, port, metrics_path=metrics_path)
+            )
+
+    def own_durables(self) -> list[tuple[str, str]]:
+        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
+        mine = self.subjects.durable(self.service, "x").removesuffix("x")
+        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+
+    async def poll_consumer_lag(self) -> None:
+        """Set pending, ack-pending and redelivered of each own durable from its consumer info."""
+        for stream, durable in self.own_durables():
+            try:
+                info = await self.js.consumer_info(stream, durable)
+            except NotFoundError:
+                continue  # not created yet (the service subscribes it at start)
+            labels = (self.service, stream, durable)
+            self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
+            self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
+            self.metrics.consumer_redelivered.labels(*labels).set(info.num_redelivered or 0)
+
     async def serve(
         self,
         on_start: Callable[[], Awaitable[None]] | None = None,
@@ -331,20 +381,35 @@ class ServiceRuntime:
             self.log.info(
                 "metrics, health and readiness on http://%s:%d", self.settings.metrics_host, port
             )
+            self.advertise(self.settings.metrics_host, port)
         if on_start is not None:
             await on_start()
         await self.broker.start()
-        if on_ready is not None:
-            await on_ready()
-        print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
-        sys.stdout.flush()
-        self.probes.mark_ready()
-        await self._stopping.wait()
-        self.probes.mark_stopping()
-        self.log.info("stopping")
-        if on_stop is not None:
-            await on_stop()
-        await self.broker.stop()
+        lag = (
+            self.every("consumer lag", CONSUMER_LAG_INTERVAL_S, self.poll_consumer_lag)
+            if self.own_durables()
+            else None
+        )
+        try:
+            if on_ready is not None:
+                await on_ready()
+            print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
+            sys.stdout.flush()
+            self.probes.mark_ready()
+            await self._stopping.wait()
+            self.probes.mark_stopping()
+            self.log.info("stopping")
+            if on_stop is not None:
+                await on_stop()
+            await self.broker.stop()
+        finally:
+            if lag is not None:
+                lag.cancel()
+                with suppress(asyncio.CancelledError):
+                    await lag
+            for target in self._targets:
+                target.unlink(missing_ok=True)
+            self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
 
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""

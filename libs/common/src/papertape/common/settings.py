@@ -97,6 +97,13 @@ class CommonSettings(Bounded, frozen=True, kw_only=True):
         "INFO"
     )
     log_json: bool = False
+    metrics_targets_dir: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    """Where to write this service's Prometheus scrape target (file_sd); "" writes none."""
+    traces_exporter: Annotated[str, msgspec.Meta(pattern=r"^(none|otlp)$")] = "none"
+    """Where spans go: ``otlp`` (OTLP over HTTP) or ``none``."""
+    otlp_endpoint: Annotated[str, msgspec.Meta(pattern=r"^(https?://\S+)?$")] = ""
+    """The OTLP/HTTP traces URL (``…/v1/traces``); "" uses ``OTEL_EXPORTER_OTLP_*`` or the
+    exporter's default (``http://localhost:4318/v1/traces``)."""
 
     def nats_servers(self) -> list[str]:
         """The servers of ``nats_url``, in order (a cluster tells its other members itself)."""

@@ -78,6 +78,7 @@ class GatewayService:
         self.log = await PostgresEventLog.connect(
             settings.database_url, role=settings.database_role or None, max_size=4
         )
+        self.runtime.watch_log(self.log)
         self.keys = KeyStore(self.log, clock=runtime.clock, published=self._publish)
         await self.keys.refresh()
         services = Services(
@@ -149,6 +150,7 @@ class GatewayService:
                 port = int(sock.getsockname()[1])
         self.url = f"http://{self.settings.http_host}:{port}"
         self.runtime.log.info("serving on %s", self.url)
+        self.runtime.advertise(self.settings.http_host, port)  # /metrics is on the HTTP port
 
     async def _publish(self, envelope: Envelope[ApiKeyEvent]) -> None:
         subject = self.runtime.subjects.api_key_event(message_name(type(envelope.data)))

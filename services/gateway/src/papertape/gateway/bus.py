@@ -14,8 +14,12 @@ import msgspec
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from papertape.common.idgen import Uuid7Generator
+from papertape.common.telemetry.subjects import subject_pattern
+from papertape.common.telemetry.tracing import inject_headers, trace_fields
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand, AccountRejection
 from papertape.contract.events.base import Query, message_name
@@ -34,6 +38,7 @@ from papertape.contract.instruments import Instrument
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
+_tracer = trace.get_tracer("papertape.gateway")
 
 PORTFOLIO = "portfolio"
 MARKETDATA = "marketdata"
@@ -132,16 +137,25 @@ class Services:
         codec: Codec[Reply[R]],
         request_id: str | None = None,
     ) -> Reply[R]:
-        request = Request(
-            request_id=request_id or self.ids.new(),
-            issued_at=datetime.now(UTC),
-            actor=actor,
-            body=body,
-        )
-        try:
-            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
-        except (NoRespondersError, NatsTimeout) as error:
-            raise ServiceUnavailable(service, type(error).__name__) from error
+        name = f"{subject_pattern(subject, self.subjects.namespace)} request"
+        # The request carries the trace in its headers and in its body: what the service
+        # appends for it records the trace too, and so does everything that follows from it.
+        with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT):
+            traceparent, tracestate = trace_fields()
+            request = Request(
+                request_id=request_id or self.ids.new(),
+                issued_at=datetime.now(UTC),
+                actor=actor,
+                traceparent=traceparent,
+                tracestate=tracestate,
+                body=body,
+            )
+            try:
+                msg = await self.nc.request(
+                    subject, encode(request), timeout=self.timeout, headers=inject_headers()
+                )
+            except (NoRespondersError, NatsTimeout) as error:
+                raise ServiceUnavailable(service, type(error).__name__) from error
         try:
             reply = codec.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
