@@ -132,6 +132,9 @@ class Subjects(msgspec.Struct, frozen=True):
     def session_event(self, session_id: str, event_name: str) -> str:
         return self._s("session", token(session_id), token(event_name))
 
+    def all_session_events(self) -> str:
+        return self._s("session", ">")
+
     def signals_command(self) -> str:
         return self._s("signals", "command")
 
