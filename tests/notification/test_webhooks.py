@@ -142,7 +142,8 @@ async def test_a_failing_receiver_ends_in_the_dead_letters_and_a_resend_delivers
         assert letter["attempts"] == 3  # max_attempts of the test's settings
         assert [a["status_code"] for a in history] == [503, 503, 503]
         assert all(not a["ok"] and float(a["latency_ms"]) >= 0 for a in history)
-        assert len(receiver.refused) == 3 and not receiver.accepted
+        assert len(receiver.refused) == 3
+        assert not receiver.accepted
 
         receiver.failures = 0  # the receiver is back
         resent = await notify.command(
