@@ -57,11 +57,12 @@ async def add_webhook(
     assert receiver.secret.startswith("whsec_")
 
 
-async def add_rule(notify: NotificationClient, *endpoints: str, **extra: object) -> None:
-    happenings = extra.pop("happenings", (Happening.FILL,))
-    rule = AddRule(
-        account_id=ACC, rule_id="fills", happenings=happenings, endpoints=endpoints, **extra
-    )
+async def add_rule(
+    notify: NotificationClient,
+    *endpoints: str,
+    happenings: tuple[Happening, ...] = (Happening.FILL,),
+) -> None:
+    rule = AddRule(account_id=ACC, rule_id="fills", happenings=happenings, endpoints=endpoints)
     answer = await notify.command(rule)
     assert answer.ok, answer
 
