@@ -27,11 +27,11 @@ from papertape.contract.subjects import StreamSpec, Subjects
 from tests.notification.conftest import (
     ACC,
     NotificationClient,
-    replies,
     settings_for,
     start_notification,
     stop_notification,
 )
+from tests.portfolio.conftest import replies
 
 pytestmark = [pytest.mark.integration]
 
@@ -82,6 +82,7 @@ async def test_rules_and_endpoints_are_kept_in_the_log_and_secrets_never_shown_a
         sealed = await conn.fetchrow("SELECT sealed, sealed_with FROM notify_secrets")
     finally:
         await conn.close()
+    assert sealed is not None
     assert sealed["sealed_with"] == "aes-gcm"
     assert secret.encode() not in bytes(sealed["sealed"])
 
