@@ -22,6 +22,7 @@ from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
+from papertape.gateway.routes.notifications import NotificationsController
 from papertape.gateway.routes.operations import operations
 from papertape.gateway.routes.orders import OrdersController
 from papertape.gateway.routes.sessions import (
@@ -100,6 +101,7 @@ def build_app(
         StrategiesController,
         SessionsController,
         SignalsController,
+        NotificationsController,
         *operations(gateway, registry),
         *(extra or []),
     ]
