@@ -24,7 +24,7 @@ from papertape.contract.subjects import Subjects
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_DIR = ROOT / "deploy" / "nats"
-SERVICES = ("portfolio", "execution", "marketdata")
+SERVICES = ("portfolio", "execution", "marketdata", "notification")
 
 
 def test_the_deployed_authorization_is_the_generated_one() -> None:
