@@ -130,7 +130,7 @@ async def _measure(
     followed = await js.subscribe(
         subjects.all_account_events(), stream=subjects.stream("ACCOUNTS"), cb=accounts
     )
-    sockets = await nc.subscribe(subjects.notify("*"), cb=socket)
+    sockets = await nc.subscribe(subjects.all_notifications(), cb=socket)
     total = RATE * SECONDS
     started = time.perf_counter()
 
@@ -147,15 +147,16 @@ async def _measure(
             await asyncio.sleep(pause)
         appends.append(asyncio.create_task(append(n)))
     await asyncio.gather(*appends)
-    for _ in range(600):  # at most a minute for the last ones to arrive
-        if len(receiver.requests) >= total and len(on_socket) >= total:
+    def fill_of(request: Received) -> str:
+        return str(json.loads(request.body)["notification"]["details"]["fill_id"])
+
+    for _ in range(1200):  # at most two minutes for the last ones to arrive
+        arrived = {fill_of(r) for r in receiver.requests}
+        if len(arrived) >= total and len(on_socket) >= total:
             break
         await asyncio.sleep(0.1)
     await followed.unsubscribe()
     await sockets.unsubscribe()
-
-    def fill_of(request: Received) -> str:
-        return str(json.loads(request.body)["notification"]["details"]["fill_id"])
 
     first: dict[str, float] = {}
     for request in receiver.requests:  # at least once: a retried delivery counts once, first

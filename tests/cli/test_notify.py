@@ -10,6 +10,7 @@ import json
 import pytest
 from nats.aio.client import Client
 
+from papertape.contract.events.notifications import ListDeliveries
 from papertape.contract.subjects import Subjects
 from papertape.notification.bootstrap import NotificationService
 from tests.cli.accountlog import papertape
@@ -76,6 +77,9 @@ async def test_rules_endpoints_and_dead_letters_from_the_command_line(
         )
         assert code == 0, err
         await until(lambda: len(receiver.accepted) == 1)
+        await notify.deliveries_once(
+            ListDeliveries(account_id=ACC), lambda found: found[0]["status"] == "delivered"
+        )
         code, out, _ = await _cli(capsys, "notify", "deliveries", ACC, "--json", *bus)
         assert [d["status"] for d in json.loads(out)] == ["delivered"]
 

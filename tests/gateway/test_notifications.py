@@ -77,8 +77,11 @@ async def test_an_accounts_key_sets_its_notifications_and_a_fill_reaches_its_web
         assert body["notification"]["happening"] == "fill"
         assert body["notification"]["details"]["symbol"] == BTC
 
-        log = await http.get(f"{base}/deliveries")
-        assert [d["status"] for d in log.json()] == ["delivered"]
+        async def recorded() -> Any:
+            log = (await http.get(f"{base}/deliveries")).json()
+            return log if log and log[0]["status"] != "pending" else None
+
+        assert [d["status"] for d in await until(recorded)] == ["delivered"]
 
     async with stack.client(stack.admin) as admin:
         rules = await admin.get("/api/v1/notifications/alice/rules")

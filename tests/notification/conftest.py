@@ -61,6 +61,18 @@ class NotificationClient:
         msg = await self.nc.request(subject, encode(request), timeout=10)
         return replies.decode(msg.data)
 
+    async def deliveries_once(
+        self, query: Any, settled: Any, seconds: float = 20.0
+    ) -> list[dict[str, Any]]:
+        """The deliveries a query lists once ``settled(them)`` holds (attempts are recorded
+        just after they end)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = list((await self.query(query)).result)
+            if settled(found) or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
     async def until_ready(self) -> NotificationClient:
         for _ in range(200):
             try:

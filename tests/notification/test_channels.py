@@ -167,8 +167,10 @@ async def test_an_email_reaches_the_smtp_server_in_text_and_html(
     assert "<h2>Filled: buy 10 AAPL @ 101.50</h2>" in str(
         parts["text/html"].get_payload(decode=True)
     )
-    log = await notify.query(ListDeliveries(account_id=ACC))
-    assert [d["status"] for d in log.result] == ["delivered"]
+    log = await notify.deliveries_once(
+        ListDeliveries(account_id=ACC), lambda found: found[0]["status"] != "pending"
+    )
+    assert [d["status"] for d in log] == ["delivered"]
 
 
 async def test_a_telegram_message_reaches_the_bot_api_in_its_shape(

@@ -66,8 +66,10 @@ async def test_a_delivery_pending_when_the_service_is_killed_completes_once_afte
             assert (await notify.command(rule)).ok
             await publish_account_event(nats_client, subjects, filled("o-kill"))
             await until(lambda: len(receiver.refused) == 1)
-            log = await notify.query(ListDeliveries(account_id=ACC))
-            assert [(d["status"], d["attempts"]) for d in log.result] == [("pending", 1)]
+            log = await notify.deliveries_once(
+                ListDeliveries(account_id=ACC), lambda found: found[0]["attempts"] == 1
+            )
+            assert [(d["status"], d["attempts"]) for d in log] == [("pending", 1)]
         finally:
             first.proc.send_signal(signal.SIGKILL)  # mid-retry: no clean stop
             await first.proc.wait()
@@ -79,11 +81,13 @@ async def test_a_delivery_pending_when_the_service_is_killed_completes_once_afte
             await second.wait_ready()
             await until(lambda: len(receiver.accepted) == 1, seconds=20)
             await asyncio.sleep(1.0)  # nothing more arrives
-            log = await notify.query(ListDeliveries(account_id=ACC))
+            log = await notify.deliveries_once(
+                ListDeliveries(account_id=ACC), lambda found: found[0]["status"] == "delivered"
+            )
         finally:
             await second.stop()
     assert len(receiver.accepted) == 1
     assert [r[0] for r in receiver.refused] == [503]  # no replay, no second success
-    delivery = log.result[0]
+    delivery = log[0]
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
     assert receiver.accepted[0].headers["x-papertape-delivery"] == delivery["delivery_id"]

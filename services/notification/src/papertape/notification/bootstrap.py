@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+from papertape.common.bus.batches import BatchConsumer
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.runtime import ServiceRuntime, configure
@@ -87,7 +88,8 @@ class NotificationService:
         self.notifier.dispatcher = self.dispatcher
         self.commands = handlers.Commands(self.book, self.notifier, self.vault)
         self._tasks: list[asyncio.Task[None]] = []
-        handlers.register(self.runtime, self.notifier, self.commands)
+        self.consumers: list[BatchConsumer] = []
+        self.followers = handlers.register(self.runtime, self.notifier, self.commands)
 
     async def secret_of(self, account_id: str, endpoint_id: str) -> str | None:
         """An endpoint's secret, opened (None when it has none, or it no longer exists)."""
@@ -110,6 +112,9 @@ class NotificationService:
             )
         await self.runtime.connect()
         self.notifier.nc = self.runtime.broker.connection
+        self.consumers = consumers = [make() for make in self.followers]
+        for consumer in consumers:  # before READY: they take what is published from now on
+            await consumer.subscribe()
         restarts = self.runtime.metrics.handled.labels(SERVICE, "dispatcher", "restart")
         self._tasks = [
             asyncio.create_task(
@@ -122,11 +127,25 @@ class NotificationService:
                 name="dispatcher",
             ),
             self.runtime.every("watch", self.settings.watch_interval_s, self.notifier.watch),
+            *(
+                asyncio.create_task(
+                    restart_on_failure(
+                        consumer.run,
+                        what=f"the consumer {consumer.durable}",
+                        log=self.runtime.log,
+                        on_restart=restarts.inc,
+                    ),
+                    name=consumer.durable,
+                )
+                for consumer in consumers
+            ),
         ]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
         self._tasks = []
+        for consumer in self.consumers:
+            await consumer.close()
         await self.webhooks.close()
         await self.telegram.close()
 

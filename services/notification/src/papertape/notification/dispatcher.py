@@ -8,8 +8,9 @@ How delivery stays at least once and never stuck behind a bad target:
   flight to it, and claims them in the database with a lease (``store.claim``): a slow,
   failing or refusing endpoint fills only its own slots, the others go on. Every attempt has
   the channel's timeout, and an outer bound of twice that.
-- An attempt's outcome is recorded with the next try after an exponential backoff with jitter
-  (``backoff``); the last of the budget makes it a dead letter (``ResendDeadLetter`` revives
+- An attempt's outcome is recorded (with the others that ended meanwhile, in one transaction)
+  with the next try after an exponential backoff with jitter (``backoff``); the last of the
+  budget makes it a dead letter (``ResendDeadLetter`` revives
   it). A service that dies mid-attempt leaves the delivery pending under its lease: the next
   process sends it again when the lease ends, with the same delivery id for the receiver to
   deduplicate on.
@@ -28,10 +29,10 @@ from decimal import Decimal
 from papertape.common.clock import Clock
 from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
 from papertape.notification.channels import Channel
-from papertape.notification.store import Attempt, Delivery, DeliveryStore
+from papertape.notification.store import Attempt, Delivery, DeliveryStore, Outcome
 
 SecretOf = Callable[[str, str], Awaitable[str | None]]
-Outcome = Callable[[Delivery, Attempt, DeliveryStatus], None]
+OnOutcome = Callable[[Delivery, Attempt, DeliveryStatus], None]
 
 
 def backoff(failures: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -57,7 +58,7 @@ class Dispatcher:
         backoff_max_s: float,
         poll_interval_s: float,
         log: logging.Logger,
-        on_outcome: Outcome | None = None,
+        on_outcome: OnOutcome | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._store = store
@@ -74,6 +75,8 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._in_flight: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[Outcome] = []
+        self._ended = asyncio.Event()
 
     @property
     def lease_s(self) -> float:
@@ -86,6 +89,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Pass after pass, until cancelled; in-flight attempts are cancelled with it."""
+        recorder = asyncio.create_task(self._record_forever())
         try:
             while True:
                 self._wakeup.clear()
@@ -93,9 +97,9 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_s)
         finally:
-            for task in list(self._tasks):
+            for task in [*self._tasks, recorder]:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
 
     async def dispatch(self) -> int:
         """One pass: claim what is due and has a free slot, start its attempts; how many."""
@@ -123,31 +127,48 @@ class Dispatcher:
     async def _attempt(self, delivery: Delivery, key: tuple[str, str]) -> None:
         try:
             attempt = await self._send(delivery)
-            at = self._clock.now()
-            failures = delivery.attempts + 1
-            pause = backoff(failures, base_s=self._base_s, max_s=self._max_s, rng=self._rng)
-            permanent = attempt.error.startswith("the endpoint has no")
-            retry_at = None if permanent else at + timedelta(seconds=pause)
-            status = await self._store.record(delivery, attempt, at, retry_at)
-            if self._on_outcome is not None:
-                self._on_outcome(delivery, attempt, status)
-            if not attempt.ok:
-                self._log.info(
-                    "delivery %s to %s/%s failed (attempt %d): %s -> %s",
-                    delivery.delivery_id,
-                    delivery.account_id,
-                    delivery.endpoint_id,
-                    failures,
-                    attempt.error,
-                    status.value,
-                )
-        except Exception:  # the lease runs out and the delivery is tried again
-            self._log.exception("delivery %s could not be recorded", delivery.delivery_id)
-        finally:
+        finally:  # the endpoint's slot is free once the attempt is over
             self._in_flight[key] -= 1
             if not self._in_flight[key]:
                 del self._in_flight[key]
             self.wake()
+        at = self._clock.now()
+        pause = backoff(
+            delivery.attempts + 1, base_s=self._base_s, max_s=self._max_s, rng=self._rng
+        )
+        permanent = attempt.error.startswith("the endpoint has no")
+        retry_at = None if permanent else at + timedelta(seconds=pause)
+        self._outcomes.append(Outcome(delivery=delivery, attempt=attempt, at=at, retry_at=retry_at))
+        self._ended.set()
+
+    async def _record_forever(self) -> None:
+        """Record the attempts that ended since the last time, together (one transaction)."""
+        while True:
+            await self._ended.wait()
+            self._ended.clear()
+            outcomes, self._outcomes = self._outcomes, []
+            try:
+                statuses = await self._store.record(outcomes)
+            except Exception:  # their leases run out and they are tried again
+                self._log.exception("%d attempts could not be recorded", len(outcomes))
+                continue
+            for outcome, status in zip(outcomes, statuses, strict=True):
+                self._report(outcome, status)
+
+    def _report(self, outcome: Outcome, status: DeliveryStatus) -> None:
+        delivery, attempt = outcome.delivery, outcome.attempt
+        if self._on_outcome is not None:
+            self._on_outcome(delivery, attempt, status)
+        if not attempt.ok:
+            self._log.info(
+                "delivery %s to %s/%s failed (attempt %d): %s -> %s",
+                delivery.delivery_id,
+                delivery.account_id,
+                delivery.endpoint_id,
+                delivery.attempts + 1,
+                attempt.error,
+                status.value,
+            )
 
     async def _send(self, delivery: Delivery) -> Attempt:
         channel = self._channels.get(delivery.kind)

@@ -2,8 +2,10 @@
 
 Four durable consumers (ACCOUNTS, EXECUTION, and SIGNALS twice: signals and sessions) start
 at the messages published once they exist, so a first start does not notify the streams'
-history; a restart goes on from its last acknowledged message. One message at a time each: an
-order's placement (its role) is seen before its fill.
+history; a restart goes on from its last acknowledged message. Each takes a batch at a time and
+handles it in stream order (an order's placement, its role, is seen before its fill), then
+stores the batch's deliveries in one insert before the batch is acknowledged; a message that
+cannot be read is dead-lettered and the rest go on.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from faststream.nats import JStream, NatsMessage, PullSub
+from faststream.nats import NatsMessage
+from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
+from papertape.common.bus.batches import BatchConsumer
+from papertape.common.bus.deadletters import is_malformed
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.envelope import Reply, Request
@@ -30,10 +35,13 @@ from papertape.contract.events.notifications import (
     ResendDeadLetter,
 )
 from papertape.notification.book import RuleBook
-from papertape.notification.notifier import Notifier
+from papertape.notification.notifier import Notifier, Outbox
 from papertape.notification.rules import Refusal, endpoint_view, rule_view
 from papertape.notification.vault import Vault, new_secret
 
+BATCH = 100
+LINGER_S = 0.01
+"""After a batch's first message, how long more may join it (the latency a batch adds)."""
 command_requests: Codec[Request[NotificationCommand]] = Codec(Request[NotificationCommand])
 query_requests: Codec[Request[NotificationQuery]] = Codec(Request[NotificationQuery])
 
@@ -108,30 +116,53 @@ class Commands:
         )
 
 
-def register(runtime: ServiceRuntime, notifier: Notifier, commands: Commands) -> None:
-    """Subscribe the notification service's handlers on the runtime's broker."""
+def register(
+    runtime: ServiceRuntime, notifier: Notifier, commands: Commands
+) -> list[Callable[[], BatchConsumer]]:
+    """Subscribe the request-reply handlers on the runtime's broker; return the makers of the
+    stream consumers, made once connected (``papertape.common.bus.batches``)."""
     subjects = runtime.subjects
     broker = runtime.broker
 
     def follow(
-        subject: str, stream: str, source: str, handle: Callable[[bytes], Awaitable[None]]
-    ) -> None:
-        @broker.subscriber(
-            subject,
-            stream=JStream(subjects.stream(stream), declare=False),
-            durable=subjects.durable("notification", source),
-            deliver_policy=DeliverPolicy.NEW,
-            pull_sub=PullSub(batch_size=1),
-            config=runtime.consumer_config(ack_wait=30),
-        )
-        @runtime.guarded(source)
-        async def on_message(msg: NatsMessage) -> None:
-            await handle(msg.body)
+        subject: str, stream: str, source: str, collect: Callable[[bytes, Outbox], Awaitable[None]]
+    ) -> Callable[[], BatchConsumer]:
+        @runtime.guarded_batch(source)
+        async def on_batch(messages: list[Msg]) -> None:
+            out = Outbox()
+            for message in messages:
+                try:
+                    await collect(message.data, out)
+                except Exception as error:
+                    if not is_malformed(error):
+                        raise
+                    await runtime.dead_letter(message.subject, message.data, message.headers, error)
+            await notifier.flush(out)  # stored before the batch is acknowledged
 
-    follow(subjects.all_account_events(), "ACCOUNTS", "accounts", notifier.on_account_event)
-    follow(subjects.all_execution_reports(), "EXECUTION", "execution", notifier.on_execution_report)
-    follow(subjects.all_signals(), "SIGNALS", "signals", notifier.on_signal)
-    follow(subjects.all_session_events(), "SIGNALS", "sessions", notifier.on_session_event)
+        config = runtime.consumer_config(ack_wait=30)
+        config.deliver_policy = DeliverPolicy.NEW
+        config.filter_subject = subject
+
+        return lambda: BatchConsumer(
+            runtime.js,
+            subject,
+            stream=subjects.stream(stream),
+            durable=subjects.durable("notification", source),
+            config=config,
+            handle=on_batch,
+            log=runtime.log,
+            batch=BATCH,
+            linger_s=LINGER_S,
+        )
+
+    followers = [
+        follow(subjects.all_account_events(), "ACCOUNTS", "accounts", notifier.on_account_event),
+        follow(
+            subjects.all_execution_reports(), "EXECUTION", "execution", notifier.on_execution_report
+        ),
+        follow(subjects.all_signals(), "SIGNALS", "signals", notifier.on_signal),
+        follow(subjects.all_session_events(), "SIGNALS", "sessions", notifier.on_session_event),
+    ]
 
     @broker.subscriber(subjects.notification_command(), queue="notification")
     @runtime.replying("command")
@@ -143,3 +174,5 @@ def register(runtime: ServiceRuntime, notifier: Notifier, commands: Commands) ->
     async def on_query(msg: NatsMessage) -> bytes:
         request = query_requests.decode(msg.body)
         return encode(Reply(ok=True, result=await commands.answer(request.body)))
+
+    return followers

@@ -10,6 +10,7 @@ before the deliveries are stored sees the event again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,22 @@ signal_events: Codec[Envelope[SignalEvent]] = Codec(Envelope[SignalEvent])
 session_events: Codec[Envelope[SessionEvent]] = Codec(Envelope[SessionEvent])
 
 
+ROLES_KEPT = 100_000
+"""Orders whose bracket role is kept in memory (the table keeps them all)."""
+
+
+@dataclass
+class Outbox:
+    """What a batch of events makes: notifications with their targets, roles to remember."""
+
+    notifications: list[tuple[Notified, Targets]] = field(default_factory=list)
+    roles: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, notified: Notified, to: Targets) -> None:
+        if to:
+            self.notifications.append((notified, to))
+
+
 def delivery_id(notification_id: str, account_id: str, endpoint_id: str) -> str:
     """A delivery's id: the same notification to the same endpoint is always the same one."""
     ms = uuid7_time_or(notification_id, 0)
@@ -76,40 +93,40 @@ class Notifier:
         self.nc: Client | None = None
         """Set once connected (socket messages and portfolio queries)."""
         self.dispatcher: Dispatcher | None = None
+        self.roles: dict[str, str] = {}
+        """Bracket roles of recent orders (``_remember_role``)."""
         self.notified = 0
 
-    # --- the streams -------------------------------------------------------------------------
-    async def on_account_event(self, data: bytes) -> None:
+    # --- the streams (a batch at a time: its deliveries are stored together) -----------------
+    async def on_account_event(self, data: bytes, out: Outbox) -> None:
         envelope = account_events.decode(data)
         event = upcast(envelope.data)  # a stored v1 fill reads as the current version
         envelope = msgspec.structs.replace(envelope, data=event)
         if isinstance(event, OrderPlaced):  # its role tells a stop-loss fill from a plain one
-            await self.store.remember_order(event.order_id, event.account_id, event.role.value)
+            self._remember_role(event.order_id, event.role.value)
+            out.roles.append((event.order_id, event.account_id, event.role.value))
             return
         role = None
         if isinstance(event, OrderFilledV2):
-            role = await self.store.order_role(event.order_id)
+            role = self.roles.get(event.order_id) or await self.store.order_role(event.order_id)
         for notified in happenings.of_account_event(envelope, role):
-            await self.notify(
-                notified, targets(self.book.of(notified.account_id), notified.happening)
-            )
+            to = targets(self.book.of(notified.account_id), notified.happening)
+            out.add(notified, to)
 
-    async def on_execution_report(self, data: bytes) -> None:
+    async def on_execution_report(self, data: bytes, out: Outbox) -> None:
         envelope = execution_reports.decode(data)
         for notified in happenings.of_execution_report(envelope):
-            await self.notify(
-                notified, targets(self.book.of(notified.account_id), notified.happening)
-            )
+            out.add(notified, targets(self.book.of(notified.account_id), notified.happening))
 
-    async def on_signal(self, data: bytes) -> None:
+    async def on_signal(self, data: bytes, out: Outbox) -> None:
         signal = signal_events.decode(data).data
         if not isinstance(signal, SignalGenerated):
             return
-        notified = happenings.of_signal(signal)
         state = self.book.of(signal.account_id)
-        await self.notify(notified, targets(state, Happening.SIGNAL, confidence=signal.confidence))
+        to = targets(state, Happening.SIGNAL, confidence=signal.confidence)
+        out.add(happenings.of_signal(signal), to)
 
-    async def on_session_event(self, data: bytes) -> None:
+    async def on_session_event(self, data: bytes, out: Outbox) -> None:
         envelope = session_events.decode(data)
         event = envelope.data
         if isinstance(event, SessionStarted):
@@ -118,7 +135,12 @@ class Notifier:
         if account is None:
             return  # a session started before this service first ran: its account is unknown
         for notified in happenings.of_session_event(envelope, account):
-            await self.notify(notified, targets(self.book.of(account), notified.happening))
+            out.add(notified, targets(self.book.of(account), notified.happening))
+
+    def _remember_role(self, order_id: str, role: str) -> None:
+        if len(self.roles) >= ROLES_KEPT:
+            del self.roles[next(iter(self.roles))]  # the oldest: the table has it still
+        self.roles[order_id] = role
 
     # --- the watched levels ------------------------------------------------------------------
     async def watch(self) -> None:
@@ -156,10 +178,15 @@ class Notifier:
 
     # --- out -----------------------------------------------------------------------------------
     async def notify(self, notified: Notified, to: Targets) -> None:
-        """Store a delivery per endpoint, wake the dispatcher, tell the sockets."""
-        if not to:
-            return
-        payload = encode(notified)
+        """One notification out now (the watch loop's)."""
+        out = Outbox()
+        out.add(notified, to)
+        await self.flush(out)
+
+    async def flush(self, out: Outbox) -> None:
+        """Store what a batch remembers and its deliveries, wake the dispatcher, then tell the
+        sockets. Deliveries are stored before the batch is acknowledged (the caller acks)."""
+        await self.store.remember_orders(out.roles)
         deliveries = [
             NewDelivery(
                 delivery_id=delivery_id(
@@ -171,16 +198,18 @@ class Notifier:
                 target=target_of(endpoint),
                 notification_id=notified.notification_id,
                 happening=notified.happening,
-                payload=payload,
+                payload=encode(notified),
             )
+            for notified, to in out.notifications
             for endpoint in to.endpoints
         ]
         stored = await self.store.enqueue(deliveries, self.budget, self.clock.now())
         if stored and self.dispatcher is not None:
             self.dispatcher.wake()
-        if to.websocket:
-            await self.publish(self.envelope(notified))
-        self.notified += 1
+        for notified, to in out.notifications:
+            if to.websocket:
+                await self.publish(self.envelope(notified))
+        self.notified += len(out.notifications)
 
     def envelope(self, notified: Notified) -> Envelope[Any]:
         return Envelope(

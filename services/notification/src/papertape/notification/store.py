@@ -83,6 +83,25 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     error: str = ""
 
 
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """An attempt of a delivery, when it ended, and when to try again after a failure (None:
+    never, it is a dead letter)."""
+
+    delivery: Delivery
+    attempt: Attempt
+    at: datetime
+    retry_at: datetime | None
+
+
+def status_after(outcome: Outcome) -> DeliveryStatus:
+    """Where a delivery is after an attempt."""
+    if outcome.attempt.ok:
+        return DeliveryStatus.DELIVERED
+    if outcome.retry_at is None or outcome.delivery.attempts + 1 >= outcome.delivery.budget:
+        return DeliveryStatus.DEAD
+    return DeliveryStatus.PENDING
+
+
 def _delivery(row: asyncpg.Record) -> Delivery:
     return Delivery(
         delivery_id=row["delivery_id"],
@@ -204,44 +223,48 @@ class DeliveryStore:
         )
         return [row["delivery_id"] for row in rows]
 
-    async def record(
-        self, delivery: Delivery, attempt: Attempt, at: datetime, retry_at: datetime | None
-    ) -> DeliveryStatus:
-        """Record an attempt; the delivery is delivered, due again at ``retry_at``, or (with no
-        ``retry_at`` after a failure, or its budget spent) a dead letter."""
-        number = delivery.attempts + 1
-        if attempt.ok:
-            status = DeliveryStatus.DELIVERED
-        elif retry_at is None or number >= delivery.budget:
-            status = DeliveryStatus.DEAD
-        else:
-            status = DeliveryStatus.PENDING
+    async def record(self, outcomes: Sequence[Outcome]) -> list[DeliveryStatus]:
+        """Record attempts, in one transaction; each delivery is delivered, due again at its
+        ``retry_at``, or (with no ``retry_at`` after a failure, or its budget spent) a dead
+        letter. Returns the statuses, in order."""
+        statuses = [status_after(o) for o in outcomes]
+        if not outcomes:
+            return statuses
+        ids = [o.delivery.delivery_id for o in outcomes]
+        numbers = [o.delivery.attempts + 1 for o in outcomes]
+        errors = [o.attempt.error[:1000] for o in outcomes]
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO notify_attempts (delivery_id, attempt, at, ok, status_code,"
-                " latency_ms, error) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " latency_ms, error) SELECT * FROM unnest($1::text[], $2::int[],"
+                " $3::timestamptz[], $4::bool[], $5::int[], $6::numeric[], $7::text[])"
                 " ON CONFLICT DO NOTHING",
-                delivery.delivery_id,
-                number,
-                at,
-                attempt.ok,
-                attempt.status_code,
-                attempt.latency_ms,
-                attempt.error[:1000],
+                ids,
+                numbers,
+                [o.at for o in outcomes],
+                [o.attempt.ok for o in outcomes],
+                [o.attempt.status_code for o in outcomes],
+                [o.attempt.latency_ms for o in outcomes],
+                errors,
             )
             await conn.execute(
-                "UPDATE notify_deliveries SET attempts = $2, status = $3, last_error = $4,"
-                " next_attempt_at = COALESCE($5, next_attempt_at),"
-                " delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE delivered_at END"
-                " WHERE delivery_id = $1",
-                delivery.delivery_id,
-                number,
-                status.value,
-                attempt.error[:1000],
-                retry_at if status is DeliveryStatus.PENDING else None,
-                at,
+                "UPDATE notify_deliveries d SET attempts = u.attempts, status = u.status,"
+                " last_error = u.error, next_attempt_at = COALESCE(u.retry_at, d.next_attempt_at),"
+                " delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END"
+                " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],"
+                " $6::timestamptz[]) AS u(delivery_id, attempts, status, error, retry_at, at)"
+                " WHERE d.delivery_id = u.delivery_id",
+                ids,
+                numbers,
+                [status.value for status in statuses],
+                errors,
+                [
+                    o.retry_at if status is DeliveryStatus.PENDING else None
+                    for o, status in zip(outcomes, statuses, strict=True)
+                ],
+                [o.at for o in outcomes],
             )
-        return status
+        return statuses
 
     async def get(self, delivery_id: str) -> Delivery | None:
         row = await self._pool.fetchrow(
@@ -321,14 +344,14 @@ class DeliveryStore:
         )
 
     # --- what the followed streams said ------------------------------------------------------
-    async def remember_order(self, order_id: str, account_id: str, role: str) -> None:
-        await self._pool.execute(
-            "INSERT INTO notify_order_roles (order_id, account_id, role) VALUES ($1, $2, $3)"
-            " ON CONFLICT (order_id) DO NOTHING",
-            order_id,
-            account_id,
-            role,
-        )
+    async def remember_orders(self, roles: Sequence[tuple[str, str, str]]) -> None:
+        """Keep (order id, account id, bracket role) of placed orders."""
+        if roles:
+            await self._pool.executemany(
+                "INSERT INTO notify_order_roles (order_id, account_id, role) VALUES ($1, $2, $3)"
+                " ON CONFLICT (order_id) DO NOTHING",
+                roles,
+            )
 
     async def order_role(self, order_id: str) -> str | None:
         role: str | None = await self._pool.fetchval(
