@@ -231,7 +231,8 @@ class ServiceRuntime:
         NACKed with the backoff of the most delivered one (a transient failure, for as long as
         it lasts); a message on its last allowed delivery after a failure that is not
         transient is dead-lettered and acknowledged instead, so one bad message cannot hold
-        the consumer for ever. Success acknowledges the batch.
+        the consumer for ever. Success acknowledges the batch. (Unlike ``guarded``,
+        deliveries during an outage count towards a message's budget here.)
         """
 
         def decorate(handler: BatchHandler) -> BatchHandler:
