@@ -1,8 +1,8 @@
 """A tiny HTTP/1.1 server on loopback for tests and benchmarks to receive webhooks and API calls.
 
 Each request is read whole (headers and a ``Content-Length`` body), handed to ``answer``, which
-returns the status and JSON body to send (and may sleep, to play a slow target); the connection
-is then closed. Every request is kept, with when it arrived, in ``requests``.
+returns the status and JSON body to send (and may sleep, to play a slow target); connections
+are kept alive. Every request is kept, with when it arrived, in ``requests``.
 """
 
 from __future__ import annotations
@@ -69,26 +69,31 @@ class HttpStandIn:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _version = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            length = min(int(headers.get("content-length", "0")), MAX_BODY)
-            body = await reader.readexactly(length) if length else b""
-            request = Received(method, path, headers, body)
-            self.requests.append(request)
-            status, answer = await self.answer(request)
-            writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(answer)}\r\nConnection: close\r\n\r\n".encode()
-                + answer
-            )
-            await writer.drain()
+            while True:  # keep-alive: requests one after another until the client closes
+                request = await self._read(reader)
+                self.requests.append(request)
+                status, answer = await self.answer(request)
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                    + answer
+                )
+                await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass  # a client that went away: nothing to answer
+            pass  # the client went away (or sent what is not HTTP): nothing to answer
         finally:
             writer.close()
+
+    @staticmethod
+    async def _read(reader: asyncio.StreamReader) -> Received:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _version = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        length = min(int(headers.get("content-length", "0")), MAX_BODY)
+        body = await reader.readexactly(length) if length else b""
+        return Received(method, path, headers, body)
