@@ -24,6 +24,7 @@ from papertape.notification.channels.telegram import TelegramChannel
 from papertape.notification.channels.webhooks import WebhookChannel
 from papertape.notification.dispatcher import Dispatcher
 from papertape.notification.notifier import Notifier
+from papertape.notification.secrets import Secrets
 from papertape.notification.settings import NotificationSettings, read_settings
 from papertape.notification.store import Attempt, Delivery, DeliveryStore
 from papertape.notification.vault import Vault
@@ -48,6 +49,7 @@ class NotificationService:
         self.log = log
         self.store = store
         self.vault = Vault(settings.secrets_key)
+        self.secrets = Secrets(store, self.vault)
         self.book = RuleBook(log, self.clock, allow_private=settings.allow_private_targets)
         self.notifier = Notifier(
             self.book,
@@ -75,7 +77,7 @@ class NotificationService:
         self.dispatcher = Dispatcher(
             store,
             channels,
-            self.secret_of,
+            self.secrets.get,
             self.clock,
             per_target=settings.per_target,
             timeout_s=settings.timeout_s,
@@ -86,17 +88,10 @@ class NotificationService:
             on_outcome=self._count,
         )
         self.notifier.dispatcher = self.dispatcher
-        self.commands = handlers.Commands(self.book, self.notifier, self.vault)
+        self.commands = handlers.Commands(self.book, self.notifier, self.secrets)
         self._tasks: list[asyncio.Task[None]] = []
         self.consumers: list[BatchConsumer] = []
         self.followers = handlers.register(self.runtime, self.notifier, self.commands)
-
-    async def secret_of(self, account_id: str, endpoint_id: str) -> str | None:
-        """An endpoint's secret, opened (None when it has none, or it no longer exists)."""
-        stored = await self.store.secret(account_id, endpoint_id)
-        if stored is None:
-            return None
-        return self.vault.open(*stored, account_id=account_id, endpoint_id=endpoint_id)
 
     def _count(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus) -> None:
         outcome = "ok" if attempt.ok else ("dead" if status is DeliveryStatus.DEAD else "retry")

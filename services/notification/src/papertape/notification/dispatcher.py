@@ -31,6 +31,8 @@ from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
 from papertape.notification.channels import Channel
 from papertape.notification.store import Attempt, Delivery, DeliveryStore, Outcome
 
+PASS_GAP_S = 0.005
+"""The least time between two passes."""
 SecretOf = Callable[[str, str], Awaitable[str | None]]
 OnOutcome = Callable[[Delivery, Attempt, DeliveryStatus], None]
 
@@ -96,6 +98,8 @@ class Dispatcher:
                 await self.dispatch()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_s)
+                # Attempts that end close together share one pass (a pass reads the due list).
+                await asyncio.sleep(PASS_GAP_S)
         finally:
             for task in [*self._tasks, recorder]:
                 task.cancel()

@@ -37,7 +37,8 @@ from papertape.contract.events.notifications import (
 from papertape.notification.book import RuleBook
 from papertape.notification.notifier import Notifier, Outbox
 from papertape.notification.rules import Refusal, endpoint_view, rule_view
-from papertape.notification.vault import Vault, new_secret
+from papertape.notification.secrets import Secrets
+from papertape.notification.vault import new_secret
 
 BATCH = 100
 LINGER_S = 0.01
@@ -49,11 +50,11 @@ query_requests: Codec[Request[NotificationQuery]] = Codec(Request[NotificationQu
 class Commands:
     """Rule and endpoint commands, and re-sends of dead letters."""
 
-    def __init__(self, book: RuleBook, notifier: Notifier, vault: Vault) -> None:
+    def __init__(self, book: RuleBook, notifier: Notifier, secrets: Secrets) -> None:
         self.book = book
         self.notifier = notifier
         self.store = notifier.store
-        self.vault = vault
+        self.secrets = secrets
 
     async def execute(self, request: Request[NotificationCommand]) -> Reply[Any]:
         command = request.body
@@ -65,7 +66,7 @@ class Commands:
         except Refusal as refusal:
             return Reply(ok=False, error_code=refusal.code, error=str(refusal))
         if isinstance(command, RemoveEndpoint):
-            await self.store.erase_secret(command.account_id, command.endpoint_id)
+            await self.secrets.erase(command.account_id, command.endpoint_id)
         for envelope in envelopes:
             await self.notifier.publish(envelope)
         state = self.book.of(command.account_id)
@@ -81,10 +82,7 @@ class Commands:
         if command.kind is EndpointKind.EMAIL:
             return None
         secret = command.secret or new_secret()
-        sealed, how = self.vault.seal(
-            secret, account_id=command.account_id, endpoint_id=command.endpoint_id
-        )
-        await self.store.put_secret(command.account_id, command.endpoint_id, sealed, how)
+        await self.secrets.put(command.account_id, command.endpoint_id, secret)
         return secret
 
     async def _resend(self, command: ResendDeadLetter) -> Reply[Any]:
