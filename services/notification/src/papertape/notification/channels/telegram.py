@@ -11,7 +11,7 @@ import html
 import time
 from decimal import Decimal
 
-import httpx
+import aiohttp
 import msgspec
 
 from papertape.contract.codec import Codec
@@ -41,32 +41,36 @@ class TelegramChannel:
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
         self._base = base_url.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, delivery: Delivery, secret: str | None) -> Attempt:
         started = time.perf_counter()
         if secret is None:
             return Attempt(ok=False, latency_ms=Decimal(0), error="the endpoint has no bot token")
+        if self._session is None:  # made on the running loop, when first needed
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
         payload = {
             "chat_id": delivery.target,
             "text": text_of(notifications.decode(delivery.payload)),
             "parse_mode": "HTML",
             "disable_web_page_preview": True,
         }
+        url = f"{self._base}/bot{secret}/sendMessage"
         try:
-            response = await self._client.post(
-                f"{self._base}/bot{secret}/sendMessage", json=payload
-            )
-            answer = _answers.decode(response.content)
-        except (httpx.HTTPError, msgspec.DecodeError) as error:
+            async with self._session.post(url, json=payload, allow_redirects=False) as response:
+                status = response.status
+                answer = _answers.decode(await response.read())
+        except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError) as error:
             # The token is in the URL: never repeat the error's text, which may quote it.
             return Attempt(ok=False, latency_ms=_ms(started), error=type(error).__name__)
-        ok = response.status_code == 200 and answer.ok
-        why = "" if ok else f"HTTP {response.status_code}: {answer.description[:200]}"
-        return Attempt(ok=ok, status_code=response.status_code, latency_ms=_ms(started), error=why)
+        ok = status == 200 and answer.ok
+        why = "" if ok else f"HTTP {status}: {answer.description[:200]}"
+        return Attempt(ok=ok, status_code=status, latency_ms=_ms(started), error=why)
 
 
 def _ms(started: float) -> Decimal:

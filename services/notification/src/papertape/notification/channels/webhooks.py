@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from decimal import Decimal
 
-import httpx
+import aiohttp
 import msgspec
 
 from papertape.notification.store import Attempt, Delivery
@@ -71,15 +71,21 @@ class WebhookChannel:
     """POSTs deliveries with one shared HTTP client (per-target limits are the dispatcher's)."""
 
     def __init__(self, timeout_s: float) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on the running loop, when first needed
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, delivery: Delivery, secret: str | None) -> Attempt:
         if secret is None:
@@ -94,14 +100,13 @@ class WebhookChannel:
         }
         started = time.perf_counter()
         try:
-            async with self._client.stream(
-                "POST", delivery.target, content=body, headers=headers
+            async with self._client().post(
+                delivery.target, data=body, headers=headers, allow_redirects=False
             ) as response:
-                status = response.status_code  # the answer's body is not read: only its status
-        except httpx.HTTPError as error:
-            return Attempt(
-                ok=False, latency_ms=_ms(started), error=f"{type(error).__name__}: {error}"
-            )
+                status = response.status  # the answer's body is not read: only its status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            why = f"{type(error).__name__}: {error}".rstrip(": ")
+            return Attempt(ok=False, latency_ms=_ms(started), error=why)
         ok = 200 <= status < 300
         return Attempt(
             ok=ok, status_code=status, latency_ms=_ms(started), error="" if ok else f"HTTP {status}"
