@@ -147,6 +147,7 @@ async def _measure(
             await asyncio.sleep(pause)
         appends.append(asyncio.create_task(append(n)))
     await asyncio.gather(*appends)
+
     def fill_of(request: Received) -> str:
         return str(json.loads(request.body)["notification"]["details"]["fill_id"])
 
