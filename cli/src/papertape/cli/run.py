@@ -39,7 +39,7 @@ from papertape.common.servers import (
     resolve_servers,
 )
 from papertape.common.servers.nats_auth import redacted
-from papertape.common.settings import CommonSettings, load_settings
+from papertape.common.settings import CommonSettings, load_settings, nats_servers
 from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
@@ -182,7 +182,7 @@ async def declare_platform_streams(
     nats_url: str, subjects: Subjects | None = None, replicas: int = 1
 ) -> None:
     """Declare every stream of the platform (the one place where streams are declared)."""
-    nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
+    nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
     try:
         await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
     finally:

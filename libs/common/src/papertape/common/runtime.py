@@ -2,7 +2,9 @@
 
 A service's bootstrap builds a ``ServiceRuntime``, registers its handlers on ``runtime.broker``,
 then ``await runtime.serve(on_start=...)``: it starts the broker, prints ``READY`` (the
-supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly.
+supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly. Its metrics
+port serves /health and /ready too (``papertape.common.telemetry.probes``): ready from READY
+until it stops, while NATS is connected.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
 from papertape.common.telemetry.logs import configure_logging
-from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
+from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
 from papertape.common.telemetry.tracing import configure_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
@@ -73,10 +76,11 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
+        self.probes = Probes([self._nats_connected])
         self.tracer_provider = configure_tracing(service)
         self.log = logging.getLogger(f"papertape.{service}")
         self.broker = NatsBroker(
-            settings.nats_url,
+            settings.nats_servers(),
             name=f"papertape-{service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             graceful_timeout=10.0,
@@ -109,6 +113,9 @@ class ServiceRuntime:
         if self._dead_letters is None:
             raise RuntimeError("the runtime has not started")
         return self._dead_letters
+
+    def _nats_connected(self) -> bool:
+        return self._js is not None and bool(self.broker.connection.is_connected)
 
     async def connect(self) -> None:
         """Connect the broker (subscribers start later, with ``start``); idempotent."""
@@ -377,11 +384,13 @@ class ServiceRuntime:
         if self._js is None:
             await self.connect()
         if self.settings.metrics_port >= 0:
-            port = start_metrics_server(
-                self.metrics, self.settings.metrics_port, self.settings.metrics_host
+            port = start_probed_metrics_server(
+                self.metrics, self.probes, self.settings.metrics_port, self.settings.metrics_host
             )
             self.metrics_port = port
-            self.log.info("metrics on http://%s:%d/metrics", self.settings.metrics_host, port)
+            self.log.info(
+                "metrics, health and readiness on http://%s:%d", self.settings.metrics_host, port
+            )
         if on_start is not None:
             await on_start()
         await self.broker.start()
@@ -389,7 +398,9 @@ class ServiceRuntime:
             await on_ready()
         print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
         sys.stdout.flush()
+        self.probes.mark_ready()
         await self._stopping.wait()
+        self.probes.mark_stopping()
         self.log.info("stopping")
         if on_stop is not None:
             await on_stop()

@@ -133,6 +133,7 @@ class Subjects(msgspec.Struct, frozen=True):
         return self._s("session", token(session_id), token(event_name))
 
     def all_session_events(self) -> str:
+        """Every bot session's lifecycle, orders and fills (not its signals)."""
         return self._s("session", ">")
 
     def signals_command(self) -> str:

@@ -32,6 +32,7 @@ from papertape.gateway.localkeys import ensure_local_keys
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.orders import Placements
 from papertape.gateway.settings import GatewaySettings, read_settings
+from papertape.gateway.sockets.frames import FrameProtocol
 from papertape.gateway.sockets.hub import Hub
 from papertape.gateway.sockets.route import socket_route
 from papertape.gateway.state import Gateway
@@ -104,7 +105,7 @@ class GatewayService:
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
-            ws="websockets-sansio",
+            ws=FrameProtocol,  # websockets-sansio, with frames written once for every client
             lifespan="off",
             ws_max_size=settings.max_body_bytes,
             timeout_graceful_shutdown=5,
