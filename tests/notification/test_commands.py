@@ -56,6 +56,16 @@ async def test_rules_and_endpoints_are_kept_in_the_log_and_secrets_never_shown_a
             )
         )
         secret = added.result["secret"]
+        refused = await notify.command(
+            AddEndpoint(
+                account_id=ACC,
+                endpoint_id="hook",
+                kind=EndpointKind.WEBHOOK,
+                url="https://hooks.example.com/p",
+                email="not@used.example",
+            )
+        )
+        assert (refused.ok, refused.error_code) == (False, "invalid_endpoint")
         for rule_id in ("a", "b"):
             rule = AddRule(
                 account_id=ACC, rule_id=rule_id, happenings=(Happening.FILL,), endpoints=("hook",)

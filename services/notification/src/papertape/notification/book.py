@@ -67,6 +67,15 @@ class RuleBook:
             await self.load(stream.stream_id.removeprefix(NOTIFY_STREAM_PREFIX))
         return len(self.accounts), sum(len(a.rules) for a in self.accounts.values())
 
+    def check(self, command: NotificationCommand) -> None:
+        """``Refusal`` if the command would be refused now (nothing is decided for good)."""
+        decide(
+            command,
+            self.of(command.account_id),
+            self._clock.now(),
+            allow_private=self._allow_private,
+        )
+
     async def execute(self, request: Request[NotificationCommand]) -> list[Envelope[Any]]:
         """Decide a command and append its events (``Refusal`` when it cannot be done)."""
         command = request.body

@@ -61,7 +61,10 @@ class Commands:
         try:
             if isinstance(command, ResendDeadLetter):
                 return await self._resend(command)
-            secret = await self._keep_secret(command) if isinstance(command, AddEndpoint) else None
+            secret = None
+            if isinstance(command, AddEndpoint):
+                self.book.check(command)  # a refused endpoint never replaces a kept secret
+                secret = await self._keep_secret(command)
             envelopes = await self.book.execute(request)
         except Refusal as refusal:
             return Reply(ok=False, error_code=refusal.code, error=str(refusal))
