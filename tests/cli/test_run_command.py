@@ -74,7 +74,7 @@ def test_a_service_is_named_by_its_module_or_its_folder() -> None:
     assert args.services == ["marketdata", "execution"]
 
 
-@pytest.mark.parametrize("name", ["nope", "notification"])
+@pytest.mark.parametrize("name", ["nope", "notifications"])
 def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,7 +84,7 @@ def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
     assert exited.value.code == 2
     installed = ", ".join(installed_services())
     assert f"unknown service {name}; services: {installed}\n" in capsys.readouterr().err
-    assert installed == "portfolio, execution, marketdata, signals, gateway"
+    assert installed == "portfolio, execution, marketdata, signals, notification, gateway"
 
 
 class _Run:

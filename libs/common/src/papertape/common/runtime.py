@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
@@ -49,6 +50,7 @@ from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
+BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
@@ -245,6 +247,64 @@ class ServiceRuntime:
         for outcome in outcomes:
             self.metrics.handled.labels(self.service, name, outcome)
 
+    def guarded_batch(self, name: str) -> Callable[[BatchHandler], BatchHandler]:
+        """``guarded`` for a consumer handled a batch at a time
+        (``papertape.common.bus.batches``): the handler takes the messages in stream order and
+        acknowledges nothing itself.
+
+        It sees every message of the batch, and dead-letters those it cannot read through
+        ``runtime.dead_letter`` (then goes on with the rest). When it raises, every message is
+        NACKed with the backoff of the most delivered one (a transient failure, for as long as
+        it lasts); a message on its last allowed delivery after a failure that is not
+        transient is dead-lettered and acknowledged instead, so one bad message cannot hold
+        the consumer for ever. Success acknowledges the batch. (Unlike ``guarded``,
+        deliveries during an outage count towards a message's budget here.)
+        """
+
+        def decorate(handler: BatchHandler) -> BatchHandler:
+            @wraps(handler)
+            async def run(messages: list[Msg]) -> None:
+                started = time.perf_counter()
+                try:
+                    await handler(messages)
+                except Exception as error:
+                    await self._batch_failed(name, messages, error)
+                    return
+                finally:
+                    self.metrics.handling_seconds.labels(self.service, name).observe(
+                        time.perf_counter() - started
+                    )
+                self.metrics.handled.labels(self.service, name, "ok").inc(len(messages))
+                for message in messages:
+                    await message.ack()
+
+            return run
+
+        return decorate
+
+    async def _batch_failed(self, name: str, messages: list[Msg], error: Exception) -> None:
+        transient = is_transient(error)
+        outcome = "unavailable" if transient else "retry"
+        deliveries = max((_raw_deliveries(m) for m in messages), default=1)
+        delay = self.retry_backoff_s[min(deliveries, len(self.retry_backoff_s)) - 1]
+        self.metrics.handled.labels(self.service, name, outcome).inc(len(messages))
+        self.log.warning(
+            "a batch of %d failed (%s, delivery %d), again in %.1fs: %s",
+            len(messages),
+            outcome,
+            deliveries,
+            delay,
+            error,
+        )
+        for message in messages:
+            if not transient and _raw_deliveries(message) >= self.max_deliver:
+                await self.dead_letter(
+                    message.subject, message.data, message.headers, error, deliveries
+                )
+                await message.ack()
+            else:
+                await message.nak(delay=delay)
+
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
             _TRACKED_MESSAGES
@@ -419,6 +479,13 @@ class ServiceRuntime:
 def _deliveries(msg: NatsMessage) -> int:
     try:
         return int(msg.raw_message.metadata.num_delivered)
+    except Exception:  # core NATS messages have no JetStream metadata
+        return 1
+
+
+def _raw_deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
     except Exception:  # core NATS messages have no JetStream metadata
         return 1
 

@@ -27,6 +27,7 @@ from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
+from papertape.gateway.routes.notifications import NotificationsController
 from papertape.gateway.routes.operations import operations
 from papertape.gateway.routes.orders import OrdersController
 from papertape.gateway.routes.sessions import (
@@ -121,6 +122,7 @@ def build_app(
         SessionsController,
         SignalsController,
         DeadLettersController,
+        NotificationsController,
         *operations(gateway, registry),
         *dashboard_routes(),
         *(extra or []),

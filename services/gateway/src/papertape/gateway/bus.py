@@ -31,6 +31,10 @@ from papertape.contract.events.market import (
     ListInstruments,
     QuoteReceived,
 )
+from papertape.contract.events.notifications import (
+    NOTIFICATION_QUERY_RESULTS,
+    NotificationCommand,
+)
 from papertape.contract.events.portfolio import QUERY_RESULTS, CommandResult
 from papertape.contract.events.sessions import SIGNALS_QUERY_RESULTS, SessionCommand, SessionView
 from papertape.contract.ids import Actor
@@ -43,6 +47,7 @@ _tracer = trace.get_tracer("papertape.gateway")
 PORTFOLIO = "portfolio"
 MARKETDATA = "marketdata"
 SIGNALS = "signals"
+NOTIFICATION = "notification"
 MARKET_RESULTS: dict[type[Any], Any] = {
     GetLatestQuote: QuoteReceived,
     GetBars: BarHistory,
@@ -57,6 +62,7 @@ _query_replies: dict[type[Any], Codec[Reply[Any]]] = {
         *QUERY_RESULTS.items(),
         *MARKET_RESULTS.items(),
         *SIGNALS_QUERY_RESULTS.items(),
+        *NOTIFICATION_QUERY_RESULTS.items(),
     )
 }
 _session_replies: Codec[Reply[SessionView]] = Codec(Reply[SessionView])
@@ -127,6 +133,19 @@ class Services:
         subject = self.subjects.signals_query(message_name(type(body)))
         codec = _query_replies[type(body)]
         return (await self._request(SIGNALS, subject, body, actor, codec)).result
+
+    async def notification(
+        self, body: NotificationCommand | Query, actor: Actor, result: Any = None
+    ) -> Any:
+        """Send the notification service a command (its result decoded as ``result``) or a
+        query (as ``NOTIFICATION_QUERY_RESULTS`` names it)."""
+        if isinstance(body, Query):
+            subject = self.subjects.notification_query(message_name(type(body)))
+            codec = _query_replies[type(body)]
+        else:
+            subject = self.subjects.notification_command()
+            codec = Codec(cast(Any, Reply)[result])
+        return (await self._request(NOTIFICATION, subject, body, actor, codec)).result
 
     async def _request(
         self,
