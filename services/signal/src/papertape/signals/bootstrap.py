@@ -54,7 +54,7 @@ class SignalService:
         self.pipeline = handlers.Pipeline(self.book, self.clock)
         self.relay: SessionRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        handlers.register(self.runtime, self.pipeline)
+        handlers.register(self.runtime, self.pipeline, settings)
 
     async def start(self) -> None:
         """Rebuild every session, connect, start the relay and the clock loops."""

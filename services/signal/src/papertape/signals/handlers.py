@@ -9,7 +9,8 @@ accounts' equity and halts, and orders portfolio could not answer before.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Sequence
 
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import DeliverPolicy
@@ -32,7 +33,8 @@ from papertape.contract.events.sessions import (
 from papertape.signals.book import SessionBook
 from papertape.signals.portfolio import PortfolioAway, PortfolioGateway, room_of
 from papertape.signals.queries import UnknownSession, answer, view
-from papertape.trading.strategies.bots import Bot
+from papertape.signals.settings import SignalSettings
+from papertape.trading.strategies.bots import Bot, BotEvent
 from papertape.trading.strategies.sessions import account_checked, expire
 from papertape.trading.strategies.sizing import AccountRoom
 
@@ -58,19 +60,36 @@ class Pipeline:
         """Orders on their way to portfolio: the bar handler and the clock never both send."""
         self.bars = 0
 
-    async def on_bar(self, data: bytes) -> list[Envelope[Any]]:
-        """A closed bar: every session trading it evaluates it; its orders go out. Returns
-        what the sessions recorded of the bar (their answers from portfolio left out)."""
-        bar = bars.decode(data)
-        self.bars += 1
+    async def on_bar(self, data: bytes) -> list[BotEvent]:
+        """A closed bar: every session trading it evaluates it; its orders go out."""
+        return await self.on_bars((data,))
+
+    async def on_bars(self, batch: Sequence[bytes]) -> list[BotEvent]:
+        """Closed bars, in the order they came: each session evaluates its bars in that order
+        and records what they led to in one append (the sessions' appends run together, so
+        PostgreSQL commits them as one group); then the sessions' orders go out. Returns what
+        the sessions recorded of the bars (their answers from portfolio left out)."""
+        decoded = [bars.decode(data) for data in batch]  # a malformed bar fails the batch first
+        self.bars += len(decoded)
         now = self.clock.now()
-        recorded: list[Envelope[Any]] = []
-        for bot in list(self.book.for_bar(bar)):
-            room = self.rooms.get(bot.state.account_id)
-            recorded += await self.book.on_bar(bot, bar, room, now)
-            if bot.state.requested:
-                await self.send_orders(bot)
-        return recorded
+        work: dict[str, tuple[Bot, list[BarClosed]]] = {}
+        for bar in decoded:
+            for bot in self.book.for_bar(bar):
+                work.setdefault(bot.state.session_id, (bot, []))[1].append(bar)
+        appended = await asyncio.gather(
+            *(
+                self.book.on_bars(bot, its_bars, self.rooms.get(bot.state.account_id), now)
+                for bot, its_bars in work.values()
+            ),
+            return_exceptions=True,  # every append ends before the batch is retried
+        )
+        for outcome in appended:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        ordering = [bot for bot, _ in work.values() if bot.state.requested]
+        if ordering:
+            await asyncio.gather(*(self.send_orders(bot) for bot in ordering))
+        return [e for events in appended if isinstance(events, list) for e in events]
 
     async def send_orders(self, bot: Bot) -> None:
         """Ask portfolio for the session's unanswered orders; record each answer."""
@@ -143,7 +162,7 @@ class Pipeline:
             await self.book.record(bot, stop, "account")
 
 
-def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
+def register(runtime: ServiceRuntime, pipeline: Pipeline, settings: SignalSettings) -> None:
     """Subscribe the signal service's handlers on the runtime's broker."""
     subjects = runtime.subjects
     broker = runtime.broker
@@ -156,12 +175,14 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
         # From the bars published once the consumer exists (a first start does not trade the
         # stream's week of history); a restart goes on from its last acknowledged bar.
         deliver_policy=DeliverPolicy.NEW,
-        pull_sub=PullSub(batch_size=1),  # one at a time: a session's bars in order
+        # A batch handler gets the fetched bars as one list and handles it in order (a
+        # non-batch pull subscriber would handle a fetch concurrently: out of order).
+        pull_sub=PullSub(batch_size=settings.bar_batch, timeout=settings.bar_wait_s, batch=True),
         config=runtime.consumer_config(ack_wait=30),
     )
-    @runtime.guarded("bar")
-    async def on_bar(msg: NatsMessage) -> None:
-        await pipeline.on_bar(msg.body)
+    @runtime.guarded_batch("bar")
+    async def on_bars(batch: list[bytes]) -> None:
+        await pipeline.on_bars(batch)
 
     @broker.subscriber(
         subjects.account_events_named(message_name(OrderFilled)),

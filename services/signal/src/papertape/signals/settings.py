@@ -25,6 +25,10 @@ class SignalSettings(CommonSettings, frozen=True, kw_only=True):
     """How often runtime limits are checked and unanswered orders asked for again."""
     horizon: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
     """Bars after which an actionable signal that reached neither stop nor target is scored."""
+    bar_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    """The most bars handled as one batch (one append per session, one group commit)."""
+    bar_wait_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.05
+    """How long a batch of bars is gathered before it is handled (a bar waits at most this)."""
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     history: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
     """Signals kept in memory for the signal-history query (the log keeps them all)."""

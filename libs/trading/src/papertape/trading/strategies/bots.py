@@ -137,7 +137,7 @@ class Bot:
             minimum = state.risk.min_confidence
             why = f"confidence {signal.confidence} is below the session's minimum of {minimum}"
             return self._skip(signal, why), orders
-        opening = signal.symbol not in state.entries and not held
+        opening = not held and signal.symbol not in state.entries | state.entering()
         if opening and state.open_positions() >= state.risk.max_open_positions:
             why = f"{state.open_positions()} positions are open, the most the session allows"
             return self._skip(signal, why), orders

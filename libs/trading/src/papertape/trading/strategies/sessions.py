@@ -109,8 +109,12 @@ class SessionState:
         return self.status in ENDED
 
     def open_positions(self) -> int:
-        """Positions held or being entered."""
-        return len({s for s, q in self.positions.items() if q} | self.entries)
+        """Positions held or being entered (an entry asked for and not answered yet too)."""
+        return len({s for s, q in self.positions.items() if q} | self.entries | self.entering())
+
+    def entering(self) -> set[str]:
+        """Symbols of entries asked for and not answered yet."""
+        return {o.symbol for o in self.requested.values() if not o.reduce_only}
 
     def position(self, symbol: str) -> Decimal:
         return self.positions.get(symbol, ZERO)
