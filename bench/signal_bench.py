@@ -26,7 +26,8 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
 from papertape.common.clock import FakeClock
-from papertape.common.eventlog import InMemoryEventLog
+from papertape.common.eventlog import EventLog, InMemoryEventLog
+from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, Request
 from papertape.contract.events.market import BarClosed, Timeframe
@@ -114,10 +115,13 @@ class AcknowledgingJetStream:
         return future
 
 
-async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
-    """Bars/s of the handler path; signals, orders and publishes made."""
+async def handler_rate(
+    wire: list[bytes], log: EventLog | None = None
+) -> tuple[float, int, int, int]:
+    """Bars/s of the handler path (on ``log``, else the in-memory one); signals, orders and
+    publishes made."""
     clock = FakeClock(START)
-    log = InMemoryEventLog()
+    log = log or InMemoryEventLog()
     book = SessionBook(log, clock, horizon=20, history=1_000_000)
     nats = AnsweringNats()
     subjects = Subjects()
@@ -150,8 +154,9 @@ async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
     return rate, len(book.history.signals), nats.requests, js.published
 
 
-async def run() -> list[dict[str, Any]]:
-    """The measurements, as records of bench/results/latest.json (without machine and time)."""
+async def run(dsn: str | None = None) -> list[dict[str, Any]]:
+    """The measurements, as records of bench/results/latest.json (without machine and time);
+    with ``dsn`` (a scratch database) the same path on the PostgreSQL log too."""
     wire = [encode(b) for b in recorded_bars()]
     started = time.perf_counter()
     for data in wire:
@@ -162,7 +167,7 @@ async def run() -> list[dict[str, Any]]:
     print(
         f"signal bench: {len(wire)} bars, {signals} signals, {orders} orders, {published} published"
     )
-    return [
+    found = [
         {
             "name": "signal.decode_only_bars_per_s",
             "value": round(decode_only, 1),
@@ -178,8 +183,24 @@ async def run() -> list[dict[str, Any]]:
             "baseline": decoding,
         },
     ]
+    if dsn is not None:
+        log = await PostgresEventLog.connect(dsn)
+        try:
+            on_postgres, *_ = await handler_rate(wire, log)
+        finally:
+            await log.close()
+        found.append(
+            {
+                "name": "signal.service_handler_bars_per_s_4_strategies_500_symbols_postgres_log",
+                "value": round(on_postgres, 1),
+                "unit": "bars/s",
+                "higher_is_better": True,
+                "baseline": decoding,
+            }
+        )
+    return found
 
 
 if __name__ == "__main__":
-    for record in asyncio.run(run()):
+    for record in asyncio.run(run(os.environ.get("BENCH_SIGNAL_DSN") or None)):
         print(record)
