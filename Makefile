@@ -24,7 +24,7 @@ setup: .venv/.synced ## Create the environment (uv, Python packages, NATS and Po
 
 .PHONY: run
 run: setup ## Run the platform: embedded NATS + PostgreSQL unless NATS_URL/DATABASE_URL are set
-	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} $(UV) run --frozen papertape run
+	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} PAPERTAPE_HISTORY_MINUTES=$${PAPERTAPE_HISTORY_MINUTES:-60} $(UV) run --frozen papertape run
 
 .PHONY: test
 test: setup audit-deps ## Run every test (real NATS and PostgreSQL; embedded when no URLs are set)
