@@ -20,6 +20,7 @@ from papertape.marketdata.history import synthetic_history
 from papertape.marketdata.settings import MarketDataSettings
 
 NOW = datetime(2024, 1, 2, 15, 30, 20, tzinfo=UTC)  # a Tuesday, 10:30 New York: NYSE is open
+quotes: codec.Codec[QuoteReceived] = codec.Codec(QuoteReceived)
 TIMEFRAMES = [Timeframe.M1, Timeframe.M5, Timeframe.H1]
 
 
@@ -72,7 +73,7 @@ async def test_a_cold_start_stores_history_and_the_feed_continues_from_it(
     btc = await nats_client.subscribe(subjects.quote("BTCUSD"))
     serving = asyncio.create_task(service.serve())
     try:
-        first = codec.Codec(QuoteReceived).decode((await btc.next_msg(timeout=20)).data)
+        first = quotes.decode((await btc.next_msg(timeout=20)).data)
     finally:
         service.runtime.stop()
         await serving
