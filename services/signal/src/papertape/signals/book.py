@@ -36,6 +36,7 @@ from papertape.contract.events.sessions import (
     SessionOrderRequested,
     SessionRefused,
     SessionStopped,
+    SessionWarmedUp,
     session_stream,
 )
 from papertape.contract.events.signals import SignalEvent, SignalGenerated, SignalOutcomeRecorded
@@ -70,6 +71,8 @@ def event_id(event: BotEvent, fallback: str) -> str:
         return derived_uuid7(f"fill:{event.fill_id}", ms)
     if isinstance(event, SessionStopped):
         return derived_uuid7(f"stopped:{event.session_id}", ms)
+    if isinstance(event, SessionWarmedUp):
+        return derived_uuid7(f"warmed:{event.session_id}:{event.symbol}", ms)
     return derived_uuid7(fallback, ms)
 
 

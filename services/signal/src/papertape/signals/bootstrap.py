@@ -20,6 +20,7 @@ from papertape.contract.events.sessions import SessionCommand, StartSession, Tra
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.signals import handlers
 from papertape.signals.book import SessionBook
+from papertape.signals.market import MarketGateway
 from papertape.signals.portfolio import PortfolioGateway
 from papertape.signals.relay import SessionRelay
 from papertape.signals.settings import SignalSettings, read_settings
@@ -64,6 +65,8 @@ class SignalService:
         self.pipeline.portfolio = PortfolioGateway(
             self.runtime.broker.connection, self.runtime.subjects
         )
+        self.pipeline.market = MarketGateway(self.runtime.broker.connection, self.runtime.subjects)
+        self.pipeline.warmup_bars = self.settings.warmup_bars
         self.relay = SessionRelay(
             self.settings.database_url,
             self.runtime.js,
@@ -90,8 +93,12 @@ class SignalService:
                 actor=Actor("signals.demo"),
                 body=demo_session(self.settings),
             )
-            await self.book.execute(request)
-            self.runtime.log.info("started demo session %s", DEMO_SESSION)
+            bot, _ = await self.book.execute(request)
+            await self.pipeline.start_warm_up(bot)
+            warmed = sum(bot.state.warmed.values())
+            self.runtime.log.info(
+                "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
+            )
 
     async def _relay_forever(self) -> None:
         assert self.relay is not None

@@ -24,6 +24,7 @@ from papertape.contract.events.envelope import Envelope, Reply, Request
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
+    WARMUP_BARS,
     SessionCommand,
     SessionFillRecorded,
     SessionRefused,
@@ -31,14 +32,17 @@ from papertape.contract.events.sessions import (
     SignalsQuery,
 )
 from papertape.signals.book import SessionBook
+from papertape.signals.market import MarketGateway
 from papertape.signals.portfolio import PortfolioAway, PortfolioGateway, room_of
 from papertape.signals.queries import UnknownSession, answer, view
 from papertape.signals.settings import SignalSettings
 from papertape.trading.strategies.bots import Bot, BotEvent
-from papertape.trading.strategies.sessions import account_checked, expire
+from papertape.trading.strategies.sessions import account_checked, expire, warmed_up
 from papertape.trading.strategies.sizing import AccountRoom
 
 bars: Codec[BarClosed] = Codec(BarClosed)
+WARM_TRIES = 60
+"""Clock ticks a new session asks again for history it did not find (about a minute)."""
 account_events: Codec[Envelope[AccountEvent]] = Codec(Envelope[AccountEvent])
 command_requests: Codec[Request[SessionCommand]] = Codec(Request[SessionCommand])
 query_requests: Codec[Request[SignalsQuery]] = Codec(Request[SignalsQuery])
@@ -56,6 +60,11 @@ class Pipeline:
         """Set once connected: until then orders wait (they stay asked for in the log)."""
         self.rooms: dict[str, AccountRoom] = {}
         """Each account's equity and limits as last seen (sizing needs them)."""
+        self.market: MarketGateway | None = None
+        """Set once connected: bar history to warm new sessions up with."""
+        self.warmup_bars = WARMUP_BARS
+        self._warm_tries: dict[str, int] = {}
+        """Sessions still waiting for bar history to warm up with, and how often they asked."""
         self._sending: set[str] = set()
         """Orders on their way to portfolio: the bar handler and the clock never both send."""
         self.bars = 0
@@ -90,6 +99,19 @@ class Pipeline:
         if ordering:
             await asyncio.gather(*(self.send_orders(bot) for bot in ordering))
         return [e for events in appended if isinstance(events, list) for e in events]
+
+    async def warm_up(self, bot: Bot) -> None:
+        """Warm the session's strategies up with the market's bar history, each symbol that
+        has seen no live bar yet (recorded, so a rebuilt session is warmed the same way)."""
+        if self.market is None or not self.warmup_bars:
+            return
+        state = bot.state
+        now = self.clock.now()
+        for symbol in state.symbols:
+            if symbol in state.last_bar or bot.state.ended:
+                continue
+            history = await self.market.bars(symbol, state.timeframe, now, self.warmup_bars)
+            await self.book.record(bot, warmed_up(bot.state, symbol, history, now), "warm-up")
 
     async def send_orders(self, bot: Bot) -> None:
         """Ask portfolio for the session's unanswered orders; record each answer."""
@@ -132,11 +154,27 @@ class Pipeline:
         await self.book.record(bot, [recorded], fill.fill_id)
 
     async def on_clock(self) -> None:
-        """Runtime limits, and orders portfolio did not answer before."""
+        """Runtime limits, orders portfolio did not answer before, and warm-ups that found
+        no history yet (market-data starting, or no bars stored yet; asked for a while)."""
         now = self.clock.now()
         for bot in self.book.running():
             await self.book.record(bot, expire(bot.state, now), "clock")
             await self.send_orders(bot)
+            session_id = bot.state.session_id
+            tries = self._warm_tries.get(session_id)
+            if tries is not None:
+                await self.warm_up(bot)
+                cold = [s for s in bot.state.symbols if s not in bot.state.last_bar]
+                if not cold or tries >= WARM_TRIES:
+                    del self._warm_tries[session_id]
+                else:
+                    self._warm_tries[session_id] = tries + 1
+
+    async def start_warm_up(self, bot: Bot) -> None:
+        """A new session: warm it up now, and on the clock while history is missing."""
+        await self.warm_up(bot)
+        if any(s not in bot.state.last_bar for s in bot.state.symbols):
+            self._warm_tries[bot.state.session_id] = 1
 
     async def check_accounts(self) -> None:
         """Each running session's account: equity for sizing; a halt or breaker stops it."""
@@ -209,6 +247,7 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline, settings: SignalSettin
             return encode(Reply(ok=False, error_code="unknown_session", error="no such session"))
         if envelopes and isinstance(envelopes[0].data, SessionStarted):
             await pipeline.check_accounts()  # a new session: its account's equity now
+            await pipeline.start_warm_up(bot)  # and its indicators ready from the history
         return encode(Reply(ok=True, result=view(bot, pipeline.clock.now())))
 
     @broker.subscriber(subjects.signals_queries(), queue="signals")

@@ -31,7 +31,7 @@ from papertape.contract.bounds import (
 )
 from papertape.contract.events.account import AccountRef
 from papertape.contract.events.base import Command, Event, Query
-from papertape.contract.events.market import Timeframe
+from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.reports import Report
 from papertape.contract.events.signals import (
@@ -279,6 +279,19 @@ class SessionFillRecorded(SessionEventBase, frozen=True, kw_only=True):
     realized_pnl: Finite = Decimal(0)
 
 
+WARMUP_BARS = 500
+"""The most history bars one warm-up carries (per symbol)."""
+
+
+class SessionWarmedUp(SessionEventBase, frozen=True, kw_only=True):
+    """A symbol's strategy was fed the market's bar history before its first live bar, so its
+    indicators are ready at once (the bars are kept: a rebuilt session is fed them again)."""
+
+    symbol: Annotated[Symbol, NAME]
+    timeframe: Timeframe
+    bars: Annotated[tuple[BarClosed, ...], msgspec.Meta(max_length=WARMUP_BARS)]
+
+
 SessionEvent = (
     SessionStarted
     | SessionRefused
@@ -289,6 +302,7 @@ SessionEvent = (
     | SessionOrderPlaced
     | SessionOrderRefused
     | SessionFillRecorded
+    | SessionWarmedUp
 )
 SessionCommand = StartSession | PauseSession | ResumeSession | StopSession
 

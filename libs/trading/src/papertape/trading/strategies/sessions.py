@@ -15,14 +15,16 @@ cost more than the strategy itself. Live and rebuilt sessions run the same ``evo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from papertape.contract.events.base import message_name
-from papertape.contract.events.market import Timeframe
+from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.sessions import (
+    WARMUP_BARS,
     PauseSession,
     ResumeSession,
     RiskSettings,
@@ -38,11 +40,13 @@ from papertape.contract.events.sessions import (
     SessionStarted,
     SessionStatus,
     SessionStopped,
+    SessionWarmedUp,
     StartSession,
     StopSession,
     TradingMode,
 )
 from papertape.contract.events.signals import SignalEvent, SignalGenerated
+from papertape.contract.ids import Symbol
 from papertape.trading.strategies.api import params_hash
 from papertape.trading.strategies.modes import risk_settings
 from papertape.trading.strategies.registry import (
@@ -76,6 +80,8 @@ class SessionState:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     version: int = 0
+    warmed: dict[str, int] = field(default_factory=dict)
+    """Per symbol, the history bars its strategy was warmed up with."""
     last_bar: dict[str, datetime] = field(default_factory=dict)
     """Per symbol, the start of the last bar evaluated: an older or equal one is a repeat."""
     signals: dict[str, int] = field(default_factory=dict)
@@ -241,6 +247,37 @@ def failed(state: SessionState, error: str, now: datetime) -> list[SessionEvent]
     ]
 
 
+def warmed_up(
+    state: SessionState, symbol: str, history: Sequence[BarClosed], now: datetime
+) -> list[SessionEvent]:
+    """A symbol's warm-up from the market's bar history: the session's bars of the symbol
+    that had closed by ``now``, oldest first, before any live bar of it (nothing after one:
+    a strategy sees its bars in order)."""
+    if not state.started or state.ended or symbol not in state.symbols:
+        return []
+    if symbol in state.last_bar:
+        return []
+    bars = sorted(
+        {
+            b.start: b
+            for b in history
+            if b.symbol == symbol and b.timeframe == state.timeframe and b.end <= now
+        }.values(),
+        key=lambda b: b.start,
+    )[-WARMUP_BARS:]
+    if not bars:
+        return []
+    return [
+        SessionWarmedUp(
+            session_id=state.session_id,
+            ts=now,
+            symbol=Symbol(symbol),
+            timeframe=state.timeframe,
+            bars=tuple(bars),
+        )
+    ]
+
+
 # --- evolving ------------------------------------------------------------------------------
 
 
@@ -291,6 +328,9 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
     elif isinstance(event, SessionStopped):
         state.status, state.reason, state.error = event.status, event.reason, event.error
         state.ended_at = event.ts
+    elif isinstance(event, SessionWarmedUp) and event.symbol not in state.last_bar:
+        state.last_bar[event.symbol] = event.bars[-1].start  # live bars come after these
+        state.warmed[event.symbol] = len(event.bars)
     return state
 
 
