@@ -33,7 +33,7 @@ from papertape.contract.events.sessions import (
 )
 from papertape.signals.book import SessionBook
 from papertape.signals.market import MarketGateway
-from papertape.signals.portfolio import PortfolioAway, PortfolioGateway, room_of
+from papertape.signals.portfolio import Marks, PortfolioAway, PortfolioGateway, room_of
 from papertape.signals.queries import UnknownSession, answer, view
 from papertape.signals.settings import SignalSettings
 from papertape.trading.strategies.bots import Bot, BotEvent
@@ -60,6 +60,8 @@ class Pipeline:
         """Set once connected: until then orders wait (they stay asked for in the log)."""
         self.rooms: dict[str, AccountRoom] = {}
         """Each account's equity and limits as last seen (sizing needs them)."""
+        self.marks: dict[str, Marks] = {}
+        """Each account's marks as last read (the sessions' unrealized P&L)."""
         self.market: MarketGateway | None = None
         """Set once connected: bar history to warm new sessions up with."""
         self.warmup_bars = WARMUP_BARS
@@ -177,11 +179,13 @@ class Pipeline:
             self._warm_tries[bot.state.session_id] = 1
 
     async def check_accounts(self) -> None:
-        """Each running session's account: equity for sizing; a halt or breaker stops it."""
+        """Each running session's account: equity for sizing, marks for the open trades'
+        P&L; a halt or breaker stops it."""
         if self.portfolio is None:
             return
         now = self.clock.now()
         seen: dict[str, AccountSummary | None] = {}
+        marked: set[str] = set()
         for bot in self.book.running():
             account = bot.state.account_id
             if account not in seen:
@@ -190,6 +194,9 @@ class Pipeline:
             if summary is None:
                 continue
             self.rooms[account] = room_of(summary)
+            if bot.state.round_trips.open and account not in marked:
+                self.marks[account] = await self.portfolio.marks(account, now)
+                marked.add(account)
             stop = account_checked(
                 bot.state,
                 halted=summary.halted,
@@ -248,14 +255,14 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline, settings: SignalSettin
         if envelopes and isinstance(envelopes[0].data, SessionStarted):
             await pipeline.check_accounts()  # a new session: its account's equity now
             await pipeline.start_warm_up(bot)  # and its indicators ready from the history
-        return encode(Reply(ok=True, result=view(bot, pipeline.clock.now())))
+        return encode(Reply(ok=True, result=view(bot, pipeline.clock.now(), pipeline.marks)))
 
     @broker.subscriber(subjects.signals_queries(), queue="signals")
     @runtime.replying("query")
     async def on_query(msg: NatsMessage) -> bytes:
         request = query_requests.decode(msg.body)
         try:
-            result = answer(request.body, book, pipeline.clock.now())
+            result = answer(request.body, book, pipeline.clock.now(), pipeline.marks)
         except UnknownSession as error:
             return encode(Reply(ok=False, error_code="unknown_session", error=str(error)))
         return encode(Reply(ok=True, result=result))

@@ -45,7 +45,7 @@ from papertape.contract.events.sessions import (
     StopSession,
     TradingMode,
 )
-from papertape.contract.events.signals import SignalEvent, SignalGenerated
+from papertape.contract.events.signals import Decision, SignalEvent, SignalGenerated
 from papertape.contract.ids import Symbol
 from papertape.trading.strategies.api import params_hash
 from papertape.trading.strategies.modes import risk_settings
@@ -54,6 +54,7 @@ from papertape.trading.strategies.registry import (
     normalized,
     parse_params,
 )
+from papertape.trading.strategies.trades import OUTSIDE, RoundTrips
 
 ZERO = Decimal(0)
 ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.ERROR})
@@ -96,6 +97,9 @@ class SessionState:
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
     positions: dict[str, Decimal] = field(default_factory=dict)
     """Signed quantities from the session's fills."""
+    exits: dict[str, str] = field(default_factory=dict)
+    """Orders that close a position (bracket legs and the session's closes) -> the reason."""
+    round_trips: RoundTrips = field(default_factory=RoundTrips)
     fill_ids: set[str] = field(default_factory=set)
     """Fills recorded (a fill reported again is not counted twice)."""
     fills: int = 0
@@ -294,6 +298,11 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         state.requested[event.order_id] = event
         for leg in (event.order_id, f"{event.order_id}-sl", f"{event.order_id}-tp"):
             state.orders[leg] = event.symbol
+        if event.reduce_only:
+            state.exits[event.order_id] = str(event.decision)
+        else:
+            state.exits[f"{event.order_id}-sl"] = str(Decision.STOP_LOSS)
+            state.exits[f"{event.order_id}-tp"] = str(Decision.TAKE_PROFIT)
     elif isinstance(event, SessionOrderPlaced):
         placed = state.requested.pop(event.order_id, None)
         state.orders_placed += 1
@@ -338,6 +347,7 @@ def _filled(state: SessionState, fill: SessionFillRecorded) -> None:
     if fill.fill_id in state.fill_ids:
         return
     state.fill_ids.add(fill.fill_id)
+    state.round_trips.on_fill(fill, state.exits.get(fill.order_id, OUTSIDE))
     sign = 1 if fill.side is OrderSide.BUY else -1
     position = state.position(fill.symbol) + sign * fill.quantity
     state.positions[fill.symbol] = position
