@@ -124,10 +124,17 @@ class MarketDataService:
         """Symbols with no stored bars get the walk's history before now (``history.py``)."""
         assert isinstance(self.feed, SyntheticFeed)
         calendars: dict[str, TradingCalendar] = {}
+        minutes: dict[tuple[str, datetime], bool] = {}  # sessions change on whole minutes
 
         def in_session(symbol: str, ts: datetime) -> bool:
-            calendar = calendars.get(symbol) or calendars.setdefault(symbol, calendar_for(symbol))
-            return calendar.is_open(ts)
+            key = (symbol, ts.replace(second=0, microsecond=0))
+            known = minutes.get(key)
+            if known is None:
+                calendar = calendars.get(symbol) or calendars.setdefault(
+                    symbol, calendar_for(symbol)
+                )
+                known = minutes[key] = calendar.is_open(ts)
+            return known
 
         bars = synthetic_history(
             self.feed,

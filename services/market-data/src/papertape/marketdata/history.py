@@ -2,10 +2,11 @@
 
 A synthetic feed started on an empty bar store has no past, so whoever asks for bars (a bot
 session warming its indicators, a chart) would wait for the market to make some. On a cold
-start market-data writes ``history_minutes`` of the seeded walk before now into the store (one
-quote a second, aggregated like live quotes, each bar marked in or out of its market's session),
-and the live feed then continues from the last of those bars, as it does after a restart. The
-history is stored only, never published: the streams carry what happens from now on.
+start market-data writes ``history_minutes`` of the seeded walk before now into the store (a
+quote every five seconds, aggregated like live quotes, each bar marked in or out of its
+market's session), and the live feed then continues from the last of those bars, as it does
+after a restart. The history is stored only, never published: the streams carry what happens
+from now on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.feeds.synthetic import SyntheticFeed
 
-STEP = timedelta(seconds=1)
+STEP = timedelta(seconds=5)  # twelve prices a minute: enough for a bar, quick to make
 
 
 def synthetic_history(
