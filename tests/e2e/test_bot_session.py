@@ -136,7 +136,7 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
                 assert entry["signals"].get("BUY") == 1
                 assert entry["orders_placed"] == 1
                 [holding] = entry["closed_trades"]  # the open trade, listed without an exit
-                assert (holding["side"], holding["exit_at"]) == ("BUY", None)
+                assert (holding["side"], holding["exit_at"]) == ("buy", None)
 
                 # SIGKILL mid-session; a new process takes the session over from its stream.
                 signal.proc.send_signal(signals_.SIGKILL)
