@@ -16,7 +16,7 @@ import msgspec
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import headers_for
-from papertape.common.eventlog import RecordedEvent, decode_envelope, decode_metadata
+from papertape.common.eventlog import RecordedEvent, decode_envelope, envelope_of
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.contract import codec
@@ -24,7 +24,6 @@ from papertape.contract.events.base import message_name, schema_version
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.sessions import SESSION_STREAM_PREFIX, SessionEvent
 from papertape.contract.events.signals import SignalEvent, SignalGenerated, SignalOutcomeRecorded
-from papertape.contract.ids import EventId, StreamId
 from papertape.contract.subjects import Subjects
 from papertape.signals.book import session_events
 
@@ -62,27 +61,13 @@ def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
     if _CURRENT.get(recorded.type) != recorded.schema_version:
         envelope = decode_envelope(recorded, session_events)
         return subject_of(subjects, envelope), codec.encode(envelope)
-    meta = decode_metadata(recorded)
     if recorded.type in _SIGNAL_TYPES:
         route = _routes.decode(recorded.data)
         subject = subjects.signal(route.strategy, route.symbol)
     else:
         session_id = recorded.stream_id.removeprefix(SESSION_STREAM_PREFIX)
         subject = subjects.session_event(session_id, recorded.type)
-    stored: Envelope[msgspec.Raw] = Envelope(
-        event_id=EventId(recorded.event_id),
-        stream_id=StreamId(recorded.stream_id),
-        stream_version=recorded.stream_version,
-        occurred_at=meta.occurred_at,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        actor=meta.actor,
-        traceparent=meta.traceparent,
-        tracestate=meta.tracestate,
-        recorded_at=recorded.recorded_at,
-        position=recorded.position,
-        data=msgspec.Raw(recorded.data),
-    )
+    stored = envelope_of(recorded, msgspec.Raw(recorded.data))
     return subject, codec.encode(stored)
 
 
