@@ -15,10 +15,11 @@ from typing import Any, get_args
 import msgspec
 from nats.js import JetStreamContext
 
-from papertape.common.bus.publishing import headers_for
+from papertape.common.bus.publishing import MSG_ID
 from papertape.common.eventlog import RecordedEvent, decode_envelope, envelope_of
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.tracing import inject_headers
 from papertape.contract import codec
 from papertape.contract.events.base import message_name, schema_version
 from papertape.contract.events.envelope import Envelope
@@ -77,11 +78,12 @@ async def publish_recorded(
     """Publish a batch of the log's session events in order without waiting one by one,
     then wait for every ack (a batch is bounded by the relay's batch size); how many."""
     acks = []
+    traced = inject_headers()  # the batch is published in one trace context: read it once
     for recorded in batch:
         if not recorded.stream_id.startswith(SESSION_STREAM_PREFIX):
             continue
         subject, payload = wire_of(subjects, recorded)
-        headers = headers_for(recorded.event_id)
+        headers = {**traced, MSG_ID: recorded.event_id}
         acks.append(await js.publish_async(subject, payload, headers=headers))
     if acks:
         await asyncio.wait_for(asyncio.gather(*acks), ACK_WAIT_S)
