@@ -1,13 +1,13 @@
-"""The batch guard on a real JetStream: a batch in order, a bad message alone, an outage waits."""
+"""Batches of a durable consumer on a real JetStream: in order, a bad one alone, an outage waits."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
-from faststream.nats import JStream, PullSub
 from nats.aio.client import Client
 
 from papertape.common.runtime import ServiceRuntime
@@ -39,14 +39,6 @@ async def batch_service(
     runtime = ServiceRuntime("batcher", settings, max_deliver=3, retry_backoff_s=(0.1, 0.2))
     recorder = Recorder()
 
-    @runtime.broker.subscriber(
-        subjects.all_execution_reports(),
-        stream=JStream(subjects.stream("EXECUTION"), declare=False),
-        durable=f"{subjects.namespace}-batcher",
-        pull_sub=PullSub(batch_size=50, timeout=0.3, batch=True),
-        config=runtime.consumer_config(ack_wait=30),
-    )
-    @runtime.guarded_batch("batch")
     async def handle(batch: list[bytes]) -> None:
         recorder.batches.append(len(batch))
         decoded = [quotes.decode(body) for body in batch]  # a malformed one fails the batch
@@ -60,9 +52,24 @@ async def batch_service(
         if runtime.broker.running:
             break
         await asyncio.sleep(0.05)
+    following = asyncio.create_task(
+        runtime.pull_batches(
+            "batch",
+            handle,
+            subject=subjects.all_execution_reports(),
+            stream=subjects.stream("EXECUTION"),
+            durable=f"{subjects.namespace}-batcher",
+            config=runtime.consumer_config(ack_wait=30),
+            batch=50,
+            wait_s=0.5,
+        )
+    )
     try:
         yield runtime, recorder
     finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
         runtime.stop()
         await serving
 
@@ -93,6 +100,7 @@ async def test_a_batch_is_handled_once_in_the_order_published(
 ) -> None:
     runtime, recorder = batch_service
     symbols = [f"S{i:02d}" for i in range(20)]
+    await asyncio.sleep(0.5)  # the consumer exists: what follows comes in fetches
     await publish(nats_client, subjects, [quote(s) for s in symbols])
 
     await wait_for(lambda: len(recorder.handled) >= 20)

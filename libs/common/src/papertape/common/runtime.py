@@ -8,6 +8,7 @@ supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -42,7 +43,7 @@ from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
-BatchHandler = Callable[[list[bytes]], Awaitable[None]]
+BatchHandler = Callable[[list[bytes]], Awaitable[object]]
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
@@ -191,45 +192,66 @@ class ServiceRuntime:
 
         return decorate
 
-    def guarded_batch(
-        self, name: str
-    ) -> Callable[[BatchHandler], Callable[[NatsMessage], Awaitable[None]]]:
-        """``guarded`` for a batch pull consumer: the handler takes the bodies, in order.
+    async def pull_batches(
+        self,
+        name: str,
+        handler: BatchHandler,
+        *,
+        subject: str,
+        stream: str,
+        durable: str,
+        config: ConsumerConfig,
+        batch: int,
+        wait_s: float,
+    ) -> None:
+        """Follow a durable JetStream consumer in batches, in order, until cancelled: each
+        fetch of up to ``batch`` messages (whatever has come, once something has; waiting at
+        most ``wait_s`` for it) goes to ``handler`` as one list of bodies, then is acknowledged.
 
-        A batch that fails is handled again message by message, in order, each through the
-        same rules as ``guarded`` (so a malformed message is dead-lettered alone, the others
-        go on); after a transient failure the rest of the batch is NACKed with it, so they
-        come again in their order once the database or NATS is back. The handler must be
-        idempotent per message (what it did of the batch before failing is done already).
+        Not FastStream's batch subscriber: with the nats-py it runs on, a fetch that ends in the
+        middle of its probe raises the base ``TimeoutError``, which it does not catch, and the
+        messages it had fetched would wait for their redelivery behind later ones. A batch that
+        fails is handled again message by message, in order, each through the same rules as
+        ``guarded`` (a malformed message is dead-lettered alone, the others go on); after a
+        transient failure the rest of the batch is NACKed with it, so they come again in their
+        order once the database or NATS is back. The handler must be idempotent per message
+        (what it did of a batch before failing is done already).
         """
-
-        def decorate(handler: BatchHandler) -> Callable[[NatsMessage], Awaitable[None]]:
-            # Not functools.wraps: FastStream reads the signature it exposes, which must stay
-            # the message's (the handler's list of bodies is not what comes off the wire).
-            async def run(msg: NatsMessage) -> None:
-                started = time.perf_counter()
-                raws: list[Any] = list(msg.raw_message)  # type: ignore[call-overload]
+        sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        try:
+            while True:
                 try:
-                    await handler([raw.data for raw in raws])
-                except Exception as error:
-                    self.log.info(
-                        "%s batch of %d failed, one at a time: %s", name, len(raws), error
-                    )
-                    await self._one_by_one(name, handler, raws)
-                else:
-                    for raw in raws:
-                        self._succeeded(name, raw)
-                finally:
-                    self.metrics.handling_seconds.labels(self.service, name).observe(
-                        time.perf_counter() - started
-                    )
+                    raws = await sub.fetch(batch, timeout=wait_s)
+                except TimeoutError:  # nats-py's own TimeoutError is a subclass: nothing came
+                    continue
+                pause = await self.handle_batch(name, handler, raws)
+                if pause is not None:  # the NACKed ones come again first, in their order
+                    await asyncio.sleep(pause + 0.05)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
-            run.__name__ = run.__qualname__ = handler.__name__
-            return run
+    async def handle_batch(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """One fetched batch through the handler, acknowledged (see ``pull_batches``); after a
+        transient failure, the delay its messages were NACKed with."""
+        started = time.perf_counter()
+        try:
+            await handler([raw.data for raw in raws])
+        except Exception as error:
+            self.log.info("%s batch of %d failed, one at a time: %s", name, len(raws), error)
+            return await self._one_by_one(name, handler, raws)
+        else:
+            for raw in raws:
+                await raw.ack()
+                self._succeeded(name, raw)
+            return None
+        finally:
+            self.metrics.handling_seconds.labels(self.service, name).observe(
+                time.perf_counter() - started
+            )
 
-        return decorate
-
-    async def _one_by_one(self, name: str, handler: BatchHandler, raws: list[Any]) -> None:
+    async def _one_by_one(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """Each message alone; after a transient failure the rest NACKed too (their delay)."""
         for index, raw in enumerate(raws):
             try:
                 await handler([raw.data])
@@ -240,10 +262,11 @@ class ServiceRuntime:
                 elif is_transient(error):
                     for later in raws[index + 1 :]:
                         await later.nak(delay=delay)
-                    return
+                    return delay
             else:
                 self._succeeded(name, raw)
                 await raw.ack()
+        return None
 
     def _succeeded(self, name: str, raw: Any) -> None:
         self._transient_deliveries.pop(_message_key(raw) or ("", 0), None)

@@ -55,7 +55,7 @@ class SignalService:
         self.pipeline = handlers.Pipeline(self.book, self.clock)
         self.relay: SessionRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        handlers.register(self.runtime, self.pipeline, settings)
+        handlers.register(self.runtime, self.pipeline)
 
     async def start(self) -> None:
         """Rebuild every session, connect, start the relay and the clock loops."""
@@ -77,6 +77,7 @@ class SignalService:
         )
         pipeline = self.pipeline
         self._tasks = [
+            asyncio.create_task(self._bars_forever(), name="bars"),
             asyncio.create_task(self._relay_forever(), name="relay"),
             self.runtime.every("clock", self.settings.clock_interval_s, pipeline.on_clock),
             self.runtime.every(
@@ -99,6 +100,15 @@ class SignalService:
             self.runtime.log.info(
                 "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
             )
+
+    async def _bars_forever(self) -> None:
+        async def follow() -> None:
+            await handlers.follow_bars(self.runtime, self.pipeline, self.settings)
+
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "bars", "restart")
+        await restart_on_failure(
+            follow, what="the bar consumer", log=self.runtime.log, on_restart=restarts.inc
+        )
 
     async def _relay_forever(self) -> None:
         assert self.relay is not None

@@ -207,27 +207,34 @@ class Pipeline:
             await self.book.record(bot, stop, "account")
 
 
-def register(runtime: ServiceRuntime, pipeline: Pipeline, settings: SignalSettings) -> None:
-    """Subscribe the signal service's handlers on the runtime's broker."""
+async def follow_bars(
+    runtime: ServiceRuntime, pipeline: Pipeline, settings: SignalSettings
+) -> None:
+    """The bars of ``md.bar.>`` on MARKET, in batches handled in order (``pull_batches``).
+
+    Durable: a restart goes on from its last acknowledged bar; from the bars published once
+    the consumer exists (a first start does not trade the stream's week of history).
+    """
+    subjects = runtime.subjects
+    config = runtime.consumer_config(ack_wait=30)
+    config.deliver_policy = DeliverPolicy.NEW
+    await runtime.pull_batches(
+        "bar",
+        pipeline.on_bars,
+        subject=subjects.all_bars(),
+        stream=subjects.stream("MARKET"),
+        durable=subjects.durable("signals", "bars"),
+        config=config,
+        batch=settings.bar_batch,
+        wait_s=settings.bar_wait_s,
+    )
+
+
+def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
+    """Subscribe the signal service's request handlers and fill consumer on the broker."""
     subjects = runtime.subjects
     broker = runtime.broker
     book = pipeline.book
-
-    @broker.subscriber(
-        subjects.all_bars(),
-        stream=JStream(subjects.stream("MARKET"), declare=False),
-        durable=subjects.durable("signals", "bars"),
-        # From the bars published once the consumer exists (a first start does not trade the
-        # stream's week of history); a restart goes on from its last acknowledged bar.
-        deliver_policy=DeliverPolicy.NEW,
-        # A batch handler gets the fetched bars as one list and handles it in order (a
-        # non-batch pull subscriber would handle a fetch concurrently: out of order).
-        pull_sub=PullSub(batch_size=settings.bar_batch, timeout=settings.bar_wait_s, batch=True),
-        config=runtime.consumer_config(ack_wait=30),
-    )
-    @runtime.guarded_batch("bar")
-    async def on_bars(batch: list[bytes]) -> None:
-        await pipeline.on_bars(batch)
 
     @broker.subscriber(
         subjects.account_events_named(message_name(OrderFilled)),

@@ -28,8 +28,9 @@ class SignalSettings(CommonSettings, frozen=True, kw_only=True):
     """Bars after which an actionable signal that reached neither stop nor target is scored."""
     bar_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     """The most bars handled as one batch (one append per session, one group commit)."""
-    bar_wait_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.05
-    """How long a batch of bars is gathered before it is handled (a bar waits at most this)."""
+    bar_wait_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    """How long one fetch of bars waits for a first bar (a bar that came is handled at once,
+    with whatever came with it)."""
     warmup_bars: Annotated[int, msgspec.Meta(ge=0, le=WARMUP_BARS)] = 200
     """History bars a new session's strategies are warmed up with, per symbol (0: none)."""
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
