@@ -133,14 +133,8 @@ class PortfolioGateway:
 
     async def summary(self, account_id: str, now: datetime) -> AccountSummary | None:
         """The account's summary (None when portfolio does not know the account)."""
-        request = Request(
-            request_id=f"summary:{account_id}:{now.isoformat()}",
-            issued_at=now,
-            actor=ACTOR,
-            body=GetAccountSummary(account_id=AccountId(account_id)),
-        )
-        subject = self._subjects.portfolio_query(message_name(GetAccountSummary))
-        reply = summary_replies.decode(await self._request(subject, request))
+        query = GetAccountSummary(account_id=AccountId(account_id))
+        reply = summary_replies.decode(await self._query(query, now))
         if not reply.ok:
             if reply.error_code == ReplyErrorCode.UNKNOWN_ACCOUNT:
                 return None
@@ -149,17 +143,22 @@ class PortfolioGateway:
 
     async def marks(self, account_id: str, now: datetime) -> Marks:
         """The account's marks (and currency rates) of the symbols it holds."""
-        request = Request(
-            request_id=f"positions:{account_id}:{now.isoformat()}",
-            issued_at=now,
-            actor=ACTOR,
-            body=GetPositions(account_id=AccountId(account_id)),
+        reply = position_replies.decode(
+            await self._query(GetPositions(account_id=AccountId(account_id)), now)
         )
-        subject = self._subjects.portfolio_query(message_name(GetPositions))
-        reply = position_replies.decode(await self._request(subject, request))
         if not reply.ok or reply.result is None:
             raise PortfolioAway(reply.error or str(reply.error_code))
         return Marks(at=now, prices={p.symbol: (p.mark, p.rate) for p in reply.result})
+
+    async def _query(self, query: GetAccountSummary | GetPositions, now: datetime) -> bytes:
+        name = message_name(type(query))
+        request = Request(
+            request_id=f"{name}:{query.account_id}:{now.isoformat()}",
+            issued_at=now,
+            actor=ACTOR,
+            body=query,
+        )
+        return await self._request(self._subjects.portfolio_query(name), request)
 
     async def _request(self, subject: str, request: Request[Any]) -> bytes:
         try:
