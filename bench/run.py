@@ -81,7 +81,8 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await notification_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
-    measurements += from_records(await signal_bench.run())
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await signal_bench.run(dsn))
     return measurements
 
 
