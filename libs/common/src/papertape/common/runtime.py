@@ -44,7 +44,7 @@ from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
 from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
 from papertape.common.telemetry.targets import write_scrape_target
-from papertape.common.telemetry.tracing import install_tracing
+from papertape.common.telemetry.tracing import consuming_batch, install_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
@@ -322,7 +322,8 @@ class ServiceRuntime:
         transient failure, the delay its messages were NACKed with."""
         started = time.perf_counter()
         try:
-            await handler([raw.data for raw in raws])
+            with consuming_batch(raws, self.subjects.namespace):
+                await handler([raw.data for raw in raws])
         except Exception as error:
             self.log.info("%s batch of %d failed, one at a time: %s", name, len(raws), error)
             return await self._one_by_one(name, handler, raws)
