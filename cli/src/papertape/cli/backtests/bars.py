@@ -11,8 +11,8 @@ row and the field.
 from __future__ import annotations
 
 import csv
-import importlib
 import heapq
+import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
