@@ -31,20 +31,7 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
     )
-    source = parser.add_argument_group("bars (files, or the bar history in PostgreSQL)")
-    source.add_argument(
-        "--data", action="append", default=[], type=Path, metavar="FILE", help="CSV or Parquet"
-    )
-    source.add_argument(
-        "--from-database", action="store_true", help="read market-data's bar history"
-    )
-    source.add_argument("--database-url", help="the bar history's database (with --from-database)")
-    parser.add_argument(
-        "--symbol", action="append", default=[], help="symbols to trade (default: every one)"
-    )
-    parser.add_argument("--timeframe", type=Timeframe, default=Timeframe.M1)
-    parser.add_argument("--start", type=parse_time, metavar="ISO", help="first bar start")
-    parser.add_argument("--end", type=parse_time, metavar="ISO", help="bars starting before")
+    add_bar_options(parser)
     parser.add_argument(
         "--fill", type=FillAt, default=FillAt.NEXT_OPEN, choices=list(FillAt),
         help="market orders fill at the next bar's open (default) or the signal bar's close",
@@ -63,6 +50,24 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     sides.add_argument("--long-only", dest="allow_short", action="store_false", default=None)
     sides.add_argument("--long-short", dest="allow_short", action="store_true")
     parser.add_argument("--cash", type=Decimal, default=Decimal(100_000), help="starting cash")
+
+
+def add_bar_options(parser: argparse.ArgumentParser) -> None:
+    """Where the bars come from, which symbols and when."""
+    source = parser.add_argument_group("bars (files, or the bar history in PostgreSQL)")
+    source.add_argument(
+        "--data", action="append", default=[], type=Path, metavar="FILE", help="CSV or Parquet"
+    )
+    source.add_argument(
+        "--from-database", action="store_true", help="read market-data's bar history"
+    )
+    source.add_argument("--database-url", help="the bar history's database (with --from-database)")
+    parser.add_argument(
+        "--symbol", action="append", default=[], help="symbols to trade (default: every one)"
+    )
+    parser.add_argument("--timeframe", type=Timeframe, default=Timeframe.M1)
+    parser.add_argument("--start", type=parse_time, metavar="ISO", help="first bar start")
+    parser.add_argument("--end", type=parse_time, metavar="ISO", help="bars starting before")
 
 
 def parameters(pairs: list[str]) -> dict[str, str]:
