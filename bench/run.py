@@ -12,6 +12,7 @@ from typing import Any
 
 from bench import (
     account_bench,
+    backtest_bench,
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
@@ -34,6 +35,7 @@ TARGETS = [
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
+    *(Target(name, factor, baseline) for name, factor, baseline in backtest_bench.TARGETS_SPEC),
 ]
 
 
@@ -78,6 +80,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += from_records(await gateway_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
     measurements += from_records(await signal_bench.run())
+    measurements += from_records(await backtest_bench.run())
     return measurements
 
 

@@ -69,12 +69,14 @@ class Bound:
 
     def accepts(self, value: Decimal) -> bool:
         """Whether ``value`` is in bounds (the fast path of every message built or decoded)."""
+        places = self.places
         return (
             value.is_finite()
             and (self.low < value if self.low_open else self.low <= value)
             and value <= self.high
             and (self.negative_zero or bool(value) or not value.is_signed())
-            and (self.places is None or self.problem(value) is None)
+            # A finite value's exponent is an int: at most ``places`` digits after the point.
+            and (places is None or value.as_tuple().exponent >= -places)  # type: ignore[operator]
         )
 
     def problem(self, value: Decimal) -> str | None:

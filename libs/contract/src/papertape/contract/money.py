@@ -29,9 +29,13 @@ def quantize_to(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) 
     return DECIMAL_CONTEXT.multiply(units, step).quantize(step, context=DECIMAL_CONTEXT)
 
 
+_EXPONENTS = {places: Decimal(1).scaleb(-places) for places in range(-4, 29)}
+"""10^-places for the places in use (built once: every quantity is rounded this way)."""
+
+
 def quantize_places(value: Decimal, places: int) -> Decimal:
     """Round to a number of decimal places, half to even."""
-    exponent = Decimal(1).scaleb(-places)
+    exponent = _EXPONENTS.get(places) or Decimal(1).scaleb(-places)
     return value.quantize(exponent, rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
 
 

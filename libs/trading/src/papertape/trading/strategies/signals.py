@@ -9,7 +9,7 @@ the signal id the same way, so portfolio places it once however often it is aske
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.signals import (
@@ -19,12 +19,13 @@ from papertape.contract.events.signals import (
 )
 from papertape.contract.ids import AccountId, derived_uuid7
 from papertape.contract.instruments import instrument_for
-from papertape.contract.money import quantize_places
+from papertape.contract.money import DECIMAL_CONTEXT, quantize_places
 from papertape.trading.strategies.api import Evaluation
 from papertape.trading.strategies.confidence import clamp_score, level_of
 from papertape.trading.strategies.scores import opportunity_score, reward_to_risk, risk_score
 
 _LIMIT = 1e12
+_STEP = Decimal(1).scaleb(-INDICATOR_PLACES)
 
 
 def _ms(bar: BarClosed) -> int:
@@ -45,7 +46,8 @@ def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
 def _value(x: float) -> Decimal | None:
     if not math.isfinite(x) or abs(x) > _LIMIT:
         return None
-    return quantize_places(Decimal(repr(x)), INDICATOR_PLACES)
+    # quantize_places, inlined: a signal carries several indicator values on every bar.
+    return Decimal(repr(x)).quantize(_STEP, rounding=ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
 
 
 def signal_of(
