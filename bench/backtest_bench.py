@@ -169,10 +169,10 @@ async def run() -> list[dict[str, Any]]:
             _record(base_name, theirs["bars_per_s"], "bars/s", True, None),
             _record(
                 f"backtest.ema_cross_bars_per_s_{label}", ours["bars_per_s"], "bars/s", True, base
-            ),  # fmt: skip
+            ),
             _record(
                 f"backtest.nautilus_peak_rss_mb_{label}", theirs["peak_rss_mb"], "MB", False, None
-            ),  # fmt: skip
+            ),
             _record(
                 f"backtest.peak_rss_mb_{label}",
                 ours["peak_rss_mb"],
@@ -182,7 +182,7 @@ async def run() -> list[dict[str, Any]]:
                     "name": f"backtest.nautilus_peak_rss_mb_{label}",
                     "value": round(theirs["peak_rss_mb"], 1),
                 },
-            ),  # fmt: skip
+            ),
         ]
     small = next(r for r in out if r["name"] == "backtest.ema_cross_bars_per_s_200k")
     large = next(r for r in out if r["name"] == "backtest.ema_cross_bars_per_s_1000k")
@@ -193,7 +193,7 @@ async def run() -> list[dict[str, Any]]:
             "ratio",
             True,
             {"name": small["name"], "value": small["value"]},
-        )  # fmt: skip
+        )
     )
     return out
 
