@@ -136,6 +136,7 @@ def register(subparsers: Subparsers) -> None:
 def _add_file_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file",
+        dest="log_file",
         type=Path,
         metavar="LOG.jsonl",
         help="a log file (audit export's JSON Lines, or a backtest's log) instead of the database",
@@ -179,8 +180,8 @@ def _run(
 @asynccontextmanager
 async def _log(args: argparse.Namespace) -> AsyncIterator[AuditableLog]:
     """The log to audit: the file given with ``--file``, else the database."""
-    if getattr(args, "file", None) is not None:
-        yield read_log(args.file)
+    if getattr(args, "log_file", None) is not None:
+        yield read_log(args.log_file)
         return
     async with _database_log(args) as log:
         yield log
@@ -222,7 +223,7 @@ async def _verify(args: argparse.Namespace) -> int:
     anchors = await _anchors(args)
     async with _log(args) as log:
         head = await log.head_position()
-        if args.no_live or args.file is not None:
+        if args.no_live or args.log_file is not None:
             with progress("verifying", head) as advance:
                 report = await audit(log, advance, anchors=anchors)
         else:
