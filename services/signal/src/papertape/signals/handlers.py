@@ -24,7 +24,6 @@ from papertape.contract.events.market import BarClosed
 from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
     SessionCommand,
-    SessionFillRecorded,
     SessionRefused,
     SessionStarted,
     SignalsQuery,
@@ -33,6 +32,7 @@ from papertape.signals.book import SessionBook
 from papertape.signals.portfolio import PortfolioAway, PortfolioGateway, room_of
 from papertape.signals.queries import UnknownSession, answer, view
 from papertape.trading.strategies.bots import Bot
+from papertape.trading.strategies.requests import fill_recorded
 from papertape.trading.strategies.sessions import account_checked, expire
 from papertape.trading.strategies.sizing import AccountRoom
 
@@ -98,18 +98,7 @@ class Pipeline:
         bot = self.book.bots.get(session_id or "")
         if bot is None or fill.fill_id in bot.state.fill_ids:
             return
-        recorded = SessionFillRecorded(
-            session_id=bot.state.session_id,
-            ts=fill.ts,
-            order_id=fill.order_id,
-            fill_id=fill.fill_id,
-            symbol=fill.symbol,
-            side=fill.side,
-            price=fill.price,
-            quantity=fill.quantity,
-            fee=fill.fee,
-            realized_pnl=fill.realized_pnl,
-        )
+        recorded = fill_recorded(bot.state.session_id, fill)
         await self.book.record(bot, [recorded], fill.fill_id)
 
     async def on_clock(self) -> None:

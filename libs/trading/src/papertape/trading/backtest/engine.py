@@ -31,7 +31,6 @@ from papertape.contract.events.account import (
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.sessions import (
     RiskSettings,
-    SessionFillRecorded,
     SessionStarted,
     session_stream,
 )
@@ -43,7 +42,7 @@ from papertape.trading.backtest.log import MemoryLog
 from papertape.trading.strategies.api import Strategy, params_hash
 from papertape.trading.strategies.bots import Bot, BotEvent
 from papertape.trading.strategies.modes import risk_settings
-from papertape.trading.strategies.requests import answer_from, place_order_of
+from papertape.trading.strategies.requests import answer_from, fill_recorded, place_order_of
 from papertape.trading.strategies.sessions import SessionState
 
 Progress = Callable[[int], None]
@@ -147,18 +146,7 @@ class Backtest:
     def _filled(self, fills: Sequence[OrderFilledV2], cause: str) -> None:
         state = self.bot.state
         recorded: list[BotEvent] = [
-            SessionFillRecorded(
-                session_id=state.session_id,
-                ts=fill.ts,
-                order_id=fill.order_id,
-                fill_id=fill.fill_id,
-                symbol=fill.symbol,
-                side=fill.side,
-                price=fill.price,
-                quantity=fill.quantity,
-                fee=fill.fee,
-                realized_pnl=fill.realized_pnl,
-            )
+            fill_recorded(state.session_id, fill)
             for fill in fills
             if fill.order_id in state.orders and fill.fill_id not in state.fill_ids
         ]

@@ -1,4 +1,4 @@
-"""A session's order request in the account's language, and the room the account leaves it.
+"""A session's order request in the account's language, its answer and fills, and the room.
 
 The signal service and a backtest send the same ``PlaceOrder`` for the same request, and size
 orders from the same summary, so a paper session and its backtest can be compared fill by fill.
@@ -9,10 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from papertape.contract.events.account import AccountEvent, OrderRejected, PlaceOrder
+from papertape.contract.events.account import (
+    AccountEvent,
+    OrderFilledV2,
+    OrderRejected,
+    PlaceOrder,
+)
 from papertape.contract.events.orders import OrderSource, OrderType
 from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
+    SessionFillRecorded,
     SessionOrderPlaced,
     SessionOrderRefused,
     SessionOrderRequested,
@@ -69,4 +75,20 @@ def answer_from(
             return order_refused(order, str(event.reason_code), event.message, now)
     return SessionOrderPlaced(
         session_id=order.session_id, ts=now, signal_id=order.signal_id, order_id=order.order_id
+    )
+
+
+def fill_recorded(session_id: str, fill: OrderFilledV2) -> SessionFillRecorded:
+    """The session's record of a fill of one of its orders."""
+    return SessionFillRecorded(
+        session_id=session_id,
+        ts=fill.ts,
+        order_id=fill.order_id,
+        fill_id=fill.fill_id,
+        symbol=fill.symbol,
+        side=fill.side,
+        price=fill.price,
+        quantity=fill.quantity,
+        fee=fill.fee,
+        realized_pnl=fill.realized_pnl,
     )
