@@ -74,3 +74,24 @@ def test_what_if_with_the_recorded_models_changes_nothing_and_latency_moves_fill
     entries = [m for m in late["matched"] if m["side"] == "buy"]
     assert entries
     assert {m["seconds"] for m in entries} == {120.0}
+
+
+def test_eligibility_shows_each_criterion_and_exits_2_when_one_is_not_met(
+    recorded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = ["--log", str(recorded)]
+    argv = ["eligibility", "--session", "backtest", *log, "--data", str(SAMPLE), "--json"]
+    assert main(argv) == 2  # ten hours on paper, not ninety days
+    verdict = json.loads(capsys.readouterr().out)
+    by_name = {c["name"]: c for c in verdict["criteria"]}
+    assert by_name["days on paper"] == {
+        "name": "days on paper", "figure": "0", "threshold": ">= 90", "met": False
+    }  # fmt: skip
+    assert by_name["paper against backtest"]["met"] is True
+    lenient = ["--min-days", "0", "--min-trades", "1", "--min-sharpe", "-100",
+               "--min-win-rate-pct", "0"]  # fmt: skip
+    # A Sharpe ratio needs two days of returns: without a figure its criterion is not met.
+    assert main(["eligibility", "--account", "backtest", *log, *lenient, "--json"]) == 2
+    lenient_verdict = json.loads(capsys.readouterr().out)
+    unmet = [c for c in lenient_verdict["criteria"] if not c["met"]]
+    assert unmet == [{"name": "sharpe", "figure": "None", "threshold": ">= -100", "met": False}]
