@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from pathlib import Path
@@ -11,6 +12,8 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 
 from papertape.cli.__main__ import main
+from papertape.cli.backtests.bars import Selection, file_bars
+from papertape.marketdata.barstore import BarStore, apply_migrations
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "AAPL-1m.csv"
 ARGS = ["--strategy", "ma_crossover", "--param", "fast=5", "--param", "slow=20"]
@@ -94,3 +97,22 @@ def test_a_user_strategy_class_is_loaded_by_its_import_path(tmp_path: Path) -> N
     argv = ["backtest", "--strategy", path, "--data", str(SAMPLE), "-o", str(tmp_path / "u")]
     assert main(argv) == 0
     assert main(["backtest", "--strategy", "nowhere:Nothing", "--data", str(SAMPLE)]) == 1
+
+
+async def test_bars_from_the_bar_history_give_the_same_trades_as_the_file(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    await apply_migrations(fresh_database)
+    store = await BarStore.open(fresh_database)
+    try:
+        await store.upsert(file_bars(SAMPLE, Selection(), "AAPL"))
+    finally:
+        await store.close()
+    from_file = await asyncio.to_thread(backtest, tmp_path / "file")
+    argv = ["backtest", *ARGS, "--from-database", "--database-url", fresh_database,
+            "--symbol", "AAPL", "-o", str(tmp_path / "db")]  # fmt: skip
+    assert from_file == 0
+    assert await asyncio.to_thread(main, argv) == 0
+    trades = (tmp_path / "file" / "trades.csv").read_text()
+    assert trades.count("\n") > 1
+    assert (tmp_path / "db" / "trades.csv").read_text() == trades
