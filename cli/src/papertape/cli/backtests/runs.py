@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -147,9 +148,7 @@ def run(args: argparse.Namespace) -> Run:
         raise ValueError("no bars match the symbols and dates given")
     config = config_of(args)
     if not config.symbols:
-        config = BacktestConfig(
-            **{**config.__dict__, "symbols": tuple(sorted({b.symbol for b in bars}))}
-        )
+        config = dataclasses.replace(config, symbols=tuple(sorted({b.symbol for b in bars})))
     engine = Backtest(config)
     with progress("backtesting", len(bars)) as advance:
         engine.run(bars, advance)
