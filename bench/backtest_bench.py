@@ -5,9 +5,10 @@ example strategy (``EMACross``, 10/20) over the same bars in the same run.
 Both engines get the same seeded random walk and are timed on the run alone (bars built
 before the clock starts, each in its own format), by the wall clock and by the process's CPU
 time (on a machine shared with other work the CPU rate is the steadier comparison).
-Papertape runs the whole paper path: the bot session (``ma_crossover``, EMA 10/20, long/short reversal, its signal recorded on every
-bar), the account with pre-trade risk and brackets, the venue walking each bar, the in-memory
-log. Each run is its own process, so its peak resident memory is its own (bars included).
+Papertape runs the whole paper path: the bot session (``ma_crossover``, EMA 10/20, long/short
+reversal, its signal recorded on every bar), the account with pre-trade risk and brackets, the
+venue walking each bar, the in-memory log. Each run is its own process, so its peak resident
+memory is its own (bars included).
 Targets: papertape >= 2x NautilusTrader's bars/s; its rate at 1M within 10% of its rate at 200k.
 """
 
