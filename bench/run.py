@@ -18,6 +18,7 @@ from bench import (
     execution_bench,
     gateway_bench,
     marketdata_bench,
+    notification_bench,
     signal_bench,
     soak_bench,
 )
@@ -35,6 +36,7 @@ TARGETS = [
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
+    *notification_bench.TARGETS,
     *(Target(name, factor, baseline) for name, factor, baseline in backtest_bench.TARGETS_SPEC),
 ]
 
@@ -78,8 +80,11 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     measurements += from_records(await marketdata_bench.run(nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await gateway_bench.run(dsn, nats))
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await notification_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
-    measurements += from_records(await signal_bench.run())
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await signal_bench.run(dsn))
     measurements += from_records(await backtest_bench.run())
     return measurements
 

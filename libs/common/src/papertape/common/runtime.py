@@ -2,26 +2,32 @@
 
 A service's bootstrap builds a ``ServiceRuntime``, registers its handlers on ``runtime.broker``,
 then ``await runtime.serve(on_start=...)``: it starts the broker, prints ``READY`` (the
-supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly.
+supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly. Its metrics
+port serves /health and /ready too (``papertape.common.telemetry.probes``): ready from READY
+until it stops, while NATS is connected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from nats.js.errors import NotFoundError
 
 from papertape.common.bus.deadletters import (
     EXHAUSTED,
@@ -33,15 +39,20 @@ from papertape.common.bus.deadletters import (
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
+from papertape.common.telemetry.busmetrics import BusMetricsMiddleware
 from papertape.common.telemetry.logs import configure_logging
-from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
-from papertape.common.telemetry.tracing import configure_tracing
+from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
+from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
+from papertape.common.telemetry.targets import write_scrape_target
+from papertape.common.telemetry.tracing import install_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
+MessageBatchHandler = Callable[[list[Msg]], Awaitable[None]]
+BatchHandler = Callable[[list[bytes]], Awaitable[object]]
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
@@ -50,6 +61,9 @@ MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
 _TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
+GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
+REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
+CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
 
 
 class ServiceRuntime:
@@ -71,18 +85,23 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
-        self.tracer_provider = configure_tracing(service)
+        for reason in (MALFORMED, EXHAUSTED):
+            self.metrics.dead_letters.labels(service, reason)  # 0 until the first one
+        self.probes = Probes([self._nats_connected])
+        self.tracer_provider = install_tracing(
+            service, settings.traces_exporter, settings.otlp_endpoint
+        )
         self.log = logging.getLogger(f"papertape.{service}")
         self.broker = NatsBroker(
-            settings.nats_url,
+            settings.nats_servers(),
             name=f"papertape-{service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             graceful_timeout=10.0,
             logger=logging.getLogger(f"papertape.{service}.bus"),
             log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
             middlewares=[
-                NatsPrometheusMiddleware(
-                    registry=self.metrics.registry, app_name=service, metrics_prefix="papertape_bus"
+                BusMetricsMiddleware(
+                    registry=self.metrics.registry, service=service, namespace=settings.namespace
                 ),
                 NatsTelemetryMiddleware(tracer_provider=self.tracer_provider),
             ],
@@ -95,6 +114,7 @@ class ServiceRuntime:
         self._stopping = asyncio.Event()
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
+        self._targets: list[Path] = []
 
     @property
     def js(self) -> JetStreamContext:
@@ -107,6 +127,9 @@ class ServiceRuntime:
         if self._dead_letters is None:
             raise RuntimeError("the runtime has not started")
         return self._dead_letters
+
+    def _nats_connected(self) -> bool:
+        return self._js is not None and bool(self.broker.connection.is_connected)
 
     async def connect(self) -> None:
         """Connect the broker (subscribers start later, with ``start``); idempotent."""
@@ -169,55 +192,211 @@ class ServiceRuntime:
         consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
+        self._known_outcomes(name, GUARDED_OUTCOMES)
+
         def decorate(handler: Handler[R]) -> Handler[R | None]:
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
                 started = time.perf_counter()
-                key = _message_key(msg)
                 try:
                     result = await handler(msg)
                 except Exception as error:
-                    deliveries = _deliveries(msg)
-                    transient = is_transient(error)
-                    if transient and key is not None:
-                        self._count_transient(key)
-                    failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
-                    retried = redelivers and key is not None and _is_jetstream(msg)
-                    exhausted = not transient and failures >= self.max_deliver
-                    if is_malformed(error) or not retried or exhausted:
-                        self._transient_deliveries.pop(key or ("", 0), None)
-                        await self.dead_letter(
-                            msg.raw_message.subject, msg.body, msg.headers, error, deliveries
-                        )
-                        self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
-                        return None
-                    outcome = "unavailable" if transient else "retry"
-                    self.metrics.handled.labels(self.service, name, outcome).inc()
-                    backoff = self.retry_backoff_s
-                    delay = backoff[min(deliveries, len(backoff)) - 1]
-                    self.log.warning(
-                        "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
-                        msg.raw_message.subject,
-                        outcome,
-                        deliveries,
-                        max(failures, 0),
-                        self.max_deliver,
-                        delay,
-                        error,
-                    )
-                    await msg.nack(delay=delay)  # JetStream redelivers after the backoff
+                    raw = msg.raw_message
+                    await self._failed(name, raw, error, redelivers=redelivers, nack=msg.nack)
                     return None
                 finally:
                     self.metrics.handling_seconds.labels(self.service, name).observe(
                         time.perf_counter() - started
                     )
-                self._transient_deliveries.pop(key or ("", 0), None)
-                self.metrics.handled.labels(self.service, name, "ok").inc()
+                self._succeeded(name, msg.raw_message)
                 return result
 
             return run
 
         return decorate
+
+    def _known_outcomes(self, name: str, outcomes: Sequence[str]) -> None:
+        """Create a handler's series at 0, so a rate of errors is 0 before the first error."""
+        for outcome in outcomes:
+            self.metrics.handled.labels(self.service, name, outcome)
+
+    def guarded_batch(self, name: str) -> Callable[[MessageBatchHandler], MessageBatchHandler]:
+        """``guarded`` for a consumer handled a batch at a time
+        (``papertape.common.bus.batches``): the handler takes the messages in stream order and
+        acknowledges nothing itself.
+
+        It sees every message of the batch, and dead-letters those it cannot read through
+        ``runtime.dead_letter`` (then goes on with the rest). When it raises, every message is
+        NACKed with the backoff of the most delivered one (a transient failure, for as long as
+        it lasts); a message on its last allowed delivery after a failure that is not
+        transient is dead-lettered and acknowledged instead, so one bad message cannot hold
+        the consumer for ever. Success acknowledges the batch. (Unlike ``guarded``,
+        deliveries during an outage count towards a message's budget here.)
+        """
+
+        def decorate(handler: MessageBatchHandler) -> MessageBatchHandler:
+            @wraps(handler)
+            async def run(messages: list[Msg]) -> None:
+                started = time.perf_counter()
+                try:
+                    await handler(messages)
+                except Exception as error:
+                    await self._batch_failed(name, messages, error)
+                    return
+                finally:
+                    self.metrics.handling_seconds.labels(self.service, name).observe(
+                        time.perf_counter() - started
+                    )
+                self.metrics.handled.labels(self.service, name, "ok").inc(len(messages))
+                for message in messages:
+                    await message.ack()
+
+            return run
+
+        return decorate
+
+    async def _batch_failed(self, name: str, messages: list[Msg], error: Exception) -> None:
+        transient = is_transient(error)
+        outcome = "unavailable" if transient else "retry"
+        deliveries = max((_raw_deliveries(m) for m in messages), default=1)
+        delay = self.retry_backoff_s[min(deliveries, len(self.retry_backoff_s)) - 1]
+        self.metrics.handled.labels(self.service, name, outcome).inc(len(messages))
+        self.log.warning(
+            "a batch of %d failed (%s, delivery %d), again in %.1fs: %s",
+            len(messages),
+            outcome,
+            deliveries,
+            delay,
+            error,
+        )
+        for message in messages:
+            if not transient and _raw_deliveries(message) >= self.max_deliver:
+                await self.dead_letter(
+                    message.subject, message.data, message.headers, error, deliveries
+                )
+                await message.ack()
+            else:
+                await message.nak(delay=delay)
+
+    async def pull_batches(
+        self,
+        name: str,
+        handler: BatchHandler,
+        *,
+        subject: str,
+        stream: str,
+        durable: str,
+        config: ConsumerConfig,
+        batch: int,
+        wait_s: float,
+    ) -> None:
+        """Follow a durable JetStream consumer in batches, in order, until cancelled: each
+        fetch of up to ``batch`` messages (whatever has come, once something has; waiting at
+        most ``wait_s`` for it) goes to ``handler`` as one list of bodies, then is acknowledged.
+
+        Not FastStream's batch subscriber: with the nats-py it runs on, a fetch that ends in the
+        middle of its probe raises the base ``TimeoutError``, which it does not catch, and the
+        messages it had fetched would wait for their redelivery behind later ones. A batch that
+        fails is handled again message by message, in order, each through the same rules as
+        ``guarded`` (a malformed message is dead-lettered alone, the others go on); after a
+        transient failure the rest of the batch is NACKed with it, so they come again in their
+        order once the database or NATS is back. The handler must be idempotent per message
+        (what it did of a batch before failing is done already).
+        """
+        sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        try:
+            while True:
+                try:
+                    raws = await sub.fetch(batch, timeout=wait_s)
+                except TimeoutError:  # nats-py's own TimeoutError is a subclass: nothing came
+                    continue
+                pause = await self.handle_batch(name, handler, raws)
+                if pause is not None:  # the NACKed ones come again first, in their order
+                    await asyncio.sleep(pause + 0.05)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def handle_batch(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """One fetched batch through the handler, acknowledged (see ``pull_batches``); after a
+        transient failure, the delay its messages were NACKed with."""
+        started = time.perf_counter()
+        try:
+            await handler([raw.data for raw in raws])
+        except Exception as error:
+            self.log.info("%s batch of %d failed, one at a time: %s", name, len(raws), error)
+            return await self._one_by_one(name, handler, raws)
+        else:
+            for raw in raws:
+                await raw.ack()
+                self._succeeded(name, raw)
+            return None
+        finally:
+            self.metrics.handling_seconds.labels(self.service, name).observe(
+                time.perf_counter() - started
+            )
+
+    async def _one_by_one(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """Each message alone; after a transient failure the rest NACKed too (their delay)."""
+        for index, raw in enumerate(raws):
+            try:
+                await handler([raw.data])
+            except Exception as error:
+                delay = await self._failed(name, raw, error, redelivers=True, nack=raw.nak)
+                if delay is None:
+                    await raw.ack()  # dead-lettered
+                elif is_transient(error):
+                    for later in raws[index + 1 :]:
+                        await later.nak(delay=delay)
+                    return delay
+            else:
+                self._succeeded(name, raw)
+                await raw.ack()
+        return None
+
+    def _succeeded(self, name: str, raw: Any) -> None:
+        self._transient_deliveries.pop(_message_key(raw) or ("", 0), None)
+        self.metrics.handled.labels(self.service, name, "ok").inc()
+
+    async def _failed(
+        self,
+        name: str,
+        raw: Any,
+        error: Exception,
+        *,
+        redelivers: bool,
+        nack: Callable[..., Awaitable[None]],
+    ) -> float | None:
+        """Dead-letter or NACK a message whose handler failed; the NACK's delay, if NACKed."""
+        key = _message_key(raw)
+        deliveries = _deliveries(raw)
+        transient = is_transient(error)
+        if transient and key is not None:
+            self._count_transient(key)
+        failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
+        retried = redelivers and key is not None and _is_jetstream(raw)
+        exhausted = not transient and failures >= self.max_deliver
+        if is_malformed(error) or not retried or exhausted:
+            self._transient_deliveries.pop(key or ("", 0), None)
+            await self.dead_letter(raw.subject, raw.data, raw.headers, error, deliveries)
+            self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
+            return None
+        outcome = "unavailable" if transient else "retry"
+        self.metrics.handled.labels(self.service, name, outcome).inc()
+        backoff = self.retry_backoff_s
+        delay = backoff[min(deliveries, len(backoff)) - 1]
+        self.log.warning(
+            "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
+            raw.subject,
+            outcome,
+            deliveries,
+            max(failures, 0),
+            self.max_deliver,
+            delay,
+            error,
+        )
+        await nack(delay=delay)  # JetStream redelivers after the backoff
+        return delay
 
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
@@ -235,6 +414,8 @@ class ServiceRuntime:
         ``internal_error``. Nothing is retried:
         the requester decides (and requests are idempotent by their id).
         """
+
+        self._known_outcomes(name, REPLYING_OUTCOMES)
 
         def decorate(handler: Handler[bytes]) -> Handler[bytes]:
             @wraps(handler)
@@ -300,6 +481,35 @@ class ServiceRuntime:
             name=f"{self.service} {name}",
         )
 
+    def watch_log(self, log: CommitObserved) -> None:
+        """Time the log's transactions and count their group sizes in this service's metrics."""
+        log.observe(self.metrics.committed)
+
+    def advertise(self, host: str, port: int, metrics_path: str = "/metrics") -> None:
+        """Write this service's scrape target for Prometheus (when a targets folder is set)."""
+        if self.settings.metrics_targets_dir:
+            folder = Path(self.settings.metrics_targets_dir)
+            self._targets.append(
+                write_scrape_target(folder, self.service, host, port, metrics_path=metrics_path)
+            )
+
+    def own_durables(self) -> list[tuple[str, str]]:
+        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
+        mine = self.subjects.durable(self.service, "x").removesuffix("x")
+        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+
+    async def poll_consumer_lag(self) -> None:
+        """Set pending, ack-pending and redelivered of each own durable from its consumer info."""
+        for stream, durable in self.own_durables():
+            try:
+                info = await self.js.consumer_info(stream, durable)
+            except NotFoundError:
+                continue  # not created yet (the service subscribes it at start)
+            labels = (self.service, stream, durable)
+            self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
+            self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
+            self.metrics.consumer_redelivered.labels(*labels).set(info.num_redelivered or 0)
+
     async def serve(
         self,
         on_start: Callable[[], Awaitable[None]] | None = None,
@@ -317,47 +527,73 @@ class ServiceRuntime:
         if self._js is None:
             await self.connect()
         if self.settings.metrics_port >= 0:
-            port = start_metrics_server(
-                self.metrics, self.settings.metrics_port, self.settings.metrics_host
+            port = start_probed_metrics_server(
+                self.metrics, self.probes, self.settings.metrics_port, self.settings.metrics_host
             )
             self.metrics_port = port
-            self.log.info("metrics on http://%s:%d/metrics", self.settings.metrics_host, port)
+            self.log.info(
+                "metrics, health and readiness on http://%s:%d", self.settings.metrics_host, port
+            )
+            self.advertise(self.settings.metrics_host, port)
         if on_start is not None:
             await on_start()
         await self.broker.start()
-        if on_ready is not None:
-            await on_ready()
-        print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
-        sys.stdout.flush()
-        await self._stopping.wait()
-        self.log.info("stopping")
-        if on_stop is not None:
-            await on_stop()
-        await self.broker.stop()
+        lag = (
+            self.every("consumer lag", CONSUMER_LAG_INTERVAL_S, self.poll_consumer_lag)
+            if self.own_durables()
+            else None
+        )
+        try:
+            if on_ready is not None:
+                await on_ready()
+            print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
+            sys.stdout.flush()
+            self.probes.mark_ready()
+            await self._stopping.wait()
+            self.probes.mark_stopping()
+            self.log.info("stopping")
+            if on_stop is not None:
+                await on_stop()
+            await self.broker.stop()
+        finally:
+            if lag is not None:
+                lag.cancel()
+                with suppress(asyncio.CancelledError):
+                    await lag
+            for target in self._targets:
+                target.unlink(missing_ok=True)
+            self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
 
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""
         self._stopping.set()
 
 
-def _deliveries(msg: NatsMessage) -> int:
+def _deliveries(raw: Any) -> int:
     try:
-        return int(msg.raw_message.metadata.num_delivered)
+        return int(raw.metadata.num_delivered)
     except Exception:  # core NATS messages have no JetStream metadata
         return 1
 
 
-def _message_key(msg: NatsMessage) -> tuple[str, int] | None:
+def _raw_deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:  # core NATS messages have no JetStream metadata
+        return 1
+
+
+def _message_key(raw: Any) -> tuple[str, int] | None:
     """The stream and stream sequence of a JetStream message (None on core NATS)."""
     try:
-        metadata = msg.raw_message.metadata
+        metadata = raw.metadata
         return (str(metadata.stream), int(metadata.sequence.stream))
     except Exception:  # core NATS messages have no JetStream metadata
         return None
 
 
-def _is_jetstream(msg: NatsMessage) -> bool:
-    reply: Any = msg.raw_message.reply
+def _is_jetstream(raw: Any) -> bool:
+    reply: Any = raw.reply
     return isinstance(reply, str) and reply.startswith("$JS.ACK")
 
 

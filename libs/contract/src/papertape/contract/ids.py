@@ -18,18 +18,14 @@ Symbol = NewType("Symbol", str)
 Actor = NewType("Actor", str)
 
 
-def _uuid7_int(unix_ms: int, rand_a: int, rand_b: int) -> int:
+def uuid7_from(unix_ms: int, rand_a: int, rand_b: int) -> uuid.UUID:
+    """Build a UUIDv7 (RFC 9562) from a millisecond timestamp and 74 random bits."""
     value = (unix_ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= (rand_a & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand_b & ((1 << 62) - 1)
-    return value
-
-
-def uuid7_from(unix_ms: int, rand_a: int, rand_b: int) -> uuid.UUID:
-    """Build a UUIDv7 (RFC 9562) from a millisecond timestamp and 74 random bits."""
-    return uuid.UUID(int=_uuid7_int(unix_ms, rand_a, rand_b))
+    return uuid.UUID(int=value)
 
 
 def uuid7_time_ms(value: str) -> int:
@@ -40,9 +36,13 @@ def uuid7_time_ms(value: str) -> int:
 def derived_uuid7(key: str, unix_ms: int) -> str:
     """A UUIDv7 whose random bits come from ``key``: the same key always gives the same id."""
     digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
-    # str(uuid.UUID(int=...)), formatted directly: an id is derived for every bar's signal.
-    text = f"{_uuid7_int(unix_ms, digest >> 68, digest):032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    value = (unix_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((digest >> 68) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= digest & ((1 << 62) - 1)
+    h = f"{value:032x}"  # what str(uuid7_from(...)) gives, without building a UUID object
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def uuid7_time_or(value: str, default_ms: int) -> int:

@@ -14,6 +14,7 @@ and the expiry sweep through its periodic helper.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage
@@ -42,6 +43,7 @@ class ExecutionService:
         self.venue = Venue(settings.venue_config())
         self.handlers: ExecutionHandlers | None = None
         self.caught_up = asyncio.Event()
+        self._rebuild_started = time.perf_counter()
         self.matching = asyncio.Event()
         """Set once the book is rebuilt and market data is being matched."""
         self.accounts_seen = 0
@@ -106,6 +108,7 @@ class ExecutionService:
             ReportPublisher(runtime.js, runtime.subjects, tracer=tracer),
             refused=lambda refusal: runtime.market_refused(refusal.check, refusal.reason),
         )
+        self._rebuild_started = time.perf_counter()
         info = await runtime.js.stream_info(runtime.subjects.stream("ACCOUNTS"))
         self._catch_up_to = info.state.last_seq
         if self._catch_up_to == 0:
@@ -114,6 +117,9 @@ class ExecutionService:
     async def ready(self) -> None:
         """Wait for the book to be rebuilt, then match the market and sweep expiries."""
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
+        self.runtime.metrics.rebuilt(
+            time.perf_counter() - self._rebuild_started, self.accounts_seen
+        )
         self.runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
         await self.runtime.broker.connection.flush()  # the server knows every subscription
         if self.settings.expiry_sweep_s > 0:

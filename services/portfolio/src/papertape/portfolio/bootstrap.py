@@ -40,6 +40,7 @@ class Portfolio:
         self.ids: IdGenerator = ids or Uuid7Generator()
         self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
         self.log = log
+        self.runtime.watch_log(log)
         self.book = AccountBook(
             log,
             log,

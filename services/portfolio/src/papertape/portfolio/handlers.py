@@ -18,7 +18,7 @@ from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
 from papertape.contract.ids import Actor, CausationId
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
-from papertape.portfolio.queries import answer
+from papertape.portfolio.queries import UnknownOrder, answer
 from papertape.portfolio.translation import command_for, from_clients
 
 command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
@@ -65,6 +65,10 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
         except UnknownAccount as error:
             return encode(
                 Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
+            )
+        except UnknownOrder as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
             )
         return encode(Reply(ok=True, result=result))
 

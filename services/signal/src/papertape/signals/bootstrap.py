@@ -10,6 +10,7 @@ a demo session on the demo account (started once; a restart finds it in the log)
 from __future__ import annotations
 
 import asyncio
+import time
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -20,6 +21,8 @@ from papertape.contract.events.sessions import SessionCommand, StartSession, Tra
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.signals import handlers
 from papertape.signals.book import SessionBook
+from papertape.signals.market import MarketGateway
+from papertape.signals.metrics import SignalMetrics
 from papertape.signals.portfolio import PortfolioGateway
 from papertape.signals.relay import SessionRelay
 from papertape.signals.settings import SignalSettings, read_settings
@@ -50,7 +53,9 @@ class SignalService:
         self.clock: Clock = clock or SystemClock()
         self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
         self.log = log
+        self.runtime.watch_log(log)
         self.book = SessionBook(log, self.clock, horizon=settings.horizon, history=settings.history)
+        self.metrics = SignalMetrics(self.runtime.metrics.registry, self.book.bots)
         self.pipeline = handlers.Pipeline(self.book, self.clock)
         self.relay: SessionRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,12 +63,16 @@ class SignalService:
 
     async def start(self) -> None:
         """Rebuild every session, connect, start the relay and the clock loops."""
+        started = time.perf_counter()
         sessions, events = await self.book.load_all()
+        self.runtime.metrics.rebuilt(time.perf_counter() - started, events)
         self.runtime.log.info("rebuilt %d sessions from %d events", sessions, events)
         await self.runtime.connect()
         self.pipeline.portfolio = PortfolioGateway(
             self.runtime.broker.connection, self.runtime.subjects
         )
+        self.pipeline.market = MarketGateway(self.runtime.broker.connection, self.runtime.subjects)
+        self.pipeline.warmup_bars = self.settings.warmup_bars
         self.relay = SessionRelay(
             self.settings.database_url,
             self.runtime.js,
@@ -71,9 +80,11 @@ class SignalService:
             metrics=self.runtime.metrics,
             batch_size=self.settings.relay_batch,
             role=self.settings.relay_role or None,
+            on_published=self.metrics.published,
         )
         pipeline = self.pipeline
         self._tasks = [
+            asyncio.create_task(self._bars_forever(), name="bars"),
             asyncio.create_task(self._relay_forever(), name="relay"),
             self.runtime.every("clock", self.settings.clock_interval_s, pipeline.on_clock),
             self.runtime.every(
@@ -90,8 +101,21 @@ class SignalService:
                 actor=Actor("signals.demo"),
                 body=demo_session(self.settings),
             )
-            await self.book.execute(request)
-            self.runtime.log.info("started demo session %s", DEMO_SESSION)
+            bot, _ = await self.book.execute(request)
+            await self.pipeline.start_warm_up(bot)
+            warmed = sum(bot.state.warmed.values())
+            self.runtime.log.info(
+                "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
+            )
+
+    async def _bars_forever(self) -> None:
+        async def follow() -> None:
+            await handlers.follow_bars(self.runtime, self.pipeline, self.settings)
+
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "bars", "restart")
+        await restart_on_failure(
+            follow, what="the bar consumer", log=self.runtime.log, on_restart=restarts.inc
+        )
 
     async def _relay_forever(self) -> None:
         assert self.relay is not None

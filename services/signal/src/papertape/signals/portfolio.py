@@ -9,18 +9,21 @@ the order stays asked for and is sent again; every other answer is final.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from papertape.common.telemetry.tracing import inject_headers, trace_fields
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
-from papertape.contract.events.portfolio import CommandResult, GetAccountSummary
-from papertape.contract.events.reports import AccountSummary
+from papertape.contract.events.portfolio import CommandResult, GetAccountSummary, GetPositions
+from papertape.contract.events.reports import AccountSummary, PositionView
 from papertape.contract.events.sessions import (
     SessionOrderPlaced,
     SessionOrderRefused,
@@ -38,6 +41,15 @@ from papertape.trading.strategies.requests import (
 ACTOR = Actor("signals")
 command_replies: Codec[Reply[CommandResult]] = Codec(Reply[CommandResult])
 summary_replies: Codec[Reply[AccountSummary]] = Codec(Reply[AccountSummary])
+position_replies: Codec[Reply[list[PositionView]]] = Codec(Reply[list[PositionView]])
+
+
+@dataclass(frozen=True)
+class Marks:
+    """An account's marks as last read: symbol -> (mark, account currency per quote currency)."""
+
+    at: datetime
+    prices: dict[str, tuple[Decimal, Decimal]]
 
 
 class PortfolioAway(Exception):
@@ -65,13 +77,19 @@ class PortfolioGateway:
     async def place(
         self, order: SessionOrderRequested, now: datetime
     ) -> SessionOrderPlaced | SessionOrderRefused:
-        """Send the order; portfolio's answer (``PortfolioAway`` when it does not answer)."""
+        """Send the order; portfolio's answer (``PortfolioAway`` when it does not answer).
+
+        The request carries the trace of the bar that decided it (headers and body), so the
+        order's life in portfolio and execution is one trace with the signal."""
+        traceparent, tracestate = trace_fields()
         request = Request(
             request_id=order.order_id,
             issued_at=now,
             actor=ACTOR,
             correlation_id=CorrelationId(order.session_id),
             causation_id=CausationId(order.signal_id),
+            traceparent=traceparent,
+            tracestate=tracestate,
             body=place_order_of(order),
         )
         reply = command_replies.decode(
@@ -83,23 +101,38 @@ class PortfolioGateway:
 
     async def summary(self, account_id: str, now: datetime) -> AccountSummary | None:
         """The account's summary (None when portfolio does not know the account)."""
-        request = Request(
-            request_id=f"summary:{account_id}:{now.isoformat()}",
-            issued_at=now,
-            actor=ACTOR,
-            body=GetAccountSummary(account_id=AccountId(account_id)),
-        )
-        subject = self._subjects.portfolio_query(message_name(GetAccountSummary))
-        reply = summary_replies.decode(await self._request(subject, request))
+        query = GetAccountSummary(account_id=AccountId(account_id))
+        reply = summary_replies.decode(await self._query(query, now))
         if not reply.ok:
             if reply.error_code == ReplyErrorCode.UNKNOWN_ACCOUNT:
                 return None
             raise PortfolioAway(reply.error or str(reply.error_code))
         return reply.result
 
+    async def marks(self, account_id: str, now: datetime) -> Marks:
+        """The account's marks (and currency rates) of the symbols it holds."""
+        reply = position_replies.decode(
+            await self._query(GetPositions(account_id=AccountId(account_id)), now)
+        )
+        if not reply.ok or reply.result is None:
+            raise PortfolioAway(reply.error or str(reply.error_code))
+        return Marks(at=now, prices={p.symbol: (p.mark, p.rate) for p in reply.result})
+
+    async def _query(self, query: GetAccountSummary | GetPositions, now: datetime) -> bytes:
+        name = message_name(type(query))
+        request = Request(
+            request_id=f"{name}:{query.account_id}:{now.isoformat()}",
+            issued_at=now,
+            actor=ACTOR,
+            body=query,
+        )
+        return await self._request(self._subjects.portfolio_query(name), request)
+
     async def _request(self, subject: str, request: Request[Any]) -> bytes:
         try:
-            msg = await self._nc.request(subject, encode(request), timeout=self._timeout)
+            msg = await self._nc.request(
+                subject, encode(request), timeout=self._timeout, headers=inject_headers()
+            )
         except (NoRespondersError, NatsTimeout) as error:
             raise PortfolioAway(f"no answer on {subject}: {type(error).__name__}") from error
         data: bytes = msg.data

@@ -27,6 +27,7 @@ from papertape.contract.events.sessions import (
     SessionOrderRefused,
     SessionOrderRequested,
     SessionStatus,
+    SessionWarmedUp,
 )
 from papertape.contract.events.signals import (
     Decision,
@@ -147,7 +148,7 @@ class Bot:
             minimum = state.risk.min_confidence
             why = f"confidence {signal.confidence} is below the session's minimum of {minimum}"
             return self._skip(signal, why), orders
-        opening = signal.symbol not in state.entries and not held
+        opening = not held and signal.symbol not in state.entries | state.entering()
         if opening and state.open_positions() >= state.risk.max_open_positions:
             why = f"{state.open_positions()} positions are open, the most the session allows"
             return self._skip(signal, why), orders
@@ -212,8 +213,12 @@ class Bot:
 
     # --- folding ---------------------------------------------------------------------------
     def _fold(self, event: BotEvent, evaluation: Evaluation | None) -> None:
+        fresh = isinstance(event, SessionWarmedUp) and event.symbol not in self.state.last_bar
         evolve(self.state, event)
-        if isinstance(event, SignalGenerated):
+        if isinstance(event, SessionWarmedUp):
+            if fresh:
+                self._warm(event)
+        elif isinstance(event, SignalGenerated):
             if evaluation is not None and evaluation.decision.opens and not event.decision.opens:
                 self.strategy(event.symbol).flat()  # a setup the session did not take
             pending = self.pending.setdefault(event.symbol, [])
@@ -232,6 +237,13 @@ class Bot:
                 self.strategy(entry[0]).flat()
         elif isinstance(event, SessionFillRecorded):
             self._filled(event)
+
+    def _warm(self, warm_up: SessionWarmedUp) -> None:
+        """Feed the history to the symbol's strategy; what it would have held is not held."""
+        strategy = self.strategy(warm_up.symbol)
+        for bar in warm_up.bars:
+            strategy.on_bar(bar)
+        strategy.flat()
 
     def _filled(self, fill: SessionFillRecorded) -> None:
         entry = self._entries.get(fill.order_id)
