@@ -145,6 +145,9 @@ class Shell:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.answer: Any = None
+        examples = folder / "examples"  # the sample data the README's lines name, as in a clone
+        if not examples.exists():
+            examples.symlink_to(ROOT / "examples", target_is_directory=True)
 
     def resolved(self, line: str) -> str:
         command = COMMAND.sub(shlex.quote(str(PAPERTAPE)), line)

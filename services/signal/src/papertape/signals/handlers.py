@@ -26,7 +26,6 @@ from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
     WARMUP_BARS,
     SessionCommand,
-    SessionFillRecorded,
     SessionRefused,
     SessionStarted,
     SignalsQuery,
@@ -37,6 +36,7 @@ from papertape.signals.portfolio import Marks, PortfolioAway, PortfolioGateway, 
 from papertape.signals.queries import UnknownSession, answer, view
 from papertape.signals.settings import SignalSettings
 from papertape.trading.strategies.bots import Bot, BotEvent
+from papertape.trading.strategies.requests import fill_recorded
 from papertape.trading.strategies.sessions import account_checked, expire, warmed_up
 from papertape.trading.strategies.sizing import AccountRoom
 
@@ -141,18 +141,7 @@ class Pipeline:
         bot = self.book.bots.get(session_id or "")
         if bot is None or fill.fill_id in bot.state.fill_ids:
             return
-        recorded = SessionFillRecorded(
-            session_id=bot.state.session_id,
-            ts=fill.ts,
-            order_id=fill.order_id,
-            fill_id=fill.fill_id,
-            symbol=fill.symbol,
-            side=fill.side,
-            price=fill.price,
-            quantity=fill.quantity,
-            fee=fill.fee,
-            realized_pnl=fill.realized_pnl,
-        )
+        recorded = fill_recorded(bot.state.session_id, fill)
         await self.book.record(bot, [recorded], fill.fill_id)
 
     async def on_clock(self) -> None:
