@@ -98,8 +98,13 @@ async def _entry_trace(database_url: str) -> str:
 
 
 async def _whole(receiver: Receiver, trace_id: str) -> list[ReceivedSpan] | None:
+    """The trace once every service and execution's fill report are in it (spans are exported
+    in batches, so the fill's may come after the rest)."""
     spans = receiver.spans(trace_id)
-    return spans if {s.service for s in spans} >= SERVICES else None
+    filled = any(
+        s.service == "papertape-execution" and "order_fill_reported" in s.name for s in spans
+    )
+    return spans if filled and {s.service for s in spans} >= SERVICES else None
 
 
 def _describe(spans: list[ReceivedSpan]) -> str:
