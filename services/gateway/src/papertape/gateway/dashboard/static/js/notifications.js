@@ -143,7 +143,6 @@ export class Notifications {
 
   async addRule() {
     const form = this.ruleForm;
-    const result = byId("rule-result");
     const checked = (name) => [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
     const ruleId = form.rule_id.value.trim();
     const body = {
@@ -156,31 +155,26 @@ export class Notifications {
     const drawdown = form.drawdown_pct.value.trim();
     if (drawdown) body.drawdown_pct = drawdown;
     if (!body.happenings.length) {
-      say(result, "refused: pick at least one happening (field happenings)", false);
+      say(byId("rule-result"), "refused: pick at least one happening (field happenings)", false);
       return;
     }
-    try {
+    await this.change("rule-result", async () => {
       const view = await put(`${this.base()}/rules/${seg(ruleId)}`, body);
-      say(result, `rule ${view.rule_id}: ${view.happenings.join(", ")}`, true);
-    } catch (error) {
-      say(result, refusal(error), false);
-    }
+      return `rule ${view.rule_id}: ${view.happenings.join(", ")}`;
+    });
     await this.loadRules().catch(this.onError);
   }
 
   async removeRule(ruleId) {
-    try {
+    await this.change("rule-result", async () => {
       await del(`${this.base()}/rules/${seg(ruleId)}`);
-      say(byId("rule-result"), `removed rule ${ruleId}`, true);
-    } catch (error) {
-      say(byId("rule-result"), refusal(error), false);
-    }
+      return `removed rule ${ruleId}`;
+    });
     await this.loadRules().catch(this.onError);
   }
 
   async addEndpoint() {
     const form = this.endpointForm;
-    const result = byId("endpoint-result");
     const kind = form.kind.value;
     const body = { kind };
     const value = (name) => form[name].value.trim();
@@ -188,38 +182,41 @@ export class Notifications {
     if (kind === "email") body.email = value("email");
     if (kind === "telegram") body.chat_id = value("chat_id");
     if (kind !== "email" && value("secret")) body.secret = value("secret");
-    try {
+    await this.change("endpoint-result", async () => {
       const view = await put(`${this.base()}/endpoints/${seg(value("endpoint_id"))}`, body);
+      form.secret.value = "";
       const secret = view.kind === "webhook" && view.secret
         ? `: signing secret ${view.secret} (shown this once: keep it now)`
         : "";
-      say(result, `endpoint ${view.endpoint_id} (${view.kind})${secret}`, true);
-      form.secret.value = "";
-    } catch (error) {
-      say(result, refusal(error), false);
-    }
+      return `endpoint ${view.endpoint_id} (${view.kind})${secret}`;
+    });
     await this.loadEndpoints().catch(this.onError);
   }
 
   async removeEndpoint(endpointId) {
-    try {
+    await this.change("endpoint-result", async () => {
       await del(`${this.base()}/endpoints/${seg(endpointId)}`);
-      say(byId("endpoint-result"), `removed endpoint ${endpointId}`, true);
-    } catch (error) {
-      say(byId("endpoint-result"), refusal(error), false);
-    }
+      return `removed endpoint ${endpointId}`;
+    });
     await Promise.all([this.loadEndpoints(), this.loadRules()]).catch(this.onError);
   }
 
   async resend(deliveryId) {
-    const result = byId("resend-result");
-    try {
+    await this.change("resend-result", async () => {
       const view = await post(`${this.base()}/dead-letters/${seg(deliveryId)}/resend`);
-      say(result, `re-sent ${view.delivery_id}: ${view.status}`, true);
+      return `re-sent ${view.delivery_id}: ${view.status}`;
+    });
+    await this.loadLog().catch(this.onError);
+  }
+
+  /** Run a change; its result line says what it did, or the refusal. */
+  async change(resultId, action) {
+    const result = byId(resultId);
+    try {
+      say(result, await action(), true);
     } catch (error) {
       say(result, refusal(error), false);
     }
-    await this.loadLog().catch(this.onError);
   }
 
   /** A ``notification`` from the socket, as a toast (text only) that goes after a while. */
