@@ -31,7 +31,7 @@ setup: .venv/.synced $(DASHBOARD)/static/vendor/lightweight-charts.integrity ## 
 
 .PHONY: run
 run: setup ## Run the platform: embedded NATS + PostgreSQL unless NATS_URL/DATABASE_URL are set
-	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} $(UV) run --frozen papertape run
+	PAPERTAPE_DEMO_ACCOUNT=$${PAPERTAPE_DEMO_ACCOUNT:-demo} PAPERTAPE_HISTORY_MINUTES=$${PAPERTAPE_HISTORY_MINUTES:-60} $(UV) run --frozen papertape run
 
 .PHONY: test
 test: setup audit-deps ## Run every test (real NATS and PostgreSQL; embedded when no URLs are set)

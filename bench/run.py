@@ -12,6 +12,7 @@ from typing import Any
 
 from bench import (
     account_bench,
+    backtest_bench,
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
@@ -36,6 +37,7 @@ TARGETS = [
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
     *notification_bench.TARGETS,
+    *(Target(name, factor, baseline) for name, factor, baseline in backtest_bench.TARGETS_SPEC),
 ]
 
 
@@ -81,7 +83,9 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await notification_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
-    measurements += from_records(await signal_bench.run())
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await signal_bench.run(dsn))
+    measurements += from_records(await backtest_bench.run())
     return measurements
 
 

@@ -1,12 +1,15 @@
 """The signal service's handler path: 4 strategies (one session each) on 500 symbols, bars/s.
 
-Bar bytes in, through ``Pipeline.on_bar`` (decode, every session trading the bar evaluates it,
-the signal and whatever else it led to appended to the session's stream), order commands out
+Bar bytes in, in the bar consumer's batches, through ``Pipeline.on_bars`` (decode, every
+session trading the bars evaluates them in order, the signals and whatever else they led to
+appended to the session's stream, one append per session and batch), order commands out
 through the service's own ``PortfolioGateway`` (PlaceOrder encoded in a Request, the Reply
-decoded) and signals out through the relay's ``publish_all`` (envelope encoded, ``Nats-Msg-Id``
-header). The network and PostgreSQL are left out, as in the execution bench: JetStream and
-portfolio are stand-ins that answer at once, the log is the in-memory one. Beside it, in the
-same run, decoding the same bytes alone. Target: >= 20,000 bars/s.
+decoded) and signals out the way the relay publishes them: read back from the log in the
+relay's batches and published by ``publish_recorded`` (envelope encoded around the stored data,
+``Nats-Msg-Id`` header, acks awaited per batch). The network and PostgreSQL are left out, as in
+the execution bench: JetStream and portfolio are stand-ins that answer at once, the log is the
+in-memory one (hash chain and all). Beside it, in the same run, decoding the same bytes alone.
+Target: >= 20,000 bars/s.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
 from papertape.common.clock import FakeClock
-from papertape.common.eventlog import InMemoryEventLog
+from papertape.common.eventlog import EventLog, InMemoryEventLog
+from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.envelope import Reply, Request
 from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.sessions import RiskOverrides, SessionCommand, StartSession
@@ -34,7 +38,7 @@ from papertape.contract.subjects import Subjects
 from papertape.signals.book import SessionBook
 from papertape.signals.handlers import Pipeline, bars
 from papertape.signals.portfolio import PortfolioGateway
-from papertape.signals.relay import publish_all
+from papertape.signals.relay import publish_recorded
 from papertape.trading.strategies.registry import STRATEGIES
 from papertape.trading.strategies.sizing import AccountRoom
 from papertape.trading.venue.prng import SplitMix64
@@ -43,6 +47,7 @@ SYMBOLS = 500
 BARS_PER_SYMBOL = int(os.environ.get("BENCH_SIGNAL_BARS_PER_SYMBOL", "60"))
 TARGET = 20_000.0
 RELAY_BATCH = 500  # the relay's default batch (PAPERTAPE_RELAY_BATCH)
+BAR_BATCH = 500  # the bar consumer's default batch (PAPERTAPE_BAR_BATCH)
 START = datetime(2024, 1, 2, 15, tzinfo=UTC)
 
 
@@ -110,10 +115,14 @@ class AcknowledgingJetStream:
         return future
 
 
-async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
-    """Bars/s of the handler path; signals, orders and publishes made."""
+async def handler_rate(
+    wire: list[bytes], log: EventLog | None = None
+) -> tuple[float, int, int, int]:
+    """Bars/s of the handler path (on ``log``, else the in-memory one); signals, orders and
+    publishes made."""
     clock = FakeClock(START)
-    book = SessionBook(InMemoryEventLog(), clock, horizon=20, history=1_000_000)
+    log = log or InMemoryEventLog()
+    book = SessionBook(log, clock, horizon=20, history=1_000_000)
     nats = AnsweringNats()
     subjects = Subjects()
     pipeline = Pipeline(book, clock, PortfolioGateway(cast(Client, nats), subjects))
@@ -134,20 +143,20 @@ async def handler_rate(wire: list[bytes]) -> tuple[float, int, int, int]:
         await book.execute(command)
     pipeline.rooms["bench"] = AccountRoom(equity=Decimal(10**7), buying_power=Decimal(10**7))
     js = AcknowledgingJetStream()
-    relayed: list[Envelope[Any]] = []
+    relayed = 0  # the relay's checkpoint: it publishes the log from there in its batches
     started = time.perf_counter()
-    for data in wire:
-        relayed += await pipeline.on_bar(data)
-        if len(relayed) >= RELAY_BATCH:  # the relay publishes the log in batches like this
-            await publish_all(cast(JetStreamContext, js), subjects, relayed)
-            relayed = []
-    await publish_all(cast(JetStreamContext, js), subjects, relayed)
+    for begin in range(0, len(wire), BAR_BATCH):
+        await pipeline.on_bars(wire[begin : begin + BAR_BATCH])
+        async for batch in log.read_all(relayed + 1, batch_size=RELAY_BATCH):
+            await publish_recorded(cast(JetStreamContext, js), subjects, batch)
+            relayed = batch[-1].position
     rate = len(wire) / (time.perf_counter() - started)
     return rate, len(book.history.signals), nats.requests, js.published
 
 
-async def run() -> list[dict[str, Any]]:
-    """The measurements, as records of bench/results/latest.json (without machine and time)."""
+async def run(dsn: str | None = None) -> list[dict[str, Any]]:
+    """The measurements, as records of bench/results/latest.json (without machine and time);
+    with ``dsn`` (a scratch database) the same path on the PostgreSQL log too."""
     wire = [encode(b) for b in recorded_bars()]
     started = time.perf_counter()
     for data in wire:
@@ -158,7 +167,7 @@ async def run() -> list[dict[str, Any]]:
     print(
         f"signal bench: {len(wire)} bars, {signals} signals, {orders} orders, {published} published"
     )
-    return [
+    found = [
         {
             "name": "signal.decode_only_bars_per_s",
             "value": round(decode_only, 1),
@@ -174,8 +183,24 @@ async def run() -> list[dict[str, Any]]:
             "baseline": decoding,
         },
     ]
+    if dsn is not None:
+        log = await PostgresEventLog.connect(dsn)
+        try:
+            on_postgres, *_ = await handler_rate(wire, log)
+        finally:
+            await log.close()
+        found.append(
+            {
+                "name": "signal.service_handler_bars_per_s_4_strategies_500_symbols_postgres_log",
+                "value": round(on_postgres, 1),
+                "unit": "bars/s",
+                "higher_is_better": True,
+                "baseline": decoding,
+            }
+        )
+    return found
 
 
 if __name__ == "__main__":
-    for record in asyncio.run(run()):
+    for record in asyncio.run(run(os.environ.get("BENCH_SIGNAL_DSN") or None)):
         print(record)

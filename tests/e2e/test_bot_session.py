@@ -25,6 +25,7 @@ from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.contract.events.account import OpenAccount
 from papertape.contract.events.portfolio import GetActivity, GetClosedTrades, ListAccounts
 from papertape.contract.events.sessions import (
+    CompareSessions,
     GetSession,
     RiskOverrides,
     Sizing,
@@ -126,6 +127,8 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
                 entry = await until(lambda: _filled(bots, 1), seconds=60)
                 assert entry["signals"].get("BUY") == 1
                 assert entry["orders_placed"] == 1
+                [holding] = entry["closed_trades"]  # the open trade, listed without an exit
+                assert (holding["side"], holding["exit_at"]) == ("buy", None)
 
                 # SIGKILL mid-session; a new process takes the session over from its stream.
                 signal.proc.send_signal(signals_.SIGKILL)
@@ -137,6 +140,13 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
                 assert after["signals"].get("BUY") == 1
                 assert after["trades"] == 1
                 assert Decimal(after["win_rate"]) == 0  # the trade was stopped out
+                [trade] = after["closed_trades"]
+                assert trade["exit_reason"] == "STOP_LOSS"  # the bracket's stop leg filled
+                assert Decimal(trade["pnl"]) == Decimal(after["realized_pnl"]) < 0
+                assert Decimal(after["unrealized_pnl"]) == 0  # flat again
+                assert Decimal(after["total_pnl"]) == Decimal(after["realized_pnl"])
+                compared = await bots.query(CompareSessions(session_ids=("e2e-bot",)))
+                assert compared.result[0]["closed_trades"] == [trade]
 
             stopped = await bots.command(StopSession(session_id="e2e-bot", reason="test over"))
             assert stopped.result["status"] == "STOPPED"
@@ -153,6 +163,9 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
     assert {p["role"] for p in placed} == {"entry", "stop_loss", "take_profit"}
     assert len(trades) == 1
     assert trades[0]["exit_reason"] == "stop_loss"
+    assert Decimal(trade["entry_price"]) == Decimal(trades[0]["entry_price"])
+    assert Decimal(trade["exit_price"]) == Decimal(trades[0]["exit_price"])
+    assert Decimal(trade["pnl"]) == Decimal(trades[0]["net_pnl"])  # the account agrees
     # Every signal is in the session's stream once.
     log = await PostgresEventLog.connect(fresh_database, migrate=False)
     try:

@@ -37,9 +37,9 @@ def test_papertape_run_starts_every_service_with_a_demo_account_and_stops_cleanl
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    for service in ("portfolio", "execution", "market-data", "signals", "gateway"):
+    for service in ("portfolio", "execution", "market-data", "signals", "notification", "gateway"):
         assert f"READY {service}" in output, output
-    assert "READY (portfolio, execution, marketdata, signals, gateway)" in output
+    assert "READY (portfolio, execution, marketdata, signals, notification, gateway)" in output
     assert "admin key: pt_" in output
     assert (server_data_dir / ".papertape" / "admin.key").read_text().startswith("pt_")
     assert "opened demo account demo" in output

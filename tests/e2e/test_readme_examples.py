@@ -97,6 +97,7 @@ class Platform:
         self.log = folder / "run.log"
         env = _client_env() | {
             "PAPERTAPE_DEMO_ACCOUNT": "demo",  # what make run sets
+            "PAPERTAPE_HISTORY_MINUTES": "60",  # and this: the demo bot starts warm, trading
             "PAPERTAPE_METRICS_PORT": "0",  # free ports: another run may hold 9101-9103
             # One quote a second per symbol instead of four: no example depends on the rate, and
             # the other tests sharing this machine's cores keep their share of it.
@@ -144,6 +145,9 @@ class Shell:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.answer: Any = None
+        examples = folder / "examples"  # the sample data the README's lines name, as in a clone
+        if not examples.exists():
+            examples.symlink_to(ROOT / "examples", target_is_directory=True)
 
     def resolved(self, line: str) -> str:
         command = COMMAND.sub(shlex.quote(str(PAPERTAPE)), line)
@@ -212,11 +216,19 @@ def test_every_readme_example_works_as_written_against_papertape_run(
             assert done.returncode == 0, said
         assert "Traceback" not in done.stderr, said
 
-    # What the lines say happened did happen: the demo's market order filled, the export wrote.
-    demo = json.loads(shell.run("papertape account show demo --json").stdout)
-    holdings = [(p["symbol"], Decimal(p["quantity"])) for p in demo["positions"]]
-    assert holdings == [("BTCUSD", Decimal("0.01"))], demo
-    assert demo["summary"]["halted"] is True
+    # What the lines say happened did happen: the market order filled (on the reader's own
+    # account: the demo bot trades the demo account meanwhile), the halt held, the export wrote.
+    mine = json.loads(shell.run("papertape account show mine --json").stdout)
+    holdings = [(p["symbol"], Decimal(p["quantity"])) for p in mine["positions"]]
+    assert holdings == [("BTCUSD", Decimal("0.01"))], mine
+    assert mine["summary"]["halted"] is True
+    # The demo bot started warm: its live bars were evaluated, none of them as a warm-up.
+    status = json.loads(shell.run("papertape session status demo-bot --json").stdout)
+    assert sum(status["signals"].values()) > 0, status
+    signals = json.loads(shell.run("papertape signals --session demo-bot --json").stdout)
+    reasons = [s["reasoning"] for s in signals["signals"]]
+    assert reasons, signals
+    assert not [r for r in reasons if r.startswith("warming up")], reasons
     assert (platform.folder / "log.jsonl").read_text().count("\n") > 10
     _the_subscriber_example_prints_the_demo_accounts_events(platform.folder)
 

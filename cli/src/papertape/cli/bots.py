@@ -89,6 +89,8 @@ SESSION_FIELDS = (
     "wins",
     "win_rate",
     "realized_pnl",
+    "unrealized_pnl",
+    "total_pnl",
     "max_drawdown",
     "open_positions",
 )
@@ -103,7 +105,20 @@ SESSION_COLUMNS = (
     "trades",
     "win_rate",
     "realized_pnl",
+    "unrealized_pnl",
+    "total_pnl",
     "max_drawdown",
+)
+TRADE_COLUMNS = (
+    "symbol",
+    "side",
+    "quantity",
+    "entry_at",
+    "entry_price",
+    "exit_at",
+    "exit_price",
+    "pnl",
+    "exit_reason",
 )
 SIGNAL_COLUMNS = (
     "ts",
@@ -132,6 +147,12 @@ def print_session(view: SessionView) -> None:
 
 def print_sessions(title: str, views: Sequence[SessionView]) -> None:
     print_rows(title, [_row(v) for v in views], SESSION_COLUMNS)
+
+
+def print_trades(view: SessionView) -> None:
+    """A session's round trips, oldest first, the open ones last (no exit yet)."""
+    rows = [to_builtins(t) for t in view.closed_trades]
+    print_rows(f"trades of {view.session_id}", rows, TRADE_COLUMNS)
 
 
 def print_signals(signals: Sequence[SignalGenerated]) -> None:

@@ -19,7 +19,8 @@ from papertape.cli.audit.exports import export_jsonl
 from papertape.cli.audit.forks import ForkError, fork_account
 from papertape.cli.audit.rebuilds import position_at, replay_account
 from papertape.cli.audit.republishing import NoReplayStream, republish
-from papertape.cli.audit.verification import AuditReport, audit
+from papertape.cli.audit.verification import AuditableLog, AuditReport, audit
+from papertape.cli.backtests.logs import LogFileError, read_log
 from papertape.cli.client import (
     PortfolioClient,
     PortfolioUnavailable,
@@ -53,6 +54,7 @@ def register(subparsers: Subparsers) -> None:
         description="Exit 0 when everything checks out; 1 and the first bad position otherwise.",
     )
     endpoints.add_database_option(verify)
+    _add_file_option(verify)
     endpoints.add_nats_options(verify)
     verify.add_argument("--no-live", action="store_true", help="skip the live portfolio check")
     verify.add_argument(
@@ -96,6 +98,7 @@ def register(subparsers: Subparsers) -> None:
     )
     add_json_option(replay, "print the state as JSON")
     endpoints.add_database_option(replay)
+    _add_file_option(replay)
     replay.set_defaults(handler=_run(_replay))
 
     export = commands.add_parser("export", help="events as JSON Lines (one envelope a line)")
@@ -130,6 +133,16 @@ def register(subparsers: Subparsers) -> None:
     fork.set_defaults(handler=_run(_fork))
 
 
+def _add_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file",
+        dest="log_file",
+        type=Path,
+        metavar="LOG.jsonl",
+        help="a log file (audit export's JSON Lines, or a backtest's log) instead of the database",
+    )
+
+
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="append", default=[], metavar="ID", help="repeatable")
     parser.add_argument(
@@ -157,6 +170,7 @@ def _run(
             ForkError,
             NoReplayStream,
             msgspec.DecodeError,
+            LogFileError,
         ) as error:
             return fail(str(error) or type(error).__name__)
 
@@ -164,7 +178,17 @@ def _run(
 
 
 @asynccontextmanager
-async def _log(args: argparse.Namespace) -> AsyncIterator[PostgresEventLog]:
+async def _log(args: argparse.Namespace) -> AsyncIterator[AuditableLog]:
+    """The log to audit: the file given with ``--file``, else the database."""
+    if getattr(args, "log_file", None) is not None:
+        yield read_log(args.log_file)
+        return
+    async with _database_log(args) as log:
+        yield log
+
+
+@asynccontextmanager
+async def _database_log(args: argparse.Namespace) -> AsyncIterator[PostgresEventLog]:
     url = endpoints.database_url(args)
     try:
         log = await PostgresEventLog.connect(url, min_size=1, max_size=2, migrate=False)
@@ -199,7 +223,7 @@ async def _verify(args: argparse.Namespace) -> int:
     anchors = await _anchors(args)
     async with _log(args) as log:
         head = await log.head_position()
-        if args.no_live:
+        if args.no_live or args.log_file is not None:
             with progress("verifying", head) as advance:
                 report = await audit(log, advance, anchors=anchors)
         else:
@@ -212,7 +236,7 @@ async def _verify(args: argparse.Namespace) -> int:
 
 
 async def _verify_with_live(
-    args: argparse.Namespace, log: PostgresEventLog, head: int, anchors: list[Anchor]
+    args: argparse.Namespace, log: AuditableLog, head: int, anchors: list[Anchor]
 ) -> AuditReport:
     url = endpoints.nats_url(args)
     try:

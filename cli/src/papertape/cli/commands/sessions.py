@@ -10,6 +10,7 @@ from papertape.cli.bots import (
     print_session,
     print_sessions,
     print_signals,
+    print_trades,
     signals_handler,
 )
 from papertape.cli.client import decimal_argument, portfolio_options, timestamp_argument
@@ -212,8 +213,10 @@ async def _compare(client: SignalsClient, args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(views)
-    else:
-        print_sessions("sessions compared", views)
+        return 0
+    print_sessions("sessions compared", views)
+    for view in views:
+        print_trades(view)
     return 0
 
 

@@ -10,6 +10,7 @@ until it stops, while NATS is connected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -43,14 +44,15 @@ from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
 from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
 from papertape.common.telemetry.targets import write_scrape_target
-from papertape.common.telemetry.tracing import install_tracing
+from papertape.common.telemetry.tracing import consuming_batch, install_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
-BatchHandler = Callable[[list[Msg]], Awaitable[None]]
+MessageBatchHandler = Callable[[list[Msg]], Awaitable[None]]
+BatchHandler = Callable[[list[bytes]], Awaitable[object]]
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
@@ -196,46 +198,17 @@ class ServiceRuntime:
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
                 started = time.perf_counter()
-                key = _message_key(msg)
                 try:
                     result = await handler(msg)
                 except Exception as error:
-                    deliveries = _deliveries(msg)
-                    transient = is_transient(error)
-                    if transient and key is not None:
-                        self._count_transient(key)
-                    failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
-                    retried = redelivers and key is not None and _is_jetstream(msg)
-                    exhausted = not transient and failures >= self.max_deliver
-                    if is_malformed(error) or not retried or exhausted:
-                        self._transient_deliveries.pop(key or ("", 0), None)
-                        await self.dead_letter(
-                            msg.raw_message.subject, msg.body, msg.headers, error, deliveries
-                        )
-                        self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
-                        return None
-                    outcome = "unavailable" if transient else "retry"
-                    self.metrics.handled.labels(self.service, name, outcome).inc()
-                    backoff = self.retry_backoff_s
-                    delay = backoff[min(deliveries, len(backoff)) - 1]
-                    self.log.warning(
-                        "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
-                        msg.raw_message.subject,
-                        outcome,
-                        deliveries,
-                        max(failures, 0),
-                        self.max_deliver,
-                        delay,
-                        error,
-                    )
-                    await msg.nack(delay=delay)  # JetStream redelivers after the backoff
+                    raw = msg.raw_message
+                    await self._failed(name, raw, error, redelivers=redelivers, nack=msg.nack)
                     return None
                 finally:
                     self.metrics.handling_seconds.labels(self.service, name).observe(
                         time.perf_counter() - started
                     )
-                self._transient_deliveries.pop(key or ("", 0), None)
-                self.metrics.handled.labels(self.service, name, "ok").inc()
+                self._succeeded(name, msg.raw_message)
                 return result
 
             return run
@@ -247,7 +220,7 @@ class ServiceRuntime:
         for outcome in outcomes:
             self.metrics.handled.labels(self.service, name, outcome)
 
-    def guarded_batch(self, name: str) -> Callable[[BatchHandler], BatchHandler]:
+    def guarded_batch(self, name: str) -> Callable[[MessageBatchHandler], MessageBatchHandler]:
         """``guarded`` for a consumer handled a batch at a time
         (``papertape.common.bus.batches``): the handler takes the messages in stream order and
         acknowledges nothing itself.
@@ -261,7 +234,7 @@ class ServiceRuntime:
         deliveries during an outage count towards a message's budget here.)
         """
 
-        def decorate(handler: BatchHandler) -> BatchHandler:
+        def decorate(handler: MessageBatchHandler) -> MessageBatchHandler:
             @wraps(handler)
             async def run(messages: list[Msg]) -> None:
                 started = time.perf_counter()
@@ -304,6 +277,127 @@ class ServiceRuntime:
                 await message.ack()
             else:
                 await message.nak(delay=delay)
+
+    async def pull_batches(
+        self,
+        name: str,
+        handler: BatchHandler,
+        *,
+        subject: str,
+        stream: str,
+        durable: str,
+        config: ConsumerConfig,
+        batch: int,
+        wait_s: float,
+    ) -> None:
+        """Follow a durable JetStream consumer in batches, in order, until cancelled: each
+        fetch of up to ``batch`` messages (whatever has come, once something has; waiting at
+        most ``wait_s`` for it) goes to ``handler`` as one list of bodies, then is acknowledged.
+
+        Not FastStream's batch subscriber: with the nats-py it runs on, a fetch that ends in the
+        middle of its probe raises the base ``TimeoutError``, which it does not catch, and the
+        messages it had fetched would wait for their redelivery behind later ones. A batch that
+        fails is handled again message by message, in order, each through the same rules as
+        ``guarded`` (a malformed message is dead-lettered alone, the others go on); after a
+        transient failure the rest of the batch is NACKed with it, so they come again in their
+        order once the database or NATS is back. The handler must be idempotent per message
+        (what it did of a batch before failing is done already).
+        """
+        sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        try:
+            while True:
+                try:
+                    raws = await sub.fetch(batch, timeout=wait_s)
+                except TimeoutError:  # nats-py's own TimeoutError is a subclass: nothing came
+                    continue
+                pause = await self.handle_batch(name, handler, raws)
+                if pause is not None:  # the NACKed ones come again first, in their order
+                    await asyncio.sleep(pause + 0.05)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def handle_batch(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """One fetched batch through the handler, acknowledged (see ``pull_batches``); after a
+        transient failure, the delay its messages were NACKed with."""
+        started = time.perf_counter()
+        try:
+            with consuming_batch(raws, self.subjects.namespace):
+                await handler([raw.data for raw in raws])
+        except Exception as error:
+            self.log.info("%s batch of %d failed, one at a time: %s", name, len(raws), error)
+            return await self._one_by_one(name, handler, raws)
+        else:
+            for raw in raws:
+                await raw.ack()
+                self._succeeded(name, raw)
+            return None
+        finally:
+            self.metrics.handling_seconds.labels(self.service, name).observe(
+                time.perf_counter() - started
+            )
+
+    async def _one_by_one(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
+        """Each message alone; after a transient failure the rest NACKed too (their delay)."""
+        for index, raw in enumerate(raws):
+            try:
+                await handler([raw.data])
+            except Exception as error:
+                delay = await self._failed(name, raw, error, redelivers=True, nack=raw.nak)
+                if delay is None:
+                    await raw.ack()  # dead-lettered
+                elif is_transient(error):
+                    for later in raws[index + 1 :]:
+                        await later.nak(delay=delay)
+                    return delay
+            else:
+                self._succeeded(name, raw)
+                await raw.ack()
+        return None
+
+    def _succeeded(self, name: str, raw: Any) -> None:
+        self._transient_deliveries.pop(_message_key(raw) or ("", 0), None)
+        self.metrics.handled.labels(self.service, name, "ok").inc()
+
+    async def _failed(
+        self,
+        name: str,
+        raw: Any,
+        error: Exception,
+        *,
+        redelivers: bool,
+        nack: Callable[..., Awaitable[None]],
+    ) -> float | None:
+        """Dead-letter or NACK a message whose handler failed; the NACK's delay, if NACKed."""
+        key = _message_key(raw)
+        deliveries = _deliveries(raw)
+        transient = is_transient(error)
+        if transient and key is not None:
+            self._count_transient(key)
+        failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
+        retried = redelivers and key is not None and _is_jetstream(raw)
+        exhausted = not transient and failures >= self.max_deliver
+        if is_malformed(error) or not retried or exhausted:
+            self._transient_deliveries.pop(key or ("", 0), None)
+            await self.dead_letter(raw.subject, raw.data, raw.headers, error, deliveries)
+            self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
+            return None
+        outcome = "unavailable" if transient else "retry"
+        self.metrics.handled.labels(self.service, name, outcome).inc()
+        backoff = self.retry_backoff_s
+        delay = backoff[min(deliveries, len(backoff)) - 1]
+        self.log.warning(
+            "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
+            raw.subject,
+            outcome,
+            deliveries,
+            max(failures, 0),
+            self.max_deliver,
+            delay,
+            error,
+        )
+        await nack(delay=delay)  # JetStream redelivers after the backoff
+        return delay
 
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
@@ -476,9 +570,9 @@ class ServiceRuntime:
         self._stopping.set()
 
 
-def _deliveries(msg: NatsMessage) -> int:
+def _deliveries(raw: Any) -> int:
     try:
-        return int(msg.raw_message.metadata.num_delivered)
+        return int(raw.metadata.num_delivered)
     except Exception:  # core NATS messages have no JetStream metadata
         return 1
 
@@ -490,17 +584,17 @@ def _raw_deliveries(msg: Msg) -> int:
         return 1
 
 
-def _message_key(msg: NatsMessage) -> tuple[str, int] | None:
+def _message_key(raw: Any) -> tuple[str, int] | None:
     """The stream and stream sequence of a JetStream message (None on core NATS)."""
     try:
-        metadata = msg.raw_message.metadata
+        metadata = raw.metadata
         return (str(metadata.stream), int(metadata.sequence.stream))
     except Exception:  # core NATS messages have no JetStream metadata
         return None
 
 
-def _is_jetstream(msg: NatsMessage) -> bool:
-    reply: Any = msg.raw_message.reply
+def _is_jetstream(raw: Any) -> bool:
+    reply: Any = raw.reply
     return isinstance(reply, str) and reply.startswith("$JS.ACK")
 
 

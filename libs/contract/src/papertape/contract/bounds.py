@@ -69,13 +69,16 @@ class Bound:
 
     def accepts(self, value: Decimal) -> bool:
         """Whether ``value`` is in bounds (the fast path of every message built or decoded)."""
-        return (
-            value.is_finite()
-            and (self.low < value if self.low_open else self.low <= value)
-            and value <= self.high
-            and (self.negative_zero or bool(value) or not value.is_signed())
-            and (self.places is None or self.problem(value) is None)
-        )
+        if not value.is_finite() or value > self.high:
+            return False
+        if value < self.low or (self.low_open and value == self.low):
+            return False
+        if not self.negative_zero and not value and value.is_signed():
+            return False
+        if self.places is None:
+            return True
+        exponent = value.as_tuple().exponent
+        return not isinstance(exponent, int) or -exponent <= self.places
 
     def problem(self, value: Decimal) -> str | None:
         """What is wrong with ``value``, or None."""

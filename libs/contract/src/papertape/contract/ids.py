@@ -36,7 +36,13 @@ def uuid7_time_ms(value: str) -> int:
 def derived_uuid7(key: str, unix_ms: int) -> str:
     """A UUIDv7 whose random bits come from ``key``: the same key always gives the same id."""
     digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
-    return str(uuid7_from(unix_ms, digest >> 68, digest))
+    value = (unix_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((digest >> 68) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= digest & ((1 << 62) - 1)
+    h = f"{value:032x}"  # what str(uuid7_from(...)) gives, without building a UUID object
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def uuid7_time_or(value: str, default_ms: int) -> int:

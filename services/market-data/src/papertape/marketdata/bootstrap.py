@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
@@ -14,11 +14,13 @@ from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
 from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator, bar_start
 from papertape.marketdata.barstore import BarStore
+from papertape.marketdata.calendars import TradingCalendar, calendar_for
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
 from papertape.marketdata.feeds.live.sources import free_tier_budgets, live_sources
 from papertape.marketdata.feeds.replay import ReplayFeed
 from papertape.marketdata.feeds.synthetic import SyntheticFeed, default_model
+from papertape.marketdata.history import synthetic_history
 from papertape.marketdata.metrics import MarketDataMetrics
 from papertape.marketdata.publisher import MarketPublisher
 from papertape.marketdata.queries import MarketQueries
@@ -102,7 +104,11 @@ class MarketDataService:
         if not isinstance(self.feed, SyntheticFeed):
             return
         base, widest = aggregator.timeframes[0], aggregator.timeframes[-1]
-        last = await store.last_bars(self.settings.symbol_list(), base, self.feed.name)
+        symbols = self.settings.symbol_list()
+        last = await store.last_bars(symbols, base, self.feed.name)
+        if self.settings.history_minutes and len(last) < len(symbols):
+            await self._write_history(store, aggregator, set(symbols) - set(last))
+            last = await store.last_bars(symbols, base, self.feed.name)
         self.feed.resume_after(last.values())
         per_widest = TIMEFRAME_SECONDS[widest] // TIMEFRAME_SECONDS[base]
         for symbol, bar in sorted(last.items()):
@@ -111,6 +117,36 @@ class MarketDataService:
             )
             aggregator.resume(b for b in begun if b.source == self.feed.name)
             self.runtime.log.info("%s continues from %s at %s", symbol, bar.close, bar.end)
+
+    async def _write_history(
+        self, store: BarStore, aggregator: BarAggregator, cold: set[str]
+    ) -> None:
+        """Symbols with no stored bars get the walk's history before now (``history.py``)."""
+        assert isinstance(self.feed, SyntheticFeed)
+        calendars: dict[str, TradingCalendar] = {}
+        minutes: dict[tuple[str, datetime], bool] = {}  # sessions change on whole minutes
+
+        def in_session(symbol: str, ts: datetime) -> bool:
+            key = (symbol, ts.replace(second=0, microsecond=0))
+            known = minutes.get(key)
+            if known is None:
+                calendar = calendars.get(symbol) or calendars.setdefault(
+                    symbol, calendar_for(symbol)
+                )
+                known = minutes[key] = calendar.is_open(ts)
+            return known
+
+        bars = synthetic_history(
+            self.feed,
+            end=self.runtime.clock.now(),
+            minutes=self.settings.history_minutes,
+            timeframes=list(aggregator.timeframes),
+            in_session=in_session,
+        )
+        await store.upsert([b for b in bars if b.symbol in cold])
+        self.runtime.log.info(
+            "stored %d minutes of history for %s", self.settings.history_minutes, sorted(cold)
+        )
 
     async def stop(self) -> None:
         """Stop the feed, wait for acknowledgements, close the store."""

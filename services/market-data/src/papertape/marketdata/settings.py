@@ -44,6 +44,9 @@ class MarketDataSettings(CommonSettings, frozen=True, kw_only=True):
     poll_interval_s: Interval = 2.0
     timeframes: Annotated[str, msgspec.Meta(pattern=_TIMEFRAMES)] = "1m,5m,15m,1h,1d"
     store_bars: bool = True
+    history_minutes: Annotated[int, msgspec.Meta(ge=0, le=10_080)] = 0
+    """A synthetic feed on an empty bar store first stores this much of its walk before now
+    (``make run``: 60, so bot sessions warm up at once); 0: none."""
     bar_close_grace_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.25
     """Bars close this long after their end on the wall clock (late ticks still count)."""
 

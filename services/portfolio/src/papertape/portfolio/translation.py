@@ -3,6 +3,7 @@
 Those commands (fills, triggers, expiries) come only from the venue's reports on EXECUTION, and
 marks only from the portfolio's own mark loop: on the client command subject they are refused
 (``from_clients``), so no caller can fill, trigger or expire an order by asking.
+(The translation itself, ``command_for``, is the trading library's: a backtest uses it too.)
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ from papertape.contract.events.account import (
     ExpireOrder,
     TriggerOrder,
 )
-from papertape.contract.events.execution import (
-    ExecutionReport,
-    OrderExpiryReported,
-    OrderFillReported,
-    OrderTriggerReported,
-)
-from papertape.contract.ids import FillId
+from papertape.trading.account.translation import command_for
 
 SERVICE_ONLY = (ApplyFill, TriggerOrder, ExpireOrder, ApplyMark)
 """The account commands that only the venue (through its reports) or the portfolio sends."""
@@ -31,41 +26,4 @@ def from_clients(command: AccountCommand) -> bool:
     return not isinstance(command, SERVICE_ONLY)
 
 
-def command_for(report: ExecutionReport) -> AccountCommand:
-    """The account command a report asks for (the fill id is the report id: idempotent)."""
-    match report:
-        case OrderFillReported():
-            return ApplyFill(
-                account_id=report.account_id,
-                fill_id=FillId(report.report_id),
-                order_id=report.order_id,
-                price=report.price,
-                quantity=report.quantity,
-                fee=report.fee,
-                liquidity=report.liquidity,
-                slippage=report.slippage,
-                spread_cost=report.spread_cost,
-                fee_model=report.fee_model,
-                slippage_model=report.slippage_model,
-                spread_model=report.spread_model,
-                ts=report.ts,
-                bid=report.bid,
-                ask=report.ask,
-                symbol=report.symbol,
-                side=report.side,
-            )
-        case OrderTriggerReported():
-            return TriggerOrder(
-                account_id=report.account_id,
-                order_id=report.order_id,
-                trigger_price=report.trigger_price,
-                ts=report.ts,
-            )
-        case OrderExpiryReported():
-            return ExpireOrder(
-                account_id=report.account_id,
-                order_id=report.order_id,
-                reason=report.reason,
-                ts=report.ts,
-            )
-    raise TypeError(f"unknown report {type(report).__name__}")  # pragma: no cover
+__all__ = ["SERVICE_ONLY", "command_for", "from_clients"]

@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from papertape.common.clock import Clock
-from papertape.common.eventlog import EventLog, decode_envelope, new_event
-from papertape.contract.codec import Codec
-from papertape.contract.events.base import message_name
+from papertape.common.eventlog import EventLog, Metadata, NewEvent, decode_envelope
+from papertape.contract.codec import Codec, encode
+from papertape.contract.events.base import message_name, schema_version
 from papertape.contract.events.envelope import Envelope, Request
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.sessions import (
@@ -36,6 +36,7 @@ from papertape.contract.events.sessions import (
     SessionOrderRequested,
     SessionRefused,
     SessionStopped,
+    SessionWarmedUp,
     session_stream,
 )
 from papertape.contract.events.signals import SignalEvent, SignalGenerated, SignalOutcomeRecorded
@@ -70,6 +71,8 @@ def event_id(event: BotEvent, fallback: str) -> str:
         return derived_uuid7(f"fill:{event.fill_id}", ms)
     if isinstance(event, SessionStopped):
         return derived_uuid7(f"stopped:{event.session_id}", ms)
+    if isinstance(event, SessionWarmedUp):
+        return derived_uuid7(f"warmed:{event.session_id}:{event.symbol}", ms)
     return derived_uuid7(fallback, ms)
 
 
@@ -167,16 +170,22 @@ class SessionBook:
             self._index(bot)
             return bot, envelopes
 
-    async def on_bar(
-        self, bot: Bot, bar: BarClosed, room: AccountRoom | None, now: datetime
-    ) -> list[Envelope[Any]]:
-        """Evaluate a bar for a session and record what it led to."""
+    async def on_bars(
+        self, bot: Bot, bars: Sequence[BarClosed], room: AccountRoom | None, now: datetime
+    ) -> list[BotEvent]:
+        """Evaluate bars for a session, in order, and record what they led to in one append;
+        the events recorded."""
         async with self.lock(bot.state.session_id):
             base = bot.state.version
-            events = bot.on_bar(bar, room, now)
-            if not events:
-                return []
-            return await self._append(bot, base, events, bar.symbol)
+            events: list[BotEvent] = []
+            keys: list[str] = []  # each event's cause: its bar's symbol, as one at a time
+            for bar in bars:
+                found = bot.on_bar(bar, room, now)
+                events += found
+                keys += [bar.symbol] * len(found)
+            if events:
+                await self._write(bot, base, events, keys)
+            return events
 
     async def record(self, bot: Bot, events: Sequence[BotEvent], key: str) -> list[Envelope[Any]]:
         """Record events that happened to a session (portfolio's answers, fills, self-stops).
@@ -221,14 +230,48 @@ class SessionBook:
             for i, event in enumerate(events)
         ]
 
-    async def _append(
-        self, bot: Bot, base: int, events: Sequence[BotEvent], key: str
-    ) -> list[Envelope[Any]]:
+    def _new_events(
+        self, session_id: str, base: int, events: Sequence[BotEvent], keys: Sequence[str]
+    ) -> list[NewEvent]:
+        """What the log stores of the events (``keys``: each one's cause): the same bytes
+        ``new_event`` makes of their envelopes, each metadata encoded once (a batch's bars
+        share a few minutes and symbols)."""
+        correlation = CorrelationId(session_id)
+        metadata: dict[tuple[datetime, str], bytes] = {}
+        stored = []
+        for i, (event, key) in enumerate(zip(events, keys, strict=True)):
+            meta = metadata.get((event.ts, key))
+            if meta is None:
+                meta = metadata[event.ts, key] = encode(
+                    Metadata(
+                        occurred_at=event.ts,
+                        correlation_id=correlation,
+                        causation_id=CausationId(key) if key else None,
+                        actor=ACTOR,
+                    )
+                )
+            kind = type(event)
+            stored.append(
+                NewEvent(
+                    event_id=event_id(event, f"{key}:{base + i}"),
+                    type=message_name(kind),
+                    schema_version=schema_version(kind),
+                    data=encode(event),
+                    metadata=meta,
+                )
+            )
+        return stored
+
+    async def _write(
+        self, bot: Bot, base: int, events: Sequence[BotEvent], keys: str | Sequence[str]
+    ) -> None:
         session_id = bot.state.session_id or events[0].session_id
         stream = session_stream(session_id)
-        envelopes = self._envelopes(bot, base, events, key)
+        if isinstance(keys, str):
+            keys = [keys] * len(events)
+        stored = self._new_events(session_id, base, events, keys)
         try:
-            await self._log.append(stream, base, [new_event(e) for e in envelopes])
+            await self._log.append(stream, base, stored)
         except Exception:
             # The bot moved before the log did: take it back to what the log holds.
             rebuilt = await self.load(session_id)
@@ -240,7 +283,12 @@ class SessionBook:
             if isinstance(event, SessionOrderRequested):
                 for leg in (event.order_id, f"{event.order_id}-sl", f"{event.order_id}-tp"):
                     self.orders[leg] = session_id
-        return envelopes
+
+    async def _append(
+        self, bot: Bot, base: int, events: Sequence[BotEvent], key: str
+    ) -> list[Envelope[Any]]:
+        await self._write(bot, base, events, key)
+        return self._envelopes(bot, base, events, key)
 
 
 def event_name(event: BotEvent) -> str:

@@ -21,6 +21,7 @@ from papertape.contract.events.sessions import SessionCommand, StartSession, Tra
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.signals import handlers
 from papertape.signals.book import SessionBook
+from papertape.signals.market import MarketGateway
 from papertape.signals.metrics import SignalMetrics
 from papertape.signals.portfolio import PortfolioGateway
 from papertape.signals.relay import SessionRelay
@@ -70,6 +71,8 @@ class SignalService:
         self.pipeline.portfolio = PortfolioGateway(
             self.runtime.broker.connection, self.runtime.subjects
         )
+        self.pipeline.market = MarketGateway(self.runtime.broker.connection, self.runtime.subjects)
+        self.pipeline.warmup_bars = self.settings.warmup_bars
         self.relay = SessionRelay(
             self.settings.database_url,
             self.runtime.js,
@@ -81,6 +84,7 @@ class SignalService:
         )
         pipeline = self.pipeline
         self._tasks = [
+            asyncio.create_task(self._bars_forever(), name="bars"),
             asyncio.create_task(self._relay_forever(), name="relay"),
             self.runtime.every("clock", self.settings.clock_interval_s, pipeline.on_clock),
             self.runtime.every(
@@ -97,8 +101,21 @@ class SignalService:
                 actor=Actor("signals.demo"),
                 body=demo_session(self.settings),
             )
-            await self.book.execute(request)
-            self.runtime.log.info("started demo session %s", DEMO_SESSION)
+            bot, _ = await self.book.execute(request)
+            await self.pipeline.start_warm_up(bot)
+            warmed = sum(bot.state.warmed.values())
+            self.runtime.log.info(
+                "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
+            )
+
+    async def _bars_forever(self) -> None:
+        async def follow() -> None:
+            await handlers.follow_bars(self.runtime, self.pipeline, self.settings)
+
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "bars", "restart")
+        await restart_on_failure(
+            follow, what="the bar consumer", log=self.runtime.log, on_restart=restarts.inc
+        )
 
     async def _relay_forever(self) -> None:
         assert self.relay is not None

@@ -5,13 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
+import msgspec
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from papertape.contract.events.envelope import Envelope
+from papertape.common.eventlog import RecordedEvent
+from papertape.contract.events.base import message_name
 from papertape.contract.events.sessions import SessionStatus
 from papertape.contract.events.signals import SignalGenerated
+
+
+class _Counted(msgspec.Struct, frozen=True):
+    """The fields of a stored signal it is counted by (the rest is not parsed)."""
+
+    strategy: str
+    decision: str
+
+
+_counted = msgspec.json.Decoder(_Counted)
+_SIGNAL = message_name(SignalGenerated)
 
 
 class _HasStatus(Protocol):
@@ -51,9 +64,9 @@ class SignalMetrics:
         )
         registry.register(_Sessions(bots))
 
-    def published(self, envelopes: Iterable[Envelope[Any]]) -> None:
-        """Count the signals among envelopes the relay published."""
-        for envelope in envelopes:
-            event = envelope.data
-            if isinstance(event, SignalGenerated):
-                self.signals.labels(event.strategy, event.decision.value).inc()
+    def published(self, batch: Iterable[RecordedEvent]) -> None:
+        """Count the signals among the stored events the relay published."""
+        for recorded in batch:
+            if recorded.type == _SIGNAL:
+                seen = _counted.decode(recorded.data)
+                self.signals.labels(seen.strategy, seen.decision).inc()

@@ -9,7 +9,9 @@ the order stays asked for and is sent again; every other answer is final.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from nats.aio.client import Client
@@ -18,12 +20,10 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from papertape.common.telemetry.tracing import inject_headers, trace_fields
 from papertape.contract.codec import Codec, encode
-from papertape.contract.events.account import OrderRejected, PlaceOrder
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
-from papertape.contract.events.orders import OrderSource, OrderType
-from papertape.contract.events.portfolio import CommandResult, GetAccountSummary
-from papertape.contract.events.reports import AccountSummary
+from papertape.contract.events.portfolio import CommandResult, GetAccountSummary, GetPositions
+from papertape.contract.events.reports import AccountSummary, PositionView
 from papertape.contract.events.sessions import (
     SessionOrderPlaced,
     SessionOrderRefused,
@@ -31,67 +31,39 @@ from papertape.contract.events.sessions import (
 )
 from papertape.contract.ids import AccountId, Actor, CausationId, CorrelationId
 from papertape.contract.subjects import Subjects
-from papertape.trading.strategies.sizing import AccountRoom
+from papertape.trading.strategies.requests import (
+    answer_from,
+    order_refused,
+    place_order_of,
+    room_of,
+)
 
 ACTOR = Actor("signals")
 command_replies: Codec[Reply[CommandResult]] = Codec(Reply[CommandResult])
 summary_replies: Codec[Reply[AccountSummary]] = Codec(Reply[AccountSummary])
+position_replies: Codec[Reply[list[PositionView]]] = Codec(Reply[list[PositionView]])
+
+
+@dataclass(frozen=True)
+class Marks:
+    """An account's marks as last read: symbol -> (mark, account currency per quote currency)."""
+
+    at: datetime
+    prices: dict[str, tuple[Decimal, Decimal]]
 
 
 class PortfolioAway(Exception):
     """Portfolio did not answer (or answered ``unavailable``): ask again later."""
 
 
-def room_of(summary: AccountSummary) -> AccountRoom:
-    """What the account allows an order, from its summary."""
-    return AccountRoom(
-        equity=summary.equity,
-        buying_power=summary.buying_power,
-        max_position_pct=summary.limits.max_position_pct,
-        max_risk_per_trade_pct=summary.limits.max_risk_per_trade_pct,
-    )
-
-
-def place_order_of(order: SessionOrderRequested) -> PlaceOrder:
-    """The PlaceOrder a session's order request stands for (source ``signal``)."""
-    return PlaceOrder(
-        account_id=order.account_id,
-        order_id=order.order_id,
-        symbol=order.symbol,
-        side=order.side,
-        quantity=order.quantity,
-        order_type=OrderType.MARKET,
-        stop_loss=order.stop_loss,
-        take_profit=order.take_profit,
-        reduce_only=order.reduce_only,
-        source=OrderSource.SIGNAL,
-    )
-
-
 def answer_of(
     order: SessionOrderRequested, reply: Reply[CommandResult], now: datetime
 ) -> SessionOrderPlaced | SessionOrderRefused:
     """Portfolio's answer to an order, as the session records it."""
-
-    def refused(code: str, message: str) -> SessionOrderRefused:
-        return SessionOrderRefused(
-            session_id=order.session_id,
-            ts=now,
-            signal_id=order.signal_id,
-            order_id=order.order_id,
-            reason_code=code[:64],
-            message=message[:1000],
-        )
-
     if not reply.ok or reply.result is None:
-        return refused(reply.error_code or ReplyErrorCode.INTERNAL_ERROR, reply.error or "")
-    for envelope in reply.result.events:
-        event = envelope.data
-        if isinstance(event, OrderRejected) and event.order_id == order.order_id:
-            return refused(str(event.reason_code), event.message)
-    return SessionOrderPlaced(
-        session_id=order.session_id, ts=now, signal_id=order.signal_id, order_id=order.order_id
-    )
+        code = reply.error_code or ReplyErrorCode.INTERNAL_ERROR
+        return order_refused(order, code, reply.error or "", now)
+    return answer_from(order, [envelope.data for envelope in reply.result.events], now)
 
 
 class PortfolioGateway:
@@ -129,19 +101,32 @@ class PortfolioGateway:
 
     async def summary(self, account_id: str, now: datetime) -> AccountSummary | None:
         """The account's summary (None when portfolio does not know the account)."""
-        request = Request(
-            request_id=f"summary:{account_id}:{now.isoformat()}",
-            issued_at=now,
-            actor=ACTOR,
-            body=GetAccountSummary(account_id=AccountId(account_id)),
-        )
-        subject = self._subjects.portfolio_query(message_name(GetAccountSummary))
-        reply = summary_replies.decode(await self._request(subject, request))
+        query = GetAccountSummary(account_id=AccountId(account_id))
+        reply = summary_replies.decode(await self._query(query, now))
         if not reply.ok:
             if reply.error_code == ReplyErrorCode.UNKNOWN_ACCOUNT:
                 return None
             raise PortfolioAway(reply.error or str(reply.error_code))
         return reply.result
+
+    async def marks(self, account_id: str, now: datetime) -> Marks:
+        """The account's marks (and currency rates) of the symbols it holds."""
+        reply = position_replies.decode(
+            await self._query(GetPositions(account_id=AccountId(account_id)), now)
+        )
+        if not reply.ok or reply.result is None:
+            raise PortfolioAway(reply.error or str(reply.error_code))
+        return Marks(at=now, prices={p.symbol: (p.mark, p.rate) for p in reply.result})
+
+    async def _query(self, query: GetAccountSummary | GetPositions, now: datetime) -> bytes:
+        name = message_name(type(query))
+        request = Request(
+            request_id=f"{name}:{query.account_id}:{now.isoformat()}",
+            issued_at=now,
+            actor=ACTOR,
+            body=query,
+        )
+        return await self._request(self._subjects.portfolio_query(name), request)
 
     async def _request(self, subject: str, request: Request[Any]) -> bytes:
         try:
@@ -152,3 +137,6 @@ class PortfolioGateway:
             raise PortfolioAway(f"no answer on {subject}: {type(error).__name__}") from error
         data: bytes = msg.data
         return data
+
+
+__all__ = ["PortfolioAway", "PortfolioGateway", "answer_of", "place_order_of", "room_of"]

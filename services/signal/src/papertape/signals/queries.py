@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,9 @@ from papertape.contract.events.sessions import (
     SignalsQuery,
 )
 from papertape.contract.events.signals import SignalGenerated
-from papertape.contract.money import quantize_places
+from papertape.contract.money import money, quantize_places
 from papertape.signals.book import SessionBook
+from papertape.signals.portfolio import Marks
 from papertape.trading.strategies import calibration, registry
 from papertape.trading.strategies.bots import Bot
 
@@ -28,9 +30,12 @@ class UnknownSession(LookupError):
     """The query names a session that was never started."""
 
 
-def view(bot: Bot, now: datetime) -> SessionView:
-    """A session's status as the queries and commands answer it."""
+def view(bot: Bot, now: datetime, marks: Mapping[str, Marks] | None = None) -> SessionView:
+    """A session's status as the queries and commands answer it (``marks``: each account's
+    latest, for the unrealized P&L of the session's open trades)."""
     s = bot.state
+    marked = (marks or {}).get(s.account_id)
+    trades, unrealized = s.round_trips.marked(marked.prices if marked else {})
     assert s.started_at is not None
     assert s.risk is not None
     assert s.status is not None
@@ -61,11 +66,15 @@ def view(bot: Bot, now: datetime) -> SessionView:
         trades=s.trades,
         wins=s.wins,
         win_rate=quantize_places(Decimal(s.wins) / s.trades, 4) if s.trades else Decimal(0),
-        realized_pnl=s.realized_pnl,
-        fees=s.fees,
-        max_drawdown=s.max_drawdown,
+        realized_pnl=money(s.realized_pnl),
+        fees=money(s.fees),
+        max_drawdown=money(s.max_drawdown),
         open_positions={k: v for k, v in sorted(s.positions.items()) if v},
         version=s.version,
+        unrealized_pnl=unrealized,
+        total_pnl=money(s.realized_pnl + unrealized),
+        marked_at=marked.at if marked else None,
+        closed_trades=trades,
     )
 
 
@@ -93,22 +102,24 @@ def _account_of(book: SessionBook, session_id: str) -> str | None:
     return bot.state.account_id if bot is not None else None
 
 
-def answer(query: SignalsQuery, book: SessionBook, now: datetime) -> Any:
+def answer(
+    query: SignalsQuery, book: SessionBook, now: datetime, marks: Mapping[str, Marks]
+) -> Any:
     """The result of a query (a struct or a list of structs)."""
     match query:
         case ListStrategies():
             return registry.catalog()
         case GetSession():
-            return view(_bot(book, query.session_id), now)
+            return view(_bot(book, query.session_id), now, marks)
         case ListSessions():
             bots = sorted(book.bots.values(), key=lambda b: b.state.started_at or now)
             return [
-                view(b, now)
+                view(b, now, marks)
                 for b in bots
                 if query.account_id is None or b.state.account_id == query.account_id
             ]
         case CompareSessions():
-            return [view(_bot(book, session_id), now) for session_id in query.session_ids]
+            return [view(_bot(book, session_id), now, marks) for session_id in query.session_ids]
         case GetSignals():
             found = [s for s in reversed(book.history.signals) if _matches(s, query)]
             page = found[query.offset : query.offset + query.limit]

@@ -11,24 +11,39 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
+import msgspec
 from nats.js import JetStreamContext
 
-from papertape.common.bus.publishing import headers_for
-from papertape.common.eventlog import RecordedEvent, decode_envelope
+from papertape.common.bus.publishing import MSG_ID
+from papertape.common.eventlog import RecordedEvent, decode_envelope, envelope_of
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.tracing import inject_headers
 from papertape.contract import codec
-from papertape.contract.events.base import message_name
+from papertape.contract.events.base import message_name, schema_version
 from papertape.contract.events.envelope import Envelope
-from papertape.contract.events.sessions import SESSION_STREAM_PREFIX
-from papertape.contract.events.signals import SignalGenerated, SignalOutcomeRecorded
+from papertape.contract.events.sessions import SESSION_STREAM_PREFIX, SessionEvent
+from papertape.contract.events.signals import SignalEvent, SignalGenerated, SignalOutcomeRecorded
 from papertape.contract.subjects import Subjects
 from papertape.signals.book import session_events
 
 RELAY_NAME = "relay.sessions"
 ACK_WAIT_S = 10.0
+
+
+class _Route(msgspec.Struct, frozen=True):
+    """The fields of a stored signal that its subject is made of (the rest is not parsed)."""
+
+    strategy: str
+    symbol: str
+
+
+_routes = msgspec.json.Decoder(_Route)
+_SIGNAL_TYPES = frozenset(message_name(t) for t in (SignalGenerated, SignalOutcomeRecorded))
+_CURRENT = {message_name(t): schema_version(t) for t in get_args(SessionEvent | SignalEvent)}
+"""The schema version each event is published at: a stored older one is upcast first."""
 
 
 def subject_of(subjects: Subjects, envelope: Envelope[Any]) -> str:
@@ -39,20 +54,41 @@ def subject_of(subjects: Subjects, envelope: Envelope[Any]) -> str:
     return subjects.session_event(event.session_id, message_name(type(event)))
 
 
-async def publish_all(
-    js: JetStreamContext, subjects: Subjects, envelopes: list[Envelope[Any]]
-) -> None:
-    """Publish envelopes in order without waiting one by one, then wait for every ack."""
-    acks = [
-        await js.publish_async(
-            subject_of(subjects, envelope),
-            codec.encode(envelope),
-            headers=headers_for(str(envelope.event_id)),
-        )
-        for envelope in envelopes
-    ]
+def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
+    """The subject and the encoded envelope of a stored session event.
+
+    An event stored at its current schema version goes out with its data as stored (the
+    bytes the log holds, not decoded and encoded again); an older one is upcast first.
+    """
+    if _CURRENT.get(recorded.type) != recorded.schema_version:
+        envelope = decode_envelope(recorded, session_events)
+        return subject_of(subjects, envelope), codec.encode(envelope)
+    if recorded.type in _SIGNAL_TYPES:
+        route = _routes.decode(recorded.data)
+        subject = subjects.signal(route.strategy, route.symbol)
+    else:
+        session_id = recorded.stream_id.removeprefix(SESSION_STREAM_PREFIX)
+        subject = subjects.session_event(session_id, recorded.type)
+    stored = envelope_of(recorded, msgspec.Raw(recorded.data))
+    return subject, codec.encode(stored)
+
+
+async def publish_recorded(
+    js: JetStreamContext, subjects: Subjects, batch: list[RecordedEvent]
+) -> int:
+    """Publish a batch of the log's session events in order without waiting one by one,
+    then wait for every ack (a batch is bounded by the relay's batch size); how many."""
+    acks = []
+    traced = inject_headers()  # the batch is published in one trace context: read it once
+    for recorded in batch:
+        if not recorded.stream_id.startswith(SESSION_STREAM_PREFIX):
+            continue
+        subject, payload = wire_of(subjects, recorded)
+        headers = {**traced, MSG_ID: recorded.event_id}
+        acks.append(await js.publish_async(subject, payload, headers=headers))
     if acks:
         await asyncio.wait_for(asyncio.gather(*acks), ACK_WAIT_S)
+    return len(acks)
 
 
 class SessionRelay(LogRelay):
@@ -67,7 +103,7 @@ class SessionRelay(LogRelay):
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
         role: str | None = None,
-        on_published: Callable[[list[Envelope[Any]]], None] | None = None,
+        on_published: Callable[[list[RecordedEvent]], None] | None = None,
     ) -> None:
         super().__init__(dsn, RELAY_NAME, metrics=metrics, batch_size=batch_size, role=role)
         self._js = js
@@ -76,12 +112,6 @@ class SessionRelay(LogRelay):
         self._on_published = on_published
 
     async def publish(self, batch: list[RecordedEvent]) -> None:
-        envelopes = [
-            decode_envelope(recorded, session_events)
-            for recorded in batch
-            if recorded.stream_id.startswith(SESSION_STREAM_PREFIX)
-        ]
-        await publish_all(self._js, self._subjects, envelopes)
-        self.published += len(envelopes)
+        self.published += await publish_recorded(self._js, self._subjects, batch)
         if self._on_published is not None:
-            self._on_published(envelopes)
+            self._on_published(batch)

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from papertape.common.settings import CommonSettings, Interval, Port, load_settings
+from papertape.contract.events.sessions import WARMUP_BARS
 
 
 class SignalSettings(CommonSettings, frozen=True, kw_only=True):
@@ -25,6 +26,13 @@ class SignalSettings(CommonSettings, frozen=True, kw_only=True):
     """How often runtime limits are checked and unanswered orders asked for again."""
     horizon: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
     """Bars after which an actionable signal that reached neither stop nor target is scored."""
+    bar_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    """The most bars handled as one batch (one append per session, one group commit)."""
+    bar_wait_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    """How long one fetch of bars waits for a first bar (a bar that came is handled at once,
+    with whatever came with it)."""
+    warmup_bars: Annotated[int, msgspec.Meta(ge=0, le=WARMUP_BARS)] = 200
+    """History bars a new session's strategies are warmed up with, per symbol (0: none)."""
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     history: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
     """Signals kept in memory for the signal-history query (the log keeps them all)."""

@@ -1,7 +1,12 @@
 """The append-only event log: streams, gap-free global positions, a hash chain, snapshots."""
 
 from papertape.common.eventlog.anchors import Anchor
-from papertape.common.eventlog.envelopes import decode_envelope, decode_metadata, new_event
+from papertape.common.eventlog.envelopes import (
+    decode_envelope,
+    decode_metadata,
+    envelope_of,
+    new_event,
+)
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
 from papertape.common.eventlog.memory import InMemoryEventLog
 from papertape.common.eventlog.port import (
@@ -42,6 +47,7 @@ __all__ = [
     "Verification",
     "decode_envelope",
     "decode_metadata",
+    "envelope_of",
     "event_hash",
     "new_event",
     "rebuild",

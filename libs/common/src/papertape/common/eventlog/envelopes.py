@@ -44,8 +44,13 @@ def decode_metadata(recorded: RecordedEvent) -> Metadata:
 
 def decode_envelope(recorded: RecordedEvent, codec: Codec[T]) -> Envelope[T]:
     """The stored event as an envelope of its current schema version (upcast on read)."""
+    return envelope_of(recorded, upcast(codec.decode(recorded.data)))
+
+
+def envelope_of(recorded: RecordedEvent, data: T) -> Envelope[T]:
+    """The stored event's envelope around ``data`` (its decoded data, or its stored bytes as
+    ``msgspec.Raw`` to pass them on as they are)."""
     meta = _metadata.decode(recorded.metadata)
-    data = upcast(codec.decode(recorded.data))
     return Envelope(
         event_id=EventId(recorded.event_id),
         stream_id=StreamId(recorded.stream_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
@@ -22,7 +22,10 @@ from papertape.common.eventlog.port import (
 class InMemoryEventLog:
     """EventLog, SnapshotStore and CheckpointStore held in lists and dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        """``clock`` gives the recorded time of an append (a backtest's market time; the wall
+        clock by default)."""
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._events: list[RecordedEvent] = []
         self._streams: dict[str, list[int]] = {}
         self._by_id: dict[str, int] = {}
@@ -46,7 +49,7 @@ class InMemoryEventLog:
             raise ConcurrencyError(stream_id, expected_version, actual)
         if any(event_id in self._by_id for event_id in ids) or len(set(ids)) != len(ids):
             raise DuplicateEventError(stream_id, "event ids stored already or repeated")
-        recorded_at = datetime.now(UTC)
+        recorded_at = self._clock()
         if self._events:  # like PostgreSQL's append: recorded times never run backwards
             recorded_at = max(recorded_at, self._events[-1].recorded_at)
         prev = self._events[-1].hash if self._events else GENESIS_HASH
@@ -87,6 +90,18 @@ class InMemoryEventLog:
             new.append(position)
             prev = digest
         return new
+
+    @classmethod
+    def of_recorded(cls, recorded: Iterable[RecordedEvent]) -> InMemoryEventLog:
+        """A log holding stored events exactly as they are (an export read back): their
+        positions and hashes are kept, not recomputed, so ``verify_log`` checks them."""
+        log = cls()
+        for event in recorded:
+            log._events.append(event)
+            position = len(log._events)
+            log._by_id[event.event_id] = position
+            log._streams.setdefault(event.stream_id, []).append(position)
+        return log
 
     def _replay(self, stream_id: str, ids: list[str]) -> list[int]:
         positions = [self._by_id.get(event_id) for event_id in ids]

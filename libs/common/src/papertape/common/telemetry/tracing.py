@@ -8,16 +8,19 @@ bus middleware, the gateway, the relays) reports to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from papertape.common.telemetry.subjects import subject_pattern
 
 _propagator = TraceContextTextMapPropagator()
 TRACES_EXPORTERS = ("none", "otlp")
@@ -72,6 +75,33 @@ def continuing(
     spans = tracer or trace.get_tracer("papertape")
     with spans.start_as_current_span(name, context=context_of(traceparent, tracestate), kind=kind):
         yield
+
+
+@contextmanager
+def consuming_batch(messages: Sequence[Any], namespace: str = "") -> Iterator[None]:
+    """A consumer span over a fetched batch, continuing the trace of its first message (the
+    others are linked): what the batch's handling sends, it sends within that trace."""
+    if not messages:
+        yield
+        return
+    first, *rest = messages
+    links = [Link(span.get_span_context()) for span in _spans_of(rest)]
+    spans = trace.get_tracer("papertape")
+    with spans.start_as_current_span(
+        f"{subject_pattern(first.subject, namespace)} process",
+        context=extract_context(first.headers),
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={"messaging.batch.message_count": len(messages)},
+    ):
+        yield
+
+
+def _spans_of(messages: Sequence[Any]) -> Iterator[trace.Span]:
+    for message in messages:
+        span = trace.get_current_span(extract_context(message.headers))
+        if span.get_span_context().is_valid:
+            yield span
 
 
 def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:

@@ -36,9 +36,15 @@ def wire_tag(class_name: str) -> str:
     return f"{snake(base)}.v{version}"
 
 
+_NAMES: dict[type[Any], str] = {}  # on every append and publish: a class's name is fixed
+
+
 def message_name(cls: type[Any]) -> str:
     """The versionless snake-case name of a message type (used in subjects and the log)."""
-    return snake(_split(cls.__name__)[0])
+    name = _NAMES.get(cls)
+    if name is None:
+        name = _NAMES[cls] = snake(_split(cls.__name__)[0])
+    return name
 
 
 def schema_version(cls: type[Any]) -> int:

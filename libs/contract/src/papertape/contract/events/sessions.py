@@ -31,7 +31,7 @@ from papertape.contract.bounds import (
 )
 from papertape.contract.events.account import AccountRef
 from papertape.contract.events.base import Command, Event, Query
-from papertape.contract.events.market import Timeframe
+from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.reports import Report
 from papertape.contract.events.signals import (
@@ -279,6 +279,21 @@ class SessionFillRecorded(SessionEventBase, frozen=True, kw_only=True):
     realized_pnl: Finite = Decimal(0)
 
 
+TRADES_SHOWN = 500
+"""The most round trips a session's view lists."""
+WARMUP_BARS = 500
+"""The most history bars one warm-up carries (per symbol)."""
+
+
+class SessionWarmedUp(SessionEventBase, frozen=True, kw_only=True):
+    """A symbol's strategy was fed the market's bar history before its first live bar, so its
+    indicators are ready at once (the bars are kept: a rebuilt session is fed them again)."""
+
+    symbol: Annotated[Symbol, NAME]
+    timeframe: Timeframe
+    bars: Annotated[tuple[BarClosed, ...], msgspec.Meta(max_length=WARMUP_BARS)]
+
+
 SessionEvent = (
     SessionStarted
     | SessionRefused
@@ -289,6 +304,7 @@ SessionEvent = (
     | SessionOrderPlaced
     | SessionOrderRefused
     | SessionFillRecorded
+    | SessionWarmedUp
 )
 SessionCommand = StartSession | PauseSession | ResumeSession | StopSession
 
@@ -357,6 +373,29 @@ class StrategyInfo(Report, frozen=True, kw_only=True):
     defaults: dict[str, Any]
 
 
+class SessionTrade(Report, frozen=True, kw_only=True):
+    """One round trip of a session: from the fill that opened a position to the one that
+    closed it (or, while open, its entry at the latest mark)."""
+
+    symbol: Symbol
+    side: OrderSide
+    """The entry's side: BUY a long, SELL a short."""
+    quantity: Decimal
+    """The largest the position was."""
+    entry_at: UtcTime
+    entry_price: Decimal
+    """The average price of the entry fills."""
+    exit_at: UtcTime | None = None
+    exit_price: Decimal | None = None
+    """The average price of the exit fills (None while open)."""
+    pnl: Decimal
+    """Realized P&L of the exits less every fee of the trade, in the account's currency (while
+    open: the unrealized P&L at the latest mark)."""
+    exit_reason: str = ""
+    """STOP_LOSS, TAKE_PROFIT (the bracket's legs), CLOSE or a reversal's SELL/BUY (the
+    session's close order), "" while open, ``account`` for an exit the session did not ask for."""
+
+
 class SessionView(Report, frozen=True, kw_only=True):
     """A session's status: configuration, running time, signals, orders, fills and P&L."""
 
@@ -393,6 +432,14 @@ class SessionView(Report, frozen=True, kw_only=True):
     max_drawdown: Decimal
     open_positions: dict[str, Decimal]
     version: int
+    unrealized_pnl: Decimal = Decimal(0)
+    """The session's open positions at the account's latest marks, in the account's currency."""
+    total_pnl: Decimal = Decimal(0)
+    """Realized (net of fees) plus unrealized P&L since the session started."""
+    marked_at: UtcTime | None = None
+    """When the marks the unrealized P&L is taken at were read (None: not yet)."""
+    closed_trades: tuple[SessionTrade, ...] = ()
+    """The session's round trips, oldest first (the latest ``TRADES_SHOWN``), then the open ones."""
 
 
 class SignalPage(Report, frozen=True, kw_only=True):

@@ -15,6 +15,7 @@ from typing import Annotated
 import msgspec
 
 from papertape.contract.bounds import (
+    FINITE,
     NAME,
     NON_NEGATIVE,
     TOKEN,
@@ -57,12 +58,12 @@ class Decision(enum.StrEnum):
     @property
     def opens(self) -> bool:
         """BUY and SELL open (or reverse) a position."""
-        return self in (Decision.BUY, Decision.SELL)
+        return self is Decision.BUY or self is Decision.SELL
 
     @property
     def closes(self) -> bool:
         """CLOSE, STOP_LOSS and TAKE_PROFIT close or reduce a position."""
-        return self in (Decision.CLOSE, Decision.STOP_LOSS, Decision.TAKE_PROFIT)
+        return self is Decision.CLOSE or self is Decision.STOP_LOSS or self is Decision.TAKE_PROFIT
 
 
 class ConfidenceLevel(enum.StrEnum):
@@ -88,6 +89,11 @@ class IndicatorValue(Bounded, frozen=True, kw_only=True):
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     value: Finite
+
+    def __post_init__(self) -> None:
+        # The generic check of Bounded, written out for the one field: a signal carries many.
+        if not FINITE.accepts(self.value):
+            raise ValueError(f"value {FINITE.problem(self.value)}")
 
 
 class SignalGenerated(Event, frozen=True, kw_only=True):

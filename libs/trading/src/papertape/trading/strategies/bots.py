@@ -13,7 +13,7 @@ is told it holds nothing: the same rule runs live and on replay (the recorded de
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ from papertape.contract.events.sessions import (
     SessionOrderRefused,
     SessionOrderRequested,
     SessionStatus,
+    SessionWarmedUp,
 )
 from papertape.contract.events.signals import (
     Decision,
@@ -49,14 +50,27 @@ from papertape.trading.strategies.signals import order_id, signal_of
 from papertape.trading.strategies.sizing import AccountRoom, order_quantity
 
 BotEvent = SessionEvent | SignalEvent
+StrategyFactory = Callable[[SessionState], Strategy]
+"""Builds a session's strategy for one symbol (a backtest's own class, or long/short)."""
+Room = AccountRoom | Callable[[], AccountRoom | None] | None
+"""The account's room, or how to find it when an order needs sizing (a backtest asks then)."""
+
+
+def built_in(state: SessionState) -> Strategy:
+    """The session's built-in strategy, as the signal service runs it."""
+    assert state.risk is not None
+    return build(state.strategy, parse_params(state.strategy, state.parameters), state.risk)
 
 
 class Bot:
     """One bot session, live or rebuilt."""
 
-    def __init__(self, *, horizon: int = DEFAULT_HORIZON) -> None:
+    def __init__(
+        self, *, horizon: int = DEFAULT_HORIZON, strategies: StrategyFactory = built_in
+    ) -> None:
         self.state = SessionState()
         self.horizon = horizon
+        self._build = strategies
         self.strategies: dict[str, Strategy] = {}
         self.pending: dict[str, list[Pending]] = {}
         self._symbol_set: frozenset[str] | None = None
@@ -67,10 +81,7 @@ class Bot:
     def strategy(self, symbol: str) -> Strategy:
         found = self.strategies.get(symbol)
         if found is None:
-            state = self.state
-            assert state.risk is not None
-            params = parse_params(state.strategy, state.parameters)
-            found = self.strategies[symbol] = build(state.strategy, params, state.risk)
+            found = self.strategies[symbol] = self._build(self.state)
         return found
 
     def wants(self, bar: BarClosed) -> bool:
@@ -90,7 +101,7 @@ class Bot:
         return self._symbol_set
 
     # --- live ------------------------------------------------------------------------------
-    def on_bar(self, bar: BarClosed, room: AccountRoom | None, now: datetime) -> list[BotEvent]:
+    def on_bar(self, bar: BarClosed, room: Room, now: datetime) -> list[BotEvent]:
         """The events a closed bar leads to, folded into the bot ([] for a bar it ignores)."""
         if not self.wants(bar):
             return []
@@ -117,7 +128,7 @@ class Bot:
         return events
 
     def _orders(
-        self, signal: SignalGenerated, room: AccountRoom | None, now: datetime
+        self, signal: SignalGenerated, room: Room, now: datetime
     ) -> tuple[SignalGenerated, list[SessionEvent]]:
         state = self.state
         if not state.auto_execute:
@@ -137,10 +148,12 @@ class Bot:
             minimum = state.risk.min_confidence
             why = f"confidence {signal.confidence} is below the session's minimum of {minimum}"
             return self._skip(signal, why), orders
-        opening = signal.symbol not in state.entries and not held
+        opening = not held and signal.symbol not in state.entries | state.entering()
         if opening and state.open_positions() >= state.risk.max_open_positions:
             why = f"{state.open_positions()} positions are open, the most the session allows"
             return self._skip(signal, why), orders
+        if callable(room):
+            room = room()
         if room is None:
             return self._skip(signal, "the account's equity is not known yet"), orders
         assert signal.entry is not None
@@ -200,8 +213,12 @@ class Bot:
 
     # --- folding ---------------------------------------------------------------------------
     def _fold(self, event: BotEvent, evaluation: Evaluation | None) -> None:
+        fresh = isinstance(event, SessionWarmedUp) and event.symbol not in self.state.last_bar
         evolve(self.state, event)
-        if isinstance(event, SignalGenerated):
+        if isinstance(event, SessionWarmedUp):
+            if fresh:
+                self._warm(event)
+        elif isinstance(event, SignalGenerated):
             if evaluation is not None and evaluation.decision.opens and not event.decision.opens:
                 self.strategy(event.symbol).flat()  # a setup the session did not take
             pending = self.pending.setdefault(event.symbol, [])
@@ -220,6 +237,13 @@ class Bot:
                 self.strategy(entry[0]).flat()
         elif isinstance(event, SessionFillRecorded):
             self._filled(event)
+
+    def _warm(self, warm_up: SessionWarmedUp) -> None:
+        """Feed the history to the symbol's strategy; what it would have held is not held."""
+        strategy = self.strategy(warm_up.symbol)
+        for bar in warm_up.bars:
+            strategy.on_bar(bar)
+        strategy.flat()
 
     def _filled(self, fill: SessionFillRecorded) -> None:
         entry = self._entries.get(fill.order_id)

@@ -15,14 +15,16 @@ cost more than the strategy itself. Live and rebuilt sessions run the same ``evo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from papertape.contract.events.base import message_name
-from papertape.contract.events.market import Timeframe
+from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.sessions import (
+    WARMUP_BARS,
     PauseSession,
     ResumeSession,
     RiskSettings,
@@ -38,11 +40,13 @@ from papertape.contract.events.sessions import (
     SessionStarted,
     SessionStatus,
     SessionStopped,
+    SessionWarmedUp,
     StartSession,
     StopSession,
     TradingMode,
 )
-from papertape.contract.events.signals import SignalEvent, SignalGenerated
+from papertape.contract.events.signals import Decision, SignalEvent, SignalGenerated
+from papertape.contract.ids import Symbol
 from papertape.trading.strategies.api import params_hash
 from papertape.trading.strategies.modes import risk_settings
 from papertape.trading.strategies.registry import (
@@ -50,6 +54,7 @@ from papertape.trading.strategies.registry import (
     normalized,
     parse_params,
 )
+from papertape.trading.strategies.trades import OUTSIDE, RoundTrips
 
 ZERO = Decimal(0)
 ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.ERROR})
@@ -76,6 +81,8 @@ class SessionState:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     version: int = 0
+    warmed: dict[str, int] = field(default_factory=dict)
+    """Per symbol, the history bars its strategy was warmed up with."""
     last_bar: dict[str, datetime] = field(default_factory=dict)
     """Per symbol, the start of the last bar evaluated: an older or equal one is a repeat."""
     signals: dict[str, int] = field(default_factory=dict)
@@ -90,6 +97,9 @@ class SessionState:
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
     positions: dict[str, Decimal] = field(default_factory=dict)
     """Signed quantities from the session's fills."""
+    exits: dict[str, str] = field(default_factory=dict)
+    """Orders that close a position (bracket legs and the session's closes) -> the reason."""
+    round_trips: RoundTrips = field(default_factory=RoundTrips)
     fill_ids: set[str] = field(default_factory=set)
     """Fills recorded (a fill reported again is not counted twice)."""
     fills: int = 0
@@ -109,8 +119,12 @@ class SessionState:
         return self.status in ENDED
 
     def open_positions(self) -> int:
-        """Positions held or being entered."""
-        return len({s for s, q in self.positions.items() if q} | self.entries)
+        """Positions held or being entered (an entry asked for and not answered yet too)."""
+        return len({s for s, q in self.positions.items() if q} | self.entries | self.entering())
+
+    def entering(self) -> set[str]:
+        """Symbols of entries asked for and not answered yet."""
+        return {o.symbol for o in self.requested.values() if not o.reduce_only}
 
     def position(self, symbol: str) -> Decimal:
         return self.positions.get(symbol, ZERO)
@@ -237,6 +251,37 @@ def failed(state: SessionState, error: str, now: datetime) -> list[SessionEvent]
     ]
 
 
+def warmed_up(
+    state: SessionState, symbol: str, history: Sequence[BarClosed], now: datetime
+) -> list[SessionEvent]:
+    """A symbol's warm-up from the market's bar history: the session's bars of the symbol
+    that had closed by ``now``, oldest first, before any live bar of it (nothing after one:
+    a strategy sees its bars in order)."""
+    if not state.started or state.ended or symbol not in state.symbols:
+        return []
+    if symbol in state.last_bar:
+        return []
+    bars = sorted(
+        {
+            b.start: b
+            for b in history
+            if b.symbol == symbol and b.timeframe == state.timeframe and b.end <= now
+        }.values(),
+        key=lambda b: b.start,
+    )[-WARMUP_BARS:]
+    if not bars:
+        return []
+    return [
+        SessionWarmedUp(
+            session_id=state.session_id,
+            ts=now,
+            symbol=Symbol(symbol),
+            timeframe=state.timeframe,
+            bars=tuple(bars),
+        )
+    ]
+
+
 # --- evolving ------------------------------------------------------------------------------
 
 
@@ -253,6 +298,11 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         state.requested[event.order_id] = event
         for leg in (event.order_id, f"{event.order_id}-sl", f"{event.order_id}-tp"):
             state.orders[leg] = event.symbol
+        if event.reduce_only:
+            state.exits[event.order_id] = str(event.decision)
+        else:
+            state.exits[f"{event.order_id}-sl"] = str(Decision.STOP_LOSS)
+            state.exits[f"{event.order_id}-tp"] = str(Decision.TAKE_PROFIT)
     elif isinstance(event, SessionOrderPlaced):
         placed = state.requested.pop(event.order_id, None)
         state.orders_placed += 1
@@ -287,6 +337,9 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
     elif isinstance(event, SessionStopped):
         state.status, state.reason, state.error = event.status, event.reason, event.error
         state.ended_at = event.ts
+    elif isinstance(event, SessionWarmedUp) and event.symbol not in state.last_bar:
+        state.last_bar[event.symbol] = event.bars[-1].start  # live bars come after these
+        state.warmed[event.symbol] = len(event.bars)
     return state
 
 
@@ -294,6 +347,7 @@ def _filled(state: SessionState, fill: SessionFillRecorded) -> None:
     if fill.fill_id in state.fill_ids:
         return
     state.fill_ids.add(fill.fill_id)
+    state.round_trips.on_fill(fill, state.exits.get(fill.order_id, OUTSIDE))
     sign = 1 if fill.side is OrderSide.BUY else -1
     position = state.position(fill.symbol) + sign * fill.quantity
     state.positions[fill.symbol] = position

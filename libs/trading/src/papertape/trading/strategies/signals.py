@@ -18,7 +18,7 @@ from papertape.contract.events.signals import (
     SignalGenerated,
 )
 from papertape.contract.ids import AccountId, derived_uuid7
-from papertape.contract.instruments import instrument_for
+from papertape.contract.instruments import Instrument, instrument_for
 from papertape.contract.money import quantize_places
 from papertape.trading.strategies.api import Evaluation
 from papertape.trading.strategies.confidence import clamp_score, level_of
@@ -33,7 +33,7 @@ def _ms(bar: BarClosed) -> int:
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
     """The deterministic id of the signal a session's strategy leaves on a bar."""
-    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe}:{bar.start.isoformat()}"
+    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{bar.start.isoformat()}"
     return derived_uuid7(key, _ms(bar))
 
 
@@ -43,9 +43,16 @@ def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
 
 
 def _value(x: float) -> Decimal | None:
+    """An indicator's float rounded (half to even) to ``INDICATOR_PLACES`` places."""
     if not math.isfinite(x) or abs(x) > _LIMIT:
         return None
-    return quantize_places(Decimal(repr(x)), INDICATOR_PLACES)
+    return Decimal(f"{x:.{INDICATOR_PLACES}f}")  # the float's exact value, correctly rounded
+
+
+def _price(instrument: Instrument, x: float | None) -> Decimal | None:
+    if x is None or not math.isfinite(x) or not 0 < x < _LIMIT:
+        return None
+    return instrument.price(Decimal(repr(x)))
 
 
 def signal_of(
@@ -59,15 +66,9 @@ def signal_of(
 ) -> SignalGenerated:
     """The signal of a strategy's evaluation of a bar."""
     instrument = instrument_for(bar.symbol)
-
-    def price(x: float | None) -> Decimal | None:
-        if x is None or not math.isfinite(x) or not 0 < x < _LIMIT:
-            return None
-        return instrument.price(Decimal(repr(x)))
-
     confidence = clamp_score(evaluation.confidence)
-    entry, stop = price(evaluation.entry), price(evaluation.stop)
-    targets = tuple(t for t in (price(x) for x in evaluation.targets) if t is not None)
+    entry, stop = _price(instrument, evaluation.entry), _price(instrument, evaluation.stop)
+    targets = tuple(t for x in evaluation.targets if (t := _price(instrument, x)) is not None)
     rr: float | None = None
     if evaluation.entry is not None and evaluation.stop is not None and evaluation.targets:
         rr = reward_to_risk(evaluation.entry, evaluation.stop, evaluation.targets[0])

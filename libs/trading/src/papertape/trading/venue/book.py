@@ -43,6 +43,20 @@ class SymbolBook:
     """Prices refused as jumps in a row (the band re-anchors when enough agree)."""
     """The last quote or bar matched: the same one delivered again is passed over."""
 
+    def idle(self) -> bool:
+        """No order of any kind here (pending, resting, triggered, trailing or expiring)."""
+        return not (
+            self.pending
+            or self.immediate
+            or self.buy_limits
+            or self.sell_limits
+            or self.buy_stops
+            or self.sell_stops
+            or self.trailing
+            or self.expiries
+            or self.brackets
+        )
+
     def wait(self, order: WorkingOrder) -> None:
         """Hold an order until it reaches the venue (its latency)."""
         order.slot = Slot.PENDING

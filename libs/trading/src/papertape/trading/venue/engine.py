@@ -151,6 +151,12 @@ class Venue:
         if book.last_market == bar:
             return []  # delivered again (at least once): it was walked already
         book.last_market = bar
+        if book.idle():
+            # Nothing to match, expire or trail: only the market moves (a backtest's usual bar).
+            book.in_session = bar.in_session
+            if bar.in_session:
+                book.observe(bar.close, VOLATILITY_ALPHA)
+            return []
         out: list[ExecutionReport] = []
         if not self._in_session(bar.symbol, book, bar.in_session, bar.end, out):
             return out

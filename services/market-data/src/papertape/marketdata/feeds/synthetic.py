@@ -208,6 +208,18 @@ class SyntheticFeed:
         self._time_scale = time_scale
         self._resume: dict[str, ResumePoint] = {}
 
+    def generator(self, start: datetime, interval: timedelta) -> SyntheticGenerator:
+        """The feed's walk (its models, seed and time scale) on a grid of its own, from a cold
+        start: what ``history`` replays of the time before the feed began."""
+        return SyntheticGenerator(
+            self._models,
+            seed=self._seed,
+            start=start,
+            interval=interval,
+            time_scale=self._time_scale,
+            source=self.name,
+        )
+
     def resume_after(self, bars: Iterable[BarClosed]) -> None:
         """Continue each bar's symbol from the bar's close, after its end (the bar store's
         last bars, on start)."""

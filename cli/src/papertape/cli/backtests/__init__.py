@@ -1,0 +1,1 @@
+"""``papertape backtest`` and ``compare``: bars in, the pure engine, files out."""
