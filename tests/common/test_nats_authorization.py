@@ -193,6 +193,29 @@ async def test_a_client_asks_the_services_and_reads_the_streams(
     assert portfolio.errors == []
 
 
+async def test_the_gateway_hears_what_the_notification_service_publishes_for_the_sockets(
+    secured_nats: SecuredNats, subjects: Subjects
+) -> None:
+    """The gateway relays ``notify.<account>`` to its sockets: its login may subscribe to it."""
+    heard: list[str] = []
+
+    async def keep(msg: Msg) -> None:
+        heard.append(msg.subject)
+
+    async with (
+        login(secured_nats, BusLogin.GATEWAY) as gateway,
+        login(secured_nats, BusLogin.NOTIFICATION) as notification,
+    ):
+        await gateway.nc.subscribe(subjects.all_notifications(), cb=keep)
+        await gateway.nc.flush()
+        await notification.nc.publish(subjects.notify("alice"), b"{}")
+        await notification.nc.flush()
+        await asyncio.sleep(SETTLE_S)
+    assert heard == [subjects.notify("alice")]
+    assert gateway.errors == []
+    assert notification.errors == []
+
+
 async def test_the_table_renders_a_server_configuration_that_starts(
     secured_nats: SecuredNats,
 ) -> None:

@@ -1,11 +1,12 @@
 """deploy/'s Prometheus, for real: its configuration and rules pass promtool, and scraping a
 stack that trades, every query of every provisioned dashboard panel returns series.
 
-The stack is portfolio, execution, signals, the gateway and market-data as processes, each
-with its /metrics on a free port, found by Prometheus through the file_sd targets the services
-write. A bot session buys a breakout from replayed quotes (the scenario of the bot-session
-end-to-end test), an order too big for the account is refused, HTTP requests go through the
-gateway; then each panel's PromQL must answer with at least one series, and every service's
+The stack is portfolio, execution, signals, the gateway, notification and market-data as
+processes, each with its /metrics on a free port, found by Prometheus through the file_sd
+targets the services write. A bot session buys a breakout from replayed quotes (the scenario of
+the bot-session end-to-end test), its fill goes to a webhook the test receives (a rule of the
+account), an order too big for the account is refused, HTTP requests go through the gateway;
+then each panel's PromQL must answer with at least one series, and every service's
 exposition passes ``promtool check metrics`` (Prometheus's naming lint: units, ``_total``).
 """
 
@@ -32,11 +33,12 @@ from tests.deploy.prometheus import (
 from tests.e2e.processes import replay_feed, running
 from tests.e2e.test_bot_session import ACC, BTC, SPEED, session_start, write_quotes
 from tests.e2e.test_trade_flow import until
-from tests.gateway.stack import running_stack
+from tests.gateway.stack import Stack, running_stack
+from tests.notification.conftest import SignedReceiver
 from tests.signals.conftest import SignalsClient
 
 MISSING = "Debian's prometheus package is not installed (apt-get install -y prometheus)"
-SERVICES = {"portfolio", "execution", "signals", "gateway", "market-data"}
+SERVICES = {"portfolio", "execution", "signals", "gateway", "notification", "market-data"}
 
 
 @pytest.mark.skipif(binary("promtool") is None, reason=MISSING)
@@ -63,13 +65,18 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
         "PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5",
         "PAPERTAPE_CLOCK_INTERVAL_S": "0.5",
     }
-    started_services = ("portfolio", "execution", "signals", "gateway")
-    async with running_stack(
-        nats_url, postgres_server_url, tmp_path, extra, services=started_services
-    ) as stack:
+    started_services = ("portfolio", "execution", "signals", "notification", "gateway")
+    receiver = SignedReceiver()
+    async with (
+        receiver.server,
+        running_stack(
+            nats_url, postgres_server_url, tmp_path, extra, services=started_services
+        ) as stack,
+    ):
         config = render_config(targets, tmp_path)
         async with running_prometheus(config, tmp_path) as prometheus:
             key = await stack.account(ACC)
+            await _fills_to_webhook(stack, key, receiver)
             bots = SignalsClient(stack.nc, stack.subjects)
             assert (await bots.command(session_start())).ok
             quotes = tmp_path / "quotes.csv"
@@ -77,6 +84,7 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
             feed = replay_feed(stack.env, str(quotes), BTC, speed=SPEED, bars="1m")
             async with running("marketdata", feed):
                 await until(lambda: _session_filled(bots), seconds=120)
+                await until(lambda: _received(receiver), seconds=60)
                 async with stack.client(key) as http:
                     refused = await http.post(
                         f"/api/v1/accounts/{ACC}/orders",
@@ -102,6 +110,22 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
     ]
     assert bus, "no bus metrics"
     assert not [line for line in bus if ACC in line or BTC in line], bus
+
+
+async def _fills_to_webhook(stack: Stack, key: str, receiver: SignedReceiver) -> None:
+    """A rule of the account: its fills to the test's webhook receiver."""
+    base = f"/api/v1/notifications/{ACC}"
+    async with stack.client(key) as http:
+        hook = {"kind": "webhook", "url": f"{receiver.server.url}/hook"}
+        added = await http.put(f"{base}/endpoints/hook", json=hook)
+        assert added.status_code == 200, added.text
+        receiver.secret = added.json()["secret"]
+        rule = {"happenings": ["fill"], "endpoints": ["hook"]}
+        assert (await http.put(f"{base}/rules/fills", json=rule)).status_code == 200
+
+
+async def _received(receiver: SignedReceiver) -> bool:
+    return bool(receiver.accepted)
 
 
 async def _session_filled(bots: SignalsClient) -> bool:

@@ -25,7 +25,15 @@ BODIES: dict[str, Any] = {
     "costs": {},
     "exits": {"stop_loss": "1"},
 }
-ACCOUNT_CHANNELS = ("orders", "fills", "positions", "account", "signals", "sessions")
+ACCOUNT_CHANNELS = (
+    "orders",
+    "fills",
+    "positions",
+    "account",
+    "signals",
+    "sessions",
+    "notifications",
+)
 
 
 def _routes(schema: dict[str, Any]) -> list[tuple[str, str]]:

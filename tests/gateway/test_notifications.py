@@ -1,10 +1,12 @@
 """Notifications through the gateway, over real HTTP, with portfolio, execution and the
 notification service as processes: an account's key sets its rules and endpoints (and no other
 account's), an order placed through the gateway that fills reaches the account's webhook,
-signed; an operator reads every account's dead letters."""
+signed; an operator reads every account's dead letters; notifications reach the account's
+sockets (the ``notifications`` channel) in order, and no other account's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import websockets
 
 from tests.gateway.stack import BTC, SERVICES, Stack, running_stack
 from tests.gateway.test_orders import _marked, until
@@ -88,3 +91,85 @@ async def test_an_accounts_key_sets_its_notifications_and_a_fill_reaches_its_web
         assert [r["rule_id"] for r in rules.json()] == ["fills"]
         letters = await admin.get("/api/v1/notifications/dead-letters")
         assert (letters.status_code, letters.json()) == (200, [])
+
+
+async def _subscribed(ws: Any, channel: str) -> None:
+    await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+    while (answer := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "subscribed":
+        assert answer["type"] != "error", answer
+    assert answer["channel"] == channel
+
+
+async def _read(ws: Any, into: list[dict[str, Any]]) -> None:
+    async for text in ws:
+        into.append(json.loads(text))
+
+
+async def test_notifications_reach_the_accounts_sockets_in_order_and_no_other_accounts(
+    stack: Stack,
+) -> None:
+    carol, dave = await stack.account("carol"), await stack.account("dave")
+    rule = {"happenings": ["fill"], "websocket": True}
+    for account, key in (("carol", carol), ("dave", dave)):
+        async with stack.client(key) as http:
+            answer = await http.put(f"/api/v1/notifications/{account}/rules/live", json=rule)
+            assert answer.status_code == 200, answer.text
+    seen: dict[str, list[dict[str, Any]]] = {"carol": [], "dave": []}
+    async with (
+        websockets.connect(
+            stack.ws_url, additional_headers={"Authorization": f"Bearer {carol}"}
+        ) as carol_ws,
+        websockets.connect(
+            stack.ws_url, additional_headers={"Authorization": f"Bearer {dave}"}
+        ) as dave_ws,
+        stack.client(carol) as http,
+    ):
+        for ws in (carol_ws, dave_ws):
+            assert json.loads(await ws.recv())["type"] == "connection_confirmed"
+            await _subscribed(ws, "notifications")
+        await _subscribed(carol_ws, "fills")
+        readers = [
+            asyncio.create_task(_read(carol_ws, seen["carol"])),
+            asyncio.create_task(_read(dave_ws, seen["dave"])),
+        ]
+        try:
+            await stack.quote(BTC, "99.99", "100.01")
+            await until(lambda: _marked(http, "carol"))
+            for n in range(3):
+                placed = await http.post(
+                    "/api/v1/accounts/carol/orders",
+                    json={"symbol": BTC, "side": "buy", "quantity": str(n + 1)},
+                )
+                assert placed.status_code == 201, placed.text
+
+            def of(account: str, kind: str) -> list[dict[str, Any]]:
+                return [m for m in seen[account] if m["type"] == kind]
+
+            async def all_notified() -> bool:
+                await stack.quote(BTC, "99.99", "100.01")
+                return (
+                    len(of("carol", "notification")) >= 3
+                    and len(of("carol", "trade_executed")) >= 3
+                )
+
+            await until(all_notified)
+            await asyncio.sleep(0.5)  # anything late or stray would have arrived by now
+        finally:
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    notes = of("carol", "notification")
+    fills = of("carol", "trade_executed")
+    assert len(notes) == 3, notes
+    assert {n["account_id"] for n in notes} == {"carol"}
+    assert [n["notification"]["happening"] for n in notes] == ["fill"] * 3
+    # In the account's order: the same order as its fills on the fills channel.
+    assert [n["notification"]["details"]["fill_id"] for n in notes] == [
+        f["event"]["fill_id"] for f in fills
+    ]
+    assert [n["notification"]["details"]["quantity"] for n in notes] == [
+        f["event"]["quantity"] for f in fills
+    ]
+    assert all(n["notification_id"] == n["notification"]["notification_id"] for n in notes)
+    assert of("dave", "notification") == []  # carol's notifications never reach dave's socket

@@ -1,9 +1,10 @@
 """A whole stack for the dashboard's browser tests, and headless Chromium driven by Playwright.
 
-The stack is every service as a process on real NATS and PostgreSQL: market-data's synthetic
-feed (BTCUSD and AAPL, four quotes a second) gives the chart its candles and the venue its
-prices. The browser is Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs
-it); Playwright never downloads one. Without it the tests skip and say so.
+The stack is every service as a process on real NATS and PostgreSQL (the notification service
+too, with two attempts per delivery): market-data's synthetic feed (BTCUSD and AAPL, four
+quotes a second) gives the chart its candles and the venue its prices. The browser is Debian's
+``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it); Playwright never downloads
+one. Without it the tests skip and say so.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ async def stack(
         "PAPERTAPE_SYMBOLS": "BTCUSD,AAPL",
         "PAPERTAPE_QUOTE_RATE": "4",
         "PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5",
+        # The notification service's: a failing webhook is a dead letter after two tries.
+        "PAPERTAPE_MAX_ATTEMPTS": "2",
+        "PAPERTAPE_BACKOFF_BASE_S": "0.2",
     }
     with tempfile.TemporaryDirectory(prefix="papertape-dashboard-") as folder:
         async with running_stack(
@@ -65,7 +69,7 @@ async def stack(
             postgres_server_url,
             Path(folder),
             extra=extra,
-            services=("marketdata", "signals", *SERVICES),
+            services=("marketdata", "signals", "notification", *SERVICES),
         ) as running:
             yield running
 

@@ -1,4 +1,5 @@
-"""The dashboard in headless Chromium on a running stack: log in, watch, trade, run a bot.
+"""The dashboard in headless Chromium on a running stack: log in, watch, trade, run a bot, be
+notified.
 
 Everything the tests see arrives without a reload: the page is loaded once per test.
 """
@@ -20,6 +21,7 @@ from papertape.contract.events.market import BarClosed, Timeframe
 from tests.gateway.dashboard.conftest import Screens
 from tests.gateway.stack import BTC, Stack
 from tests.gateway.test_deadletters import letters
+from tests.notification.conftest import SignedReceiver
 from tests.signals.test_service import publish_bar
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -376,3 +378,70 @@ async def test_without_the_chart_library_the_page_says_what_to_run_and_still_wor
     await expect(page.locator("#summary [data-field=equity]")).to_have_text("100000.00")
     await expect(page.locator("#last-price")).to_contain_text("bid", timeout=WAIT_MS)
     await screens.shot("no-chart-library")
+
+
+SECRET_SHOWN = re.compile(r"signing secret (\S+) \(shown this once")
+
+
+async def test_a_rule_added_from_the_page_toasts_a_fill_and_its_dead_letter_is_re_sent(
+    stack: Stack, page: Page, screens: Screens
+) -> None:
+    receiver = SignedReceiver(failures=2)  # down for both attempts, then back
+    key = await stack.account("notified")
+    async with receiver.server:
+        await log_in(page, stack, key)
+        panel = page.locator("#notifications-panel")
+        await expect(panel.locator("#rules tbody")).to_contain_text("none", timeout=WAIT_MS)
+
+        # A webhook: its signing secret is shown once, in the answer, and never listed.
+        await page.select_option("#endpoint-form [name=kind]", "webhook")
+        await expect(page.locator("#endpoint-form [name=email]")).to_be_hidden()
+        await submit(page, "#endpoint-form", endpoint_id="hook", url=f"{receiver.server.url}/hook")
+        result = page.locator("#endpoint-result")
+        await expect(result).to_contain_text("endpoint hook (webhook)", timeout=WAIT_MS)
+        await expect(result).to_have_attribute("data-ok", "true")
+        shown = SECRET_SHOWN.search(await result.inner_text())
+        assert shown, await result.inner_text()
+        receiver.secret = shown.group(1)
+        endpoint = page.locator("#endpoints tr[data-endpoint=hook]")
+        await expect(endpoint).to_contain_text("kept (never shown again)")
+        assert receiver.secret not in await page.locator("#endpoints").inner_text()
+
+        # A rule from the page: fills, on the page and to the webhook.
+        await page.fill("#rule-form [name=rule_id]", "fills")
+        await page.check("#rule-happenings input[value=fill]")
+        await page.check("#rule-endpoints input[value=hook]")
+        await page.click("#rule-form button[type=submit]")
+        await expect(page.locator("#rule-result")).to_have_text("rule fills: fill")
+        rule = page.locator("#rules tr[data-rule=fills]")
+        await expect(rule).to_contain_text("hook")
+        await screens.shot("rule-added")
+
+        # A fill: a toast on the page, without a reload.
+        await page.fill("#ticket [name=quantity]", "0.1")
+        await page.click("#ticket button[type=submit]")
+        await expect(page.locator("#ticket-result")).to_contain_text("placed", timeout=WAIT_MS)
+        toast = page.locator("#toasts .toast[data-happening=fill]")
+        await expect(toast).to_be_visible(timeout=WAIT_MS)
+        await expect(toast).to_contain_text("Filled: buy 0.1 BTCUSD")
+        await screens.shot("toast")
+
+        # The webhook refused both attempts: a dead letter, re-sent from the page once it is back.
+        letter = page.locator("#notify-dead-letters tbody tr[data-delivery]")
+        await expect(letter).to_have_count(1, timeout=WAIT_MS)
+        await expect(letter).to_contain_text("HTTP 503")
+        await letter.get_by_role("button", name="Re-send").click()
+        await expect(page.locator("#resend-result")).to_contain_text("re-sent", timeout=WAIT_MS)
+        delivered = page.locator("#deliveries tr[data-status=delivered]")
+        await expect(delivered).to_have_count(1, timeout=WAIT_MS)
+        await expect(delivered).to_contain_text("hook (webhook)")
+        await expect(page.locator("#notify-dead-letters tbody")).to_contain_text("none")
+        assert len(receiver.accepted) == 1
+        assert [status for status, _ in receiver.refused] == [503, 503]
+        await screens.shot("re-sent")
+
+        await rule.get_by_role("button", name="Remove").click()
+        await expect(rule).to_be_hidden(timeout=WAIT_MS)
+        await expect(page.locator("#rule-result")).to_have_text("removed rule fills")
+    async with stack.client(key) as http:
+        assert (await http.get("/api/v1/notifications/notified/rules")).json() == []

@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from papertape.contract.events.notifications import Happening
 from papertape.gateway.dashboard import vendor
 from papertape.gateway.dashboard.routes import STATIC_DIR, dashboard_routes
 
@@ -74,3 +75,11 @@ def test_no_script_of_the_page_writes_markup_from_a_string() -> None:
         if MARKUP_SINKS.search(path.read_text())
     }
     assert offenders == {}
+
+
+def test_the_notifications_panel_offers_every_happening_of_the_contract() -> None:
+    script = (STATIC_DIR / "js" / "notifications.js").read_text()
+    listed = re.search(r"export const HAPPENINGS = \[(.*?)\];", script, re.S)
+    assert listed, "no HAPPENINGS list in notifications.js"
+    offered = re.findall(r'"([a-z_]+)"', listed.group(1))
+    assert offered == [h.value for h in Happening]

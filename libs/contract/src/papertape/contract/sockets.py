@@ -21,6 +21,7 @@ from papertape.contract.bounds import NAME, TOKEN, Bounded, Limit, Text, UtcTime
 from papertape.contract.events.account import AccountEvent, OrderFilledV2
 from papertape.contract.events.base import snake
 from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.notifications import Notified
 from papertape.contract.events.reports import (
     AccountSummary,
     ClosedTrade,
@@ -50,11 +51,12 @@ class Channel(enum.StrEnum):
     PRICES = "prices"
     SIGNALS = "signals"
     SESSIONS = "sessions"
+    NOTIFICATIONS = "notifications"
 
 
 ACCOUNT_CHANNELS = frozenset(
     {Channel.ORDERS, Channel.FILLS, Channel.POSITIONS, Channel.ACCOUNT, Channel.SIGNALS}
-    | {Channel.SESSIONS}
+    | {Channel.SESSIONS, Channel.NOTIFICATIONS}
 )
 
 
@@ -261,6 +263,19 @@ class SessionUpdate(SessionMessage, frozen=True, kw_only=True):
     event: SessionEvent
 
 
+class Notification(SocketMessage, frozen=True, kw_only=True):
+    """Something one of the account's rules (with ``websocket`` on) asked to be told about.
+
+    The ``notifications`` channel is live, in the order the notification service published
+    them for the account (``since_version`` replays nothing: the delivery log keeps the rest).
+    """
+
+    account_id: AccountId
+    notification_id: str
+    occurred_at: UtcTime
+    notification: Notified
+
+
 class TradeHistory(SocketMessage, frozen=True, kw_only=True):
     """The answer to ``request_trade_history``."""
 
@@ -319,6 +334,7 @@ ServerMessage = (
     | AiThought
     | SignalAlert
     | SessionUpdate
+    | Notification
     | TradeHistory
     | OpenPositions
     | PerformanceUpdate
@@ -347,6 +363,7 @@ SOCKET_TYPES: tuple[type[SocketMessage], ...] = (
     AiThought,
     SignalAlert,
     SessionUpdate,
+    Notification,
     TradeHistory,
     OpenPositions,
     PerformanceUpdate,

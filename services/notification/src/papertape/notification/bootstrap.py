@@ -15,6 +15,7 @@ from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import restart_on_failure, stop_tasks
+from papertape.common.telemetry.deliveries import DeliveryMetrics
 from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
 from papertape.notification import handlers
 from papertape.notification.book import RuleBook
@@ -24,6 +25,7 @@ from papertape.notification.channels.telegram import TelegramChannel
 from papertape.notification.channels.webhooks import WebhookChannel
 from papertape.notification.dispatcher import Dispatcher
 from papertape.notification.notifier import Notifier
+from papertape.notification.outcomes import Outcomes
 from papertape.notification.secrets import Secrets
 from papertape.notification.settings import NotificationSettings, read_settings
 from papertape.notification.store import Attempt, Delivery, DeliveryStore
@@ -59,6 +61,7 @@ class NotificationService:
             budget=settings.max_attempts,
             log=self.runtime.log,
         )
+        self.outcomes = Outcomes(DeliveryMetrics(self.runtime.metrics.registry))
         self.webhooks = WebhookChannel(settings.timeout_s)
         self.telegram = TelegramChannel(settings.telegram_base_url, settings.timeout_s)
         channels: dict[EndpointKind, Channel] = {
@@ -96,6 +99,7 @@ class NotificationService:
     def _count(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus) -> None:
         outcome = "ok" if attempt.ok else ("dead" if status is DeliveryStatus.DEAD else "retry")
         self.runtime.metrics.handled.labels(SERVICE, f"deliver_{delivery.kind}", outcome).inc()
+        self.outcomes.count(delivery.kind, attempt, status)
 
     async def start(self) -> None:
         """Rebuild the rules, connect, start the dispatcher and the watch loop."""

@@ -4,10 +4,12 @@ Account events are read from the subjects of the ACCOUNTS stream (``acct.>``) as
 publishes them, one at a time in log order, so each account's events arrive in order; quotes
 from ``md.quote.*``; signals (``signal.>``) and bot sessions' events (``session.>``) from
 SIGNALS, in the signal service's log order, for the account each session trades
-(``sockets.bots``). A message is decoded once, looked up once in the index of followers by
-topic, encoded and framed once per socket message, and the same frame is written to each
-follower's connection (``sockets.frames``) or, when that connection does not take writes now,
-put in the follower's bounded buffer for its own writer task: the loop never awaits.
+(``sockets.bots``); notifications from ``notify.*`` (core NATS, as the notification service
+publishes them: one subscription, so each account's arrive in its order). A message is
+decoded once, looked up once in the index of followers by topic, encoded and framed once per
+socket message, and the same frame is written to each follower's connection
+(``sockets.frames``) or, when that connection does not take writes now, put in the follower's
+bounded buffer for its own writer task: the loop never awaits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from papertape.contract.codec import Codec, encode, upcast
 from papertape.contract.events.account import AccountEvent, OrderFilledV2
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.notifications import NotificationEvent, Notified
 from papertape.contract.events.portfolio import GetClosedTrades
 from papertape.contract.events.reports import ClosedTrade
 from papertape.contract.events.sessions import SessionEvent
@@ -31,6 +34,7 @@ from papertape.contract.ids import AccountId, Actor
 from papertape.contract.sockets import (
     AccountEventMessage,
     Channel,
+    Notification,
     PriceUpdate,
     SocketMessage,
     TradeClosed,
@@ -48,6 +52,9 @@ _events: Codec[Envelope[AccountEvent]] = Codec(Envelope[AccountEvent])
 _quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
 _signals: Codec[Envelope[SignalEvent]] = Codec(Envelope[SignalEvent])
 _sessions: Codec[Envelope[SessionEvent]] = Codec(Envelope[SessionEvent])
+_notifications: Codec[Envelope[Notified | NotificationEvent]] = Codec(
+    Envelope[Notified | NotificationEvent]
+)
 _HUB = Actor("gateway:sockets")
 
 
@@ -83,6 +90,7 @@ class Hub:
             await nc.subscribe(subjects.all_quotes(), cb=self._on_quote),
             await nc.subscribe(subjects.all_signals(), cb=self._on_signal),
             await nc.subscribe(subjects.all_session_events(), cb=self._on_session),
+            await nc.subscribe(subjects.all_notifications(), cb=self._on_notification),
         ]
         # After subscribing (a session started meanwhile is seen live), and in the background:
         # a signal service that is slow to answer does not hold up the gateway's start.
@@ -177,6 +185,20 @@ class Hub:
         self._fan_out(topic, thought(signal, version, at))
         if (actionable := alert(signal, version, at)) is not None:
             self._fan_out(topic, actionable)
+
+    async def _on_notification(self, msg: Msg) -> None:
+        if not self.followers.any_on(Channel.NOTIFICATIONS):
+            return
+        notified = _notifications.decode(msg.data).data
+        if not isinstance(notified, Notified):
+            return  # a change of rules or endpoints: the REST routes tell those
+        message = Notification(
+            account_id=notified.account_id,
+            notification_id=notified.notification_id,
+            occurred_at=notified.ts,
+            notification=notified,
+        )
+        self._fan_out((Channel.NOTIFICATIONS, notified.account_id), message)
 
     async def _on_session(self, msg: Msg) -> None:
         self.bots.route(_sessions.decode(msg.data))

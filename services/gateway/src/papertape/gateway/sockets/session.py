@@ -62,7 +62,7 @@ from papertape.gateway.sockets.messages import messages_for
 
 SLOW_CLIENT = 4008
 SLOW_REASON = "too slow: buffer full"
-LIVE_CHANNELS = frozenset({Channel.SIGNALS, Channel.SESSIONS})
+LIVE_CHANNELS = frozenset({Channel.SIGNALS, Channel.SESSIONS, Channel.NOTIFICATIONS})
 """Channels without a replay: their messages are not the account's events."""
 _PAGE = 500
 

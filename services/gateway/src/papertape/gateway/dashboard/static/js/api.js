@@ -54,6 +54,7 @@ export async function request(method, path, { params, body, text = false, key } 
 
 export const get = (path, params, options = {}) => request("GET", path, { params, ...options });
 export const post = (path, body) => request("POST", path, { body });
+export const put = (path, body) => request("PUT", path, { body });
 export const del = (path) => request("DELETE", path);
 
 /** Path segments are escaped: a symbol or an id never changes the route. */

@@ -7,6 +7,7 @@ import { ApiError, forgetKey, get, refusal, storeKey, storedKey } from "./api.js
 import { Bots, showSignal } from "./bots.js";
 import { PriceChart, chartLibrary, inert } from "./chart.js";
 import { byId, el } from "./dom.js";
+import { Notifications } from "./notifications.js";
 import { paced } from "./pace.js";
 import { Live } from "./socket.js";
 import { Ticket } from "./ticket.js";
@@ -39,6 +40,8 @@ class Dashboard {
       BOOK_EVERY_MS,
     );
     this.ticket = new Ticket(this, this.refreshBook);
+    this.notifications = new Notifications(this, onError);
+    this.refreshDeliveries = paced(() => this.notifications.loadLog().catch(onError), ACCOUNT_EVERY_MS);
     let connections = 0;
     this.live = new Live(key, (state) => {
       const status = byId("live-status");
@@ -80,6 +83,11 @@ class Dashboard {
       else this.refreshSummary();
     });
     live.on("trade_closed", (m) => mine(m) && this.refreshAccount());
+    live.on("notification", (m) => {
+      if (!mine(m)) return;
+      this.notifications.toast(m.notification);
+      this.refreshDeliveries();
+    });
     for (const type of ["signal_alert", "session_update"]) {
       live.on(type, () => this.bots.load().catch((e) => this.fail(e)));
     }
@@ -90,6 +98,8 @@ class Dashboard {
     byId("symbol-select").addEventListener("change", (e) => this.selectSymbol(e.target.value));
     byId("timeframe-select").addEventListener("change", () => this.loadBars().catch((e) => this.fail(e)));
     setInterval(() => this.bots.load().catch((e) => this.fail(e)), SESSIONS_EVERY_MS);
+    // Retries and re-sends change the delivery log without a notification to say so.
+    setInterval(() => this.accountId && this.refreshDeliveries(), SESSIONS_EVERY_MS);
   }
 
   async start() {
@@ -123,12 +133,16 @@ class Dashboard {
   }
 
   async selectAccount(accountId) {
-    const channels = ["account", "orders", "positions", "fills"];
+    const channels = ["account", "orders", "positions", "fills", "notifications"];
     if (this.accountId) for (const channel of channels) this.live.unsubscribe({ channel, account_id: this.accountId });
     this.accountId = accountId;
     byId("account-select").value = accountId;
     this.chart.clearFills();
-    await Promise.all([this.panels.load(accountId), this.bots.load()]);
+    await Promise.all([
+      this.panels.load(accountId),
+      this.bots.load(),
+      this.notifications.load().catch((e) => this.fail(e)),
+    ]);
     // From the version the panels were read at: nothing between the read and the subscription
     // is missed, and a reconnect resumes from there too.
     const version = this.panels.version ?? 0;
@@ -137,6 +151,7 @@ class Dashboard {
     this.live.subscribe({ channel: "positions", account_id: accountId, since_version: version });
     const since = Math.max(0, version - FILL_HISTORY_EVENTS);
     this.live.subscribe({ channel: "fills", account_id: accountId, since_version: since });
+    this.live.subscribe({ channel: "notifications", account_id: accountId });  // live only
   }
 
   async selectSymbol(symbol) {
