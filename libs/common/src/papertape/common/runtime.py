@@ -17,12 +17,16 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
-from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats import NatsBroker
+from faststream.nats.message import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from opentelemetry.trace import SpanKind
 
+from papertape.common.bus.batches import BatchPuller
 from papertape.common.bus.deadletters import (
     EXHAUSTED,
     MALFORMED,
@@ -31,11 +35,12 @@ from papertape.common.bus.deadletters import (
     is_transient,
 )
 from papertape.common.clock import Clock, SystemClock
+from papertape.common.lanes import in_lanes
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
 from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
-from papertape.common.telemetry.tracing import configure_tracing
+from papertape.common.telemetry.tracing import configure_tracing, extract_context
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
@@ -216,6 +221,58 @@ class ServiceRuntime:
                 return result
 
             return run
+
+        return decorate
+
+    def pull_in_lanes(
+        self,
+        name: str,
+        subject: str,
+        *,
+        stream: str,
+        durable: str,
+        lane: Callable[[str], str],
+        batch: int = 256,
+        ack_wait: float = 30,
+    ) -> Callable[[Handler[object]], BatchPuller]:
+        """A durable pull consumer handled in batches, in lanes, each message guarded.
+
+        Batches come as soon as anything is there (``BatchPuller``); a batch is split into
+        lanes by ``lane(subject)`` (an account's reports): one lane's messages are handled in
+        the order the stream holds them, the lanes concurrently, so their effects share a
+        group commit. Each message goes through ``guarded`` on its own (its own span from its
+        headers, retries and dead letter) and is acknowledged as soon as it was handled.
+        ``run()`` the returned puller once the runtime is connected.
+        """
+        tracer = self.tracer_provider.get_tracer("papertape.common.runtime")
+
+        def decorate(handler: Handler[object]) -> BatchPuller:
+            one = self.guarded(name)(handler)
+
+            async def each(raw: Msg) -> None:
+                msg = NatsMessage(
+                    raw_message=raw, body=raw.data, headers=raw.headers or {}, reply_to=raw.reply
+                )
+                with tracer.start_as_current_span(
+                    f"{raw.subject} process",
+                    context=extract_context(raw.headers),
+                    kind=SpanKind.CONSUMER,
+                ):
+                    await one(msg)
+                await msg.ack()  # a no-op when the guard NACKed it
+
+            async def handle(messages: list[Msg]) -> None:
+                await in_lanes(messages, lambda raw: lane(raw.subject), each)
+
+            return BatchPuller(
+                lambda: self.js,
+                subject,
+                handle,
+                stream=stream,
+                durable=durable,
+                config=self.consumer_config(ack_wait=ack_wait),
+                batch=batch,
+            )
 
         return decorate
 

@@ -50,8 +50,8 @@ class Portfolio:
         self.marks = MarkBook(settings.price_band)
         self.relay: AccountRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        handlers.register(self.runtime, self.book, self.marks, log)
-        handlers.register_execution(self.runtime, self.book, self.marks)
+        handlers.register(self.runtime, self.book, self.marks, log, settings)
+        self.reports = handlers.register_execution(self.runtime, self.book, self.marks, settings)
 
     async def start(self) -> None:
         """Rebuild every account, connect the bus, start the relay and the mark timer."""
@@ -73,6 +73,7 @@ class Portfolio:
         )
         self._tasks = [
             asyncio.create_task(self._relay_forever(), name="relay"),
+            asyncio.create_task(self._reports_forever(), name="execution reports"),
             self.runtime.every(
                 "persisting marks", self.settings.mark_interval_s, self._persist_marks
             ),
@@ -86,6 +87,14 @@ class Portfolio:
         restarts = self.runtime.metrics.handled.labels(SERVICE, "relay", "restart")
         await restart_on_failure(
             self.relay.run, what="the relay", log=self.runtime.log, on_restart=restarts.inc
+        )
+
+    async def _reports_forever(self) -> None:
+        """Keep applying execution reports: a failed pull loop resumes where the durable
+        consumer stands (what was not acknowledged comes again)."""
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "execution_report", "restart")
+        await restart_on_failure(
+            self.reports.run, what="the reports", log=self.runtime.log, on_restart=restarts.inc
         )
 
     async def _open_demo_account(self) -> None:
