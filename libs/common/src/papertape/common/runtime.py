@@ -8,14 +8,16 @@ supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanl
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from faststream._internal.context.context_type import Context as ContextField
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
@@ -47,6 +49,34 @@ from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+class _MessageOnTheLoop(ContextField):
+    """FastStream's ``Context("message")``, resolved on the event loop.
+
+    fast_depends runs a custom field's synchronous ``use`` in a worker thread, so a handler
+    taking ``NatsMessage`` (``Context("message")``) sent every message through a thread hop:
+    two context switches and a lock per message, the largest cost in a busy service. An
+    ``async use`` is awaited where it is.
+    """
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return super().use(**kwargs)
+
+
+Message = Annotated[NatsMessage, _MessageOnTheLoop("message")]
+"""The message a handler takes, without a thread hop; the runtime's wrappers declare it."""
+_TAKES_MESSAGE = inspect.Signature(
+    [inspect.Parameter("msg", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Message)]
+)
+
+
+def _takes_message(run: H) -> H:
+    """Tell FastStream ``run`` takes the message (not the wrapped handler's annotation)."""
+    run.__signature__ = _TAKES_MESSAGE  # type: ignore[attr-defined]
+    return run
+
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
@@ -220,7 +250,7 @@ class ServiceRuntime:
                 self.metrics.handled.labels(self.service, name, "ok").inc()
                 return result
 
-            return run
+            return _takes_message(run)
 
         return decorate
 
@@ -342,7 +372,7 @@ class ServiceRuntime:
                         time.perf_counter() - started
                     )
 
-            return run
+            return _takes_message(run)
 
         return decorate
 
