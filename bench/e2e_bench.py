@@ -1,8 +1,11 @@
 """Benchmark: the running stack end to end, from a quote to the recorded fill.
 
-Every service is a process of its own (``python -m papertape.<service>``: market-data,
-execution, portfolio, gateway) on the real NATS and PostgreSQL, on a scratch database and
-namespace. market-data's synthetic feed publishes quotes at a fixed total rate; concurrent
+Every service is a process of its own (``python -m papertape.<service>``: execution,
+portfolio, gateway) on the real NATS and PostgreSQL, on a scratch database and namespace.
+The bench is the market: it publishes quotes onto the MARKET stream at a fixed total rate,
+spread over eight symbols, each stamped with the wall time it is sent (market-data's own
+publisher is measured by bench/marketdata_bench.py; here the rate and the stamps must be
+exact, and under load its synthetic feed sends in bursts of its ack window); concurrent
 clients place market orders (``portfolio.command`` requests, as the gateway and the bots send
 them) on a few accounts, each client waiting for its answer before the next; WebSocket
 clients follow the accounts' fills through the gateway. A market order is filled by the next
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -49,6 +53,7 @@ from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
 from papertape.contract.events.envelope import Request
+from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, Actor, OrderId, Symbol
 from papertape.contract.limits import RiskLimits
@@ -61,8 +66,18 @@ WINDOW_S = float(os.environ.get("PAPERTAPE_BENCH_WINDOW_S", "20"))
 WARMUP_S = 3.0
 DRAIN_S = 60.0
 SOCKETS = 8  # one WebSocket per account, for the first accounts
-SERVICES = ("portfolio", "execution", "gateway", "market-data")
-MARKET_SYMBOLS = 8  # market-data's default symbols; the rate is spread over them
+SERVICES = ("portfolio", "execution", "gateway")
+MARKET = {  # symbol: (price, decimals); the quote rate is spread over them
+    "BTCUSD": (60000.0, 2),
+    "ETHUSD": (3000.0, 2),
+    "EURUSD": (1.1, 5),
+    "GBPUSD": (1.3, 5),
+    "USDJPY": (150.0, 3),
+    "AAPL": (190.0, 2),
+    "MSFT": (420.0, 2),
+    "SPY": (520.0, 2),
+}
+TICK_S = 0.005
 ORDERED = ((Symbol("BTCUSD"), Decimal("0.001")), (Symbol("ETHUSD"), Decimal("0.01")))
 LIMITS = RiskLimits(
     max_position_pct=Decimal(10000),
@@ -232,6 +247,48 @@ async def insert_baseline(dsn: str, seconds: float = 3.0) -> float:
         await conn.close()
 
 
+class QuoteFeed:
+    """Quotes at ``rate`` per second in all, a random walk per symbol, stamped when sent."""
+
+    def __init__(self, nc: Any, subjects: Subjects, rate: float) -> None:
+        self._nc, self._subjects, self._rate = nc, subjects, rate
+        self._prices = {symbol: price for symbol, (price, _) in MARKET.items()}
+        self._random = random.Random(12)
+        self.sent = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        symbols = list(MARKET)
+        while True:
+            due = int((loop.time() - began) * self._rate)
+            for n in range(self.sent, due):
+                await self._nc.publish(*self._quote(symbols[n % len(symbols)]))
+            self.sent = max(self.sent, due)
+            await asyncio.sleep(TICK_S)
+
+    def _quote(self, symbol: str) -> tuple[str, bytes]:
+        price, places = self._prices[symbol], MARKET[symbol][1]
+        price *= 1 + self._random.gauss(0, 0.0002)
+        self._prices[symbol] = price
+        tick = Decimal(1).scaleb(-places)
+        mid = Decimal(repr(price)).quantize(tick)
+        now = datetime.now(UTC)
+        quote = QuoteReceived(
+            symbol=Symbol(symbol),
+            bid=mid - tick,
+            ask=mid + tick,
+            bid_size=Decimal(1000),
+            ask_size=Decimal(1000),
+            last=mid,
+            volume=Decimal(10),
+            ts_event=now,
+            ts_init=now,
+            source="bench",
+        )
+        return self._subjects.quote(symbol), encode(quote)
+
+
 class Clients:
     """Concurrent clients placing market orders, each waiting for its answer."""
 
@@ -265,8 +322,9 @@ class Clients:
             )
             started = time.perf_counter()
             reply = json.loads((await self._nc.request(self._subject, _request(order), 30)).data)
-            if not reply["ok"] or reply["result"]["events"][0]["data"]["type"] != "order_placed.v1":
-                code = reply.get("error_code") or reply["result"]["events"][0]["data"]["type"]
+            decided = reply["result"]["events"][0]["data"] if reply["ok"] else {}
+            if decided.get("type") != "order_placed.v1":
+                code = reply.get("error_code") or str(decided.get("reason_code"))
                 self.refused[code] = self.refused.get(code, 0) + 1
                 continue
             self.answered += 1
@@ -350,7 +408,6 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         "PAPERTAPE_NAMESPACE": subjects.namespace,
         "PAPERTAPE_METRICS_PORT": "-1",
         "PAPERTAPE_LOG_LEVEL": "WARNING",
-        "PAPERTAPE_QUOTE_RATE": str(QUOTES_PER_S / MARKET_SYMBOLS),
         "PAPERTAPE_HTTP_PORT": "0",
         "PAPERTAPE_KEYS_FILE": str(folder / "keys.json"),
         "PAPERTAPE_RATE_PER_SECOND": "0",
@@ -376,6 +433,8 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
 async def _measure(
     stack: Stack, nc: Any, db: asyncpg.Connection, subjects: Subjects, folder: Path
 ) -> list[dict[str, Any]]:
+    feed = QuoteFeed(nc, subjects, QUOTES_PER_S)
+    feeding = asyncio.create_task(feed.run())
     for a in range(ACCOUNTS):
         for body in (
             OpenAccount(account_id=AccountId(f"acc{a}"), name="e2e", initial_cash=Decimal(10**9)),
@@ -413,6 +472,7 @@ async def _measure(
     # --- drain: every answered order filled, every event relayed -----------------------------
     clients.stop()
     await placing
+    feeding.cancel()
     counts = await _log_counts(db)
     deadline = time.perf_counter() + DRAIN_S
     while time.perf_counter() < deadline and counts["filled_orders"] < clients.answered:
