@@ -170,19 +170,23 @@ class Usage:
         self._rss = {name: p.memory_info().rss for name, p in self._procs.items()}
         self._started = time.perf_counter()
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self, orders: int) -> list[dict[str, Any]]:
+        """Cores used, CPU per order answered (robust to a busy machine), memory."""
         seconds = time.perf_counter() - self._started
-        out = []
+        out, total = [], 0.0
         for name, proc in self._procs.items():
             key = name.replace("-", "_")
-            cores = (_cpu(proc) - self._cpu[name]) / seconds
+            used = _cpu(proc) - self._cpu[name]
+            total += used
             rss = proc.memory_info().rss
             out += [
-                _rec(f"e2e.{key}.cpu_cores", cores, "cores", False),
+                _rec(f"e2e.{key}.cpu_cores", used / seconds, "cores", False),
+                _rec(f"e2e.{key}.cpu_ms_per_order", used * 1e3 / max(orders, 1), "ms", False),
                 _rec(f"e2e.{key}.rss_mb_end", rss / 2**20, "MiB", False),
                 _rec(f"e2e.{key}.rss_mb_growth", (rss - self._rss[name]) / 2**20, "MiB", False),
             ]
-        return out
+        per_order = total * 1e3 / max(orders, 1)
+        return [_rec("e2e.services.cpu_ms_per_order", per_order, "ms", False), *out]
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -466,9 +470,9 @@ async def _measure(
     ended_at = await db.fetchval("SELECT clock_timestamp()")
     quotes = (await js.stream_info(market)).state.last_seq - first_seq
     consumer = await js.consumer_info(market, subjects.durable("execution", "market"))
-    records = usage.records()
-    ws_window = list(ws_delays)
     orders = clients.answered - answered
+    records = usage.records(orders)
+    ws_window = list(ws_delays)
     # --- drain: every answered order filled, every event relayed -----------------------------
     clients.stop()
     await placing

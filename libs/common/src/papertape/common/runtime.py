@@ -24,6 +24,7 @@ from faststream.nats.message import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from opentelemetry.trace import SpanKind
@@ -305,6 +306,33 @@ class ServiceRuntime:
             )
 
         return decorate
+
+    async def follow(
+        self, name: str, subject: str, handle: Callable[[bytes], object]
+    ) -> Subscription:
+        """A core NATS subscription for a firehose (every quote of every symbol), once connected.
+
+        FastStream's per-message machinery (a span, the bus metrics, dependency injection)
+        costs more than a quote's whole handling; here each message is only counted
+        (``papertape_messages_handled_total``), and one that fails is dead-lettered with its
+        reason, as ``guarded`` does on core NATS. ``handle`` takes the payload and must not
+        wait: it runs in the order messages arrive.
+        """
+        ok = self.metrics.handled.labels(self.service, name, "ok")
+        dead = self.metrics.handled.labels(self.service, name, "dead_lettered")
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                handle(msg.data)
+            except Exception as error:
+                dead.inc()
+                await self.dead_letter(msg.subject, msg.data, msg.headers, error)
+            else:
+                ok.inc()
+
+        return await self.broker.connection.subscribe(
+            subject, cb=on_message, pending_msgs_limit=1_000_000
+        )
 
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+
+from nats.aio.subscription import Subscription
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import SnapshotPolicy
@@ -49,6 +52,7 @@ class Portfolio:
         )
         self.marks = MarkBook(settings.price_band)
         self.relay: AccountRelay | None = None
+        self._quotes: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         handlers.register(self.runtime, self.book, self.marks, log, settings)
         self.reports = handlers.register_execution(self.runtime, self.book, self.marks, settings)
@@ -60,6 +64,7 @@ class Portfolio:
             "rebuilt %d accounts from %d events in %.3fs", accounts, events, seconds
         )
         await self.runtime.connect()
+        self._quotes = await handlers.follow_quotes(self.runtime, self.marks)
         seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
         self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
         await self._open_demo_account()
@@ -125,6 +130,10 @@ class Portfolio:
             self.relay.stop()
         await stop_tasks(self._tasks)
         self._tasks = []
+        if self._quotes is not None:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self._quotes.unsubscribe()
+            self._quotes = None
 
 
 async def build(settings: PortfolioSettings, **overrides: object) -> Portfolio:
