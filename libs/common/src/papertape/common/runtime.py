@@ -8,16 +8,14 @@ supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanl
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from faststream._internal.context.context_type import Context as ContextField
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
@@ -37,6 +35,7 @@ from papertape.common.bus.deadletters import (
     is_malformed,
     is_transient,
 )
+from papertape.common.bus.injection import takes_message
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.lanes import in_lanes
 from papertape.common.settings import CommonSettings
@@ -50,33 +49,6 @@ from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
-H = TypeVar("H", bound=Callable[..., Any])
-
-
-class _MessageOnTheLoop(ContextField):
-    """FastStream's ``Context("message")``, resolved on the event loop.
-
-    fast_depends runs a custom field's synchronous ``use`` in a worker thread, so a handler
-    taking ``NatsMessage`` (``Context("message")``) sent every message through a thread hop:
-    two context switches and a lock per message, the largest cost in a busy service. An
-    ``async use`` is awaited where it is.
-    """
-
-    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        return super().use(**kwargs)
-
-
-Message = Annotated[NatsMessage, _MessageOnTheLoop("message")]
-"""The message a handler takes, without a thread hop; the runtime's wrappers declare it."""
-_TAKES_MESSAGE = inspect.Signature(
-    [inspect.Parameter("msg", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Message)]
-)
-
-
-def _takes_message(run: H) -> H:
-    """Tell FastStream ``run`` takes the message (not the wrapped handler's annotation)."""
-    run.__signature__ = _TAKES_MESSAGE  # type: ignore[attr-defined]
-    return run
 
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
@@ -251,7 +223,7 @@ class ServiceRuntime:
                 self.metrics.handled.labels(self.service, name, "ok").inc()
                 return result
 
-            return _takes_message(run)
+            return takes_message(run)
 
         return decorate
 
@@ -275,22 +247,9 @@ class ServiceRuntime:
         headers, retries and dead letter) and is acknowledged as soon as it was handled.
         ``run()`` the returned puller once the runtime is connected.
         """
-        tracer = self.tracer_provider.get_tracer("papertape.common.runtime")
 
         def decorate(handler: Handler[object]) -> BatchPuller:
-            one = self.guarded(name)(handler)
-
-            async def each(raw: Msg) -> None:
-                msg = NatsMessage(
-                    raw_message=raw, body=raw.data, headers=raw.headers or {}, reply_to=raw.reply
-                )
-                with tracer.start_as_current_span(
-                    f"{raw.subject} process",
-                    context=extract_context(raw.headers),
-                    kind=SpanKind.CONSUMER,
-                ):
-                    await one(msg)
-                await msg.ack()  # a no-op when the guard NACKed it
+            each = self._acking(name, handler)
 
             async def handle(messages: list[Msg]) -> None:
                 await in_lanes(messages, lambda raw: lane(raw.subject), each)
@@ -333,6 +292,54 @@ class ServiceRuntime:
         return await self.broker.connection.subscribe(
             subject, cb=on_message, pending_msgs_limit=1_000_000
         )
+
+    async def consume_in_order(
+        self,
+        name: str,
+        subject: str,
+        handler: Handler[object],
+        *,
+        stream: str,
+        queue: str,
+        config: ConsumerConfig,
+    ) -> None:
+        """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
+        makes its durable name), once connected: messages one at a time, in stream order.
+
+        Each goes through ``guarded`` (its retries and dead letter), in a span from its
+        headers, and is acknowledged once handled; FastStream's subscriber machinery (bus
+        metrics, dependency injection, its own span) is left out, as it cost several times the
+        handling of a quote. The subscription lives as long as the connection.
+        """
+        on_message = self._acking(name, handler)
+        await self.js.subscribe(
+            subject,
+            queue=queue,
+            stream=stream,
+            config=config,
+            cb=on_message,
+            manual_ack=True,
+            pending_msgs_limit=1_000_000,
+        )
+
+    def _acking(self, name: str, handler: Handler[object]) -> Callable[[Msg], Awaitable[None]]:
+        """A raw JetStream message through ``guarded``, in a span from its headers, then
+        acknowledged (a no-op when the guard NACKed it)."""
+        one = self.guarded(name)(handler)
+        tracer = self.tracer_provider.get_tracer("papertape.common.runtime")
+
+        async def each(raw: Msg) -> None:
+            msg = NatsMessage(
+                raw_message=raw, body=raw.data, headers=raw.headers or {}, reply_to=raw.reply
+            )
+            context = extract_context(raw.headers)
+            with tracer.start_as_current_span(
+                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
+            ):
+                await one(msg)
+            await msg.ack()
+
+        return each
 
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
@@ -400,7 +407,7 @@ class ServiceRuntime:
                         time.perf_counter() - started
                     )
 
-            return _takes_message(run)
+            return takes_message(run)
 
         return decorate
 
