@@ -302,6 +302,7 @@ class ServiceRuntime:
         stream: str,
         queue: str,
         config: ConsumerConfig,
+        traced: bool = True,
     ) -> None:
         """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
         makes its durable name), once connected: messages one at a time, in stream order.
@@ -309,9 +310,11 @@ class ServiceRuntime:
         Each goes through ``guarded`` (its retries and dead letter), in a span from its
         headers, and is acknowledged once handled; FastStream's subscriber machinery (bus
         metrics, dependency injection, its own span) is left out, as it cost several times the
-        handling of a quote. The subscription lives as long as the connection.
+        handling of a quote. ``traced=False`` leaves out the span too (a quote's own span is
+        worth less than its matching: the fills continue their orders' traces). The
+        subscription lives as long as the connection.
         """
-        on_message = self._acking(name, handler)
+        on_message = self._acking(name, handler, traced=traced)
         await self.js.subscribe(
             subject,
             queue=queue,
@@ -322,9 +325,11 @@ class ServiceRuntime:
             pending_msgs_limit=1_000_000,
         )
 
-    def _acking(self, name: str, handler: Handler[object]) -> Callable[[Msg], Awaitable[None]]:
-        """A raw JetStream message through ``guarded``, in a span from its headers, then
-        acknowledged (a no-op when the guard NACKed it)."""
+    def _acking(
+        self, name: str, handler: Handler[object], *, traced: bool = True
+    ) -> Callable[[Msg], Awaitable[None]]:
+        """A raw JetStream message through ``guarded``, in a span from its headers (unless
+        not ``traced``), then acknowledged (a no-op when the guard NACKed it)."""
         one = self.guarded(name)(handler)
         tracer = self.tracer_provider.get_tracer("papertape.common.runtime")
 
@@ -332,10 +337,13 @@ class ServiceRuntime:
             msg = NatsMessage(
                 raw_message=raw, body=raw.data, headers=raw.headers or {}, reply_to=raw.reply
             )
-            context = extract_context(raw.headers)
-            with tracer.start_as_current_span(
-                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
-            ):
+            if traced:
+                context = extract_context(raw.headers)
+                with tracer.start_as_current_span(
+                    f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
+                ):
+                    await one(msg)
+            else:
                 await one(msg)
             await msg.ack()
 

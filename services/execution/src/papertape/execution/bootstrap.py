@@ -102,6 +102,7 @@ class ExecutionService:
             stream=subjects.stream("MARKET"),
             queue=subjects.durable("execution", "market"),
             config=config,
+            traced=False,  # a fill continues its order's trace, not the quote's
         )
 
     async def start(self) -> None:
