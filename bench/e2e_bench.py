@@ -18,8 +18,8 @@ behind at its end), orders/s decided and recorded (answered), fills/s recorded, 
 percentiles, CPU (cores) and memory (RSS at the start and end of the window) per service;
 after a drain, that nothing was lost or doubled (every answered order in the log once, no fill
 twice, every event of the log on ACCOUNTS) and how many orders the drain left unfilled. In the
-same run, as baselines: the raw nats-py request-reply rate against the same server (a bare responder), and a plain asyncpg insert loop
-(one row per statement) against the same database.
+same run, as baselines: the raw nats-py request-reply rate against the same server (a bare
+responder), and a plain asyncpg insert loop (one row per statement) against the same database.
 
 ``PAPERTAPE_BENCH_PROFILE=<dir>`` also records each service with py-spy (when on PATH) for
 the window, as collapsed stacks in that folder.

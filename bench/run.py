@@ -12,6 +12,7 @@ from typing import Any
 
 from bench import (
     account_bench,
+    e2e_bench,
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
@@ -34,6 +35,7 @@ TARGETS = [
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
+    *e2e_bench.TARGETS,
 ]
 
 
@@ -76,6 +78,8 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     measurements += from_records(await marketdata_bench.run(nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await gateway_bench.run(dsn, nats))
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await e2e_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
     measurements += from_records(await signal_bench.run())
     return measurements
