@@ -31,13 +31,10 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -45,17 +42,16 @@ from typing import Any
 
 import asyncpg
 import nats
-import psutil
 import websockets
 
 from bench.records import Target
+from bench.stack import Stack, Usage, percentile, profile, record, request, run_alone, running
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
-from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.orders import OrderSide, OrderType
-from papertape.contract.ids import AccountId, Actor, OrderId, Symbol
+from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.limits import RiskLimits
 from papertape.contract.subjects import Subjects
 
@@ -93,119 +89,6 @@ TARGETS: list[Target] = [
 """Issue 12: 1,000 orders/s decided, filled and recorded with 5,000 quotes/s, p99 < 50 ms."""
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _request(body: Any) -> bytes:
-    return encode(
-        Request(
-            request_id=str(uuid.uuid4()),
-            issued_at=datetime.now(UTC),
-            actor=Actor("bench"),
-            body=body,
-        )
-    )
-
-
-class Stack:
-    """The services' processes, their output drained so a full pipe never blocks one."""
-
-    def __init__(self) -> None:
-        self.procs: dict[str, asyncio.subprocess.Process] = {}
-        self._drains: list[asyncio.Task[None]] = []
-
-    async def start(self, name: str, env: dict[str, str]) -> None:
-        module = name.replace("-", "")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            f"papertape.{module}",
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert proc.stdout is not None
-        lines: list[bytes] = []
-        try:
-            async with asyncio.timeout(120):
-                while not (line := await proc.stdout.readline()).startswith(b"READY"):
-                    lines.append(line)
-                    if not line:
-                        raise RuntimeError(b"".join(lines[-30:]).decode(errors="replace"))
-        except TimeoutError:
-            raise RuntimeError(f"{name} never became ready") from None
-        self.procs[name] = proc
-        self._drains.append(asyncio.create_task(self._drain(proc)))
-
-    @staticmethod
-    async def _drain(proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        while await proc.stdout.readline():
-            pass
-
-    async def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.returncode is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        for task in self._drains:
-            task.cancel()
-
-
-class Usage:
-    """CPU and memory of each service over the window."""
-
-    def __init__(self, stack: Stack) -> None:
-        self._procs = {name: psutil.Process(p.pid) for name, p in stack.procs.items()}
-        self._cpu = {name: _cpu(p) for name, p in self._procs.items()}
-        self._rss = {name: p.memory_info().rss for name, p in self._procs.items()}
-        self._started = time.perf_counter()
-
-    def records(self, orders: int) -> list[dict[str, Any]]:
-        """Cores used, CPU per order answered (robust to a busy machine), memory."""
-        seconds = time.perf_counter() - self._started
-        out, total = [], 0.0
-        for name, proc in self._procs.items():
-            key = name.replace("-", "_")
-            used = _cpu(proc) - self._cpu[name]
-            total += used
-            rss = proc.memory_info().rss
-            out += [
-                _rec(f"e2e.{key}.cpu_cores", used / seconds, "cores", False),
-                _rec(f"e2e.{key}.cpu_ms_per_order", used * 1e3 / max(orders, 1), "ms", False),
-                _rec(f"e2e.{key}.rss_mb_end", rss / 2**20, "MiB", False),
-                _rec(f"e2e.{key}.rss_mb_growth", (rss - self._rss[name]) / 2**20, "MiB", False),
-            ]
-        per_order = total * 1e3 / max(orders, 1)
-        return [_rec("e2e.services.cpu_ms_per_order", per_order, "ms", False), *out]
-
-
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return float(times.user + times.system)
-
-
-def _rec(
-    name: str, value: float, unit: str, higher: bool, base: str | None = None
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "higher_is_better": higher,
-        "baseline": {"name": base} if base else None,
-    }
-
-
 async def request_reply_baseline(nats_url: str, seconds: float = 3.0) -> float:
     """Requests/s of bare nats-py request-reply (a responder that echoes), same clients."""
     responder, requester = await nats.connect(nats_url), await nats.connect(nats_url)
@@ -216,7 +99,7 @@ async def request_reply_baseline(nats_url: str, seconds: float = 3.0) -> float:
 
     await responder.subscribe(subject, cb=echo)
     await responder.flush()
-    payload = _request(OpenAccount(account_id=AccountId("echo"), name="echo"))
+    payload = request(OpenAccount(account_id=AccountId("echo"), name="echo"))
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -326,7 +209,7 @@ class Clients:
                 order_type=OrderType.MARKET,
             )
             started = time.perf_counter()
-            reply = json.loads((await self._nc.request(self._subject, _request(order), 30)).data)
+            reply = json.loads((await self._nc.request(self._subject, request(order), 30)).data)
             decided = reply["result"]["events"][0]["data"] if reply["ok"] else {}
             if decided.get("type") != "order_placed.v1":
                 code = reply.get("error_code") or str(decided.get("reason_code"))
@@ -355,27 +238,6 @@ async def follow_fills(url: str, key: str, account: str, delays: list[float]) ->
                 delays.append(time.time() - ts.timestamp())
 
 
-async def profile(stack: Stack, seconds: float) -> list[asyncio.subprocess.Process]:
-    """py-spy on every service for the window (``PAPERTAPE_BENCH_PROFILE``), if available."""
-    folder, spy = os.environ.get("PAPERTAPE_BENCH_PROFILE"), shutil.which("py-spy")
-    if not folder or not spy:
-        return []
-    os.makedirs(folder, exist_ok=True)
-    spies = []
-    for name, proc in stack.procs.items():
-        command = ["record", "--nonblocking", "-r", "50", "-d", str(int(seconds)), "-f", "raw"]
-        command += ["-o", f"{folder}/{name}.txt", "-p", str(proc.pid)]
-        spies.append(
-            await asyncio.create_subprocess_exec(
-                spy,
-                *command,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-        )
-    return spies
-
-
 async def _log_counts(conn: asyncpg.Connection) -> dict[str, int]:
     row = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE type = 'order_placed') AS placed,"
@@ -388,17 +250,6 @@ async def _log_counts(conn: asyncpg.Connection) -> dict[str, int]:
     )
     assert row is not None
     return dict(row)
-
-
-@asynccontextmanager
-async def _stack(env: dict[str, str]) -> AsyncIterator[Stack]:
-    stack = Stack()
-    try:
-        for name in SERVICES:
-            await stack.start(name, env)
-        yield stack
-    finally:
-        await stack.stop()
 
 
 async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
@@ -419,14 +270,14 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         "PAPERTAPE_WS_BUFFER": "100000",
     }
     records = [
-        _rec("e2e.baseline.nats_request_reply_per_s", await request_reply_baseline(nats_url),
+        record("e2e.baseline.nats_request_reply_per_s", await request_reply_baseline(nats_url),
              "requests/s", True),
-        _rec("e2e.baseline.asyncpg_inserts_per_s", await insert_baseline(database_url),
+        record("e2e.baseline.asyncpg_inserts_per_s", await insert_baseline(database_url),
              "rows/s", True),
     ]  # fmt: skip
     db = await asyncpg.connect(database_url)
     try:
-        async with _stack(env) as stack:
+        async with running(env, SERVICES) as stack:
             records += await _measure(stack, nc, db, subjects, folder)
     finally:
         await db.close()
@@ -445,7 +296,7 @@ async def _measure(
             OpenAccount(account_id=AccountId(f"acc{a}"), name="e2e", initial_cash=Decimal(10**9)),
             SetRiskLimits(account_id=AccountId(f"acc{a}"), limits=LIMITS),
         ):
-            await nc.request(subjects.portfolio_command(), _request(body), timeout=30)
+            await nc.request(subjects.portfolio_command(), request(body), timeout=30)
     keys = json.loads((folder / "keys.json").read_text())
     ws_url = keys["url"].replace("http://", "ws://") + "/ws"
     ws_delays: list[float] = []
@@ -507,41 +358,30 @@ async def _measure(
     unfilled = clients.answered - counts["filled_orders"]  # not filled by the drain's end
     doubled = counts["fills"] - counts["fill_ids"]
     return [
-        _rec("e2e.quotes_per_s_ingested", quotes / seconds, "quotes/s", True),
-        _rec("e2e.execution_market_backlog_end", consumer.num_pending, "messages", False),
-        _rec("e2e.orders_per_s_decided_recorded", orders / seconds, "orders/s", True,
+        record("e2e.quotes_per_s_ingested", quotes / seconds, "quotes/s", True),
+        record("e2e.execution_market_backlog_end", consumer.num_pending, "messages", False),
+        record("e2e.orders_per_s_decided_recorded", orders / seconds, "orders/s", True,
              "e2e.baseline.nats_request_reply_per_s"),
-        _rec("e2e.fills_per_s_recorded", len(latencies) / seconds, "fills/s", True,
+        record("e2e.fills_per_s_recorded", len(latencies) / seconds, "fills/s", True,
              "e2e.baseline.asyncpg_inserts_per_s"),
-        _rec("e2e.order_request_p50_ms", _percentile(clients.latencies, 0.5) * 1e3, "ms", False),
-        _rec("e2e.order_request_p99_ms", _percentile(clients.latencies, 0.99) * 1e3, "ms", False),
-        _rec("e2e.quote_to_recorded_fill_p50_ms", _percentile(latencies, 0.5) * 1e3, "ms", False),
-        _rec("e2e.quote_to_recorded_fill_p99_ms", _percentile(latencies, 0.99) * 1e3, "ms", False),
-        _rec("e2e.quote_to_recorded_fill_p999_ms", _percentile(latencies, 0.999) * 1e3, "ms",
+        record("e2e.order_request_p50_ms", percentile(clients.latencies, 0.5) * 1e3, "ms", False),
+        record("e2e.order_request_p99_ms", percentile(clients.latencies, 0.99) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p50_ms", percentile(latencies, 0.5) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p99_ms", percentile(latencies, 0.99) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p999_ms", percentile(latencies, 0.999) * 1e3, "ms",
              False),
-        _rec("e2e.quote_to_websocket_fill_p50_ms", _percentile(ws_window, 0.5) * 1e3, "ms", False),
-        _rec("e2e.quote_to_websocket_fill_p99_ms", _percentile(ws_window, 0.99) * 1e3, "ms",
+        record("e2e.quote_to_websocket_fill_p50_ms", percentile(ws_window, 0.5) * 1e3, "ms", False),
+        record("e2e.quote_to_websocket_fill_p99_ms", percentile(ws_window, 0.99) * 1e3, "ms",
              False),
-        _rec("e2e.quote_to_websocket_fill_p999_ms", _percentile(ws_window, 0.999) * 1e3, "ms",
+        record("e2e.quote_to_websocket_fill_p999_ms", percentile(ws_window, 0.999) * 1e3, "ms",
              False),
-        _rec("e2e.orders_refused", sum(clients.refused.values()), "orders", False),
-        _rec("e2e.orders_lost_or_doubled", unplaced + doubled, "orders", False),
-        _rec("e2e.orders_unfilled_after_drain", unfilled, "orders", False),
-        _rec("e2e.events_not_relayed", counts["account_events"] - relayed, "events", False),
+        record("e2e.orders_refused", sum(clients.refused.values()), "orders", False),
+        record("e2e.orders_lost_or_doubled", unplaced + doubled, "orders", False),
+        record("e2e.orders_unfilled_after_drain", unfilled, "orders", False),
+        record("e2e.events_not_relayed", counts["account_events"] - relayed, "events", False),
         *records,
     ]  # fmt: skip
 
 
 if __name__ == "__main__":
-    from contextlib import ExitStack
-
-    from bench.eventlog_bench import scratch_database
-    from bench.run import nats_url, server_url
-
-    async def _main(url: str, nats_server: str) -> None:
-        async with scratch_database(url) as dsn:
-            for record in await run(dsn, nats_server):
-                print(f"{record['name']:48} {record['value']:12.2f} {record['unit']}")
-
-    with ExitStack() as stack:
-        asyncio.run(_main(server_url(stack), nats_url(stack)))
+    run_alone(run)

@@ -34,10 +34,11 @@ import nats
 import websockets
 
 from bench.records import Target
+from bench.stack import percentile, request
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, OrderFilled, PlaceOrder, SetRiskLimits
-from papertape.contract.events.envelope import Envelope, Request
+from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import (
@@ -77,22 +78,6 @@ class _Versioned(msgspec.Struct):
 
 
 _versioned = msgspec.json.Decoder(_Versioned)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _request(body: Any) -> bytes:
-    return encode(
-        Request(
-            request_id=str(uuid.uuid4()),
-            issued_at=datetime.now(UTC),
-            actor=Actor("bench"),
-            body=body,
-        )
-    )
 
 
 def _order(account: str, n: int) -> PlaceOrder:
@@ -177,7 +162,7 @@ async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
         OpenAccount(account_id=AccountId(account), name=account, initial_cash=Decimal(10**9)),
         SetRiskLimits(account_id=AccountId(account), limits=LIMITS),
     ):
-        await nc.request(subjects.portfolio_command(), _request(body), timeout=30)
+        await nc.request(subjects.portfolio_command(), request(body), timeout=30)
 
 
 async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
@@ -185,7 +170,7 @@ async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
 
     async def client(c: int) -> None:
         for i in range(ORDERS_PER_CLIENT):
-            payload = _request(_order(f"{account}{c}", i))
+            payload = request(_order(f"{account}{c}", i))
             started = time.perf_counter()
             await nc.request(subjects.portfolio_command(), payload, timeout=30)
             latencies.append(time.perf_counter() - started)
@@ -347,7 +332,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
     return [
         rec("placement_nats_orders_per_s_32_clients", orders / direct_s, "orders/s", True),
         rec("placement_nats_p50_ms", statistics.median(direct) * 1000, "ms", False),
-        rec("placement_nats_p99_ms", _percentile(direct, 0.99) * 1000, "ms", False),
+        rec("placement_nats_p99_ms", percentile(direct, 0.99) * 1000, "ms", False),
         rec(
             "placement_gateway_orders_per_s_32_clients",
             orders / http_s,
@@ -364,13 +349,13 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         ),
         rec(
             "placement_gateway_p99_ms",
-            _percentile(through, 0.99) * 1000,
+            percentile(through, 0.99) * 1000,
             "ms",
             False,
             "placement_nats_p99_ms",
         ),
         rec("ws_fanout_1000_clients_fill_p50_ms", statistics.median(delays) * 1000, "ms", False),
-        rec("ws_fanout_1000_clients_fill_p99_ms", _percentile(delays, 0.99) * 1000, "ms", False),
+        rec("ws_fanout_1000_clients_fill_p99_ms", percentile(delays, 0.99) * 1000, "ms", False),
     ]
 
 
