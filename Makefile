@@ -19,8 +19,15 @@ $(CURDIR)/.tools/bin/uv:
 	$(UV) sync --frozen --all-groups
 	@touch $@
 
+# The dashboard's charting library (pinned, verified, never committed): fetched once, again only
+# when the pin in vendor.py changes. Without it the dashboard works and says what to run.
+DASHBOARD := services/gateway/src/papertape/gateway/dashboard
+$(DASHBOARD)/static/vendor/lightweight-charts.integrity: .venv/.synced $(DASHBOARD)/vendor.py
+	@$(UV) run --frozen python -m papertape.gateway.dashboard.vendor \
+		|| echo "dashboard: no chart library for now; 'make setup' tries again"
+
 .PHONY: setup
-setup: .venv/.synced ## Create the environment (uv, Python packages, NATS and PostgreSQL binaries)
+setup: .venv/.synced $(DASHBOARD)/static/vendor/lightweight-charts.integrity ## Create the environment (uv, Python packages, NATS and PostgreSQL binaries, the dashboard's chart library)
 
 .PHONY: run
 run: setup ## Run the platform: embedded NATS + PostgreSQL unless NATS_URL/DATABASE_URL are set

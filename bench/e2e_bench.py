@@ -44,8 +44,10 @@ import asyncpg
 import nats
 import websockets
 
+from bench.gateway_bench import _percentile
+from bench.gateway_bench import _request as request
 from bench.records import Target
-from bench.stack import Stack, Usage, percentile, profile, record, request, run_alone, running
+from bench.stack import Stack, Usage, profile, record, run_alone, running
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
@@ -54,6 +56,12 @@ from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.limits import RiskLimits
 from papertape.contract.subjects import Subjects
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The gateway bench's percentile, NaN when nothing was measured (no fill in the window)."""
+    return _percentile(values, q) if values else float("nan")
+
 
 QUOTES_PER_S = float(os.environ.get("PAPERTAPE_BENCH_QUOTES_PER_S", "5000"))
 CLIENTS = int(os.environ.get("PAPERTAPE_BENCH_CLIENTS", "64"))

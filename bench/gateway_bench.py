@@ -7,9 +7,13 @@ account's commands are decided one at a time), place the same limit orders (far 
 market: decided, recorded, left working), first as NATS requests to portfolio as the command
 line sends them, then as HTTP POSTs to the gateway (a minimal keep-alive HTTP/1.1 client,
 so the client's own cost stays small); each answer arrives after the order is decided and
-appended. Fan-out: 1,000 WebSocket clients follow one account's ``fills``; the bench publishes
-fill events on its ACCOUNTS subject as the relay does and each client notes when it received
-each, from the publish (one process, one clock).
+appended. Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes
+arrive) follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
+as the venue does, two a second; portfolio decides and appends each to the log, the relay
+publishes it to ACCOUNTS and the gateway sends it to every socket. Each delay runs from the
+fill's append (the log's ``recorded_at``, ``clock_timestamp()`` at the insert) to a socket
+receiving it (one machine, one wall clock). The baseline, in the same run: the same fills from
+the append to a plain NATS subscriber of the relayed account event, the path but the gateway.
 """
 
 from __future__ import annotations
@@ -29,27 +33,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import nats
-import websockets
 
 from bench.records import Target
-from bench.stack import percentile, request
+from bench.wsclient import (
+    BTC,
+    MinimalSocket,
+    executed,
+    fill_report,
+    message_type,
+    relayed_fill,
+)
+from papertape.common.bus.publishing import publish
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
-from papertape.contract.events.account import OpenAccount, OrderFilled, PlaceOrder, SetRiskLimits
-from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
+from papertape.contract.events.envelope import Request
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import (
     AccountId,
     Actor,
-    CorrelationId,
-    EventId,
-    FillId,
     OrderId,
-    StreamId,
-    Symbol,
 )
 from papertape.contract.limits import RiskLimits
 from papertape.contract.subjects import Subjects
@@ -63,8 +68,8 @@ TARGETS: list[Target] = [
 CLIENTS = 32
 ORDERS_PER_CLIENT = 25
 SOCKETS = 1000
-FILLS = 10
-BTC = Symbol("BTCUSD")
+FILLS = 20
+FILL_EVERY_S = 0.5
 LIMITS = RiskLimits(
     max_position_pct=Decimal(10000),
     max_risk_per_trade_pct=Decimal(10000),
@@ -73,11 +78,20 @@ LIMITS = RiskLimits(
 )
 
 
-class _Versioned(msgspec.Struct):
-    stream_version: int
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-_versioned = msgspec.json.Decoder(_Versioned)
+def _request(body: Any) -> bytes:
+    return encode(
+        Request(
+            request_id=str(uuid.uuid4()),
+            issued_at=datetime.now(UTC),
+            actor=Actor("bench"),
+            body=body,
+        )
+    )
 
 
 def _order(account: str, n: int) -> PlaceOrder:
@@ -162,7 +176,7 @@ async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
         OpenAccount(account_id=AccountId(account), name=account, initial_cash=Decimal(10**9)),
         SetRiskLimits(account_id=AccountId(account), limits=LIMITS),
     ):
-        await nc.request(subjects.portfolio_command(), request(body), timeout=30)
+        await nc.request(subjects.portfolio_command(), _request(body), timeout=30)
 
 
 async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
@@ -170,7 +184,7 @@ async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
 
     async def client(c: int) -> None:
         for i in range(ORDERS_PER_CLIENT):
-            payload = request(_order(f"{account}{c}", i))
+            payload = _request(_order(f"{account}{c}", i))
             started = time.perf_counter()
             await nc.request(subjects.portfolio_command(), payload, timeout=30)
             latencies.append(time.perf_counter() - started)
@@ -208,65 +222,72 @@ async def _over_http(url: str, key: str, account: str) -> list[float]:
     return latencies
 
 
-async def _fan_out(nc: Any, subjects: Subjects, ws_url: str, key: str, account: str) -> list[float]:
-    published: dict[int, float] = {}
-    delays: list[float] = []
+async def _fan_out(
+    nc: Any, subjects: Subjects, url: str, key: str, account: str
+) -> tuple[list[float], list[float], list[float]]:
+    """Delays (s) from each fill's append to the log to its ``trade_executed`` on every socket;
+    to the relayed account event at a plain NATS subscriber (the path without the gateway);
+    and from that subscriber's receipt to each socket's (what the gateway adds)."""
+    await _setup(nc, subjects, account)
+    order = f"{account}-fills"
+    place = PlaceOrder(
+        account_id=AccountId(account),
+        order_id=OrderId(order),
+        symbol=BTC,
+        side=OrderSide.BUY,
+        quantity=Decimal(FILLS + 1),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal(100),
+    )
+    await nc.request(subjects.portfolio_command(), _request(place), timeout=30)
+    host = url.removeprefix("http://")
+    address, port = host.split(":")
     subscribe = json.dumps({"type": "subscribe", "channel": "fills", "account_id": account})
+    loop = asyncio.get_running_loop()
 
-    async def client(ready: asyncio.Event) -> websockets.ClientConnection:
-        ws = await websockets.connect(
-            ws_url, additional_headers={"Authorization": f"Bearer {key}"}, open_timeout=60
+    async def client() -> MinimalSocket:
+        _, socket = await loop.create_connection(
+            lambda: MinimalSocket(host, "/ws", key), address, int(port)
         )
-        await ws.recv()
-        await ws.send(subscribe)
-        while json.loads(await ws.recv())["type"] != "subscribed":
+        await socket.next_text()  # connection_confirmed
+        socket.send(subscribe.encode())
+        while message_type(await socket.next_text()) != "subscribed":
             pass
-        return ws
+        return socket
 
-    sockets: list[Any] = []
-    for start in range(0, SOCKETS, 100):  # connect in waves: the handshakes share two cores
-        sockets += await asyncio.gather(
-            *(client(asyncio.Event()) for _ in range(start, start + 100))
-        )
+    sockets: list[MinimalSocket] = []
+    for _ in range(0, SOCKETS, 100):  # connect in waves: the handshakes share two cores
+        sockets += await asyncio.gather(*(client() for _ in range(100)))
+    relayed: dict[str, tuple[float, float]] = {}
 
-    async def listen(ws: Any) -> None:
-        for _ in range(FILLS):
-            message = _versioned.decode(await ws.recv())  # only what the bench needs, quickly
-            delays.append(time.perf_counter() - published[message.stream_version])
+    async def on_relayed(msg: Any) -> None:
+        fill_id, recorded_at = relayed_fill(msg.data)
+        relayed[fill_id] = (recorded_at.timestamp(), time.time())
 
-    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
-    now = datetime.now(UTC)
+    plain = await nc.subscribe(subjects.account_event(account, "order_filled"), cb=on_relayed)
+    js = nc.jetstream()
     for n in range(1, FILLS + 1):
-        fill = OrderFilled(
-            account_id=AccountId(account),
-            ts=now,
-            order_id=OrderId("o"),
-            fill_id=FillId(f"f{n}"),
-            symbol=BTC,
-            side=OrderSide.BUY,
-            price=Decimal(100),
-            quantity=Decimal(1),
-            position_quantity=Decimal(n),
-            position_avg_price=Decimal(100),
-            cash_after=Decimal(0),
-            order_remaining=Decimal(0),
-        )
-        envelope = Envelope(
-            event_id=EventId(str(uuid.uuid4())),
-            stream_id=StreamId(f"account-{account}"),
-            stream_version=1_000 + n,
-            occurred_at=now,
-            correlation_id=CorrelationId("bench"),
-            actor=Actor("bench"),
-            data=fill,
-        )
-        published[1_000 + n] = time.perf_counter()
-        await nc.publish(subjects.account_event(account, "order_filled"), encode(envelope))
-        await nc.flush()
-        await asyncio.sleep(1.0)  # latency, not a backlog: one fill a second
-    await asyncio.wait_for(asyncio.gather(*listeners), 60)
-    await asyncio.gather(*(ws.close() for ws in sockets))
-    return delays
+        report = fill_report(account, order, n, FILLS + 1)
+        subject = subjects.execution_report(account, "order_fill_reported")
+        await publish(js, subject, report, msg_id=report.data.report_id)
+        await asyncio.sleep(FILL_EVERY_S)  # latency, not a backlog
+    delays: list[float] = []
+    added: list[float] = []
+    for socket in sockets:
+        seen = 0
+        while seen < FILLS:
+            at, payload = await socket.next_frame()
+            if message_type(payload) != "trade_executed":
+                continue
+            appended, bus = relayed[executed(payload)]
+            delays.append(at - appended)
+            added.append(at - bus)
+            seen += 1
+        assert socket.transport is not None
+        socket.transport.close()
+    await plain.unsubscribe()
+    assert len(relayed) == FILLS, relayed
+    return delays, [bus - appended for appended, bus in relayed.values()], added
 
 
 async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
@@ -311,8 +332,9 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             http_started = time.perf_counter()
             through = await _over_http(keys["url"], keys["admin"], "gateway")
             http_s = time.perf_counter() - http_started
-            ws_url = keys["url"].replace("http://", "ws://") + "/ws"
-            delays = await _fan_out(nc, subjects, ws_url, keys["admin"], "direct0")
+            delays, relayed, added = await _fan_out(
+                nc, subjects, keys["url"], keys["admin"], "fanout"
+            )
     finally:
         await delete_streams(nc, subjects.streams())
         await nc.close()
@@ -332,7 +354,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
     return [
         rec("placement_nats_orders_per_s_32_clients", orders / direct_s, "orders/s", True),
         rec("placement_nats_p50_ms", statistics.median(direct) * 1000, "ms", False),
-        rec("placement_nats_p99_ms", percentile(direct, 0.99) * 1000, "ms", False),
+        rec("placement_nats_p99_ms", _percentile(direct, 0.99) * 1000, "ms", False),
         rec(
             "placement_gateway_orders_per_s_32_clients",
             orders / http_s,
@@ -349,13 +371,39 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         ),
         rec(
             "placement_gateway_p99_ms",
-            percentile(through, 0.99) * 1000,
+            _percentile(through, 0.99) * 1000,
             "ms",
             False,
             "placement_nats_p99_ms",
         ),
-        rec("ws_fanout_1000_clients_fill_p50_ms", statistics.median(delays) * 1000, "ms", False),
-        rec("ws_fanout_1000_clients_fill_p99_ms", percentile(delays, 0.99) * 1000, "ms", False),
+        rec("fill_log_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
+        rec("fill_log_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
+        rec(
+            "ws_fanout_1000_clients_fill_p50_ms",
+            statistics.median(delays) * 1000,
+            "ms",
+            False,
+            "fill_log_to_bus_p50_ms",
+        ),
+        rec(
+            "ws_fanout_1000_clients_fill_p99_ms",
+            _percentile(delays, 0.99) * 1000,
+            "ms",
+            False,
+            "fill_log_to_bus_p99_ms",
+        ),
+        rec(
+            "ws_fanout_1000_clients_gateway_added_p50_ms",
+            statistics.median(added) * 1000,
+            "ms",
+            False,
+        ),
+        rec(
+            "ws_fanout_1000_clients_gateway_added_p99_ms",
+            _percentile(added, 0.99) * 1000,
+            "ms",
+            False,
+        ),
     ]
 
 

@@ -18,6 +18,7 @@ from bench import (
     execution_bench,
     gateway_bench,
     marketdata_bench,
+    notification_bench,
     signal_bench,
     soak_bench,
 )
@@ -36,6 +37,7 @@ TARGETS = [
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
     *e2e_bench.TARGETS,
+    *notification_bench.TARGETS,
 ]
 
 
@@ -80,6 +82,8 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += from_records(await gateway_bench.run(dsn, nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await e2e_bench.run(dsn, nats))
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await notification_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
     measurements += from_records(await signal_bench.run())
     return measurements

@@ -12,35 +12,11 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import psutil
-
-from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Request
-from papertape.contract.ids import Actor
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def request(body: Any) -> bytes:
-    return encode(
-        Request(
-            request_id=str(uuid.uuid4()),
-            issued_at=datetime.now(UTC),
-            actor=Actor("bench"),
-            body=body,
-        )
-    )
 
 
 class Stack:

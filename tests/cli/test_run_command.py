@@ -46,6 +46,13 @@ def test_services_are_told_where_the_servers_are() -> None:
     assert spec.env["DATABASE_URL"] == "postgresql://h:2/papertape"
 
 
+def test_services_write_their_scrape_targets_into_the_data_dir(tmp_path: Path) -> None:
+    urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h:2/x", "environment", "environment")
+    specs = service_specs(["execution", "gateway"], urls, "postgresql://h:2/x", tmp_path)
+    folders = {spec.env["PAPERTAPE_METRICS_TARGETS_DIR"] for spec in specs}
+    assert folders == {str((tmp_path / "prometheus").absolute())}
+
+
 def test_each_service_logs_in_to_a_secured_nats_as_itself() -> None:
     users = NatsUsers.generate()
     urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h/x", "embedded", "embedded", users)
@@ -67,7 +74,7 @@ def test_a_service_is_named_by_its_module_or_its_folder() -> None:
     assert args.services == ["marketdata", "execution"]
 
 
-@pytest.mark.parametrize("name", ["nope", "notification"])
+@pytest.mark.parametrize("name", ["nope", "notifications"])
 def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,7 +84,7 @@ def test_run_refuses_a_service_that_is_not_installed_and_lists_those_that_are(
     assert exited.value.code == 2
     installed = ", ".join(installed_services())
     assert f"unknown service {name}; services: {installed}\n" in capsys.readouterr().err
-    assert installed == "portfolio, execution, marketdata, signals, gateway"
+    assert installed == "portfolio, execution, marketdata, signals, notification, gateway"
 
 
 class _Run:

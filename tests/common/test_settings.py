@@ -81,3 +81,14 @@ def test_unknown_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAPERTAPE_NOT_A_SETTING", "x")
     monkeypatch.setenv("PAPERTAPE_LOG_LEVEL", "DEBUG")
     assert load_settings(CommonSettings).log_level == "DEBUG"
+
+
+def test_a_cluster_is_a_comma_separated_list_of_its_servers() -> None:
+    env = {"NATS_URL": "nats://a:4222,nats://b:4222, nats://c:4222"}
+    with pytest.raises(SettingsError, match="NATS_URL"):
+        load_settings(CommonSettings, env=env)  # no blanks inside the list
+    env = {"NATS_URL": "nats://a:4222,nats://b:4222,nats://c:4222"}
+    servers = load_settings(CommonSettings, env=env).nats_servers()
+    assert servers == ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+    with pytest.raises(SettingsError, match="nats_url"):
+        load_settings(CommonSettings, env={"NATS_URL": "nats://a:4222,http://b"})

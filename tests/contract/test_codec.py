@@ -37,6 +37,11 @@ OVERRIDES: dict[str, Any] = {
     # Patterns the annotations alone cannot fill: a 16-hex-digit hash, snake-case parameter names.
     "params_hash": "0123456789abcdef",
     "parameters": {"fast": 5},
+    # A notification endpoint's URL, address, chat and secret.
+    "url": "https://hooks.example.com/papertape",
+    "email": "trader@example.com",
+    "chat_id": "123456789",
+    "secret": "0123456789abcdef0123",
 }
 
 MESSAGES = message_types()

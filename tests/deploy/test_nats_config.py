@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from papertape.contract.subjects import Subjects
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_DIR = ROOT / "deploy" / "nats"
-SERVICES = ("portfolio", "execution", "marketdata")
 
 
 def test_the_deployed_authorization_is_the_generated_one() -> None:
@@ -33,18 +31,6 @@ def test_the_deployed_authorization_is_the_generated_one() -> None:
         "regenerate: papertape streams authorization > deploy/nats/authorization.conf"
     )
     assert "include ./authorization.conf" in (NATS_DIR / "jetstream.conf").read_text()
-
-
-def test_every_deployed_service_logs_in_as_itself() -> None:
-    compose = (ROOT / "docker-compose.yml").read_text()
-    for service in SERVICES:
-        block = compose.split(f'command: ["papertape.{service}"]', 1)[1].split("depends_on", 1)[0]
-        assert re.search(rf"NATS_URL: nats://{service}:\$\{{", block), service
-        manifest = (ROOT / "deploy" / "k8s" / f"{service}.yaml").read_text()
-        assert f"key: {service}}}" in manifest
-        assert f'"nats://{service}:$(NATS_PASSWORD)@nats:4222"' in manifest
-    secret = (ROOT / "deploy" / "k8s" / "nats.yaml").read_text()
-    assert all(f"key: {login.value}}}" in secret for login in BusLogin)
 
 
 @contextmanager

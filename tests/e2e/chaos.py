@@ -318,8 +318,13 @@ async def _log_counts(database: str) -> tuple[dict[str, int], dict[str, int]]:
     return placed, fills
 
 
-async def _wait_ended(database: str, acknowledged: list[str], seconds: float = 90) -> set[str]:
-    """The orders that ended in the log (filled, expired or cancelled), once every
+ENDINGS = ("order_filled", "order_expired", "order_cancelled")
+
+
+async def _wait_ended(
+    database: str, acknowledged: list[str], seconds: float = 90, endings: tuple[str, ...] = ENDINGS
+) -> set[str]:
+    """The orders that ended in the log (filled, expired or cancelled: ``endings``), once every
     acknowledged one has (or time is up). A market order can end unfilled: the account
     refuses a fill that would sell more than is held by then, and the venue expires it."""
     conn = await asyncpg.connect(database)
@@ -328,7 +333,8 @@ async def _wait_ended(database: str, acknowledged: list[str], seconds: float = 9
         while True:
             rows = await conn.fetch(
                 "SELECT DISTINCT data::jsonb->>'order_id' AS order_id FROM events "
-                "WHERE type IN ('order_filled', 'order_expired', 'order_cancelled')"
+                "WHERE type = ANY($1::text[])",
+                list(endings),
             )
             ended = {row["order_id"] for row in rows}
             if set(acknowledged) <= ended or time.monotonic() > deadline:

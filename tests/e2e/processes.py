@@ -82,12 +82,18 @@ def service_env(nats_url: str, database_url: str, namespace: str) -> dict[str, s
     }
 
 
-def replay_feed(env: Mapping[str, str], path: str, symbol: str) -> dict[str, str]:
-    """market-data's settings to replay one symbol's quotes from a CSV file, in real time."""
-    return {
+def replay_feed(
+    env: Mapping[str, str], path: str, symbol: str, *, speed: float = 1, bars: str = ""
+) -> dict[str, str]:
+    """market-data's settings to replay one symbol's quotes from a CSV file, at ``speed`` times
+    real time (with ``bars``: only those timeframes, and none stored)."""
+    feed = {
         **env,
         "PAPERTAPE_FEED": "replay",
         "PAPERTAPE_REPLAY_PATH": path,
-        "PAPERTAPE_REPLAY_SPEED": "1",
+        "PAPERTAPE_REPLAY_SPEED": str(speed),
         "PAPERTAPE_SYMBOLS": symbol,
     }
+    if bars:
+        feed |= {"PAPERTAPE_TIMEFRAMES": bars, "PAPERTAPE_STORE_BARS": "false"}
+    return feed

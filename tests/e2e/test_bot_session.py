@@ -35,7 +35,7 @@ from papertape.contract.events.sessions import (
 )
 from papertape.contract.ids import AccountId, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
-from tests.e2e.processes import running, start_service
+from tests.e2e.processes import replay_feed, running, start_service
 from tests.e2e.test_trade_flow import until
 from tests.portfolio.conftest import PortfolioClient
 from tests.signals.conftest import SignalsClient
@@ -121,15 +121,7 @@ async def test_a_bot_session_trades_survives_sigkill_and_places_nothing_twice(
             assert started.ok, started
             quotes = tmp_path / "quotes.csv"
             write_quotes(quotes, datetime.now(UTC))
-            feed = {
-                **env,
-                "PAPERTAPE_FEED": "replay",
-                "PAPERTAPE_REPLAY_PATH": str(quotes),
-                "PAPERTAPE_REPLAY_SPEED": str(SPEED),
-                "PAPERTAPE_SYMBOLS": BTC,
-                "PAPERTAPE_TIMEFRAMES": "1m",
-                "PAPERTAPE_STORE_BARS": "false",
-            }
+            feed = replay_feed(env, str(quotes), BTC, speed=SPEED, bars="1m")
             async with running("marketdata", feed):
                 entry = await until(lambda: _filled(bots, 1), seconds=60)
                 assert entry["signals"].get("BUY") == 1

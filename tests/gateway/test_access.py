@@ -25,7 +25,7 @@ BODIES: dict[str, Any] = {
     "costs": {},
     "exits": {"stop_loss": "1"},
 }
-ACCOUNT_CHANNELS = ("orders", "fills", "positions", "account")
+ACCOUNT_CHANNELS = ("orders", "fills", "positions", "account", "signals", "sessions")
 
 
 def _routes(schema: dict[str, Any]) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.ids import AccountId
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.access.limits import RateLimiter, retry_after
+from papertape.gateway.sockets.frames import Outgoing
 from papertape.gateway.sockets.session import Session
 
 KEY = ApiKey(
@@ -28,14 +29,14 @@ def _session(buffer: int) -> Session:
 def test_a_session_holds_up_to_its_buffer_and_is_marked_slow_past_it() -> None:
     session = _session(3)
     for i in range(3):
-        session.offer(str(i))
+        session.offer(Outgoing(str(i)))
     within = session.slow
-    session.offer("one too many")
+    session.offer(Outgoing("one too many"))
     assert (within, session.slow) == (False, True)
     # What was held is dropped: the drain's next item closes the socket.
     assert session.queue.qsize() == 1
     assert session.queue.get_nowait() is None
-    session.offer("after")
+    session.offer(Outgoing("after"))
     assert session.queue.qsize() == 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -45,5 +47,27 @@ async def test_two_stores_issuing_at_once_both_land_in_the_stream(fresh_database
         await second.issue(None, [ApiScope.READ])  # behind by one: reads, then appends
         assert await log.stream_version(API_KEYS_STREAM) == 2
         assert len((await first.refresh(), first.keys())[1]) == 2
+    finally:
+        await log.close()
+
+
+async def test_one_store_issuing_and_revoking_at_once_with_refreshes_loses_no_version(
+    fresh_database: str,
+) -> None:
+    """Concurrent requests on one gateway: an append in flight and a refresh that reads it
+    (an unknown key's lookup) must leave the store at the stream's version, so the next
+    append is not refused forever (it was: a 500 on POST /keys under Schemathesis)."""
+    log = await PostgresEventLog.connect(fresh_database, role="papertape_service")
+    try:
+        store = KeyStore(log)
+        issued = await asyncio.gather(
+            *(store.issue(AccountId(f"acc-{n}"), [ApiScope.READ]) for n in range(12)),
+            *(store.refresh() for _ in range(12)),
+        )
+        keys = [found for found in issued if isinstance(found, tuple)]
+        await asyncio.gather(*(store.revoke(record.key_id) for _key, record in keys[:6]))
+        assert store.version == await log.stream_version(API_KEYS_STREAM) == 18
+        await store.issue(None, [ApiScope.ADMIN])  # and the store still appends
+        assert store.version == 19
     finally:
         await log.close()

@@ -23,7 +23,7 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_sc
     nats_url: str, postgres_server_url: str
 ) -> None:
     market = {"PAPERTAPE_SERVICES": "portfolio,marketdata", "PAPERTAPE_FEED": "synthetic"}
-    services = ("portfolio", "execution", "marketdata", "signals", "gateway")
+    services = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
     with tempfile.TemporaryDirectory(prefix="papertape-schemathesis-") as folder:
         async with running_stack(
             nats_url, postgres_server_url, Path(folder), market, services

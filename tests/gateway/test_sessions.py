@@ -7,6 +7,7 @@ publishes the bars a session's strategy reads, as market-data would.
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import websockets
 
 from tests.gateway.stack import SERVICES, Stack, running_stack
 from tests.signals.test_service import bar, publish_bar
@@ -183,3 +185,105 @@ async def test_a_malformed_start_is_refused_naming_the_field(
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "invalid_request"
     assert answer.json()["field"] == "symbols"
+
+
+async def _next(ws: Any, kind: str, session_id: str | None = None) -> dict[str, Any]:
+    """The next message of type ``kind`` (of ``session_id``, if given; others pass by)."""
+    async with asyncio.timeout(30):
+        while True:
+            message: dict[str, Any] = json.loads(await ws.recv())
+            if message["type"] == kind and session_id in (None, message.get("session_id")):
+                return message
+
+
+async def _following(ws: Any, account_id: str, *channels: str) -> None:
+    await _next(ws, "connection_confirmed")
+    for channel in channels:
+        await ws.send(
+            json.dumps({"type": "subscribe", "channel": channel, "account_id": account_id})
+        )
+        await _next(ws, "subscribed")
+
+
+async def test_a_sessions_decisions_and_status_reach_its_accounts_sockets_alone(
+    stack: Stack, keys: dict[str, str]
+) -> None:
+    def headers(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {keys[who]}"}
+
+    async with (
+        websockets.connect(stack.ws_url, additional_headers=headers("alice_read")) as alice,
+        websockets.connect(stack.ws_url, additional_headers=headers("bob")) as bob,
+        stack.client(keys["alice"]) as http,
+    ):
+        await _following(alice, "alice", "signals", "sessions")
+        await _following(bob, "bob", "signals", "sessions")
+        for channel in ("signals", "sessions"):  # bob's key may not follow alice's channels
+            await bob.send(
+                json.dumps({"type": "subscribe", "channel": channel, "account_id": "alice"})
+            )
+            refused = await _next(bob, "error")
+            assert (refused["code"], refused["field"]) == ("forbidden", "account_id")
+        # A session started after the gateway is up, so the gateway learns of it live.
+        started = await http.post("/api/v1/sessions", json=start_body("ws-bot"))
+        assert started.status_code == 201, started.text
+        running = await _next(alice, "session_update", "ws-bot")
+        await stack.quote("AAPL", "99.99", "100.01")
+        for i, close in enumerate([*["100.00"] * 8, "103.00"]):
+            await publish_bar(stack.nc, stack.subjects, bar(40 + i, close))
+        thought = await _next(alice, "ai_thought", "ws-bot")
+        alert = await _next(alice, "signal_alert", "ws-bot")
+        paused = await http.post("/api/v1/sessions/ws-bot/pause", json={"reason": "tea"})
+        assert paused.status_code == 201, paused.text
+        pause = await _next(alice, "session_update", "ws-bot")
+        await http.post("/api/v1/sessions/ws-bot/stop", json={"reason": "done"})
+        stop = await _next(alice, "session_update", "ws-bot")
+        # bob's sockets got none of it: the next thing he hears is the answer to his ping.
+        await bob.send(json.dumps({"type": "ping", "nonce": "after"}))
+        heard = json.loads(await asyncio.wait_for(bob.recv(), 10))
+
+    assert (running["session_id"], running["account_id"], running["status"]) == (
+        "ws-bot",
+        "alice",
+        "RUNNING",
+    )
+    assert running["event"]["type"] == "session_started.v1"
+    assert thought["session_id"] == "ws-bot"
+    assert 0 <= thought["confidence"] <= 100
+    assert {"risk_score", "opportunity_score", "reasoning", "key_factors", "signal"} <= set(thought)
+    assert thought["reasoning"] == thought["signal"]["reasoning"]
+    assert (alert["decision"], alert["symbol"]) == ("BUY", "AAPL")
+    assert alert["stop"] is not None
+    assert (pause["status"], pause["event"]["reason"]) == ("PAUSED", "tea")
+    assert stop["status"] == "STOPPED"
+    assert stop["stream_version"] > pause["stream_version"] > running["stream_version"]
+    assert (heard["type"], heard["nonce"]) == ("pong", "after")
+
+
+async def test_calibration_is_of_the_keys_own_sessions_and_the_operator_sees_all(
+    stack: Stack, keys: dict[str, str]
+) -> None:
+    # After the breakout above, bars through the stop score alice's signals (stop first).
+    for i in range(6):
+        await publish_bar(stack.nc, stack.subjects, bar(49 + i, "90.00"))
+
+    def scored(reports: list[dict[str, Any]]) -> int:
+        return sum(int(r["scored"]) for r in reports)
+
+    async with stack.client(stack.admin) as http:
+        for _ in range(300):
+            everyone = (await http.get("/api/v1/signals/calibration")).json()
+            if scored(everyone):
+                break
+            await asyncio.sleep(0.1)
+        of_bob = (await http.get("/api/v1/signals/calibration?account_id=bob")).json()
+    async with stack.client(keys["alice_read"]) as http:
+        alice = (await http.get("/api/v1/signals/calibration")).json()
+    async with stack.client(keys["bob"]) as http:
+        bob = (await http.get("/api/v1/signals/calibration")).json()
+        refused = await http.get("/api/v1/signals/calibration?account_id=alice")
+
+    assert scored(everyone) > 0
+    assert scored(alice) == scored(everyone)  # every scored signal so far is alice's
+    assert scored(bob) == scored(of_bob) == 0
+    assert refused.status_code == 403, refused.text

@@ -12,6 +12,7 @@ from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import Deposit, OpenAccount
 from papertape.contract.events.base import Query
 from papertape.contract.events.envelope import Reply, Request
+from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.portfolio import (
     QUERY_RESULTS,
     ExportTradesCsv,
@@ -20,14 +21,22 @@ from papertape.contract.events.portfolio import (
     GetClosedTrades,
     GetEquityCurve,
     GetOpenOrders,
+    GetOrder,
+    GetOrders,
     GetPerformance,
     GetPositions,
     GetReport,
     ListAccounts,
 )
-from papertape.contract.events.reports import AccountReport, EquityPoint
-from papertape.contract.ids import AccountId, Actor
-from tests.portfolio.conftest import PortfolioClient
+from papertape.contract.events.reports import (
+    AccountReport,
+    EquityPoint,
+    OrderHistory,
+    OrderPage,
+    OrderStatus,
+)
+from papertape.contract.ids import AccountId, Actor, OrderId
+from tests.portfolio.conftest import PortfolioClient, aapl_limit
 
 pytestmark = pytest.mark.integration
 ACC = AccountId("kenji")
@@ -73,3 +82,19 @@ async def test_every_query_answers_with_the_struct_the_contract_names(
     first = curve[0]
     assert str(first.cash) == "1000000"  # the opening, in yen
     assert report.equity_curve[0] == first
+
+
+async def test_the_order_history_answers_with_every_order_and_an_unknown_one_is_named(
+    client: PortfolioClient,
+) -> None:
+    account = AccountId("ines")
+    assert (await client.command(OpenAccount(account_id=account, name="Ines"))).ok
+    assert (await client.command(aapl_limit(account, OrderSide.BUY, 5, 90))).ok
+    page: OrderPage = await _typed(client, GetOrders(account_id=account))
+    one: OrderHistory = await _typed(client, GetOrder(account_id=account, order_id=OrderId("o-1")))
+    unknown = await client.query("order", GetOrder(account_id=account, order_id=OrderId("no")))
+
+    assert [(o.order_id, o.status) for o in page.orders] == [("o-1", OrderStatus.WORKING)]
+    assert (page.total, str(page.orders[0].limit_price)) == (1, "90.00")
+    assert (one.order, one.fills) == (page.orders[0], [])
+    assert (unknown.ok, unknown.error_code) == (False, "unknown_order")

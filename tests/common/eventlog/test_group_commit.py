@@ -83,3 +83,31 @@ async def test_a_partial_retry_in_a_group_fails_only_its_writer(
         assert (await verify_log(log)).ok
     finally:
         await log.close()
+
+
+async def test_an_observer_hears_each_transaction_with_its_time_and_group_size(
+    migrated_database: str, make_events: MakeEvents
+) -> None:
+    for group_commit in (True, False):
+        log = await PostgresEventLog.connect(
+            migrated_database, migrate=False, group_commit=group_commit
+        )
+        heard: list[tuple[float, int]] = []
+
+        def hear(seconds: float, appends: int, heard: list[tuple[float, int]] = heard) -> None:
+            heard.append((seconds, appends))
+
+        log.observe(hear)
+        try:
+            prefix = f"observed-{group_commit}"
+            await asyncio.gather(
+                *(log.append(f"{prefix}-{i}", 0, make_events(1)) for i in range(8))
+            )
+        finally:
+            await log.close()
+        assert sum(appends for _, appends in heard) == 8
+        assert all(seconds > 0 for seconds, _ in heard)
+        if group_commit:
+            assert max(appends for _, appends in heard) > 1  # appends shared a transaction
+        else:
+            assert {appends for _, appends in heard} == {1}

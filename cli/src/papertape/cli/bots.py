@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
 from typing import Any, cast
 
-import msgspec
 from nats.aio.client import Client
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
 from papertape.cli import endpoints
-from papertape.cli.client import (
-    EXIT_INVALID,
-    EXIT_REFUSED,
-    EXIT_UNAVAILABLE,
-    MALFORMED_REPLY,
-    PortfolioUnavailable,
-    Refused,
-    cli_actor,
-    connected,
-)
-from papertape.cli.output import fail, print_record, print_rows
+from papertape.cli.client import ask, cli_actor, connected, reporting
+from papertape.cli.output import print_record, print_rows
 from papertape.common.idgen import Uuid7Generator
-from papertape.contract.codec import Codec, encode, to_builtins
+from papertape.contract.codec import Codec, to_builtins
 from papertape.contract.events.base import Query, message_name
-from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
+from papertape.contract.events.envelope import Reply
 from papertape.contract.events.sessions import (
     SIGNALS_QUERY_RESULTS,
     SessionCommand,
@@ -65,22 +51,7 @@ class SignalsClient:
         return (await self._request(subject, body, query_replies[type(body)])).result
 
     async def _request(self, subject: str, body: Any, codec: Codec[Reply[Any]]) -> Reply[Any]:
-        request = Request(
-            request_id=self.ids.new(), issued_at=datetime.now(UTC), actor=self.actor, body=body
-        )
-        try:
-            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
-        except (NoRespondersError, NatsTimeout) as error:
-            raise PortfolioUnavailable(
-                f"no signal service answered on {subject} ({type(error).__name__})"
-            ) from error
-        try:
-            reply = codec.decode(msg.data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            raise Refused(MALFORMED_REPLY, str(error)) from error
-        if not reply.ok:
-            raise Refused(reply.error_code or ReplyErrorCode.INTERNAL_ERROR, reply.error or "")
-        return reply
+        return await ask(self.nc, subject, body, codec, self, service="signal")
 
 
 SignalsAction = Callable[[SignalsClient, argparse.Namespace], Coroutine[Any, Any, int]]
@@ -89,22 +60,12 @@ SignalsAction = Callable[[SignalsClient, argparse.Namespace], Coroutine[Any, Any
 def signals_handler(action: SignalsAction) -> Callable[[argparse.Namespace], int]:
     """A subcommand handler that runs ``action`` with a client, reporting refusals clearly."""
 
-    def handle(args: argparse.Namespace) -> int:
-        try:
-            return asyncio.run(_with_client(args, action))
-        except Refused as refusal:
-            return fail(f"refused: {refusal.code}: {refusal.message}", EXIT_REFUSED)
-        except PortfolioUnavailable as error:
-            return fail(f"{error} (is `papertape run` up? see --nats-url)", EXIT_UNAVAILABLE)
-        except ValueError as error:  # a command built out of the contract's bounds: never sent
-            return fail(f"invalid: {error}", EXIT_INVALID)
+    async def run(args: argparse.Namespace) -> int:
+        async with connected(endpoints.nats_url(args)) as nc:
+            client = SignalsClient(nc, endpoints.subjects(args), timeout=args.timeout)
+            return await action(client, args)
 
-    return handle
-
-
-async def _with_client(args: argparse.Namespace, action: SignalsAction) -> int:
-    async with connected(endpoints.nats_url(args)) as nc:
-        return await action(SignalsClient(nc, endpoints.subjects(args), timeout=args.timeout), args)
+    return reporting(run)
 
 
 SESSION_FIELDS = (

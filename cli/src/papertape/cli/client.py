@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, Protocol, TypeVar, cast, get_args
 
 import msgspec
 import nats
@@ -98,22 +98,38 @@ class PortfolioClient:
         return (await self._request(subject, body, query_replies[type(body)])).result
 
     async def _request(self, subject: str, body: Any, codec: Codec[Reply[R]]) -> Reply[R]:
-        request = Request(
-            request_id=self.ids.new(), issued_at=datetime.now(UTC), actor=self.actor, body=body
-        )
-        try:
-            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
-        except (NoRespondersError, NatsTimeout) as error:
-            raise PortfolioUnavailable(
-                f"no portfolio service answered on {subject} ({type(error).__name__})"
-            ) from error
-        try:
-            reply = codec.decode(msg.data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            raise Refused(MALFORMED_REPLY, str(error)) from error
-        if not reply.ok:
-            raise Refused(reply.error_code or ReplyErrorCode.INTERNAL_ERROR, reply.error or "")
-        return reply
+        return await ask(self.nc, subject, body, codec, self, service="portfolio")
+
+
+class Asker(Protocol):
+    """What ``ask`` needs of a client: who it is, its ids and its patience."""
+
+    actor: Actor
+    ids: Uuid7Generator
+    timeout: float
+
+
+async def ask(
+    nc: Client, subject: str, body: Any, codec: Codec[Reply[R]], client: Asker, *, service: str
+) -> Reply[R]:
+    """Send ``body`` as a request; the reply, or ``PortfolioUnavailable`` (no ``service``
+    answered) or ``Refused`` (an error reply, or one that does not decode)."""
+    request = Request(
+        request_id=client.ids.new(), issued_at=datetime.now(UTC), actor=client.actor, body=body
+    )
+    try:
+        msg = await nc.request(subject, encode(request), timeout=client.timeout)
+    except (NoRespondersError, NatsTimeout) as error:
+        raise PortfolioUnavailable(
+            f"no {service} service answered on {subject} ({type(error).__name__})"
+        ) from error
+    try:
+        reply = codec.decode(msg.data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+        raise Refused(MALFORMED_REPLY, str(error)) from error
+    if not reply.ok:
+        raise Refused(reply.error_code or ReplyErrorCode.INTERNAL_ERROR, reply.error or "")
+    return reply
 
 
 async def _quiet(error: Exception) -> None:
@@ -148,10 +164,17 @@ EXIT_UNAVAILABLE = 3
 
 def portfolio_handler(action: PortfolioAction) -> Callable[[argparse.Namespace], int]:
     """A subcommand handler that runs ``action`` with a client, reporting refusals clearly."""
+    return reporting(lambda args: _with_client(args, action))
+
+
+def reporting(
+    run: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+) -> Callable[[argparse.Namespace], int]:
+    """A subcommand handler: ``run`` the request, a refusal or an absent service an exit code."""
 
     def handle(args: argparse.Namespace) -> int:
         try:
-            return asyncio.run(_with_client(args, action))
+            return asyncio.run(run(args))
         except Refused as refusal:
             return fail(f"refused: {refusal.code}: {refusal.message}", EXIT_REFUSED)
         except PortfolioUnavailable as error:

@@ -39,12 +39,14 @@ from papertape.common.servers import (
     resolve_servers,
 )
 from papertape.common.servers.nats_auth import redacted
-from papertape.common.settings import CommonSettings, load_settings
+from papertape.common.settings import CommonSettings, load_settings, nats_servers
 from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
 APP_DATABASE = "papertape"
 KEYS_FILE = "keys.json"
+TARGETS_DIR = "prometheus"
+"""Under the data dir: each service's scrape target (``file_sd_configs``: ``<dir>/*.json``)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,16 @@ def service_specs(
     names: Sequence[str], urls: ServerUrls, database_url: str, data_dir: Path | None = None
 ) -> list[ServiceSpec]:
     """One child process per service, told where the servers are (NATS with its own login),
-    and the gateway where to write the local API keys (``<data dir>/keys.json``)."""
-    keys = {"PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute())} if data_dir else {}
+    the gateway where to write the local API keys (``<data dir>/keys.json``), and every
+    service where to write its Prometheus scrape target (``<data dir>/prometheus/``)."""
+    keys = (
+        {
+            "PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute()),
+            "PAPERTAPE_METRICS_TARGETS_DIR": str((data_dir / TARGETS_DIR).absolute()),
+        }
+        if data_dir
+        else {}
+    )
     specs = []
     for name in names:
         nats_url = urls.nats_url_for(_login(name))
@@ -182,7 +192,7 @@ async def declare_platform_streams(
     nats_url: str, subjects: Subjects | None = None, replicas: int = 1
 ) -> None:
     """Declare every stream of the platform (the one place where streams are declared)."""
-    nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
+    nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
     try:
         await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
     finally:

@@ -2,7 +2,9 @@
 
 A service's bootstrap builds a ``ServiceRuntime``, registers its handlers on ``runtime.broker``,
 then ``await runtime.serve(on_start=...)``: it starts the broker, prints ``READY`` (the
-supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly.
+supervisor's readiness signal), and runs until SIGINT/SIGTERM, then stops cleanly. Its metrics
+port serves /health and /ready too (``papertape.common.telemetry.probes``): ready from READY
+until it stops, while NATS is connected.
 """
 
 from __future__ import annotations
@@ -13,21 +15,20 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
-from opentelemetry.trace import SpanKind
+from nats.js.errors import NotFoundError
 
-from papertape.common.bus.batches import BatchPuller
 from papertape.common.bus.deadletters import (
     EXHAUSTED,
     MALFORMED,
@@ -37,18 +38,21 @@ from papertape.common.bus.deadletters import (
 )
 from papertape.common.bus.injection import takes_message
 from papertape.common.clock import Clock, SystemClock
-from papertape.common.lanes import in_lanes
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
+from papertape.common.telemetry.busmetrics import BusMetricsMiddleware
 from papertape.common.telemetry.logs import configure_logging
-from papertape.common.telemetry.metrics import ServiceMetrics, start_metrics_server
-from papertape.common.telemetry.tracing import configure_tracing, extract_context
+from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
+from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
+from papertape.common.telemetry.targets import write_scrape_target
+from papertape.common.telemetry.tracing import install_tracing
 from papertape.contract.codec import encode
 from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
+BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
@@ -58,6 +62,9 @@ MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
 _TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
+GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
+REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
+CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
 
 
 class ServiceRuntime:
@@ -79,18 +86,23 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
-        self.tracer_provider = configure_tracing(service)
+        for reason in (MALFORMED, EXHAUSTED):
+            self.metrics.dead_letters.labels(service, reason)  # 0 until the first one
+        self.probes = Probes([self._nats_connected])
+        self.tracer_provider = install_tracing(
+            service, settings.traces_exporter, settings.otlp_endpoint
+        )
         self.log = logging.getLogger(f"papertape.{service}")
         self.broker = NatsBroker(
-            settings.nats_url,
+            settings.nats_servers(),
             name=f"papertape-{service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             graceful_timeout=10.0,
             logger=logging.getLogger(f"papertape.{service}.bus"),
             log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
             middlewares=[
-                NatsPrometheusMiddleware(
-                    registry=self.metrics.registry, app_name=service, metrics_prefix="papertape_bus"
+                BusMetricsMiddleware(
+                    registry=self.metrics.registry, service=service, namespace=settings.namespace
                 ),
                 NatsTelemetryMiddleware(tracer_provider=self.tracer_provider),
             ],
@@ -103,6 +115,7 @@ class ServiceRuntime:
         self._stopping = asyncio.Event()
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
+        self._targets: list[Path] = []
 
     @property
     def js(self) -> JetStreamContext:
@@ -115,6 +128,9 @@ class ServiceRuntime:
         if self._dead_letters is None:
             raise RuntimeError("the runtime has not started")
         return self._dead_letters
+
+    def _nats_connected(self) -> bool:
+        return self._js is not None and bool(self.broker.connection.is_connected)
 
     async def connect(self) -> None:
         """Connect the broker (subscribers start later, with ``start``); idempotent."""
@@ -177,6 +193,8 @@ class ServiceRuntime:
         consumer), a failure is dead-lettered at once. The service keeps running.
         """
 
+        self._known_outcomes(name, GUARDED_OUTCOMES)
+
         def decorate(handler: Handler[R]) -> Handler[R | None]:
             # Label children looked up once, not per message (thousands a second).
             ok = self.metrics.handled.labels(self.service, name, "ok")
@@ -230,132 +248,68 @@ class ServiceRuntime:
 
         return decorate
 
-    def pull_in_lanes(
-        self,
-        name: str,
-        subject: str,
-        *,
-        stream: str,
-        durable: str,
-        lane: Callable[[str], str],
-        batch: int = 256,
-        ack_wait: float = 30,
-    ) -> Callable[[Handler[object]], BatchPuller]:
-        """A durable pull consumer handled in batches, in lanes, each message guarded.
+    def _known_outcomes(self, name: str, outcomes: Sequence[str]) -> None:
+        """Create a handler's series at 0, so a rate of errors is 0 before the first error."""
+        for outcome in outcomes:
+            self.metrics.handled.labels(self.service, name, outcome)
 
-        Batches come as soon as anything is there (``BatchPuller``); a batch is split into
-        lanes by ``lane(subject)`` (an account's reports): one lane's messages are handled in
-        the order the stream holds them, the lanes concurrently, so their effects share a
-        group commit. Each message goes through ``guarded`` on its own (its own span from its
-        headers, retries and dead letter) and is acknowledged as soon as it was handled.
-        ``run()`` the returned puller once the runtime is connected.
+    def guarded_batch(self, name: str) -> Callable[[BatchHandler], BatchHandler]:
+        """``guarded`` for a consumer handled a batch at a time
+        (``papertape.common.bus.batches``): the handler takes the messages in stream order and
+        acknowledges nothing itself.
+
+        It sees every message of the batch, and dead-letters those it cannot read through
+        ``runtime.dead_letter`` (then goes on with the rest). When it raises, every message is
+        NACKed with the backoff of the most delivered one (a transient failure, for as long as
+        it lasts); a message on its last allowed delivery after a failure that is not
+        transient is dead-lettered and acknowledged instead, so one bad message cannot hold
+        the consumer for ever. Success acknowledges the batch. (Unlike ``guarded``,
+        deliveries during an outage count towards a message's budget here.)
         """
 
-        def decorate(handler: Handler[object]) -> BatchPuller:
-            each = self._acking(name, handler)
+        def decorate(handler: BatchHandler) -> BatchHandler:
+            @wraps(handler)
+            async def run(messages: list[Msg]) -> None:
+                started = time.perf_counter()
+                try:
+                    await handler(messages)
+                except Exception as error:
+                    await self._batch_failed(name, messages, error)
+                    return
+                finally:
+                    self.metrics.handling_seconds.labels(self.service, name).observe(
+                        time.perf_counter() - started
+                    )
+                self.metrics.handled.labels(self.service, name, "ok").inc(len(messages))
+                for message in messages:
+                    await message.ack()
 
-            async def handle(messages: list[Msg]) -> None:
-                await in_lanes(messages, lambda raw: lane(raw.subject), each)
-
-            return BatchPuller(
-                lambda: self.js,
-                subject,
-                handle,
-                stream=stream,
-                durable=durable,
-                config=self.consumer_config(ack_wait=ack_wait),
-                batch=batch,
-            )
+            return run
 
         return decorate
 
-    async def follow(
-        self, name: str, subject: str, handle: Callable[[bytes], object]
-    ) -> Subscription:
-        """A core NATS subscription for a firehose (every quote of every symbol), once connected.
-
-        FastStream's per-message machinery (a span, the bus metrics, dependency injection)
-        costs more than a quote's whole handling; here each message is only counted
-        (``papertape_messages_handled_total``), and one that fails is dead-lettered with its
-        reason, as ``guarded`` does on core NATS. ``handle`` takes the payload and must not
-        wait: it runs in the order messages arrive.
-        """
-        ok = self.metrics.handled.labels(self.service, name, "ok")
-        dead = self.metrics.handled.labels(self.service, name, "dead_lettered")
-
-        async def on_message(msg: Msg) -> None:
-            try:
-                handle(msg.data)
-            except Exception as error:
-                dead.inc()
-                await self.dead_letter(msg.subject, msg.data, msg.headers, error)
-            else:
-                ok.inc()
-
-        return await self.broker.connection.subscribe(
-            subject, cb=on_message, pending_msgs_limit=1_000_000
+    async def _batch_failed(self, name: str, messages: list[Msg], error: Exception) -> None:
+        transient = is_transient(error)
+        outcome = "unavailable" if transient else "retry"
+        deliveries = max((_raw_deliveries(m) for m in messages), default=1)
+        delay = self.retry_backoff_s[min(deliveries, len(self.retry_backoff_s)) - 1]
+        self.metrics.handled.labels(self.service, name, outcome).inc(len(messages))
+        self.log.warning(
+            "a batch of %d failed (%s, delivery %d), again in %.1fs: %s",
+            len(messages),
+            outcome,
+            deliveries,
+            delay,
+            error,
         )
-
-    async def consume_in_order(
-        self,
-        name: str,
-        subject: str,
-        handler: Handler[object],
-        *,
-        stream: str,
-        queue: str,
-        config: ConsumerConfig,
-        traced: bool = True,
-    ) -> None:
-        """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
-        makes its durable name), once connected: messages one at a time, in stream order.
-
-        Each goes through ``guarded`` (its retries and dead letter), in a span from its
-        headers, and is acknowledged once handled; FastStream's subscriber machinery (bus
-        metrics, dependency injection, its own span) is left out, as it cost several times the
-        handling of a quote. ``traced=False`` leaves out the span too (a quote's own span is
-        worth less than its matching: the fills continue their orders' traces). The
-        subscription lives as long as the connection.
-        """
-        on_message = self._acking(name, handler, traced=traced)
-        await self.js.subscribe(
-            subject,
-            queue=queue,
-            stream=stream,
-            config=config,
-            cb=on_message,
-            manual_ack=True,
-            pending_msgs_limit=1_000_000,
-        )
-
-    def _acking(
-        self, name: str, handler: Handler[object], *, traced: bool = True
-    ) -> Callable[[Msg], Awaitable[None]]:
-        """A raw JetStream message through ``guarded``, in a span from its headers (unless
-        not ``traced``), then acknowledged (a no-op when the guard NACKed it)."""
-        one = self.guarded(name)(handler)
-        tracer = self.tracer_provider.get_tracer("papertape.common.runtime")
-
-        async def each(raw: Msg) -> None:
-            # The ack subject names the delivery: no uuid4 per message for a correlation id.
-            msg = NatsMessage(
-                raw_message=raw,
-                body=raw.data,
-                headers=raw.headers or {},
-                reply_to=raw.reply,
-                correlation_id=raw.reply,
-            )
-            if traced:
-                context = extract_context(raw.headers)
-                with tracer.start_as_current_span(
-                    f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
-                ):
-                    await one(msg)
+        for message in messages:
+            if not transient and _raw_deliveries(message) >= self.max_deliver:
+                await self.dead_letter(
+                    message.subject, message.data, message.headers, error, deliveries
+                )
+                await message.ack()
             else:
-                await one(msg)
-            await msg.ack()
-
-        return each
+                await message.nak(delay=delay)
 
     def _count_transient(self, key: tuple[str, int]) -> None:
         if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
@@ -373,6 +327,8 @@ class ServiceRuntime:
         ``internal_error``. Nothing is retried:
         the requester decides (and requests are idempotent by their id).
         """
+
+        self._known_outcomes(name, REPLYING_OUTCOMES)
 
         def decorate(handler: Handler[bytes]) -> Handler[bytes]:
             @wraps(handler)
@@ -438,6 +394,35 @@ class ServiceRuntime:
             name=f"{self.service} {name}",
         )
 
+    def watch_log(self, log: CommitObserved) -> None:
+        """Time the log's transactions and count their group sizes in this service's metrics."""
+        log.observe(self.metrics.committed)
+
+    def advertise(self, host: str, port: int, metrics_path: str = "/metrics") -> None:
+        """Write this service's scrape target for Prometheus (when a targets folder is set)."""
+        if self.settings.metrics_targets_dir:
+            folder = Path(self.settings.metrics_targets_dir)
+            self._targets.append(
+                write_scrape_target(folder, self.service, host, port, metrics_path=metrics_path)
+            )
+
+    def own_durables(self) -> list[tuple[str, str]]:
+        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
+        mine = self.subjects.durable(self.service, "x").removesuffix("x")
+        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+
+    async def poll_consumer_lag(self) -> None:
+        """Set pending, ack-pending and redelivered of each own durable from its consumer info."""
+        for stream, durable in self.own_durables():
+            try:
+                info = await self.js.consumer_info(stream, durable)
+            except NotFoundError:
+                continue  # not created yet (the service subscribes it at start)
+            labels = (self.service, stream, durable)
+            self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
+            self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
+            self.metrics.consumer_redelivered.labels(*labels).set(info.num_redelivered or 0)
+
     async def serve(
         self,
         on_start: Callable[[], Awaitable[None]] | None = None,
@@ -455,23 +440,42 @@ class ServiceRuntime:
         if self._js is None:
             await self.connect()
         if self.settings.metrics_port >= 0:
-            port = start_metrics_server(
-                self.metrics, self.settings.metrics_port, self.settings.metrics_host
+            port = start_probed_metrics_server(
+                self.metrics, self.probes, self.settings.metrics_port, self.settings.metrics_host
             )
             self.metrics_port = port
-            self.log.info("metrics on http://%s:%d/metrics", self.settings.metrics_host, port)
+            self.log.info(
+                "metrics, health and readiness on http://%s:%d", self.settings.metrics_host, port
+            )
+            self.advertise(self.settings.metrics_host, port)
         if on_start is not None:
             await on_start()
         await self.broker.start()
-        if on_ready is not None:
-            await on_ready()
-        print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
-        sys.stdout.flush()
-        await self._stopping.wait()
-        self.log.info("stopping")
-        if on_stop is not None:
-            await on_stop()
-        await self.broker.stop()
+        lag = (
+            self.every("consumer lag", CONSUMER_LAG_INTERVAL_S, self.poll_consumer_lag)
+            if self.own_durables()
+            else None
+        )
+        try:
+            if on_ready is not None:
+                await on_ready()
+            print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
+            sys.stdout.flush()
+            self.probes.mark_ready()
+            await self._stopping.wait()
+            self.probes.mark_stopping()
+            self.log.info("stopping")
+            if on_stop is not None:
+                await on_stop()
+            await self.broker.stop()
+        finally:
+            if lag is not None:
+                lag.cancel()
+                with suppress(asyncio.CancelledError):
+                    await lag
+            for target in self._targets:
+                target.unlink(missing_ok=True)
+            self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
 
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""
@@ -481,6 +485,13 @@ class ServiceRuntime:
 def _deliveries(msg: NatsMessage) -> int:
     try:
         return int(msg.raw_message.metadata.num_delivered)
+    except Exception:  # core NATS messages have no JetStream metadata
+        return 1
+
+
+def _raw_deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
     except Exception:  # core NATS messages have no JetStream metadata
         return 1
 

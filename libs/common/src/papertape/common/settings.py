@@ -71,6 +71,9 @@ def load_settings(
         raise SettingsError(f"invalid settings for {cls.__name__}: {exc}{where}", name) from exc
 
 
+_NATS_URL = r"(nats|tls|ws|wss)://[^\s,]+"
+_NATS_URLS = rf"^{_NATS_URL}(,{_NATS_URL})*$"
+
 Port = Annotated[int, msgspec.Meta(ge=-1, le=65535)]
 """A TCP port to listen on: 0 picks a free one, -1 turns the listener off."""
 Interval = Annotated[float, msgspec.Meta(gt=0, le=86400)]
@@ -82,9 +85,8 @@ Rate = Annotated[float, msgspec.Meta(ge=0, le=1e6)]
 class CommonSettings(Bounded, frozen=True, kw_only=True):
     """What every service needs: where the bus and the log are, and its namespace."""
 
-    nats_url: Annotated[str, msgspec.Meta(pattern=r"^(nats|tls|ws|wss)://\S+$")] = (
-        "nats://127.0.0.1:4222"
-    )
+    nats_url: Annotated[str, msgspec.Meta(pattern=_NATS_URLS)] = "nats://127.0.0.1:4222"
+    """One server, or a comma-separated list of a cluster's servers to try first."""
     database_url: Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://\S+$")] = (
         "postgresql://postgres@127.0.0.1:5432/papertape"
     )
@@ -95,3 +97,19 @@ class CommonSettings(Bounded, frozen=True, kw_only=True):
         "INFO"
     )
     log_json: bool = False
+    metrics_targets_dir: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    """Where to write this service's Prometheus scrape target (file_sd); "" writes none."""
+    traces_exporter: Annotated[str, msgspec.Meta(pattern=r"^(none|otlp)$")] = "none"
+    """Where spans go: ``otlp`` (OTLP over HTTP) or ``none``."""
+    otlp_endpoint: Annotated[str, msgspec.Meta(pattern=r"^(https?://\S+)?$")] = ""
+    """The OTLP/HTTP traces URL (``…/v1/traces``); "" uses ``OTEL_EXPORTER_OTLP_*`` or the
+    exporter's default (``http://localhost:4318/v1/traces``)."""
+
+    def nats_servers(self) -> list[str]:
+        """The servers of ``nats_url``, in order (a cluster tells its other members itself)."""
+        return nats_servers(self.nats_url)
+
+
+def nats_servers(nats_url: str) -> list[str]:
+    """The servers of a NATS URL that may list several, comma-separated."""
+    return [url.strip() for url in nats_url.split(",") if url.strip()]

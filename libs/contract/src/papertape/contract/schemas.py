@@ -30,6 +30,7 @@ from papertape.contract.events.catalog import (
 from papertape.contract.events.envelope import ReplyErrorCode
 from papertape.contract.events.execution import WorkingOrders
 from papertape.contract.events.market import BarHistory
+from papertape.contract.events.notifications import NOTIFICATION_REPLY_PAYLOADS
 from papertape.contract.events.portfolio import CommandResult
 from papertape.contract.events.reports import REPLY_PAYLOADS
 from papertape.contract.events.sessions import SESSION_REPLY_PAYLOADS
@@ -60,6 +61,7 @@ def message_schema(spec: MessageSpec) -> dict[str, Any]:
 REPLY_TYPES: tuple[type[Any], ...] = (
     *REPLY_PAYLOADS,
     *SESSION_REPLY_PAYLOADS,
+    *NOTIFICATION_REPLY_PAYLOADS,
     CommandResult,
     BarHistory,
     Instrument,

@@ -28,6 +28,8 @@ from papertape.contract.events.reports import (
     PerformanceMetrics,
     PositionView,
 )
+from papertape.contract.events.sessions import SessionEvent, SessionStatus
+from papertape.contract.events.signals import Decision, Score, SignalGenerated
 from papertape.contract.ids import AccountId, Symbol
 
 AccountKey = Annotated[AccountId, TOKEN]
@@ -212,6 +214,53 @@ class TradeClosed(SocketMessage, frozen=True, kw_only=True):
     trade: ClosedTrade
 
 
+class SessionMessage(SocketMessage, frozen=True, kw_only=True):
+    """A bot session's event as a socket message, for the account the session trades.
+
+    ``stream_version`` is the session's own (``session-<id>``): it orders one session's messages.
+    The ``signals`` and ``sessions`` channels are live (``since_version`` replays nothing there).
+    """
+
+    account_id: AccountId
+    session_id: str
+    stream_version: int
+    occurred_at: UtcTime
+
+
+class AiThought(SessionMessage, frozen=True, kw_only=True):
+    """What a session's strategy decided on a bar and why (every decision, HOLD and SKIP too)."""
+
+    strategy: str
+    symbol: Symbol
+    decision: Decision
+    confidence: Score
+    risk_score: Score
+    opportunity_score: Score
+    reasoning: str
+    key_factors: tuple[str, ...] = ()
+    signal: SignalGenerated
+
+
+class SignalAlert(SessionMessage, frozen=True, kw_only=True):
+    """An actionable decision (one that opens, closes or reduces a position), with its levels."""
+
+    strategy: str
+    symbol: Symbol
+    decision: Decision
+    confidence: Score
+    entry: Decimal | None = None
+    stop: Decimal | None = None
+    targets: tuple[Decimal, ...] = ()
+    signal: SignalGenerated
+
+
+class SessionUpdate(SessionMessage, frozen=True, kw_only=True):
+    """A session's status changed: started, paused, resumed or stopped (``event`` says how)."""
+
+    status: SessionStatus
+    event: SessionEvent
+
+
 class TradeHistory(SocketMessage, frozen=True, kw_only=True):
     """The answer to ``request_trade_history``."""
 
@@ -267,6 +316,9 @@ ServerMessage = (
     | TradeExecuted
     | PositionUpdated
     | TradeClosed
+    | AiThought
+    | SignalAlert
+    | SessionUpdate
     | TradeHistory
     | OpenPositions
     | PerformanceUpdate
@@ -292,6 +344,9 @@ SOCKET_TYPES: tuple[type[SocketMessage], ...] = (
     TradeExecuted,
     PositionUpdated,
     TradeClosed,
+    AiThought,
+    SignalAlert,
+    SessionUpdate,
     TradeHistory,
     OpenPositions,
     PerformanceUpdate,

@@ -95,6 +95,10 @@ class Subjects(msgspec.Struct, frozen=True):
             (self.stream("MARKET"), self.durable("execution", "market")),
             (self.stream("MARKET"), self.durable("signals", "bars")),
             (self.stream("ACCOUNTS"), self.durable("signals", "fills")),
+            (self.stream("ACCOUNTS"), self.durable("notification", "accounts")),
+            (self.stream("SIGNALS"), self.durable("notification", "signals")),
+            (self.stream("SIGNALS"), self.durable("notification", "sessions")),
+            (self.stream("EXECUTION"), self.durable("notification", "execution")),
         )
 
     # --- market data ---------------------------------------------------------------------
@@ -127,6 +131,10 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def session_event(self, session_id: str, event_name: str) -> str:
         return self._s("session", token(session_id), token(event_name))
+
+    def all_session_events(self) -> str:
+        """Every bot session's lifecycle, orders and fills (not its signals)."""
+        return self._s("session", ">")
 
     def signals_command(self) -> str:
         return self._s("signals", "command")
@@ -183,6 +191,18 @@ class Subjects(msgspec.Struct, frozen=True):
     # --- notifications and dead letters --------------------------------------------------
     def notify(self, account_id: str) -> str:
         return self._s("notify", token(account_id))
+
+    def all_notifications(self) -> str:
+        return self._s("notify", "*")
+
+    def notification_command(self) -> str:
+        return self._s("notification", "command")
+
+    def notification_query(self, query: str) -> str:
+        return self._s("notification", "query", token(query))
+
+    def notification_queries(self) -> str:
+        return self._s("notification", "query", "*")
 
     def api_key_event(self, event_name: str) -> str:
         """The gateway's relay of an API key's life (core NATS: its replicas refresh)."""

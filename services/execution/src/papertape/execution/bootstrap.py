@@ -14,11 +14,13 @@ and the expiry sweep through its periodic helper.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
+from papertape.common.bus import consumers
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
@@ -42,6 +44,7 @@ class ExecutionService:
         self.venue = Venue(settings.venue_config())
         self.handlers: ExecutionHandlers | None = None
         self.caught_up = asyncio.Event()
+        self._rebuild_started = time.perf_counter()
         self.matching = asyncio.Event()
         """Set once the book is rebuilt and market data is being matched."""
         self.accounts_seen = 0
@@ -79,8 +82,8 @@ class ExecutionService:
         unread), from where this service last left off; the first start begins with the new.
 
         A push consumer delivers in order without a round trip per message (a pull consumer of
-        batch 1 would need one), through the runtime's light path (thousands of quotes a
-        second). Its deliver group, which JetStream also makes its durable name, is how
+        batch 1 would need one), through ``papertape.common.bus.consumers`` (thousands of
+        quotes a second). Its deliver group, which JetStream also makes its durable name, is how
         instances of the service would share it.
         """
         runtime, subjects = self.runtime, self.runtime.subjects
@@ -95,7 +98,8 @@ class ExecutionService:
                 await self.caught_up.wait()  # the book must be whole before it is matched
                 await self._handlers().on_market_event(msg.body)
 
-        await runtime.consume_in_order(
+        await consumers.consume_in_order(
+            runtime,
             "market",
             subjects.all_market(),
             on_market_event,
@@ -114,6 +118,7 @@ class ExecutionService:
             ReportPublisher(runtime.js, runtime.subjects, tracer=tracer),
             refused=lambda refusal: runtime.market_refused(refusal.check, refusal.reason),
         )
+        self._rebuild_started = time.perf_counter()
         info = await runtime.js.stream_info(runtime.subjects.stream("ACCOUNTS"))
         self._catch_up_to = info.state.last_seq
         if self._catch_up_to == 0:
@@ -123,6 +128,9 @@ class ExecutionService:
     async def ready(self) -> None:
         """Wait for the book to be rebuilt, then match the market and sweep expiries."""
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
+        self.runtime.metrics.rebuilt(
+            time.perf_counter() - self._rebuild_started, self.accounts_seen
+        )
         self.runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
         await self.runtime.broker.connection.flush()  # the server knows every subscription
         if self.settings.expiry_sweep_s > 0:

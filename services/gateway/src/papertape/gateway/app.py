@@ -14,14 +14,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
+from papertape.common.telemetry.tracing import extract_context
 from papertape.gateway import errors
 from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
+from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.routes.accounts import AccountsController
+from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
 from papertape.gateway.routes.market import MarketController
+from papertape.gateway.routes.notifications import NotificationsController
 from papertape.gateway.routes.operations import operations
 from papertape.gateway.routes.orders import OrdersController
 from papertape.gateway.routes.sessions import (
@@ -43,8 +49,10 @@ the same body: `{"code": ..., "message": ..., "field": ...}`.
 
 
 def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware: count and time every HTTP request by method, route and status."""
+    """ASGI middleware: count and time every HTTP request by method, route and status, each in
+    a server span (continuing the caller's trace when it sends a ``traceparent``)."""
     metrics = gateway.metrics
+    tracer = trace.get_tracer("papertape.gateway")
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def run(scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,6 +61,12 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                 return
             started = time.perf_counter()
             status = 500
+            method = str(scope.get("method", ""))
+            headers = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in scope.get("headers", ())
+                if k in (b"traceparent", b"tracestate")
+            }
 
             async def sending(message: Message) -> None:
                 nonlocal status
@@ -60,13 +74,20 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                     status = int(message["status"])
                 await send(message)
 
-            try:
-                await app(scope, receive, sending)
-            finally:
-                route = str(scope.get("path_template") or "unmatched")
-                method = str(scope.get("method", ""))
-                metrics.requests.labels(method, route, str(status)).inc()
-                metrics.request_seconds.labels(method, route).observe(time.perf_counter() - started)
+            with tracer.start_as_current_span(
+                method, context=extract_context(headers), kind=SpanKind.SERVER
+            ) as span:
+                try:
+                    await app(scope, receive, sending)
+                finally:
+                    route = str(scope.get("path_template") or "unmatched")
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status)
+                    metrics.requests.labels(method, route, str(status)).inc()
+                    metrics.request_seconds.labels(method, route).observe(
+                        time.perf_counter() - started
+                    )
 
         return run
 
@@ -100,7 +121,10 @@ def build_app(
         StrategiesController,
         SessionsController,
         SignalsController,
+        DeadLettersController,
+        NotificationsController,
         *operations(gateway, registry),
+        *dashboard_routes(),
         *(extra or []),
     ]
     config = AppConfig(

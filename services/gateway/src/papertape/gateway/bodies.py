@@ -31,12 +31,11 @@ from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
     AccountEvent,
     OrderFilledV2,
-    OrderPlaced,
 )
 from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
-from papertape.contract.events.reports import ClosedTrade, OpenOrder
+from papertape.contract.events.reports import ClosedTrade, OpenOrder, OrderRecord, OrderStatus
 from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
 
 AccountKey = Annotated[AccountId, TOKEN]
@@ -159,14 +158,24 @@ class TradesPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderDetail(msgspec.Struct, frozen=True, kw_only=True):
-    """One order: as placed, its state, and its fills."""
+    """One order: its record (status, filled quantity, average price), its fills, and how it
+    works now (while it is working)."""
 
-    order: OrderPlaced
-    status: str
+    order: OrderRecord
+    status: OrderStatus
     """``working``, ``filled``, ``cancelled``, ``expired`` or ``rejected``."""
     working: OpenOrder | None = None
-    """How it works now (while it is working)."""
     fills: list[OrderFilledV2]
+
+
+class OrdersPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of orders, newest first; pass ``next_cursor`` as ``cursor``."""
+
+    items: list[OrderRecord]
+    total: int
+    """How many orders matched the filters."""
+    next_cursor: str | None = None
+    """None: this is the last page."""
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,10 +28,12 @@ from papertape.gateway.access.keys import KeyStore
 from papertape.gateway.access.limits import RateLimiter
 from papertape.gateway.app import build_app
 from papertape.gateway.bus import Services
+from papertape.gateway.dashboard import vendor
 from papertape.gateway.localkeys import ensure_local_keys
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.orders import Placements
 from papertape.gateway.settings import GatewaySettings, read_settings
+from papertape.gateway.sockets.frames import FrameProtocol
 from papertape.gateway.sockets.hub import Hub
 from papertape.gateway.sockets.route import socket_route
 from papertape.gateway.state import Gateway
@@ -76,6 +78,7 @@ class GatewayService:
         self.log = await PostgresEventLog.connect(
             settings.database_url, role=settings.database_role or None, max_size=4
         )
+        self.runtime.watch_log(self.log)
         self.keys = KeyStore(self.log, clock=runtime.clock, published=self._publish)
         await self.keys.refresh()
         services = Services(
@@ -104,7 +107,7 @@ class GatewayService:
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
-            ws="websockets-sansio",
+            ws=FrameProtocol,  # websockets-sansio, with frames written once for every client
             lifespan="off",
             ws_max_size=settings.max_body_bytes,
             timeout_graceful_shutdown=5,
@@ -124,6 +127,9 @@ class GatewayService:
             print(f"admin key: {keys.admin}", flush=True)
             if keys.demo is not None:
                 print(f"demo key ({keys.demo_account}): {keys.demo}", flush=True)
+            print(f"dashboard {self.url}/ (log in with a key above)", flush=True)
+            if not vendor.installed():
+                print("dashboard: no chart library yet: `make setup` fetches it", flush=True)
 
     async def _listening(self) -> None:
         """Wait for uvicorn to listen; note the URL (with the port it picked, for port 0)."""
@@ -144,6 +150,7 @@ class GatewayService:
                 port = int(sock.getsockname()[1])
         self.url = f"http://{self.settings.http_host}:{port}"
         self.runtime.log.info("serving on %s", self.url)
+        self.runtime.advertise(self.settings.http_host, port)  # /metrics is on the HTTP port
 
     async def _publish(self, envelope: Envelope[ApiKeyEvent]) -> None:
         subject = self.runtime.subjects.api_key_event(message_name(type(envelope.data)))

@@ -14,8 +14,12 @@ import msgspec
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from papertape.common.idgen import Uuid7Generator
+from papertape.common.telemetry.subjects import subject_pattern
+from papertape.common.telemetry.tracing import inject_headers, trace_fields
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand, AccountRejection
 from papertape.contract.events.base import Query, message_name
@@ -27,6 +31,10 @@ from papertape.contract.events.market import (
     ListInstruments,
     QuoteReceived,
 )
+from papertape.contract.events.notifications import (
+    NOTIFICATION_QUERY_RESULTS,
+    NotificationCommand,
+)
 from papertape.contract.events.portfolio import QUERY_RESULTS, CommandResult
 from papertape.contract.events.sessions import SIGNALS_QUERY_RESULTS, SessionCommand, SessionView
 from papertape.contract.ids import Actor
@@ -34,10 +42,12 @@ from papertape.contract.instruments import Instrument
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
+_tracer = trace.get_tracer("papertape.gateway")
 
 PORTFOLIO = "portfolio"
 MARKETDATA = "marketdata"
 SIGNALS = "signals"
+NOTIFICATION = "notification"
 MARKET_RESULTS: dict[type[Any], Any] = {
     GetLatestQuote: QuoteReceived,
     GetBars: BarHistory,
@@ -52,6 +62,7 @@ _query_replies: dict[type[Any], Codec[Reply[Any]]] = {
         *QUERY_RESULTS.items(),
         *MARKET_RESULTS.items(),
         *SIGNALS_QUERY_RESULTS.items(),
+        *NOTIFICATION_QUERY_RESULTS.items(),
     )
 }
 _session_replies: Codec[Reply[SessionView]] = Codec(Reply[SessionView])
@@ -123,6 +134,19 @@ class Services:
         codec = _query_replies[type(body)]
         return (await self._request(SIGNALS, subject, body, actor, codec)).result
 
+    async def notification(
+        self, body: NotificationCommand | Query, actor: Actor, result: Any = None
+    ) -> Any:
+        """Send the notification service a command (its result decoded as ``result``) or a
+        query (as ``NOTIFICATION_QUERY_RESULTS`` names it)."""
+        if isinstance(body, Query):
+            subject = self.subjects.notification_query(message_name(type(body)))
+            codec = _query_replies[type(body)]
+        else:
+            subject = self.subjects.notification_command()
+            codec = Codec(cast(Any, Reply)[result])
+        return (await self._request(NOTIFICATION, subject, body, actor, codec)).result
+
     async def _request(
         self,
         service: str,
@@ -132,16 +156,25 @@ class Services:
         codec: Codec[Reply[R]],
         request_id: str | None = None,
     ) -> Reply[R]:
-        request = Request(
-            request_id=request_id or self.ids.new(),
-            issued_at=datetime.now(UTC),
-            actor=actor,
-            body=body,
-        )
-        try:
-            msg = await self.nc.request(subject, encode(request), timeout=self.timeout)
-        except (NoRespondersError, NatsTimeout) as error:
-            raise ServiceUnavailable(service, type(error).__name__) from error
+        name = f"{subject_pattern(subject, self.subjects.namespace)} request"
+        # The request carries the trace in its headers and in its body: what the service
+        # appends for it records the trace too, and so does everything that follows from it.
+        with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT):
+            traceparent, tracestate = trace_fields()
+            request = Request(
+                request_id=request_id or self.ids.new(),
+                issued_at=datetime.now(UTC),
+                actor=actor,
+                traceparent=traceparent,
+                tracestate=tracestate,
+                body=body,
+            )
+            try:
+                msg = await self.nc.request(
+                    subject, encode(request), timeout=self.timeout, headers=inject_headers()
+                )
+            except (NoRespondersError, NatsTimeout) as error:
+                raise ServiceUnavailable(service, type(error).__name__) from error
         try:
             reply = codec.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:

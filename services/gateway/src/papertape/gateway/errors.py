@@ -81,6 +81,9 @@ _NOT_FOUND = {
     RejectReason.UNKNOWN_ORDER,
     RejectReason.UNKNOWN_SYMBOL,
     "unknown_session",
+    "unknown_rule",
+    "unknown_endpoint",
+    "unknown_delivery",
 }
 _BAD = {ReplyErrorCode.MALFORMED_REQUEST}
 _UNAVAILABLE = {ReplyErrorCode.NO_BAR_STORE, ReplyErrorCode.NO_MARKET_PRICE}

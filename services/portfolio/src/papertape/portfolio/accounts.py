@@ -269,7 +269,7 @@ class AccountBook:
         self._states[account_id] = moved
         if self._gauges is not None:
             self._gauges.observe(account_id, moved.state)
-            self._gauges.count(account_id, (e.data for e in envelopes))
+            self._gauges.count(account_id, (e.data for e in envelopes), moved.state.base_currency)
         if self._metrics is not None:
             for envelope in envelopes:
                 self._metrics.events_appended.labels(

@@ -43,6 +43,7 @@ class Portfolio:
         self.ids: IdGenerator = ids or Uuid7Generator()
         self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
         self.log = log
+        self.runtime.watch_log(log)
         self.book = AccountBook(
             log,
             log,
@@ -99,7 +100,7 @@ class Portfolio:
         consumer stands (what was not acknowledged comes again)."""
         restarts = self.runtime.metrics.handled.labels(SERVICE, "execution_report", "restart")
         await restart_on_failure(
-            self.reports.run, what="the reports", log=self.runtime.log, on_restart=restarts.inc
+            self.reports, what="the reports", log=self.runtime.log, on_restart=restarts.inc
         )
 
     async def _open_demo_account(self) -> None:

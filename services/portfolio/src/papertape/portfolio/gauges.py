@@ -1,14 +1,36 @@
-"""Account metrics for the dashboards: equity, cash, drawdown, positions, refusals by reason."""
+"""Account metrics for the dashboards: equity, cash, day P&L, drawdown, positions, orders by
+status, refusals by reason, and the fills' fees and slippage in the account's currency."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from papertape.contract.events.account import AccountEvent, OrderFilledV2, OrderRejected
+from papertape.contract import precision
+from papertape.contract.events.account import (
+    AccountEvent,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilledV2,
+    OrderPlaced,
+    OrderRejected,
+    OrderTriggered,
+)
 from papertape.trading.account import AccountState
 from papertape.trading.account.reports import account_summary
+
+# The status an event moves an order to (a fill is ``filled`` once nothing remains).
+_STATUS: dict[type, str] = {
+    OrderPlaced: "placed",
+    OrderRejected: "rejected",
+    OrderCancelled: "cancelled",
+    OrderExpired: "expired",
+    OrderTriggered: "triggered",
+}
+
+ORDER_STATUSES = (*_STATUS.values(), "filled")
 
 
 class AccountGauges:
@@ -16,10 +38,17 @@ class AccountGauges:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["account"]
+        self._seen: set[str] = set()
         self.equity = Gauge(
             "papertape_account_equity", "Equity at the last marks", labels, registry=registry
         )
         self.cash = Gauge("papertape_account_cash", "Cash", labels, registry=registry)
+        self.day_pnl = Gauge(
+            "papertape_account_day_pnl",
+            "Equity now less equity at the start of the trading day",
+            labels,
+            registry=registry,
+        )
         self.drawdown_pct = Gauge(
             "papertape_account_drawdown_pct",
             "Drawdown from the high-water mark, %",
@@ -35,6 +64,24 @@ class AccountGauges:
         self.fills = Counter(
             "papertape_account_fills_total", "Fills applied", labels, registry=registry
         )
+        self.fees = Counter(
+            "papertape_account_fees_total",
+            "Fees the fills charged, in the account's base currency",
+            labels,
+            registry=registry,
+        )
+        self.slippage = Counter(
+            "papertape_account_slippage_total",
+            "Cash the fills paid beyond the touch, in the account's base currency",
+            labels,
+            registry=registry,
+        )
+        self.orders = Counter(
+            "papertape_orders_total",
+            "Orders moved to a status (placed, filled, cancelled, expired, triggered, rejected)",
+            ["account", "status"],
+            registry=registry,
+        )
         self.rejections = Counter(
             "papertape_order_rejections_total",
             "Orders refused by pre-trade risk, by reason",
@@ -44,17 +91,41 @@ class AccountGauges:
 
     def observe(self, account_id: str, state: AccountState) -> None:
         """Set the account's gauges from its state."""
+        if account_id not in self._seen:  # its counters exist from the start, at 0
+            self._seen.add(account_id)
+            for status in ORDER_STATUSES:
+                self.orders.labels(account_id, status)
+            self.fills.labels(account_id)
+            self.fees.labels(account_id)
+            self.slippage.labels(account_id)
         summary = account_summary(state)
+        day_pnl = precision.money(state.equity - state.day_start_equity, state.base_currency)
         self.equity.labels(account_id).set(float(summary.equity))
         self.cash.labels(account_id).set(float(summary.cash))
+        self.day_pnl.labels(account_id).set(float(day_pnl))
         self.drawdown_pct.labels(account_id).set(float(summary.drawdown_pct))
         self.positions.labels(account_id).set(summary.positions)
         self.open_orders.labels(account_id).set(summary.open_orders)
 
-    def count(self, account_id: str, events: Iterable[AccountEvent]) -> None:
-        """Count fills and refusals among newly appended events."""
+    def count(self, account_id: str, events: Iterable[AccountEvent], currency: str) -> None:
+        """Count orders, fills, costs and refusals among newly appended events."""
         for event in events:
+            status = _STATUS.get(type(event))
+            if status is not None:
+                self.orders.labels(account_id, status).inc()
             if isinstance(event, OrderFilledV2):
-                self.fills.labels(account_id).inc()
+                self._filled(account_id, event, currency)
             elif isinstance(event, OrderRejected):
                 self.rejections.labels(account_id, event.reason_code.value).inc()
+
+    def _filled(self, account_id: str, fill: OrderFilledV2, currency: str) -> None:
+        self.fills.labels(account_id).inc()
+        if fill.order_remaining == 0:
+            self.orders.labels(account_id, "filled").inc()
+        self.fees.labels(account_id).inc(_base(fill.fee, fill.rate, currency))
+        self.slippage.labels(account_id).inc(_base(fill.slippage, fill.rate, currency))
+
+
+def _base(amount: Decimal, rate: Decimal, currency: str) -> float:
+    """A quote-currency cost in the base currency, to the cent (never negative: a counter)."""
+    return max(float(precision.money(amount * rate, currency)), 0.0)

@@ -5,17 +5,18 @@ one at a time (its lock, taken in arrival order) and different accounts' side by
 their appends share a group commit. Queries are a subscription of their own and take no
 account's lock: they never wait behind commands. Execution reports are pulled in batches and
 applied in lanes (``papertape.common.lanes``): one account's in stream order, accounts at once.
-Quotes (thousands a second) take the runtime's light path (``ServiceRuntime.follow``).
+Quotes (thousands a second) take the runtime's light path (``consumers.follow``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream.nats import NatsMessage
 from nats.aio.subscription import Subscription
 
-from papertape.common.bus.batches import BatchPuller
+from papertape.common.bus import consumers
 from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
@@ -28,7 +29,7 @@ from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
 from papertape.contract.ids import Actor, CausationId
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
-from papertape.portfolio.queries import answer
+from papertape.portfolio.queries import UnknownOrder, answer
 from papertape.portfolio.settings import PortfolioSettings
 from papertape.portfolio.translation import command_for, from_clients
 
@@ -84,6 +85,10 @@ def register(
             return encode(
                 Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
             )
+        except UnknownOrder as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
+            )
         return encode(Reply(ok=True, result=result))
 
 
@@ -95,7 +100,7 @@ async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscriptio
         if (refusal := marks.update(quotes.decode(data))) is not None:
             runtime.market_refused(refusal.check, refusal.reason)
 
-    return await runtime.follow("quote", runtime.subjects.all_quotes(), on_quote)
+    return await consumers.follow(runtime, "quote", runtime.subjects.all_quotes(), on_quote)
 
 
 def account_lane(subject: str) -> str:
@@ -108,16 +113,17 @@ def register_execution(
     book: AccountBook,
     marks: MarkBook,
     settings: PortfolioSettings | None = None,
-) -> BatchPuller:
+) -> Callable[[], Awaitable[None]]:
     """Apply the venue's execution reports (fills, triggers, expiries) exactly once, in order
-    per account; ``run()`` the puller once the runtime is connected."""
+    per account; run the returned coroutine function once the runtime is connected."""
     subjects = runtime.subjects
     settings = settings or PortfolioSettings()
 
     # Batches as soon as anything is there, applied per account in lanes, each report guarded:
     # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
     # a fill that arrives during a database outage is applied once the database is back.
-    @runtime.pull_in_lanes(
+    @consumers.pull_in_lanes(
+        runtime,
         "execution_report",
         subjects.all_execution_reports(),
         stream=subjects.stream("EXECUTION"),

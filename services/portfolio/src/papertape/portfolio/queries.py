@@ -14,6 +14,8 @@ from papertape.contract.events.portfolio import (
     GetClosedTrades,
     GetEquityCurve,
     GetOpenOrders,
+    GetOrder,
+    GetOrders,
     GetPerformance,
     GetPositions,
     GetReport,
@@ -22,8 +24,12 @@ from papertape.contract.events.portfolio import (
 )
 from papertape.contract.events.reports import AccountListing
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
-from papertape.trading.account import reports
+from papertape.trading.account import history, reports
 from papertape.trading.account.stored import event_codec
+
+
+class UnknownOrder(LookupError):
+    """The query names an order the account never had."""
 
 
 async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any:
@@ -42,6 +48,16 @@ async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any
             return reports.positions(state)
         case GetOpenOrders():
             return reports.open_orders(state)
+        case GetOrders():
+            events = await _history(log, query.account_id)
+            return history.order_page(history.order_records(events, state.orders), query)
+        case GetOrder(order_id=order_id):
+            found = history.order_history(
+                await _history(log, query.account_id), state.orders, order_id
+            )
+            if found is None:
+                raise UnknownOrder(f"account {query.account_id} has no order {order_id!r}")
+            return found
         case GetClosedTrades(limit=limit):
             return reports.closed_trades(state, limit)
         case GetEquityCurve(since=since):
@@ -67,6 +83,14 @@ def _listing(book: AccountBook, account_id: str) -> AccountListing:
         cash=summary.cash,
         version=book.version(account_id),
     )
+
+
+async def _history(log: EventLog, account_id: str) -> list[Any]:
+    """Every event of the account, oldest first (an order's life spans the whole stream)."""
+    events: list[Any] = []
+    async for batch in log.read_stream(account_stream(account_id)):
+        events.extend(event_codec.decode(r.data) for r in batch)
+    return events
 
 
 async def _activity(log: EventLog, account_id: str, start: int, limit: int) -> list[Any]:

@@ -17,6 +17,7 @@ account. A NATS outage is not the event's fault: it is retried until NATS is bac
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
 from nats.errors import MaxPayloadError
@@ -28,8 +29,10 @@ from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import RecordedEvent, decode_envelope
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
+from papertape.common.telemetry.tracing import continuing
 from papertape.contract import codec
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX
+from papertape.contract.events.envelope import Envelope
 from papertape.contract.subjects import Subjects
 from papertape.trading.account.stored import event_codec
 
@@ -73,21 +76,28 @@ class AccountRelay(LogRelay):
             await self._one_by_one(accounts)
 
     def _outgoing(self, recorded: RecordedEvent) -> Outgoing:
-        subject, payload = self._message(recorded)
-        return outgoing(subject, payload, msg_id=recorded.event_id)
+        envelope = decode_envelope(recorded, event_codec)
+        subject, payload = self._message(recorded, envelope)
+        # The relayed event continues the trace of the request that caused it (its headers).
+        trace = (envelope.traceparent, envelope.tracestate)
+        with continuing(f"{recorded.type} publish", *trace):
+            return outgoing(subject, payload, msg_id=recorded.event_id)
 
     async def _one_by_one(self, batch: list[RecordedEvent]) -> None:
         for recorded in batch:
             if not recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
                 continue
             try:
-                subject, payload = self._message(recorded)
-                await publish(self._js, subject, payload, msg_id=recorded.event_id)
+                envelope = decode_envelope(recorded, event_codec)
+                subject, payload = self._message(recorded, envelope)
+                # The relayed event continues the trace of the request that caused it.
+                trace = (envelope.traceparent, envelope.tracestate)
+                with continuing(f"{recorded.type} publish", *trace):
+                    await publish(self._js, subject, payload, msg_id=recorded.event_id)
             except POISON as error:
                 await self._set_aside(recorded, error)
 
-    def _message(self, recorded: RecordedEvent) -> tuple[str, bytes]:
-        envelope = decode_envelope(recorded, event_codec)
+    def _message(self, recorded: RecordedEvent, envelope: Envelope[Any]) -> tuple[str, bytes]:
         account_id = recorded.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
         subject = self._subjects.account_event(account_id, recorded.type)
         return subject, codec.encode(envelope)

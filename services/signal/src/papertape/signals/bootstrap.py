@@ -10,6 +10,7 @@ a demo session on the demo account (started once; a restart finds it in the log)
 from __future__ import annotations
 
 import asyncio
+import time
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -20,6 +21,7 @@ from papertape.contract.events.sessions import SessionCommand, StartSession, Tra
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.signals import handlers
 from papertape.signals.book import SessionBook
+from papertape.signals.metrics import SignalMetrics
 from papertape.signals.portfolio import PortfolioGateway
 from papertape.signals.relay import SessionRelay
 from papertape.signals.settings import SignalSettings, read_settings
@@ -50,7 +52,9 @@ class SignalService:
         self.clock: Clock = clock or SystemClock()
         self.runtime = ServiceRuntime(SERVICE, settings, clock=self.clock)
         self.log = log
+        self.runtime.watch_log(log)
         self.book = SessionBook(log, self.clock, horizon=settings.horizon, history=settings.history)
+        self.metrics = SignalMetrics(self.runtime.metrics.registry, self.book.bots)
         self.pipeline = handlers.Pipeline(self.book, self.clock)
         self.relay: SessionRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,7 +62,9 @@ class SignalService:
 
     async def start(self) -> None:
         """Rebuild every session, connect, start the relay and the clock loops."""
+        started = time.perf_counter()
         sessions, events = await self.book.load_all()
+        self.runtime.metrics.rebuilt(time.perf_counter() - started, events)
         self.runtime.log.info("rebuilt %d sessions from %d events", sessions, events)
         await self.runtime.connect()
         self.pipeline.portfolio = PortfolioGateway(
@@ -71,6 +77,7 @@ class SignalService:
             metrics=self.runtime.metrics,
             batch_size=self.settings.relay_batch,
             role=self.settings.relay_role or None,
+            on_published=self.metrics.published,
         )
         pipeline = self.pipeline
         self._tasks = [

@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from papertape.common.telemetry.tracing import inject_headers, trace_fields
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import OrderRejected, PlaceOrder
 from papertape.contract.events.base import message_name
@@ -104,13 +105,19 @@ class PortfolioGateway:
     async def place(
         self, order: SessionOrderRequested, now: datetime
     ) -> SessionOrderPlaced | SessionOrderRefused:
-        """Send the order; portfolio's answer (``PortfolioAway`` when it does not answer)."""
+        """Send the order; portfolio's answer (``PortfolioAway`` when it does not answer).
+
+        The request carries the trace of the bar that decided it (headers and body), so the
+        order's life in portfolio and execution is one trace with the signal."""
+        traceparent, tracestate = trace_fields()
         request = Request(
             request_id=order.order_id,
             issued_at=now,
             actor=ACTOR,
             correlation_id=CorrelationId(order.session_id),
             causation_id=CausationId(order.signal_id),
+            traceparent=traceparent,
+            tracestate=tracestate,
             body=place_order_of(order),
         )
         reply = command_replies.decode(
@@ -138,7 +145,9 @@ class PortfolioGateway:
 
     async def _request(self, subject: str, request: Request[Any]) -> bytes:
         try:
-            msg = await self._nc.request(subject, encode(request), timeout=self._timeout)
+            msg = await self._nc.request(
+                subject, encode(request), timeout=self._timeout, headers=inject_headers()
+            )
         except (NoRespondersError, NatsTimeout) as error:
             raise PortfolioAway(f"no answer on {subject}: {type(error).__name__}") from error
         data: bytes = msg.data

@@ -88,6 +88,11 @@ def _bot(book: SessionBook, session_id: str) -> Bot:
     return bot
 
 
+def _account_of(book: SessionBook, session_id: str) -> str | None:
+    bot = book.bots.get(session_id)
+    return bot.state.account_id if bot is not None else None
+
+
 def answer(query: SignalsQuery, book: SessionBook, now: datetime) -> Any:
     """The result of a query (a struct or a list of structs)."""
     match query:
@@ -112,7 +117,10 @@ def answer(query: SignalsQuery, book: SessionBook, now: datetime) -> Any:
             outcomes = [
                 o
                 for o in book.history.outcomes
-                if query.strategy is None or o.strategy == query.strategy
+                if (query.strategy is None or o.strategy == query.strategy)
+                and (
+                    query.account_id is None or _account_of(book, o.session_id) == query.account_id
+                )
             ]
             return calibration.report(outcomes)
     raise AssertionError(f"unhandled query {query!r}")  # pragma: no cover

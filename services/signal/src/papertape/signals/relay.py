@@ -10,6 +10,7 @@ again, which the stream's dedup window drops. The bar handler never waits for Je
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -66,11 +67,13 @@ class SessionRelay(LogRelay):
         metrics: ServiceMetrics | None = None,
         batch_size: int = 500,
         role: str | None = None,
+        on_published: Callable[[list[Envelope[Any]]], None] | None = None,
     ) -> None:
         super().__init__(dsn, RELAY_NAME, metrics=metrics, batch_size=batch_size, role=role)
         self._js = js
         self._subjects = subjects
         self.published = 0
+        self._on_published = on_published
 
     async def publish(self, batch: list[RecordedEvent]) -> None:
         envelopes = [
@@ -80,3 +83,5 @@ class SessionRelay(LogRelay):
         ]
         await publish_all(self._js, self._subjects, envelopes)
         self.published += len(envelopes)
+        if self._on_published is not None:
+            self._on_published(envelopes)

@@ -1,12 +1,13 @@
-"""A durable JetStream pull consumer handed over in batches, as soon as anything is there.
+"""A durable JetStream consumer handled a batch at a time, in stream order.
 
-FastStream's batch subscriber waits for a batch to fill (or its timeout to pass), which puts
-that wait on every message when the load is light; and a pull of one message at a time pays a
-round trip per message when it is heavy. Here one lingering pull waits for the first message,
-and one pull that does not wait takes whatever else is already there (up to ``batch``): at low
-load a message is handed over the moment it arrives, at high load hundreds go in one batch.
-Nothing is acknowledged here: the handler acknowledges each message when it is done with it,
-so a crash redelivers exactly what was not handled.
+For a handler whose effect is cheaper in bulk (one insert, one commit for many messages):
+``BatchConsumer`` pulls what is there (waiting for the first message, then taking whatever
+else arrived within ``linger_s``, up to ``batch``) and hands the list to ``handle``, which
+acknowledges or NACKs each message itself (``ServiceRuntime.guarded_batch`` does).
+
+Not FastStream's ``PullSub(batch=True)``: it waits to fill a batch for its whole timeout, and
+with nats-py 2.x a fetch that ends in ``asyncio.TimeoutError`` escapes its loop with the
+messages already fetched, which then wait out their ack timeout before they are seen again.
 """
 
 from __future__ import annotations
@@ -17,71 +18,74 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
-from papertape.common.bus.deadletters import TRANSIENT_BUS_ERRORS
-
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
-log = logging.getLogger("papertape.bus.batches")
+_TIMEOUTS = (TimeoutError, NatsTimeout)
 
 
-class BatchPuller:
-    """Pulls ``subject`` through the durable consumer and hands each batch to ``handle``.
-
-    ``js`` gives the JetStream context when ``run`` starts (a service builds its pullers
-    before it connects)."""
+class BatchConsumer:
+    """A durable pull consumer (created when missing) handed to ``handle`` a batch at a time."""
 
     def __init__(
         self,
-        js: Callable[[], JetStreamContext],
+        js: JetStreamContext,
         subject: str,
-        handle: BatchHandler,
         *,
         stream: str,
         durable: str,
         config: ConsumerConfig,
-        batch: int = 256,
-        idle_s: float = 1.0,
-        drain_s: float = 0.001,
+        handle: BatchHandler,
+        log: logging.Logger,
+        batch: int = 100,
+        linger_s: float = 0.01,
+        idle_s: float = 5.0,
     ) -> None:
-        self._js = js
-        self._subject = subject
-        self._handle = handle
-        self._stream = stream
-        self._durable = durable
-        self._config = config
-        self._batch = batch
-        self._idle_s = idle_s
-        self._drain_s = drain_s
-        self.batches = 0
-        self.messages = 0
+        self.durable = durable
+        self._js, self._subject, self._stream, self._config = js, subject, stream, config
+        self._handle, self._log = handle, log
+        self._batch, self._linger_s, self._idle_s = batch, linger_s, idle_s
+        self._subscription: JetStreamContext.PullSubscription | None = None
+
+    async def subscribe(self) -> None:
+        """Bind to the consumer, creating it (before the service says it is ready: a consumer
+        of new messages only sees those published once it exists)."""
+        if self._subscription is None:
+            self._subscription = await self._js.pull_subscribe(
+                self._subject, durable=self.durable, stream=self._stream, config=self._config
+            )
+
+    async def close(self) -> None:
+        """Unbind (the consumer stays on the server, where it goes on from its last ack)."""
+        if self._subscription is not None:
+            subscription, self._subscription = self._subscription, None
+            with contextlib.suppress(Exception):  # a connection already closed has none
+                await subscription.unsubscribe()
 
     async def run(self) -> None:
-        """Pull and hand over batches until cancelled; NATS away is waited out, not fatal."""
-        sub = await self._js().pull_subscribe(
-            self._subject, durable=self._durable, stream=self._stream, config=self._config
-        )
-        pause = 0.1
+        """Fetch and handle until cancelled; a failure drops the binding (the next run binds
+        again) and is raised for the caller's restart policy."""
+        try:
+            await self.subscribe()
+            assert self._subscription is not None
+            while True:
+                await self._handle(await self._next(self._subscription))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._subscription = None
+            raise
+
+    async def _next(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         while True:
             try:
-                messages = await self._next_batch(sub)
-            except TimeoutError:
-                continue  # nothing came while idle: ask again
-            except TRANSIENT_BUS_ERRORS as error:
-                log.warning("pulling %s: %s; again in %.1fs", self._subject, error, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
-                continue
-            pause = 0.1
-            self.batches += 1
-            self.messages += len(messages)
-            await self._handle(messages)
-
-    async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
-        messages = await sub.fetch(1, timeout=self._idle_s)  # waits for the first
-        if self._batch > 1:
-            # Nothing else there yet is a timeout (nats-py raises either kind of it).
-            with contextlib.suppress(TimeoutError):
-                messages += await sub.fetch(self._batch - 1, timeout=self._drain_s)
+                messages = await subscription.fetch(1, timeout=self._idle_s)
+                break
+            except _TIMEOUTS:
+                continue  # nothing for a while: ask again
+        if self._batch > 1:  # whatever else is there already, or comes within the linger
+            with contextlib.suppress(*_TIMEOUTS):
+                messages += await subscription.fetch(self._batch - 1, timeout=self._linger_s)
         return messages

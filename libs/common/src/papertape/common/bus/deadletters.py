@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import asyncpg
 from nats import errors as nats_errors
 from nats.js import JetStreamContext
-from nats.js.errors import ServiceUnavailableError
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 from papertape.common.clock import Clock
 from papertape.contract import codec
@@ -27,6 +27,12 @@ MAX_KEPT_PAYLOAD = 64 * 1024
 reason to dead-letter it) still fits on the stream with its reason."""
 EXHAUSTED = "retries_exhausted"
 
+
+class UnreadableAckError(nats_errors.Error):
+    """JetStream answered a publish with something that is no acknowledgement (an empty status
+    reply while the stream's servers elect a leader): nothing says the message was stored."""
+
+
 TRANSIENT_BUS_ERRORS: tuple[type[BaseException], ...] = (
     nats_errors.TimeoutError,
     nats_errors.NoRespondersError,
@@ -38,6 +44,9 @@ TRANSIENT_BUS_ERRORS: tuple[type[BaseException], ...] = (
     nats_errors.StaleConnectionError,
     nats_errors.OutboundBufferLimitError,
     ServiceUnavailableError,
+    # A clustered stream whose leader died answers nothing until its replicas elect another.
+    NoStreamResponseError,
+    UnreadableAckError,
 )
 """NATS or JetStream is away or slow: the same request can pass in a moment."""
 

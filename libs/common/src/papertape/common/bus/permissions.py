@@ -12,7 +12,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | execution | ``exec.>`` (fills, triggers, expiries) | answers ``execution.query.*`` |
 | portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
 | signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
-| notification | ``notify.>``; account queries | |
+| notification | ``notify.>``; account queries | answers ``notification.command`` / ``.query.*`` |
 | gateway | account, market and signal commands and queries; ``gateway.>`` | acts for its users |
 | client | account, market and signal commands and queries | the CLI, scripts, subscribers |
 | operator | everything | ``papertape run`` itself, stream declaration, audit tools |
@@ -96,6 +96,8 @@ def request_subjects(subjects: Subjects) -> tuple[str, ...]:
         subjects.marketdata_queries(),
         _p(subjects, "signals", ">"),
         subjects.execution_queries(),
+        subjects.notification_command(),
+        subjects.notification_queries(),
     )
 
 
@@ -164,6 +166,6 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
         return _service(subjects, login, signals, sessions, *requests[:3], answers=True)
     if login is BusLogin.NOTIFICATION:
         notify = _p(subjects, "notify", ">")
-        return _service(subjects, login, notify, subjects.portfolio_queries(), answers=False)
+        return _service(subjects, login, notify, subjects.portfolio_queries(), answers=True)
     keys = _p(subjects, "gateway", ">")  # its replicas learn of issued and revoked keys
     return _service(subjects, login, *requests, keys, answers=False)  # the gateway

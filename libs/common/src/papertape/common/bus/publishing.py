@@ -16,6 +16,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
+from papertape.common.bus.deadletters import UnreadableAckError
 from papertape.common.policies import transient_bus_errors
 from papertape.common.telemetry.tracing import inject_headers
 from papertape.contract import codec
@@ -44,7 +45,10 @@ async def publish(
     all_headers = headers_for(msg_id, headers)
     async for attempt in transient_bus_errors():
         with attempt:
-            return await js.publish(subject, payload, headers=all_headers, timeout=ACK_WAIT_S)
+            try:
+                return await js.publish(subject, payload, headers=all_headers, timeout=ACK_WAIT_S)
+            except ValueError as exc:  # nats-py could not decode the answer as JSON
+                raise UnreadableAckError(f"no acknowledgement of {subject}: {exc}") from exc
     raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
 

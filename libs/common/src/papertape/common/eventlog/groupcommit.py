@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,8 @@ class GroupCommitter:
         self._writer: asyncio.Task[None] | None = None
         self.transactions = 0
         self.appends = 0
+        self.on_commit: Callable[[float, int], None] | None = None
+        """Told each committed transaction's seconds and appends (the service's metrics)."""
 
     async def append(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
@@ -81,10 +84,10 @@ class GroupCommitter:
 
     async def _together(self, group: list[_Append]) -> None:
         appends = [(r.stream_id, r.expected_version, r.events) for r in group]
+        started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
             results = await self._append_group_on(conn, appends)
-        self.transactions += 1
-        self.appends += len(group)
+        self._committed(time.perf_counter() - started, len(group))
         for request, result in zip(group, results, strict=True):
             if isinstance(result, ConcurrencyError):
                 _settle(request, error=result)
@@ -92,6 +95,7 @@ class GroupCommitter:
                 _settle(request, positions=result)
 
     async def _alone(self, request: _Append) -> None:
+        started = time.perf_counter()
         try:
             async with self._pool.acquire() as conn:
                 positions = await self._append_on(
@@ -100,9 +104,14 @@ class GroupCommitter:
         except Exception as error:
             _settle(request, error=error)
         else:
-            self.transactions += 1
-            self.appends += 1
+            self._committed(time.perf_counter() - started, 1)
             _settle(request, positions=positions)
+
+    def _committed(self, seconds: float, appends: int) -> None:
+        self.transactions += 1
+        self.appends += appends
+        if self.on_commit is not None:
+            self.on_commit(seconds, appends)
 
 
 def _settle(

@@ -7,6 +7,7 @@ before handing out the current one, so the server works while the caller decodes
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -176,6 +177,13 @@ class PostgresEventLog:
     def __init__(self, pool: asyncpg.Pool, *, group_commit: bool = True) -> None:
         self.pool = pool
         self.committer = GroupCommitter(pool, append_on, append_group_on) if group_commit else None
+        self._on_commit: Callable[[float, int], None] | None = None
+
+    def observe(self, observer: Callable[[float, int], None]) -> None:
+        """Tell ``observer`` each append transaction's seconds and appends (group size)."""
+        self._on_commit = observer
+        if self.committer is not None:
+            self.committer.on_commit = observer
 
     @classmethod
     async def connect(
@@ -218,8 +226,12 @@ class PostgresEventLog:
         """
         if self.committer is not None:
             return await self.committer.append(stream_id, expected_version, events)
+        started = time.perf_counter()
         async with self.pool.acquire() as conn:
-            return await append_on(conn, stream_id, expected_version, events)
+            positions = await append_on(conn, stream_id, expected_version, events)
+        if self._on_commit is not None:
+            self._on_commit(time.perf_counter() - started, 1)
+        return positions
 
     async def read_stream(
         self,

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+CommitObserver = Callable[[float, int], None]
+"""Called after each event-log transaction with its seconds and the appends it committed."""
+
+
+class CommitObserved(Protocol):
+    """An event log that reports its transactions (``PostgresEventLog``)."""
+
+    def observe(self, observer: CommitObserver) -> None: ...
 
 
 class ServiceMetrics:
@@ -66,10 +78,52 @@ class ServiceMetrics:
             ["service", "check"],
             registry=self.registry,
         )
+        self.consumer_pending = Gauge(
+            "papertape_consumer_pending_messages",
+            "Messages of the stream a durable consumer has not been delivered yet",
+            ["service", "stream", "durable"],
+            registry=self.registry,
+        )
+        self.consumer_ack_pending = Gauge(
+            "papertape_consumer_ack_pending_messages",
+            "Messages delivered to a durable consumer and not acknowledged yet",
+            ["service", "stream", "durable"],
+            registry=self.registry,
+        )
+        self.consumer_redelivered = Gauge(
+            "papertape_consumer_redelivered_messages",
+            "Messages a durable consumer has had delivered more than once (server's count)",
+            ["service", "stream", "durable"],
+            registry=self.registry,
+        )
+        self.append_seconds = Histogram(
+            "papertape_eventlog_append_seconds",
+            "Time of one event-log transaction (a group commit or a lone append)",
+            ["service"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+        )
+        self.append_group_size = Histogram(
+            "papertape_eventlog_append_group_size",
+            "Appends committed together in one event-log transaction",
+            ["service"],
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
         self.up = Gauge(
             "papertape_up", "1 while the service runs", ["service"], registry=self.registry
         )
         self.up.labels(service).set(1)
+
+    def committed(self, seconds: float, appends: int) -> None:
+        """Observe one event-log transaction (the log's ``CommitObserver``)."""
+        self.append_seconds.labels(self.service).observe(seconds)
+        self.append_group_size.labels(self.service).observe(appends)
+
+    def rebuilt(self, seconds: float, events: int) -> None:
+        """Record how long the start-up rebuild took and how many events it replayed."""
+        self.rebuild_seconds.labels(self.service).set(seconds)
+        self.rebuild_events.labels(self.service).set(events)
 
 
 def start_metrics_server(metrics: ServiceMetrics, port: int, host: str = "127.0.0.1") -> int:

@@ -1,24 +1,77 @@
-"""OpenTelemetry tracing with the W3C trace context carried in NATS headers."""
+"""OpenTelemetry tracing with the W3C trace context carried in NATS headers.
+
+Spans are exported over OTLP/HTTP when the service's ``traces_exporter`` is ``otlp`` (to
+``otlp_endpoint``, else where the standard ``OTEL_EXPORTER_OTLP_*`` variables say), and not at
+all with ``none``. The provider is the process's global one too, so every library tracer (the
+bus middleware, the gateway, the relays) reports to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
+TRACES_EXPORTERS = ("none", "otlp")
 
 
 def configure_tracing(service: str, exporter: SpanExporter | None = None) -> TracerProvider:
     """A tracer provider for the service; spans go to ``exporter`` when one is given."""
     provider = TracerProvider(resource=Resource.create({"service.name": f"papertape-{service}"}))
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     return provider
+
+
+def span_exporter(kind: str, endpoint: str = "") -> SpanExporter | None:
+    """The exporter a service's settings name (``otlp``: OTLP over HTTP; ``none``: None)."""
+    if kind == "none":
+        return None
+    if kind != "otlp":
+        raise ValueError(f"traces_exporter must be one of {TRACES_EXPORTERS}, not {kind!r}")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=endpoint or None, timeout=5)
+
+
+def install_tracing(service: str, kind: str, endpoint: str = "") -> TracerProvider:
+    """The service's provider, exporting as configured, made the process's global one.
+
+    With ``none`` spans are still made (and their context propagated, logged and stored in
+    the envelopes), only not exported. The global provider is set once per process (a
+    service is one process; tests that run several keep the first).
+    """
+    provider = configure_tracing(service, span_exporter(kind, endpoint))
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+@contextmanager
+def continuing(
+    name: str,
+    traceparent: str | None,
+    tracestate: str | None = None,
+    *,
+    kind: SpanKind = SpanKind.PRODUCER,
+    tracer: trace.Tracer | None = None,
+) -> Iterator[None]:
+    """A span continuing the trace an envelope recorded (none when it recorded none): work
+    done later for an event, like relaying it, joins the trace of what caused the event."""
+    if not traceparent:
+        yield
+        return
+    spans = tracer or trace.get_tracer("papertape")
+    with spans.start_as_current_span(name, context=context_of(traceparent, tracestate), kind=kind):
+        yield
 
 
 def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
@@ -31,6 +84,14 @@ def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
 def extract_context(headers: Mapping[str, str] | None) -> otel_context.Context:
     """The trace context a message's headers carry (empty context when none)."""
     return _propagator.extract(dict(headers or {}))
+
+
+def context_of(traceparent: str | None, tracestate: str | None = None) -> otel_context.Context:
+    """The trace context an envelope's stored fields carry (empty context when none)."""
+    carrier = {"traceparent": traceparent} if traceparent else {}
+    if traceparent and tracestate:
+        carrier["tracestate"] = tracestate
+    return _propagator.extract(carrier)
 
 
 def trace_fields() -> tuple[str | None, str | None]:

@@ -59,6 +59,8 @@ class ReplyErrorCode(enum.StrEnum):
     """The service cannot reach its database or the bus right now: retry the same request."""
     UNKNOWN_ACCOUNT = "unknown_account"
     """The query names an account that was never opened."""
+    UNKNOWN_ORDER = "unknown_order"
+    """The query names an order the account never had."""
     SERVICE_ONLY_COMMAND = "service_only_command"
     """A client sent a command only the services send (fills, triggers, expiries, marks)."""
     NO_MARKET_PRICE = "no_market_price"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from papertape.contract.bounds import Limit, Periods, UtcTime, Version
+from papertape.contract.bounds import NAME, Limit, Periods, UtcTime, Version
 from papertape.contract.events.account import AccountEvent, AccountRef
 from papertape.contract.events.base import Query
 from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.events.reports import (
     AccountListing,
     AccountReport,
@@ -17,9 +18,13 @@ from papertape.contract.events.reports import (
     ClosedTrade,
     EquityPoint,
     OpenOrder,
+    OrderHistory,
+    OrderPage,
+    OrderStatus,
     PerformanceMetrics,
     PositionView,
 )
+from papertape.contract.ids import OrderId, Symbol
 
 
 class ListAccounts(Query, frozen=True, kw_only=True):
@@ -42,6 +47,27 @@ class GetPositions(AccountQueryBase, frozen=True, kw_only=True):
 
 class GetOpenOrders(AccountQueryBase, frozen=True, kw_only=True):
     """Orders still working."""
+
+
+class GetOrders(AccountQueryBase, frozen=True, kw_only=True):
+    """Every order of the account's history (working, filled, cancelled, rejected, expired),
+    newest first, filtered by status, symbol, side, type and placement time (``since`` <= t <
+    ``until``), in pages."""
+
+    status: OrderStatus | None = None
+    symbol: Annotated[Symbol, NAME] | None = None
+    side: OrderSide | None = None
+    order_type: OrderType | None = None
+    since: UtcTime | None = None
+    until: UtcTime | None = None
+    offset: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 0
+    limit: Limit = 100
+
+
+class GetOrder(AccountQueryBase, frozen=True, kw_only=True):
+    """One order of the account's history with its fills."""
+
+    order_id: Annotated[OrderId, NAME]
 
 
 class GetClosedTrades(AccountQueryBase, frozen=True, kw_only=True):
@@ -95,6 +121,8 @@ PortfolioQuery = (
     | GetAccountSummary
     | GetPositions
     | GetOpenOrders
+    | GetOrders
+    | GetOrder
     | GetClosedTrades
     | GetActivity
     | GetEquityCurve
@@ -108,6 +136,8 @@ QUERY_RESULTS: dict[type[Any], Any] = {
     GetAccountSummary: AccountSummary,
     GetPositions: list[PositionView],
     GetOpenOrders: list[OpenOrder],
+    GetOrders: OrderPage,
+    GetOrder: OrderHistory,
     GetClosedTrades: list[ClosedTrade],
     GetActivity: list[Envelope[AccountEvent]],
     GetEquityCurve: list[EquityPoint],

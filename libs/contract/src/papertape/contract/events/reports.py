@@ -6,12 +6,14 @@ numbers are quantized where they leave the domain (see ``papertape.contract.prec
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
 import msgspec
 
 from papertape.contract.costs import CostSchedule
+from papertape.contract.events.account import OrderFilledV2
 from papertape.contract.events.base import wire_tag
 from papertape.contract.events.orders import (
     ExitReason,
@@ -214,7 +216,67 @@ class AccountListing(Report, frozen=True, kw_only=True):
     version: int
 
 
+class OrderStatus(enum.StrEnum):
+    """Where an order's life is: still working, or how it ended."""
+
+    WORKING = "working"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class OrderRecord(Report, frozen=True, kw_only=True):
+    """An order of the account's history, in whatever state it is: placed (or refused), how
+    much filled at what average price, and how it ended (``reason``)."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: OrderSide
+    quantity: Decimal
+    order_type: OrderType | None = None
+    """None for a refused order (it never took a type on the book)."""
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    role: OrderRole | None = None
+    source: OrderSource | None = None
+    reduce_only: bool = False
+    status: OrderStatus
+    filled_quantity: Decimal = ZERO
+    average_price: Decimal | None = None
+    """The fills' volume-weighted price (None before the first)."""
+    fees: Decimal = ZERO
+    """In the quote currency, as the venue charged them."""
+    fills: int = 0
+    placed_at: datetime
+    updated_at: datetime
+    reason_code: str = ""
+    """A refusal's code (``insufficient_buying_power`` …)."""
+    reason: str = ""
+    """Why it was refused, cancelled or expired."""
+
+
+class OrderPage(Report, frozen=True, kw_only=True):
+    """Orders, newest first, filtered; ``total`` matched, this page starts at ``offset``."""
+
+    orders: list[OrderRecord]
+    total: int
+    offset: int
+
+
+class OrderHistory(Report, frozen=True, kw_only=True):
+    """One order with each of its fills, oldest first."""
+
+    order: OrderRecord
+    fills: list[OrderFilledV2]
+
+
 REPLY_PAYLOADS: tuple[type[Report], ...] = (
+    OrderRecord,
+    OrderPage,
+    OrderHistory,
     AccountListing,
     AccountSummary,
     PositionView,

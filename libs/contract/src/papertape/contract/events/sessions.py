@@ -333,9 +333,11 @@ class GetSignals(Query, frozen=True, kw_only=True):
 
 
 class GetCalibration(Query, frozen=True, kw_only=True):
-    """Per strategy: hit rate by confidence level and the Brier score of its outcomes."""
+    """Per strategy: hit rate by confidence level and the Brier score of its outcomes (of the
+    sessions of one account when ``account_id`` is given)."""
 
     strategy: StrategyName | None = None
+    account_id: AccountRef | None = None
 
 
 SignalsQuery = (

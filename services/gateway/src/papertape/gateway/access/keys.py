@@ -14,6 +14,7 @@ when an unknown key id is presented.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -98,6 +99,9 @@ class KeyStore:
         self._keys: dict[str, ApiKey] = {}
         self._version = 0
         self._last_miss_refresh = 0.0
+        # One reader or writer of the stream at a time: a refresh that read an append still
+        # in flight must not move the version the append is about to set.
+        self._lock = asyncio.Lock()
 
     @property
     def version(self) -> int:
@@ -113,6 +117,10 @@ class KeyStore:
 
     async def refresh(self) -> int:
         """Read the events appended since the last read; the stream's version after."""
+        async with self._lock:
+            return await self._read_new()
+
+    async def _read_new(self) -> int:
         async for batch in self._log.read_stream(API_KEYS_STREAM, from_version=self._version + 1):
             for recorded in batch:
                 self._apply(decode_envelope(recorded, _events).data)
@@ -170,6 +178,10 @@ class KeyStore:
         return self._keys[key_id]
 
     async def _append(self, event: ApiKeyEvent, actor: str) -> None:
+        async with self._lock:
+            await self._append_locked(event, actor)
+
+    async def _append_locked(self, event: ApiKeyEvent, actor: str) -> None:
         for _attempt in range(5):
             envelope: Envelope[ApiKeyEvent] = Envelope(
                 event_id=EventId(self._ids.new()),
@@ -183,10 +195,10 @@ class KeyStore:
             try:
                 await self._log.append(API_KEYS_STREAM, self._version, [new_event(envelope)])
             except ConcurrencyError:
-                await self.refresh()  # another replica appended: read it, then try again
+                await self._read_new()  # another replica appended: read it, then try again
                 continue
             self._apply(event)
-            self._version += 1
+            self._version = envelope.stream_version
             if self._published is not None:
                 await self._published(envelope)
             return

@@ -132,6 +132,16 @@ def aware(moment: datetime | None, field: str) -> datetime | None:
     return moment
 
 
+def time_range(
+    since: datetime | None, until: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """``since`` and ``until`` from a query string: each with a timezone, in order (400)."""
+    since, until = aware(since, "since"), aware(until, "until")
+    if since is not None and until is not None and until < since:
+        raise invalid("until must not be before since", "until")
+    return since, until
+
+
 def order_ref(order_id: str) -> OrderId:
     """An order id from a path, checked as the contract checks it (400 otherwise)."""
     if not 1 <= len(order_id) <= 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response
@@ -9,37 +10,31 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from papertape.contract.codec import upcast
-from papertape.contract.events.account import (
-    AccountEvent,
-    CancelOrder,
-    OrderCancelled,
-    OrderExpired,
-    OrderFilledV2,
-    OrderPlaced,
-    OrderRejected,
-)
-from papertape.contract.events.envelope import Envelope
+from papertape.contract.events.account import CancelOrder
 from papertape.contract.events.orders import OrderSide, OrderType
-from papertape.contract.events.portfolio import (
-    CommandResult,
-    GetAccountSummary,
-    GetActivity,
-    GetOpenOrders,
-)
-from papertape.contract.events.reports import AccountSummary, OpenOrder
-from papertape.contract.ids import AccountId
+from papertape.contract.events.portfolio import CommandResult, GetOpenOrders, GetOrder, GetOrders
+from papertape.contract.events.reports import OpenOrder, OrderHistory, OrderPage, OrderStatus
+from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.bodies import (
     ClosePositionBody,
     MovedExits,
     MoveExitsBody,
     OrderDetail,
+    OrdersPage,
     PlaceOrderBody,
 )
-from papertape.gateway.errors import not_found
 from papertape.gateway.orders import close_order, move_exits, place_order, position_of
-from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor, order_ref, reading
+from papertape.gateway.routes.accounts import Cursor, cursor_number
+from papertape.gateway.routes.common import (
+    DEPENDENCIES,
+    account,
+    acting,
+    actor,
+    order_ref,
+    reading,
+    time_range,
+)
 from papertape.gateway.state import Gateway
 
 REPLAYED = "Idempotent-Replayed"
@@ -68,7 +63,7 @@ PLACE_EXAMPLES = [
         },
     ),
 ]
-_PAGE = 500
+OrderLimit = Annotated[int, Parameter(ge=1, le=1000, description="orders per page")]
 
 
 def _placed(result: CommandResult, replayed: bool) -> Response[CommandResult]:
@@ -99,25 +94,43 @@ class OrdersController(Controller):
         result, replayed = await gateway.placements.place(command, actor(key))
         return _placed(result, replayed)
 
-    @reading("/orders", summary="Working orders, filtered")
-    async def working(
+    @reading(
+        "/orders",
+        summary="Every order (working, filled, cancelled, rejected, expired), newest first,"
+        " filtered, in cursor pages",
+    )
+    async def orders(
         self,
         gateway: Gateway,
         key: ApiKey,
         account_id: str,
-        symbol: Annotated[str | None, Parameter(max_length=200)] = None,
+        status: OrderStatus | None = None,
+        symbol: Annotated[str | None, Parameter(min_length=1, max_length=200)] = None,
         side: OrderSide | None = None,
         order_type: OrderType | None = None,
-    ) -> list[OpenOrder]:
-        query = GetOpenOrders(account_id=AccountId(account(account_id)))
-        orders: list[OpenOrder] = await gateway.services.query(query, actor(key))
-        return [
-            o
-            for o in orders
-            if (symbol is None or o.symbol == symbol)
-            and (side is None or o.side is side)
-            and (order_type is None or o.order_type is order_type)
-        ]
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: Cursor = None,
+        limit: OrderLimit = 100,
+    ) -> OrdersPage:
+        since, until = time_range(since, until)
+        start = cursor_number(cursor)
+        query = GetOrders(
+            account_id=AccountId(account(account_id)),
+            status=status,
+            symbol=Symbol(symbol) if symbol else None,
+            side=side,
+            order_type=order_type,
+            since=since,
+            until=until,
+            offset=start,
+            limit=limit,
+        )
+        page: OrderPage = await gateway.services.query(query, actor(key))
+        more = start + limit < page.total
+        return OrdersPage(
+            items=page.orders, total=page.total, next_cursor=str(start + limit) if more else None
+        )
 
     @reading("/orders/{order_id:str}", summary="One order with its fills")
     async def order(
@@ -176,42 +189,17 @@ class OrdersController(Controller):
 async def _order_detail(
     gateway: Gateway, key: ApiKey, account_id: str, order_id: str
 ) -> OrderDetail:
-    """The order's events from the account's activity, newest pages first."""
+    """The order's record and fills from the account's history, and how it works now."""
     who = actor(key)
-    summary: AccountSummary = await gateway.services.query(
-        GetAccountSummary(account_id=AccountId(account_id)), who
+    found: OrderHistory = await gateway.services.query(
+        GetOrder(account_id=AccountId(account_id), order_id=OrderId(order_id)), who
     )
-    events: list[AccountEvent] = []
-    end = summary.version
-    while end >= 1:
-        start = max(1, end - _PAGE + 1)
-        page: list[Envelope[AccountEvent]] = await gateway.services.query(
-            GetActivity(account_id=AccountId(account_id), from_version=start, limit=_PAGE), who
+    working = None
+    if found.order.status is OrderStatus.WORKING:
+        orders: list[OpenOrder] = await gateway.services.query(
+            GetOpenOrders(account_id=AccountId(account_id)), who
         )
-        mine = [upcast(e.data) for e in page if getattr(e.data, "order_id", None) == order_id]
-        events = mine + events
-        if any(isinstance(e, OrderPlaced | OrderRejected) for e in mine):
-            break
-        end = start - 1
-    placed = next((e for e in events if isinstance(e, OrderPlaced)), None)
-    if placed is None:
-        raise not_found(f"account {account_id} has no order {order_id}")
-    fills = [e for e in events if isinstance(e, OrderFilledV2)]
-    orders: list[OpenOrder] = await gateway.services.query(
-        GetOpenOrders(account_id=AccountId(account_id)), who
+        working = next((o for o in orders if o.order_id == order_id), None)
+    return OrderDetail(
+        order=found.order, status=found.order.status, working=working, fills=found.fills
     )
-    working = next((o for o in orders if o.order_id == order_id), None)
-    return OrderDetail(order=placed, status=_status(events, working), working=working, fills=fills)
-
-
-def _status(events: list[AccountEvent], working: OpenOrder | None) -> str:
-    if working is not None:
-        return "working"
-    for event in reversed(events):
-        if isinstance(event, OrderCancelled):
-            return "cancelled"
-        if isinstance(event, OrderExpired):
-            return "expired"
-        if isinstance(event, OrderFilledV2) and event.order_remaining == 0:
-            return "filled"
-    return "closed"

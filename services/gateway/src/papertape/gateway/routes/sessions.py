@@ -38,8 +38,14 @@ from papertape.contract.ids import AccountId, Symbol
 from papertape.gateway.access.guards import check, forbidden
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.bodies import ReasonBody
-from papertape.gateway.errors import invalid
-from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor, aware, reading
+from papertape.gateway.routes.common import (
+    DEPENDENCIES,
+    account,
+    acting,
+    actor,
+    reading,
+    time_range,
+)
 from papertape.gateway.state import Gateway
 
 START_EXAMPLE = Example(
@@ -203,9 +209,7 @@ class SignalsController(Controller):
                 raise forbidden("an account's key reads the signals of one of its sessions")
         else:
             await session_of(gateway, key, session_id, ApiScope.READ)
-        since, until = aware(since, "since"), aware(until, "until")
-        if since is not None and until is not None and until < since:
-            raise invalid("until must not be before since", "until")
+        since, until = time_range(since, until)
         query = GetSignals(
             session_id=session_id,
             strategy=strategy,
@@ -220,10 +224,23 @@ class SignalsController(Controller):
         page: SignalPage = await gateway.services.signals(query, actor(key))
         return page
 
-    @reading("/calibration", summary="Per strategy: hit rate by confidence level, Brier score")
+    @reading(
+        "/calibration",
+        summary="Per strategy: hit rate by confidence level, Brier score (an account's key:"
+        " its own sessions'; only an operator reads across accounts)",
+    )
     async def calibration(
-        self, gateway: Gateway, key: ApiKey, strategy: StrategyFilter = None
+        self,
+        gateway: Gateway,
+        key: ApiKey,
+        strategy: StrategyFilter = None,
+        account_id: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> list[CalibrationReport]:
-        query = GetCalibration(strategy=strategy)
+        if account_id is not None:
+            check(key, ApiScope.READ, account(account_id))
+        scope = account_id if key.operator else key.account_id
+        query = GetCalibration(
+            strategy=strategy, account_id=AccountId(scope) if scope is not None else None
+        )
         reports: list[CalibrationReport] = await gateway.services.signals(query, actor(key))
         return reports

@@ -36,6 +36,7 @@ from papertape.gateway.access.guards import presented_key
 from papertape.gateway.access.limits import retry_after
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.errors import field_of
+from papertape.gateway.sockets.frames import frames_of
 from papertape.gateway.sockets.session import Session
 from papertape.gateway.state import gateway_of
 
@@ -61,8 +62,17 @@ def socket_route() -> Any:
         if (wait := gateway.limiter.take(key.key_id)) > 0:
             await _refuse(socket, RATE_LIMITED, "rate_limited", f"retry in {retry_after(wait)}s")
             return
-        session = Session(socket, key, gateway.services, gateway.settings.ws_buffer)
-        gateway.hub.join(session)
+        hub = gateway.hub
+        session = Session(
+            socket,
+            key,
+            gateway.services,
+            gateway.settings.ws_buffer,
+            followers=hub.followers,
+            on_slow=hub.dropped,
+            frames=frames_of(socket.scope),
+        )
+        hub.join(session)
         drain = asyncio.create_task(session.drain())
         session.confirm()
         try:
@@ -85,7 +95,7 @@ def socket_route() -> Any:
         except WebSocketDisconnect:
             pass
         finally:
-            gateway.hub.leave(session)
+            hub.leave(session)
             drain.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await drain

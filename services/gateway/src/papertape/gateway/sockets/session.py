@@ -1,11 +1,16 @@
 """One connected client: its subscriptions, its bounded buffer, its requests.
 
-Messages for a client go into a buffer of ``ws_buffer`` messages that one task drains to the
-socket; a client too slow to keep up fills it and is disconnected (close code 4008), so it never
-slows the gateway or the other clients. A subscription with ``since_version`` is first sent the
-account's events after that version (read from portfolio's activity), then what arrived live
-meanwhile without repeats (by stream version), then the live stream: per account and channel,
-every message goes out in stream-version order.
+Messages for a client go into a buffer of ``ws_buffer`` messages that one task (the writer)
+drains to the socket; the fan-out only ever puts an already encoded message into the buffer and
+never waits on a socket. A client too slow to keep up fills its buffer: what it held is dropped,
+it leaves every topic at once (the fan-out no longer sees it), and once the socket takes writes
+again it gets a fatal ``error`` (``slow_client``) and close code 4008 with the reason, so it
+never slows the gateway or the other clients.
+
+A subscription with ``since_version`` is first sent the account's events after that version
+(read from portfolio's activity), then what arrived live meanwhile without repeats (by stream
+version), then the live stream: per account and channel, every message goes out in
+stream-version order.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,12 +56,15 @@ from papertape.contract.sockets import (
 )
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.bus import Services
+from papertape.gateway.sockets.followers import Followers, Topic
+from papertape.gateway.sockets.frames import Frames, Outgoing
 from papertape.gateway.sockets.messages import messages_for
 
 SLOW_CLIENT = 4008
+SLOW_REASON = "too slow: buffer full"
+LIVE_CHANNELS = frozenset({Channel.SIGNALS, Channel.SESSIONS})
+"""Channels without a replay: their messages are not the account's events."""
 _PAGE = 500
-Topic = tuple[Channel, str]
-"""(channel, account id) or (prices, symbol)."""
 
 
 class SlowClient(Exception):
@@ -66,7 +75,15 @@ class Session:
     """A client connected with ``key``."""
 
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], key: ApiKey, services: Services, buffer: int
+        self,
+        socket: WebSocket[Any, Any, Any],
+        key: ApiKey,
+        services: Services,
+        buffer: int,
+        *,
+        followers: Followers | None = None,
+        on_slow: Callable[[Session], None] | None = None,
+        frames: Frames | None = None,
     ) -> None:
         self.socket = socket
         self.key = key
@@ -74,8 +91,13 @@ class Session:
         self.actor = Actor(f"gateway:{key.key_id}")
         self.id = uuid.uuid4().hex
         self.buffer = buffer
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=buffer)
+        self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=buffer)
+        self.frames = frames
+        self._writing = False
+        """The writer holds a message it has not written yet (a new one must wait behind it)."""
         self.topics: set[Topic] = set()
+        self.followers = followers if followers is not None else Followers()
+        self._on_slow = on_slow
         self._pending: dict[Topic, list[AccountEventMessage]] = {}
         self._last: dict[Topic, int] = {}
         self.slow = False
@@ -83,12 +105,18 @@ class Session:
 
     # --- out -------------------------------------------------------------------------------
     def send(self, message: SocketMessage) -> None:
-        """Queue a message; a full buffer marks the client slow and ends its session."""
-        self.offer(encode(message).decode())
+        """Send or queue a message; a full buffer marks the client slow and ends its session."""
+        self.offer(Outgoing(encode(message).decode()))
 
-    def offer(self, data: str) -> None:
-        """Queue an encoded message (text: encoded once for every session that gets it)."""
+    def offer(self, data: Outgoing) -> None:
+        """Write an encoded message (made once for every session that gets it) to the
+        connection when it takes writes and nothing waits before it; else queue it."""
         if self.slow:
+            return
+        frames = self.frames
+        if frames is not None and not self._writing and self.queue.empty() and frames.writable():
+            frames.write(data)
+            self.sent += 1
             return
         try:
             self.queue.put_nowait(data)
@@ -97,17 +125,49 @@ class Session:
             with contextlib.suppress(asyncio.QueueEmpty):
                 while True:
                     self.queue.get_nowait()
-            self.queue.put_nowait(None)  # the drain closes the socket
+            self.queue.put_nowait(None)  # the writer closes the socket
+            self.leave()
+            if self._on_slow is not None:
+                self._on_slow(self)
 
     async def drain(self) -> None:
-        """Send the buffer to the socket until the session ends."""
+        """The writer: send the buffer to the socket until the session ends."""
         while True:
             data = await self.queue.get()
+            self._writing = True
             if data is None:
-                await self.socket.close(code=SLOW_CLIENT, reason="too slow: buffer full")
+                error = SocketError(
+                    code="slow_client",
+                    message=f"{SLOW_REASON}: more than {self.buffer} messages were waiting",
+                    fatal=True,
+                )
+                await self.socket.send_text(encode(error).decode())
+                await self.socket.close(code=SLOW_CLIENT, reason=SLOW_REASON)
                 return
-            await self.socket.send_text(data)
+            await self._write(data)
+            self._writing = False
             self.sent += 1
+
+    async def _write(self, data: Outgoing) -> None:
+        if self.frames is not None:
+            await self.frames.until_writable()
+            if self.frames.writable():
+                self.frames.write(data)
+                return
+        await self.socket.send_text(data.text)  # closed meanwhile: ASGI says how
+
+    def follow(self, topic: Topic) -> None:
+        self.topics.add(topic)
+        self.followers.follow(topic, self)
+
+    def unfollow(self, topic: Topic) -> None:
+        self.topics.discard(topic)
+        self.followers.unfollow(topic, self)
+
+    def leave(self) -> None:
+        """Follow nothing any more (the session ends)."""
+        for topic in list(self.topics):
+            self.unfollow(topic)
 
     def confirm(self) -> None:
         self.send(
@@ -121,7 +181,9 @@ class Session:
         )
 
     # --- live events -------------------------------------------------------------------------
-    def deliver(self, topic: Topic, message: AccountEventMessage, data: str | None = None) -> None:
+    def deliver(
+        self, topic: Topic, message: AccountEventMessage, data: Outgoing | None = None
+    ) -> None:
         """A live account message for a subscribed topic (held while a backfill runs);
         ``data`` is the message encoded already (once for every session)."""
         pending = self._pending.get(topic)
@@ -131,7 +193,7 @@ class Session:
         if message.stream_version <= self._last.get(topic, 0):
             return  # sent already by a backfill
         self._last[topic] = message.stream_version
-        self.offer(data if data is not None else encode(message).decode())
+        self.offer(data if data is not None else Outgoing(encode(message).decode()))
 
     # --- requests ----------------------------------------------------------------------------
     def allowed(
@@ -158,7 +220,7 @@ class Session:
                     )
                 )
                 return
-            self.topics.add((Channel.PRICES, request.symbol))
+            self.follow((Channel.PRICES, request.symbol))
             self.send(Subscribed(channel=request.channel, symbol=request.symbol))
             return
         account_id = request.account_id or self.key.account_id
@@ -179,11 +241,11 @@ class Session:
             return
         topic: Topic = (request.channel, account_id)
         self._pending[topic] = []
-        self.topics.add(topic)
+        self.follow(topic)
         try:
             if request.channel is Channel.ACCOUNT:
                 await self._snapshot(AccountId(account_id))
-            if request.since_version is not None:
+            if request.since_version is not None and request.channel not in LIVE_CHANNELS:
                 await self._backfill(topic, request.since_version)
         finally:
             held = self._pending.pop(topic, [])
@@ -204,7 +266,7 @@ class Session:
             else (request.account_id or self.key.account_id)
         )
         if key is not None:
-            self.topics.discard((request.channel, key))
+            self.unfollow((request.channel, key))
             self._last.pop((request.channel, key), None)
         self.send(
             Unsubscribed(

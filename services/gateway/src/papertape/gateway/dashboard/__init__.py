@@ -1,0 +1,1 @@
+"""The web dashboard: static pages the gateway serves, and the charting library they use."""

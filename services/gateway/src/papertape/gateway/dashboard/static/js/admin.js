@@ -1,0 +1,104 @@
+// The operator's panel: open accounts; API keys (issue, revoke); every service's dead letters
+// with their reasons. Shown to an operator's key only.
+
+import { del, get, post, refusal, seg } from "./api.js";
+import { byId, el, fillTable, say } from "./dom.js";
+
+const SCOPES = { read: ["read"], trade: ["read", "trade"], admin: ["read", "trade", "admin"] };
+
+export class Admin {
+  constructor(onAccounts) {
+    this.onAccounts = onAccounts;
+    this.result = byId("key-result");
+    byId("key-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.issue();
+    });
+    byId("open-account-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.open();
+    });
+    byId("letters-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.letters().catch((error) => say(this.result, refusal(error), false));
+    });
+  }
+
+  async letters() {
+    const service = String(new FormData(byId("letters-form")).get("service") ?? "").trim();
+    const page = await get("/deadletters", { service, limit: 100 });
+    fillTable(byId("dead-letters"), [
+      { label: "Failed at", value: (l) => l.failed_at },
+      { label: "Service", value: (l) => l.service },
+      { label: "Subject", value: (l) => l.subject },
+      { label: "Reason", value: (l) => l.reason },
+      { label: "Deliveries", value: (l) => l.deliveries, num: true },
+      { label: "Payload", value: (l) => el("code", { title: l.payload }, clipped(l.payload)) },
+    ], page.letters, (l) => ({ dataset: { sequence: l.sequence } }));
+  }
+
+  async open() {
+    const form = new FormData(byId("open-account-form"));
+    const result = byId("account-result");
+    try {
+      const body = {
+        account_id: String(form.get("account_id")).trim(),
+        name: String(form.get("name")),
+        base_currency: String(form.get("base_currency")).trim(),
+      };
+      const cash = String(form.get("initial_cash") ?? "").trim();
+      if (cash) body.initial_cash = cash;
+      await post("/accounts", body);
+      say(result, `opened ${body.account_id}`, true);
+      await this.onAccounts(body.account_id);
+    } catch (error) {
+      say(result, refusal(error), false);
+    }
+  }
+
+  async load() {
+    byId("admin-panel").hidden = false;
+    await this.letters();
+    const keys = await get("/keys");
+    fillTable(byId("keys"), [
+      { label: "Key id", value: (k) => k.key_id },
+      { label: "Account", value: (k) => k.account_id ?? "every account" },
+      { label: "Scopes", value: (k) => k.scopes.join(", ") },
+      { label: "Label", value: (k) => k.label },
+      { label: "State", value: (k) => (k.revoked ? "revoked" : "live") },
+      { label: "", value: (k) => el("button", { type: "button", disabled: k.revoked, onclick: () => this.revoke(k.key_id) }, "Revoke") },
+    ], keys);
+  }
+
+  async issue() {
+    const form = new FormData(byId("key-form"));
+    const account = String(form.get("account_id") ?? "").trim();
+    try {
+      const issued = await post("/keys", {
+        account_id: account || null,
+        scopes: SCOPES[form.get("scope")],
+        label: String(form.get("label") ?? ""),
+      });
+      say(this.result, `issued ${issued.key_id}: ${issued.key} (shown once)`, true);
+    } catch (error) {
+      say(this.result, refusal(error), false);
+    }
+    await this.load();
+  }
+
+  async revoke(keyId) {
+    try {
+      await del(`/keys/${seg(keyId)}`);
+      say(this.result, `revoked ${keyId}`, true);
+    } catch (error) {
+      say(this.result, refusal(error), false);
+    }
+    await this.load();
+  }
+}
+
+const SHOWN = 120;
+
+function clipped(text) {
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text;
+}

@@ -1,0 +1,1 @@
+"""papertape's notification service."""

@@ -1,0 +1,1 @@
+"""The notification store's versioned SQL migrations."""
