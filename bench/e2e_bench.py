@@ -335,8 +335,7 @@ async def _measure(
     ws_window = list(ws_delays)
     # --- drain: every answered order filled, every event relayed -----------------------------
     clients.stop()
-    await placing
-    feeding.cancel()
+    await placing  # the market goes on: an order placed last fills on a quote after it
     counts = await _log_counts(db)
     deadline = time.perf_counter() + DRAIN_S
     while time.perf_counter() < deadline and counts["filled_orders"] < clients.answered:
@@ -347,6 +346,7 @@ async def _measure(
     while time.perf_counter() < deadline and relayed < counts["account_events"]:
         await asyncio.sleep(0.5)
         relayed = (await js.stream_info(accounts_stream)).state.messages
+    feeding.cancel()
     for task in sockets:
         task.cancel()
     for spy in spies:
