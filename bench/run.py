@@ -13,6 +13,7 @@ from typing import Any
 from bench import (
     account_bench,
     backtest_bench,
+    e2e_bench,
     eventlog_bench,
     eventsourcing_bench,
     execution_bench,
@@ -36,6 +37,7 @@ TARGETS = [
     Target("marketdata_publish_quotes_acked", 1.0, "nats_py_jetstream_publish_async"),
     Target("soak.kills_survived", 3.0 * soak_bench.ROUNDS),
     *gateway_bench.TARGETS,
+    *e2e_bench.TARGETS,
     *notification_bench.TARGETS,
     *(Target(name, factor, baseline) for name, factor, baseline in backtest_bench.TARGETS_SPEC),
 ]
@@ -80,6 +82,8 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     measurements += from_records(await marketdata_bench.run(nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await gateway_bench.run(dsn, nats))
+    async with eventlog_bench.scratch_database(url) as dsn:
+        measurements += from_records(await e2e_bench.run(dsn, nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await notification_bench.run(dsn, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest

@@ -20,6 +20,7 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
+from papertape.common.bus import consumers
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
@@ -76,28 +77,37 @@ class ExecutionService:
             finally:
                 self._seen(msg)
 
-        # Quotes, and bars of the one width the venue matches on (the others are acknowledged
-        # unread), from where this service last left off; the first start begins with the new.
+    async def _follow_market(self) -> None:
+        """Quotes, and bars of the one width the venue matches on (the others are acknowledged
+        unread), from where this service last left off; the first start begins with the new.
+
+        A push consumer delivers in order without a round trip per message (a pull consumer of
+        batch 1 would need one), through ``papertape.common.bus.consumers`` (thousands of
+        quotes a second). Its deliver group, which JetStream also makes its durable name, is how
+        instances of the service would share it.
+        """
+        runtime, subjects = self.runtime, self.runtime.subjects
         quotes = subjects.all_quotes().removesuffix("*")
         bars = subjects.bars(self.settings.bar_timeframe).removesuffix("*")
         config = runtime.consumer_config(ack_wait=CATCH_UP_TIMEOUT_S + 30)
         config.deliver_policy = DeliverPolicy.NEW
 
-        # A push consumer delivers in order without a round trip per message (a pull consumer
-        # of batch 1 would need one). Its deliver group (``queue``, which JetStream also makes
-        # its durable name) is how instances of the service would share it.
-        @broker.subscriber(
-            subjects.all_market(),
-            stream=JStream(subjects.stream("MARKET"), declare=False),
-            queue=subjects.durable("execution", "market"),
-            config=config,
-        )
-        @runtime.guarded("market")
         async def on_market_event(msg: NatsMessage) -> None:
             subject = msg.raw_message.subject
             if subject.startswith(quotes) or subject.startswith(bars):
                 await self.caught_up.wait()  # the book must be whole before it is matched
                 await self._handlers().on_market_event(msg.body)
+
+        await consumers.consume_in_order(
+            runtime,
+            "market",
+            subjects.all_market(),
+            on_market_event,
+            stream=subjects.stream("MARKET"),
+            queue=subjects.durable("execution", "market"),
+            config=config,
+            traced=False,  # a fill continues its order's trace, not the quote's
+        )
 
     async def start(self) -> None:
         """Build the handlers; note how far the ACCOUNTS replay must get before matching."""
@@ -113,6 +123,7 @@ class ExecutionService:
         self._catch_up_to = info.state.last_seq
         if self._catch_up_to == 0:
             self.caught_up.set()
+        await self._follow_market()
 
     async def ready(self) -> None:
         """Wait for the book to be rebuilt, then match the market and sweep expiries."""

@@ -5,6 +5,11 @@ report's own deterministic sequence, so a restarted venue gives the same report 
 version: the trigger is 1, fill ``n`` is ``n + 1``, and the expiry (always the order's last
 report) is the number of fills booked on the order plus 2. Reports carry the order's trace
 context (from its ``OrderPlaced`` envelope): a placement and its fills are one trace.
+
+The reports of one market message go out in order with their acknowledgements in flight
+together (one round trip for a quote that fills many orders, not one per fill); if any fails,
+they are published again one by one and the dedup window (``Nats-Msg-Id`` = report id) keeps
+one copy of each.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 
-from papertape.common.bus.publishing import publish
+from papertape.common.bus.publishing import Outgoing, outgoing, publish_all, publish_in_order
 from papertape.common.telemetry.tracing import extract_context, trace_fields
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Envelope
@@ -110,25 +115,32 @@ class ReportPublisher:
         self.last_ts: datetime | None = None
 
     async def publish(self, reports: Sequence[ExecutionReport]) -> None:
-        for report in reports:
-            name = message_name(type(report))
-            subject = self._subjects.execution_report(report.account_id, name)
-            origin = self.origins.get(report.order_id)
-            if origin is not None and isinstance(report, OrderFillReported):
-                origin.booked(report.report_id)
-            # The report continues the order's trace, not the quote's that happened to fill it.
-            parent = (
-                extract_context(_carrier(origin.traceparent, origin.tracestate))
-                if origin is not None and origin.traceparent
-                else None
-            )
-            with self._tracer.start_as_current_span(
-                f"report {name}", context=parent, kind=SpanKind.PRODUCER
-            ):
-                wrapped = envelope(report, origin)
-                await publish(self._js, subject, wrapped, msg_id=report.report_id)
-            self.published += 1
-            self.last_ts = report.ts
+        if not reports:
+            return
+        messages = [self._outgoing(report) for report in reports]
+        try:
+            await publish_all(self._js, messages)
+        except Exception:  # the slow path retries what is transient, one by one, in order
+            await publish_in_order(self._js, messages)
+        self.published += len(messages)
+        self.last_ts = reports[-1].ts
+
+    def _outgoing(self, report: ExecutionReport) -> Outgoing:
+        name = message_name(type(report))
+        subject = self._subjects.execution_report(report.account_id, name)
+        origin = self.origins.get(report.order_id)
+        if origin is not None and isinstance(report, OrderFillReported):
+            origin.booked(report.report_id)
+        # The report continues the order's trace, not the quote's that happened to fill it.
+        parent = (
+            extract_context(_carrier(origin.traceparent, origin.tracestate))
+            if origin is not None and origin.traceparent
+            else None
+        )
+        with self._tracer.start_as_current_span(
+            f"report {name}", context=parent, kind=SpanKind.PRODUCER
+        ):
+            return outgoing(subject, envelope(report, origin), msg_id=report.report_id)
 
 
 def _carrier(traceparent: str, tracestate: str | None) -> dict[str, str]:

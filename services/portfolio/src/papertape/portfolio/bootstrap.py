@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+
+from nats.aio.subscription import Subscription
 
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import SnapshotPolicy
@@ -50,9 +53,10 @@ class Portfolio:
         )
         self.marks = MarkBook(settings.price_band)
         self.relay: AccountRelay | None = None
+        self._quotes: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        handlers.register(self.runtime, self.book, self.marks, log)
-        handlers.register_execution(self.runtime, self.book, self.marks)
+        handlers.register(self.runtime, self.book, self.marks, log, settings)
+        self.reports = handlers.register_execution(self.runtime, self.book, self.marks, settings)
 
     async def start(self) -> None:
         """Rebuild every account, connect the bus, start the relay and the mark timer."""
@@ -61,6 +65,7 @@ class Portfolio:
             "rebuilt %d accounts from %d events in %.3fs", accounts, events, seconds
         )
         await self.runtime.connect()
+        self._quotes = await handlers.follow_quotes(self.runtime, self.marks)
         seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
         self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
         await self._open_demo_account()
@@ -74,6 +79,7 @@ class Portfolio:
         )
         self._tasks = [
             asyncio.create_task(self._relay_forever(), name="relay"),
+            asyncio.create_task(self._reports_forever(), name="execution reports"),
             self.runtime.every(
                 "persisting marks", self.settings.mark_interval_s, self._persist_marks
             ),
@@ -87,6 +93,14 @@ class Portfolio:
         restarts = self.runtime.metrics.handled.labels(SERVICE, "relay", "restart")
         await restart_on_failure(
             self.relay.run, what="the relay", log=self.runtime.log, on_restart=restarts.inc
+        )
+
+    async def _reports_forever(self) -> None:
+        """Keep applying execution reports: a failed pull loop resumes where the durable
+        consumer stands (what was not acknowledged comes again)."""
+        restarts = self.runtime.metrics.handled.labels(SERVICE, "execution_report", "restart")
+        await restart_on_failure(
+            self.reports, what="the reports", log=self.runtime.log, on_restart=restarts.inc
         )
 
     async def _open_demo_account(self) -> None:
@@ -117,6 +131,10 @@ class Portfolio:
             self.relay.stop()
         await stop_tasks(self._tasks)
         self._tasks = []
+        if self._quotes is not None:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self._quotes.unsubscribe()
+            self._quotes = None
 
 
 async def build(settings: PortfolioSettings, **overrides: object) -> Portfolio:

@@ -1,11 +1,22 @@
-"""Bus subscribers: decode, call the book or the queries, encode the reply. No business rules."""
+"""Bus subscribers: decode, call the book or the queries, encode the reply. No business rules.
+
+Commands are handled ``command_workers`` at a time: the book decides one account's commands
+one at a time (its lock, taken in arrival order) and different accounts' side by side, so
+their appends share a group commit. Queries are a subscription of their own and take no
+account's lock: they never wait behind commands. Execution reports are pulled in batches and
+applied in lanes (``papertape.common.lanes``): one account's in stream order, accounts at once.
+Quotes (thousands a second) take the runtime's light path (``consumers.follow``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from faststream.nats import JStream, NatsMessage, PullSub
+from faststream.nats import NatsMessage
+from nats.aio.subscription import Subscription
 
+from papertape.common.bus import consumers
 from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode
@@ -19,6 +30,7 @@ from papertape.contract.ids import Actor, CausationId
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import UnknownOrder, answer
+from papertape.portfolio.settings import PortfolioSettings
 from papertape.portfolio.translation import command_for, from_clients
 
 command_requests: Codec[Request[AccountCommand]] = Codec(Request[AccountCommand])
@@ -27,12 +39,19 @@ quotes: Codec[QuoteReceived] = Codec(QuoteReceived)
 execution_reports: Codec[Envelope[ExecutionReport]] = Codec(Envelope[ExecutionReport])
 
 
-def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: EventLog) -> None:
+def register(
+    runtime: ServiceRuntime,
+    book: AccountBook,
+    marks: MarkBook,
+    log: EventLog,
+    settings: PortfolioSettings | None = None,
+) -> None:
     """Subscribe the portfolio's handlers on the runtime's broker."""
     subjects = runtime.subjects
     broker = runtime.broker
+    workers = (settings or PortfolioSettings()).command_workers
 
-    @broker.subscriber(subjects.portfolio_command(), queue="portfolio")
+    @broker.subscriber(subjects.portfolio_command(), queue="portfolio", max_workers=workers)
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
@@ -56,7 +75,7 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
         )
         return encode(Reply(ok=True, result=result))
 
-    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio")
+    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
     @runtime.replying("query")
     async def on_query(msg: NatsMessage) -> bytes:
         request = query_requests.decode(msg.body)
@@ -72,27 +91,46 @@ def register(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook, log: E
             )
         return encode(Reply(ok=True, result=result))
 
-    @broker.subscriber(subjects.all_quotes())
-    @runtime.guarded("quote")
-    async def on_quote(msg: NatsMessage) -> None:
-        if (refusal := marks.update(quotes.decode(msg.body))) is not None:
+
+async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscription:
+    """Every quote moves the mark book (once connected): thousands a second, so through the
+    runtime's light path, not a FastStream subscriber."""
+
+    def on_quote(data: bytes) -> None:
+        if (refusal := marks.update(quotes.decode(data))) is not None:
             runtime.market_refused(refusal.check, refusal.reason)
 
+    return await consumers.follow(runtime, "quote", runtime.subjects.all_quotes(), on_quote)
 
-def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook) -> None:
-    """Apply the venue's execution reports (fills, triggers, expiries) exactly once, in order."""
+
+def account_lane(subject: str) -> str:
+    """The lane of an execution report: its account (``exec.<account>.<report>``)."""
+    return subject.rpartition(".")[0]
+
+
+def register_execution(
+    runtime: ServiceRuntime,
+    book: AccountBook,
+    marks: MarkBook,
+    settings: PortfolioSettings | None = None,
+) -> Callable[[], Awaitable[None]]:
+    """Apply the venue's execution reports (fills, triggers, expiries) exactly once, in order
+    per account; run the returned coroutine function once the runtime is connected."""
     subjects = runtime.subjects
+    settings = settings or PortfolioSettings()
 
-    @runtime.broker.subscriber(
+    # Batches as soon as anything is there, applied per account in lanes, each report guarded:
+    # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
+    # a fill that arrives during a database outage is applied once the database is back.
+    @consumers.pull_in_lanes(
+        runtime,
+        "execution_report",
         subjects.all_execution_reports(),
-        stream=JStream(subjects.stream("EXECUTION"), declare=False),
+        stream=subjects.stream("EXECUTION"),
         durable=subjects.durable("portfolio", "execution"),
-        pull_sub=PullSub(batch_size=1),  # one at a time: per-account order matters
-        # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
-        # a fill that arrives during a database outage is applied once the database is back.
-        config=runtime.consumer_config(ack_wait=30),
+        lane=account_lane,
+        batch=settings.report_batch,
     )
-    @runtime.guarded("execution_report")
     async def on_report(msg: NatsMessage) -> None:
         envelope = execution_reports.decode(msg.body)
         request: Request[AccountCommand] = Request(
@@ -104,3 +142,5 @@ def register_execution(runtime: ServiceRuntime, book: AccountBook, marks: MarkBo
             body=command_for(envelope.data),
         )
         await book.execute(request, marks.prices())
+
+    return on_report

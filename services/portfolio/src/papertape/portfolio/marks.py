@@ -14,6 +14,7 @@ from nats.js.client import JetStreamContext
 
 from papertape.common.clock import Clock
 from papertape.common.idgen import IdGenerator
+from papertape.common.lanes import in_lanes
 from papertape.contract.codec import Codec
 from papertape.contract.events.account import AccountCommand, ApplyMark
 from papertape.contract.events.envelope import Request
@@ -115,19 +116,27 @@ async def seed_marks(marks: MarkBook, js: JetStreamContext, subjects: Subjects) 
 
 async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: IdGenerator) -> int:
     """Apply moved marks to every account holding the symbols (or converting them: the pairs of
-    their quote currencies); returns commands executed."""
-    executed = 0
-    for account_id in book.accounts():
-        state = book.state(account_id)
+    their quote currencies); returns commands executed.
+
+    One account's marks are applied one after the other, the accounts side by side: their
+    appends go to the log together, in as few group commits as there are marks per account.
+    """
+    due = [
+        command
+        for account_id in book.accounts()
         # Positions, and the currency pairs that convert them to the account's base currency.
-        for command in marks.due(account_id, symbols_to_mark(state)):
-            request: Request[AccountCommand] = Request(
-                request_id=ids.new(),
-                issued_at=clock.now(),
-                actor=Actor("portfolio.marks"),
-                body=command,
-            )
-            await book.execute(request)
-            marks.applied(account_id, command.symbol, command.price)
-            executed += 1
-    return executed
+        for command in marks.due(account_id, symbols_to_mark(book.state(account_id)))
+    ]
+
+    async def apply(command: ApplyMark) -> None:
+        request: Request[AccountCommand] = Request(
+            request_id=ids.new(),
+            issued_at=clock.now(),
+            actor=Actor("portfolio.marks"),
+            body=command,
+        )
+        await book.execute(request)
+        marks.applied(command.account_id, command.symbol, command.price)
+
+    await in_lanes(due, lambda command: command.account_id, apply)
+    return len(due)

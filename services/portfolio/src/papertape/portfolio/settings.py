@@ -24,6 +24,10 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    command_workers: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
+    """Commands decided at once (across accounts; one account's still one at a time)."""
+    report_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
+    """Execution reports pulled at once (applied in order per account, accounts at once)."""
     anchor_interval_s: Interval = 60.0
     """How often the log's head is anchored to the ANCHORS stream."""
     anchor_file: Annotated[str, msgspec.Meta(max_length=4096)] = ""

@@ -1,7 +1,16 @@
-"""Publishing to JetStream with a deduplication id, the trace context and a retry policy."""
+"""Publishing to JetStream with a deduplication id, the trace context and a retry policy.
+
+``publish`` waits for each message's acknowledgement; ``publish_all`` sends a batch in order
+with every acknowledgement in flight at once and waits for them together (one round trip for
+the batch, not one per message). When any of the batch fails, ``publish_in_order`` sends it
+again one by one: JetStream's dedup window (``Nats-Msg-Id``) keeps one copy of what was stored.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -41,3 +50,47 @@ async def publish(
             except ValueError as exc:  # nats-py could not decode the answer as JSON
                 raise UnreadableAckError(f"no acknowledgement of {subject}: {exc}") from exc
     raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message of a batch: where it goes, its bytes, its dedup id and headers."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    headers: dict[str, str] | None = None
+
+
+def outgoing(subject: str, message: Any, *, msg_id: str) -> Outgoing:
+    """A message of a batch, its headers (dedup id, the current trace) taken now."""
+    payload = message if isinstance(message, bytes) else codec.encode(message)
+    return Outgoing(subject, payload, msg_id, headers_for(msg_id))
+
+
+async def publish_all(
+    js: JetStreamContext, messages: Sequence[Outgoing], *, timeout_s: float = ACK_WAIT_S
+) -> list[PubAck]:
+    """Send the messages in order without waiting one by one, then wait for every ack.
+
+    Raises the first failure (a refused or missing acknowledgement, the connection away);
+    what was stored before it stays stored, so the caller sends the batch again
+    (``publish_in_order``) and the dedup window drops the repeats.
+    """
+    if not messages:
+        return []
+    acks = [
+        await js.publish_async(m.subject, m.payload, headers=m.headers or headers_for(m.msg_id))
+        for m in messages
+    ]
+    try:
+        return list(await asyncio.wait_for(asyncio.gather(*acks), timeout_s))
+    finally:
+        for ack in acks:  # a failure leaves the others: none may outlive the batch
+            ack.cancel()
+
+
+async def publish_in_order(js: JetStreamContext, messages: Sequence[Outgoing]) -> None:
+    """The slow path: each message after the one before was acknowledged (with retries)."""
+    for m in messages:
+        await publish(js, m.subject, m.payload, msg_id=m.msg_id, headers=m.headers)

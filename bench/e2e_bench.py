@@ -1,0 +1,395 @@
+"""Benchmark: the running stack end to end, from a quote to the recorded fill.
+
+Every service is a process of its own (``python -m papertape.<service>``: execution,
+portfolio, gateway) on the real NATS and PostgreSQL, on a scratch database and namespace.
+The bench is the market: it publishes quotes onto the MARKET stream at a fixed total rate,
+spread over eight symbols, each stamped with the wall time it is sent (market-data's own
+publisher is measured by bench/marketdata_bench.py; here the rate and the stamps must be
+exact, and under load its synthetic feed sends in bursts of its ack window); concurrent
+clients place market orders (``portfolio.command`` requests, as the gateway and the bots send
+them) on a few accounts, each client waiting for its answer before the next; WebSocket
+clients follow the accounts' fills through the gateway. A market order is filled by the next
+quote of its symbol, so the fill's time is that quote's time: the latency is from the quote
+that triggers the fill (its ``ts_event``, on the same machine's clock) to the fill recorded in
+the log (``recorded_at``) and to its WebSocket message.
+
+Measured over the window: quotes/s published to MARKET (and how far execution's consumer is
+behind at its end), orders/s decided and recorded (answered), fills/s recorded, the latency
+percentiles, CPU (cores) and memory (RSS at the start and end of the window) per service;
+after a drain, that nothing was lost or doubled (every answered order in the log once, no fill
+twice, every event of the log on ACCOUNTS) and how many orders the drain left unfilled. In the
+same run, as baselines: the raw nats-py request-reply rate against the same server (a bare
+responder), and a plain asyncpg insert loop (one row per statement) against the same database.
+
+``PAPERTAPE_BENCH_PROFILE=<dir>`` also records each service with py-spy (when on PATH) for
+the window, as collapsed stacks in that folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+import websockets
+
+from bench.gateway_bench import _percentile
+from bench.gateway_bench import _request as request
+from bench.records import Target
+from bench.stack import Stack, Usage, profile, record, run_alone, running
+from papertape.common.servers import declare_streams, delete_streams
+from papertape.contract.codec import encode
+from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.events.orders import OrderSide, OrderType
+from papertape.contract.ids import AccountId, OrderId, Symbol
+from papertape.contract.limits import RiskLimits
+from papertape.contract.subjects import Subjects
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The gateway bench's percentile, NaN when nothing was measured (no fill in the window)."""
+    return _percentile(values, q) if values else float("nan")
+
+
+QUOTES_PER_S = float(os.environ.get("PAPERTAPE_BENCH_QUOTES_PER_S", "5000"))
+CLIENTS = int(os.environ.get("PAPERTAPE_BENCH_CLIENTS", "64"))
+ACCOUNTS = int(os.environ.get("PAPERTAPE_BENCH_ACCOUNTS", "16"))
+WINDOW_S = float(os.environ.get("PAPERTAPE_BENCH_WINDOW_S", "20"))
+WARMUP_S = 3.0
+DRAIN_S = 60.0
+SOCKETS = 8  # one WebSocket per account, for the first accounts
+SERVICES = ("portfolio", "execution", "gateway")
+MARKET = {  # symbol: (price, decimals); the quote rate is spread over them
+    "BTCUSD": (60000.0, 2),
+    "ETHUSD": (3000.0, 2),
+    "EURUSD": (1.1, 5),
+    "GBPUSD": (1.3, 5),
+    "USDJPY": (150.0, 3),
+    "AAPL": (190.0, 2),
+    "MSFT": (420.0, 2),
+    "SPY": (520.0, 2),
+}
+TICK_S = 0.005
+ORDERED = ((Symbol("BTCUSD"), Decimal("0.001")), (Symbol("ETHUSD"), Decimal("0.01")))
+LIMITS = RiskLimits(
+    max_position_pct=Decimal(10000),
+    max_risk_per_trade_pct=Decimal(10000),
+    max_portfolio_heat_pct=Decimal(10000),
+    max_trades_per_day=1_000_000,
+)
+TARGETS: list[Target] = [
+    Target("e2e.orders_per_s_decided_recorded", 1000.0),
+    Target("e2e.quote_to_recorded_fill_p99_ms", 50.0, at_most=True),
+    Target("e2e.orders_lost_or_doubled", 0.0, at_most=True),
+]
+"""Issue 12: 1,000 orders/s decided, filled and recorded with 5,000 quotes/s, p99 < 50 ms."""
+
+
+async def request_reply_baseline(nats_url: str, seconds: float = 3.0) -> float:
+    """Requests/s of bare nats-py request-reply (a responder that echoes), same clients."""
+    responder, requester = await nats.connect(nats_url), await nats.connect(nats_url)
+    subject = f"bench.echo.{uuid.uuid4().hex}"
+
+    async def echo(msg: Any) -> None:
+        await msg.respond(msg.data)
+
+    await responder.subscribe(subject, cb=echo)
+    await responder.flush()
+    payload = request(OpenAccount(account_id=AccountId("echo"), name="echo"))
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await requester.request(subject, payload, timeout=10)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    rate = done / (time.perf_counter() - started)
+    await requester.close()
+    await responder.close()
+    return rate
+
+
+async def insert_baseline(dsn: str, seconds: float = 3.0) -> float:
+    """Rows/s of a plain asyncpg insert loop: one row per statement, each its own commit."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE bench_inserts (id bigint PRIMARY KEY, data text)")
+        statement = await conn.prepare("INSERT INTO bench_inserts VALUES ($1, $2)")
+        data = '{"type": "order_filled", "quantity": "0.001"}'
+        n, deadline = 0, time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            n += 1
+            await statement.fetch(n, data)
+        return n / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+class QuoteFeed:
+    """Quotes at ``rate`` per second in all, a random walk per symbol, stamped when sent."""
+
+    def __init__(self, nc: Any, subjects: Subjects, rate: float) -> None:
+        self._nc, self._subjects, self._rate = nc, subjects, rate
+        self._prices = {symbol: price for symbol, (price, _) in MARKET.items()}
+        self._random = random.Random(12)
+        self.sent = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        symbols = list(MARKET)
+        while True:
+            due = int((loop.time() - began) * self._rate)
+            for n in range(self.sent, due):
+                await self._nc.publish(*self._quote(symbols[n % len(symbols)]))
+            self.sent = max(self.sent, due)
+            await asyncio.sleep(TICK_S)
+
+    def _quote(self, symbol: str) -> tuple[str, bytes]:
+        price, places = self._prices[symbol], MARKET[symbol][1]
+        price *= 1 + self._random.gauss(0, 0.0002)
+        self._prices[symbol] = price
+        tick = Decimal(1).scaleb(-places)
+        mid = Decimal(repr(price)).quantize(tick)
+        now = datetime.now(UTC)
+        quote = QuoteReceived(
+            symbol=Symbol(symbol),
+            bid=mid - tick,
+            ask=mid + tick,
+            bid_size=Decimal(1000),
+            ask_size=Decimal(1000),
+            last=mid,
+            volume=Decimal(10),
+            ts_event=now,
+            ts_init=now,
+            source="bench",
+        )
+        return self._subjects.quote(symbol), encode(quote)
+
+
+class Clients:
+    """Concurrent clients placing market orders, each waiting for its answer."""
+
+    def __init__(self, nc: Any, subjects: Subjects) -> None:
+        self._nc, self._subjects = nc, subjects
+        self.answered = 0
+        self.refused: dict[str, int] = {}
+        self.latencies: list[float] = []
+        self.measuring = False
+        self._stop = False
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._client(c) for c in range(CLIENTS)))
+
+    def stop(self) -> None:
+        self._stop = True
+
+    async def _client(self, c: int) -> None:
+        account = AccountId(f"acc{c % ACCOUNTS}")
+        n = 0
+        while not self._stop:
+            n += 1
+            symbol, quantity = ORDERED[n % len(ORDERED)]
+            order = PlaceOrder(
+                account_id=account,
+                order_id=OrderId(f"c{c}-{n}"),
+                symbol=symbol,
+                # Buys only: a sell placed before the buy it closes was filled would be a short.
+                side=OrderSide.BUY,
+                quantity=quantity,
+                order_type=OrderType.MARKET,
+            )
+            started = time.perf_counter()
+            reply = json.loads((await self._nc.request(self._subject, request(order), 30)).data)
+            decided = reply["result"]["events"][0]["data"] if reply["ok"] else {}
+            if decided.get("type") != "order_placed.v1":
+                code = reply.get("error_code") or str(decided.get("reason_code"))
+                self.refused[code] = self.refused.get(code, 0) + 1
+                continue
+            self.answered += 1
+            if self.measuring:
+                self.latencies.append(time.perf_counter() - started)
+
+    @property
+    def _subject(self) -> str:
+        return self._subjects.portfolio_command()
+
+
+async def follow_fills(url: str, key: str, account: str, delays: list[float]) -> None:
+    """One WebSocket on an account's fills: each fill's delay from its quote's time."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with websockets.connect(url, additional_headers=headers, open_timeout=60) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "subscribe", "channel": "fills", "account_id": account}))
+        async for raw in ws:
+            message = json.loads(raw)
+            event = message.get("event") or {}
+            if str(event.get("type", "")).startswith("order_filled"):
+                ts = datetime.fromisoformat(event["ts"])
+                delays.append(time.time() - ts.timestamp())
+
+
+async def _log_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE type = 'order_placed') AS placed,"
+        " count(*) FILTER (WHERE type = 'order_filled') AS fills,"
+        " count(DISTINCT data->>'fill_id') FILTER (WHERE type = 'order_filled') AS fill_ids,"
+        " count(DISTINCT data->>'order_id') FILTER (WHERE type = 'order_filled'"
+        "   AND (data->>'order_remaining')::numeric = 0) AS filled_orders,"
+        " count(*) FILTER (WHERE starts_with(stream_id, 'account-')) AS account_events"
+        " FROM events"
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
+    """The records of this benchmark."""
+    subjects = Subjects(namespace=f"e2e{uuid.uuid4().hex[:8]}")
+    nc = await nats.connect(nats_url)
+    await declare_streams(nc, subjects.streams())
+    folder = Path(tempfile.mkdtemp(prefix="papertape-e2e-bench-"))
+    env = {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "PAPERTAPE_NAMESPACE": subjects.namespace,
+        "PAPERTAPE_METRICS_PORT": "-1",
+        "PAPERTAPE_LOG_LEVEL": "WARNING",
+        "PAPERTAPE_HTTP_PORT": "0",
+        "PAPERTAPE_KEYS_FILE": str(folder / "keys.json"),
+        "PAPERTAPE_RATE_PER_SECOND": "0",
+        "PAPERTAPE_WS_BUFFER": "100000",
+    }
+    records = [
+        record("e2e.baseline.nats_request_reply_per_s", await request_reply_baseline(nats_url),
+             "requests/s", True),
+        record("e2e.baseline.asyncpg_inserts_per_s", await insert_baseline(database_url),
+             "rows/s", True),
+    ]  # fmt: skip
+    db = await asyncpg.connect(database_url)
+    try:
+        async with running(env, SERVICES) as stack:
+            records += await _measure(stack, nc, db, subjects, folder)
+    finally:
+        await db.close()
+        await delete_streams(nc, subjects.streams())
+        await nc.close()
+    return records
+
+
+async def _measure(
+    stack: Stack, nc: Any, db: asyncpg.Connection, subjects: Subjects, folder: Path
+) -> list[dict[str, Any]]:
+    feed = QuoteFeed(nc, subjects, QUOTES_PER_S)
+    feeding = asyncio.create_task(feed.run())
+    for a in range(ACCOUNTS):
+        for body in (
+            OpenAccount(account_id=AccountId(f"acc{a}"), name="e2e", initial_cash=Decimal(10**9)),
+            SetRiskLimits(account_id=AccountId(f"acc{a}"), limits=LIMITS),
+        ):
+            await nc.request(subjects.portfolio_command(), request(body), timeout=30)
+    keys = json.loads((folder / "keys.json").read_text())
+    ws_url = keys["url"].replace("http://", "ws://") + "/ws"
+    ws_delays: list[float] = []
+    sockets = [
+        asyncio.create_task(follow_fills(ws_url, keys["admin"], f"acc{a}", ws_delays))
+        for a in range(min(SOCKETS, ACCOUNTS))
+    ]
+    js = nc.jetstream()
+    market = subjects.stream("MARKET")
+    clients = Clients(nc, subjects)
+    placing = asyncio.create_task(clients.run())
+    await asyncio.sleep(WARMUP_S)
+    # --- the window -------------------------------------------------------------------------
+    spies = await profile(stack, WINDOW_S)
+    first_seq = (await js.stream_info(market)).state.last_seq
+    started_at = await db.fetchval("SELECT clock_timestamp()")
+    answered, usage = clients.answered, Usage(stack)
+    clients.measuring, ws_delays[:] = True, []
+    started = time.perf_counter()
+    await asyncio.sleep(WINDOW_S)
+    seconds = time.perf_counter() - started
+    clients.measuring = False
+    ended_at = await db.fetchval("SELECT clock_timestamp()")
+    quotes = (await js.stream_info(market)).state.last_seq - first_seq
+    consumer = await js.consumer_info(market, subjects.durable("execution", "market"))
+    orders = clients.answered - answered
+    records = usage.records(orders)
+    ws_window = list(ws_delays)
+    # --- drain: every answered order filled, every event relayed -----------------------------
+    clients.stop()
+    await placing  # the market goes on: an order placed last fills on a quote after it
+    counts = await _log_counts(db)
+    deadline = time.perf_counter() + DRAIN_S
+    while time.perf_counter() < deadline and counts["filled_orders"] < clients.answered:
+        await asyncio.sleep(0.5)
+        counts = await _log_counts(db)
+    accounts_stream = subjects.stream("ACCOUNTS")
+    relayed = (await js.stream_info(accounts_stream)).state.messages
+    while time.perf_counter() < deadline and relayed < counts["account_events"]:
+        await asyncio.sleep(0.5)
+        relayed = (await js.stream_info(accounts_stream)).state.messages
+    feeding.cancel()
+    for task in sockets:
+        task.cancel()
+    for spy in spies:
+        await spy.wait()
+    latencies = [
+        float(r[0])
+        for r in await db.fetch(
+            "SELECT extract(epoch FROM recorded_at - (data->>'ts')::timestamptz) FROM events"
+            " WHERE type = 'order_filled' AND recorded_at BETWEEN $1 AND $2",
+            started_at,
+            ended_at,
+        )
+    ]
+    if clients.refused:
+        print(f"refused: {clients.refused}", file=sys.stderr)
+    unplaced = abs(counts["placed"] - clients.answered)  # answered, not in the log (or extra)
+    unfilled = clients.answered - counts["filled_orders"]  # not filled by the drain's end
+    doubled = counts["fills"] - counts["fill_ids"]
+    return [
+        record("e2e.quotes_per_s_ingested", quotes / seconds, "quotes/s", True),
+        record("e2e.execution_market_backlog_end", consumer.num_pending, "messages", False),
+        record("e2e.orders_per_s_decided_recorded", orders / seconds, "orders/s", True,
+             "e2e.baseline.nats_request_reply_per_s"),
+        record("e2e.fills_per_s_recorded", len(latencies) / seconds, "fills/s", True,
+             "e2e.baseline.asyncpg_inserts_per_s"),
+        record("e2e.order_request_p50_ms", percentile(clients.latencies, 0.5) * 1e3, "ms", False),
+        record("e2e.order_request_p99_ms", percentile(clients.latencies, 0.99) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p50_ms", percentile(latencies, 0.5) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p99_ms", percentile(latencies, 0.99) * 1e3, "ms", False),
+        record("e2e.quote_to_recorded_fill_p999_ms", percentile(latencies, 0.999) * 1e3, "ms",
+             False),
+        record("e2e.quote_to_websocket_fill_p50_ms", percentile(ws_window, 0.5) * 1e3, "ms", False),
+        record("e2e.quote_to_websocket_fill_p99_ms", percentile(ws_window, 0.99) * 1e3, "ms",
+             False),
+        record("e2e.quote_to_websocket_fill_p999_ms", percentile(ws_window, 0.999) * 1e3, "ms",
+             False),
+        record("e2e.orders_refused", sum(clients.refused.values()), "orders", False),
+        record("e2e.orders_lost_or_doubled", unplaced + doubled, "orders", False),
+        record("e2e.orders_unfilled_after_drain", unfilled, "orders", False),
+        record("e2e.events_not_relayed", counts["account_events"] - relayed, "events", False),
+        *records,
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    run_alone(run)

@@ -1,0 +1,169 @@
+"""Consumers the runtime's FastStream subscribers would make too slow: batches and firehoses.
+
+``pull_in_lanes``: a durable pull consumer in batches, applied in per-key lanes (an account's
+execution reports). ``consume_in_order``: a durable push consumer, one message at a time in
+stream order (the venue's market data). ``follow``: a core NATS firehose (every quote). Each
+message of the first two goes through ``ServiceRuntime.guarded`` (retries, dead letters, the
+handler's metrics) and is acknowledged once handled; what they leave out is FastStream's
+per-message machinery (bus middlewares, dependency injection), which cost several times the
+handling of a quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from faststream.nats.message import NatsMessage
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import ConsumerConfig
+from opentelemetry.trace import SpanKind
+
+from papertape.common.bus.batches import BatchConsumer
+from papertape.common.lanes import in_lanes
+from papertape.common.telemetry.tracing import extract_context
+
+if TYPE_CHECKING:
+    from papertape.common.runtime import Handler, ServiceRuntime
+
+
+def pull_in_lanes(
+    runtime: ServiceRuntime,
+    name: str,
+    subject: str,
+    *,
+    stream: str,
+    durable: str,
+    lane: Callable[[str], str],
+    batch: int = 256,
+    ack_wait: float = 30,
+) -> Callable[[Handler[object]], Callable[[], Awaitable[None]]]:
+    """A durable pull consumer handled in batches, in lanes, each message guarded.
+
+    Batches come as soon as anything is there (``BatchConsumer``, with no linger: one
+    lingering pull for the first message, one that does not wait for the rest, so a
+    message is handed over the moment it arrives at low load); a batch is split into
+    lanes by ``lane(subject)`` (an account's reports): one lane's messages are handled in
+    the order the stream holds them, the lanes concurrently, so their effects share a
+    group commit. Each message goes through ``guarded`` on its own (its own span from its
+    headers, retries and dead letter) and is acknowledged as soon as it was handled.
+    Run the returned coroutine function once the runtime is connected (it raises for the
+    caller's restart policy when the consumer fails).
+    """
+
+    def decorate(handler: Handler[object]) -> Callable[[], Awaitable[None]]:
+        each = acking(runtime, name, handler)
+
+        async def handle(messages: list[Msg]) -> None:
+            await in_lanes(messages, lambda raw: lane(raw.subject), each)
+
+        async def run() -> None:
+            consumer = BatchConsumer(
+                runtime.js,
+                subject,
+                stream=stream,
+                durable=durable,
+                config=runtime.consumer_config(ack_wait=ack_wait),
+                handle=handle,
+                log=runtime.log,
+                batch=batch,
+                linger_s=0.001,
+                idle_s=1.0,
+            )
+            await consumer.run()
+
+        return run
+
+    return decorate
+
+
+async def follow(
+    runtime: ServiceRuntime, name: str, subject: str, handle: Callable[[bytes], object]
+) -> Subscription:
+    """A core NATS subscription for a firehose (every quote of every symbol), once connected.
+
+    FastStream's per-message machinery (a span, the bus metrics, dependency injection)
+    costs more than a quote's whole handling; here each message is only counted
+    (``papertape_messages_handled_total``), and one that fails is dead-lettered with its
+    reason, as ``guarded`` does on core NATS. ``handle`` takes the payload and must not
+    wait: it runs in the order messages arrive.
+    """
+    ok = runtime.metrics.handled.labels(runtime.service, name, "ok")
+    dead = runtime.metrics.handled.labels(runtime.service, name, "dead_lettered")
+
+    async def on_message(msg: Msg) -> None:
+        try:
+            handle(msg.data)
+        except Exception as error:
+            dead.inc()
+            await runtime.dead_letter(msg.subject, msg.data, msg.headers, error)
+        else:
+            ok.inc()
+
+    return await runtime.broker.connection.subscribe(
+        subject, cb=on_message, pending_msgs_limit=1_000_000
+    )
+
+
+async def consume_in_order(
+    runtime: ServiceRuntime,
+    name: str,
+    subject: str,
+    handler: Handler[object],
+    *,
+    stream: str,
+    queue: str,
+    config: ConsumerConfig,
+    traced: bool = True,
+) -> None:
+    """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
+    makes its durable name), once connected: messages one at a time, in stream order.
+
+    Each goes through ``guarded`` (its retries and dead letter), in a span from its
+    headers, and is acknowledged once handled; FastStream's subscriber machinery (bus
+    metrics, dependency injection, its own span) is left out, as it cost several times the
+    handling of a quote. ``traced=False`` leaves out the span too (a quote's own span is
+    worth less than its matching: the fills continue their orders' traces). The
+    subscription lives as long as the connection.
+    """
+    on_message = acking(runtime, name, handler, traced=traced)
+    await runtime.js.subscribe(
+        subject,
+        queue=queue,
+        stream=stream,
+        config=config,
+        cb=on_message,
+        manual_ack=True,
+        pending_msgs_limit=1_000_000,
+    )
+
+
+def acking(
+    runtime: ServiceRuntime, name: str, handler: Handler[object], *, traced: bool = True
+) -> Callable[[Msg], Awaitable[None]]:
+    """A raw JetStream message through ``guarded``, in a span from its headers (unless
+    not ``traced``), then acknowledged (a no-op when the guard NACKed it)."""
+    one = runtime.guarded(name)(handler)
+    tracer = runtime.tracer_provider.get_tracer("papertape.common.runtime")
+
+    async def each(raw: Msg) -> None:
+        # The ack subject names the delivery: no uuid4 per message for a correlation id.
+        msg = NatsMessage(
+            raw_message=raw,
+            body=raw.data,
+            headers=raw.headers or {},
+            reply_to=raw.reply,
+            correlation_id=raw.reply,
+        )
+        if traced:
+            context = extract_context(raw.headers)
+            with tracer.start_as_current_span(
+                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
+            ):
+                await one(msg)
+        else:
+            await one(msg)
+        await msg.ack()
+
+    return each
