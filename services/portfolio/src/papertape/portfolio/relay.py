@@ -2,8 +2,9 @@
 
 Subject ``acct.<account>.<event>``, ``Nats-Msg-Id`` = the event id, in log order (so
 per-account order holds). A batch goes out in order with every acknowledgement in flight at
-once (``publish_all``: one round trip per batch, not per event); when any of it fails, the batch
-is published again one event at a time, each after the one before was acknowledged, which is
+once (``publish_all``: one round trip per batch, not per event), each after the one before it
+(``chained``: the stream stores none of the batch past one it missed, so an account's events
+never land out of order on ACCOUNTS); when any of it fails, the batch is published again one event at a time, each after the one before was acknowledged, which is
 where a poison event is found and set aside. The checkpoint moves after JetStream acknowledged
 the whole batch; a crash in between re-publishes it, which the stream's dedup window drops.
 
@@ -70,7 +71,7 @@ class AccountRelay(LogRelay):
         accounts = [r for r in batch if r.stream_id.startswith(ACCOUNT_STREAM_PREFIX)]
         try:
             messages = [self._outgoing(recorded) for recorded in accounts]
-            await publish_all(self._js, messages)
+            await publish_all(self._js, messages, chained=True)
         except Exception:  # the slow path below tells a poison event from an outage
             log.debug("a batch of %d events goes out one by one", len(accounts), exc_info=True)
             await self._one_by_one(accounts)

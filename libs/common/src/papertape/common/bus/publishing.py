@@ -22,6 +22,7 @@ from papertape.common.telemetry.tracing import inject_headers
 from papertape.contract import codec
 
 MSG_ID = "Nats-Msg-Id"
+EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 ACK_WAIT_S = 5.0
 
 
@@ -69,20 +70,34 @@ def outgoing(subject: str, message: Any, *, msg_id: str) -> Outgoing:
 
 
 async def publish_all(
-    js: JetStreamContext, messages: Sequence[Outgoing], *, timeout_s: float = ACK_WAIT_S
+    js: JetStreamContext,
+    messages: Sequence[Outgoing],
+    *,
+    timeout_s: float = ACK_WAIT_S,
+    chained: bool = False,
 ) -> list[PubAck]:
     """Send the messages in order without waiting one by one, then wait for every ack.
 
     Raises the first failure (a refused or missing acknowledgement, the connection away);
     what was stored before it stays stored, so the caller sends the batch again
     (``publish_in_order``) and the dedup window drops the repeats.
+
+    ``chained``: each message after the first is stored only right after the one before it
+    (``Nats-Expected-Last-Msg-Id``), so a message the stream missed (refused while its leader
+    was being elected, say) makes every later one of the batch refused too, and the stream
+    never holds a later message without an earlier one. For a stream this batch's sender is
+    the only writer of; another writer in between only sends the batch down the slow path.
     """
     if not messages:
         return []
-    acks = [
-        await js.publish_async(m.subject, m.payload, headers=m.headers or headers_for(m.msg_id))
-        for m in messages
-    ]
+    acks = []
+    previous: str | None = None
+    for m in messages:
+        headers = m.headers or headers_for(m.msg_id)
+        if chained and previous is not None:
+            headers = {**headers, EXPECTED_LAST_MSG_ID: previous}
+        acks.append(await js.publish_async(m.subject, m.payload, headers=headers))
+        previous = m.msg_id
     try:
         return list(await asyncio.wait_for(asyncio.gather(*acks), timeout_s))
     finally:
