@@ -246,7 +246,8 @@ class ServiceRuntime:
             async def run(messages: list[Msg]) -> None:
                 started = time.perf_counter()
                 try:
-                    await handler(messages)
+                    with consuming_batch(messages, self.subjects.namespace):
+                        await handler(messages)
                 except Exception as error:
                     await self._batch_failed(name, messages, error)
                     return
