@@ -86,12 +86,17 @@ async def _filled(stack: Stack, http: Any, order_id: str) -> bool:
 
 
 async def _whole(receiver: Receiver, trace_id: str) -> list[ReceivedSpan] | None:
-    """The trace's spans once every service's are in, with the fill relayed by portfolio."""
+    """The trace's spans once every service's are in, with the fill relayed by portfolio and
+    every parent received (each process exports its spans in batches of its own, so a child
+    can arrive before its parent)."""
     spans = receiver.spans(trace_id)
     services = {s.service for s in spans}
     relayed = any("order_filled" in s.name and s.service == "papertape-portfolio" for s in spans)
+    ids = {s.span_id for s in spans}
+    orphans = [s for s in spans if s.parent_id not in ids]
     await asyncio.sleep(0.2)
-    return spans if services >= SERVICES and relayed else None
+    complete = services >= SERVICES and relayed and len(orphans) <= 1  # the caller's child
+    return spans if complete else None
 
 
 async def _metadata(database_url: str) -> dict[str, str]:

@@ -57,6 +57,8 @@ MessageBatchHandler = Callable[[list[Msg]], Awaitable[None]]
 BatchHandler = Callable[[list[bytes]], Awaitable[object]]
 
 
+GRACEFUL_STOP_S = 4.0
+
 # JetStream consumers retry a failing handler this many times (NACK with backoff), then the
 # last delivery is dead-lettered by `guarded` and acknowledged. Transient failures (database
 # or NATS away) do not count: they are retried, at the last pause, until the world is back.
@@ -99,7 +101,9 @@ class ServiceRuntime:
             settings.nats_servers(),
             name=f"papertape-{service}",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            graceful_timeout=10.0,
+            # Handlers in flight get this long at a stop; under the supervisor's 10 s. (FastStream's
+            # concurrent subscribers can wait it out whole: portfolio's, with max_workers, did.)
+            graceful_timeout=GRACEFUL_STOP_S,
             logger=logging.getLogger(f"papertape.{service}.bus"),
             log_level=logging.DEBUG,  # one line per message is for debugging, not for operators
             middlewares=[
@@ -514,6 +518,12 @@ class ServiceRuntime:
                 info = await self.js.consumer_info(stream, durable)
             except NotFoundError:
                 continue  # not created yet (the service subscribes it at start)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                # NATS is away or slow: the gauges keep their last value until the next poll
+                self.log.debug("consumer lag of %s not read: %s", durable, error)
+                return
             labels = (self.service, stream, durable)
             self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
             self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
@@ -561,14 +571,12 @@ class ServiceRuntime:
             await self._stopping.wait()
             self.probes.mark_stopping()
             self.log.info("stopping")
+            await _cancelled(lag)  # no more consumer-info requests on a connection that drains
             if on_stop is not None:
                 await on_stop()
             await self.broker.stop()
         finally:
-            if lag is not None:
-                lag.cancel()
-                with suppress(asyncio.CancelledError):
-                    await lag
+            await _cancelled(lag)
             for target in self._targets:
                 target.unlink(missing_ok=True)
             self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
@@ -576,6 +584,15 @@ class ServiceRuntime:
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""
         self._stopping.set()
+
+
+async def _cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task (if any, and not done yet) and wait until it has ended."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 def _deliveries(raw: Any) -> int:

@@ -4,9 +4,10 @@ Subject ``acct.<account>.<event>``, ``Nats-Msg-Id`` = the event id, in log order
 per-account order holds). A batch goes out in order with every acknowledgement in flight at
 once (``publish_all``: one round trip per batch, not per event), each after the one before it
 (``chained``: the stream stores none of the batch past one it missed, so an account's events
-never land out of order on ACCOUNTS); when any of it fails, the batch is published again one event at a time, each after the one before was acknowledged, which is
-where a poison event is found and set aside. The checkpoint moves after JetStream acknowledged
-the whole batch; a crash in between re-publishes it, which the stream's dedup window drops.
+never land out of order on ACCOUNTS); when any of it fails, the batch is published again one
+event at a time, each after the one before was acknowledged, which is where a poison event is
+found and set aside. The checkpoint moves after JetStream acknowledged the whole batch; a crash
+in between re-publishes it, which the stream's dedup window drops.
 
 An event that can never be published (it cannot be read, its stream id is no subject token,
 it is larger than the server takes) is quarantined: kept on the DEADLETTER stream as
