@@ -10,7 +10,6 @@ until it stops, while NATS is connected.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -38,6 +37,7 @@ from papertape.common.bus.deadletters import (
     is_transient,
 )
 from papertape.common.bus.injection import takes_message
+from papertape.common.bus.redeliveries import BatchHandler, Redeliveries
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
 from papertape.common.tasks import periodically
@@ -54,7 +54,6 @@ from papertape.contract.subjects import Subjects
 R = TypeVar("R")
 Handler = Callable[[NatsMessage], Awaitable[R]]
 MessageBatchHandler = Callable[[list[Msg]], Awaitable[None]]
-BatchHandler = Callable[[list[bytes]], Awaitable[object]]
 
 
 GRACEFUL_STOP_S = 4.0
@@ -65,7 +64,6 @@ GRACEFUL_STOP_S = 4.0
 MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
 UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
-_TRACKED_MESSAGES = 10_000  # bound on the per-message count of transient deliveries
 GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
 REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
 CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
@@ -85,8 +83,6 @@ class ServiceRuntime:
     ) -> None:
         self.service = service
         self.settings = settings
-        self.max_deliver = max_deliver
-        self.retry_backoff_s = tuple(retry_backoff_s) or (0.0,)
         self.clock: Clock = clock or SystemClock()
         self.subjects = Subjects(settings.namespace)
         self.metrics = ServiceMetrics(service)
@@ -115,9 +111,15 @@ class ServiceRuntime:
         )
         self._js: JetStreamContext | None = None
         self._dead_letters: DeadLetterBox | None = None
-        # JetStream counts every delivery; the guard subtracts the transient ones, so an outage
-        # never spends a message's budget towards its dead letter.
-        self._transient_deliveries: dict[tuple[str, int], int] = {}
+        self.redeliveries = Redeliveries(
+            service,
+            self.metrics,
+            self.log,
+            self.dead_letter,
+            max_deliver=max_deliver,
+            backoff_s=retry_backoff_s,
+            namespace=settings.namespace,
+        )
         self._stopping = asyncio.Event()
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
@@ -205,6 +207,7 @@ class ServiceRuntime:
             # Label children looked up once, not per message (thousands a second).
             ok = self.metrics.handled.labels(self.service, name, "ok")
             seconds = self.metrics.handling_seconds.labels(self.service, name)
+            failures = self.redeliveries
 
             @wraps(handler)
             async def run(msg: NatsMessage) -> R | None:
@@ -213,12 +216,11 @@ class ServiceRuntime:
                     result = await handler(msg)
                 except Exception as error:
                     raw = msg.raw_message
-                    await self._failed(name, raw, error, redelivers=redelivers, nack=msg.nack)
+                    await failures.failed(name, raw, error, redelivers=redelivers, nack=msg.nack)
                     return None
                 finally:
                     seconds.observe(time.perf_counter() - started)
-                if self._transient_deliveries:  # a success ends its outage count, if it had one
-                    self._transient_deliveries.pop(_message_key(msg.raw_message) or ("", 0), None)
+                failures.succeeded(msg.raw_message)
                 ok.inc()
                 return result
 
@@ -253,7 +255,7 @@ class ServiceRuntime:
                     with consuming_batch(messages, self.subjects.namespace):
                         await handler(messages)
                 except Exception as error:
-                    await self._batch_failed(name, messages, error)
+                    await self.redeliveries.batch_failed(name, messages, error)
                     return
                 finally:
                     self.metrics.handling_seconds.labels(self.service, name).observe(
@@ -266,29 +268,6 @@ class ServiceRuntime:
             return run
 
         return decorate
-
-    async def _batch_failed(self, name: str, messages: list[Msg], error: Exception) -> None:
-        transient = is_transient(error)
-        outcome = "unavailable" if transient else "retry"
-        deliveries = max((_deliveries(m) for m in messages), default=1)
-        delay = self.retry_backoff_s[min(deliveries, len(self.retry_backoff_s)) - 1]
-        self.metrics.handled.labels(self.service, name, outcome).inc(len(messages))
-        self.log.warning(
-            "a batch of %d failed (%s, delivery %d), again in %.1fs: %s",
-            len(messages),
-            outcome,
-            deliveries,
-            delay,
-            error,
-        )
-        for message in messages:
-            if not transient and _deliveries(message) >= self.max_deliver:
-                await self.dead_letter(
-                    message.subject, message.data, message.headers, error, deliveries
-                )
-                await message.ack()
-            else:
-                await message.nak(delay=delay)
 
     async def pull_batches(
         self,
@@ -322,101 +301,12 @@ class ServiceRuntime:
                     raws = await sub.fetch(batch, timeout=wait_s)
                 except TimeoutError:  # nats-py's own TimeoutError is a subclass: nothing came
                     continue
-                pause = await self.handle_batch(name, handler, raws)
+                pause = await self.redeliveries.handle_batch(name, handler, raws)
                 if pause is not None:  # the NACKed ones come again first, in their order
                     await asyncio.sleep(pause + 0.05)
         finally:
-            with contextlib.suppress(Exception):
+            with suppress(Exception):
                 await sub.unsubscribe()
-
-    async def handle_batch(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
-        """One fetched batch through the handler, acknowledged (see ``pull_batches``); after a
-        transient failure, the delay its messages were NACKed with."""
-        started = time.perf_counter()
-        try:
-            with consuming_batch(raws, self.subjects.namespace):
-                await handler([raw.data for raw in raws])
-        except Exception as error:
-            self.log.info("%s batch of %d failed, one at a time: %s", name, len(raws), error)
-            return await self._one_by_one(name, handler, raws)
-        else:
-            for raw in raws:
-                await raw.ack()
-                self._succeeded(name, raw)
-            return None
-        finally:
-            self.metrics.handling_seconds.labels(self.service, name).observe(
-                time.perf_counter() - started
-            )
-
-    async def _one_by_one(self, name: str, handler: BatchHandler, raws: list[Any]) -> float | None:
-        """Each message alone; after a transient failure the rest NACKed too (their delay)."""
-        for index, raw in enumerate(raws):
-            try:
-                await handler([raw.data])
-            except Exception as error:
-                delay = await self._failed(name, raw, error, redelivers=True, nack=raw.nak)
-                if delay is None:
-                    await raw.ack()  # dead-lettered
-                elif is_transient(error):
-                    for later in raws[index + 1 :]:
-                        await later.nak(delay=delay)
-                    return delay
-            else:
-                self._succeeded(name, raw)
-                await raw.ack()
-        return None
-
-    def _succeeded(self, name: str, raw: Any) -> None:
-        self._transient_deliveries.pop(_message_key(raw) or ("", 0), None)
-        self.metrics.handled.labels(self.service, name, "ok").inc()
-
-    async def _failed(
-        self,
-        name: str,
-        raw: Any,
-        error: Exception,
-        *,
-        redelivers: bool,
-        nack: Callable[..., Awaitable[None]],
-    ) -> float | None:
-        """Dead-letter or NACK a message whose handler failed; the NACK's delay, if NACKed."""
-        key = _message_key(raw)
-        deliveries = _deliveries(raw)
-        transient = is_transient(error)
-        if transient and key is not None:
-            self._count_transient(key)
-        failures = deliveries - self._transient_deliveries.get(key or ("", 0), 0)
-        retried = redelivers and key is not None and _is_jetstream(raw)
-        exhausted = not transient and failures >= self.max_deliver
-        if is_malformed(error) or not retried or exhausted:
-            self._transient_deliveries.pop(key or ("", 0), None)
-            await self.dead_letter(raw.subject, raw.data, raw.headers, error, deliveries)
-            self.metrics.handled.labels(self.service, name, "dead_lettered").inc()
-            return None
-        outcome = "unavailable" if transient else "retry"
-        self.metrics.handled.labels(self.service, name, outcome).inc()
-        backoff = self.retry_backoff_s
-        delay = backoff[min(deliveries, len(backoff)) - 1]
-        self.log.warning(
-            "%s failed (%s, delivery %d, %d of %d failures), again in %.1fs: %s",
-            raw.subject,
-            outcome,
-            deliveries,
-            max(failures, 0),
-            self.max_deliver,
-            delay,
-            error,
-        )
-        await nack(delay=delay)  # JetStream redelivers after the backoff
-        return delay
-
-    def _count_transient(self, key: tuple[str, int]) -> None:
-        if key not in self._transient_deliveries and len(self._transient_deliveries) >= (
-            _TRACKED_MESSAGES
-        ):
-            del self._transient_deliveries[next(iter(self._transient_deliveries))]
-        self._transient_deliveries[key] = self._transient_deliveries.get(key, 0) + 1
 
     def replying(self, name: str) -> Callable[[Handler[bytes]], Handler[bytes]]:
         """Metrics and error replies around a request-reply handler that returns encoded bytes.
@@ -593,27 +483,6 @@ async def _cancelled(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with suppress(asyncio.CancelledError):
         await task
-
-
-def _deliveries(raw: Any) -> int:
-    try:
-        return int(raw.metadata.num_delivered)
-    except Exception:  # core NATS messages have no JetStream metadata
-        return 1
-
-
-def _message_key(raw: Any) -> tuple[str, int] | None:
-    """The stream and stream sequence of a JetStream message (None on core NATS)."""
-    try:
-        metadata = raw.metadata
-        return (str(metadata.stream), int(metadata.sequence.stream))
-    except Exception:  # core NATS messages have no JetStream metadata
-        return None
-
-
-def _is_jetstream(raw: Any) -> bool:
-    reply: Any = raw.reply
-    return isinstance(reply, str) and reply.startswith("$JS.ACK")
 
 
 def configure(settings: CommonSettings) -> None:
