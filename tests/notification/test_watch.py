@@ -94,7 +94,8 @@ async def test_drawdown_notifies_once_a_day_and_the_days_pnl_once_it_is_over(
     seen, subscription = await told(nats_client, subjects)
     try:
         await service.notifier.watch()
-        await service.notifier.watch()  # the same day: nothing new
+        clock.advance(timedelta(seconds=30))  # a later look, the same day: nothing new
+        await service.notifier.watch()
         await settle(seen, 1)
         assert [n.happening for n in seen] == [Happening.DRAWDOWN]
         assert seen[0].details["level_pct"] == "0"

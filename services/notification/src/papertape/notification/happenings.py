@@ -4,7 +4,7 @@ same event always makes the same notification (and the same deliveries)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -33,10 +33,15 @@ def _notified(
     title: str,
     text: str,
     ts: datetime,
+    *,
+    id_ms: int | None = None,
     **details: Any,
 ) -> Notified:
+    """A notification whose id is derived from ``key`` and ``id_ms`` (the time it is about,
+    ``ts`` unless said), so the same happening seen again is the same notification."""
+    at_ms = int(ts.timestamp() * 1000) if id_ms is None else id_ms
     return Notified(
-        notification_id=derived_uuid7(f"{happening}:{key}", int(ts.timestamp() * 1000)),
+        notification_id=derived_uuid7(f"{happening}:{key}", at_ms),
         account_id=AccountId(account_id),
         happening=happening,
         title=title[:200],
@@ -51,7 +56,7 @@ def of_account_event(envelope: Envelope[Any], role: str | None) -> list[Notified
     event, key = envelope.data, str(envelope.event_id)
     if isinstance(event, OrderFilledV2):
         side = event.side.value
-        facts = {
+        facts: dict[str, Any] = {
             "order_id": event.order_id,
             "fill_id": event.fill_id,
             "symbol": event.symbol,
@@ -102,7 +107,8 @@ def of_account_event(envelope: Envelope[Any], role: str | None) -> list[Notified
             )
         ]
     if isinstance(event, CircuitBreakerTripped):
-        text = f"Daily loss {event.loss_pct}% hit the limit: new entries refused until tomorrow"
+        loss = event.loss_pct.quantize(CENTS)
+        text = f"Daily loss {loss}% hit the limit: new entries refused until tomorrow"
         return [
             _notified(
                 key,
@@ -111,8 +117,8 @@ def of_account_event(envelope: Envelope[Any], role: str | None) -> list[Notified
                 "Circuit breaker tripped",
                 text,
                 event.ts,
-                loss_pct=event.loss_pct,
-                equity=event.equity,
+                loss_pct=event.loss_pct.quantize(CENTS),
+                equity=event.equity.quantize(CENTS),
             )
         ]
     if isinstance(event, TradingHalted):
@@ -226,6 +232,7 @@ def of_drawdown(
         f"Drawdown beyond {level}%",
         text,
         now,
+        id_ms=_day_ms(day),  # once a day: not a new notification at every look
         drawdown_pct=drawdown,
         level_pct=level,
         equity=summary.equity.quantize(CENTS),
@@ -250,8 +257,14 @@ def of_daily_pnl(
         f"Daily P&L {day.isoformat()}: {pnl}",
         text,
         now,
+        id_ms=_day_ms(day),
         day=day.isoformat(),
         pnl=pnl,
         equity=equity,
         opening_equity=opening_equity.quantize(CENTS),
     )
+
+
+def _day_ms(day: date) -> int:
+    """The day's first millisecond (UTC): what a once-a-day notification's id is derived from."""
+    return int(datetime.combine(day, time.min, UTC).timestamp() * 1000)

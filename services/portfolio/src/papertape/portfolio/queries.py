@@ -25,7 +25,7 @@ from papertape.contract.events.portfolio import (
 from papertape.contract.events.reports import AccountListing
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.trading.account import history, reports
-from papertape.trading.account.stored import event_codec
+from papertape.trading.account.stored import decode_stored, event_codec
 
 
 class UnknownOrder(LookupError):
@@ -89,7 +89,7 @@ async def _history(log: EventLog, account_id: str) -> list[Any]:
     """Every event of the account, oldest first (an order's life spans the whole stream)."""
     events: list[Any] = []
     async for batch in log.read_stream(account_stream(account_id)):
-        events.extend(event_codec.decode(r.data) for r in batch)
+        events.extend(decode_stored(r.data) for r in batch)  # a v1 fill read as today's
     return events
 
 

@@ -25,9 +25,14 @@ event_arrays: Codec[list[AccountEvent]] = HistoryCodec(list[AccountEvent], void_
 snapshot_codec: Codec[AccountSnapshot] = Codec(AccountSnapshot)
 
 
+def decode_stored(data: str | bytes) -> AccountEvent:
+    """One stored event (its JSON data), decoded and upcast to its current version."""
+    return upcast(event_codec.decode(data))
+
+
 def apply_stored(state: AccountState, data: str | bytes) -> AccountState:
     """One stored event (its JSON data, decoded and upcast) applied to a state."""
-    return evolve(state, upcast(event_codec.decode(data)))
+    return evolve(state, decode_stored(data))
 
 
 def fold_stored(state: AccountState, events_json: str) -> AccountState:
