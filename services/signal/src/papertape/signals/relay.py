@@ -9,14 +9,13 @@ again, which the stream's dedup window drops. The bar handler never waits for Je
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, get_args
 
 import msgspec
 from nats.js import JetStreamContext
 
-from papertape.common.bus.publishing import MSG_ID
+from papertape.common.bus.publishing import MSG_ID, Outgoing, publish_all, publish_in_order
 from papertape.common.eventlog import RecordedEvent, decode_envelope, envelope_of
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
@@ -76,19 +75,22 @@ def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
 async def publish_recorded(
     js: JetStreamContext, subjects: Subjects, batch: list[RecordedEvent]
 ) -> int:
-    """Publish a batch of the log's session events in order without waiting one by one,
-    then wait for every ack (a batch is bounded by the relay's batch size); how many."""
-    acks = []
+    """Publish a batch of the log's session events in order without waiting one by one
+    (``publish_all``, chained: the stream stores none past one it missed, so a session's
+    events never land out of order); when any of it fails, again one by one. How many."""
     traced = inject_headers()  # the batch is published in one trace context: read it once
+    messages = []
     for recorded in batch:
         if not recorded.stream_id.startswith(SESSION_STREAM_PREFIX):
             continue
         subject, payload = wire_of(subjects, recorded)
         headers = {**traced, MSG_ID: recorded.event_id}
-        acks.append(await js.publish_async(subject, payload, headers=headers))
-    if acks:
-        await asyncio.wait_for(asyncio.gather(*acks), ACK_WAIT_S)
-    return len(acks)
+        messages.append(Outgoing(subject, payload, recorded.event_id, headers))
+    try:
+        await publish_all(js, messages, timeout_s=ACK_WAIT_S, chained=True)
+    except Exception:  # what was stored stays stored: the dedup window drops the repeats
+        await publish_in_order(js, messages)
+    return len(messages)
 
 
 class SessionRelay(LogRelay):
