@@ -27,7 +27,8 @@ snapshot_codec: Codec[AccountSnapshot] = Codec(AccountSnapshot)
 
 def decode_stored(data: str | bytes) -> AccountEvent:
     """One stored event (its JSON data), decoded and upcast to its current version."""
-    return upcast(event_codec.decode(data))
+    event: AccountEvent = upcast(event_codec.decode(data))
+    return event
 
 
 def apply_stored(state: AccountState, data: str | bytes) -> AccountState:
