@@ -62,7 +62,9 @@ class NotificationService:
             log=self.runtime.log,
         )
         self.outcomes = Outcomes(DeliveryMetrics(self.runtime.metrics.registry))
-        self.webhooks = WebhookChannel(settings.timeout_s)
+        self.webhooks = WebhookChannel(
+            settings.timeout_s, allow_private=settings.allow_private_targets
+        )
         self.telegram = TelegramChannel(settings.telegram_base_url, settings.timeout_s)
         channels: dict[EndpointKind, Channel] = {
             EndpointKind.WEBHOOK: self.webhooks,

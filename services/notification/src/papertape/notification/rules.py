@@ -80,7 +80,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return  # a name: resolved when sent
+        return  # a name: its addresses are checked when it is connected to (webhooks.py)
     if not address.is_global:
         raise Refusal("invalid_endpoint", f"url host {host!r} is not a public address")
 

@@ -15,14 +15,19 @@ redirect included: they are not followed), a timeout or a refused connection is 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import aiohttp
 import msgspec
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from papertape.notification.store import Attempt, Delivery
 
@@ -67,18 +72,44 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+class PublicOnlyResolver(AbstractResolver):
+    """Names resolved as usual, then refused when any address is not a public one: a URL's
+    name is checked where it is connected to, so no name (``127.0.0.1.nip.io``, an internal
+    DNS name) reaches loopback or a private network when private targets are not allowed."""
+
+    def __init__(self) -> None:
+        self._resolver = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._resolver.resolve(host, port, family)
+        for result in found:
+            if not ipaddress.ip_address(result["host"]).is_global:
+                why = f"{host} resolves to {result['host']}, not a public address"
+                raise OSError(errno.EACCES, why)  # aiohttp shows an OSError's strerror
+        return found
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
 class WebhookChannel:
     """POSTs deliveries with one shared HTTP client (per-target limits are the dispatcher's)."""
 
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, *, allow_private: bool = True) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._allow_private = allow_private
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:  # made on the running loop, when first needed
+            options: dict[str, Any] = {"limit": 0, "limit_per_host": 0}
+            if not self._allow_private:
+                options["resolver"] = PublicOnlyResolver()
             self._session = aiohttp.ClientSession(
                 timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+                connector=aiohttp.TCPConnector(**options),
                 headers={"User-Agent": USER_AGENT},
             )
         return self._session
