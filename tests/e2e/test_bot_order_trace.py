@@ -98,13 +98,17 @@ async def _entry_trace(database_url: str) -> str:
 
 
 async def _whole(receiver: Receiver, trace_id: str) -> list[ReceivedSpan] | None:
-    """The trace once every service and execution's fill report are in it (spans are exported
-    in batches, so the fill's may come after the rest)."""
+    """The trace once every service and execution's fill report are in it, with every parent
+    received but the root's (each process exports its spans in batches of its own, so a child
+    can arrive before its parent: portfolio's relay of the fill after execution's handling)."""
     spans = receiver.spans(trace_id)
     filled = any(
         s.service == "papertape-execution" and "order_fill_reported" in s.name for s in spans
     )
-    return spans if filled and {s.service for s in spans} >= SERVICES else None
+    ids = {s.span_id for s in spans}
+    orphans = [s for s in spans if s.parent_id not in ids]
+    complete = filled and {s.service for s in spans} >= SERVICES and len(orphans) <= 1
+    return spans if complete else None
 
 
 def _describe(spans: list[ReceivedSpan]) -> str:
