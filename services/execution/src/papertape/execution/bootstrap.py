@@ -24,13 +24,13 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
-from papertape.common.bus import consumers, leases
+from papertape.common.bus import leases
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
 from papertape.execution.handlers import ExecutionHandlers
+from papertape.execution.market import follow_market
 from papertape.execution.ownership import Ownership
-from papertape.execution.partitions import resume_at_floor
 from papertape.execution.queries import register_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
@@ -93,41 +93,15 @@ class ExecutionService:
                 self._seen(msg)
 
     async def _follow_market(self) -> None:
-        """Quotes, and bars of the one width the venue matches on (the others are acknowledged
-        unread), from where this service last left off; the first start begins with the new.
+        """Quotes and bars from where this service last left off (``market``); the first start
+        begins with the new."""
 
-        "Where it left off" is the consumer's acknowledged floor (``resume_at_floor``): what a
-        killed process had received but not acknowledged is matched again at once and in order,
-        not after its ack wait behind newer messages.
+        async def match(body: bytes) -> None:
+            await self.caught_up.wait()  # the book must be whole before it is matched
+            await self._handlers().on_market_event(body)
 
-        A push consumer delivers in order without a round trip per message (a pull consumer of
-        batch 1 would need one), through ``papertape.common.bus.consumers`` (thousands of
-        quotes a second). Its deliver group, which JetStream also makes its durable name, is how
-        instances of the service would share it.
-        """
-        runtime, subjects = self.runtime, self.runtime.subjects
-        quotes = subjects.all_quotes().removesuffix("*")
-        bars = subjects.bars(self.settings.bar_timeframe).removesuffix("*")
-        config = runtime.consumer_config(ack_wait=CATCH_UP_TIMEOUT_S + 30)
-        durable = subjects.durable("execution", "market")
-        await resume_at_floor(runtime, durable, config)
-
-        async def on_market_event(msg: NatsMessage) -> None:
-            subject = msg.raw_message.subject
-            if subject.startswith(quotes) or subject.startswith(bars):
-                await self.caught_up.wait()  # the book must be whole before it is matched
-                await self._handlers().on_market_event(msg.body)
-
-        await consumers.consume_in_order(
-            runtime,
-            "market",
-            subjects.all_market(),
-            on_market_event,
-            stream=subjects.stream("MARKET"),
-            queue=durable,
-            config=config,
-            traced=False,  # a fill continues its order's trace, not the quote's
-        )
+        durable = self.runtime.subjects.durable("execution", "market")
+        await follow_market(self.runtime, self.settings.bar_timeframe, durable, match)
 
     async def start(self) -> None:
         """Build the handlers; note how far the ACCOUNTS replay must get before matching."""

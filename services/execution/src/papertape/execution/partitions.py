@@ -7,7 +7,7 @@ is a restart of that partition alone: its book is rebuilt by replaying ACCOUNTS 
 partition's accounts only) with an ordered consumer that keeps following it, and only then is
 market data matched, from the partition's durable consumer of MARKET (every partition sees every
 quote). That consumer is recreated by each new owner at the floor its predecessor acknowledged
-(``resume_at_floor``), so a takeover resumes exactly where the dead owner left off: messages
+(``market.resume_at_floor``), so a takeover resumes exactly where the dead owner left off: messages
 it received but never acknowledged are matched again at once, in order, not after their ack
 wait behind newer ones. Reports of the rebuilt book carry the same ids (the portfolio applies
 each once). Losing the lease stops the partition at once: nothing more is matched, published or
@@ -23,8 +23,7 @@ import time
 from faststream.nats import NatsMessage
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.api import DeliverPolicy
 from opentelemetry.trace import Tracer
 
 from papertape.common.bus import consumers
@@ -32,6 +31,7 @@ from papertape.common.runtime import ServiceRuntime
 from papertape.common.tasks import stop_tasks
 from papertape.contract.partitions import partition_of
 from papertape.execution.handlers import ExecutionHandlers
+from papertape.execution.market import follow_market
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue import Venue
@@ -42,21 +42,6 @@ REBUILD_TIMEOUT_S = 120.0
 def market_durable(runtime: ServiceRuntime, index: int) -> str:
     """The durable consumer of MARKET of partition ``index``."""
     return runtime.subjects.durable("execution", f"market-p{index}")
-
-
-async def resume_at_floor(runtime: ServiceRuntime, durable: str, config: ConsumerConfig) -> None:
-    """Make ``config`` start where ``durable`` was acknowledged up to, removing the old consumer
-    (only the lease's holder touches it); a new one starts with what is new."""
-    stream = runtime.subjects.stream("MARKET")
-    try:
-        info = await runtime.js.consumer_info(stream, durable)
-    except NotFoundError:
-        config.deliver_policy = DeliverPolicy.NEW
-        return
-    floor = info.ack_floor.stream_seq if info.ack_floor else 0
-    await runtime.js.delete_consumer(stream, durable)
-    config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-    config.opt_start_seq = floor + 1
 
 
 class Partition:
@@ -160,28 +145,13 @@ class Partition:
 
     async def _follow_market(self) -> None:
         """Quotes and the venue's bars, in order, from the partition's acknowledged floor."""
-        runtime, subjects = self.runtime, self.runtime.subjects
-        quotes = subjects.all_quotes().removesuffix("*")
-        bars = subjects.bars(self.settings.bar_timeframe).removesuffix("*")
-        durable = market_durable(runtime, self.index)
-        config = runtime.consumer_config(ack_wait=REBUILD_TIMEOUT_S)
-        await resume_at_floor(runtime, durable, config)
-
-        async def on_market_event(msg: NatsMessage) -> None:
-            subject = msg.raw_message.subject
-            if subject.startswith(quotes) or subject.startswith(bars):
-                await self.handlers.on_market_event(msg.body)
-
+        durable = market_durable(self.runtime, self.index)
         self._subscriptions.append(
-            await consumers.consume_in_order(
-                runtime,
-                "market",
-                subjects.all_market(),
-                on_market_event,
-                stream=subjects.stream("MARKET"),
-                queue=durable,
-                config=config,
-                traced=False,  # a fill continues its order's trace, not the quote's
+            await follow_market(
+                self.runtime,
+                self.settings.bar_timeframe,
+                durable,
+                self.handlers.on_market_event,
                 live=lambda: self.live,
             )
         )
