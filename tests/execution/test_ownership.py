@@ -24,6 +24,7 @@ from papertape.contract.partitions import partition_of
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.execution.bootstrap import ExecutionService
 from papertape.execution.ownership import partition_key
+from papertape.execution.partitions import market_durable
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue.scenarios import at, placed, quote
 from tests.e2e.test_trade_flow import until
@@ -140,3 +141,25 @@ async def test_the_execution_login_may_hold_leases_in_a_bucket_the_operator_decl
         assert service.ownership is not None
         kv = service.ownership.kv
         assert await leases.holder(kv, partition_key(0)) == "solo"
+
+
+async def test_the_lag_of_every_partitions_market_consumer_is_polled(
+    replica: ExecutionService, nats_client: Client, subjects: Subjects
+) -> None:
+    for step in range(3):
+        tick = codec.encode(quote("99.98", "100", at(step + 1)))
+        await nats_client.jetstream().publish(subjects.quote("AAPL"), tick)
+    runtime = replica.runtime
+    market = subjects.stream("MARKET")
+    durables = [market_durable(runtime, index) for index in range(PARTITIONS)]
+
+    def lag(gauge: str, durable: str) -> float | None:
+        labels = {"service": "execution", "stream": market, "durable": durable}
+        return runtime.metrics.registry.get_sample_value(f"papertape_consumer_{gauge}", labels)
+
+    async def polled() -> bool:
+        await runtime.poll_consumer_lag()
+        gauges = ("pending_messages", "ack_pending_messages")
+        return all(lag(gauge, durable) == 0 for gauge in gauges for durable in durables)
+
+    await until(polled, 10)  # each partition has matched and acknowledged every quote

@@ -31,6 +31,7 @@ from papertape.common.tasks import stop_tasks
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.market import follow_market
 from papertape.execution.ownership import Ownership
+from papertape.execution.partitions import market_durable
 from papertape.execution.queries import register_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
@@ -59,6 +60,11 @@ class ExecutionService:
         self.ownership: Ownership | None = None
         """The partitions this replica holds (with ``partitions`` above 1)."""
         if self.partitioned:
+            market = self.runtime.subjects.stream("MARKET")
+            self.runtime.more_durables = [
+                (market, market_durable(self.runtime, index))
+                for index in range(settings.partitions)
+            ]
             register_queries(self.runtime, self._held_venues)
         else:
             self._subscribe()

@@ -36,9 +36,13 @@ RENEW_EVERY_S = 1.0
 _WRONG_LAST_SEQUENCE = (10071, 10164)  # the server's codes for a failed compare-and-set
 
 
-async def declare_bucket(js: JetStreamContext, bucket: str, ttl_s: float = LEASE_TTL_S) -> None:
-    """Create the lease bucket (its keys expire ``ttl_s`` after their last write)."""
-    await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, ttl=ttl_s))
+async def declare_bucket(
+    js: JetStreamContext, bucket: str, ttl_s: float = LEASE_TTL_S, replicas: int = 1
+) -> None:
+    """Create the lease bucket (its keys expire ``ttl_s`` after their last write; ``replicas``
+    3 on a 3-node cluster, like the streams); idempotent for the same configuration."""
+    config = KeyValueConfig(bucket=bucket, history=1, ttl=ttl_s, replicas=replicas)
+    await js.create_key_value(config)
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, ttl_s: float = LEASE_TTL_S) -> KeyValue:
