@@ -7,7 +7,9 @@ acknowledged unread. Each start (a restart, or a replica taking a partition over
 consumer at the floor acknowledged before (``resume_at_floor``): what a killed process had
 received but never acknowledged is matched again at once and in order, not after its ack wait
 behind newer messages. Only one process at a time may follow a durable, so replicas share the
-market by partition (each its own durable), not through one deliver group.
+market by partition (each its own durable), not through one deliver group. (A process killed
+between the removal and the creation, two API calls apart, leaves no consumer: the next start
+begins with what is new. JetStream 2.9 cannot move a consumer back to its floor in place.)
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ class Partition:
     async def _follow_market(self) -> None:
         """Quotes and the venue's bars, in order, from the partition's acknowledged floor."""
         durable = market_durable(self.runtime, self.index)
-        self._subscriptions.append(
-            await follow_market(
+        following = asyncio.ensure_future(
+            follow_market(
                 self.runtime,
                 self.settings.bar_timeframe,
                 durable,
@@ -155,6 +155,15 @@ class Partition:
                 live=lambda: self.live,
             )
         )
+        try:
+            subscription = await asyncio.shield(following)
+        except asyncio.CancelledError:
+            # Given up meanwhile: the consumer, removed to be made again at the floor, is made
+            # whole first (or the next owner would find none, and start with what is new).
+            subscription = await following
+            await subscription.unsubscribe()
+            raise
+        self._subscriptions.append(subscription)
 
     async def _sweep(self) -> None:
         if self.live:
