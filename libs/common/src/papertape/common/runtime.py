@@ -124,6 +124,9 @@ class ServiceRuntime:
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
         self._targets: list[Path] = []
+        self.more_durables: list[tuple[str, str]] = []
+        """(stream, durable) of consumers a service names at run time (execution's partitions),
+        whose lag is polled with those of ``Subjects.service_durables``."""
 
     @property
     def js(self) -> JetStreamContext:
@@ -399,7 +402,8 @@ class ServiceRuntime:
     def own_durables(self) -> list[tuple[str, str]]:
         """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
         mine = self.subjects.durable(self.service, "x").removesuffix("x")
-        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        listed = [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        return [*listed, *self.more_durables]
 
     async def poll_consumer_lag(self) -> None:
         """Set pending, ack-pending and redelivered of each own durable from its consumer info."""
