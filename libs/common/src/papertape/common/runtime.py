@@ -428,11 +428,15 @@ class ServiceRuntime:
         on_start: Callable[[], Awaitable[None]] | None = None,
         on_stop: Callable[[], Awaitable[None]] | None = None,
         on_ready: Callable[[], Awaitable[None]] | None = None,
+        on_stopped: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Start, say READY, run until a stop signal, stop.
 
         ``on_start`` runs before the broker's subscribers start, ``on_ready`` after (a service
         that must see its subscriptions' first messages before it is ready waits there).
+        ``on_stop`` runs while the subscribers still handle messages (stop feeds and loops),
+        ``on_stopped`` once they are stopped: what their handlers use (a database pool) is
+        closed there, so a request that arrives during the stop is answered, not failed.
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -469,6 +473,8 @@ class ServiceRuntime:
             if on_stop is not None:
                 await on_stop()
             await self.broker.stop()
+            if on_stopped is not None:
+                await on_stopped()
         finally:
             await _cancelled(lag)
             for target in self._targets:
