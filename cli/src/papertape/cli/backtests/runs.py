@@ -35,7 +35,8 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     add_bar_options(parser)
     parser.add_argument(
         "--fill", type=FillAt, default=FillAt.NEXT_OPEN, choices=list(FillAt),
-        help="market orders fill at the next bar's open (default) or the signal bar's close",
+        help="entries fill at the next bar's open (default), the signal bar's close, or where "
+        "the next bar's path reaches the signal's entry price (bar_path: else they expire)",
     )  # fmt: skip
     parser.add_argument(
         "--costs", choices=("schedule", "none"), default="schedule",

@@ -3,7 +3,8 @@
 Each venue report becomes the account's command (``command_for``, as portfolio translates);
 the account's events go back to the venue (as execution follows ACCOUNTS) until both are quiet.
 Marks come from bar closes, as portfolio's marks come from the market. Every account event is
-recorded in the backtest's log; fills are handed to ``on_fills`` (a session records its own).
+recorded in the backtest's log; fills are handed to ``on_fills`` and expiries to ``on_expired``
+(a session records those of its own orders).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
     ApplyMark,
+    OrderExpired,
     OrderFilledV2,
     account_stream,
 )
@@ -37,6 +39,7 @@ from papertape.trading.venue import Venue
 from papertape.trading.venue.config import VenueConfig
 
 FillHandler = Callable[[Sequence[OrderFilledV2], str], None]
+ExpiryHandler = Callable[[OrderExpired, str], None]
 
 
 class Desk:
@@ -48,6 +51,7 @@ class Desk:
         venue: VenueConfig,
         log: MemoryLog,
         on_fills: FillHandler | None = None,
+        on_expired: ExpiryHandler | None = None,
     ) -> None:
         self.account_id = AccountId(account_id)
         self.venue = Venue(venue)
@@ -56,6 +60,7 @@ class Desk:
         self.log = log
         self._stream = account_stream(account_id)
         self._on_fills = on_fills
+        self._on_expired = on_expired
         self._room: AccountRoom | None = None
 
     def market(self, bar: BarClosed, cause: str) -> None:
@@ -122,4 +127,8 @@ class Desk:
             fills = [e for e in events if isinstance(e, OrderFilledV2)]
             if fills:
                 self._on_fills(fills, cause)
+        if self._on_expired is not None:
+            for event in events:
+                if isinstance(event, OrderExpired):
+                    self._on_expired(event, cause)
         return events

@@ -31,6 +31,7 @@ from papertape.contract.events.sessions import (
     SessionCommand,
     SessionEvent,
     SessionFillRecorded,
+    SessionOrderExpired,
     SessionOrderPlaced,
     SessionOrderRefused,
     SessionOrderRequested,
@@ -92,6 +93,7 @@ class SessionState:
     """Every order of the session (bracket legs included, by id) and its symbol."""
     orders_placed: int = 0
     orders_refused: int = 0
+    orders_expired: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     entries: set[str] = field(default_factory=set)
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
@@ -314,6 +316,12 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         state.refusals[event.reason_code] = state.refusals.get(event.reason_code, 0) + 1
         if refused is not None and not refused.reduce_only:
             state.entries.discard(refused.symbol)
+    elif isinstance(event, SessionOrderExpired):
+        state.orders_expired += 1
+        state.requested.pop(event.order_id, None)
+        symbol = state.orders.get(event.order_id)
+        if symbol is not None and not state.position(symbol):
+            state.entries.discard(symbol)  # the entry never filled: nothing is being entered
     elif isinstance(event, SessionFillRecorded):
         _filled(state, event)
     elif isinstance(event, SessionStarted):
