@@ -105,7 +105,7 @@ def _bar(row: Mapping[str, Any], symbol: str, selection: Selection, where: str) 
         raise BadBars(f"{where}: {error}") from error
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def rows(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix.lower() in (".parquet", ".pq"):
         # Imported by name, only when a Parquet file is read: pyarrow ships no type information.
         parquet: Any = importlib.import_module("pyarrow.parquet")
@@ -123,7 +123,7 @@ def file_bars(path: Path, selection: Selection, symbol: str | None = None) -> li
     """The selected bars of one file, in time order."""
     default = symbol or path.stem.upper()
     found: list[BarClosed] = []
-    for number, row in enumerate(_rows(path), start=2):
+    for number, row in enumerate(rows(path), start=2):
         name = str(row.get("symbol") or default)
         bar = _bar(row, name, selection, f"{path}: row {number}")
         if selection.wants(name, bar.start):

@@ -25,7 +25,7 @@ from papertape.contract.events.account import (
     account_stream,
 )
 from papertape.contract.events.execution import ExecutionReport
-from papertape.contract.events.market import BarClosed
+from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.ids import AccountId, Symbol
 from papertape.trading.account import AccountState, DecisionContext, decide, evolve
 from papertape.trading.account.currency import symbols_to_mark
@@ -72,6 +72,17 @@ class Desk:
             self.settle(reports, cause)
         if bar.symbol in self.account.positions:
             self._mark(bar.end, cause)
+
+    def quote(self, quote: QuoteReceived, cause: str) -> None:
+        """The venue matches a quote; the price decisions see is its last, else its mid (as
+        portfolio's mark book takes it). Marks reach the account at bar closes (``market``)."""
+        self.marks[quote.symbol] = (
+            quote.last if quote.last is not None else (quote.bid + quote.ask) / 2
+        )
+        self._room = None
+        reports = self.venue.on_quote(quote)
+        if reports:
+            self.settle(reports, cause)
 
     def at_close(self, bar: BarClosed, cause: str) -> None:
         """The bar's close as one point of market (orders placed on the bar fill there)."""

@@ -1,0 +1,80 @@
+"""Recorded quotes for a backtest that matches them as the paper venue did (``--quotes``).
+
+The file is the one a market-data replay read: CSV or Parquet with ``ts`` (or another time
+column, as for bars), ``bid``, ``ask`` and optionally ``symbol``, ``bid_size``, ``ask_size``,
+``last``, ``volume``. A row that is not a quote is refused naming the file, the row and the
+field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from papertape.cli.backtests.bars import TIME_COLUMNS, BadBars, Selection, parse_time, rows
+from papertape.contract.events.market import QuoteReceived
+from papertape.contract.ids import Symbol
+
+REQUIRED = ("bid", "ask")
+OPTIONAL = ("bid_size", "ask_size", "last", "volume")
+
+
+def _price(row: dict[str, Any], name: str, where: str) -> Decimal | None:
+    raw = row.get(name)
+    if raw is None or raw == "":
+        if name in REQUIRED:
+            raise BadBars(f"{where}: field {name!r}: missing")
+        return None
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise BadBars(f"{where}: field {name!r}: not a number: {raw!r}") from error
+    if not value.is_finite():
+        raise BadBars(f"{where}: field {name!r}: not finite: {raw!r}")
+    return value
+
+
+def _quote(row: dict[str, Any], symbol: str, where: str) -> QuoteReceived:
+    key = next((c for c in TIME_COLUMNS if row.get(c) not in (None, "")), None)
+    if key is None:
+        raise BadBars(f"{where}: field 'ts': missing")
+    try:
+        ts = parse_time(row[key])
+    except (ValueError, OverflowError) as error:
+        raise BadBars(f"{where}: field {key!r}: {error}") from error
+    values = {name: _price(row, name, where) for name in (*REQUIRED, *OPTIONAL)}
+    zero = Decimal(0)
+    try:
+        return QuoteReceived(
+            symbol=Symbol(symbol),
+            bid=values["bid"] or zero,
+            ask=values["ask"] or zero,
+            bid_size=values["bid_size"] or zero,
+            ask_size=values["ask_size"] or zero,
+            last=values["last"],
+            volume=values["volume"] or zero,
+            ts_event=ts,
+            ts_init=ts,
+            source="backtest",
+        )
+    except msgspec.ValidationError as error:
+        raise BadBars(f"{where}: {error}") from error
+
+
+def file_quotes(path: Path, selection: Selection, symbol: str | None = None) -> list[QuoteReceived]:
+    """The quotes of one file at or after the selection's start, of its symbols, in time order
+    (the end is left open: orders placed on the last bar still fill on the quotes after it)."""
+    default = symbol or path.stem.upper()
+    found: list[QuoteReceived] = []
+    for number, row in enumerate(rows(path), start=2):
+        name = str(row.get("symbol") or default)
+        quote = _quote(row, name, f"{path}: row {number}")
+        if selection.symbols and name not in selection.symbols:
+            continue
+        if selection.start is None or quote.ts_event >= selection.start:
+            found.append(quote)
+    found.sort(key=lambda q: (q.ts_event, q.symbol))
+    return found
