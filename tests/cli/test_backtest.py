@@ -39,6 +39,7 @@ def test_a_backtest_writes_its_report_trades_equity_chart_and_a_log_that_audits(
     assert equity[0] == "ts,equity,cash,exposure,flow"
     assert len(equity) - 1 == len(printed["report"]["equity_curve"])
     assert "<svg" in (tmp_path / "run" / "chart.html").read_text()
+    assert (tmp_path / "run" / "chart.png").read_bytes().startswith(b"\x89PNG")
     log = str(tmp_path / "run" / "log.jsonl")
     assert main(["audit", "verify", "--file", log, "--json"]) == 0
     verified = json.loads(capsys.readouterr().out)
