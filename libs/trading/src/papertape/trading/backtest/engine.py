@@ -40,12 +40,17 @@ from papertape.contract.ids import Symbol
 from papertape.trading.account import AccountState
 from papertape.trading.backtest.config import BacktestConfig, FillAt
 from papertape.trading.backtest.desk import Desk
-from papertape.trading.backtest.entries import entry_expired, resting_entry
+from papertape.trading.backtest.entries import resting_entry
 from papertape.trading.backtest.log import MemoryLog
 from papertape.trading.strategies.api import Strategy, params_hash
 from papertape.trading.strategies.bots import Bot, BotEvent
 from papertape.trading.strategies.modes import risk_settings
-from papertape.trading.strategies.requests import answer_from, fill_recorded, place_order_of
+from papertape.trading.strategies.requests import (
+    answer_from,
+    entry_expired,
+    fill_recorded,
+    place_order_of,
+)
 from papertape.trading.strategies.sessions import SessionState
 
 Progress = Callable[[int], None]
@@ -60,8 +65,6 @@ class Backtest:
         self.log = MemoryLog(config.session_id)
         venue = msgspec.structs.replace(config.venue, bar_timeframe=str(config.timeframe))
         self.desk = Desk(config.account_id, venue, self.log, self._filled, self._expired)
-        self._resting: dict[str, str] = {}
-        """Entries resting in the venue (``FillAt.BAR_PATH``) -> their signal."""
         self.bot = Bot(strategies=self._strategy)
         self.bars = 0
         self._stream = session_stream(config.session_id)
@@ -145,10 +148,7 @@ class Backtest:
         for order in list(self.bot.state.requested.values()):
             command = place_order_of(order)
             if resting:
-                market = command
-                command = resting_entry(market, order, events, bar.end + (bar.end - bar.start))
-                if command is not market:
-                    self._resting[order.order_id] = order.signal_id
+                command = resting_entry(command, order, events, bar.end + (bar.end - bar.start))
             placed = desk.command(command, bar.end, order.order_id)
             self._session([answer_from(order, placed, bar.end)], order.order_id)
         if self.config.fill_at is FillAt.CLOSE:
@@ -166,9 +166,9 @@ class Backtest:
             self._session(recorded, cause)
 
     def _expired(self, expired: OrderExpired, cause: str) -> None:
-        signal_id = self._resting.pop(expired.order_id, None)
-        if signal_id is not None:
-            self._session([entry_expired(self.bot.state.session_id, signal_id, expired)], cause)
+        recorded = entry_expired(self.bot.state, expired)
+        if recorded is not None:
+            self._session([recorded], cause)
 
     def _session(self, events: list[BotEvent], cause: str, *, folded: bool = False) -> None:
         """Record the session's events, folding them into the bot unless ``on_bar`` did."""

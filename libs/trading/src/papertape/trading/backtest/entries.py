@@ -1,11 +1,11 @@
-"""Entries that rest in the venue (``FillAt.BAR_PATH``): the order, and the session's record of
-one that ended unfilled.
+"""Entries that rest in the venue (``FillAt.BAR_PATH``).
 
 A session asks for a market entry; on the bar path the backtest places it as a limit at the
 signal's entry price instead, good till the end of the bar after the signal, so the venue's
 own path model decides whether and where it fills. The venue expires what the path never
-reached; the account records ``OrderExpired`` and the session ``SessionOrderExpired``, which
-frees the symbol and tells the strategy it holds nothing.
+reached; the account records ``OrderExpired`` and the session ``SessionOrderExpired``
+(``requests.entry_expired``, as the signal service records it), which frees the symbol and
+tells the strategy it holds nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import datetime
 
 import msgspec
 
-from papertape.contract.events.account import OrderExpired, PlaceOrder
+from papertape.contract.events.account import PlaceOrder
 from papertape.contract.events.orders import OrderType, TimeInForce
-from papertape.contract.events.sessions import SessionOrderExpired, SessionOrderRequested
+from papertape.contract.events.sessions import SessionOrderRequested
 from papertape.contract.events.signals import SignalGenerated
 
 
@@ -47,15 +47,4 @@ def resting_entry(
         limit_price=price,
         time_in_force=TimeInForce.GTD,
         expire_at=until,
-    )
-
-
-def entry_expired(session_id: str, signal_id: str, expired: OrderExpired) -> SessionOrderExpired:
-    """The session's record of its entry that the venue expired."""
-    return SessionOrderExpired(
-        session_id=session_id,
-        ts=expired.ts,
-        signal_id=signal_id,
-        order_id=expired.order_id,
-        reason=expired.reason[:1000],
     )
