@@ -29,7 +29,7 @@ from papertape.contract.events.account import OpenAccount
 from papertape.contract.events.sessions import GetSession
 from papertape.contract.ids import AccountId, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
-from tests.e2e.processes import running
+from tests.e2e.processes import replay_feed, running, service_env
 from tests.e2e.test_bot_session import _answers, session_start
 from tests.e2e.test_trade_flow import until
 from tests.portfolio.conftest import PortfolioClient
@@ -79,29 +79,17 @@ async def test_a_paper_session_on_replayed_quotes_matches_its_backtest_fill_for_
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env = {
-        "NATS_URL": nats_url,
-        "DATABASE_URL": fresh_database,
-        "PAPERTAPE_NAMESPACE": subjects.namespace,
-        "PAPERTAPE_METRICS_PORT": "-1",
-        "PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5",
-        "PAPERTAPE_CLOCK_INTERVAL_S": "0.5",
-    }
+    env = service_env(nats_url, fresh_database, subjects.namespace)
+    env |= {"PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5", "PAPERTAPE_CLOCK_INTERVAL_S": "0.5"}
     client = PortfolioClient(nats_client, subjects)
     bots = SignalsClient(nats_client, subjects)
     quotes = tmp_path / "quotes.csv"
     # Quote time starts at a whole minute ahead of the wall clock and runs 30x faster.
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
     write_quotes(quotes, start)
-    feed = {
-        **env,
-        "PAPERTAPE_FEED": "replay",
-        "PAPERTAPE_REPLAY_PATH": str(quotes),
-        "PAPERTAPE_REPLAY_SPEED": str(SPEED),
-        "PAPERTAPE_SYMBOLS": BTC,
-        "PAPERTAPE_TIMEFRAMES": "1m",
-        "PAPERTAPE_BAR_SETTLE_S": str(BAR_SETTLE_S),
-    }
+    feed = replay_feed(
+        env, str(quotes), BTC, speed=SPEED, bars="1m", store=True, settle_s=BAR_SETTLE_S
+    )
     async with running("portfolio", env), running("execution", env), running("signals", env):
         await until(lambda: _answers(client))
         assert (await client.command(OpenAccount(account_id=ACC, name="Bot"))).ok

@@ -8,13 +8,13 @@ field.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from papertape.cli.backtests.bars import TIME_COLUMNS, BadBars, Selection, parse_time, rows
+from papertape.cli.backtests.bars import BadBars, Selection, row_number, row_time, rows
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.ids import Symbol
 
@@ -22,40 +22,26 @@ REQUIRED = ("bid", "ask")
 OPTIONAL = ("bid_size", "ask_size", "last", "volume")
 
 
-def _price(row: dict[str, Any], name: str, where: str) -> Decimal | None:
-    raw = row.get(name)
-    if raw is None or raw == "":
-        if name in REQUIRED:
-            raise BadBars(f"{where}: field {name!r}: missing")
-        return None
-    try:
-        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as error:
-        raise BadBars(f"{where}: field {name!r}: not a number: {raw!r}") from error
-    if not value.is_finite():
-        raise BadBars(f"{where}: field {name!r}: not finite: {raw!r}")
-    return value
-
-
 def _quote(row: dict[str, Any], symbol: str, where: str) -> QuoteReceived:
-    key = next((c for c in TIME_COLUMNS if row.get(c) not in (None, "")), None)
-    if key is None:
-        raise BadBars(f"{where}: field 'ts': missing")
-    try:
-        ts = parse_time(row[key])
-    except (ValueError, OverflowError) as error:
-        raise BadBars(f"{where}: field {key!r}: {error}") from error
-    values = {name: _price(row, name, where) for name in (*REQUIRED, *OPTIONAL)}
+    ts = row_time(row, where, "ts")
+    for name in REQUIRED:
+        if row.get(name) in (None, ""):
+            raise BadBars(f"{where}: field {name!r}: missing")
+    values = {
+        name: row_number(row, name, where)
+        for name in (*REQUIRED, *OPTIONAL)
+        if row.get(name) not in (None, "")
+    }
     zero = Decimal(0)
     try:
         return QuoteReceived(
             symbol=Symbol(symbol),
-            bid=values["bid"] or zero,
-            ask=values["ask"] or zero,
-            bid_size=values["bid_size"] or zero,
-            ask_size=values["ask_size"] or zero,
-            last=values["last"],
-            volume=values["volume"] or zero,
+            bid=values["bid"],
+            ask=values["ask"],
+            bid_size=values.get("bid_size", zero),
+            ask_size=values.get("ask_size", zero),
+            last=values.get("last"),
+            volume=values.get("volume", zero),
             ts_event=ts,
             ts_init=ts,
             source="backtest",

@@ -242,27 +242,23 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
     broker = runtime.broker
     book = pipeline.book
 
-    @broker.subscriber(
-        subjects.account_events_named(message_name(OrderFilled)),
-        stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
-        durable=subjects.durable("signals", "fills"),
-        pull_sub=PullSub(batch_size=1),
-        config=runtime.consumer_config(ack_wait=30),
-    )
-    @runtime.guarded("fill")
-    async def on_fill(msg: NatsMessage) -> None:
-        await pipeline.on_account_event(msg.body)
+    # Fills and expiries of the sessions' orders, each kind on its own durable consumer.
+    for event, durable, name in (
+        (OrderFilled, "fills", "fill"),
+        (OrderExpired, "expiries", "expiry"),
+    ):
+        subscriber = broker.subscriber(
+            subjects.account_events_named(message_name(event)),
+            stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
+            durable=subjects.durable("signals", durable),
+            pull_sub=PullSub(batch_size=1),
+            config=runtime.consumer_config(ack_wait=30),
+        )
 
-    @broker.subscriber(
-        subjects.account_events_named(message_name(OrderExpired)),
-        stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
-        durable=subjects.durable("signals", "expiries"),
-        pull_sub=PullSub(batch_size=1),
-        config=runtime.consumer_config(ack_wait=30),
-    )
-    @runtime.guarded("expiry")
-    async def on_expiry(msg: NatsMessage) -> None:
-        await pipeline.on_account_event(msg.body)
+        @subscriber
+        @runtime.guarded(name)
+        async def on_account_event(msg: NatsMessage) -> None:
+            await pipeline.on_account_event(msg.body)
 
     @broker.subscriber(subjects.signals_command(), queue="signals")
     @runtime.replying("command")
