@@ -112,10 +112,13 @@ class Desk:
     def settle(self, reports: list[ExecutionReport], cause: str) -> None:
         """Reports to the account, its events back to the venue, until both are quiet."""
         pending = deque(reports)
+        on_expired = self._on_expired
         while pending:
             report = pending.popleft()
             for event in self._decide(command_for(report), report.ts, cause):
                 pending.extend(self.venue.on_account_event(event))
+                if on_expired is not None and type(event) is OrderExpired:
+                    on_expired(event, cause)  # only the venue expires an order
 
     def _mark(self, now: datetime, cause: str) -> None:
         for symbol in symbols_to_mark(self.account):
@@ -138,8 +141,4 @@ class Desk:
             fills = [e for e in events if isinstance(e, OrderFilledV2)]
             if fills:
                 self._on_fills(fills, cause)
-        if self._on_expired is not None:
-            for event in events:
-                if isinstance(event, OrderExpired):
-                    self._on_expired(event, cause)
         return events
