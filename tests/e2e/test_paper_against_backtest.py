@@ -39,7 +39,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240
 ACC = AccountId("bot-trader")
 BTC = Symbol("BTCUSD")
 SPEED = 30
-BAR_SETTLE_S = 0.5
+BAR_SETTLE_S = 1.0
+"""Time for an order placed on a bar to reach the venue (signal, portfolio, its log, the relay,
+execution), with room for a loaded machine; without it the test fails (one divergent fill)."""
 MINUTES = 12
 """Flat at 100 for five minutes, 103 (the breakout) for four, then 95 (through the stop)."""
 
