@@ -90,6 +90,7 @@ class MarketDataService:
             store=self.store,
             metrics=self.metrics,
             latest=self.latest,
+            settle_s=self.settings.bar_settle_s,
         )
         self.queries.store = self.store
         self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
