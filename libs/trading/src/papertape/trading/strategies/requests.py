@@ -59,6 +59,7 @@ def order_refused(
     return SessionOrderRefused(
         session_id=order.session_id,
         ts=now,
+        account_id=order.account_id,
         signal_id=order.signal_id,
         order_id=order.order_id,
         reason_code=code[:64],
@@ -74,7 +75,11 @@ def answer_from(
         if isinstance(event, OrderRejected) and event.order_id == order.order_id:
             return order_refused(order, str(event.reason_code), event.message, now)
     return SessionOrderPlaced(
-        session_id=order.session_id, ts=now, signal_id=order.signal_id, order_id=order.order_id
+        session_id=order.session_id,
+        ts=now,
+        account_id=order.account_id,
+        signal_id=order.signal_id,
+        order_id=order.order_id,
     )
 
 
@@ -83,6 +88,7 @@ def fill_recorded(session_id: str, fill: OrderFilledV2) -> SessionFillRecorded:
     return SessionFillRecorded(
         session_id=session_id,
         ts=fill.ts,
+        account_id=fill.account_id,
         order_id=fill.order_id,
         fill_id=fill.fill_id,
         symbol=fill.symbol,
