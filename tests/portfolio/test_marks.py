@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.bus import ranges
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
-from papertape.portfolio import marks as marks_module
 from papertape.portfolio.bootstrap import build
 from papertape.portfolio.marks import MarkBook, seed_marks
 from papertape.portfolio.settings import PortfolioSettings
@@ -110,7 +110,7 @@ async def test_seeding_reads_every_symbols_last_quote_in_batches_and_leaves_no_c
     jetstream_streams: tuple[StreamSpec, ...],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(marks_module, "SEED_BATCH", 7)  # 25 symbols: four batches
+    monkeypatch.setattr(ranges, "BATCH", 7)  # 25 symbols: four batches
     js = nats_client.jetstream()
     symbols = [Symbol(f"S{i:02d}") for i in range(25)]
     for i, symbol in enumerate(symbols):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+from papertape.common.bus.ranges import stored_messages
 from papertape.common.clock import Clock
 from papertape.common.idgen import IdGenerator
 from papertape.common.lanes import in_lanes
@@ -96,42 +96,17 @@ class MarkBook:
         self._applied[(account_id, symbol)] = price
 
 
-SEED_BATCH = 1000
-"""Quotes fetched per round trip while seeding (a stream of 10,000 symbols takes ten)."""
-SEED_FETCH_TIMEOUT_S = 5.0
-
-
 async def seed_marks(marks: MarkBook, js: JetStreamContext, subjects: Subjects) -> int:
     """Mark every symbol at the last quote the MARKET stream holds, so a decision right after
     a start has prices without waiting for the next quote; returns the symbols seeded.
 
-    One ephemeral consumer that delivers the last message of each quote subject reads them all
-    in batches of ``SEED_BATCH`` (not a lookup per symbol); it reads as many as were pending
-    when it was made (the quotes after those are the live feed's) and is deleted after.
+    The last message of each quote subject, read in batches through one short-lived consumer
+    (``papertape.common.bus.ranges``), not a lookup per symbol.
     """
-    stream = subjects.stream("MARKET")
-    config = ConsumerConfig(
-        filter_subject=subjects.all_quotes(),
-        deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-        ack_policy=AckPolicy.NONE,
-        mem_storage=True,
-        inactive_threshold=60.0,  # gone by itself if this process dies before deleting it
+    stored = await stored_messages(
+        js, subjects.stream("MARKET"), subjects.all_quotes(), last_per_subject=True
     )
-    consumer = await js.add_consumer(stream, config=config)
-    name, left, seeded = consumer.name or "", consumer.num_pending or 0, 0
-    reader = await js.pull_subscribe_bind(consumer=name, stream=stream)
-    try:
-        while left > 0:
-            try:
-                batch = await reader.fetch(min(left, SEED_BATCH), timeout=SEED_FETCH_TIMEOUT_S)
-            except TimeoutError:
-                break  # the rest left the stream (its limits) while it was read
-            left -= len(batch)
-            seeded += sum(_seeded(marks, msg.data) for msg in batch)
-    finally:
-        await reader.unsubscribe()
-        await js.delete_consumer(stream, name)
-    return seeded
+    return sum(_seeded(marks, msg.data) for msg in stored)
 
 
 def _seeded(marks: MarkBook, data: bytes) -> bool:
