@@ -75,7 +75,7 @@ async def test_pages_of_a_services_letters_follow_their_cursor_to_the_oldest(
     jetstream_streams: tuple[StreamSpec, ...],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(deadletters, "WINDOW", 8)  # 45 sequences: pages of at most 8 of them
+    monkeypatch.setattr(deadletters, "WINDOW", 2)  # reads of 2, 4, 8 and 16 sequences a page
     js = nats_client.jetstream()
     stream = subjects.stream("DEADLETTER")
     mine: list[int] = []
@@ -112,6 +112,13 @@ async def test_pages_of_a_services_letters_follow_their_cursor_to_the_oldest(
             break
         before = page.before
     assert [seq for page in pages for seq in page] == sorted(mine, reverse=True)
-    assert all(len(page) <= 4 for page in pages)
+    assert [len(page) for page in pages[:-1]] == [4] * (len(pages) - 1)  # full but the last
+    sparse = await newest_letters(
+        js, stream, subjects.dead_letters_of("execution"), service="execution", limit=4
+    )
+    assert [letter.reason for letter in sparse.letters] == [
+        f"letter {i}"
+        for i in (42, 39, 36, 33)  # one in three sequences: a page reads on
+    ]
     stream_state = await js.stream_info(stream)
     assert stream_state.state.consumer_count == 0

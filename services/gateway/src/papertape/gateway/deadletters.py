@@ -1,18 +1,21 @@
 """The DEADLETTER stream, read for the operator: the newest letters, with their reasons.
 
 Every service keeps what it could not handle on ``dlq.<service>.<original subject>`` (see
-``papertape.common.bus.deadletters``). The gateway reads a page at a time, newest first: the
-newest ``WINDOW`` sequences below a cursor (``before``; the stream's end at first), read through
-one short-lived consumer of the service's subjects (``papertape.common.bus.ranges``, a few round
-trips, not a message-get per sequence), and answers the page's newest ``limit`` letters with the
-cursor of the next page. It never changes the stream (a service login may read any stream).
+``papertape.common.bus.deadletters``). The gateway reads a page at a time, newest first, below a
+cursor (``before``; the stream's end at first): the ``WINDOW`` sequences below it, then, while
+the page is not full, twice as many below those, ``READS`` times at most. Each read is one
+short-lived consumer of the service's subjects (``papertape.common.bus.ranges``: a few round
+trips, not a message-get per sequence). The answer carries the cursor of the next page. It
+never changes the stream (a service login may read any stream).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import msgspec
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -23,7 +26,9 @@ from papertape.contract.events.envelope import DeadLetter
 PAYLOAD_SHOWN = 4096
 """Characters of a letter's payload in the answer (the stream keeps up to 64 KiB)."""
 WINDOW = 1000
-"""Sequences of the stream one page looks through (below its cursor) for its letters."""
+"""Sequences of the stream a page's first read looks through (below its cursor)."""
+READS = 4
+"""Reads of one page at most (1,000 + 2,000 + 4,000 + 8,000 sequences)."""
 
 _letters: Codec[DeadLetter] = Codec(DeadLetter)
 
@@ -76,31 +81,41 @@ async def newest_letters(
     limit: int,
     before: int | None = None,
 ) -> DeadLetterPage:
-    """Up to ``limit`` letters on ``subject`` below sequence ``before``, newest first, looked
-    for in the ``WINDOW`` sequences below it (``service``: only that service's)."""
+    """Up to ``limit`` letters on ``subject`` below sequence ``before``, newest first
+    (``service``: only that service's), and the cursor of the next page."""
     try:
         info = await js.stream_info(stream)
     except NotFoundError:
         return DeadLetterPage(letters=[], stored=0)
     state = info.state
-    end = state.last_seq + 1 if before is None else min(before, state.last_seq + 1)
-    start = max(state.first_seq, end - WINDOW, 1)
-    if state.messages == 0 or end <= start:
-        return DeadLetterPage(letters=[], stored=state.messages)
-    stored = await stored_messages(
-        js, stream, subject, from_sequence=start, below_sequence=end, batch=WINDOW
-    )
+    first = max(state.first_seq, 1)
+    below = state.last_seq + 1 if before is None else min(before, state.last_seq + 1)
     found: list[DeadLetterView] = []
-    for msg in reversed(stored):
+    window = WINDOW
+    for _ in range(READS):
+        if len(found) >= limit or below <= first or state.messages == 0:
+            break
+        low = max(first, below - window)
+        stored = await stored_messages(
+            js, stream, subject, from_sequence=low, below_sequence=below, batch=WINDOW
+        )
+        found += _letters_of(reversed(stored), service)  # each read is older than the last
+        below, window = low, window * 2
+    letters = found[:limit]
+    if len(found) >= limit:
+        cursor: int | None = letters[-1].sequence
+    else:
+        cursor = below if below > first else None
+    return DeadLetterPage(letters=letters, stored=state.messages, before=cursor)
+
+
+def _letters_of(messages: Iterable[Msg], service: str | None) -> list[DeadLetterView]:
+    views = []
+    for msg in messages:
         try:
             letter = _letters.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError):
             continue  # not a letter (the stream takes any dlq.> publish): nothing to show
         if service is None or letter.service == service:
-            found.append(_view(msg.metadata.sequence.stream, letter))
-    letters = found[:limit]
-    if len(found) > limit:
-        cursor: int | None = letters[-1].sequence  # the rest of the window is the next page's
-    else:
-        cursor = start if start > state.first_seq else None
-    return DeadLetterPage(letters=letters, stored=state.messages, before=cursor)
+            views.append(_view(msg.metadata.sequence.stream, letter))
+    return views
