@@ -81,6 +81,11 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
         )
 
+    # --- key-value buckets ---------------------------------------------------------------
+    def lease_bucket(self, service: str) -> str:
+        """The NATS KV bucket of ``service``'s partition leases (``common.bus.leases``)."""
+        return f"{self.namespace or 'papertape'}-{token(service)}-leases"
+
     # --- durable consumers ---------------------------------------------------------------
     def durable(self, service: str, source: str) -> str:
         """The name of ``service``'s durable consumer of ``source``."""

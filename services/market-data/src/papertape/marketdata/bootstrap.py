@@ -90,6 +90,7 @@ class MarketDataService:
             store=self.store,
             metrics=self.metrics,
             latest=self.latest,
+            settle_s=self.settings.bar_settle_s,
         )
         self.queries.store = self.store
         self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
@@ -136,16 +137,19 @@ class MarketDataService:
         )
 
     async def stop(self) -> None:
-        """Stop the feed, wait for acknowledgements, close the store."""
+        """Stop the feed and wait for acknowledgements (queries are still answered)."""
         await stop_tasks(self._tasks)
         if self.publisher is not None:
             await self.publisher.flush()
+
+    async def stopped(self) -> None:
+        """Close the store once no query can use it."""
         if self.store is not None:
             await self.store.close()
 
     async def serve(self) -> None:
         """Run until SIGINT/SIGTERM (prints READY once started)."""
-        await self.runtime.serve(on_start=self.start, on_stop=self.stop)
+        await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_stopped=self.stopped)
 
     async def _pump(self) -> None:
         """Publish the feed; a failing feed is restarted after a growing pause (a replay that

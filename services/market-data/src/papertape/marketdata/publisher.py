@@ -4,10 +4,18 @@ Quotes are published with many acknowledgements in flight (``AckedPublisher``); 
 acknowledgement fails is retried with the same ``Nats-Msg-Id``, so it is stored at most once.
 Messages are bare ``QuoteReceived`` / ``BarClosed`` structs: market data are high-rate facts,
 not account events, and need no envelope.
+
+The bars a quote closes are published before that quote: they ended before it. With a settle
+time (``bar_settle_s``) the quote waits that long after them, so an order a strategy places on
+a closed bar reaches the venue before the next bar's first quote and fills there, as a backtest
+given the same quotes fills it; a replay compared with its backtest needs that (the venue fills
+at the first quote after an order arrives, and without the wait which quote that is depends on
+how fast the services answered).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
@@ -50,6 +58,7 @@ class MarketPublisher:
         metrics: MarketDataMetrics | None = None,
         calendars: Callable[[str], TradingCalendar] = calendar_for,
         latest: dict[Symbol, QuoteReceived] | None = None,
+        settle_s: float = 0.0,
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream()
@@ -62,6 +71,7 @@ class MarketPublisher:
         self._subject_cache: dict[str, str] = {}
         self._quote_counts: dict[str, int] = {}
         self.latest: dict[Symbol, QuoteReceived] = {} if latest is None else latest
+        self.settle_s = settle_s
 
     def in_session(self, symbol: str, ts: datetime) -> bool:
         """Whether ``symbol``'s market is open at ``ts``."""
@@ -85,19 +95,21 @@ class MarketPublisher:
             await self.publish_bars([bar, *self.aggregator.on_bar(bar)])
 
     async def on_quote(self, quote: QuoteReceived) -> None:
-        """Mark, remember, publish a quote; publish and store the bars it closes."""
+        """Mark and remember a quote; publish and store the bars it closes, then the quote."""
         in_session = self.in_session(quote.symbol, quote.ts_event)
         if in_session != quote.in_session:
             quote = msgspec.structs.replace(quote, in_session=in_session)
         self.latest[quote.symbol] = quote
+        closed = self.aggregator.on_quote(quote)
+        if closed:
+            await self.publish_bars(closed)
+            if self.settle_s > 0:
+                await asyncio.sleep(self.settle_s)  # orders on those bars reach the venue
         subject = self._subject_cache.get(quote.symbol)
         if subject is None:
             subject = self._subject_cache[quote.symbol] = self._subjects.quote(quote.symbol)
         await self.quotes.publish(subject, codec.encode(quote), quote_id(quote))
         self._quote_counts[quote.source] = self._quote_counts.get(quote.source, 0) + 1
-        closed = self.aggregator.on_quote(quote)
-        if closed:
-            await self.publish_bars(closed)
 
     async def close_due(self, now: datetime) -> None:
         """Close and publish the bars whose interval has ended by ``now``."""

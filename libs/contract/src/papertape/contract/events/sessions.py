@@ -271,6 +271,15 @@ class SessionOrderRefused(SessionEventBase, frozen=True, kw_only=True):
     message: Text
 
 
+class SessionOrderExpired(SessionEventBase, frozen=True, kw_only=True):
+    """One of the session's orders ended at the venue without filling (a resting entry the
+    market never reached before its time ran out): the symbol is free to be entered again."""
+
+    signal_id: SignalRef
+    order_id: Annotated[OrderId, NAME]
+    reason: Text = ""
+
+
 class SessionFillRecorded(SessionEventBase, frozen=True, kw_only=True):
     """A fill of one of the session's orders (its entries and its bracket's exits)."""
 
@@ -308,6 +317,7 @@ SessionEvent = (
     | SessionOrderRequested
     | SessionOrderPlaced
     | SessionOrderRefused
+    | SessionOrderExpired
     | SessionFillRecorded
     | SessionWarmedUp
 )

@@ -31,6 +31,7 @@ from papertape.contract.events.sessions import (
     SessionCommand,
     SessionEvent,
     SessionFillRecorded,
+    SessionOrderExpired,
     SessionOrderPlaced,
     SessionOrderRefused,
     SessionOrderRequested,
@@ -95,9 +96,12 @@ class SessionState:
     """Every order of the session (bracket legs included, by id) and its symbol."""
     orders_placed: int = 0
     orders_refused: int = 0
+    orders_expired: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     entries: set[str] = field(default_factory=set)
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
+    entry_signals: dict[str, str] = field(default_factory=dict)
+    """Entry orders that may still end unfilled -> their signal (until they fill or expire)."""
     positions: dict[str, Decimal] = field(default_factory=dict)
     """Signed quantities from the session's fills."""
     exits: dict[str, str] = field(default_factory=dict)
@@ -327,6 +331,7 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         if event.reduce_only:
             state.exits[event.order_id] = str(event.decision)
         else:
+            state.entry_signals[event.order_id] = event.signal_id
             state.exits[f"{event.order_id}-sl"] = str(Decision.STOP_LOSS)
             state.exits[f"{event.order_id}-tp"] = str(Decision.TAKE_PROFIT)
     elif isinstance(event, SessionOrderPlaced):
@@ -336,10 +341,18 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
             state.entries.add(placed.symbol)
     elif isinstance(event, SessionOrderRefused):
         refused = state.requested.pop(event.order_id, None)
+        state.entry_signals.pop(event.order_id, None)
         state.orders_refused += 1
         state.refusals[event.reason_code] = state.refusals.get(event.reason_code, 0) + 1
         if refused is not None and not refused.reduce_only:
             state.entries.discard(refused.symbol)
+    elif isinstance(event, SessionOrderExpired):
+        state.orders_expired += 1
+        state.requested.pop(event.order_id, None)
+        state.entry_signals.pop(event.order_id, None)
+        symbol = state.orders.get(event.order_id)
+        if symbol is not None and not state.position(symbol):
+            state.entries.discard(symbol)  # the entry never filled: nothing is being entered
     elif isinstance(event, SessionFillRecorded):
         _filled(state, event)
     elif isinstance(event, SessionStarted):
@@ -373,6 +386,8 @@ def _filled(state: SessionState, fill: SessionFillRecorded) -> None:
     if fill.fill_id in state.fill_ids:
         return
     state.fill_ids.add(fill.fill_id)
+    if state.entry_signals:
+        state.entry_signals.pop(fill.order_id, None)  # filled (in part): it entered
     state.round_trips.on_fill(fill, state.exits.get(fill.order_id, OUTSIDE))
     sign = 1 if fill.side is OrderSide.BUY else -1
     position = state.position(fill.symbol) + sign * fill.quantity
