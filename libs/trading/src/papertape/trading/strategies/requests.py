@@ -112,6 +112,7 @@ def entry_expired(state: SessionState, expired: OrderExpired) -> SessionOrderExp
     return SessionOrderExpired(
         session_id=state.session_id,
         ts=expired.ts,
+        account_id=state.account_id,
         signal_id=signal_id,
         order_id=expired.order_id,
         reason=expired.reason[:1000],
