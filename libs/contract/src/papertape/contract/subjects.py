@@ -223,6 +223,9 @@ class Subjects(msgspec.Struct, frozen=True):
     def all_dead_letters(self) -> str:
         return self._s("dlq", ">")
 
+    def dead_letters_of(self, service: str) -> str:
+        return self._s("dlq", token(service), ">")
+
     def log_anchor(self) -> str:
         return self._s("anchor", "eventlog")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
 from nats.aio.client import Client
@@ -30,11 +30,9 @@ from papertape.contract.subjects import Subjects
 from papertape.marketdata.acks import AckedPublisher
 from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.barstore import BarStore
-from papertape.marketdata.calendars import TradingCalendar, calendar_for
+from papertape.marketdata.calendars import MarketHours, TradingCalendar, calendar_for
 from papertape.marketdata.feeds.base import Tick, Trade
 from papertape.marketdata.metrics import MarketDataMetrics
-
-_MINUTE = timedelta(minutes=1)
 
 
 def quote_id(quote: QuoteReceived) -> str:
@@ -69,26 +67,15 @@ class MarketPublisher:
         self.aggregator = aggregator or BarAggregator()
         self._store = store
         self.metrics = metrics or MarketDataMetrics()
-        self._calendars = calendars
-        self._calendar_cache: dict[str, TradingCalendar] = {}
-        self._session_cache: dict[str, tuple[datetime, datetime, bool]] = {}
+        self.hours = MarketHours(calendars)
         self._subject_cache: dict[str, str] = {}
         self._quote_counts: dict[str, int] = {}
         self.latest: dict[Symbol, QuoteReceived] = {} if latest is None else latest
         self.settle_s = settle_s
 
     def in_session(self, symbol: str, ts: datetime) -> bool:
-        """Whether ``symbol``'s market is open at ``ts`` (sessions change on whole minutes)."""
-        known = self._session_cache.get(symbol)
-        if known is not None and known[0] <= ts < known[1]:
-            return known[2]
-        calendar = self._calendar_cache.get(symbol)
-        if calendar is None:
-            calendar = self._calendar_cache[symbol] = self._calendars(symbol)
-        minute = ts.replace(second=0, microsecond=0)
-        is_open = calendar.is_open(ts)
-        self._session_cache[symbol] = (minute, minute + _MINUTE, is_open)
-        return is_open
+        """Whether ``symbol``'s market is open at ``ts``."""
+        return self.hours.in_session(symbol, ts)
 
     async def run(self, ticks: AsyncIterator[Tick]) -> None:
         """Publish a whole feed, then wait for every acknowledgement."""

@@ -188,10 +188,15 @@ class StopSession(SessionCommandBase, frozen=True, kw_only=True):
 
 
 class SessionEventBase(Event, frozen=True, kw_only=True):
-    """Something that happened to one bot session, at ``ts``."""
+    """Something that happened to one bot session, at ``ts``, of the account it trades.
+
+    ``account_id`` lets a subscriber (the gateway's sockets, notification) route any of the
+    session's events without keeping a map of session to account; it is None in events recorded
+    before it was carried (the subscriber then falls back to its map)."""
 
     session_id: SessionRef
     ts: UtcTime
+    account_id: AccountId | None = None
 
 
 class SessionStarted(SessionEventBase, frozen=True, kw_only=True):

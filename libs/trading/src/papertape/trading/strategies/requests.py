@@ -62,6 +62,7 @@ def order_refused(
     return SessionOrderRefused(
         session_id=order.session_id,
         ts=now,
+        account_id=order.account_id,
         signal_id=order.signal_id,
         order_id=order.order_id,
         reason_code=code[:64],
@@ -77,7 +78,11 @@ def answer_from(
         if isinstance(event, OrderRejected) and event.order_id == order.order_id:
             return order_refused(order, str(event.reason_code), event.message, now)
     return SessionOrderPlaced(
-        session_id=order.session_id, ts=now, signal_id=order.signal_id, order_id=order.order_id
+        session_id=order.session_id,
+        ts=now,
+        account_id=order.account_id,
+        signal_id=order.signal_id,
+        order_id=order.order_id,
     )
 
 
@@ -86,6 +91,7 @@ def fill_recorded(session_id: str, fill: OrderFilledV2) -> SessionFillRecorded:
     return SessionFillRecorded(
         session_id=session_id,
         ts=fill.ts,
+        account_id=fill.account_id,
         order_id=fill.order_id,
         fill_id=fill.fill_id,
         symbol=fill.symbol,
@@ -106,6 +112,7 @@ def entry_expired(state: SessionState, expired: OrderExpired) -> SessionOrderExp
     return SessionOrderExpired(
         session_id=state.session_id,
         ts=expired.ts,
+        account_id=state.account_id,
         signal_id=signal_id,
         order_id=expired.order_id,
         reason=expired.reason[:1000],

@@ -47,7 +47,7 @@ from papertape.contract.events.sessions import (
     TradingMode,
 )
 from papertape.contract.events.signals import Decision, SignalEvent, SignalGenerated
-from papertape.contract.ids import Symbol
+from papertape.contract.ids import AccountId, Symbol
 from papertape.trading.strategies.api import params_hash
 from papertape.trading.strategies.modes import risk_settings
 from papertape.trading.strategies.registry import (
@@ -60,13 +60,16 @@ from papertape.trading.strategies.trades import OUTSIDE, RoundTrips
 ZERO = Decimal(0)
 ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.ERROR})
 
+NO_ACCOUNT = AccountId("")
+"""The account of a session that has not started."""
+
 
 @dataclass
 class SessionState:
     """Everything a session's stream says, folded."""
 
     session_id: str = ""
-    account_id: str = ""
+    account_id: AccountId = NO_ACCOUNT
     strategy: str = ""
     parameters: dict[str, int | bool | str] = field(default_factory=dict)
     params_hash: str = ""
@@ -137,6 +140,13 @@ class SessionState:
 # --- deciding ------------------------------------------------------------------------------
 
 
+def _account_of(state: SessionState, command: SessionCommand) -> AccountId | None:
+    """The account a command's refusal names: the session's, else the one a start asked for."""
+    if state.account_id:
+        return state.account_id
+    return command.account_id if isinstance(command, StartSession) else None
+
+
 def _refused(
     state: SessionState, command: SessionCommand, code: str, message: str, now: datetime
 ) -> list[SessionEvent]:
@@ -144,6 +154,7 @@ def _refused(
         SessionRefused(
             session_id=command.session_id,
             ts=now,
+            account_id=_account_of(state, command),
             command=message_name(type(command)),
             reason_code=code,
             message=message,
@@ -191,15 +202,23 @@ def decide(command: SessionCommand, state: SessionState, now: datetime) -> list[
     if isinstance(command, PauseSession):
         if state.status is SessionStatus.PAUSED:
             return []
-        return [SessionPaused(session_id=sid, ts=now, reason=command.reason)]
+        return [
+            SessionPaused(
+                session_id=sid, ts=now, account_id=state.account_id, reason=command.reason
+            )
+        ]
     if isinstance(command, ResumeSession):
         if state.status is SessionStatus.RUNNING:
             return []
-        return [SessionResumed(session_id=sid, ts=now)]
+        return [SessionResumed(session_id=sid, ts=now, account_id=state.account_id)]
     assert isinstance(command, StopSession)
     return [
         SessionStopped(
-            session_id=sid, ts=now, status=SessionStatus.STOPPED, reason=command.reason or "stopped"
+            session_id=sid,
+            ts=now,
+            account_id=state.account_id,
+            status=SessionStatus.STOPPED,
+            reason=command.reason or "stopped",
         )
     ]
 
@@ -216,6 +235,7 @@ def expire(state: SessionState, now: datetime) -> list[SessionEvent]:
         SessionStopped(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             status=SessionStatus.COMPLETED,
             reason=f"its runtime of {state.runtime_minutes} minutes ended",
         )
@@ -235,7 +255,11 @@ def account_checked(
     )
     return [
         SessionStopped(
-            session_id=state.session_id, ts=now, status=SessionStatus.STOPPED, reason=reason
+            session_id=state.session_id,
+            ts=now,
+            account_id=state.account_id,
+            status=SessionStatus.STOPPED,
+            reason=reason,
         )
     ]
 
@@ -248,6 +272,7 @@ def failed(state: SessionState, error: str, now: datetime) -> list[SessionEvent]
         SessionStopped(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             status=SessionStatus.ERROR,
             reason="the session failed",
             error=error[:1000],
@@ -279,6 +304,7 @@ def warmed_up(
         SessionWarmedUp(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             symbol=Symbol(symbol),
             timeframe=state.timeframe,
             bars=tuple(bars),
@@ -331,7 +357,7 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         _filled(state, event)
     elif isinstance(event, SessionStarted):
         state.session_id = event.session_id
-        state.account_id = str(event.account_id)
+        state.account_id = event.account_id
         state.strategy = event.strategy
         state.parameters = dict(event.parameters)
         state.params_hash = event.params_hash
