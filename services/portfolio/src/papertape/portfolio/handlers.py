@@ -1,11 +1,12 @@
 """Bus subscribers: decode, call the book or the queries, encode the reply. No business rules.
 
-Commands are handled ``command_workers`` at a time: the book decides one account's commands
-one at a time (its lock, taken in arrival order) and different accounts' side by side, so
-their appends share a group commit. Queries are a subscription of their own and take no
-account's lock: they never wait behind commands. Execution reports are pulled in batches and
-applied in lanes (``papertape.common.lanes``): one account's in stream order, accounts at once.
-Quotes (thousands a second) take the runtime's light path (``consumers.follow``).
+Commands are handled ``command_workers`` at a time and execution reports are pulled in
+batches, every one posted to its account's mailbox (``papertape.portfolio.mailbox``) in the
+order it came: the book decides one account's in that order, those that queued during a turn
+together in one append, and different accounts' side by side, so their appends share a group
+commit. Queries are a subscription of their own and take no account's lock: they never wait
+behind commands. Quotes (thousands a second) take the runtime's light path
+(``consumers.follow``).
 """
 
 from __future__ import annotations
@@ -103,11 +104,6 @@ async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscriptio
     return await consumers.follow(runtime, "quote", runtime.subjects.all_quotes(), on_quote)
 
 
-def account_lane(subject: str) -> str:
-    """The lane of an execution report: its account (``exec.<account>.<report>``)."""
-    return subject.rpartition(".")[0]
-
-
 def register_execution(
     runtime: ServiceRuntime,
     book: AccountBook,
@@ -119,16 +115,17 @@ def register_execution(
     subjects = runtime.subjects
     settings = settings or PortfolioSettings()
 
-    # Batches as soon as anything is there, applied per account in lanes, each report guarded:
-    # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
-    # a fill that arrives during a database outage is applied once the database is back.
+    # Batches as soon as anything is there, every report posted to its account's mailbox in
+    # stream order (so one account's are decided in that order, many in one append), each
+    # guarded: JetStream redelivers for ever; the guard dead-letters only what can never
+    # succeed, so a fill that arrives during a database outage is applied once it is back.
     @consumers.pull_in_lanes(
         runtime,
         "execution_report",
         subjects.all_execution_reports(),
         stream=subjects.stream("EXECUTION"),
         durable=subjects.durable("portfolio", "execution"),
-        lane=account_lane,
+        lane=None,
         batch=settings.report_batch,
     )
     async def on_report(msg: NatsMessage) -> None:

@@ -11,6 +11,7 @@ handling of a quote.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ def pull_in_lanes(
     *,
     stream: str,
     durable: str,
-    lane: Callable[[str], str],
+    lane: Callable[[str], str] | None,
     batch: int = 256,
     ack_wait: float = 30,
 ) -> Callable[[Handler[object]], Callable[[], Awaitable[None]]]:
@@ -46,7 +47,10 @@ def pull_in_lanes(
     message is handed over the moment it arrives at low load); a batch is split into
     lanes by ``lane(subject)`` (an account's reports): one lane's messages are handled in
     the order the stream holds them, the lanes concurrently, so their effects share a
-    group commit. Each message goes through ``guarded`` on its own (its own span from its
+    group commit. ``lane=None`` starts every message of a batch in stream order and lets none
+    wait for the one before: for a handler that takes its place in an ordered queue before
+    it first waits (the portfolio's account mailboxes, which then decide an account's reports
+    together). Each message goes through ``guarded`` on its own (its own span from its
     headers, retries and dead letter) and is acknowledged as soon as it was handled.
     Run the returned coroutine function once the runtime is connected (it raises for the
     caller's restart policy when the consumer fails).
@@ -56,7 +60,10 @@ def pull_in_lanes(
         each = acking(runtime, name, handler)
 
         async def handle(messages: list[Msg]) -> None:
-            await in_lanes(messages, lambda raw: lane(raw.subject), each)
+            if lane is None:  # tasks start in the order they were made: the stream's
+                await asyncio.gather(*(each(raw) for raw in messages))
+            else:
+                await in_lanes(messages, lambda raw: lane(raw.subject), each)
 
         async def run() -> None:
             consumer = BatchConsumer(
