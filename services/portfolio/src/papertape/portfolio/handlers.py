@@ -47,13 +47,38 @@ def register(
     log: EventLog,
     settings: PortfolioSettings | None = None,
 ) -> None:
-    """Subscribe the portfolio's handlers on the runtime's broker."""
+    """Subscribe the portfolio's queries on the runtime's broker (commands: ``answer_commands``)."""
     subjects = runtime.subjects
     broker = runtime.broker
     workers = (settings or PortfolioSettings()).command_workers
 
-    @broker.subscriber(subjects.portfolio_command(), queue="portfolio", max_workers=workers)
-    @runtime.replying("command")
+    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
+    @runtime.replying("query")
+    async def on_query(msg: NatsMessage) -> bytes:
+        request = query_requests.decode(msg.body)
+        try:
+            result: Any = await answer(request.body, book, log)
+        except UnknownAccount as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
+            )
+        except UnknownOrder as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
+            )
+        return encode(Reply(ok=True, result=result))
+
+
+async def answer_commands(
+    runtime: ServiceRuntime,
+    book: AccountBook,
+    marks: MarkBook,
+    settings: PortfolioSettings | None = None,
+) -> Subscription:
+    """Decide the clients' commands (once connected): ``command_workers`` at once, each posted
+    to its account's mailbox in the order it came, through the runtime's request-reply path
+    without FastStream's per-message machinery (``consumers.answer``)."""
+
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
         if not from_clients(request.body):
@@ -76,21 +101,14 @@ def register(
         )
         return encode(Reply(ok=True, result=result))
 
-    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
-    @runtime.replying("query")
-    async def on_query(msg: NatsMessage) -> bytes:
-        request = query_requests.decode(msg.body)
-        try:
-            result: Any = await answer(request.body, book, log)
-        except UnknownAccount as error:
-            return encode(
-                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
-            )
-        except UnknownOrder as error:
-            return encode(
-                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
-            )
-        return encode(Reply(ok=True, result=result))
+    return await consumers.answer(
+        runtime,
+        "command",
+        runtime.subjects.portfolio_command(),
+        on_command,
+        queue="portfolio",
+        workers=(settings or PortfolioSettings()).command_workers,
+    )
 
 
 async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscription:

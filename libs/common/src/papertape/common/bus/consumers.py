@@ -2,7 +2,8 @@
 
 ``pull_in_lanes``: a durable pull consumer in batches, applied in per-key lanes (an account's
 execution reports). ``consume_in_order``: a durable push consumer, one message at a time in
-stream order (the venue's market data). ``follow``: a core NATS firehose (every quote). Each
+stream order (the venue's market data). ``follow``: a core NATS firehose (every quote).
+``answer``: core NATS request-reply, many requests at once (the portfolio's commands). Each
 message of the first two goes through ``ServiceRuntime.guarded`` (retries, dead letters, the
 handler's metrics) and is acknowledged once handled; what they leave out is FastStream's
 per-message machinery (bus middlewares, dependency injection), which cost several times the
@@ -110,6 +111,62 @@ async def follow(
 
     return await runtime.broker.connection.subscribe(
         subject, cb=on_message, pending_msgs_limit=1_000_000
+    )
+
+
+async def answer(
+    runtime: ServiceRuntime,
+    name: str,
+    subject: str,
+    handler: Handler[bytes],
+    *,
+    queue: str,
+    workers: int,
+) -> Subscription:
+    """A core NATS request-reply subscription in queue group ``queue``, once connected: each
+    request through ``replying`` (its metrics and error replies), in a span from its headers,
+    answered on its reply subject; up to ``workers`` at once.
+
+    Requests are started in the order they arrive (a handler that takes its place in an
+    ordered queue before it first waits, as the account book does, keeps that order); when
+    all ``workers`` are busy the next waits, and the client library buffers the rest. What it
+    leaves out is FastStream's per-message machinery (bus middlewares, dependency injection),
+    a fifth of the portfolio's time under load. The subscription lives as long as the
+    connection (or until unsubscribed).
+    """
+    one = runtime.replying(name)(handler)
+    tracer = runtime.tracer_provider.get_tracer("papertape.common.runtime")
+    connection = runtime.broker.connection
+    slots = asyncio.Semaphore(workers)
+    running: set[asyncio.Task[None]] = set()
+
+    async def respond(raw: Msg) -> None:
+        try:
+            msg = NatsMessage(
+                raw_message=raw,
+                body=raw.data,
+                headers=raw.headers or {},
+                reply_to=raw.reply,
+                correlation_id=raw.reply,
+            )
+            context = extract_context(raw.headers)
+            with tracer.start_as_current_span(
+                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
+            ):
+                reply = await one(msg)
+            if raw.reply:
+                await connection.publish(raw.reply, reply)
+        finally:
+            slots.release()
+
+    async def on_message(raw: Msg) -> None:
+        await slots.acquire()
+        task = asyncio.create_task(respond(raw))
+        running.add(task)  # held until done (the loop keeps only weak references)
+        task.add_done_callback(running.discard)
+
+    return await connection.subscribe(
+        subject, queue=queue, cb=on_message, pending_msgs_limit=1_000_000
     )
 
 
