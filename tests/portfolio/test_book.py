@@ -88,12 +88,18 @@ async def test_a_request_retried_after_a_restart_appends_nothing(log: PostgresEv
     assert await log.stream_version("account-alice") == 2
 
 
+async def opened(log: PostgresEventLog, name: str) -> tuple[AccountBook, AccountId]:
+    """A book on ``log`` with the account ``name`` opened (10,000 of cash)."""
+    book = AccountBook(log, log, SystemClock())
+    account = AccountId(name)
+    await book.execute(request(OpenAccount(account_id=account, name=name)))
+    return book, account
+
+
 async def test_concurrent_commands_on_one_account_are_decided_in_order_in_fewer_appends(
     log: PostgresEventLog,
 ) -> None:
-    book = AccountBook(log, log, SystemClock())
-    account = AccountId("alice")
-    await book.execute(request(OpenAccount(account_id=account, name="Alice")))
+    book, account = await opened(log, "alice")
     assert log.committer is not None
     appends_before = log.committer.appends
 
@@ -117,9 +123,7 @@ async def test_concurrent_commands_on_one_account_are_decided_in_order_in_fewer_
 async def test_a_refused_command_among_queued_ones_leaves_the_others_applied(
     log: PostgresEventLog,
 ) -> None:
-    book = AccountBook(log, log, SystemClock())
-    account = AccountId("bob")
-    await book.execute(request(OpenAccount(account_id=account, name="Bob")))
+    book, account = await opened(log, "bob")
 
     first, refused, deposit = await asyncio.gather(
         book.execute(request(Withdraw(account_id=account, amount=Decimal(6_000)))),
@@ -136,9 +140,7 @@ async def test_a_refused_command_among_queued_ones_leaves_the_others_applied(
 
 
 async def test_a_request_given_twice_at_once_is_decided_once(log: PostgresEventLog) -> None:
-    book = AccountBook(log, log, SystemClock())
-    account = AccountId("carol")
-    await book.execute(request(OpenAccount(account_id=account, name="Carol")))
+    book, account = await opened(log, "carol")
     deposit = request(Deposit(account_id=account, amount=Decimal(7)))
     other = request(Deposit(account_id=account, amount=Decimal(1)))
 
@@ -157,9 +159,7 @@ async def test_a_request_given_twice_at_once_is_decided_once(log: PostgresEventL
 async def test_a_retried_request_queued_with_new_ones_appends_only_the_new(
     log: PostgresEventLog,
 ) -> None:
-    book = AccountBook(log, log, SystemClock())
-    account = AccountId("dave")
-    await book.execute(request(OpenAccount(account_id=account, name="Dave")))
+    book, account = await opened(log, "dave")
     deposit = request(Deposit(account_id=account, amount=Decimal(7)))
     first = await book.execute(deposit)
 

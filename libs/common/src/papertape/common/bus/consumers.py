@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import ConsumerConfig
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
 from papertape.common.lanes import in_lanes
@@ -142,18 +143,8 @@ async def answer(
 
     async def respond(raw: Msg) -> None:
         try:
-            msg = NatsMessage(
-                raw_message=raw,
-                body=raw.data,
-                headers=raw.headers or {},
-                reply_to=raw.reply,
-                correlation_id=raw.reply,
-            )
-            context = extract_context(raw.headers)
-            with tracer.start_as_current_span(
-                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
-            ):
-                reply = await one(msg)
+            with consuming(tracer, raw):
+                reply = await one(wrapped(raw))
             if raw.reply:
                 await connection.publish(raw.reply, reply)
         finally:
@@ -212,22 +203,32 @@ def acking(
     tracer = runtime.tracer_provider.get_tracer("papertape.common.runtime")
 
     async def each(raw: Msg) -> None:
-        # The ack subject names the delivery: no uuid4 per message for a correlation id.
-        msg = NatsMessage(
-            raw_message=raw,
-            body=raw.data,
-            headers=raw.headers or {},
-            reply_to=raw.reply,
-            correlation_id=raw.reply,
-        )
+        msg = wrapped(raw)
         if traced:
-            context = extract_context(raw.headers)
-            with tracer.start_as_current_span(
-                f"{raw.subject} process", context=context, kind=SpanKind.CONSUMER
-            ):
+            with consuming(tracer, raw):
                 await one(msg)
         else:
             await one(msg)
         await msg.ack()
 
     return each
+
+
+def wrapped(raw: Msg) -> NatsMessage:
+    """A raw message as the runtime's wrappers take it (``guarded``, ``replying``)."""
+    # The reply subject names the delivery (or the requester): no uuid4 per message for a
+    # correlation id.
+    return NatsMessage(
+        raw_message=raw,
+        body=raw.data,
+        headers=raw.headers or {},
+        reply_to=raw.reply,
+        correlation_id=raw.reply,
+    )
+
+
+def consuming(tracer: Tracer, raw: Msg) -> AbstractContextManager[Span]:
+    """The span of handling ``raw``, a child of the context its headers carry."""
+    return tracer.start_as_current_span(
+        f"{raw.subject} process", context=extract_context(raw.headers), kind=SpanKind.CONSUMER
+    )
