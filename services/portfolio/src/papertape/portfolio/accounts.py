@@ -1,8 +1,13 @@
 """The account book: every account's state, rebuilt from the log, changed only through it.
 
-One writer per account: commands on an account run one at a time (a lock per account), are
-decided against the state rebuilt from the log, and the resulting events are appended with
-the stream's version as the optimistic-concurrency check before the state moves.
+One writer per account: an account's commands (the clients', the venue's fills, the marks)
+go through its mailbox (``papertape.portfolio.mailbox``) and are handled a turn at a time under
+the account's lock, in the order they were given. A turn decides each command against the
+state the ones before it left and appends all their events at once, with the stream's version
+as the optimistic-concurrency check, before the state moves; each command is answered with
+its own events. Whatever is unusual goes one command at a time, exactly as a lone command
+does: the stream moved (reload, decide again), a request id seen before (the log replays its
+positions: a retry appends nothing) or twice in one turn, an account not loaded yet.
 """
 
 from __future__ import annotations

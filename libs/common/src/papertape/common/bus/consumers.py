@@ -147,6 +147,8 @@ async def answer(
                 reply = await one(wrapped(raw))
             if raw.reply:
                 await connection.publish(raw.reply, reply)
+        except Exception as error:  # the connection went away: the requester times out, retries
+            runtime.log.warning("no answer to a request on %s: %r", raw.subject, error)
         finally:
             slots.release()
 
