@@ -101,7 +101,11 @@ async def test_a_batch_is_handled_once_in_the_order_published(
     runtime, recorder = batch_service
     symbols = [f"S{i:02d}" for i in range(20)]
     await asyncio.sleep(0.5)  # the consumer exists: what follows comes in fetches
-    await publish(nats_client, subjects, [quote(s) for s in symbols])
+    # Published together (acks awaited side by side, in order on one connection), so a fetch
+    # finds several: one by one on a loaded machine, each could come in a fetch of its own.
+    js = nats_client.jetstream()
+    subject = subjects.execution_report("a", "x")
+    await asyncio.gather(*(js.publish(subject, quote(s)) for s in symbols))
 
     await wait_for(lambda: len(recorder.handled) >= 20)
     await asyncio.sleep(0.5)
