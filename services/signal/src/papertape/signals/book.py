@@ -18,6 +18,7 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from papertape.common.clock import Clock
@@ -182,7 +183,7 @@ class SessionBook:
             for bar in bars:
                 found = bot.on_bar(bar, room, now)
                 events += found
-                keys += [bar.symbol] * len(found)
+                keys.extend(repeat(bar.symbol, len(found)))
             if events:
                 await self._write(bot, base, events, keys)
             return events
