@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
@@ -39,6 +40,7 @@ def test_a_backtest_writes_its_report_trades_equity_chart_and_a_log_that_audits(
     assert equity[0] == "ts,equity,cash,exposure,flow"
     assert len(equity) - 1 == len(printed["report"]["equity_curve"])
     assert "<svg" in (tmp_path / "run" / "chart.html").read_text()
+    assert (tmp_path / "run" / "chart.png").read_bytes().startswith(b"\x89PNG")
     log = str(tmp_path / "run" / "log.jsonl")
     assert main(["audit", "verify", "--file", log, "--json"]) == 0
     verified = json.loads(capsys.readouterr().out)
@@ -116,3 +118,40 @@ async def test_bars_from_the_bar_history_give_the_same_trades_as_the_file(
     trades = (tmp_path / "file" / "trades.csv").read_text()
     assert trades.count("\n") > 1
     assert (tmp_path / "db" / "trades.csv").read_text() == trades
+
+
+def write_open_quotes(path: Path) -> None:
+    """One quote per sample bar, at its start and open price (no spread)."""
+    lines = ["ts,symbol,bid,ask,last"]
+    for bar in file_bars(SAMPLE, Selection(), "AAPL"):
+        lines.append(f"{bar.start.isoformat()},AAPL,{bar.open},{bar.open},{bar.open}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_given_the_quotes_the_venue_fills_on_them_at_the_first_quote_after_the_signal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quotes = tmp_path / "quotes.csv"
+    write_open_quotes(quotes)
+    assert backtest(tmp_path / "bars", "--json") == 0
+    on_bars = json.loads(capsys.readouterr().out)["report"]["closed_trades"][0]
+    assert backtest(tmp_path / "quotes", "--quotes", str(quotes), "--json") == 0
+    on_quotes = json.loads(capsys.readouterr().out)["report"]["closed_trades"][0]
+    # The next bar's first quote is its open: the same price, at the bar's start, not its end.
+    assert on_quotes["entry_price"] == on_bars["entry_price"]
+    opened = datetime.fromisoformat(on_quotes["opened_at"])
+    assert opened == datetime.fromisoformat(on_bars["opened_at"]) - timedelta(minutes=1)
+
+
+def test_a_quote_that_is_not_a_number_is_refused_naming_the_row_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quotes = tmp_path / "quotes.csv"
+    write_open_quotes(quotes)
+    lines = quotes.read_text().splitlines()
+    lines[2] = ",".join([*lines[2].split(",")[:3], "lots", *lines[2].split(",")[4:]])
+    quotes.write_text("\n".join(lines) + "\n")
+    assert backtest(tmp_path / "run", "--quotes", str(quotes)) == 1
+    error = capsys.readouterr().err
+    assert "row 3" in error
+    assert "'ask'" in error

@@ -235,3 +235,45 @@ async def test_a_request_during_an_outage_is_answered_unavailable_without_the_ad
     assert "127.0.0.1" not in reply.error
     assert "5432" not in reply.error
     assert runtime.metrics.handled.labels("asker", "probe", "unavailable")._value.get() == 1
+
+
+async def test_a_request_in_flight_at_the_stop_is_answered_before_what_it_uses_is_closed(
+    nats_url: str, subjects: Subjects, nats_client: Client
+) -> None:
+    """``on_stop`` runs while handlers still answer, ``on_stopped`` after the broker stopped:
+    market-data closed its database pool in ``on_stop`` and a query that came in during the stop
+    failed with "pool is closing"."""
+    settings = CommonSettings(nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1)
+    runtime = ServiceRuntime("stopping", settings)
+    happened: list[str] = []
+    entered = asyncio.Event()
+    subject = subjects.marketdata_query("slow")
+
+    @runtime.broker.subscriber(subject, queue="stopping")
+    @runtime.replying("slow")
+    async def answer(msg: NatsMessage) -> bytes:
+        entered.set()
+        await asyncio.sleep(0.5)
+        happened.append("closed" if "stopped" in happened else "answered")
+        return msgspec.json.encode(Reply(ok=True))
+
+    async def on_stop() -> None:
+        happened.append("stop")
+
+    async def on_stopped() -> None:
+        happened.append("stopped")
+
+    serving = asyncio.create_task(runtime.serve(on_stop=on_stop, on_stopped=on_stopped))
+    for _ in range(200):
+        if runtime.broker.running:
+            break
+        await asyncio.sleep(0.05)
+    await runtime.broker.connection.flush()
+    request = asyncio.create_task(nats_client.request(subject, b"{}", timeout=10))
+    await asyncio.wait_for(entered.wait(), 10)
+    runtime.stop()
+    reply = await request
+    await serving
+
+    assert msgspec.json.decode(reply.data)["ok"] is True
+    assert happened == ["stop", "answered", "stopped"]

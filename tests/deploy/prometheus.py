@@ -2,8 +2,8 @@
 
 The rendering keeps deploy/prometheus/prometheus.yml and rules.yml as they are and changes
 only what names the machine: the services' file_sd folder becomes the test's (where each
-service writes its target), the intervals shrink to a second, and the NATS job is left out
-(its exporter is a container of the compose stack, not a binary here).
+service writes its target), the intervals shrink to a second, and the NATS job scrapes the
+test's exporter of the test's server (``tests.deploy.nats_exporter``; left out when none).
 """
 
 from __future__ import annotations
@@ -32,12 +32,16 @@ def binary(name: str) -> str | None:
     return shutil.which(name)
 
 
-def render_config(targets: Path, folder: Path) -> Path:
-    """deploy/'s configuration, with the services found in ``targets``; returns its path."""
+def render_config(targets: Path, folder: Path, nats_exporter: str | None = None) -> Path:
+    """deploy/'s configuration, with the services found in ``targets`` and NATS's metrics at
+    ``nats_exporter`` (``host:port``); returns its path."""
     config: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     config["global"] |= {"scrape_interval": "1s", "evaluation_interval": "1s"}
-    jobs = [job for job in config["scrape_configs"] if job["job_name"] != "nats"]
+    jobs = [job for job in config["scrape_configs"] if job["job_name"] != "nats" or nats_exporter]
     for job in jobs:
+        for static in job.get("static_configs", []):
+            if job["job_name"] == "nats":
+                static["targets"] = [nats_exporter]
         for sd in job.get("file_sd_configs", []):
             sd["files"] = [str(targets / "*.json")]
             sd["refresh_interval"] = "1s"

@@ -3,11 +3,14 @@ stack that trades, every query of every provisioned dashboard panel returns seri
 
 The stack is portfolio, execution, signals, the gateway, notification and market-data as
 processes, each with its /metrics on a free port, found by Prometheus through the file_sd
-targets the services write. A bot session buys a breakout from replayed quotes (the scenario of
-the bot-session end-to-end test), its fill goes to a webhook the test receives (a rule of the
-account), an order too big for the account is refused, HTTP requests go through the gateway;
-then each panel's PromQL must answer with at least one series, and every service's
-exposition passes ``promtool check metrics`` (Prometheus's naming lint: units, ``_total``).
+targets the services write, on a NATS server of the test's own whose monitoring endpoint is
+scraped through an exporter (``tests.deploy.nats_exporter``), as deploy/'s NATS job does
+(the Platform dashboard's NATS panels ask for it). A bot session buys a breakout from replayed
+quotes (the scenario of the bot-session end-to-end test), its fill goes to a webhook the test
+receives (a rule of the account), an order too big for the account is refused, HTTP requests
+go through the gateway; then each panel's PromQL must answer with at least one series, and
+every service's exposition passes ``promtool check metrics`` (Prometheus's naming lint: units,
+``_total``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
+from papertape.common.servers.nats_server import EmbeddedNats
 from papertape.contract.events.sessions import GetSession
+from tests.deploy.nats_exporter import running_exporter
 from tests.deploy.prometheus import (
     DEPLOY,
     Prometheus,
@@ -39,6 +44,7 @@ from tests.signals.conftest import SignalsClient
 
 MISSING = "Debian's prometheus package is not installed (apt-get install -y prometheus)"
 SERVICES = {"portfolio", "execution", "signals", "gateway", "notification", "market-data"}
+SCRAPED = SERVICES | {"nats"}
 
 
 @pytest.mark.skipif(binary("promtool") is None, reason=MISSING)
@@ -56,7 +62,7 @@ def test_promtool_accepts_the_configuration_and_the_rules() -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(binary("prometheus") is None, reason=MISSING)
 async def test_every_dashboard_query_returns_series_while_the_stack_trades(
-    nats_url: str, postgres_server_url: str, tmp_path: Path
+    postgres_server_url: str, tmp_path: Path
 ) -> None:
     targets = tmp_path / "targets"
     extra = {
@@ -67,14 +73,19 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
     }
     started_services = ("portfolio", "execution", "signals", "notification", "gateway")
     receiver = SignedReceiver()
-    async with (
-        receiver.server,
-        running_stack(
-            nats_url, postgres_server_url, tmp_path, extra, services=started_services
-        ) as stack,
+    with (
+        EmbeddedNats(monitoring=True) as nats_server,
+        running_exporter(f"http://127.0.0.1:{nats_server.monitoring_port}") as nats_exporter,
     ):
-        config = render_config(targets, tmp_path)
-        async with running_prometheus(config, tmp_path) as prometheus:
+        async with (
+            receiver.server,
+            running_stack(
+                nats_server.url, postgres_server_url, tmp_path, extra, services=started_services
+            ) as stack,
+            running_prometheus(render_config(targets, tmp_path, nats_exporter), tmp_path) as (
+                prometheus
+            ),
+        ):
             key = await stack.account(ACC)
             await _fills_to_webhook(stack, key, receiver)
             bots = SignalsClient(stack.nc, stack.subjects)
@@ -93,18 +104,22 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
                     assert 400 <= refused.status_code < 500, refused.text
                 missing = await _until_every_query_answers(prometheus)
                 active = await prometheus.targets()
-                expositions = [await _exposition(t["scrapeUrl"]) for t in active]
+                expositions = {  # the project's own (NATS's is the exporter's)
+                    t["labels"]["service"]: await _exposition(t["scrapeUrl"])
+                    for t in active
+                    if t["labels"]["service"] in SERVICES
+                }
 
     assert not missing, "queries without series:\n" + "\n".join(map(str, missing))
-    assert {t["labels"]["service"] for t in active} == SERVICES, active
+    assert {t["labels"]["service"] for t in active} == SCRAPED, active
     assert all(t["health"] == "up" for t in active), active
-    for text in expositions:
+    for text in expositions.values():
         lint = _promtool_check_metrics(text)
         assert not lint, lint
     # Bus metrics are labelled by subject pattern: no account or symbol in a label.
     bus = [
         line
-        for text in expositions
+        for text in expositions.values()
         for line in text.splitlines()
         if line.startswith("papertape_bus_")
     ]

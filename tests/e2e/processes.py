@@ -83,17 +83,26 @@ def service_env(nats_url: str, database_url: str, namespace: str) -> dict[str, s
 
 
 def replay_feed(
-    env: Mapping[str, str], path: str, symbol: str, *, speed: float = 1, bars: str = ""
+    env: Mapping[str, str],
+    path: str,
+    symbol: str,
+    *,
+    speed: float = 1,
+    bars: str = "",
+    store: bool = False,
+    settle_s: float = 0.0,
 ) -> dict[str, str]:
     """market-data's settings to replay one symbol's quotes from a CSV file, at ``speed`` times
-    real time (with ``bars``: only those timeframes, and none stored)."""
+    real time (with ``bars``: only those timeframes, stored only with ``store``; ``settle_s``:
+    the wait between the bars a quote closes and that quote)."""
     feed = {
         **env,
         "PAPERTAPE_FEED": "replay",
         "PAPERTAPE_REPLAY_PATH": path,
         "PAPERTAPE_REPLAY_SPEED": str(speed),
         "PAPERTAPE_SYMBOLS": symbol,
+        "PAPERTAPE_BAR_SETTLE_S": str(settle_s),
     }
     if bars:
-        feed |= {"PAPERTAPE_TIMEFRAMES": bars, "PAPERTAPE_STORE_BARS": "false"}
+        feed |= {"PAPERTAPE_TIMEFRAMES": bars, "PAPERTAPE_STORE_BARS": str(store).lower()}
     return feed

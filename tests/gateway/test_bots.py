@@ -1,5 +1,6 @@
-"""Which account a bot session's events go to: known sessions at once, unknown ones once the
-signal service has named their account, in order."""
+"""Which account a bot session's events go to: an event that names its account and known
+sessions at once, old events of unknown ones once the signal service has named their account,
+in order."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ async def test_a_known_sessions_events_go_to_its_account_at_once() -> None:
     accounts.learn("bot", AccountId("alice"))
     accounts.route(_envelope(SessionPaused(session_id="bot", ts=NOW), 7))
     assert sent == [(7, "alice")]
+
+
+async def test_an_event_that_names_its_account_goes_there_without_asking_anyone() -> None:
+    service = _SignalService({})
+    accounts, sent = _map(service)
+    named = SessionPaused(session_id="new", ts=NOW, account_id=AccountId("carol"))
+    accounts.route(_envelope(named, 2))
+    accounts.route(_envelope(SessionResumed(session_id="new", ts=NOW), 3))  # an old one after
+    await asyncio.wait_for(accounts.settled(), 10)
+    assert sent == [(2, "carol"), (3, "carol")]
+    assert service.asked == 0
 
 
 async def test_an_unknown_sessions_events_wait_in_order_for_the_signal_service(

@@ -1,7 +1,8 @@
 """Watched levels and the other streams, on real NATS and PostgreSQL beside an in-process
 portfolio: drawdown beyond a rule's level once a day, the day's P&L once the day is over (the
 service's clock is a fake one, moved by the test); a bot session's start and a signal at or
-above a rule's confidence reach the account's socket subject."""
+above a rule's confidence reach the account's socket subject, and so does the end of a session
+whose start this service never saw when the event names its account."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from papertape.contract.events.account import OpenAccount
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.notifications import AddRule, Happening, Notified
-from papertape.contract.events.sessions import SessionStarted
+from papertape.contract.events.sessions import SessionStarted, SessionStatus, SessionStopped
 from papertape.contract.events.signals import SignalGenerated
 from papertape.contract.ids import Actor, CorrelationId, EventId, StreamId
 from papertape.contract.subjects import StreamSpec, Subjects
@@ -163,3 +164,28 @@ async def test_a_session_start_and_a_sure_signal_reach_the_socket_and_an_unsure_
     assert sorted(n.happening for n in seen) == [Happening.SESSION_STARTED, Happening.SIGNAL]
     signal = next(n for n in seen if n.happening is Happening.SIGNAL)
     assert (signal.details["signal_id"], signal.details["confidence"]) == ("s-sure", "85")
+
+
+async def test_a_session_end_that_names_its_account_is_told_without_its_start(
+    watching: tuple[NotificationService, FakeClock],
+    nats_client: Client,
+    subjects: Subjects,
+) -> None:
+    notify = await NotificationClient(nats_client, subjects).until_ready()
+    rule = AddRule(account_id=ACC, rule_id="ends", happenings=(Happening.SESSION_ENDED,))
+    assert (await notify.command(rule)).ok
+    # Neither session's start went by: the old event (no account) has nowhere to go.
+    old = SessionStopped(session_id="old-bot", ts=DAY, status=SessionStatus.STOPPED)
+    new = SessionStopped(session_id="new-bot", ts=DAY, account_id=ACC, status=SessionStatus.STOPPED)
+    seen, subscription = await told(nats_client, subjects)
+    js = nats_client.jetstream()
+    try:
+        for event in (old, new):
+            subject = subjects.session_event(event.session_id, message_name(SessionStopped))
+            await js.publish(subject, _envelope(event, f"session-{event.session_id}"))
+        await settle(seen, 1)
+    finally:
+        await subscription.unsubscribe()
+    assert [(n.happening, n.details["session_id"]) for n in seen] == [
+        (Happening.SESSION_ENDED, "new-bot")
+    ]

@@ -13,7 +13,15 @@ import pytest_asyncio
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.idgen import Uuid7Generator
-from papertape.contract.events.account import AccountCommand, Deposit, OpenAccount
+from papertape.contract.events.account import (
+    AccountCommand,
+    Deposit,
+    FundsDeposited,
+    FundsWithdrawn,
+    OpenAccount,
+    Withdraw,
+    WithdrawalRejected,
+)
 from papertape.contract.events.envelope import Request
 from papertape.contract.ids import AccountId, Actor
 from papertape.portfolio.accounts import AccountBook, Decided
@@ -78,3 +86,91 @@ async def test_a_request_retried_after_a_restart_appends_nothing(log: PostgresEv
     assert again.positions == first.positions
     assert restarted.state(account).cash == Decimal(10_007)
     assert await log.stream_version("account-alice") == 2
+
+
+async def opened(log: PostgresEventLog, name: str) -> tuple[AccountBook, AccountId]:
+    """A book on ``log`` with the account ``name`` opened (10,000 of cash)."""
+    book = AccountBook(log, log, SystemClock())
+    account = AccountId(name)
+    await book.execute(request(OpenAccount(account_id=account, name=name)))
+    return book, account
+
+
+async def test_concurrent_commands_on_one_account_are_decided_in_order_in_fewer_appends(
+    log: PostgresEventLog,
+) -> None:
+    book, account = await opened(log, "alice")
+    assert log.committer is not None
+    appends_before = log.committer.appends
+
+    amounts = [Decimal(n) for n in range(1, 21)]
+    decided = await asyncio.gather(
+        *(book.execute(request(Deposit(account_id=account, amount=a))) for a in amounts)
+    )
+
+    assert [d.version for d in decided] == list(range(2, 22))  # in the order they were given
+    assert [d.state.cash for d in decided] == [
+        Decimal(10_000) + sum(amounts[: n + 1]) for n in range(len(amounts))
+    ]
+    positions = [p for d in decided for p in d.positions]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(amounts)
+    assert log.committer.appends - appends_before < len(amounts)  # queued ones went together
+    stored = [e async for batch in log.read_stream("account-alice") for e in batch]
+    assert [e.position for e in stored[1:]] == positions
+
+
+async def test_a_refused_command_among_queued_ones_leaves_the_others_applied(
+    log: PostgresEventLog,
+) -> None:
+    book, account = await opened(log, "bob")
+
+    first, refused, deposit = await asyncio.gather(
+        book.execute(request(Withdraw(account_id=account, amount=Decimal(6_000)))),
+        book.execute(request(Withdraw(account_id=account, amount=Decimal(6_000)))),
+        book.execute(request(Deposit(account_id=account, amount=Decimal(5)))),
+    )
+
+    assert isinstance(first.envelopes[0].data, FundsWithdrawn)
+    # Decided against what the first left (4,000), not against the state before the turn.
+    assert isinstance(refused.envelopes[0].data, WithdrawalRejected)
+    assert isinstance(deposit.envelopes[0].data, FundsDeposited)
+    assert deposit.state.cash == Decimal(4_005) == book.state(account).cash
+    assert await log.stream_version("account-bob") == 4
+
+
+async def test_a_request_given_twice_at_once_is_decided_once(log: PostgresEventLog) -> None:
+    book, account = await opened(log, "carol")
+    deposit = request(Deposit(account_id=account, amount=Decimal(7)))
+    other = request(Deposit(account_id=account, amount=Decimal(1)))
+
+    first, again, then = await asyncio.gather(
+        book.execute(deposit), book.execute(deposit), book.execute(other)
+    )
+
+    assert len(first.envelopes) == 1
+    assert again.envelopes == []
+    assert again.positions == first.positions
+    assert len(then.envelopes) == 1
+    assert book.state(account).cash == Decimal(10_008)
+    assert await log.stream_version("account-carol") == 3
+
+
+async def test_a_retried_request_queued_with_new_ones_appends_only_the_new(
+    log: PostgresEventLog,
+) -> None:
+    book, account = await opened(log, "dave")
+    deposit = request(Deposit(account_id=account, amount=Decimal(7)))
+    first = await book.execute(deposit)
+
+    new, again, newer = await asyncio.gather(
+        book.execute(request(Deposit(account_id=account, amount=Decimal(1)))),
+        book.execute(deposit),
+        book.execute(request(Deposit(account_id=account, amount=Decimal(2)))),
+    )
+
+    assert again.envelopes == []
+    assert again.positions == first.positions
+    assert len(new.envelopes) == len(newer.envelopes) == 1
+    assert book.state(account).cash == Decimal(10_010)
+    assert await log.stream_version("account-dave") == 4

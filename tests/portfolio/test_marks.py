@@ -1,23 +1,26 @@
-"""The mark book takes a quote as the mark only when it can be the market."""
+"""The mark book takes a quote as the mark only when it can be the market; at a start it is
+seeded with every symbol's last stored quote."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.bus import ranges
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder
 from papertape.contract.events.orders import OrderSide, OrderType
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.portfolio.bootstrap import build
-from papertape.portfolio.marks import MarkBook
+from papertape.portfolio.marks import MarkBook, seed_marks
 from papertape.portfolio.settings import PortfolioSettings
 from papertape.trading.venue.sanity import REANCHOR_AFTER, Check
-from papertape.trading.venue.scenarios import quote
+from papertape.trading.venue.scenarios import T0, quote
 from tests.portfolio.conftest import PortfolioClient
 
 D = Decimal
@@ -98,3 +101,33 @@ def test_a_confirmed_move_beyond_the_band_becomes_the_mark() -> None:
     assert all(r is not None for r in results[:-1])
     assert results[-1] is None
     assert marks.prices() == {symbol: D("40.00")}
+
+
+@pytest.mark.integration
+async def test_seeding_reads_every_symbols_last_quote_in_batches_and_leaves_no_consumer(
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranges, "BATCH", 7)  # 25 symbols: four batches
+    js = nats_client.jetstream()
+    symbols = [Symbol(f"S{i:02d}") for i in range(25)]
+    for i, symbol in enumerate(symbols):
+        for age, price in ((2, "1"), (1, "2")):  # an older quote, then the last one
+            tick = quote(price, price, T0 - timedelta(seconds=age), symbol=symbol)
+            await js.publish(subjects.quote(symbol), encode(tick))
+        if i % 5 == 0:
+            await js.publish(subjects.quote(symbol), b"\xffnot a quote")  # last, not the market
+    marks = MarkBook()
+    newer = quote("9", "9", T0, symbol=symbols[1])
+    assert marks.update(newer) is None  # a live quote newer than the stored one is kept
+
+    seeded = await seed_marks(marks, js, subjects)
+
+    garbled = set(symbols[::5])
+    assert seeded == len(symbols) - len(garbled)  # S01 counts: marked, by its newer quote
+    expected = {s: D(2) for s in symbols if s not in garbled} | {symbols[1]: D(9)}
+    assert marks.prices() == expected
+    stream = await js.stream_info(subjects.stream("MARKET"))
+    assert stream.state.consumer_count == 0

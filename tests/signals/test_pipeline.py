@@ -10,14 +10,16 @@ import msgspec
 from papertape.common.clock import FakeClock
 from papertape.common.eventlog import InMemoryEventLog, RecordedEvent, decode_envelope
 from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Request
+from papertape.contract.events.account import OrderExpired
+from papertape.contract.events.envelope import Envelope, Request
 from papertape.contract.events.sessions import (
     RiskOverrides,
     SessionCommand,
+    SessionOrderPlaced,
     StartSession,
     session_stream,
 )
-from papertape.contract.ids import AccountId, Actor, Symbol
+from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, StreamId, Symbol
 from papertape.contract.subjects import Subjects
 from papertape.signals.book import SessionBook, session_events
 from papertape.signals.handlers import Pipeline
@@ -119,3 +121,39 @@ async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would
     for recorded in log._events:
         subject, payload = wire_of(subjects, recorded)
         assert (subject, json.loads(payload)) == relayed(recorded, subjects)
+
+
+async def test_an_entry_the_venue_expired_unfilled_is_recorded_once_and_frees_its_symbol() -> None:
+    found, log = await pipeline()
+    await found.on_bars(wire()[: 3 * 28])  # the breakout; no portfolio: entries stay asked for
+    bot = found.book.bots["bot-donchian-breakout"]
+    order = next(o for o in bot.state.requested.values() if not o.reduce_only)
+    placed = SessionOrderPlaced(
+        session_id=order.session_id, ts=T0, signal_id=order.signal_id, order_id=order.order_id
+    )
+    await found.book.record(bot, [placed], order.order_id)
+    assert order.symbol in bot.state.entries
+    assert bot.strategy(order.symbol).holding is not None  # it believes the entry happened
+    expired = Envelope(
+        event_id=EventId("0190a5f0-0000-7000-8000-000000000001"),
+        stream_id=StreamId("account-acc"),
+        stream_version=9,
+        occurred_at=T0,
+        correlation_id=CorrelationId("test"),
+        actor=Actor("execution"),
+        data=OrderExpired(account_id=AccountId("acc"), ts=T0, order_id=order.order_id,
+                          reason="day"),
+    )  # fmt: skip
+
+    for _ in range(2):  # delivered again: recorded once
+        await found.on_account_event(encode(expired))
+
+    recorded = [
+        r for r in log._events
+        if r.stream_id == session_stream(bot.state.session_id) and r.type == "session_order_expired"
+    ]  # fmt: skip
+    assert len(recorded) == 1
+    assert json.loads(recorded[0].data)["signal_id"] == order.signal_id
+    assert order.symbol not in bot.state.entries
+    assert bot.state.orders_expired == 1
+    assert bot.strategy(order.symbol).holding is None

@@ -9,6 +9,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from papertape.common.testing.examples import example_of
+from papertape.contract.events.account import OrderExpired, OrderFilledV2
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.sessions import (
     RiskOverrides,
@@ -24,6 +26,12 @@ from papertape.contract.events.sessions import (
 from papertape.contract.events.signals import Decision, SignalGenerated
 from papertape.contract.ids import AccountId, Symbol
 from papertape.trading.strategies.bots import Bot, BotEvent
+from papertape.trading.strategies.requests import (
+    answer_from,
+    entry_expired,
+    fill_recorded,
+    order_refused,
+)
 from papertape.trading.strategies.sessions import decide
 from papertape.trading.strategies.sizing import AccountRoom
 from tests.trading.strategies.bars import T0, bar, bars
@@ -228,3 +236,17 @@ def test_a_bot_rebuilt_from_its_stream_is_the_bot_that_lived_it(
     assert [(p.signal.signal_id, p.bars) for ps in rebuilt.pending.values() for p in ps] == [
         (p.signal.signal_id, p.bars) for ps in live.pending.values() for p in ps
     ]
+
+
+def test_the_answers_and_fills_a_session_records_name_the_orders_account() -> None:
+    bot, _ = started()
+    order = next(e for e in feed(bot, BREAKOUT[:26]) if isinstance(e, SessionOrderRequested))
+    fill = example_of(OrderFilledV2, {"account_id": "acc", "order_id": order.order_id})
+    expiry = example_of(OrderExpired, {"account_id": "acc", "order_id": order.order_id})
+    recorded = [
+        answer_from(order, [], T0),
+        order_refused(order, "max_position_size", "too big", T0),
+        fill_recorded("bot-1", fill),
+        entry_expired(bot.state, expiry),
+    ]
+    assert [e.account_id if e else None for e in recorded] == ["acc"] * 4

@@ -177,3 +177,19 @@ def test_an_error_ends_the_session_in_error_with_the_error() -> None:
     assert isinstance(event, SessionStopped)
     assert event.status is SessionStatus.ERROR
     assert evolve(state, event).error == "boom"
+
+
+def test_every_event_of_a_sessions_life_names_its_account() -> None:
+    state = given(*started())
+    lived = [
+        *decide(START, state, T0),  # refused: it exists
+        *decide(PauseSession(session_id="bot-1"), state, T0),
+        *expire(state, T0 + timedelta(minutes=30)),
+        *account_checked(state, halted=True, halt_reason="x", circuit_breaker=False, now=T0),
+        *failed(state, "boom", T0),
+        *decide(StopSession(session_id="bot-1"), state, T0),
+    ]
+    assert len(lived) == 6
+    assert {e.account_id for e in lived} == {"acc"}
+    (refused,) = decide(StopSession(session_id="ghost"), SessionState(), T0)
+    assert refused.account_id is None  # a session nobody started trades no account

@@ -75,3 +75,13 @@ def test_risk_sizing_without_a_stop_distance_is_no_trade() -> None:
     risk = msgspec.structs.replace(RISK, sizing=Sizing.RISK)
     got = order_quantity(risk, AAPL, ROOM, entry=Decimal(100), stop=Decimal(100), confidence=90)
     assert got == Decimal(0)
+
+
+def test_a_lot_that_is_not_a_power_of_ten_rounds_down_to_whole_lots() -> None:
+    quarters = msgspec.structs.replace(AAPL, lot_size=Decimal("0.25"))
+    assert size(Sizing.FIXED_QUANTITY, instrument=quarters, quantity=Decimal("7.99")) == Decimal(
+        "7.75"
+    )
+    hundreds = msgspec.structs.replace(AAPL, lot_size=Decimal(25))
+    assert size(Sizing.RISK, instrument=hundreds) == Decimal(50)  # 50 is two lots of 25
+    assert size(Sizing.CONFIDENCE, instrument=hundreds, confidence=99) == Decimal(25)  # 49.5

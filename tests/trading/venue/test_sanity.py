@@ -103,3 +103,22 @@ def test_stray_or_disagreeing_prints_never_move_the_band() -> None:
         assert (refusal is None) == (n % 2 == 0)
         if refusal is None:
             venue.on_quote(tick)
+
+
+def test_a_quote_the_caller_checked_is_matched_as_checked_and_a_refused_one_is_left_alone() -> None:
+    """A service asks ``refusal`` first (to report it) and then matches with ``checked``: the
+    quote is matched as it would have been unchecked, the band's state moves once per quote."""
+    checked, unchecked = Venue(VenueConfig()), Venue(VenueConfig())
+    for venue in (checked, unchecked):
+        venue.on_quote(quote("99.99", "100.01", at(0)))
+        venue.on_account_event(placed("b1", OrderSide.BUY, "10", ts=at(0)))
+    crash = [quote("39.99", "40.01", at(1 + n)) for n in range(REANCHOR_AFTER)]
+
+    matched = []
+    for q in crash:
+        if checked.refusal(q) is None:
+            matched += fills(checked.on_quote(q, checked=True))
+    expected = [f for q in crash for f in fills(unchecked.on_quote(q))]
+
+    assert len(matched) == len(expected) == 1
+    assert matched[0].price == expected[0].price

@@ -68,24 +68,33 @@ def parse_time(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _bar(row: Mapping[str, Any], symbol: str, selection: Selection, where: str) -> BarClosed:
-    width = timedelta(seconds=SECONDS[selection.timeframe])
+def row_time(row: Mapping[str, Any], where: str, missing: str) -> datetime:
+    """A row's time, from the first time column it fills (``missing`` names it if none)."""
     key = next((c for c in TIME_COLUMNS if row.get(c) not in (None, "")), None)
     if key is None:
-        raise BadBars(f"{where}: field 'time': missing")
+        raise BadBars(f"{where}: field {missing!r}: missing")
     try:
-        start = parse_time(row[key])
+        return parse_time(row[key])
     except (ValueError, OverflowError) as error:
         raise BadBars(f"{where}: field {key!r}: {error}") from error
-    values: dict[str, Decimal] = {}
-    for name in PRICES:
-        raw = row.get(name)
-        try:
-            values[name] = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
-        except (InvalidOperation, ValueError) as error:
-            raise BadBars(f"{where}: field {name!r}: not a number: {raw!r}") from error
-        if not values[name].is_finite():
-            raise BadBars(f"{where}: field {name!r}: not finite: {raw!r}")
+
+
+def row_number(row: Mapping[str, Any], name: str, where: str) -> Decimal:
+    """A row's field as a finite Decimal (read from text, so no digit is lost)."""
+    raw = row.get(name)
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise BadBars(f"{where}: field {name!r}: not a number: {raw!r}") from error
+    if not value.is_finite():
+        raise BadBars(f"{where}: field {name!r}: not finite: {raw!r}")
+    return value
+
+
+def _bar(row: Mapping[str, Any], symbol: str, selection: Selection, where: str) -> BarClosed:
+    width = timedelta(seconds=SECONDS[selection.timeframe])
+    start = row_time(row, where, "time")
+    values = {name: row_number(row, name, where) for name in PRICES}
     if not values["low"] <= min(values["open"], values["close"]) <= values["high"]:
         raise BadBars(f"{where}: field 'high'/'low': the bar's range does not hold its prices")
     try:
@@ -105,7 +114,7 @@ def _bar(row: Mapping[str, Any], symbol: str, selection: Selection, where: str) 
         raise BadBars(f"{where}: {error}") from error
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def rows(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix.lower() in (".parquet", ".pq"):
         # Imported by name, only when a Parquet file is read: pyarrow ships no type information.
         parquet: Any = importlib.import_module("pyarrow.parquet")
@@ -123,7 +132,7 @@ def file_bars(path: Path, selection: Selection, symbol: str | None = None) -> li
     """The selected bars of one file, in time order."""
     default = symbol or path.stem.upper()
     found: list[BarClosed] = []
-    for number, row in enumerate(_rows(path), start=2):
+    for number, row in enumerate(rows(path), start=2):
         name = str(row.get("symbol") or default)
         bar = _bar(row, name, selection, f"{path}: row {number}")
         if selection.wants(name, bar.start):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from papertape.cli.backtests.bars import SECONDS
 from papertape.cli.backtests.models import schedule_of, thresholds_of, venue_of
 from papertape.cli.backtests.recorded import RecordedRun, opened_log, recorded_run
-from papertape.cli.backtests.runs import bars_of
+from papertape.cli.backtests.runs import bars_of, feed
 from papertape.cli.backtests.strategies import strategy_class
 from papertape.contract.costs import schedule_from
 from papertape.contract.events.account import OrderFilledV2
@@ -68,7 +68,7 @@ def _backtest(
     if started is None:
         raise ValueError("--session: comparing with a backtest needs the recorded session")
     engine = Backtest(_config(args, started, recorded))
-    engine.run(bars)
+    feed(engine, args, bars)
     account = engine.log.of(f"account-{engine.config.account_id}")
     session = engine.log.of(f"session-{engine.config.session_id}")
     fills = [e for e in account if isinstance(e, OrderFilledV2)]

@@ -1,4 +1,5 @@
-"""What a backtest leaves beside its log: the report, trades and equity as CSV, the chart."""
+"""What a backtest leaves beside its log: the report, trades and equity as CSV, the charts
+(HTML and PNG)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import msgspec
 
 from papertape.cli.backtests.charts import chart_html
 from papertape.cli.backtests.logs import write_log
+from papertape.cli.backtests.pictures import chart_png
 from papertape.contract.codec import to_builtins
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.reports import AccountReport, EquityPoint
@@ -40,6 +42,7 @@ class Written(msgspec.Struct, frozen=True, kw_only=True):
     trades: str
     equity: str
     chart: str
+    picture: str
 
 
 def write_outputs(
@@ -55,6 +58,7 @@ def write_outputs(
             ("trades", "trades.csv"),
             ("equity", "equity.csv"),
             ("chart", "chart.html"),
+            ("picture", "chart.png"),
         )
     }
     events = write_log(envelopes, paths["log"])
@@ -62,4 +66,5 @@ def write_outputs(
     paths["trades"].write_text(trades_csv(report.closed_trades))
     paths["equity"].write_text(equity_csv(report.equity_curve))
     paths["chart"].write_text(chart_html(title, report.equity_curve))
+    paths["picture"].write_bytes(chart_png(report.equity_curve))
     return Written(events=events, **{name: str(path) for name, path in paths.items()})

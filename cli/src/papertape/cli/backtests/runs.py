@@ -14,6 +14,7 @@ import msgspec
 
 from papertape.cli import endpoints
 from papertape.cli.backtests.bars import Selection, file_bars, merged, parse_time, stored_bars
+from papertape.cli.backtests.quotes import file_quotes
 from papertape.cli.backtests.strategies import strategy_class
 from papertape.cli.output import progress
 from papertape.contract.events.market import BarClosed, Timeframe
@@ -22,6 +23,7 @@ from papertape.contract.events.sessions import RiskOverrides, Sizing, TradingMod
 from papertape.contract.limits import RiskLimits
 from papertape.trading.account.reports import account_report
 from papertape.trading.backtest import NO_COSTS, Backtest, BacktestConfig, FillAt
+from papertape.trading.backtest.quotes import run_on_quotes
 
 
 def add_backtest_options(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +37,8 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     add_bar_options(parser)
     parser.add_argument(
         "--fill", type=FillAt, default=FillAt.NEXT_OPEN, choices=list(FillAt),
-        help="market orders fill at the next bar's open (default) or the signal bar's close",
+        help="entries fill at the next bar's open (default), the signal bar's close, or where "
+        "the next bar's path reaches the signal's entry price (bar_path: else they expire)",
     )  # fmt: skip
     parser.add_argument(
         "--costs", choices=("schedule", "none"), default="schedule",
@@ -66,6 +69,11 @@ def add_bar_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--symbol", action="append", default=[], help="symbols to trade (default: every one)"
     )
+    source.add_argument(
+        "--quotes", action="append", default=[], type=Path, metavar="FILE",
+        help="the quotes the bars were built from (a replay's file): the venue fills on them, "
+        "at the first quote after an order, as the paper venue does (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--timeframe", type=Timeframe, default=Timeframe.M1)
     parser.add_argument("--start", type=parse_time, metavar="ISO", help="first bar start")
     parser.add_argument("--end", type=parse_time, metavar="ISO", help="bars starting before")
@@ -133,6 +141,22 @@ def bars_of(args: argparse.Namespace) -> list[BarClosed]:
     return merged(file_bars(path, selection, only) for path in args.data)
 
 
+def feed(engine: Backtest, args: argparse.Namespace, bars: list[BarClosed]) -> None:
+    """The bars through the engine, with the quotes of ``--quotes`` when given (a progress bar
+    on a terminal for bars alone)."""
+    if args.quotes:
+        selection = Selection(symbols=frozenset(args.symbol), start=bars[0].start if bars else None)
+        only = args.symbol[0] if len(args.symbol) == 1 else None
+        quotes = sorted(
+            (q for path in args.quotes for q in file_quotes(path, selection, only)),
+            key=lambda q: (q.ts_event, q.symbol),
+        )
+        run_on_quotes(engine, bars, quotes)
+        return
+    with progress("backtesting", len(bars)) as advance:
+        engine.run(bars, advance)
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """A finished backtest and its report."""
@@ -150,6 +174,5 @@ def run(args: argparse.Namespace) -> Run:
     if not config.symbols:
         config = dataclasses.replace(config, symbols=tuple(sorted({b.symbol for b in bars})))
     engine = Backtest(config)
-    with progress("backtesting", len(bars)) as advance:
-        engine.run(bars, advance)
+    feed(engine, args, bars)
     return Run(engine, account_report(engine.account))

@@ -22,8 +22,8 @@ def register(subparsers: Subparsers) -> None:
         "backtest",
         help="run a strategy over recorded bars (no NATS, no PostgreSQL needed)",
         description="The same strategy, sizing, account and venue code as paper trading, with "
-        "an in-memory log: writes the report, trades.csv, equity.csv, chart.html and the log "
-        "as JSON Lines (papertape audit verify --file accepts it) into --output.",
+        "an in-memory log: writes the report, trades.csv, equity.csv, chart.html, chart.png "
+        "and the log as JSON Lines (papertape audit verify --file accepts it) into --output.",
     )
     add_backtest_options(parser)
     parser.add_argument(

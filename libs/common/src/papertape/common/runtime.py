@@ -124,6 +124,9 @@ class ServiceRuntime:
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
         self._targets: list[Path] = []
+        self.more_durables: list[tuple[str, str]] = []
+        """(stream, durable) of consumers a service names at run time (execution's partitions),
+        whose lag is polled with those of ``Subjects.service_durables``."""
 
     @property
     def js(self) -> JetStreamContext:
@@ -399,7 +402,8 @@ class ServiceRuntime:
     def own_durables(self) -> list[tuple[str, str]]:
         """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
         mine = self.subjects.durable(self.service, "x").removesuffix("x")
-        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        listed = [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        return [*listed, *self.more_durables]
 
     async def poll_consumer_lag(self) -> None:
         """Set pending, ack-pending and redelivered of each own durable from its consumer info."""
@@ -424,11 +428,15 @@ class ServiceRuntime:
         on_start: Callable[[], Awaitable[None]] | None = None,
         on_stop: Callable[[], Awaitable[None]] | None = None,
         on_ready: Callable[[], Awaitable[None]] | None = None,
+        on_stopped: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Start, say READY, run until a stop signal, stop.
 
         ``on_start`` runs before the broker's subscribers start, ``on_ready`` after (a service
         that must see its subscriptions' first messages before it is ready waits there).
+        ``on_stop`` runs while the subscribers still handle messages (stop feeds and loops),
+        ``on_stopped`` once they are stopped: what their handlers use (a database pool) is
+        closed there, so a request that arrives during the stop is answered, not failed.
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -465,6 +473,8 @@ class ServiceRuntime:
             if on_stop is not None:
                 await on_stop()
             await self.broker.stop()
+            if on_stopped is not None:
+                await on_stopped()
         finally:
             await _cancelled(lag)
             for target in self._targets:

@@ -81,6 +81,11 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
         )
 
+    # --- key-value buckets ---------------------------------------------------------------
+    def lease_bucket(self, service: str) -> str:
+        """The NATS KV bucket of ``service``'s partition leases (``common.bus.leases``)."""
+        return f"{self.namespace or 'papertape'}-{token(service)}-leases"
+
     # --- durable consumers ---------------------------------------------------------------
     def durable(self, service: str, source: str) -> str:
         """The name of ``service``'s durable consumer of ``source``."""
@@ -217,6 +222,9 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def all_dead_letters(self) -> str:
         return self._s("dlq", ">")
+
+    def dead_letters_of(self, service: str) -> str:
+        return self._s("dlq", token(service), ">")
 
     def log_anchor(self) -> str:
         return self._s("anchor", "eventlog")

@@ -57,10 +57,10 @@ class ExecutionHandlers:
         if (refusal := self.venue.refusal(event)) is not None:
             self._refused(refusal)  # never the market: the venue keeps its last good price
             return
-        if isinstance(event, QuoteReceived):
-            await self.reports.publish(self.venue.on_quote(event))
+        if isinstance(event, QuoteReceived):  # checked just now: not again
+            await self.reports.publish(self.venue.on_quote(event, checked=True))
         else:
-            await self.reports.publish(self.venue.on_bar(event))
+            await self.reports.publish(self.venue.on_bar(event, checked=True))
 
     async def on_clock(self, now: datetime) -> None:
         """Expire GTD and DAY orders whose time has come."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
@@ -14,7 +14,7 @@ from papertape.marketdata import handlers
 from papertape.marketdata.aggregator import SourceAggregator
 from papertape.marketdata.bars import TIMEFRAME_SECONDS, BarAggregator, bar_start
 from papertape.marketdata.barstore import BarStore
-from papertape.marketdata.calendars import TradingCalendar, calendar_for
+from papertape.marketdata.calendars import MarketHours
 from papertape.marketdata.feeds.base import Feed
 from papertape.marketdata.feeds.live.polling import PollingFeed
 from papertape.marketdata.feeds.live.sources import free_tier_budgets, live_sources
@@ -90,6 +90,7 @@ class MarketDataService:
             store=self.store,
             metrics=self.metrics,
             latest=self.latest,
+            settle_s=self.settings.bar_settle_s,
         )
         self.queries.store = self.store
         self._tasks = [asyncio.create_task(self._pump(), name="market-data feed")]
@@ -123,25 +124,12 @@ class MarketDataService:
     ) -> None:
         """Symbols with no stored bars get the walk's history before now (``history.py``)."""
         assert isinstance(self.feed, SyntheticFeed)
-        calendars: dict[str, TradingCalendar] = {}
-        minutes: dict[tuple[str, datetime], bool] = {}  # sessions change on whole minutes
-
-        def in_session(symbol: str, ts: datetime) -> bool:
-            key = (symbol, ts.replace(second=0, microsecond=0))
-            known = minutes.get(key)
-            if known is None:
-                calendar = calendars.get(symbol) or calendars.setdefault(
-                    symbol, calendar_for(symbol)
-                )
-                known = minutes[key] = calendar.is_open(ts)
-            return known
-
         bars = synthetic_history(
             self.feed,
             end=self.runtime.clock.now(),
             minutes=self.settings.history_minutes,
             timeframes=list(aggregator.timeframes),
-            in_session=in_session,
+            in_session=MarketHours().in_session,
         )
         await store.upsert([b for b in bars if b.symbol in cold])
         self.runtime.log.info(
@@ -149,16 +137,19 @@ class MarketDataService:
         )
 
     async def stop(self) -> None:
-        """Stop the feed, wait for acknowledgements, close the store."""
+        """Stop the feed and wait for acknowledgements (queries are still answered)."""
         await stop_tasks(self._tasks)
         if self.publisher is not None:
             await self.publisher.flush()
+
+    async def stopped(self) -> None:
+        """Close the store once no query can use it."""
         if self.store is not None:
             await self.store.close()
 
     async def serve(self) -> None:
         """Run until SIGINT/SIGTERM (prints READY once started)."""
-        await self.runtime.serve(on_start=self.start, on_stop=self.stop)
+        await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_stopped=self.stopped)
 
     async def _pump(self) -> None:
         """Publish the feed; a failing feed is restarted after a growing pause (a replay that

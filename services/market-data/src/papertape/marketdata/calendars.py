@@ -1,10 +1,12 @@
-"""Trading calendars: crypto 24/7, FX 24/5, US equities on the NYSE's sessions and holidays."""
+"""Trading calendars: crypto 24/7, FX 24/5, US equities on the NYSE's sessions and holidays;
+and ``MarketHours``, the one place a tick's time is marked in or out of its market's session."""
 
 from __future__ import annotations
 
 import importlib
 import warnings
-from datetime import date, datetime, time
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -13,6 +15,7 @@ from papertape.contract.instruments import AssetClass, instrument_for
 
 NEW_YORK = ZoneInfo("America/New_York")
 _FX_ROLL = time(17, 0)  # FX weeks open Sunday 17:00 and close Friday 17:00, New York time
+_MINUTE = timedelta(minutes=1)
 
 
 class TradingCalendar(Protocol):
@@ -90,3 +93,29 @@ def calendar_for(symbol: str) -> TradingCalendar:
     if asset_class is AssetClass.FX:
         return FxCalendar()
     return _nyse()
+
+
+class MarketHours:
+    """Whether a symbol's market is open at a moment, asked of its calendar once a minute.
+
+    Sessions change on whole minutes, so each symbol keeps the minute it was last asked about
+    and that minute's answer: one entry per symbol, however long the feed runs (the publisher
+    asks on every tick, the cold start's history on every step of its walk).
+    """
+
+    def __init__(self, calendars: Callable[[str], TradingCalendar] = calendar_for) -> None:
+        self._calendars = calendars
+        self._calendar_of: dict[str, TradingCalendar] = {}
+        self._minute_of: dict[str, tuple[datetime, datetime, bool]] = {}
+
+    def in_session(self, symbol: str, ts: datetime) -> bool:
+        known = self._minute_of.get(symbol)
+        if known is not None and known[0] <= ts < known[1]:
+            return known[2]
+        calendar = self._calendar_of.get(symbol)
+        if calendar is None:
+            calendar = self._calendar_of[symbol] = self._calendars(symbol)
+        minute = ts.replace(second=0, microsecond=0)
+        is_open = calendar.is_open(ts)
+        self._minute_of[symbol] = (minute, minute + _MINUTE, is_open)
+        return is_open

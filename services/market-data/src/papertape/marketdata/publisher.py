@@ -4,12 +4,20 @@ Quotes are published with many acknowledgements in flight (``AckedPublisher``); 
 acknowledgement fails is retried with the same ``Nats-Msg-Id``, so it is stored at most once.
 Messages are bare ``QuoteReceived`` / ``BarClosed`` structs: market data are high-rate facts,
 not account events, and need no envelope.
+
+The bars a quote closes are published before that quote: they ended before it. With a settle
+time (``bar_settle_s``) the quote waits that long after them, so an order a strategy places on
+a closed bar reaches the venue before the next bar's first quote and fills there, as a backtest
+given the same quotes fills it; a replay compared with its backtest needs that (the venue fills
+at the first quote after an order arrives, and without the wait which quote that is depends on
+how fast the services answered).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
 from nats.aio.client import Client
@@ -22,11 +30,9 @@ from papertape.contract.subjects import Subjects
 from papertape.marketdata.acks import AckedPublisher
 from papertape.marketdata.bars import BarAggregator
 from papertape.marketdata.barstore import BarStore
-from papertape.marketdata.calendars import TradingCalendar, calendar_for
+from papertape.marketdata.calendars import MarketHours, TradingCalendar, calendar_for
 from papertape.marketdata.feeds.base import Tick, Trade
 from papertape.marketdata.metrics import MarketDataMetrics
-
-_MINUTE = timedelta(minutes=1)
 
 
 def quote_id(quote: QuoteReceived) -> str:
@@ -52,6 +58,7 @@ class MarketPublisher:
         metrics: MarketDataMetrics | None = None,
         calendars: Callable[[str], TradingCalendar] = calendar_for,
         latest: dict[Symbol, QuoteReceived] | None = None,
+        settle_s: float = 0.0,
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream()
@@ -60,25 +67,15 @@ class MarketPublisher:
         self.aggregator = aggregator or BarAggregator()
         self._store = store
         self.metrics = metrics or MarketDataMetrics()
-        self._calendars = calendars
-        self._calendar_cache: dict[str, TradingCalendar] = {}
-        self._session_cache: dict[str, tuple[datetime, datetime, bool]] = {}
+        self.hours = MarketHours(calendars)
         self._subject_cache: dict[str, str] = {}
         self._quote_counts: dict[str, int] = {}
         self.latest: dict[Symbol, QuoteReceived] = {} if latest is None else latest
+        self.settle_s = settle_s
 
     def in_session(self, symbol: str, ts: datetime) -> bool:
-        """Whether ``symbol``'s market is open at ``ts`` (sessions change on whole minutes)."""
-        known = self._session_cache.get(symbol)
-        if known is not None and known[0] <= ts < known[1]:
-            return known[2]
-        calendar = self._calendar_cache.get(symbol)
-        if calendar is None:
-            calendar = self._calendar_cache[symbol] = self._calendars(symbol)
-        minute = ts.replace(second=0, microsecond=0)
-        is_open = calendar.is_open(ts)
-        self._session_cache[symbol] = (minute, minute + _MINUTE, is_open)
-        return is_open
+        """Whether ``symbol``'s market is open at ``ts``."""
+        return self.hours.in_session(symbol, ts)
 
     async def run(self, ticks: AsyncIterator[Tick]) -> None:
         """Publish a whole feed, then wait for every acknowledgement."""
@@ -98,19 +95,21 @@ class MarketPublisher:
             await self.publish_bars([bar, *self.aggregator.on_bar(bar)])
 
     async def on_quote(self, quote: QuoteReceived) -> None:
-        """Mark, remember, publish a quote; publish and store the bars it closes."""
+        """Mark and remember a quote; publish and store the bars it closes, then the quote."""
         in_session = self.in_session(quote.symbol, quote.ts_event)
         if in_session != quote.in_session:
             quote = msgspec.structs.replace(quote, in_session=in_session)
         self.latest[quote.symbol] = quote
+        closed = self.aggregator.on_quote(quote)
+        if closed:
+            await self.publish_bars(closed)
+            if self.settle_s > 0:
+                await asyncio.sleep(self.settle_s)  # orders on those bars reach the venue
         subject = self._subject_cache.get(quote.symbol)
         if subject is None:
             subject = self._subject_cache[quote.symbol] = self._subjects.quote(quote.symbol)
         await self.quotes.publish(subject, codec.encode(quote), quote_id(quote))
         self._quote_counts[quote.source] = self._quote_counts.get(quote.source, 0) + 1
-        closed = self.aggregator.on_quote(quote)
-        if closed:
-            await self.publish_bars(closed)
 
     async def close_due(self, now: datetime) -> None:
         """Close and publish the bars whose interval has ended by ``now``."""

@@ -49,6 +49,10 @@ class MarketDataSettings(CommonSettings, frozen=True, kw_only=True):
     (``make run``: 60, so bot sessions warm up at once); 0: none."""
     bar_close_grace_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.25
     """Bars close this long after their end on the wall clock (late ticks still count)."""
+    bar_settle_s: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.0
+    """After the bars a quote closes are published, that quote waits this long, so orders
+    placed on those bars reach the venue before the next bar's first quote (a replay that is
+    compared with a backtest given the same quotes: ``papertape compare --quotes``); 0: none."""
 
     def symbol_list(self) -> list[str]:
         return [s.strip() for s in self.symbols.split(",") if s.strip()]

@@ -130,10 +130,11 @@ class Notifier:
         envelope = session_events.decode(data)
         event = envelope.data
         if isinstance(event, SessionStarted):
+            # Kept for the events recorded before they carried their account (None there).
             await self.store.remember_session(event.session_id, event.account_id)
-        account = await self.store.session_account(event.session_id)
+        account = event.account_id or await self.store.session_account(event.session_id)
         if account is None:
-            return  # a session started before this service first ran: its account is unknown
+            return  # an old event of a session started before this service first ran
         for notified in happenings.of_session_event(envelope, account):
             out.add(notified, targets(self.book.of(account), notified.happening))
 

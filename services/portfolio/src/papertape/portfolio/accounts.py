@@ -1,15 +1,20 @@
 """The account book: every account's state, rebuilt from the log, changed only through it.
 
-One writer per account: commands on an account run one at a time (a lock per account), are
-decided against the state rebuilt from the log, and the resulting events are appended with
-the stream's version as the optimistic-concurrency check before the state moves.
+One writer per account: an account's commands (the clients', the venue's fills, the marks)
+go through its mailbox (``papertape.portfolio.mailbox``) and are handled a turn at a time under
+the account's lock, in the order they were given. A turn decides each command against the
+state the ones before it left and appends all their events at once, with the stream's version
+as the optimistic-concurrency check, before the state moves; each command is answered with
+its own events. Whatever is unusual goes one command at a time, exactly as a lone command
+does: the stream moved (reload, decide again), a request id seen before (the log replays its
+positions: a retry appends nothing) or twice in one turn, an account not loaded yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +24,7 @@ from papertape.common.bus.deadletters import Unprocessable
 from papertape.common.clock import Clock
 from papertape.common.eventlog import (
     ConcurrencyError,
+    DuplicateEventError,
     EventLog,
     SnapshotPolicy,
     SnapshotStore,
@@ -45,6 +51,7 @@ from papertape.contract.ids import (
     uuid7_time_or,
 )
 from papertape.portfolio.gauges import AccountGauges
+from papertape.portfolio.mailbox import Mailboxes
 from papertape.trading.account import (
     INITIAL_STATE,
     STATE_SCHEMA_VERSION,
@@ -75,6 +82,23 @@ class Decided(msgspec.Struct, frozen=True):
     version: int
 
 
+class Command(msgspec.Struct, frozen=True):
+    """A command waiting in its account's mailbox, with what it is decided and traced with."""
+
+    request: Request[AccountCommand]
+    marks: dict[Any, Any]
+    trace: tuple[str | None, str | None]
+    """The (traceparent, tracestate) its events carry."""
+
+
+async def _outcome(work: Awaitable[Decided]) -> Decided | Exception:
+    """A command's result or the error it raised, so one failure leaves the others' answers."""
+    try:
+        return await work
+    except Exception as error:
+        return error
+
+
 class UnknownAccount(Unprocessable, LookupError):
     """The command or query names an account that was never opened."""
 
@@ -102,6 +126,7 @@ class AccountBook:
         # The last log position each account's state covers: an append whose positions are
         # not past it returned the positions of a request appended before (a retry).
         self._covered: dict[str, int] = {}
+        self._mailboxes: Mailboxes[Command, Decided] = Mailboxes(self._turn)
 
     # --- reading ---------------------------------------------------------------------------
     def accounts(self) -> list[AccountId]:
@@ -172,37 +197,107 @@ class AccountBook:
     async def execute(
         self, request: Request[AccountCommand], marks: dict[Any, Any] | None = None
     ) -> Decided:
-        """Decide a command against the account's state, append the events, move the state."""
-        account_id = request.body.account_id
+        """Decide a command against the account's state, append the events, move the state.
+
+        The command takes its place in the account's mailbox when called, before it first
+        waits, so commands are decided in the order they were given; those that queue while
+        the account's turn runs are decided together in the next one, in one append.
+        """
+        # The requester's trace when it sent one, else the span handling the command (read
+        # here: the turn runs in the mailbox's task, not in the caller's).
+        trace = (request.traceparent, request.tracestate) if request.traceparent else trace_fields()
+        command = Command(request, marks or {}, trace)
+        return await self._mailboxes.post(request.body.account_id, command)
+
+    async def _turn(self, account_id: str, commands: list[Command]) -> list[Decided | Exception]:
+        """One turn of an account's mailbox: one command alone, or many in one append."""
         async with self._lock(account_id):
-            for _attempt in range(3):
-                current = self._states.get(account_id) or Rebuilt(INITIAL_STATE, 0, 0)
-                if not current.state.account_id and not isinstance(request.body, OpenAccount):
-                    current = await self._opened(account_id)
-                context = DecisionContext(now=self._clock.now(), marks=marks or {})
-                events = decide(request.body, current.state, context)
-                if not events:
-                    return Decided([], [], current.state, current.version)
-                envelopes = self._envelopes(
-                    request, account_id, current.version, events, context.now
+            if len(commands) > 1:
+                together = await self._together(account_id, commands)
+                if together is not None:
+                    return together
+            return [await _outcome(self._execute(account_id, command)) for command in commands]
+
+    async def _together(
+        self, account_id: str, commands: list[Command]
+    ) -> list[Decided | Exception] | None:
+        """Decide each command against the state the ones before it left, append all their
+        events at once; None (nothing appended) when they must go one at a time: the account
+        is not loaded, a request comes twice, the stream moved, a request was seen before."""
+        current = self._states.get(account_id)
+        if current is None or len({c.request.request_id for c in commands}) < len(commands):
+            return None
+        state, version = current.state, current.version
+        outcomes: list[Decided | Exception] = []
+        mine: list[list[Envelope[AccountEvent]]] = []
+        for command in commands:
+            context = DecisionContext(now=self._clock.now(), marks=command.marks)
+            try:
+                events = decide(command.request.body, state, context)
+            except Exception as error:  # a broken invariant fails its own command only
+                outcomes.append(error)
+                mine.append([])
+                continue
+            envelopes = self._envelopes(command, account_id, version, events, context.now)
+            for envelope in envelopes:
+                state = evolve(state, envelope.data)
+            version += len(envelopes)
+            outcomes.append(Decided(envelopes, [], state, version))
+            mine.append(envelopes)
+        appended = [envelope for envelopes in mine for envelope in envelopes]
+        if not appended:
+            return outcomes
+        try:
+            positions = await self._log.append(
+                account_stream(account_id), current.version, [new_event(e) for e in appended]
+            )
+        except (ConcurrencyError, DuplicateEventError):
+            await self._reload(account_id)  # the one-at-a-time path tells each what it was
+            return None
+        if min(positions) <= self._covered.get(account_id, 0):  # all retried: one at a time
+            await self._reload(account_id)
+            return None
+        self._covered[account_id] = max(positions)
+        await self._moved(account_id, current, appended, positions)
+        taken = 0
+        for index, envelopes in enumerate(mine):
+            decided = outcomes[index]
+            if envelopes and isinstance(decided, Decided):
+                own = positions[taken : taken + len(envelopes)]
+                outcomes[index] = Decided(envelopes, own, decided.state, decided.version)
+                taken += len(envelopes)
+        return outcomes
+
+    async def _execute(self, account_id: str, command: Command) -> Decided:
+        """Decide one command alone (the account's lock held), append its events."""
+        request = command.request
+        for _attempt in range(3):
+            current = self._states.get(account_id) or Rebuilt(INITIAL_STATE, 0, 0)
+            if not current.state.account_id and not isinstance(request.body, OpenAccount):
+                current = await self._opened(account_id)
+            context = DecisionContext(now=self._clock.now(), marks=command.marks)
+            events = decide(request.body, current.state, context)
+            if not events:
+                return Decided([], [], current.state, current.version)
+            envelopes = self._envelopes(command, account_id, current.version, events, context.now)
+            try:
+                positions = await self._log.append(
+                    account_stream(account_id),
+                    current.version,
+                    [new_event(e) for e in envelopes],
                 )
-                try:
-                    positions = await self._log.append(
-                        account_stream(account_id),
-                        current.version,
-                        [new_event(e) for e in envelopes],
-                    )
-                except ConcurrencyError:
-                    # Another writer moved the stream: rebuild from the log and decide again.
-                    await self._reload(account_id)
-                    continue
-                if positions and min(positions) <= self._covered.get(account_id, 0):
-                    # A retried request: the log kept the first append's events; reload.
-                    await self._reload(account_id)
-                    return Decided([], positions, self.state(account_id), self.version(account_id))
-                self._covered[account_id] = max(positions)
-                return await self._moved(account_id, current, envelopes, positions)
-            raise ConcurrencyError(account_stream(account_id), None, self.version(account_id))
+            except ConcurrencyError:
+                # Another writer moved the stream: rebuild from the log and decide again.
+                await self._reload(account_id)
+                continue
+            if positions and min(positions) <= self._covered.get(account_id, 0):
+                # A retried request: the log kept the first append's events; reload.
+                await self._reload(account_id)
+                return Decided([], positions, self.state(account_id), self.version(account_id))
+            self._covered[account_id] = max(positions)
+            moved = await self._moved(account_id, current, envelopes, positions)
+            return Decided(envelopes, positions, moved.state, moved.version)
+        raise ConcurrencyError(account_stream(account_id), None, self.version(account_id))
 
     async def _opened(self, account_id: str) -> Rebuilt[AccountState]:
         """The account as the log has it (a fork may not be loaded yet), or UnknownAccount.
@@ -218,16 +313,14 @@ class AccountBook:
 
     def _envelopes(
         self,
-        request: Request[AccountCommand],
+        command: Command,
         account_id: str,
         version: int,
         events: Sequence[AccountEvent],
         now: datetime,
     ) -> list[Envelope[AccountEvent]]:
-        # The requester's trace when it sent one, else the span handling the command.
-        traceparent, tracestate = (
-            (request.traceparent, request.tracestate) if request.traceparent else trace_fields()
-        )
+        request = command.request
+        traceparent, tracestate = command.trace
         return [
             Envelope(
                 event_id=event_id,
@@ -252,7 +345,8 @@ class AccountBook:
         current: Rebuilt[AccountState],
         envelopes: list[Envelope[AccountEvent]],
         positions: list[int],
-    ) -> Decided:
+    ) -> Rebuilt[AccountState]:
+        """Move the account's state past its appended events (snapshot, gauges, metrics)."""
         state = current.state
         for envelope in envelopes:
             state = evolve(state, envelope.data)
@@ -275,4 +369,4 @@ class AccountBook:
                 self._metrics.events_appended.labels(
                     self._metrics.service, type(envelope.data).__name__
                 ).inc()
-        return Decided(envelopes, positions, moved.state, moved.version)
+        return moved

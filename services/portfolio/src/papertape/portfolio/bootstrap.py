@@ -54,6 +54,7 @@ class Portfolio:
         self.marks = MarkBook(settings.price_band)
         self.relay: AccountRelay | None = None
         self._quotes: Subscription | None = None
+        self._commands: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         handlers.register(self.runtime, self.book, self.marks, log, settings)
         self.reports = handlers.register_execution(self.runtime, self.book, self.marks, settings)
@@ -66,6 +67,9 @@ class Portfolio:
         )
         await self.runtime.connect()
         self._quotes = await handlers.follow_quotes(self.runtime, self.marks)
+        self._commands = await handlers.answer_commands(
+            self.runtime, self.book, self.marks, self.settings
+        )
         seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
         self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
         await self._open_demo_account()
@@ -131,10 +135,11 @@ class Portfolio:
             self.relay.stop()
         await stop_tasks(self._tasks)
         self._tasks = []
-        if self._quotes is not None:
-            with contextlib.suppress(Exception):  # the connection may be gone already
-                await self._quotes.unsubscribe()
-            self._quotes = None
+        for subscription in (self._commands, self._quotes):
+            if subscription is not None:
+                with contextlib.suppress(Exception):  # the connection may be gone already
+                    await subscription.unsubscribe()
+        self._commands = self._quotes = None
 
 
 async def build(settings: PortfolioSettings, **overrides: object) -> Portfolio:

@@ -1,11 +1,12 @@
 """Bus subscribers: decode, call the book or the queries, encode the reply. No business rules.
 
-Commands are handled ``command_workers`` at a time: the book decides one account's commands
-one at a time (its lock, taken in arrival order) and different accounts' side by side, so
-their appends share a group commit. Queries are a subscription of their own and take no
-account's lock: they never wait behind commands. Execution reports are pulled in batches and
-applied in lanes (``papertape.common.lanes``): one account's in stream order, accounts at once.
-Quotes (thousands a second) take the runtime's light path (``consumers.follow``).
+Commands are handled ``command_workers`` at a time and execution reports are pulled in
+batches, every one posted to its account's mailbox (``papertape.portfolio.mailbox``) in the
+order it came: the book decides one account's in that order, those that queued during a turn
+together in one append, and different accounts' side by side, so their appends share a group
+commit. Queries are a subscription of their own and take no account's lock: they never wait
+behind commands. Quotes (thousands a second) take the runtime's light path
+(``consumers.follow``).
 """
 
 from __future__ import annotations
@@ -46,13 +47,38 @@ def register(
     log: EventLog,
     settings: PortfolioSettings | None = None,
 ) -> None:
-    """Subscribe the portfolio's handlers on the runtime's broker."""
+    """Subscribe the portfolio's queries on the runtime's broker (commands: ``answer_commands``)."""
     subjects = runtime.subjects
     broker = runtime.broker
     workers = (settings or PortfolioSettings()).command_workers
 
-    @broker.subscriber(subjects.portfolio_command(), queue="portfolio", max_workers=workers)
-    @runtime.replying("command")
+    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
+    @runtime.replying("query")
+    async def on_query(msg: NatsMessage) -> bytes:
+        request = query_requests.decode(msg.body)
+        try:
+            result: Any = await answer(request.body, book, log)
+        except UnknownAccount as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
+            )
+        except UnknownOrder as error:
+            return encode(
+                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
+            )
+        return encode(Reply(ok=True, result=result))
+
+
+async def answer_commands(
+    runtime: ServiceRuntime,
+    book: AccountBook,
+    marks: MarkBook,
+    settings: PortfolioSettings | None = None,
+) -> Subscription:
+    """Decide the clients' commands (once connected): ``command_workers`` at once, each posted
+    to its account's mailbox in the order it came, through the runtime's request-reply path
+    without FastStream's per-message machinery (``consumers.answer``)."""
+
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
         if not from_clients(request.body):
@@ -75,21 +101,14 @@ def register(
         )
         return encode(Reply(ok=True, result=result))
 
-    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
-    @runtime.replying("query")
-    async def on_query(msg: NatsMessage) -> bytes:
-        request = query_requests.decode(msg.body)
-        try:
-            result: Any = await answer(request.body, book, log)
-        except UnknownAccount as error:
-            return encode(
-                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
-            )
-        except UnknownOrder as error:
-            return encode(
-                Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
-            )
-        return encode(Reply(ok=True, result=result))
+    return await consumers.answer(
+        runtime,
+        "command",
+        runtime.subjects.portfolio_command(),
+        on_command,
+        queue="portfolio",
+        workers=(settings or PortfolioSettings()).command_workers,
+    )
 
 
 async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscription:
@@ -103,11 +122,6 @@ async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscriptio
     return await consumers.follow(runtime, "quote", runtime.subjects.all_quotes(), on_quote)
 
 
-def account_lane(subject: str) -> str:
-    """The lane of an execution report: its account (``exec.<account>.<report>``)."""
-    return subject.rpartition(".")[0]
-
-
 def register_execution(
     runtime: ServiceRuntime,
     book: AccountBook,
@@ -119,16 +133,17 @@ def register_execution(
     subjects = runtime.subjects
     settings = settings or PortfolioSettings()
 
-    # Batches as soon as anything is there, applied per account in lanes, each report guarded:
-    # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
-    # a fill that arrives during a database outage is applied once the database is back.
+    # Batches as soon as anything is there, every report posted to its account's mailbox in
+    # stream order (so one account's are decided in that order, many in one append), each
+    # guarded: JetStream redelivers for ever; the guard dead-letters only what can never
+    # succeed, so a fill that arrives during a database outage is applied once it is back.
     @consumers.pull_in_lanes(
         runtime,
         "execution_report",
         subjects.all_execution_reports(),
         stream=subjects.stream("EXECUTION"),
         durable=subjects.durable("portfolio", "execution"),
-        lane=account_lane,
+        lane=None,
         batch=settings.report_batch,
     )
     async def on_report(msg: NatsMessage) -> None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 import msgspec
 from nats.js.client import JetStreamContext
 
+from papertape.common.bus.ranges import stored_messages
 from papertape.common.clock import Clock
 from papertape.common.idgen import IdGenerator
 from papertape.common.lanes import in_lanes
@@ -97,21 +98,23 @@ class MarkBook:
 
 async def seed_marks(marks: MarkBook, js: JetStreamContext, subjects: Subjects) -> int:
     """Mark every symbol at the last quote the MARKET stream holds, so a decision right after
-    a start has prices without waiting for the next quote; returns the symbols seeded."""
-    stream = subjects.stream("MARKET")
-    info = await js.stream_info(stream, subjects_filter=subjects.all_quotes())
-    seeded = 0
-    for subject in sorted(info.state.subjects or {}):
-        stored = await js.get_last_msg(stream, subject)
-        if stored.data is None:
-            continue
-        try:
-            quote = quote_codec.decode(stored.data)
-        except msgspec.DecodeError:  # ValidationError included
-            continue  # never the market: the live feed's guard dead-letters such a quote
-        if isinstance(quote, QuoteReceived) and marks.seed(quote) is None:
-            seeded += 1
-    return seeded
+    a start has prices without waiting for the next quote; returns the symbols seeded.
+
+    The last message of each quote subject, read in batches through one short-lived consumer
+    (``papertape.common.bus.ranges``), not a lookup per symbol.
+    """
+    stored = await stored_messages(
+        js, subjects.stream("MARKET"), subjects.all_quotes(), last_per_subject=True
+    )
+    return sum(_seeded(marks, msg.data) for msg in stored)
+
+
+def _seeded(marks: MarkBook, data: bytes) -> bool:
+    try:
+        quote = quote_codec.decode(data)
+    except msgspec.DecodeError:  # ValidationError included
+        return False  # never the market: the live feed's guard dead-letters such a quote
+    return marks.seed(quote) is None
 
 
 async def persist_marks(book: AccountBook, marks: MarkBook, clock: Clock, ids: IdGenerator) -> int:

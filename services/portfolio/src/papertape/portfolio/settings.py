@@ -25,7 +25,7 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     command_workers: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
-    """Commands decided at once (across accounts; one account's still one at a time)."""
+    """Commands handled at once (across accounts; one account's decided in arrival order)."""
     report_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
     """Execution reports pulled at once (applied in order per account, accounts at once)."""
     anchor_interval_s: Interval = 60.0

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
+from types import MappingProxyType
 from typing import Any
 
 from papertape.common.clock import Clock
@@ -54,6 +55,7 @@ from papertape.trading.strategies.sessions import decide
 from papertape.trading.strategies.sizing import AccountRoom
 
 ACTOR = Actor("signals")
+_NONE: Mapping[str, Bot] = MappingProxyType({})
 session_events: Codec[SessionEvent | SignalEvent] = Codec(SessionEvent | SignalEvent)
 
 
@@ -78,11 +80,12 @@ def event_id(event: BotEvent, fallback: str) -> str:
 
 
 class SignalHistory:
-    """The latest signals of every session (newest last) and every outcome, for the queries."""
+    """The latest ``size`` signals of every session and the latest ``size`` outcomes (newest
+    last), for the history and calibration queries (the log keeps them all)."""
 
     def __init__(self, size: int) -> None:
         self.signals: deque[SignalGenerated] = deque(maxlen=size)
-        self.outcomes: list[SignalOutcomeRecorded] = []
+        self.outcomes: deque[SignalOutcomeRecorded] = deque(maxlen=size)
 
     def remember(self, events: Iterable[BotEvent]) -> None:
         for event in events:
@@ -104,7 +107,10 @@ class SessionBook:
         self.orders: dict[str, str] = {}
         """Every order (and bracket leg) a session asked for -> the session's id."""
         self._locks: dict[str, asyncio.Lock] = {}
-        self._by_bar: dict[tuple[str, str], list[Bot]] = {}
+        self._by_bar: dict[tuple[str, str], dict[str, Bot]] = {}
+        """(timeframe, symbol) -> the sessions trading it that have not ended, by id."""
+        self._bars_of: dict[str, tuple[tuple[str, str], ...]] = {}
+        """Session id -> the keys of ``_by_bar`` it is under."""
 
     def lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
@@ -132,23 +138,33 @@ class SessionBook:
         return len(self.bots), events
 
     def _index(self, bot: Bot) -> None:
+        """(Re)file one session: under its bars while it has not ended (the others untouched,
+        so rebuilding n sessions files each once)."""
         state = bot.state
         if not state.session_id:
             return
-        self.bots[state.session_id] = bot
+        session_id = state.session_id
+        self.bots[session_id] = bot
         for order_id in state.orders:
-            self.orders[order_id] = state.session_id
-        self._by_bar = {}
-        for other in self.bots.values():
-            if other.state.ended:
-                continue
-            for symbol in other.state.symbols:
-                key = (str(other.state.timeframe), symbol)
-                self._by_bar.setdefault(key, []).append(other)
+            self.orders[order_id] = session_id
+        self._unindex(session_id)
+        if state.ended:
+            return
+        keys = tuple((str(state.timeframe), symbol) for symbol in state.symbols)
+        for key in keys:
+            self._by_bar.setdefault(key, {})[session_id] = bot
+        self._bars_of[session_id] = keys
 
-    def for_bar(self, bar: BarClosed) -> Sequence[Bot]:
+    def _unindex(self, session_id: str) -> None:
+        for key in self._bars_of.pop(session_id, ()):
+            trading = self._by_bar[key]
+            del trading[session_id]
+            if not trading:
+                del self._by_bar[key]
+
+    def for_bar(self, bar: BarClosed) -> Collection[Bot]:
         """The sessions that trade this bar's symbol and timeframe (and have not ended)."""
-        return self._by_bar.get((str(bar.timeframe), bar.symbol), ())
+        return self._by_bar.get((str(bar.timeframe), bar.symbol), _NONE).values()
 
     def running(self) -> list[Bot]:
         return [bot for bot in self.bots.values() if bot.state.started and not bot.state.ended]
@@ -286,6 +302,7 @@ class SessionBook:
             rebuilt = await self.load(session_id)
             if not rebuilt.state.session_id:
                 self.bots.pop(session_id, None)
+                self._unindex(session_id)
             raise
         self.history.remember(events)
         for event in events:

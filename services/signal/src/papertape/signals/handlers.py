@@ -3,8 +3,8 @@
 ``Pipeline`` is the handler path a bar takes (also what ``bench`` measures): decode the bar,
 let every session that trades it evaluate it (signal, outcomes, order requests, appended to the
 session's stream), then send the session's unanswered orders to portfolio and record the
-answers. The same path runs for a fill from ACCOUNTS, and on the clock: runtime limits, the
-accounts' equity and halts, and orders portfolio could not answer before.
+answers. The same path runs for a fill (or an entry's expiry) from ACCOUNTS, and on the clock:
+runtime limits, the accounts' equity and halts, and orders portfolio could not answer before.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from nats.js.api import DeliverPolicy
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.codec import Codec, encode, upcast
-from papertape.contract.events.account import AccountEvent, OrderFilled, OrderFilledV2
+from papertape.contract.events.account import (
+    AccountEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderFilledV2,
+)
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Envelope, Reply, Request
 from papertape.contract.events.market import BarClosed
@@ -36,7 +41,7 @@ from papertape.signals.portfolio import Marks, PortfolioAway, PortfolioGateway, 
 from papertape.signals.queries import UnknownSession, answer, view
 from papertape.signals.settings import SignalSettings
 from papertape.trading.strategies.bots import Bot, BotEvent
-from papertape.trading.strategies.requests import fill_recorded
+from papertape.trading.strategies.requests import entry_expired, fill_recorded
 from papertape.trading.strategies.sessions import account_checked, expire, warmed_up
 from papertape.trading.strategies.sizing import AccountRoom
 
@@ -135,9 +140,13 @@ class Pipeline:
                 self._sending.discard(order.order_id)
 
     async def on_account_event(self, data: bytes) -> None:
-        """An account event: a fill of a session's order is recorded against the session."""
+        """An account event: a fill of a session's order, or the expiry of its entry, is
+        recorded against the session."""
         envelope = account_events.decode(data)
         fill = upcast(envelope.data)  # a stored v1 fill reads as the current version
+        if isinstance(fill, OrderExpired):
+            await self._expired(fill)
+            return
         if not isinstance(fill, OrderFilledV2):
             return
         session_id = self.book.orders.get(fill.order_id)
@@ -146,6 +155,14 @@ class Pipeline:
             return
         recorded = fill_recorded(bot.state.session_id, fill)
         await self.book.record(bot, [recorded], fill.fill_id)
+
+    async def _expired(self, expired: OrderExpired) -> None:
+        bot = self.book.bots.get(self.book.orders.get(expired.order_id) or "")
+        if bot is None:
+            return
+        recorded = entry_expired(bot.state, expired)  # None again once recorded
+        if recorded is not None:
+            await self.book.record(bot, [recorded], f"{expired.order_id}:expired")
 
     async def on_clock(self) -> None:
         """Runtime limits, orders portfolio did not answer before, and warm-ups that found
@@ -223,21 +240,28 @@ async def follow_bars(
 
 
 def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
-    """Subscribe the signal service's request handlers and fill consumer on the broker."""
+    """Subscribe the signal service's request handlers and fill and expiry consumers."""
     subjects = runtime.subjects
     broker = runtime.broker
     book = pipeline.book
 
-    @broker.subscriber(
-        subjects.account_events_named(message_name(OrderFilled)),
-        stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
-        durable=subjects.durable("signals", "fills"),
-        pull_sub=PullSub(batch_size=1),
-        config=runtime.consumer_config(ack_wait=30),
-    )
-    @runtime.guarded("fill")
-    async def on_fill(msg: NatsMessage) -> None:
-        await pipeline.on_account_event(msg.body)
+    # Fills and expiries of the sessions' orders, each kind on its own durable consumer.
+    for event, durable, name in (
+        (OrderFilled, "fills", "fill"),
+        (OrderExpired, "expiries", "expiry"),
+    ):
+        subscriber = broker.subscriber(
+            subjects.account_events_named(message_name(event)),
+            stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
+            durable=subjects.durable("signals", durable),
+            pull_sub=PullSub(batch_size=1),
+            config=runtime.consumer_config(ack_wait=30),
+        )
+
+        @subscriber
+        @runtime.guarded(name)
+        async def on_account_event(msg: NatsMessage) -> None:
+            await pipeline.on_account_event(msg.body)
 
     @broker.subscriber(subjects.signals_command(), queue="signals")
     @runtime.replying("command")

@@ -42,7 +42,7 @@ def view(bot: Bot, now: datetime, marks: Mapping[str, Marks] | None = None) -> S
     end = s.ended_at or now
     return SessionView(
         session_id=s.session_id,
-        account_id=s.account_id,  # type: ignore[arg-type]
+        account_id=s.account_id,
         strategy=s.strategy,
         parameters=dict(s.parameters),
         params_hash=s.params_hash,

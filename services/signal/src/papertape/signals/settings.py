@@ -35,7 +35,8 @@ class SignalSettings(CommonSettings, frozen=True, kw_only=True):
     """History bars a new session's strategies are warmed up with, per symbol (0: none)."""
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     history: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
-    """Signals kept in memory for the signal-history query (the log keeps them all)."""
+    """Signals, and outcomes, kept in memory for the history and calibration queries (the log
+    keeps them all): calibration is over the latest ``history`` outcomes."""
     demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
     """``make run``: start a demo bot session on this account (once)."""
     demo_symbols: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]+(,[A-Za-z0-9_\-]+)*$")] = (

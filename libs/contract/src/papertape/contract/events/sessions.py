@@ -188,10 +188,15 @@ class StopSession(SessionCommandBase, frozen=True, kw_only=True):
 
 
 class SessionEventBase(Event, frozen=True, kw_only=True):
-    """Something that happened to one bot session, at ``ts``."""
+    """Something that happened to one bot session, at ``ts``, of the account it trades.
+
+    ``account_id`` lets a subscriber (the gateway's sockets, notification) route any of the
+    session's events without keeping a map of session to account; it is None in events recorded
+    before it was carried (the subscriber then falls back to its map)."""
 
     session_id: SessionRef
     ts: UtcTime
+    account_id: AccountId | None = None
 
 
 class SessionStarted(SessionEventBase, frozen=True, kw_only=True):
@@ -266,6 +271,15 @@ class SessionOrderRefused(SessionEventBase, frozen=True, kw_only=True):
     message: Text
 
 
+class SessionOrderExpired(SessionEventBase, frozen=True, kw_only=True):
+    """One of the session's orders ended at the venue without filling (a resting entry the
+    market never reached before its time ran out): the symbol is free to be entered again."""
+
+    signal_id: SignalRef
+    order_id: Annotated[OrderId, NAME]
+    reason: Text = ""
+
+
 class SessionFillRecorded(SessionEventBase, frozen=True, kw_only=True):
     """A fill of one of the session's orders (its entries and its bracket's exits)."""
 
@@ -303,6 +317,7 @@ SessionEvent = (
     | SessionOrderRequested
     | SessionOrderPlaced
     | SessionOrderRefused
+    | SessionOrderExpired
     | SessionFillRecorded
     | SessionWarmedUp
 )

@@ -21,12 +21,18 @@ NO_COSTS = CostSchedule(asset_classes=dict.fromkeys(AssetClass, CostTerms(name="
 
 
 class FillAt(StrEnum):
-    """Where a session's market orders fill (its brackets always work along the bar path)."""
+    """Where a session's entries fill (its closes at market, its brackets along the bar path)."""
 
     NEXT_OPEN = "next_open"
     """At the open of the bar after the signal (what a paper session on bars gets)."""
     CLOSE = "close"
     """At the signal bar's close (the venue sees the close as one point of market)."""
+    BAR_PATH = "bar_path"
+    """Along the next bar's path: the entry rests in the venue as a limit at the signal's entry
+    price, good till the next bar's end, and fills where the path (open, nearer extreme, other
+    extreme, close) reaches it, at the open when the bar opens through it. An entry the path
+    never reaches expires at the venue; the account and the session record the expiry, and the
+    strategy is told it holds nothing. Closes fill at the next bar's open as with NEXT_OPEN."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,8 @@
 Each venue report becomes the account's command (``command_for``, as portfolio translates);
 the account's events go back to the venue (as execution follows ACCOUNTS) until both are quiet.
 Marks come from bar closes, as portfolio's marks come from the market. Every account event is
-recorded in the backtest's log; fills are handed to ``on_fills`` (a session records its own).
+recorded in the backtest's log; fills are handed to ``on_fills`` and expiries to ``on_expired``
+(a session records those of its own orders).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
     ApplyMark,
+    OrderExpired,
     OrderFilledV2,
     account_stream,
 )
 from papertape.contract.events.execution import ExecutionReport
-from papertape.contract.events.market import BarClosed
+from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.ids import AccountId, Symbol
 from papertape.trading.account import AccountState, DecisionContext, decide, evolve
 from papertape.trading.account.currency import symbols_to_mark
@@ -37,6 +39,7 @@ from papertape.trading.venue import Venue
 from papertape.trading.venue.config import VenueConfig
 
 FillHandler = Callable[[Sequence[OrderFilledV2], str], None]
+ExpiryHandler = Callable[[OrderExpired, str], None]
 
 
 class Desk:
@@ -48,6 +51,7 @@ class Desk:
         venue: VenueConfig,
         log: MemoryLog,
         on_fills: FillHandler | None = None,
+        on_expired: ExpiryHandler | None = None,
     ) -> None:
         self.account_id = AccountId(account_id)
         self.venue = Venue(venue)
@@ -56,6 +60,7 @@ class Desk:
         self.log = log
         self._stream = account_stream(account_id)
         self._on_fills = on_fills
+        self._on_expired = on_expired
         self._room: AccountRoom | None = None
 
     def market(self, bar: BarClosed, cause: str) -> None:
@@ -67,6 +72,17 @@ class Desk:
             self.settle(reports, cause)
         if bar.symbol in self.account.positions:
             self._mark(bar.end, cause)
+
+    def quote(self, quote: QuoteReceived, cause: str) -> None:
+        """The venue matches a quote; the price decisions see is its last, else its mid (as
+        portfolio's mark book takes it). Marks reach the account at bar closes (``market``)."""
+        self.marks[quote.symbol] = (
+            quote.last if quote.last is not None else (quote.bid + quote.ask) / 2
+        )
+        self._room = None
+        reports = self.venue.on_quote(quote)
+        if reports:
+            self.settle(reports, cause)
 
     def at_close(self, bar: BarClosed, cause: str) -> None:
         """The bar's close as one point of market (orders placed on the bar fill there)."""
@@ -96,10 +112,13 @@ class Desk:
     def settle(self, reports: list[ExecutionReport], cause: str) -> None:
         """Reports to the account, its events back to the venue, until both are quiet."""
         pending = deque(reports)
+        on_expired = self._on_expired
         while pending:
             report = pending.popleft()
             for event in self._decide(command_for(report), report.ts, cause):
                 pending.extend(self.venue.on_account_event(event))
+                if on_expired is not None and type(event) is OrderExpired:
+                    on_expired(event, cause)  # only the venue expires an order
 
     def _mark(self, now: datetime, cause: str) -> None:
         for symbol in symbols_to_mark(self.account):

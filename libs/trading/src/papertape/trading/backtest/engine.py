@@ -9,7 +9,8 @@ The same code as paper trading, in the order the services run it, bar by bar:
 2. the session evaluates the bar (``Bot.on_bar``: signal, outcomes, order requests), sized by
    the account's summary at that moment; each request is decided by the account (pre-trade
    risk included) and its answer recorded by the session;
-3. with ``FillAt.CLOSE``, the venue sees the bar's close as one point of market at once.
+3. with ``FillAt.CLOSE``, the venue sees the bar's close as one point of market at once;
+   with ``FillAt.BAR_PATH``, entries rest in the venue till the next bar's end (``entries``).
 
 Everything is recorded in a ``MemoryLog``; nothing reads a clock, so the same bars and
 configuration give the same log.
@@ -26,6 +27,7 @@ import msgspec
 from papertape.contract.events.account import (
     AccountCommand,
     OpenAccount,
+    OrderExpired,
     OrderFilledV2,
     SetCostModelV2,
     SetRiskLimits,
@@ -40,11 +42,17 @@ from papertape.contract.ids import Symbol
 from papertape.trading.account import AccountState
 from papertape.trading.backtest.config import BacktestConfig, FillAt
 from papertape.trading.backtest.desk import Desk
+from papertape.trading.backtest.entries import resting_entry
 from papertape.trading.backtest.log import MemoryLog
 from papertape.trading.strategies.api import Strategy, params_hash
 from papertape.trading.strategies.bots import Bot, BotEvent
 from papertape.trading.strategies.modes import risk_settings
-from papertape.trading.strategies.requests import answer_from, fill_recorded, place_order_of
+from papertape.trading.strategies.requests import (
+    answer_from,
+    entry_expired,
+    fill_recorded,
+    place_order_of,
+)
 from papertape.trading.strategies.sessions import SessionState
 
 Progress = Callable[[int], None]
@@ -77,7 +85,7 @@ class Backtest:
         self.config = config
         self.log = MemoryLog(config.session_id)
         venue = msgspec.structs.replace(config.venue, bar_timeframe=str(config.timeframe))
-        self.desk = Desk(config.account_id, venue, self.log, self._filled)
+        self.desk = Desk(config.account_id, venue, self.log, self._filled, self._expired)
         self.bot = Bot(strategies=self._strategy)
         self.bars = 0
         self._stream = session_stream(config.session_id)
@@ -158,8 +166,12 @@ class Backtest:
         if not events:
             return
         self._session(events, cause, folded=True)
+        resting = self.config.fill_at is FillAt.BAR_PATH
         for order in list(self.bot.state.requested.values()):
-            placed = desk.command(place_order_of(order), bar.end, order.order_id)
+            command = place_order_of(order)
+            if resting:
+                command = resting_entry(command, order, events, bar.end + (bar.end - bar.start))
+            placed = desk.command(command, bar.end, order.order_id)
             self._session([answer_from(order, placed, bar.end)], order.order_id)
         if self.config.fill_at is FillAt.CLOSE:
             desk.at_close(bar, cause)
@@ -174,6 +186,11 @@ class Backtest:
         ]
         if recorded:
             self._session(recorded, cause)
+
+    def _expired(self, expired: OrderExpired, cause: str) -> None:
+        recorded = entry_expired(self.bot.state, expired)
+        if recorded is not None:
+            self._session([recorded], cause)
 
     def _session(self, events: list[BotEvent], cause: str, *, folded: bool = False) -> None:
         """Record the session's events, folding them into the bot unless ``on_bar`` did."""

@@ -24,6 +24,7 @@ from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.sessions import (
     SessionEvent,
     SessionFillRecorded,
+    SessionOrderExpired,
     SessionOrderRefused,
     SessionOrderRequested,
     SessionStatus,
@@ -235,6 +236,10 @@ class Bot:
             entry = self._entries.pop(event.order_id, None)
             if entry is not None:
                 self.strategy(entry[0]).flat()
+        elif isinstance(event, SessionOrderExpired):
+            entry = self._entries.pop(event.order_id, None)
+            if entry is not None and not self.state.position(entry[0]):
+                self.strategy(entry[0]).flat()  # the entry never filled
         elif isinstance(event, SessionFillRecorded):
             self._filled(event)
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from papertape.contract.events.account import (
     AccountEvent,
+    OrderExpired,
     OrderFilledV2,
     OrderRejected,
     PlaceOrder,
@@ -19,10 +20,12 @@ from papertape.contract.events.orders import OrderSource, OrderType
 from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
     SessionFillRecorded,
+    SessionOrderExpired,
     SessionOrderPlaced,
     SessionOrderRefused,
     SessionOrderRequested,
 )
+from papertape.trading.strategies.sessions import SessionState
 from papertape.trading.strategies.sizing import AccountRoom
 
 
@@ -59,6 +62,7 @@ def order_refused(
     return SessionOrderRefused(
         session_id=order.session_id,
         ts=now,
+        account_id=order.account_id,
         signal_id=order.signal_id,
         order_id=order.order_id,
         reason_code=code[:64],
@@ -74,7 +78,11 @@ def answer_from(
         if isinstance(event, OrderRejected) and event.order_id == order.order_id:
             return order_refused(order, str(event.reason_code), event.message, now)
     return SessionOrderPlaced(
-        session_id=order.session_id, ts=now, signal_id=order.signal_id, order_id=order.order_id
+        session_id=order.session_id,
+        ts=now,
+        account_id=order.account_id,
+        signal_id=order.signal_id,
+        order_id=order.order_id,
     )
 
 
@@ -83,6 +91,7 @@ def fill_recorded(session_id: str, fill: OrderFilledV2) -> SessionFillRecorded:
     return SessionFillRecorded(
         session_id=session_id,
         ts=fill.ts,
+        account_id=fill.account_id,
         order_id=fill.order_id,
         fill_id=fill.fill_id,
         symbol=fill.symbol,
@@ -91,4 +100,20 @@ def fill_recorded(session_id: str, fill: OrderFilledV2) -> SessionFillRecorded:
         quantity=fill.quantity,
         fee=fill.fee,
         realized_pnl=fill.realized_pnl,
+    )
+
+
+def entry_expired(state: SessionState, expired: OrderExpired) -> SessionOrderExpired | None:
+    """The session's record of its entry that the venue expired unfilled (None when the order
+    is not such an entry of the session, or its end is recorded already)."""
+    signal_id = state.entry_signals.get(expired.order_id)
+    if signal_id is None:
+        return None
+    return SessionOrderExpired(
+        session_id=state.session_id,
+        ts=expired.ts,
+        account_id=state.account_id,
+        signal_id=signal_id,
+        order_id=expired.order_id,
+        reason=expired.reason[:1000],
     )

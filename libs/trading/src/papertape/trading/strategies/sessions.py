@@ -31,6 +31,7 @@ from papertape.contract.events.sessions import (
     SessionCommand,
     SessionEvent,
     SessionFillRecorded,
+    SessionOrderExpired,
     SessionOrderPlaced,
     SessionOrderRefused,
     SessionOrderRequested,
@@ -46,7 +47,7 @@ from papertape.contract.events.sessions import (
     TradingMode,
 )
 from papertape.contract.events.signals import Decision, SignalEvent, SignalGenerated
-from papertape.contract.ids import Symbol
+from papertape.contract.ids import AccountId, Symbol
 from papertape.trading.strategies.api import params_hash
 from papertape.trading.strategies.modes import risk_settings
 from papertape.trading.strategies.registry import (
@@ -59,13 +60,16 @@ from papertape.trading.strategies.trades import OUTSIDE, RoundTrips
 ZERO = Decimal(0)
 ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.ERROR})
 
+NO_ACCOUNT = AccountId("")
+"""The account of a session that has not started."""
+
 
 @dataclass
 class SessionState:
     """Everything a session's stream says, folded."""
 
     session_id: str = ""
-    account_id: str = ""
+    account_id: AccountId = NO_ACCOUNT
     strategy: str = ""
     parameters: dict[str, int | bool | str] = field(default_factory=dict)
     params_hash: str = ""
@@ -92,9 +96,12 @@ class SessionState:
     """Every order of the session (bracket legs included, by id) and its symbol."""
     orders_placed: int = 0
     orders_refused: int = 0
+    orders_expired: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     entries: set[str] = field(default_factory=set)
     """Symbols with an entry placed and not filled yet (they count as open positions)."""
+    entry_signals: dict[str, str] = field(default_factory=dict)
+    """Entry orders that may still end unfilled -> their signal (until they fill or expire)."""
     positions: dict[str, Decimal] = field(default_factory=dict)
     """Signed quantities from the session's fills."""
     exits: dict[str, str] = field(default_factory=dict)
@@ -133,6 +140,13 @@ class SessionState:
 # --- deciding ------------------------------------------------------------------------------
 
 
+def _account_of(state: SessionState, command: SessionCommand) -> AccountId | None:
+    """The account a command's refusal names: the session's, else the one a start asked for."""
+    if state.account_id:
+        return state.account_id
+    return command.account_id if isinstance(command, StartSession) else None
+
+
 def _refused(
     state: SessionState, command: SessionCommand, code: str, message: str, now: datetime
 ) -> list[SessionEvent]:
@@ -140,6 +154,7 @@ def _refused(
         SessionRefused(
             session_id=command.session_id,
             ts=now,
+            account_id=_account_of(state, command),
             command=message_name(type(command)),
             reason_code=code,
             message=message,
@@ -187,15 +202,23 @@ def decide(command: SessionCommand, state: SessionState, now: datetime) -> list[
     if isinstance(command, PauseSession):
         if state.status is SessionStatus.PAUSED:
             return []
-        return [SessionPaused(session_id=sid, ts=now, reason=command.reason)]
+        return [
+            SessionPaused(
+                session_id=sid, ts=now, account_id=state.account_id, reason=command.reason
+            )
+        ]
     if isinstance(command, ResumeSession):
         if state.status is SessionStatus.RUNNING:
             return []
-        return [SessionResumed(session_id=sid, ts=now)]
+        return [SessionResumed(session_id=sid, ts=now, account_id=state.account_id)]
     assert isinstance(command, StopSession)
     return [
         SessionStopped(
-            session_id=sid, ts=now, status=SessionStatus.STOPPED, reason=command.reason or "stopped"
+            session_id=sid,
+            ts=now,
+            account_id=state.account_id,
+            status=SessionStatus.STOPPED,
+            reason=command.reason or "stopped",
         )
     ]
 
@@ -212,6 +235,7 @@ def expire(state: SessionState, now: datetime) -> list[SessionEvent]:
         SessionStopped(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             status=SessionStatus.COMPLETED,
             reason=f"its runtime of {state.runtime_minutes} minutes ended",
         )
@@ -231,7 +255,11 @@ def account_checked(
     )
     return [
         SessionStopped(
-            session_id=state.session_id, ts=now, status=SessionStatus.STOPPED, reason=reason
+            session_id=state.session_id,
+            ts=now,
+            account_id=state.account_id,
+            status=SessionStatus.STOPPED,
+            reason=reason,
         )
     ]
 
@@ -244,6 +272,7 @@ def failed(state: SessionState, error: str, now: datetime) -> list[SessionEvent]
         SessionStopped(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             status=SessionStatus.ERROR,
             reason="the session failed",
             error=error[:1000],
@@ -275,6 +304,7 @@ def warmed_up(
         SessionWarmedUp(
             session_id=state.session_id,
             ts=now,
+            account_id=state.account_id,
             symbol=Symbol(symbol),
             timeframe=state.timeframe,
             bars=tuple(bars),
@@ -301,6 +331,7 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
         if event.reduce_only:
             state.exits[event.order_id] = str(event.decision)
         else:
+            state.entry_signals[event.order_id] = event.signal_id
             state.exits[f"{event.order_id}-sl"] = str(Decision.STOP_LOSS)
             state.exits[f"{event.order_id}-tp"] = str(Decision.TAKE_PROFIT)
     elif isinstance(event, SessionOrderPlaced):
@@ -310,15 +341,23 @@ def evolve(state: SessionState, event: SessionEvent | SignalEvent) -> SessionSta
             state.entries.add(placed.symbol)
     elif isinstance(event, SessionOrderRefused):
         refused = state.requested.pop(event.order_id, None)
+        state.entry_signals.pop(event.order_id, None)
         state.orders_refused += 1
         state.refusals[event.reason_code] = state.refusals.get(event.reason_code, 0) + 1
         if refused is not None and not refused.reduce_only:
             state.entries.discard(refused.symbol)
+    elif isinstance(event, SessionOrderExpired):
+        state.orders_expired += 1
+        state.requested.pop(event.order_id, None)
+        state.entry_signals.pop(event.order_id, None)
+        symbol = state.orders.get(event.order_id)
+        if symbol is not None and not state.position(symbol):
+            state.entries.discard(symbol)  # the entry never filled: nothing is being entered
     elif isinstance(event, SessionFillRecorded):
         _filled(state, event)
     elif isinstance(event, SessionStarted):
         state.session_id = event.session_id
-        state.account_id = str(event.account_id)
+        state.account_id = event.account_id
         state.strategy = event.strategy
         state.parameters = dict(event.parameters)
         state.params_hash = event.params_hash
@@ -347,6 +386,8 @@ def _filled(state: SessionState, fill: SessionFillRecorded) -> None:
     if fill.fill_id in state.fill_ids:
         return
     state.fill_ids.add(fill.fill_id)
+    if state.entry_signals:
+        state.entry_signals.pop(fill.order_id, None)  # filled (in part): it entered
     state.round_trips.on_fill(fill, state.exits.get(fill.order_id, OUTSIDE))
     sign = 1 if fill.side is OrderSide.BUY else -1
     position = state.position(fill.symbol) + sign * fill.quantity

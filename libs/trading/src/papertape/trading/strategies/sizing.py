@@ -22,7 +22,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from papertape.contract.events.sessions import RiskSettings, Sizing
 from papertape.contract.instruments import Instrument
-from papertape.contract.money import DECIMAL_CONTEXT
+from papertape.contract.money import DECIMAL_CONTEXT, quantize_to
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -71,13 +71,7 @@ def order_quantity(
     ]
     if distance > 0:
         caps.append(_div(room.equity * room.max_risk_per_trade_pct / HUNDRED, distance))
-    quantity = lots_down(min(wanted, *caps), instrument.lot_size)
+    quantity = quantize_to(min(wanted, *caps), instrument.lot_size, ROUND_FLOOR)
     if quantity < max(instrument.lot_size, instrument.min_quantity):
         return ZERO
     return quantity
-
-
-def lots_down(value: Decimal, lot: Decimal) -> Decimal:
-    """``value`` rounded down to a whole number of lots."""
-    units = _div(value, lot).to_integral_value(rounding=ROUND_FLOOR)
-    return (units * lot).quantize(lot)

@@ -120,9 +120,13 @@ class Venue:
             return None
         return refusal
 
-    def on_quote(self, quote: QuoteReceived) -> list[ExecutionReport]:
-        """Match the symbol's orders against a quote (none, when the quote is refused)."""
-        if self.refusal(quote) is not None:
+    def on_quote(self, quote: QuoteReceived, *, checked: bool = False) -> list[ExecutionReport]:
+        """Match the symbol's orders against a quote (none, when the quote is refused).
+
+        ``checked``: the caller has had the quote through ``refusal`` already (and it was not
+        refused), so it is not checked twice (a service reports refusals itself).
+        """
+        if not checked and self.refusal(quote) is not None:
             return []  # never the market: the book keeps its last good price
         book = self.state.book(quote.symbol)
         if book.last_market == quote:
@@ -141,9 +145,12 @@ class Venue:
         self.matcher.at_point(book, point, budget, out)
         return out
 
-    def on_bar(self, bar: BarClosed) -> list[ExecutionReport]:
-        """Walk a bar's path (only bars of the configured width, for symbols without quotes)."""
-        if bar.timeframe != self.config.bar_timeframe or self.refusal(bar) is not None:
+    def on_bar(self, bar: BarClosed, *, checked: bool = False) -> list[ExecutionReport]:
+        """Walk a bar's path (only bars of the configured width, for symbols without quotes);
+        ``checked`` as for ``on_quote``."""
+        if bar.timeframe != self.config.bar_timeframe:
+            return []
+        if not checked and self.refusal(bar) is not None:
             return []
         book = self.state.book(bar.symbol)
         if book.has_quotes:

@@ -21,6 +21,10 @@ Service = Annotated[
     Parameter(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="only this service's letters"),
 ]
 Limit = Annotated[int, Parameter(ge=1, le=200, description="letters, newest first")]
+Before = Annotated[
+    int | None,
+    Parameter(ge=1, description="the cursor of a page: letters below this sequence"),
+]
 
 
 class DeadLettersController(Controller):
@@ -35,17 +39,30 @@ class DeadLettersController(Controller):
         ApiScope.ADMIN,
         operator=True,
         method="get",
-        summary="Dead letters of every service (or one), newest first, with their reasons",
+        summary="Dead letters of every service (or one), newest first, a page at a time",
     )
     async def letters(
-        self, gateway: Gateway, key: ApiKey, service: Service = None, limit: Limit = 50
+        self,
+        gateway: Gateway,
+        key: ApiKey,
+        service: Service = None,
+        limit: Limit = 50,
+        before: Before = None,
     ) -> DeadLetterPage:
-        services = gateway.services
-        stream = services.subjects.stream("DEADLETTER")
+        subjects = gateway.services.subjects
+        stream = subjects.stream("DEADLETTER")
+        subject = (
+            subjects.all_dead_letters() if service is None else subjects.dead_letters_of(service)
+        )
         try:
             async with asyncio.timeout(gateway.settings.request_timeout_s):
                 return await newest_letters(
-                    services.nc.jetstream(), stream, service=service, limit=limit
+                    gateway.services.nc.jetstream(),
+                    stream,
+                    subject,
+                    service=service,
+                    limit=limit,
+                    before=before,
                 )
         except (TimeoutError, NatsError) as error:
             raise ServiceUnavailable("jetstream", type(error).__name__) from error

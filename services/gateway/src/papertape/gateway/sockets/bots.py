@@ -1,11 +1,13 @@
 """Bot sessions on the sockets: which account a session trades, and what its events become.
 
-A signal names its account; a session's lifecycle events (bar the start) do not, so the gateway
-keeps a map of session to account: filled at start from the signal service's session list, then
-from every live ``session_started`` and signal. An event of a session the map does not know yet
-(one that started while the gateway was away and the signal service did not answer) is held, in
-order, while the signal service is asked for that session (with retries), then sent; a session
-nobody can name after the retries is dropped from the hold with what it held.
+A signal names its account, and so does every session event recorded since they carry
+``account_id``: such an event is sent for the account it names. Events recorded before (where
+``account_id`` is None) fall back to a map of session to account: filled at start from the
+signal service's session list, then from every event that names its account. An old event of a
+session the map does not know yet (one that started while the gateway was away and the signal
+service did not answer) is held, in order, while the signal service is asked for that session
+(with retries), then sent; a session nobody can name after the retries is dropped from the hold
+with what it held.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ class SessionAccounts:
     def route(self, envelope: Envelope[SessionEvent]) -> None:
         """Send a session's event for its account, now or once the account is known."""
         event = envelope.data
-        if isinstance(event, SessionStarted):
+        if event.account_id is not None:
             self.learn(event.session_id, event.account_id)
         session_id = event.session_id
         held = self._held.get(session_id)
