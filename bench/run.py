@@ -1,4 +1,9 @@
-"""Run every benchmark against one PostgreSQL and write bench/results/latest.json."""
+"""Run every benchmark against one PostgreSQL and write bench/results/latest.json.
+
+``python -m bench.run signal backtest`` runs only the named modules (of ``ALONE``) and prints
+their measurements and targets, leaving latest.json as it is (an A/B of one hot path need not
+wait for the whole suite, nor overwrite its record).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -93,7 +99,42 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     return measurements
 
 
+async def _signal_alone(stack: ExitStack) -> list[Measurement]:
+    async with eventlog_bench.scratch_database(server_url(stack)) as dsn:
+        return from_records(await signal_bench.run(dsn))
+
+
+async def _backtest_alone(stack: ExitStack) -> list[Measurement]:
+    return from_records(await backtest_bench.run())
+
+
+ALONE: dict[str, Callable[[ExitStack], Awaitable[list[Measurement]]]] = {
+    "signal": _signal_alone,
+    "backtest": _backtest_alone,
+}
+"""The modules that run alone, by name."""
+
+
+async def measure_alone(names: list[str], stack: ExitStack) -> list[Measurement]:
+    """The named modules' measurements, in the order named."""
+    measurements: list[Measurement] = []
+    for name in names:
+        measurements += await ALONE[name](stack)
+    return measurements
+
+
 def main() -> int:
+    names = sys.argv[1:]
+    unknown = [n for n in names if n not in ALONE]
+    if unknown:
+        print(f"no bench module {', '.join(unknown)} to run alone; one of: {', '.join(ALONE)}")
+        return 2
+    if names:
+        with ExitStack() as stack:
+            found = asyncio.run(measure_alone(names, stack))
+        measured = {m.name for m in found}
+        print(table(found, [t for t in TARGETS if t.name in measured]))
+        return 0
     with ExitStack() as stack:
         measurements = asyncio.run(measure(server_url(stack), nats_url(stack)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import asyncio
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -60,9 +61,9 @@ session_events: Codec[SessionEvent | SignalEvent] = Codec(SessionEvent | SignalE
 
 def event_id(event: BotEvent, fallback: str) -> str:
     """The derived id of a session's event (see the module docstring)."""
-    ms = int(event.ts.timestamp() * 1000)
-    if isinstance(event, SignalGenerated):
+    if isinstance(event, SignalGenerated):  # most of a session's events: first, and no hash
         return event.signal_id
+    ms = int(event.ts.timestamp() * 1000)
     if isinstance(event, SignalOutcomeRecorded):
         return derived_uuid7(f"outcome:{event.signal_id}", ms)
     if isinstance(event, SessionOrderRequested):
@@ -198,7 +199,7 @@ class SessionBook:
             for bar in bars:
                 found = bot.on_bar(bar, room, now)
                 events += found
-                keys += [bar.symbol] * len(found)
+                keys.extend(repeat(bar.symbol, len(found)))
             if events:
                 await self._write(bot, base, events, keys)
             return events
@@ -254,6 +255,7 @@ class SessionBook:
         share a few minutes and symbols)."""
         correlation = CorrelationId(session_id)
         metadata: dict[tuple[datetime, str], bytes] = {}
+        names: dict[type[BotEvent], tuple[str, int]] = {}
         stored = []
         for i, (event, key) in enumerate(zip(events, keys, strict=True)):
             meta = metadata.get((event.ts, key))
@@ -267,11 +269,18 @@ class SessionBook:
                     )
                 )
             kind = type(event)
+            named = names.get(kind)
+            if named is None:
+                named = names[kind] = (message_name(kind), schema_version(kind))
             stored.append(
                 NewEvent(
-                    event_id=event_id(event, f"{key}:{base + i}"),
-                    type=message_name(kind),
-                    schema_version=schema_version(kind),
+                    event_id=(
+                        event.signal_id
+                        if isinstance(event, SignalGenerated)
+                        else event_id(event, f"{key}:{base + i}")
+                    ),
+                    type=named[0],
+                    schema_version=named[1],
                     data=encode(event),
                     metadata=meta,
                 )

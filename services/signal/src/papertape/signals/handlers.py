@@ -91,7 +91,10 @@ class Pipeline:
         work: dict[str, tuple[Bot, list[BarClosed]]] = {}
         for bar in decoded:
             for bot in self.book.for_bar(bar):
-                work.setdefault(bot.state.session_id, (bot, []))[1].append(bar)
+                found = work.get(bot.state.session_id)
+                if found is None:  # not setdefault: it would build a pair per bar and session
+                    found = work[bot.state.session_id] = (bot, [])
+                found[1].append(bar)
         appended = await asyncio.gather(
             *(
                 self.book.on_bars(bot, its_bars, self.rooms.get(bot.state.account_id), now)

@@ -9,6 +9,7 @@ again, which the stream's dedup window drops. The bar handler never waits for Je
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, get_args
 
@@ -45,6 +46,12 @@ _CURRENT = {message_name(t): schema_version(t) for t in get_args(SessionEvent | 
 """The schema version each event is published at: a stored older one is upcast first."""
 
 
+@functools.lru_cache(maxsize=65_536)
+def _signal_subject(subjects: Subjects, strategy: str, symbol: str) -> str:
+    """``signal.<strategy>.<SYM>``, its tokens checked once (each signal of the pair goes there)."""
+    return subjects.signal(strategy, symbol)
+
+
 def subject_of(subjects: Subjects, envelope: Envelope[Any]) -> str:
     """Where a session's event is published."""
     event = envelope.data
@@ -64,7 +71,7 @@ def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
         return subject_of(subjects, envelope), codec.encode(envelope)
     if recorded.type in _SIGNAL_TYPES:
         route = _routes.decode(recorded.data)
-        subject = subjects.signal(route.strategy, route.symbol)
+        subject = _signal_subject(subjects, route.strategy, route.symbol)
     else:
         session_id = recorded.stream_id.removeprefix(SESSION_STREAM_PREFIX)
         subject = subjects.session_event(session_id, recorded.type)

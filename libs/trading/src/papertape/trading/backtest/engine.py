@@ -18,7 +18,9 @@ configuration give the same log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import msgspec
 
@@ -55,6 +57,25 @@ from papertape.trading.strategies.sessions import SessionState
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 10_000
+
+
+@contextmanager
+def cycles_not_collected() -> Iterator[None]:
+    """The cyclic garbage collector paused for a run, and resumed as it was after it.
+
+    A run keeps everything it makes (the log holds every event, each a struct of structs) and
+    the engine's own objects form no cycles, so the collector finds nothing; but it walks the
+    young objects every few hundred allocations and the whole growing log now and then: about
+    a sixth of the CPU of a 200,000-bar run. Reference counting still frees everything the
+    run drops; a cycle a user's strategy makes is collected when the run ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Backtest:
@@ -125,12 +146,13 @@ class Backtest:
 
     def run(self, bars: Iterable[BarClosed], progress: Progress | None = None) -> None:
         """Feed every bar (in time order); ``progress`` hears how many were done now and then."""
-        for bar in bars:
-            if not self.bars:
-                self.start(bar)
-            self.on_bar(bar)
-            if progress is not None and self.bars % PROGRESS_EVERY == 0:
-                progress(PROGRESS_EVERY)
+        with cycles_not_collected():
+            for bar in bars:
+                if not self.bars:
+                    self.start(bar)
+                self.on_bar(bar)
+                if progress is not None and self.bars % PROGRESS_EVERY == 0:
+                    progress(PROGRESS_EVERY)
         if progress is not None:
             progress(self.bars % PROGRESS_EVERY)
 

@@ -53,10 +53,10 @@ class Params(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     volatility_period: int = 20
 
 
-@dataclass(frozen=True, slots=True)
-class Setup:
+class Setup(msgspec.Struct, frozen=True):
     """What a strategy's rules see on a bar: an entry (+1 long, -1 short, 0 none), an exit of
-    the position held, how sure it is, and why."""
+    the position held, how sure it is, and why (a frozen struct, not a frozen dataclass: one is
+    built on every bar, and a frozen dataclass's ``__init__`` costs ten times as much)."""
 
     entry: int
     exit: bool
@@ -65,9 +65,9 @@ class Setup:
     factors: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """A strategy's verdict on one bar (floats; quantized where it becomes a signal)."""
+class Evaluation(msgspec.Struct, frozen=True):
+    """A strategy's verdict on one bar (floats; quantized where it becomes a signal; a frozen
+    struct for the reason ``Setup`` is one)."""
 
     decision: Decision
     confidence: float
@@ -166,8 +166,12 @@ class Strategy:
         self.holding = None
 
     def _values(self, atr: float | None, volatility: float | None) -> tuple[tuple[str, float], ...]:
-        shared = [(k, v) for k, v in (("atr", atr), ("volatility", volatility)) if v is not None]
-        return (*self.values(), *shared)
+        values = self.values()
+        if atr is not None:
+            values += (("atr", atr),)
+        if volatility is not None:
+            values += (("volatility", volatility),)
+        return values
 
     def _held(
         self,

@@ -65,5 +65,8 @@ class BollingerReversion(Strategy):
 
     def values(self) -> tuple[tuple[str, float], ...]:
         b = self.bands
-        found = (("bb_upper", b.upper), ("bb_middle", b.middle), ("bb_lower", b.lower))
-        return tuple((k, v) for k, v in found if v is not None)
+        upper, middle, lower = b.upper, b.middle, b.lower
+        if upper is not None and middle is not None and lower is not None:  # after the warm-up
+            return (("bb_upper", upper), ("bb_middle", middle), ("bb_lower", lower))
+        found = (("bb_upper", upper), ("bb_middle", middle), ("bb_lower", lower))
+        return tuple([(k, v) for k, v in found if v is not None])

@@ -74,5 +74,7 @@ class DonchianBreakout(Strategy):
 
     def values(self) -> tuple[tuple[str, float], ...]:
         upper, lower = self._entry
+        if upper is not None and lower is not None:  # every bar after the warm-up
+            return (("donchian_upper", upper), ("donchian_lower", lower))
         found = (("donchian_upper", upper), ("donchian_lower", lower))
-        return tuple((k, v) for k, v in found if v is not None)
+        return tuple([(k, v) for k, v in found if v is not None])

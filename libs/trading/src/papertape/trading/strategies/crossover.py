@@ -106,8 +106,7 @@ class MovingAverageCrossover(Strategy):
         return Setup(0, False, confidence, f"no cross; the trend is {trend}", factors)
 
     def values(self) -> tuple[tuple[str, float], ...]:
-        return tuple(
-            (k, v)
-            for k, v in (("fast", self.fast.value), ("slow", self.slow.value))
-            if v is not None
-        )
+        fast, slow = self.fast.value, self.slow.value
+        if fast is not None and slow is not None:  # every bar after the warm-up
+            return (("fast", fast), ("slow", slow))
+        return tuple([(k, v) for k, v in (("fast", fast), ("slow", slow)) if v is not None])

@@ -8,7 +8,9 @@ the signal id the same way, so portfolio places it once however often it is aske
 
 from __future__ import annotations
 
+import functools
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from papertape.contract.events.market import BarClosed
@@ -21,10 +23,33 @@ from papertape.contract.ids import AccountId, derived_uuid7
 from papertape.contract.instruments import Instrument, instrument_for
 from papertape.contract.money import quantize_places
 from papertape.trading.strategies.api import Evaluation
-from papertape.trading.strategies.confidence import clamp_score, level_of
+from papertape.trading.strategies.confidence import level_of
 from papertape.trading.strategies.scores import opportunity_score, reward_to_risk, risk_score
 
 _LIMIT = 1e12
+
+
+_instrument = functools.lru_cache(maxsize=4096)(instrument_for)
+"""The instrument of a symbol, found once (every signal asks: ``instrument_for`` builds a guessed
+instrument anew for a symbol it does not know)."""
+
+
+_ISO_TIMES: dict[datetime, str] = {}
+_ISO_TIMES_KEPT = 4096
+
+
+def _iso(moment: datetime) -> str:
+    """``moment.isoformat()``, remembered for UTC times: every session trading a symbol's bar,
+    and every symbol of one minute, ask for the same time (only UTC ones: an equal time at
+    another offset is written differently)."""
+    if moment.tzinfo is not UTC:
+        return moment.isoformat()
+    found = _ISO_TIMES.get(moment)
+    if found is None:
+        if len(_ISO_TIMES) >= _ISO_TIMES_KEPT:
+            _ISO_TIMES.clear()
+        found = _ISO_TIMES[moment] = moment.isoformat()
+    return found
 
 
 def _ms(bar: BarClosed) -> int:
@@ -33,7 +58,7 @@ def _ms(bar: BarClosed) -> int:
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
     """The deterministic id of the signal a session's strategy leaves on a bar."""
-    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{bar.start.isoformat()}"
+    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{_iso(bar.start)}"
     return derived_uuid7(key, _ms(bar))
 
 
@@ -64,20 +89,30 @@ def signal_of(
     strategy: str,
     params_hash: str,
 ) -> SignalGenerated:
-    """The signal of a strategy's evaluation of a bar."""
-    instrument = instrument_for(bar.symbol)
-    confidence = clamp_score(evaluation.confidence)
-    entry, stop = _price(instrument, evaluation.entry), _price(instrument, evaluation.stop)
-    targets = tuple(t for x in evaluation.targets if (t := _price(instrument, x)) is not None)
-    rr: float | None = None
-    if evaluation.entry is not None and evaluation.stop is not None and evaluation.targets:
-        rr = reward_to_risk(evaluation.entry, evaluation.stop, evaluation.targets[0])
-    actionable = evaluation.decision.opens
-    indicators = tuple(
+    """The signal of a strategy's evaluation of a bar (on every bar a session evaluates: the
+    levels and scores are only worked out when the evaluation has them)."""
+    confidence = min(100, max(0, round(evaluation.confidence)))  # clamp_score, inlined
+    decision = evaluation.decision
+    x_entry, x_stop, x_targets = evaluation.entry, evaluation.stop, evaluation.targets
+    entry = stop = reward_risk = None
+    targets: tuple[Decimal, ...] = ()
+    opportunity = 0
+    if x_entry is not None or x_stop is not None or x_targets:
+        instrument = _instrument(bar.symbol)
+        entry, stop = _price(instrument, x_entry), _price(instrument, x_stop)
+        targets = tuple([t for x in x_targets if (t := _price(instrument, x)) is not None])
+        if x_entry is not None and x_stop is not None and x_targets:
+            rr = reward_to_risk(x_entry, x_stop, x_targets[0])
+            if rr is not None:
+                reward_risk = quantize_places(Decimal(repr(rr)), 2)
+                if decision.opens:
+                    opportunity = opportunity_score(confidence, rr)
+    indicators = [
         IndicatorValue(name=name, value=v)
         for name, x in evaluation.indicators
         if (v := _value(x)) is not None
-    )
+    ]
+    factors = evaluation.factors
     return SignalGenerated(
         signal_id=signal_id(session_id, bar),
         session_id=session_id,
@@ -87,17 +122,17 @@ def signal_of(
         symbol=bar.symbol,
         timeframe=bar.timeframe,
         bar=bar,
-        decision=evaluation.decision,
+        decision=decision,
         confidence=confidence,
         level=level_of(confidence),
-        risk_score=risk_score(evaluation.entry, evaluation.stop, evaluation.volatility),
-        opportunity_score=opportunity_score(confidence, rr) if actionable else 0,
+        risk_score=risk_score(x_entry, x_stop, evaluation.volatility),
+        opportunity_score=opportunity,
         entry=entry,
         stop=stop,
         targets=targets,
-        reward_risk=quantize_places(Decimal(repr(rr)), 2) if rr is not None else None,
+        reward_risk=reward_risk,
         reasoning=evaluation.reasoning[:1000],
-        factors=tuple(f[:200] for f in evaluation.factors[:16]),
-        indicators=indicators[:32],
+        factors=tuple([f[:200] for f in factors[:16]]),
+        indicators=tuple(indicators[:32]),
         ts=bar.end,
     )
