@@ -84,10 +84,7 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
                     span.set_attribute("http.response.status_code", status)
-                    metrics.requests.labels(method, route, str(status)).inc()
-                    metrics.request_seconds.labels(method, route).observe(
-                        time.perf_counter() - started
-                    )
+                    metrics.answered(method, route, status, time.perf_counter() - started)
 
         return run
 
