@@ -18,6 +18,7 @@ from papertape.contract.ids import Actor, OrderId
 from papertape.gateway.access.guards import OPERATOR, SCOPE, principal
 from papertape.gateway.access.keys import ApiKey
 from papertape.gateway.errors import ApiError, invalid
+from papertape.gateway.lane import LANE, Lane
 from papertape.gateway.state import Gateway, gateway_of
 
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -99,9 +100,16 @@ DEPENDENCIES = {
 
 
 def _route(
-    maker: Any, path: str, scope: ApiScope, operator: bool, kwargs: dict[str, Any]
+    maker: Any,
+    path: str,
+    scope: ApiScope,
+    operator: bool,
+    kwargs: dict[str, Any],
+    lane: Lane | None = None,
 ) -> Callable[[Any], Any]:
-    opt = {SCOPE: str(scope), OPERATOR: operator}
+    opt: dict[str, Any] = {SCOPE: str(scope), OPERATOR: operator}
+    if lane is not None:
+        opt[LANE] = lane
     return maker(path, opt=opt, responses=ERROR_RESPONSES, security=[{"ApiKey": []}], **kwargs)  # type: ignore[no-any-return]
 
 
@@ -116,11 +124,13 @@ def acting(
     *,
     operator: bool = False,
     method: str = "post",
+    lane: Lane | None = None,
     **kwargs: Any,
 ) -> Callable[[Any], Any]:
-    """POST (or PUT, PATCH, DELETE) that needs ``scope``."""
+    """POST (or PUT, PATCH, DELETE) that needs ``scope`` (``lane``: served down that lane,
+    ``papertape.gateway.lane``)."""
     makers = {"post": post, "put": put, "patch": patch, "delete": delete, "get": get}
-    return _route(makers[method], path, scope, operator, kwargs)
+    return _route(makers[method], path, scope, operator, kwargs, lane)
 
 
 def actor(key: ApiKey) -> Actor:
