@@ -3,15 +3,13 @@ token of the key's rate limit per request, and the request counted in the metric
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from tests.gateway.stack import Stack, running_stack
+from tests.gateway.stack import Stack, scratch_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,9 +21,8 @@ ORDER = {"symbol": BTC, "side": "buy", "quantity": "1", "order_type": "limit", "
 async def stack(nats_url: str, postgres_server_url: str) -> AsyncIterator[Stack]:
     """A gateway that lets a key make 12 requests at once and 1 a second after that."""
     limits = {"PAPERTAPE_RATE_PER_SECOND": "1", "PAPERTAPE_RATE_BURST": "12"}
-    with tempfile.TemporaryDirectory(prefix="papertape-gateway-") as folder:
-        async with running_stack(nats_url, postgres_server_url, Path(folder), limits) as running:
-            yield running
+    async with scratch_stack(nats_url, postgres_server_url, limits) as running:
+        yield running
 
 
 @pytest.mark.parametrize(
