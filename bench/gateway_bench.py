@@ -7,8 +7,10 @@ account's commands are decided one at a time), place the same limit orders (far 
 market: decided, recorded, left working), first as NATS requests to portfolio as the command
 line sends them, then as HTTP POSTs to the gateway (a minimal keep-alive HTTP/1.1 client,
 so the client's own cost stays small); each answer arrives after the order is decided and
-appended. Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes
-arrive) follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
+appended. The CPU each service spends per order in each run is recorded too (on a shared
+machine latencies and rates depend on what else runs; CPU per order compares fairly).
+Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes arrive)
+follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
 as the venue does, two a second; portfolio decides and appends each to the log, the relay
 publishes it to ACCOUNTS and the gateway sends it to every socket. Each delay runs from the
 fill's append (the log's ``recorded_at``, ``clock_timestamp()`` at the insert) to a socket
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psutil
 
 from bench.records import Target
 from bench.wsclient import (
@@ -107,7 +110,10 @@ def _order(account: str, n: int) -> PlaceOrder:
 
 
 @asynccontextmanager
-async def _processes(env: dict[str, str], names: tuple[str, ...]) -> AsyncIterator[None]:
+async def _processes(
+    env: dict[str, str], names: tuple[str, ...]
+) -> AsyncIterator[dict[str, psutil.Process]]:
+    """The services running, by name (psutil's view, for their CPU)."""
     procs = []
     try:
         for name in names:
@@ -126,12 +132,21 @@ async def _processes(env: dict[str, str], names: tuple[str, ...]) -> AsyncIterat
                     pass
             # Keep reading its output, so a full pipe never blocks it.
             asyncio.get_running_loop().create_task(_drain(proc))
-        yield
+        yield {name: psutil.Process(proc.pid) for name, proc in zip(names, procs, strict=True)}
     finally:
         for proc in procs:
             if proc.returncode is None:
                 proc.terminate()
                 await proc.wait()
+
+
+def _cpu(
+    services: dict[str, psutil.Process], since: dict[str, float] | None = None
+) -> dict[str, float]:
+    """CPU seconds each service has used (since ``since``): what compares fairly on a busy
+    machine, where latencies and rates depend on what else runs."""
+    used = {name: sum(proc.cpu_times()[:2]) for name, proc in services.items()}
+    return {name: value - (since or {}).get(name, 0.0) for name, value in used.items()}
 
 
 async def _drain(proc: asyncio.subprocess.Process) -> None:
@@ -308,7 +323,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         "PAPERTAPE_LOG_LEVEL": "WARNING",
     }
     try:
-        async with _processes(env, ("portfolio", "gateway")):
+        async with _processes(env, ("portfolio", "gateway")) as services:
             keys = json.loads((folder / "keys.json").read_text())
             now = datetime.now(UTC)
             quote = QuoteReceived(
@@ -326,12 +341,12 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             await _over_http(
                 keys["url"], keys["admin"], "warmup"
             )  # connections, caches, JIT-less warm-up
-            direct_started = time.perf_counter()
+            direct_started, direct_cpu = time.perf_counter(), _cpu(services)
             direct = await _over_nats(nc, subjects, "direct")
-            direct_s = time.perf_counter() - direct_started
-            http_started = time.perf_counter()
+            direct_s, direct_cpu = time.perf_counter() - direct_started, _cpu(services, direct_cpu)
+            http_started, http_cpu = time.perf_counter(), _cpu(services)
             through = await _over_http(keys["url"], keys["admin"], "gateway")
-            http_s = time.perf_counter() - http_started
+            http_s, http_cpu = time.perf_counter() - http_started, _cpu(services, http_cpu)
             delays, relayed, added = await _fan_out(
                 nc, subjects, keys["url"], keys["admin"], "fanout"
             )
@@ -376,6 +391,20 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             False,
             "placement_nats_p99_ms",
         ),
+        rec(
+            "placement_nats_portfolio_cpu_ms_per_order",
+            direct_cpu["portfolio"] * 1000 / orders,
+            "ms",
+            False,
+        ),
+        rec(
+            "placement_gateway_portfolio_cpu_ms_per_order",
+            http_cpu["portfolio"] * 1000 / orders,
+            "ms",
+            False,
+            "placement_nats_portfolio_cpu_ms_per_order",
+        ),
+        rec("placement_gateway_cpu_ms_per_order", http_cpu["gateway"] * 1000 / orders, "ms", False),
         rec("fill_log_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
         rec("fill_log_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
         rec(

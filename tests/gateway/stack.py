@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -138,3 +139,13 @@ async def running_stack(
         await delete_streams(nc, subjects.streams())
         await nc.close()
         await drop_database(postgres_server_url, name)
+
+
+@contextlib.asynccontextmanager
+async def scratch_stack(
+    nats_url: str, postgres_server_url: str, extra: Mapping[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """``running_stack`` in a temporary folder of its own (``extra``: settings, such as limits)."""
+    with tempfile.TemporaryDirectory(prefix="papertape-gateway-") as folder:
+        async with running_stack(nats_url, postgres_server_url, Path(folder), extra) as running:
+            yield running

@@ -4,14 +4,12 @@ malformed input (naming the field); and what it answers when a service is silent
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from tests.gateway.stack import Stack, running_stack
+from tests.gateway.stack import Stack, scratch_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -20,9 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 async def stack(nats_url: str, postgres_server_url: str) -> AsyncIterator[Stack]:
     """A gateway that lets a key make 10 requests at once and 2 a second after that."""
     limits = {"PAPERTAPE_RATE_PER_SECOND": "2", "PAPERTAPE_RATE_BURST": "10"}
-    with tempfile.TemporaryDirectory(prefix="papertape-gateway-") as folder:
-        async with running_stack(nats_url, postgres_server_url, Path(folder), limits) as running:
-            yield running
+    async with scratch_stack(nats_url, postgres_server_url, limits) as running:
+        yield running
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(stack: Stack) -> None:

@@ -23,6 +23,7 @@ from papertape.gateway import errors
 from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.dashboard.routes import dashboard_routes
+from papertape.gateway.lane import lanes
 from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
@@ -84,10 +85,7 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
                     span.set_attribute("http.response.status_code", status)
-                    metrics.requests.labels(method, route, str(status)).inc()
-                    metrics.request_seconds.labels(method, route).observe(
-                        time.perf_counter() - started
-                    )
+                    metrics.answered(method, route, status, time.perf_counter() - started)
 
         return run
 
@@ -141,6 +139,6 @@ def build_app(
             ValueError: errors.on_value_error,
             Exception: errors.on_internal,
         },
-        middleware=[measured(gateway)],
+        middleware=[measured(gateway), lanes(gateway)],
     )
     return Litestar.from_config(config)

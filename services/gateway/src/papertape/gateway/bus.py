@@ -42,7 +42,6 @@ from papertape.contract.instruments import Instrument
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
-_tracer = trace.get_tracer("papertape.gateway")
 
 PORTFOLIO = "portfolio"
 MARKETDATA = "marketdata"
@@ -95,6 +94,9 @@ class Services:
         self.subjects = subjects
         self.timeout = timeout
         self.ids = Uuid7Generator()
+        # Taken once the process's provider is set: a tracer taken at import is a proxy that
+        # looks the provider up again on every span.
+        self._tracer = trace.get_tracer("papertape.gateway")
 
     async def command(
         self, body: AccountCommand, actor: Actor, *, request_id: str | None = None
@@ -159,7 +161,7 @@ class Services:
         name = f"{subject_pattern(subject, self.subjects.namespace)} request"
         # The request carries the trace in its headers and in its body: what the service
         # appends for it records the trace too, and so does everything that follows from it.
-        with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT):
+        with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT):
             traceparent, tracestate = trace_fields()
             request = Request(
                 request_id=request_id or self.ids.new(),

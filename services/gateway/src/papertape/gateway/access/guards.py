@@ -55,8 +55,9 @@ async def authorize(
 ) -> None:
     """Litestar guard: 401, 429 or 403, or the key stored as the connection's principal."""
     scope = handler.opt.get(SCOPE)
-    if scope is None:
-        return
+    state = connection.state
+    if scope is None or isinstance(state.get(PRINCIPAL), ApiKey):
+        return  # a public route, or a request a lane has authorized already
     gateway = gateway_of(connection.app)
     key = await authenticate(gateway, presented_key(connection))
     wait = gateway.limiter.take(key.key_id)
@@ -71,7 +72,7 @@ async def authorize(
     check(key, ApiScope(scope), connection.path_params.get("account_id"))
     if handler.opt.get(OPERATOR) and not key.operator:
         raise forbidden("only an operator's admin key (for every account) may do this")
-    connection.state[PRINCIPAL] = key
+    state[PRINCIPAL] = key
 
 
 async def authenticate(gateway: Gateway, presented: str | None) -> ApiKey:

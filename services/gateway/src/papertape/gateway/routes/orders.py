@@ -24,6 +24,7 @@ from papertape.gateway.bodies import (
     OrdersPage,
     PlaceOrderBody,
 )
+from papertape.gateway.lane import Lane
 from papertape.gateway.orders import close_order, move_exits, place_order, position_of
 from papertape.gateway.routes.accounts import Cursor, cursor_number
 from papertape.gateway.routes.common import (
@@ -71,6 +72,15 @@ def _placed(result: CommandResult, replayed: bool) -> Response[CommandResult]:
     return Response(result, status_code=status, headers={REPLAYED: str(replayed).lower()})
 
 
+async def placed(
+    gateway: Gateway, key: ApiKey, account_id: str, data: PlaceOrderBody
+) -> Response[CommandResult]:
+    """Place an order body for the account: the route's work, and the placement lane's."""
+    command = place_order(account(account_id), data, gateway.services.ids.new())
+    result, replayed = await gateway.placements.place(command, actor(key))
+    return _placed(result, replayed)
+
+
 class OrdersController(Controller):
     """Orders of one account."""
 
@@ -82,6 +92,7 @@ class OrdersController(Controller):
         "/orders",
         summary="Place an order (a retry with the same client_order_id returns the first result)",
         status_code=HTTP_201_CREATED,
+        lane=Lane(PlaceOrderBody, placed),
     )
     async def place(
         self,
@@ -90,9 +101,7 @@ class OrdersController(Controller):
         account_id: str,
         data: Annotated[PlaceOrderBody, Body(examples=PLACE_EXAMPLES)],
     ) -> Response[CommandResult]:
-        command = place_order(account(account_id), data, gateway.services.ids.new())
-        result, replayed = await gateway.placements.place(command, actor(key))
-        return _placed(result, replayed)
+        return await placed(gateway, key, account_id, data)
 
     @reading(
         "/orders",
