@@ -47,7 +47,7 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", type=TradingMode, default=TradingMode.BALANCED)
     parser.add_argument("--sizing", type=Sizing, choices=list(Sizing))
     parser.add_argument("--quantity", type=Decimal, help="for --sizing fixed_quantity")
-    parser.add_argument("--risk-pct", type=Decimal, help="risk per trade, % of equity")
+    parser.add_argument("--risk-pct", type=Decimal, help="risk per trade, %% of equity")
     parser.add_argument("--fraction-pct", type=Decimal, help="for --sizing fixed_fraction")
     parser.add_argument("--min-confidence", type=int)
     sides = parser.add_mutually_exclusive_group()

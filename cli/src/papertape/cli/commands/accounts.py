@@ -56,10 +56,10 @@ from papertape.contract.ids import AccountId
 from papertape.contract.limits import RiskLimits
 
 LIMIT_OPTIONS: dict[str, tuple[Callable[[str], object], str]] = {
-    "max_position_pct": (decimal_argument, "largest position, % of equity"),
-    "max_risk_per_trade_pct": (decimal_argument, "risk to the stop-loss per trade, % of equity"),
-    "max_portfolio_heat_pct": (decimal_argument, "open risk of all positions, % of equity"),
-    "max_daily_loss_pct": (decimal_argument, "loss in a day that trips the breaker, % of equity"),
+    "max_position_pct": (decimal_argument, "largest position, %% of equity"),
+    "max_risk_per_trade_pct": (decimal_argument, "risk to the stop-loss per trade, %% of equity"),
+    "max_portfolio_heat_pct": (decimal_argument, "open risk of all positions, %% of equity"),
+    "max_daily_loss_pct": (decimal_argument, "loss in a day that trips the breaker, %% of equity"),
     "max_trades_per_day": (int, "trades in a trading day"),
     "min_trade_interval_s": (int, "seconds between two trades"),
 }

@@ -68,11 +68,11 @@ def register(subparsers: Subparsers) -> None:
     start.add_argument("--mode", choices=[m.value for m in TradingMode], default="BALANCED")
     start.add_argument("--minutes", type=int, help="stop by itself after this many minutes")
     start.add_argument("--no-auto-execute", action="store_true", help="signals only, no orders")
-    start.add_argument("--risk-pct", type=decimal_argument, help="risk per trade, % of equity")
+    start.add_argument("--risk-pct", type=decimal_argument, help="risk per trade, %% of equity")
     start.add_argument("--min-confidence", type=int, help="the least confidence to trade (0-100)")
     start.add_argument("--max-positions", type=int, help="most positions open at once")
     start.add_argument("--stop-kind", choices=[k.value for k in StopKind])
-    start.add_argument("--stop-value", type=decimal_argument, help="ATR multiple or % of entry")
+    start.add_argument("--stop-value", type=decimal_argument, help="ATR multiple or %% of entry")
     start.add_argument(
         "--target-r", type=decimal_argument, action="append", help="target in R (once or twice)"
     )
