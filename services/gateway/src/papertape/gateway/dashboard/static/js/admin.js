@@ -22,11 +22,20 @@ export class Admin {
       event.preventDefault();
       this.letters().catch((error) => say(this.result, refusal(error), false));
     });
+    byId("letters-older").addEventListener("click", () => {
+      this.letters(this.older).catch((error) => say(this.result, refusal(error), false));
+    });
   }
 
-  async letters() {
-    const service = String(new FormData(byId("letters-form")).get("service") ?? "").trim();
-    const page = await get("/deadletters", { service, limit: 100 });
+  // One page of letters, newest first; `before` (the last page's cursor) reads the older ones.
+  async letters(before = null) {
+    const form = new FormData(byId("letters-form"));
+    const service = String(form.get("service") ?? "").trim();
+    const limit = String(form.get("limit") ?? "").trim() || "100";
+    const query = before === null ? { service, limit } : { service, limit, before };
+    const page = await get("/deadletters", query);
+    this.older = page.before ?? null;
+    byId("letters-older").hidden = this.older === null;
     fillTable(byId("dead-letters"), [
       { label: "Failed at", value: (l) => l.failed_at },
       { label: "Service", value: (l) => l.service },
