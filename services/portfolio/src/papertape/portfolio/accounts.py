@@ -13,6 +13,7 @@ positions: a retry appends nothing) or twice in one turn, an account not loaded 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
@@ -61,6 +62,8 @@ from papertape.trading.account import (
     evolve,
 )
 from papertape.trading.account.stored import decode_state, encode_state, fold_stored
+
+log = logging.getLogger(__name__)
 
 
 def event_ids(request: Request[Any], count: int) -> list[EventId]:
@@ -126,6 +129,9 @@ class AccountBook:
         # The last log position each account's state covers: an append whose positions are
         # not past it returned the positions of a request appended before (a retry).
         self._covered: dict[str, int] = {}
+        self._stale: set[str] = set()
+        """Accounts whose last append failed without saying whether it committed (a lost
+        connection): their next turn reloads them from the log before deciding anything."""
         self._mailboxes: Mailboxes[Command, Decided] = Mailboxes(self._turn)
 
     # --- reading ---------------------------------------------------------------------------
@@ -212,6 +218,9 @@ class AccountBook:
     async def _turn(self, account_id: str, commands: list[Command]) -> list[Decided | Exception]:
         """One turn of an account's mailbox: one command alone, or many in one append."""
         async with self._lock(account_id):
+            if account_id in self._stale:  # an append failed without saying whether it held
+                await self._reload(account_id)
+                self._stale.discard(account_id)
             if len(commands) > 1:
                 together = await self._together(account_id, commands)
                 if together is not None:
@@ -234,13 +243,15 @@ class AccountBook:
             context = DecisionContext(now=self._clock.now(), marks=command.marks)
             try:
                 events = decide(command.request.body, state, context)
+                envelopes = self._envelopes(command, account_id, version, events, context.now)
+                after = state
+                for envelope in envelopes:
+                    after = evolve(after, envelope.data)
             except Exception as error:  # a broken invariant fails its own command only
                 outcomes.append(error)
                 mine.append([])
                 continue
-            envelopes = self._envelopes(command, account_id, version, events, context.now)
-            for envelope in envelopes:
-                state = evolve(state, envelope.data)
+            state = after
             version += len(envelopes)
             outcomes.append(Decided(envelopes, [], state, version))
             mine.append(envelopes)
@@ -254,6 +265,9 @@ class AccountBook:
         except (ConcurrencyError, DuplicateEventError):
             await self._reload(account_id)  # the one-at-a-time path tells each what it was
             return None
+        except BaseException:
+            self._stale.add(account_id)  # it may have committed: the next turn reads the log
+            raise
         if min(positions) <= self._covered.get(account_id, 0):  # all retried: one at a time
             await self._reload(account_id)
             return None
@@ -290,6 +304,9 @@ class AccountBook:
                 # Another writer moved the stream: rebuild from the log and decide again.
                 await self._reload(account_id)
                 continue
+            except BaseException:
+                self._stale.add(account_id)  # it may have committed: the next turn reads the log
+                raise
             if positions and min(positions) <= self._covered.get(account_id, 0):
                 # A retried request: the log kept the first append's events; reload.
                 await self._reload(account_id)
@@ -351,16 +368,22 @@ class AccountBook:
         for envelope in envelopes:
             state = evolve(state, envelope.data)
         moved = Rebuilt(state, current.version + len(envelopes), current.snapshot_version)
-        if await snapshot_if_due(
-            self._snapshots,
-            self._policy,
-            moved,
-            state_schema_version=STATE_SCHEMA_VERSION,
-            encode_state=encode_state,
-            stream_id=account_stream(account_id),
-        ):
-            moved = Rebuilt(moved.state, moved.version, moved.version)
-        self._states[account_id] = moved
+        self._states[account_id] = moved  # the events are in the log: so is the state, now
+        try:
+            if await snapshot_if_due(
+                self._snapshots,
+                self._policy,
+                moved,
+                state_schema_version=STATE_SCHEMA_VERSION,
+                encode_state=encode_state,
+                stream_id=account_stream(account_id),
+            ):
+                moved = Rebuilt(moved.state, moved.version, moved.version)
+                self._states[account_id] = moved
+        except Exception:  # a snapshot only shortens rebuilds: the append stands, so do replies
+            log.warning(
+                "snapshot of %s at version %d failed", account_id, moved.version, exc_info=True
+            )
         if self._gauges is not None:
             self._gauges.observe(account_id, moved.state)
             self._gauges.count(account_id, (e.data for e in envelopes), moved.state.base_currency)
