@@ -291,3 +291,11 @@ def test_example_builder_prefers_class_field_overrides_over_field_overrides() ->
     ticket = example_of(_Ticket, overrides)
     assert ticket.note == "by class"
     assert ticket.legs[0].price == Decimal(2)
+
+
+def test_json_nested_too_deeply_is_a_decode_error_like_any_malformed_message() -> None:
+    deep = b'{"type": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    with pytest.raises(msgspec.DecodeError, match="nested too deeply"):
+        Codec(Any).decode(deep)
+    with pytest.raises(DecodeError):
+        Codec(dict[str, Any]).decode(deep)

@@ -56,8 +56,12 @@ class Codec(Generic[T]):
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
 
     def decode(self, data: bytes | str) -> T:
-        """Decode and validate; bad input raises ``msgspec.ValidationError`` / ``DecodeError``."""
-        return self._decoder.decode(data)
+        """Decode and validate; bad input raises ``msgspec.ValidationError`` / ``DecodeError``
+        (JSON nested deeper than the decoder goes too: it is the message that is bad)."""
+        try:
+            return self._decoder.decode(data)
+        except RecursionError as error:
+            raise msgspec.DecodeError("JSON nested too deeply") from error
 
     def convert(self, obj: Any) -> T:
         """Validate an already-parsed object (a dict from asyncpg's jsonb, for example)."""

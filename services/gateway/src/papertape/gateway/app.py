@@ -137,6 +137,7 @@ def build_app(
             Refused: errors.on_refused,
             ServiceUnavailable: errors.on_unavailable(gateway.settings.retry_after_s),
             ValueError: errors.on_value_error,
+            RecursionError: errors.on_too_deep,
             Exception: errors.on_internal,
         },
         middleware=[measured(gateway), lanes(gateway)],

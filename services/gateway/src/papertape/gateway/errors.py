@@ -182,6 +182,12 @@ def on_value_error(_request: Request[Any, Any, Any], exc: ValueError) -> Respons
     return _body(error, HTTP_400_BAD_REQUEST)
 
 
+def on_too_deep(_request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the decoder goes (thousands of brackets): refused, not a 500."""
+    error = ApiError(code="invalid_request", message="the body is nested too deeply")
+    return _body(error, HTTP_400_BAD_REQUEST)
+
+
 def on_internal(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything else: 500, logged, with no detail that would leak internals."""
     log.exception("unhandled error", exc_info=exc)
