@@ -78,6 +78,7 @@ def service_only_subjects(s: Subjects) -> dict[str, BusLogin]:
         s.bar("1m", "AAPL"): BusLogin.MARKETDATA,
         s.execution_report("alice", "fill"): BusLogin.EXECUTION,
         s.execution_report("alice", "expired"): BusLogin.EXECUTION,
+        s.execution_partition_query(1, "get_working_orders"): BusLogin.EXECUTION,
         s.account_event("alice", "order_filled"): BusLogin.PORTFOLIO,
         s.log_anchor(): BusLogin.PORTFOLIO,
         s.signal("sma_cross", "AAPL"): BusLogin.SIGNALS,

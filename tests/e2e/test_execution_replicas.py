@@ -139,6 +139,22 @@ def replica_env(nats_url: str, subjects: Subjects, name: str) -> dict[str, str]:
     }
 
 
+@contextlib.asynccontextmanager
+async def two_replicas(
+    nats_url: str, subjects: Subjects, kv: KeyValue
+) -> AsyncIterator[ServiceProcess]:
+    """Replicas "a" and "b", two partitions each; yields "a" (the one a test may kill)."""
+    async with running("execution", replica_env(nats_url, subjects, "b")):
+        first = await start_service("execution", replica_env(nats_url, subjects, "a"))
+        try:
+            await first.wait_ready()
+            held = await until_held(kv, {"a", "b"}, 15)
+            assert Counter(held) == {"a": 2, "b": 2}, held
+            yield first
+        finally:
+            await first.stop()
+
+
 @pytest.mark.timeout(120)
 async def test_two_replicas_share_the_partitions_and_a_killed_ones_are_taken_over(
     nats_url: str,
@@ -149,31 +165,23 @@ async def test_two_replicas_share_the_partitions_and_a_killed_ones_are_taken_ove
 ) -> None:
     fills = Fills()
     await fills.follow(nats_client, subjects)
-    first: ServiceProcess | None = None
-    async with running("execution", replica_env(nats_url, subjects, "b")):
-        first = await start_service("execution", replica_env(nats_url, subjects, "a"))
-        try:
-            await first.wait_ready()
-            held = await until_held(lease_bucket, {"a", "b"}, 15)
-            assert Counter(held) == {"a": 2, "b": 2}, held
-            ticker = asyncio.create_task(quoting(nats_client, subjects))
-            for number in range(60):
-                await place(nats_client, subjects, order_of(number))
-            await fills.until(60, 20)
+    async with two_replicas(nats_url, subjects, lease_bucket) as first:
+        ticker = asyncio.create_task(quoting(nats_client, subjects))
+        for number in range(60):
+            await place(nats_client, subjects, order_of(number))
+        await fills.until(60, 20)
 
-            for number in range(60, 90):
-                await place(nats_client, subjects, order_of(number))
-            first.proc.kill()  # SIGKILL mid-run: its leases are never handed back
-            killed = time.monotonic()
-            for number in range(90, 120):
-                await place(nats_client, subjects, order_of(number))
-            await until_held(lease_bucket, {"b"}, 15)
-            takeover = time.monotonic() - killed
-            print(f"partitions of the killed replica taken over in {takeover:.2f} s")
-            await fills.until(120, 30)
-            ticker.cancel()
-        finally:
-            await first.stop()
+        for number in range(60, 90):
+            await place(nats_client, subjects, order_of(number))
+        first.proc.kill()  # SIGKILL mid-run: its leases are never handed back
+        killed = time.monotonic()
+        for number in range(90, 120):
+            await place(nats_client, subjects, order_of(number))
+        await until_held(lease_bucket, {"b"}, 15)
+        takeover = time.monotonic() - killed
+        print(f"partitions of the killed replica taken over in {takeover:.2f} s")
+        await fills.until(120, 30)
+        ticker.cancel()
     assert takeover < 10
     assert sorted(fills.ids) == sorted(f"o{n}.fill.1" for n in range(120))
     assert set(fills.ids.values()) == {1}, "an order filled twice"

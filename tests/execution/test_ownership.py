@@ -1,5 +1,7 @@
 """A replica holding partition leases on a real NATS: one whose lease renewal is refused stops
-matching that partition at once, and matches it again, from where it stopped, once it is back."""
+matching that partition at once, and matches it again, from where it stopped, once it is back;
+the queries of a partition it no longer holds are answered ``unavailable`` while the holder is
+silent."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import msgspec
 import nats
 import pytest
 import pytest_asyncio
@@ -19,7 +22,9 @@ from papertape.common.bus.leases import Lease
 from papertape.common.bus.permissions import BusLogin
 from papertape.common.testing.plugin import SecuredNats
 from papertape.contract import codec
-from papertape.contract.ids import AccountId
+from papertape.contract.events.envelope import Reply, ReplyErrorCode, Request
+from papertape.contract.events.execution import GetWorkingOrders, WorkingOrders
+from papertape.contract.ids import AccountId, Actor
 from papertape.contract.partitions import partition_of
 from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.execution.bootstrap import ExecutionService
@@ -163,3 +168,47 @@ async def test_the_lag_of_every_partitions_market_consumer_is_polled(
         return all(lag(gauge, durable) == 0 for gauge in gauges for durable in durables)
 
     await until(polled, 10)  # each partition has matched and acknowledged every quote
+
+
+async def test_a_query_of_a_partition_held_by_a_silent_replica_is_answered_unavailable_at_once(
+    replica: ExecutionService, nats_client: Client, subjects: Subjects
+) -> None:
+    """A holder that died keeps its lease until it expires, with no one listening on its
+    partition's subject: the receiver says so at once rather than leave the caller waiting."""
+    ownership = replica.ownership
+    assert ownership is not None
+    kept = account_in(1)
+    await place(nats_client, subjects, placed("kept-1", account=kept, ts=at(0)), 1)
+    revision = await ownership.kv.put(partition_key(0), b"dead")
+    stop = asyncio.Event()
+    dead = asyncio.create_task(keep(ownership.kv, Lease(partition_key(0), "dead", revision), stop))
+    try:
+
+        async def given_up() -> bool:
+            return sorted(ownership.held) == [1]
+
+        await until(given_up, 5)
+        lost = await ask_working(nats_client, subjects, account_in(0))
+        assert (lost.ok, lost.error_code) == (False, ReplyErrorCode.UNAVAILABLE), lost
+        everyone = await ask_working(nats_client, subjects, None)
+        assert (everyone.ok, everyone.error_code) == (False, ReplyErrorCode.UNAVAILABLE)
+        answered = await ask_working(nats_client, subjects, kept)
+        assert answered.result is not None
+        assert answered.result.orders == {kept: ["kept-1"]}
+    finally:
+        stop.set()
+        await dead
+
+
+async def ask_working(
+    nc: Client, subjects: Subjects, account_id: AccountId | None
+) -> Reply[WorkingOrders]:
+    request = Request(
+        request_id="q-1",
+        issued_at=at(1),
+        actor=Actor("test"),
+        body=GetWorkingOrders(account_id=account_id),
+    )
+    subject = subjects.execution_query("get_working_orders")
+    answer = await nc.request(subject, codec.encode(request), timeout=2)  # not a timeout
+    return msgspec.json.decode(answer.data, type=Reply[WorkingOrders])

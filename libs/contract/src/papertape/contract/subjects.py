@@ -193,6 +193,17 @@ class Subjects(msgspec.Struct, frozen=True):
     def execution_queries(self) -> str:
         return self._s("execution", "query", "*")
 
+    def execution_partition_query(self, partition: int, query: str) -> str:
+        """A query forwarded to the owner of ``partition`` (``execution.p<k>.query.<query>``)."""
+        return self._s("execution", f"p{partition}", "query", token(query))
+
+    def execution_partition_queries(self, partition: int) -> str:
+        return self._s("execution", f"p{partition}", "query", "*")
+
+    def all_execution_partition_queries(self) -> str:
+        """Every partition's query subjects (what an execution replica forwards to)."""
+        return self._s("execution", "*", "query", "*")
+
     # --- notifications and dead letters --------------------------------------------------
     def notify(self, account_id: str) -> str:
         return self._s("notify", token(account_id))

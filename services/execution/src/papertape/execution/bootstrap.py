@@ -12,7 +12,8 @@ and the expiry sweep through its periodic helper.
 
 With ``PAPERTAPE_PARTITIONS`` above 1 the service is one replica of several: it holds the
 partitions whose NATS KV leases it won (``ownership``), each with its own book and market
-consumer (``partitions``), and none of the above is subscribed.
+consumer (``partitions``), and none of the above is subscribed; a query is answered by the owner
+of its account's partition, whichever replica received it (``queries.route_queries``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
 from papertape.common.bus import leases
+from papertape.common.bus.routing import Router
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
@@ -32,7 +34,7 @@ from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.market import follow_market
 from papertape.execution.ownership import Ownership
 from papertape.execution.partitions import market_durable
-from papertape.execution.queries import register_queries
+from papertape.execution.queries import QUEUE_GROUP, register_queries, route_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue import Venue
@@ -65,7 +67,6 @@ class ExecutionService:
                 (market, market_durable(self.runtime, index))
                 for index in range(settings.partitions)
             ]
-            register_queries(self.runtime, self._held_venues)
         else:
             self._subscribe()
             register_queries(self.runtime, lambda: [self.venue])
@@ -115,7 +116,15 @@ class ExecutionService:
         tracer = runtime.tracer_provider.get_tracer("papertape.execution")
         if self.partitioned:
             bucket = await leases.open_bucket(runtime.js, runtime.subjects.lease_bucket(SERVICE))
-            self.ownership = Ownership(runtime, self.settings, bucket, tracer)
+            router = Router(
+                runtime,
+                self.settings.partitions,
+                self._serving,
+                self._unowned,
+                queue=QUEUE_GROUP,
+            )
+            self.ownership = Ownership(runtime, self.settings, bucket, tracer, router)
+            await route_queries(runtime, router, self._served_venues)
             self.caught_up.set()
             return
         self.handlers = ExecutionHandlers(
@@ -163,9 +172,15 @@ class ExecutionService:
         """Run until SIGINT/SIGTERM (prints READY once the book is rebuilt)."""
         await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_ready=self.ready)
 
-    def _held_venues(self) -> list[Venue]:
+    def _served_venues(self) -> list[Venue]:
         held = self.ownership.partitions() if self.ownership is not None else []
-        return [partition.venue for partition in held]
+        return [partition.venue for partition in held if partition.serving]
+
+    def _serving(self, index: int) -> bool:
+        return self.ownership is not None and self.ownership.serving(index)
+
+    def _unowned(self, index: int) -> bool:
+        return self.ownership is None or self.ownership.unowned(index)
 
     def _handlers(self) -> ExecutionHandlers:
         if self.handlers is None:

@@ -7,7 +7,8 @@ is ``ceil(partitions / replicas)``: it gives up what it holds beyond that (a rep
 joins is handed partitions within a tick or two) and takes free partitions, those its name
 prefers first, up to it. A partition free for longer than ``GRACE_S`` is taken whatever the
 share, so none stays unowned while the replicas count themselves. A replica that dies stops
-renewing: its keys expire after ``LEASE_TTL_S`` and the others take its partitions.
+renewing: its keys expire after ``LEASE_TTL_S`` and the others take its partitions. What the
+last poll saw tells the query router (``queries``) which partitions no one can answer for.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from opentelemetry.trace import Tracer
 
 from papertape.common.bus import leases
 from papertape.common.bus.leases import Lease
+from papertape.common.bus.routing import Router
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.partitions import partition_of
 from papertape.execution.partitions import Partition
@@ -47,8 +49,10 @@ class Ownership:
         settings: ExecutionSettings,
         kv: KeyValue,
         tracer: Tracer,
+        router: Router | None = None,
     ) -> None:
         self.runtime = runtime
+        self.router = router
         self.settings = settings
         self.kv = kv
         self.tracer = tracer
@@ -57,6 +61,7 @@ class Ownership:
         self.held: dict[int, tuple[Lease, Partition]] = {}
         self._starting: dict[int, asyncio.Task[None]] = {}
         self._free_since: dict[int, float] = {}
+        self._seen_keys: set[str] = set()
         first = partition_of(self.name, self.count)
         self.preferred = [(first + step) % self.count for step in range(self.count)]
         """The order this replica takes free partitions in (each replica's own)."""
@@ -82,7 +87,7 @@ class Ownership:
                 self.runtime.log.error("partition %d: could not start: %s", index, error)
                 await self._give_up(index, release=True)  # taken again, rebuilt anew
         await self.kv.put(REPLICA_KEY.format(name=self.name), b"present")
-        keys = await self._keys()
+        keys = self._seen_keys = await self._keys()
         replicas = sum(1 for key in keys if key.startswith("replicas."))
         share = math.ceil(self.count / max(replicas, 1))
         for index in sorted(self.held, key=self.preferred.index, reverse=True):
@@ -104,6 +109,18 @@ class Ownership:
             await self._give_up(index, release=True)
         with contextlib.suppress(Exception):
             await self.kv.delete(REPLICA_KEY.format(name=self.name))
+
+    def serving(self, index: int) -> bool:
+        """Whether this replica answers partition ``index``'s queries now (held, rebuilt)."""
+        held = self.held.get(index)
+        return held is not None and held[1].serving
+
+    def unowned(self, index: int) -> bool:
+        """Whether no replica answers partition ``index`` now: no lease at the last poll, or
+        held here but not rebuilt yet."""
+        if index in self.held:
+            return not self.serving(index)
+        return partition_key(index) not in self._seen_keys
 
     def partitions(self) -> list[Partition]:
         """The partitions held now, whether rebuilt yet or not."""
@@ -131,7 +148,9 @@ class Ownership:
         if lease is None:
             return
         self._free_since.pop(index, None)
-        partition = Partition(self.runtime, self.settings, index, self.count, self.tracer)
+        partition = Partition(
+            self.runtime, self.settings, index, self.count, self.tracer, self.router
+        )
         self.held[index] = (lease, partition)
         self.runtime.log.info("partition %d: taken by %s", index, self.name)
         self._starting[index] = asyncio.create_task(

@@ -11,7 +11,8 @@ quote). That consumer is recreated by each new owner at the floor its predecesso
 it received but never acknowledged are matched again at once, in order, not after their ack
 wait behind newer ones. Reports of the rebuilt book carry the same ids (the portfolio applies
 each once). Losing the lease stops the partition at once: nothing more is matched, published or
-acknowledged by it.
+acknowledged by it. Once matching, the partition answers the queries of its accounts forwarded to
+``execution.p<k>.query.*`` (``queries.serve_partition_queries``), from its whole book only.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from nats.js.api import DeliverPolicy
 from opentelemetry.trace import Tracer
 
 from papertape.common.bus import consumers
+from papertape.common.bus.routing import Router
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.tasks import stop_tasks
 from papertape.contract.partitions import partition_of
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.market import follow_market
+from papertape.execution.queries import serve_partition_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
 from papertape.trading.venue import Venue
@@ -54,8 +57,10 @@ class Partition:
         index: int,
         count: int,
         tracer: Tracer,
+        router: Router | None = None,
     ) -> None:
         self.runtime = runtime
+        self.router = router
         self.settings = settings
         self.index = index
         self.count = count
@@ -71,6 +76,11 @@ class Partition:
         self.accounts_seen = 0
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def serving(self) -> bool:
+        """Whether its book is whole and it is matching (it answers its accounts' queries)."""
+        return self.live and self.matching.is_set()
 
     def holds(self, subject: str) -> bool:
         """Whether the account of ``acct.<account>.<event>`` belongs to this partition."""
@@ -92,6 +102,10 @@ class Partition:
         if self.settings.expiry_sweep_s > 0:
             sweep = f"expiry sweep p{self.index}"
             self._tasks.append(self.runtime.every(sweep, self.settings.expiry_sweep_s, self._sweep))
+        if self.router is not None and self.live:
+            self._subscriptions.append(
+                await serve_partition_queries(self.runtime, self.router, self.index, self.venue)
+            )
         self.matching.set()
 
     async def stop(self) -> None:

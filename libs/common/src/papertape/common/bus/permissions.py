@@ -9,7 +9,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | login | publishes | notes |
 |---|---|---|
 | marketdata | ``md.>`` | answers ``marketdata.query.*`` |
-| execution | ``exec.>`` (fills, triggers, expiries), ``$KV.<its leases>.>`` | answers queries |
+| execution | ``exec.>``, ``$KV.<its leases>.>``, ``execution.p<k>.query.*`` | answers queries |
 | portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
 | signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | answers ``notification.command`` / ``.query.*`` |
@@ -158,7 +158,9 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
         return _service(subjects, login, subjects.all_market(), answers=True)
     if login is BusLogin.EXECUTION:
         leases = f"$KV.{subjects.lease_bucket('execution')}.>"  # its replicas' partition leases
-        return _service(subjects, login, subjects.all_execution_reports(), leases, answers=True)
+        forwarded = subjects.all_execution_partition_queries()  # to a partition's owner
+        reports = subjects.all_execution_reports()
+        return _service(subjects, login, reports, leases, forwarded, answers=True)
     if login is BusLogin.PORTFOLIO:
         anchors = _p(subjects, "anchor", ">")
         return _service(subjects, login, subjects.all_account_events(), anchors, answers=True)

@@ -260,6 +260,21 @@ ROUTES: tuple[Route, ...] = (
         parameters={"query": "the query's snake-case name"},
     ),
     Route(
+        channel="execution.{partition}.query.{query}",
+        example=lambda s: s.execution_partition_query(2, "get_working_orders"),
+        description="the venue's working orders, forwarded by an execution replica to the owner "
+        "of the account's partition (p<k>) with the caller's reply subject (of every account: "
+        "asked of every partition)",
+        wrapper=Request,
+        kinds=(Query,),
+        contexts=("execution",),
+        reply=Reply,
+        parameters={
+            "partition": "p and the partition's number (p0, p1, ...)",
+            "query": "the query's snake-case name",
+        },
+    ),
+    Route(
         channel="notification.command",
         example=lambda s: s.notification_command(),
         description="notification rules and endpoints (add, remove) and dead-letter re-sends",
