@@ -12,6 +12,8 @@ import re
 
 import msgspec
 
+from papertape.contract.partitions import MAX_PARTITIONS
+
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -99,7 +101,15 @@ class Subjects(msgspec.Struct, frozen=True):
             (self.stream("SIGNALS"), self.durable("notification", "signals")),
             (self.stream("SIGNALS"), self.durable("notification", "sessions")),
             (self.stream("EXECUTION"), self.durable("notification", "execution")),
+            *(
+                (self.stream("EXECUTION"), self.portfolio_partition_durable(k))
+                for k in range(MAX_PARTITIONS)
+            ),
         )
+
+    def portfolio_partition_durable(self, partition: int) -> str:
+        """The durable consumer of execution reports of one portfolio partition's owner."""
+        return self.durable("portfolio", f"execution-p{partition}")
 
     # --- market data ---------------------------------------------------------------------
     def quote(self, symbol: str) -> str:
@@ -175,6 +185,20 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def portfolio_queries(self) -> str:
         return self._s("portfolio", "query", "*")
+
+    def portfolio_partition_command(self, partition: int) -> str:
+        """Commands forwarded to the owner of ``partition`` (``portfolio.p<k>.command``)."""
+        return self._s("portfolio", f"p{partition}", "command")
+
+    def portfolio_partition_query(self, partition: int, query: str) -> str:
+        return self._s("portfolio", f"p{partition}", "query", token(query))
+
+    def portfolio_partition_queries(self, partition: int) -> str:
+        return self._s("portfolio", f"p{partition}", "query", "*")
+
+    def all_portfolio_partitions(self) -> tuple[str, str]:
+        """Every partition's command and query subjects (what a portfolio replica forwards to)."""
+        return self._s("portfolio", "*", "command"), self._s("portfolio", "*", "query", "*")
 
     def marketdata_query(self, query: str) -> str:
         return self._s("marketdata", "query", token(query))

@@ -18,7 +18,7 @@ from nats.aio.subscription import Subscription
 
 from papertape.common.bus import consumers
 from papertape.common.eventlog import DuplicateEventError, EventLog
-from papertape.common.runtime import ServiceRuntime
+from papertape.common.runtime import Handler, ServiceRuntime
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.account import AccountCommand
 from papertape.contract.events.base import message_name
@@ -27,6 +27,7 @@ from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import QuoteReceived
 from papertape.contract.events.portfolio import CommandResult, PortfolioQuery
 from papertape.contract.ids import Actor, CausationId
+from papertape.contract.partitions import partition_of
 from papertape.portfolio.accounts import AccountBook, UnknownAccount
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.queries import UnknownOrder, answer
@@ -46,12 +47,21 @@ def register(
     log: EventLog,
     settings: PortfolioSettings | None = None,
 ) -> None:
-    """Subscribe the portfolio's handlers on the runtime's broker."""
+    """Subscribe the portfolio's handlers on the runtime's broker (one process, every account)."""
     subjects = runtime.subjects
     broker = runtime.broker
     workers = (settings or PortfolioSettings()).command_workers
+    broker.subscriber(subjects.portfolio_command(), queue="portfolio", max_workers=workers)(
+        command_handler(runtime, book, marks)
+    )
+    broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)(
+        query_handler(runtime, book, log)
+    )
 
-    @broker.subscriber(subjects.portfolio_command(), queue="portfolio", max_workers=workers)
+
+def command_handler(runtime: ServiceRuntime, book: AccountBook, marks: MarkBook) -> Handler[bytes]:
+    """Decide one account command; the encoded reply."""
+
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
@@ -75,12 +85,23 @@ def register(
         )
         return encode(Reply(ok=True, result=result))
 
-    @broker.subscriber(subjects.portfolio_queries(), queue="portfolio", max_workers=workers)
+    return on_command
+
+
+def query_handler(
+    runtime: ServiceRuntime,
+    book: AccountBook,
+    log: EventLog,
+    listed: Callable[[str], bool] | None = None,
+) -> Handler[bytes]:
+    """Answer one account query; the encoded reply. ``listed``: which accounts the list of
+    accounts names (a partition's owner lists its partition's)."""
+
     @runtime.replying("query")
     async def on_query(msg: NatsMessage) -> bytes:
         request = query_requests.decode(msg.body)
         try:
-            result: Any = await answer(request.body, book, log)
+            result: Any = await answer(request.body, book, log, listed)
         except UnknownAccount as error:
             return encode(
                 Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ACCOUNT, error=str(error))
@@ -90,6 +111,8 @@ def register(
                 Reply(ok=False, error_code=ReplyErrorCode.UNKNOWN_ORDER, error=str(error))
             )
         return encode(Reply(ok=True, result=result))
+
+    return on_query
 
 
 async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscription:
@@ -103,6 +126,14 @@ async def follow_quotes(runtime: ServiceRuntime, marks: MarkBook) -> Subscriptio
     return await consumers.follow(runtime, "quote", runtime.subjects.all_quotes(), on_quote)
 
 
+PARTITION_ACK_WAIT_S = 10.0
+
+
+def report_account(subject: str) -> str:
+    """The account of an execution report (``exec.<account>.<report>``)."""
+    return subject.rsplit(".", 2)[-2]
+
+
 def account_lane(subject: str) -> str:
     """The lane of an execution report: its account (``exec.<account>.<report>``)."""
     return subject.rpartition(".")[0]
@@ -113,11 +144,23 @@ def register_execution(
     book: AccountBook,
     marks: MarkBook,
     settings: PortfolioSettings | None = None,
+    *,
+    partition: int | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """Apply the venue's execution reports (fills, triggers, expiries) exactly once, in order
-    per account; run the returned coroutine function once the runtime is connected."""
+    per account; run the returned coroutine function once the runtime is connected.
+
+    With ``partition``: only the reports of that partition's accounts, from the partition's
+    own durable consumer (the others' reports are acknowledged unread: EXECUTION's subjects
+    carry the account, not its partition, so no filter selects one partition's).
+    """
     subjects = runtime.subjects
     settings = settings or PortfolioSettings()
+    durable = (
+        subjects.durable("portfolio", "execution")
+        if partition is None
+        else subjects.portfolio_partition_durable(partition)
+    )
 
     # Batches as soon as anything is there, applied per account in lanes, each report guarded:
     # JetStream redelivers for ever; the guard dead-letters only what can never succeed, so
@@ -127,11 +170,17 @@ def register_execution(
         "execution_report",
         subjects.all_execution_reports(),
         stream=subjects.stream("EXECUTION"),
-        durable=subjects.durable("portfolio", "execution"),
+        durable=durable,
         lane=account_lane,
         batch=settings.report_batch,
+        # A partition's owner that dies leaves its reports in flight: they come again to the
+        # next owner after this long (the one process of 1 partition keeps JetStream's 30 s).
+        ack_wait=30 if partition is None else PARTITION_ACK_WAIT_S,
     )
     async def on_report(msg: NatsMessage) -> None:
+        account = report_account(msg.raw_message.subject)
+        if partition is not None and partition_of(account, settings.partitions) != partition:
+            return  # another partition's account: its owner's consumer applies it
         envelope = execution_reports.decode(msg.body)
         request: Request[AccountCommand] = Request(
             request_id=envelope.data.report_id,
