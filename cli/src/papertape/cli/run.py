@@ -17,7 +17,7 @@ import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +40,14 @@ from papertape.common.servers import (
 )
 from papertape.common.servers.nats_auth import redacted
 from papertape.common.settings import CommonSettings, load_settings, nats_servers
+from papertape.contract.partitions import MAX_PARTITIONS
 from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
+REPLICABLE = ("portfolio", "execution")
+"""The services that run as replicas: their accounts are partitioned (one writer each)."""
+DEFAULT_PARTITIONS = 4
+"""Partitions of the accounts when a service runs as replicas and ``--partitions`` is not given."""
 APP_DATABASE = "papertape"
 KEYS_FILE = "keys.json"
 TARGETS_DIR = "prometheus"
@@ -59,6 +64,28 @@ class RunOptions:
     ready_timeout: float = 120.0
     stop_timeout: float = 10.0
     restarts: RestartPolicy = field(default_factory=RestartPolicy)
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    """Processes of a service (``--replicas portfolio=2``); 1 when not named."""
+    partitions: int = DEFAULT_PARTITIONS
+    """Partitions of the accounts each replica of a replicated service is told."""
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """``portfolio=2,execution=2`` as {service: replicas}; ValueError saying what is wrong."""
+    replicas: dict[str, int] = {}
+    for item in text.split(","):
+        name, equals, count = item.strip().partition("=")
+        name = name.strip().replace("-", "")
+        if not equals or not name or not count.strip().isdigit():
+            raise ValueError(f"{item.strip()!r} is not SERVICE=COUNT (e.g. portfolio=2)")
+        if name not in REPLICABLE:
+            raise ValueError(f"{name} cannot run as replicas; these can: {', '.join(REPLICABLE)}")
+        if name in replicas:
+            raise ValueError(f"{name} is named twice")
+        replicas[name] = int(count)
+        if not 1 <= replicas[name] <= MAX_PARTITIONS:
+            raise ValueError(f"{name}={count.strip()}: replicas go from 1 to {MAX_PARTITIONS}")
+    return replicas
 
 
 def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
@@ -75,11 +102,19 @@ def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
 
 
 def service_specs(
-    names: Sequence[str], urls: ServerUrls, database_url: str, data_dir: Path | None = None
+    names: Sequence[str],
+    urls: ServerUrls,
+    database_url: str,
+    data_dir: Path | None = None,
+    *,
+    replicas: Mapping[str, int] | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
 ) -> list[ServiceSpec]:
-    """One child process per service, told where the servers are (NATS with its own login),
-    the gateway where to write the local API keys (``<data dir>/keys.json``), and every
-    service where to write its Prometheus scrape target (``<data dir>/prometheus/``)."""
+    """One child process per service (``replicas`` of a replicated one, ``<name>-<n>``), told
+    where the servers are (NATS with its own login), the gateway where to write the local API
+    keys (``<data dir>/keys.json``), and every service where to write its Prometheus scrape
+    target (``<data dir>/prometheus/``). A replica is told the partitions, its name and a
+    metrics port of its own (any free one: its scrape target says which)."""
     keys = (
         {
             "PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute()),
@@ -100,7 +135,18 @@ def service_specs(
             "PAPERTAPE_DATABASE_URL": database_url,
             "PYTHONUNBUFFERED": "1",
         }
-        specs.append(ServiceSpec(name, (sys.executable, "-m", f"papertape.{name}"), env))
+        argv = (sys.executable, "-m", f"papertape.{name}")
+        count = (replicas or {}).get(name, 1)
+        if count == 1:
+            specs.append(ServiceSpec(name, argv, env))
+            continue
+        for n in range(1, count + 1):
+            replica = {
+                "PAPERTAPE_PARTITIONS": str(partitions),
+                "PAPERTAPE_REPLICA": f"{name}-{n}",
+                "PAPERTAPE_METRICS_PORT": "0",
+            }
+            specs.append(ServiceSpec(f"{name}-{n}", argv, {**env, **replica}))
     return specs
 
 
@@ -161,7 +207,14 @@ async def _serve(
         nats_operator_url=urls.nats_url,
     )
     supervisor = Supervisor(
-        service_specs(names, urls, database_url, options.data_dir),
+        service_specs(
+            names,
+            urls,
+            database_url,
+            options.data_dir,
+            replicas=options.replicas,
+            partitions=options.partitions,
+        ),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,

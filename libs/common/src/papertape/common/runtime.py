@@ -124,6 +124,7 @@ class ServiceRuntime:
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
         self._targets: list[Path] = []
+        self._watched: dict[tuple[str, str], None] = {}
 
     @property
     def js(self) -> JetStreamContext:
@@ -397,9 +398,19 @@ class ServiceRuntime:
             )
 
     def own_durables(self) -> list[tuple[str, str]]:
-        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
+        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``),
+        and those of the partitions it owns now (``watch_durable``)."""
         mine = self.subjects.durable(self.service, "x").removesuffix("x")
-        return [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        owned = [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        return owned + list(self._watched)
+
+    def watch_durable(self, stream: str, durable: str, *, watched: bool = True) -> None:
+        """Poll the lag of a durable this replica follows for as long as it owns it (a
+        partition's); ``watched=False`` when it gives it up (its new owner polls it)."""
+        if watched:
+            self._watched[(stream, durable)] = None
+        else:
+            self._watched.pop((stream, durable), None)
 
     async def poll_consumer_lag(self) -> None:
         """Set pending, ack-pending and redelivered of each own durable from its consumer info."""

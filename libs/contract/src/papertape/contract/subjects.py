@@ -101,10 +101,15 @@ class Subjects(msgspec.Struct, frozen=True):
             (self.stream("SIGNALS"), self.durable("notification", "signals")),
             (self.stream("SIGNALS"), self.durable("notification", "sessions")),
             (self.stream("EXECUTION"), self.durable("notification", "execution")),
-            *(
-                (self.stream("EXECUTION"), self.portfolio_partition_durable(k))
-                for k in range(MAX_PARTITIONS)
-            ),
+        )
+
+    def partition_durables(self) -> tuple[tuple[str, str], ...]:
+        """(stream, consumer) of every partition's durable consumer, as many as a service may
+        have partitions: guarded like ``service_durables``, each polled by the replica that
+        owns it (``ServiceRuntime.watch_durable``)."""
+        return tuple(
+            (self.stream("EXECUTION"), self.portfolio_partition_durable(k))
+            for k in range(MAX_PARTITIONS)
         )
 
     def portfolio_partition_durable(self, partition: int) -> str:

@@ -78,8 +78,8 @@ class PartitionLeases:
             while True:
                 try:
                     await self.poll()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                    log.warning("ownership connection lost: %s", error)
+                except Exception as error:  # the connection above all; whatever it was, start over
+                    log.warning("ownership lost (%s): serving nothing until retaken", error)
                     await self._lose_everything()
                     await asyncio.sleep(self._interval_s)
                 pause = self._interval_s * (0.8 + 0.4 * random.random())  # replicas out of step

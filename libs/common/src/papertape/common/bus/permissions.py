@@ -118,7 +118,7 @@ def stream_subjects(subjects: Subjects) -> tuple[str, ...]:
 def service_consumers(subjects: Subjects) -> tuple[str, ...]:
     """Every API and acknowledgement subject that would touch a service's durable consumer."""
     denied: list[str] = []
-    for stream, consumer in subjects.service_durables():
+    for stream, consumer in (*subjects.service_durables(), *subjects.partition_durables()):
         named = f"{stream}.{consumer}"
         denied += [
             f"$JS.API.CONSUMER.CREATE.{named}",
