@@ -48,6 +48,7 @@ CONCURRENCY = 24
 TIMEOUT_S = 2.0
 RETRIES = 60
 OWNERSHIP = re.compile(r"(took|gave up) partition (\d+)")
+SERVING = re.compile(r"took partition (\d+): .* \(serving at (\S+)\)")
 
 
 @dataclass
@@ -69,6 +70,26 @@ class Outcome:
     ended: set[str]
     gaps: list[str]
     out_of_order: list[str]
+
+
+def problems(load: Load, result: Outcome) -> list[str]:
+    """The invariants a run must hold, as the ones it broke."""
+    found = []
+    if lost := [o for o in load.acknowledged if result.placed.get(o, 0) != 1]:
+        found.append(f"orders lost or doubled in the log: {lost[:10]}")
+    if doubled := [f for f, n in result.fills.items() if n != 1]:
+        found.append(f"fills applied twice: {doubled[:10]}")
+    if unfilled := sorted(set(load.acknowledged) - result.ended):
+        found.append(f"{len(unfilled)} orders never filled: {unfilled[:10]}")
+    if result.gaps:
+        found.append(f"accounts whose versions are not 1..n: {result.gaps[:10]}")
+    if result.out_of_order:
+        found.append(f"accounts out of the log's order on ACCOUNTS: {result.out_of_order[:10]}")
+    return found
+
+
+async def declare_buckets(nc: Client, subjects: Subjects) -> None:
+    """The key-value buckets the operator declares beside the streams (none yet)."""
 
 
 class Trader:
@@ -181,21 +202,40 @@ def partitions_held(process: ServiceProcess) -> set[int]:
     return held
 
 
-def kill(process: ServiceProcess) -> float:
+async def kill(process: ServiceProcess) -> float:
+    """SIGKILL, once it is dead (its sockets closed); when it was sent (epoch seconds)."""
     process.proc.send_signal(signal.SIGKILL)
-    return time.monotonic()
+    killed_at = time.time()
+    await process.proc.wait()
+    return killed_at
+
+
+def served_again_s(survivors: list[ServiceProcess], lost: set[int], killed_at: float) -> float:
+    """Seconds from the kill until a survivor served the last of the ``lost`` partitions, by
+    the survivors' logs (the moment each started serving one)."""
+    serving: dict[int, float] = {}
+    for process in survivors:
+        for line in process.lines:
+            if (m := SERVING.search(line)) and int(m.group(1)) in lost:
+                at = datetime.fromisoformat(m.group(2)).timestamp()
+                if at >= killed_at:
+                    serving[int(m.group(1))] = max(serving.get(int(m.group(1)), 0.0), at)
+    missing = lost - set(serving)
+    assert not missing, f"partitions {sorted(missing)} never served again"
+    return max(serving.values()) - killed_at
 
 
 async def takeover_seconds(
     trader: Trader, names: list[AccountId], lost: set[int], partitions: int, killed_at: float
 ) -> float:
-    """Seconds from the kill until an account of every partition the victim held answers."""
+    """Seconds from the kill (epoch seconds) until an account of every partition the victim
+    held answers a query."""
     probes = {partition_of(a, partitions): a for a in names}
     for k in sorted(lost):
         if k in probes:
             answer = await trader.query("summary", GetAccountSummary(account_id=probes[k]))
             assert answer.ok, answer
-    return time.monotonic() - killed_at
+    return time.time() - killed_at
 
 
 async def all_listed(trader: Trader, names: list[AccountId]) -> bool:
@@ -203,9 +243,14 @@ async def all_listed(trader: Trader, names: list[AccountId]) -> bool:
     return answer.ok and sorted(a["account_id"] for a in answer.result) == sorted(names)
 
 
+async def filled(database: str, load: Load) -> set[str]:
+    """The orders filled in the log, once every acknowledged one is (or 45 s passed)."""
+    return await _wait_ended(database, load.acknowledged, 45, ("order_filled",))
+
+
 async def outcome(database: str, nc: Client, subjects: Subjects, load: Load) -> Outcome:
     """Read the log and ACCOUNTS once every acknowledged order ended (or 45 s passed)."""
-    ended = await _wait_ended(database, load.acknowledged, 45, ("order_filled",))
+    ended = await filled(database, load)
     placed, fills = await _log_counts(database)
     conn = await asyncpg.connect(database)
     try:

@@ -71,6 +71,9 @@ class PartitionLeases:
         self.member: int | None = None
         self.owned: set[int] = set()
         """The partitions this replica serves (``HEAD`` among them while it holds the head)."""
+        self.unowned: set[int] = set()
+        """The partitions no replica held at the last poll (a request for one is refused at
+        once, rather than forwarded to no one)."""
 
     async def run(self) -> None:
         """Poll until cancelled; a lost connection loses everything, then connects again."""
@@ -110,6 +113,7 @@ class PartitionLeases:
             await self._take(conn, k)
         if HEAD not in self.owned and HEAD not in held:
             await self._take(conn, HEAD)
+        self.unowned = {k for k in free if k not in self.owned}
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
@@ -148,6 +152,7 @@ class PartitionLeases:
     async def _lose_everything(self) -> None:
         """The connection is gone, and with it every lock: serve nothing until retaken."""
         lost, self.owned, self.member = sorted(self.owned), set(), None
+        self.unowned = set()  # unknown now: forward, the owners (if any) answer
         for k in lost:
             with contextlib.suppress(Exception):
                 await self._on_lost(k)

@@ -71,6 +71,7 @@ class Replica:
             runtime,
             settings.partitions,
             lambda k: k in self._served,
+            lambda k: k in self.leases.unowned,
             workers=settings.command_workers,
         )
         self.leases = PartitionLeases(
@@ -114,7 +115,6 @@ class Replica:
         return lambda account_id: partition_of(account_id, partitions) == k
 
     async def _gained(self, k: int) -> None:
-        started = self._runtime.clock.now()
         if k == HEAD:
             self._head_tasks = self._head()
             self._runtime.log.info("replica %s runs the relay and the anchor", self._replica)
@@ -147,13 +147,13 @@ class Replica:
         self._runtime.watch_durable(*self._durable(k))
         await self._opened(k)
         self._runtime.log.info(
-            "replica %s took partition %d: %d accounts from %d events in %.3fs (at %s)",
+            "replica %s took partition %d: %d accounts from %d events in %.3fs (serving at %s)",
             self._replica,
             k,
             accounts,
             events,
             seconds,
-            started.isoformat(),
+            self._runtime.clock.now().isoformat(),
         )
 
     async def _lost(self, k: int) -> None:

@@ -6,8 +6,10 @@ account id: when it owns the account's partition it handles the request itself, 
 forwards the message unchanged, with the caller's reply subject, to the partition's subject
 (``portfolio.p<k>.command`` / ``portfolio.p<k>.query.<q>``), which only the owner subscribes:
 the owner answers the caller directly. While a partition has no owner (the seconds of a
-takeover) the forwarded request has no responder and the caller sees NATS's "no responders"
-at once: requests are idempotent by their id, so it retries.
+takeover) a request for it is answered ``unavailable`` at once (the ownership's last poll saw
+no holder), or, in the half second before that poll, forwarded to no one: NATS tells only the
+publisher that no one listens, so the caller waits out its timeout. Either way it retries:
+requests are idempotent by their id.
 
 A request that names no account (the list of accounts) is scattered to every partition's
 subject and the answers gathered, sorted by account: the list is right across partitions or,
@@ -67,15 +69,26 @@ def addressee(data: bytes) -> str | None:
         return None
 
 
+def _no_owner(k: int) -> bytes:
+    message = f"partition {k} has no owner right now (a takeover); retry"
+    return encode(Reply(ok=False, error_code=ReplyErrorCode.UNAVAILABLE, error=message))
+
+
 class Router:
     """Serves requests of the partitions this replica owns and forwards the others."""
 
     def __init__(
-        self, runtime: ServiceRuntime, partitions: int, owned: Owned, *, workers: int
+        self,
+        runtime: ServiceRuntime,
+        partitions: int,
+        owned: Owned,
+        unowned: Owned,
+        *,
+        workers: int,
     ) -> None:
         self._runtime = runtime
         self._partitions = partitions
-        self._owned = owned
+        self._owned, self._unowned = owned, unowned
         self._slots = asyncio.Semaphore(workers)
         self._tasks: set[asyncio.Task[None]] = set()
         self._tracer = runtime.tracer_provider.get_tracer("papertape.portfolio.routing")
@@ -110,6 +123,8 @@ class Router:
                 k = partition_of(account, self._partitions)
                 if self._owned(k):
                     await self._answer(raw, handler)
+                elif self._unowned(k):
+                    await self._reply(raw, _no_owner(k))
                 else:
                     await self._nc.publish(
                         forward_to(k, raw), raw.data, reply=raw.reply, headers=raw.headers
