@@ -4,13 +4,11 @@ it decides again against the log's latest state, never against what it remembere
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
 import msgspec
 import pytest
-import pytest_asyncio
 
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog import ConcurrencyError, new_event
@@ -25,19 +23,12 @@ from papertape.contract.events.account import (
 )
 from papertape.contract.ids import AccountId, EventId
 from papertape.portfolio.accounts import AccountBook
-from tests.portfolio.test_book import ids, request
+from tests.portfolio.test_book import ids, log, request
+
+__all__ = ["log"]  # the fixture: the book's log on a fresh database
 
 pytestmark = pytest.mark.integration
 ACC = AccountId("fenced")
-
-
-@pytest_asyncio.fixture
-async def log(fresh_database: str) -> AsyncIterator[PostgresEventLog]:
-    opened = await PostgresEventLog.connect(fresh_database)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_the_stale_owner_decides_again_against_what_the_new_owner_wrote(
