@@ -238,6 +238,30 @@ async def takeover_seconds(
     return time.time() - killed_at
 
 
+async def fills_resume_s(
+    trader: Trader, database: str, names: list[AccountId], partitions: int, killed_at: float
+) -> float:
+    """Seconds from the kill (epoch seconds) until an order placed after it on an account of
+    every partition is filled in the log (the venue's takeover, seen from outside)."""
+    probes = sorted({partition_of(a, partitions): a for a in names}.items())
+    placed: list[str] = []
+    for k, account in probes:
+        order = PlaceOrder(
+            account_id=account,
+            order_id=OrderId(f"probe-{k}"),
+            symbol=BTC,
+            side=OrderSide.BUY,
+            quantity=Decimal("0.01"),
+            order_type=OrderType.MARKET,
+        )
+        answer = await trader.command(order)
+        assert answer.ok, answer
+        placed.append(order.order_id)
+    ended = await _wait_ended(database, placed, 45, ("order_filled",))
+    assert set(placed) <= ended, f"probes never filled: {sorted(set(placed) - ended)}"
+    return time.time() - killed_at
+
+
 async def all_listed(trader: Trader, names: list[AccountId]) -> bool:
     answer = await trader.query("accounts", ListAccounts())
     return answer.ok and sorted(a["account_id"] for a in answer.result) == sorted(names)
