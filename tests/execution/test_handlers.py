@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from nats.js.errors import APIError
 
 from papertape.common.bus.publishing import MSG_ID
 from papertape.contract import codec
@@ -42,6 +43,20 @@ class RecordingJetStream:
 
     async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> None:
         self.published.append((subject, payload, kwargs["headers"]))
+
+
+class RefusingJetStream(RecordingJetStream):
+    """A JetStream that refuses the next ``refusals`` publishes (a stream that would not store)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise APIError(code=500, description="refused")
+        await super().publish(subject, payload, **kwargs)
 
 
 def account_envelope(event: AccountEvent, event_id: str = "e-1") -> bytes:
@@ -226,3 +241,25 @@ async def test_an_expiry_after_partial_fills_comes_after_them_even_after_a_resta
         ("o1.fill.2", "order-o1", 3),
         ("o1.expiry", "order-o1", 4),
     ]
+
+
+async def test_reports_whose_publish_failed_go_out_with_the_redelivery_of_a_matched_quote() -> None:
+    """The venue moves its book before its reports are out: when publishing them fails, the
+    market message is redelivered to a book that has matched it already (and drops it), so the
+    reports must still be there to go out first."""
+    js = RefusingJetStream(refusals=1)
+    handlers = ExecutionHandlers(
+        Venue(ExecutionSettings().venue_config()),
+        ReportPublisher(js, Subjects("ns")),  # type: ignore[arg-type]
+    )
+    await handlers.on_account_event(account_envelope(placed("o1")))
+    tick = codec.encode(quote("99.98", "100.00", at(1)))
+    with pytest.raises(APIError):
+        await handlers.on_market_event(tick)
+    assert js.published == []
+    assert handlers.venue.get(OrderId("o1")) is None, "the book matched it before the publish"
+
+    await handlers.on_market_event(tick)  # the guard's redelivery: the venue drops the repeat
+    assert [headers[MSG_ID] for _, _, headers in js.published] == ["o1.fill.1"]
+    await handlers.on_clock(at(2))  # and nothing goes out twice
+    assert len(js.published) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,7 @@ from papertape.execution.settings import ExecutionSettings
         ("PAPERTAPE_EXPIRY_SWEEP_S", "-1", "expiry_sweep_s"),
         ("PAPERTAPE_BAR_TIMEFRAME", "7m", "bar_timeframe"),
         ("PAPERTAPE_METRICS_PORT", "65536", "metrics_port"),
+        ("PAPERTAPE_PARTITIONS", "0", "partitions"),
     ],
 )
 def test_a_setting_out_of_range_is_refused_naming_it(variable: str, value: str, field: str) -> None:
@@ -43,3 +45,11 @@ def test_overrides_out_of_range_are_refused_when_the_venue_is_configured() -> No
 def test_the_defaults_load_and_configure_the_venue() -> None:
     settings = load_settings(ExecutionSettings, env={"PAPERTAPE_IMPACT": "0.2"})
     assert settings.venue_config().default.slippage.impact == Decimal("0.2")
+
+
+def test_one_partition_by_default_and_a_replica_named_after_its_host_and_process() -> None:
+    settings = load_settings(ExecutionSettings, env={})
+    assert settings.partitions == 1
+    assert settings.replica_name().endswith(f"-{os.getpid()}")
+    named = load_settings(ExecutionSettings, env={"PAPERTAPE_REPLICA": "exec-a"})
+    assert named.replica_name() == "exec-a"

@@ -124,7 +124,9 @@ class ServiceRuntime:
         self.metrics_port: int | None = None
         """The port /metrics is served on, once ``serve`` has started it."""
         self._targets: list[Path] = []
-        self._watched: dict[tuple[str, str], None] = {}
+        self.more_durables: list[tuple[str, str]] = []
+        """(stream, durable) of consumers a service names at run time (its partitions'),
+        whose lag is polled with those of ``Subjects.service_durables``."""
 
     @property
     def js(self) -> JetStreamContext:
@@ -398,19 +400,10 @@ class ServiceRuntime:
             )
 
     def own_durables(self) -> list[tuple[str, str]]:
-        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``),
-        and those of the partitions it owns now (``watch_durable``)."""
+        """(stream, durable) of this service's durable consumers (``Subjects.service_durables``)."""
         mine = self.subjects.durable(self.service, "x").removesuffix("x")
-        owned = [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
-        return owned + list(self._watched)
-
-    def watch_durable(self, stream: str, durable: str, *, watched: bool = True) -> None:
-        """Poll the lag of a durable this replica follows for as long as it owns it (a
-        partition's); ``watched=False`` when it gives it up (its new owner polls it)."""
-        if watched:
-            self._watched[(stream, durable)] = None
-        else:
-            self._watched.pop((stream, durable), None)
+        listed = [(s, d) for s, d in self.subjects.service_durables() if d.startswith(mine)]
+        return [*listed, *self.more_durables]
 
     async def poll_consumer_lag(self) -> None:
         """Set pending, ack-pending and redelivered of each own durable from its consumer info."""

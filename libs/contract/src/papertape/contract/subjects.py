@@ -83,6 +83,11 @@ class Subjects(msgspec.Struct, frozen=True):
             ),
         )
 
+    # --- key-value buckets ---------------------------------------------------------------
+    def lease_bucket(self, service: str) -> str:
+        """The NATS KV bucket of ``service``'s partition leases (``common.bus.leases``)."""
+        return f"{self.namespace or 'papertape'}-{token(service)}-leases"
+
     # --- durable consumers ---------------------------------------------------------------
     def durable(self, service: str, source: str) -> str:
         """The name of ``service``'s durable consumer of ``source``."""
@@ -104,12 +109,16 @@ class Subjects(msgspec.Struct, frozen=True):
         )
 
     def partition_durables(self) -> tuple[tuple[str, str], ...]:
-        """(stream, consumer) of every partition's durable consumer, as many as a service may
-        have partitions: guarded like ``service_durables``, each polled by the replica that
-        owns it (``ServiceRuntime.watch_durable``)."""
+        """(stream, consumer) of every partition's durable consumer (portfolio's of EXECUTION,
+        execution's of MARKET), as many as a service may have partitions: guarded like
+        ``service_durables`` (each service polls its own: ``ServiceRuntime.more_durables``)."""
         return tuple(
-            (self.stream("EXECUTION"), self.portfolio_partition_durable(k))
+            consumer
             for k in range(MAX_PARTITIONS)
+            for consumer in (
+                (self.stream("EXECUTION"), self.portfolio_partition_durable(k)),
+                (self.stream("MARKET"), self.durable("execution", f"market-p{k}")),
+            )
         )
 
     def portfolio_partition_durable(self, partition: int) -> str:

@@ -9,6 +9,10 @@ acknowledged only after it was matched, so a crash replays it, and the fills it 
 carry the same ids (the portfolio applies each once). Nothing is kept only in memory. Every
 subscription goes through the runtime's guard (metrics, handling time, trace, dead letters)
 and the expiry sweep through its periodic helper.
+
+With ``PAPERTAPE_PARTITIONS`` above 1 the service is one replica of several: it holds the
+partitions whose NATS KV leases it won (``ownership``), each with its own book and market
+consumer (``partitions``), and none of the above is subscribed.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsMessage
 from nats.js.api import DeliverPolicy
 
-from papertape.common.bus import consumers
+from papertape.common.bus import leases
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
 from papertape.execution.handlers import ExecutionHandlers
+from papertape.execution.market import follow_market
+from papertape.execution.ownership import Ownership
+from papertape.execution.partitions import market_durable
 from papertape.execution.queries import register_queries
 from papertape.execution.reports import ReportPublisher
 from papertape.execution.settings import ExecutionSettings
@@ -50,8 +57,22 @@ class ExecutionService:
         self.accounts_seen = 0
         self._catch_up_to = 0
         self._tasks: list[asyncio.Task[None]] = []
-        self._subscribe()
-        register_queries(self.runtime, self.venue)
+        self.ownership: Ownership | None = None
+        """The partitions this replica holds (with ``partitions`` above 1)."""
+        if self.partitioned:
+            market = self.runtime.subjects.stream("MARKET")
+            self.runtime.more_durables = [
+                (market, market_durable(self.runtime, index))
+                for index in range(settings.partitions)
+            ]
+            register_queries(self.runtime, self._held_venues)
+        else:
+            self._subscribe()
+            register_queries(self.runtime, lambda: [self.venue])
+
+    @property
+    def partitioned(self) -> bool:
+        return self.settings.partitions > 1
 
     def _subscribe(self) -> None:
         runtime, subjects = self.runtime, self.runtime.subjects
@@ -78,41 +99,25 @@ class ExecutionService:
                 self._seen(msg)
 
     async def _follow_market(self) -> None:
-        """Quotes, and bars of the one width the venue matches on (the others are acknowledged
-        unread), from where this service last left off; the first start begins with the new.
+        """Quotes and bars from where this service last left off (``market``); the first start
+        begins with the new."""
 
-        A push consumer delivers in order without a round trip per message (a pull consumer of
-        batch 1 would need one), through ``papertape.common.bus.consumers`` (thousands of
-        quotes a second). Its deliver group, which JetStream also makes its durable name, is how
-        instances of the service would share it.
-        """
-        runtime, subjects = self.runtime, self.runtime.subjects
-        quotes = subjects.all_quotes().removesuffix("*")
-        bars = subjects.bars(self.settings.bar_timeframe).removesuffix("*")
-        config = runtime.consumer_config(ack_wait=CATCH_UP_TIMEOUT_S + 30)
-        config.deliver_policy = DeliverPolicy.NEW
+        async def match(body: bytes) -> None:
+            await self.caught_up.wait()  # the book must be whole before it is matched
+            await self._handlers().on_market_event(body)
 
-        async def on_market_event(msg: NatsMessage) -> None:
-            subject = msg.raw_message.subject
-            if subject.startswith(quotes) or subject.startswith(bars):
-                await self.caught_up.wait()  # the book must be whole before it is matched
-                await self._handlers().on_market_event(msg.body)
-
-        await consumers.consume_in_order(
-            runtime,
-            "market",
-            subjects.all_market(),
-            on_market_event,
-            stream=subjects.stream("MARKET"),
-            queue=subjects.durable("execution", "market"),
-            config=config,
-            traced=False,  # a fill continues its order's trace, not the quote's
-        )
+        durable = self.runtime.subjects.durable("execution", "market")
+        await follow_market(self.runtime, self.settings.bar_timeframe, durable, match)
 
     async def start(self) -> None:
         """Build the handlers; note how far the ACCOUNTS replay must get before matching."""
         runtime = self.runtime
         tracer = runtime.tracer_provider.get_tracer("papertape.execution")
+        if self.partitioned:
+            bucket = await leases.open_bucket(runtime.js, runtime.subjects.lease_bucket(SERVICE))
+            self.ownership = Ownership(runtime, self.settings, bucket, tracer)
+            self.caught_up.set()
+            return
         self.handlers = ExecutionHandlers(
             self.venue,
             ReportPublisher(runtime.js, runtime.subjects, tracer=tracer),
@@ -126,7 +131,15 @@ class ExecutionService:
         await self._follow_market()
 
     async def ready(self) -> None:
-        """Wait for the book to be rebuilt, then match the market and sweep expiries."""
+        """Wait for the book to be rebuilt, then match the market and sweep expiries (replicas:
+        take the first partitions, then keep the leases)."""
+        if self.ownership is not None:
+            await self.ownership.tick()
+            self._tasks.append(
+                self.runtime.every("partition leases", leases.RENEW_EVERY_S, self.ownership.tick)
+            )
+            self.matching.set()
+            return
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         self.runtime.metrics.rebuilt(
             time.perf_counter() - self._rebuild_started, self.accounts_seen
@@ -140,13 +153,19 @@ class ExecutionService:
         self.matching.set()
 
     async def stop(self) -> None:
-        """Stop the sweep (the broker stops the subscriptions)."""
+        """Stop the sweep (the broker stops the subscriptions); hand the partitions back."""
         await stop_tasks(self._tasks)
         self._tasks = []
+        if self.ownership is not None:
+            await self.ownership.stop()
 
     async def serve(self) -> None:
         """Run until SIGINT/SIGTERM (prints READY once the book is rebuilt)."""
         await self.runtime.serve(on_start=self.start, on_stop=self.stop, on_ready=self.ready)
+
+    def _held_venues(self) -> list[Venue]:
+        held = self.ownership.partitions() if self.ownership is not None else []
+        return [partition.venue for partition in held]
 
     def _handlers(self) -> ExecutionHandlers:
         if self.handlers is None:

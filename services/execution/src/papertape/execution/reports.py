@@ -10,6 +10,15 @@ The reports of one market message go out in order with their acknowledgements in
 together (one round trip for a quote that fills many orders, not one per fill); if any fails,
 they are published again one by one and the dedup window (``Nats-Msg-Id`` = report id) keeps
 one copy of each.
+
+The venue changes its book before its reports are out. A crash between the two is harmless: the
+book lives only in memory, the market message was not acknowledged, and the restarted (or
+taking-over) venue, rebuilt from ACCOUNTS, matches it again into reports of the same ids. A
+publish that fails while the process lives on is not: the message is redelivered to a book that
+already matched it (``Venue.on_quote`` drops a repeat), so the reports would never go out. They
+are kept instead (``unsent``) and go out first, in order, with whatever is published next (the
+redelivery, the next quote, the next expiry sweep); until they are out nothing after them is
+acknowledged.
 """
 
 from __future__ import annotations
@@ -111,19 +120,25 @@ class ReportPublisher:
         self._subjects = subjects
         self._tracer = tracer or trace.get_tracer("papertape.execution")
         self.origins: dict[str, Origin] = {}
+        self.unsent: list[Outgoing] = []
+        """Reports the venue gave whose publishing failed: sent first by the next ``publish``."""
         self.published = 0
         self.last_ts: datetime | None = None
 
     async def publish(self, reports: Sequence[ExecutionReport]) -> None:
-        if not reports:
+        """Publish the reports (after any left unsent); raises, keeping them, when that fails."""
+        if not reports and not self.unsent:
             return
-        messages = [self._outgoing(report) for report in reports]
+        messages = [*self.unsent, *(self._outgoing(report) for report in reports)]
+        self.unsent = messages  # until they are stored: the book has moved on without them
         try:
             await publish_all(self._js, messages)
         except Exception:  # the slow path retries what is transient, one by one, in order
             await publish_in_order(self._js, messages)
+        self.unsent = []
         self.published += len(messages)
-        self.last_ts = reports[-1].ts
+        if reports:
+            self.last_ts = reports[-1].ts
 
     def _outgoing(self, report: ExecutionReport) -> Outgoing:
         name = message_name(type(report))

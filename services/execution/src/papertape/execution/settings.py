@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
@@ -42,6 +45,15 @@ class ExecutionSettings(CommonSettings, frozen=True, kw_only=True):
     price_band: Ratio = DEFAULT_PRICE_BAND
     """A quote or bar this far (a fraction) from the last good price is refused; 0: no band."""
     """How often GTD and DAY orders are expired on the clock, without waiting for a quote."""
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    """Accounts are split into this many partitions, each owned by one replica at a time (a NATS
+    KV lease) with its own book and market consumer; 1: one process owns every account."""
+    replica: str = ""
+    """This replica's name in the leases it holds ("": host and process id)."""
+
+    def replica_name(self) -> str:
+        """The name this replica holds its leases under."""
+        return self.replica or f"{socket.gethostname()}-{os.getpid()}"
 
     def venue_config(self) -> VenueConfig:
         """The domain's configuration from these settings."""

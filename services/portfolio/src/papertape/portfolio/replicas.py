@@ -82,6 +82,11 @@ class Replica:
             on_lost=self._lost,
         )
         self._public: list[Subscription] = []
+        reports = runtime.subjects.stream("EXECUTION")
+        runtime.more_durables = [  # polled by every replica: the lag is the consumer's own
+            (reports, runtime.subjects.portfolio_partition_durable(k))
+            for k in range(settings.partitions)
+        ]
         self._command = handlers.command_handler(runtime, book, marks)
         self._query = handlers.query_handler(runtime, book, log)
 
@@ -144,7 +149,6 @@ class Replica:
                 name=f"execution reports p{k}",
             )
         )
-        self._runtime.watch_durable(*self._durable(k))
         await self._opened(k)
         self._runtime.log.info(
             "replica %s took partition %d: %d accounts from %d events in %.3fs (serving at %s)",
@@ -168,13 +172,8 @@ class Replica:
             with contextlib.suppress(Exception):  # the connection may be gone already
                 await subscription.unsubscribe()
         await stop_tasks(served.tasks)
-        self._runtime.watch_durable(*self._durable(k), watched=False)
         self._book.forget_where(self._in(k))
         self._runtime.log.info("replica %s gave up partition %d", self._replica, k)
-
-    def _durable(self, k: int) -> tuple[str, str]:
-        subjects = self._runtime.subjects
-        return subjects.stream("EXECUTION"), subjects.portfolio_partition_durable(k)
 
     @property
     def _replica(self) -> str:

@@ -116,7 +116,8 @@ async def consume_in_order(
     queue: str,
     config: ConsumerConfig,
     traced: bool = True,
-) -> None:
+    live: Callable[[], bool] | None = None,
+) -> Subscription:
     """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
     makes its durable name), once connected: messages one at a time, in stream order.
 
@@ -125,10 +126,13 @@ async def consume_in_order(
     metrics, dependency injection, its own span) is left out, as it cost several times the
     handling of a quote. ``traced=False`` leaves out the span too (a quote's own span is
     worth less than its matching: the fills continue their orders' traces). The
-    subscription lives as long as the connection.
+    subscription lives as long as the connection, or until the caller unsubscribes it.
+
+    ``live``: while it answers False a message is neither handled nor acknowledged (a
+    partition whose lease was lost: its next owner resumes at the acknowledged floor).
     """
-    on_message = acking(runtime, name, handler, traced=traced)
-    await runtime.js.subscribe(
+    on_message = acking(runtime, name, handler, traced=traced, live=live)
+    return await runtime.js.subscribe(
         subject,
         queue=queue,
         stream=stream,
@@ -140,22 +144,23 @@ async def consume_in_order(
 
 
 def acking(
-    runtime: ServiceRuntime, name: str, handler: Handler[object], *, traced: bool = True
+    runtime: ServiceRuntime,
+    name: str,
+    handler: Handler[object],
+    *,
+    traced: bool = True,
+    live: Callable[[], bool] | None = None,
 ) -> Callable[[Msg], Awaitable[None]]:
     """A raw JetStream message through ``guarded``, in a span from its headers (unless
-    not ``traced``), then acknowledged (a no-op when the guard NACKed it)."""
+    not ``traced``), then acknowledged (a no-op when the guard NACKed it); while ``live``
+    answers False, left alone (neither handled nor acknowledged)."""
     one = runtime.guarded(name)(handler)
     tracer = runtime.tracer_provider.get_tracer("papertape.common.runtime")
 
     async def each(raw: Msg) -> None:
-        # The ack subject names the delivery: no uuid4 per message for a correlation id.
-        msg = NatsMessage(
-            raw_message=raw,
-            body=raw.data,
-            headers=raw.headers or {},
-            reply_to=raw.reply,
-            correlation_id=raw.reply,
-        )
+        if live is not None and not live():
+            return
+        msg = wrapped(raw)
         if traced:
             context = extract_context(raw.headers)
             with tracer.start_as_current_span(
@@ -164,6 +169,19 @@ def acking(
                 await one(msg)
         else:
             await one(msg)
-        await msg.ack()
+        if live is None or live():
+            await msg.ack()
 
     return each
+
+
+def wrapped(raw: Msg) -> NatsMessage:
+    """A raw nats-py message as the handlers behind ``guarded`` take it."""
+    # The ack subject names the delivery: no uuid4 per message for a correlation id.
+    return NatsMessage(
+        raw_message=raw,
+        body=raw.data,
+        headers=raw.headers or {},
+        reply_to=raw.reply,
+        correlation_id=raw.reply,
+    )

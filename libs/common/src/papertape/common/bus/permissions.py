@@ -9,7 +9,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 | login | publishes | notes |
 |---|---|---|
 | marketdata | ``md.>`` | answers ``marketdata.query.*`` |
-| execution | ``exec.>`` (fills, triggers, expiries) | answers ``execution.query.*`` |
+| execution | ``exec.>`` (fills, triggers, expiries), ``$KV.<its leases>.>`` | answers queries |
 | portfolio | ``acct.>`` (the relay), ``anchor.>``, ``portfolio.p<k>.>`` | answers ``portfolio.>`` |
 | signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | answers ``notification.command`` / ``.query.*`` |
@@ -157,7 +157,8 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
     if login is BusLogin.MARKETDATA:
         return _service(subjects, login, subjects.all_market(), answers=True)
     if login is BusLogin.EXECUTION:
-        return _service(subjects, login, subjects.all_execution_reports(), answers=True)
+        leases = f"$KV.{subjects.lease_bucket('execution')}.>"  # its replicas' partition leases
+        return _service(subjects, login, subjects.all_execution_reports(), leases, answers=True)
     if login is BusLogin.PORTFOLIO:
         anchors = _p(subjects, "anchor", ">")
         # Its replicas forward a request to the partition's owner (portfolio.p<k>.…).
