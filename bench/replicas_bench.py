@@ -51,13 +51,15 @@ async def _sample(js: JetStreamContext, subjects: Subjects, worst: list[int]) ->
         await asyncio.sleep(0.2)
 
 
-async def one_run(server_url: str, nats_url: str, count: int) -> dict[str, float]:
-    """Orders/s, drain seconds and the largest lag with ``count`` replicas of each service."""
+async def one_run(
+    server_url: str, nats_url: str, count: int, execution: int | None = None
+) -> dict[str, float]:
+    """Orders/s, drain seconds and the largest lag with ``count`` replicas of portfolio and
+    ``execution`` (default: as many) of execution."""
     subjects = Subjects(namespace=f"rb{uuid.uuid4().hex[:8]}")
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await declare_streams(nc, subjects.streams())
-    await scenario.declare_buckets(nc, subjects)
     names = scenario.accounts(ACCOUNTS)
     try:
         async with scratch_database(server_url) as dsn:
@@ -73,8 +75,9 @@ async def one_run(server_url: str, nats_url: str, count: int) -> dict[str, float
             worst: list[int] = [0]
             try:
                 async with (
+                    scenario.lease_bucket(nc, subjects),
                     scenario.replicas("portfolio", count, env, PARTITIONS),
-                    scenario.replicas("execution", count, env, PARTITIONS),
+                    scenario.replicas("execution", execution or count, env, PARTITIONS),
                 ):
                     await scenario.open_accounts(trader, names)
                     load = scenario.Load()

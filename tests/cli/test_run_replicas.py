@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from papertape.cli.__main__ import build_parser
@@ -63,3 +69,31 @@ def test_run_refuses_replicas_it_cannot_run_and_says_why(
         build_parser().parse_args(["run", flag, value])
     assert exited.value.code == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_papertape_run_starts_the_replicas_which_split_the_partitions_and_stop_cleanly(
+    server_data_dir: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
+    argv = ["run", "--replicas", "portfolio=2,execution=2", "--duration", "3"]
+    argv += ["--service", "portfolio", "--service", "execution", "--max-crashes", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "papertape.cli", *argv],
+        cwd=server_data_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "READY (portfolio-1, portfolio-2, execution-1, execution-2)" in output, output
+    assert "lease bucket declared" in output, "the operator declares execution's leases"
+    taken = re.findall(r"replica (portfolio-\d) took partition (\d)", output)
+    assert {replica for replica, _k in taken} == {"portfolio-1", "portfolio-2"}, output
+    assert "Traceback" not in output, output
+    assert done.stdout.rstrip().endswith("stopped"), output[-2000:]
+    assert "did not stop" not in output, "every replica stops within the stop timeout"

@@ -29,6 +29,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from papertape.common.bus import leases
 from papertape.common.idgen import Uuid7Generator
 from papertape.contract.codec import encode
 from papertape.contract.events.account import Deposit, OpenAccount, PlaceOrder
@@ -88,8 +89,17 @@ def problems(load: Load, result: Outcome) -> list[str]:
     return found
 
 
-async def declare_buckets(nc: Client, subjects: Subjects) -> None:
-    """The key-value buckets the operator declares beside the streams (none yet)."""
+@contextlib.asynccontextmanager
+async def lease_bucket(nc: Client, subjects: Subjects) -> AsyncIterator[None]:
+    """The key-value bucket the operator declares beside the streams (execution's leases),
+    deleted after."""
+    js, name = nc.jetstream(), subjects.lease_bucket("execution")
+    await leases.declare_bucket(js, name)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_key_value(name)
 
 
 class Trader:

@@ -28,6 +28,7 @@ import nats
 from papertape.cli.console import Console
 from papertape.cli.endpoints import save_urls
 from papertape.cli.supervisor import NAME, RestartPolicy, ServiceSpec, Supervisor
+from papertape.common.bus.leases import declare_bucket
 from papertape.common.bus.permissions import BusLogin
 from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.common.servers import (
@@ -194,6 +195,11 @@ async def _serve(
     database_url = await prepare_database(urls, console)
     await declare_platform_streams(urls.nats_url, subjects)
     console.emit(NAME, "streams declared: " + ", ".join(s.name for s in subjects.streams()))
+    if options.replicas.get("execution", 1) > 1:
+        # Execution's replicas own their partitions by leases in a KV bucket, which (like the
+        # streams) only the operator may declare.
+        await declare_lease_bucket(urls.nats_url, subjects)
+        console.emit(NAME, f"lease bucket declared: {subjects.lease_bucket('execution')}")
     names = installed_services() if options.services is None else list(options.services)
     if not names:
         console.emit(NAME, "no service is installed yet: running the servers only")
@@ -248,6 +254,15 @@ async def declare_platform_streams(
     nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
     try:
         await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
+    finally:
+        await nc.close()
+
+
+async def declare_lease_bucket(nats_url: str, subjects: Subjects) -> None:
+    """Declare execution's partition lease bucket (idempotent)."""
+    nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
+    try:
+        await declare_bucket(nc.jetstream(), subjects.lease_bucket("execution"))
     finally:
         await nc.close()
 
