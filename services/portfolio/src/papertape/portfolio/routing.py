@@ -126,9 +126,12 @@ class Router:
                 elif self._unowned(k):
                     await self._reply(raw, _no_owner(k))
                 else:
-                    await self._nc.publish(
-                        forward_to(k, raw), raw.data, reply=raw.reply, headers=raw.headers
-                    )
+                    try:
+                        owner = forward_to(k, raw)
+                    except ValueError:  # a query name no subject token: its handler says so
+                        await self._answer(raw, handler)
+                        return
+                    await self._nc.publish(owner, raw.data, reply=raw.reply, headers=raw.headers)
 
         return await self._subscribe(subject, "portfolio", one)
 
