@@ -72,6 +72,7 @@ async def test_replicas_lose_and_double_nothing_when_one_of_each_is_killed(
         ):
             await open_accounts(trader, names)
             await until(lambda: all_listed(trader, names), seconds=10)
+            await until(lambda: _split(portfolio, doomed), seconds=10)
             owned = partitions_held(portfolio), partitions_held(doomed)
             load = Load()
             placing = asyncio.create_task(place_orders(trader, names, orders, load))
@@ -115,6 +116,11 @@ async def test_replicas_lose_and_double_nothing_when_one_of_each_is_killed(
 
 async def _at_least(load: Load, count: int) -> bool:
     return len(load.acknowledged) >= count
+
+
+async def _split(first: ServiceProcess, second: ServiceProcess) -> bool:
+    """Whether both replicas serve partitions (the second joined and was handed its share)."""
+    return bool(partitions_held(first)) and bool(partitions_held(second))
 
 
 def _logs(portfolios: dict[str, ServiceProcess], venues: list[ServiceProcess]) -> str:
