@@ -13,15 +13,20 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.clock import SystemClock
+from papertape.common.eventlog.postgres import PostgresEventLog
+from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.contract.events.account import Deposit, OpenAccount
 from papertape.contract.events.portfolio import ListAccounts
 from papertape.contract.ids import AccountId
 from papertape.contract.partitions import partition_of
 from papertape.contract.subjects import StreamSpec, Subjects
+from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.bootstrap import Portfolio, build
 from papertape.portfolio.ownership import lock_space
 from papertape.portfolio.settings import PortfolioSettings
 from tests.portfolio.conftest import PortfolioClient
+from tests.portfolio.test_book import request
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -103,3 +108,30 @@ async def owning(service: Portfolio, partitions: list[int]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"owns {service.replica.owned()}, not {partitions}")
+
+
+async def test_a_partition_given_up_leaves_no_state_and_no_gauges_behind(
+    fresh_database: str,
+) -> None:
+    log = await PostgresEventLog.connect(fresh_database)
+    metrics = ServiceMetrics("portfolio")
+    book = AccountBook(log, log, SystemClock(), metrics=metrics)
+    try:
+        for account in ACCOUNTS:
+            await book.execute(request(OpenAccount(account_id=account, name=account)))
+        in_two = [a for a in ACCOUNTS if partition_of(a, PARTITIONS) == 2]
+
+        book.forget_where(lambda a: partition_of(a, PARTITIONS) == 2)
+
+        assert sorted(book.accounts()) == sorted(set(ACCOUNTS) - set(in_two))
+        equity = "papertape_account_equity"
+        assert metrics.registry.get_sample_value(equity, {"account": in_two[0]}) is None
+        kept = next(a for a in ACCOUNTS if a not in in_two)
+        assert metrics.registry.get_sample_value(equity, {"account": kept}) == 10_000
+        loaded, _events, _seconds = await book.load_where(
+            lambda a: partition_of(a, PARTITIONS) == 2
+        )  # taken again: rebuilt from the log
+        assert loaded == len(in_two)
+        assert sorted(book.accounts()) == sorted(ACCOUNTS)
+    finally:
+        await log.close()

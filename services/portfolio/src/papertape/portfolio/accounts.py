@@ -180,6 +180,8 @@ class AccountBook:
         for account_id in [a for a in self._states if owned(a)]:
             del self._states[account_id]
             self._covered.pop(account_id, None)
+            if self._gauges is not None:
+                self._gauges.forget(account_id)
 
     # --- deciding --------------------------------------------------------------------------
     def _lock(self, account_id: str) -> asyncio.Lock:
