@@ -26,6 +26,7 @@ from bench import (
     gateway_bench,
     marketdata_bench,
     notification_bench,
+    replicas_bench,
     signal_bench,
     soak_bench,
 )
@@ -92,6 +93,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
         measurements += from_records(await e2e_bench.run(dsn, nats))
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await notification_bench.run(dsn, nats))
+    measurements += from_records(await replicas_bench.run(url, nats))
     measurements += from_records(await soak_bench.run())  # last: the longest
     async with eventlog_bench.scratch_database(url) as dsn:
         measurements += from_records(await signal_bench.run(dsn))

@@ -56,3 +56,29 @@ def test_the_service_stops_at_start_with_a_message_naming_the_setting() -> None:
     )
     assert run.returncode != 0
     assert "PAPERTAPE_MARK_INTERVAL_S" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("PAPERTAPE_PARTITIONS", "0", "partitions"),
+        ("PAPERTAPE_PARTITIONS", "17", "partitions"),
+        ("PAPERTAPE_REPLICA", "a.b", "replica"),
+    ],
+)
+def test_partitions_and_the_replica_name_out_of_range_are_refused(
+    variable: str, value: str, field: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(PortfolioSettings, env={variable: value})
+    assert caught.value.field == field
+
+
+def test_one_partition_by_default_and_a_replica_named_after_its_host_and_process() -> None:
+    settings = load_settings(PortfolioSettings, env={})
+    assert settings.partitions == 1
+    assert settings.replica.endswith(f"-{os.getpid()}")
+    named = load_settings(
+        PortfolioSettings, env={"PAPERTAPE_PARTITIONS": "4", "PAPERTAPE_REPLICA": "p-2"}
+    )
+    assert (named.partitions, named.replica) == (4, "p-2")

@@ -17,7 +17,7 @@ import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ import nats
 from papertape.cli.console import Console
 from papertape.cli.endpoints import save_urls
 from papertape.cli.supervisor import NAME, RestartPolicy, ServiceSpec, Supervisor
+from papertape.common.bus.leases import declare_bucket
 from papertape.common.bus.permissions import BusLogin
 from papertape.common.eventlog.migrations import apply_migrations as apply_log_migrations
 from papertape.common.servers import (
@@ -40,9 +41,14 @@ from papertape.common.servers import (
 )
 from papertape.common.servers.nats_auth import redacted
 from papertape.common.settings import CommonSettings, load_settings, nats_servers
+from papertape.contract.partitions import MAX_PARTITIONS
 from papertape.contract.subjects import Subjects
 
 SERVICES = ("portfolio", "execution", "marketdata", "signals", "notification", "gateway")
+REPLICABLE = ("portfolio", "execution")
+"""The services that run as replicas: their accounts are partitioned (one writer each)."""
+DEFAULT_PARTITIONS = 4
+"""Partitions of the accounts when a service runs as replicas and ``--partitions`` is not given."""
 APP_DATABASE = "papertape"
 KEYS_FILE = "keys.json"
 TARGETS_DIR = "prometheus"
@@ -59,6 +65,28 @@ class RunOptions:
     ready_timeout: float = 120.0
     stop_timeout: float = 10.0
     restarts: RestartPolicy = field(default_factory=RestartPolicy)
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    """Processes of a service (``--replicas portfolio=2``); 1 when not named."""
+    partitions: int = DEFAULT_PARTITIONS
+    """Partitions of the accounts each replica of a replicated service is told."""
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """``portfolio=2,execution=2`` as {service: replicas}; ValueError saying what is wrong."""
+    replicas: dict[str, int] = {}
+    for item in text.split(","):
+        name, equals, count = item.strip().partition("=")
+        name = name.strip().replace("-", "")
+        if not equals or not name or not count.strip().isdigit():
+            raise ValueError(f"{item.strip()!r} is not SERVICE=COUNT (e.g. portfolio=2)")
+        if name not in REPLICABLE:
+            raise ValueError(f"{name} cannot run as replicas; these can: {', '.join(REPLICABLE)}")
+        if name in replicas:
+            raise ValueError(f"{name} is named twice")
+        replicas[name] = int(count)
+        if not 1 <= replicas[name] <= MAX_PARTITIONS:
+            raise ValueError(f"{name}={count.strip()}: replicas go from 1 to {MAX_PARTITIONS}")
+    return replicas
 
 
 def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
@@ -75,11 +103,19 @@ def installed_services(candidates: Sequence[str] = SERVICES) -> list[str]:
 
 
 def service_specs(
-    names: Sequence[str], urls: ServerUrls, database_url: str, data_dir: Path | None = None
+    names: Sequence[str],
+    urls: ServerUrls,
+    database_url: str,
+    data_dir: Path | None = None,
+    *,
+    replicas: Mapping[str, int] | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
 ) -> list[ServiceSpec]:
-    """One child process per service, told where the servers are (NATS with its own login),
-    the gateway where to write the local API keys (``<data dir>/keys.json``), and every
-    service where to write its Prometheus scrape target (``<data dir>/prometheus/``)."""
+    """One child process per service (``replicas`` of a replicated one, ``<name>-<n>``), told
+    where the servers are (NATS with its own login), the gateway where to write the local API
+    keys (``<data dir>/keys.json``), and every service where to write its Prometheus scrape
+    target (``<data dir>/prometheus/``). A replica is told the partitions, its name and a
+    metrics port of its own (any free one: its scrape target says which)."""
     keys = (
         {
             "PAPERTAPE_KEYS_FILE": str((data_dir / KEYS_FILE).absolute()),
@@ -100,7 +136,18 @@ def service_specs(
             "PAPERTAPE_DATABASE_URL": database_url,
             "PYTHONUNBUFFERED": "1",
         }
-        specs.append(ServiceSpec(name, (sys.executable, "-m", f"papertape.{name}"), env))
+        argv = (sys.executable, "-m", f"papertape.{name}")
+        count = (replicas or {}).get(name, 1)
+        if count == 1:
+            specs.append(ServiceSpec(name, argv, env))
+            continue
+        for n in range(1, count + 1):
+            replica = {
+                "PAPERTAPE_PARTITIONS": str(partitions),
+                "PAPERTAPE_REPLICA": f"{name}-{n}",
+                "PAPERTAPE_METRICS_PORT": "0",
+            }
+            specs.append(ServiceSpec(f"{name}-{n}", argv, {**env, **replica}))
     return specs
 
 
@@ -148,6 +195,11 @@ async def _serve(
     database_url = await prepare_database(urls, console)
     await declare_platform_streams(urls.nats_url, subjects)
     console.emit(NAME, "streams declared: " + ", ".join(s.name for s in subjects.streams()))
+    if options.replicas.get("execution", 1) > 1:
+        # Execution's replicas own their partitions by leases in a KV bucket, which (like the
+        # streams) only the operator may declare.
+        await declare_lease_bucket(urls.nats_url, subjects)
+        console.emit(NAME, f"lease bucket declared: {subjects.lease_bucket('execution')}")
     names = installed_services() if options.services is None else list(options.services)
     if not names:
         console.emit(NAME, "no service is installed yet: running the servers only")
@@ -161,7 +213,14 @@ async def _serve(
         nats_operator_url=urls.nats_url,
     )
     supervisor = Supervisor(
-        service_specs(names, urls, database_url, options.data_dir),
+        service_specs(
+            names,
+            urls,
+            database_url,
+            options.data_dir,
+            replicas=options.replicas,
+            partitions=options.partitions,
+        ),
         console,
         ready_timeout=options.ready_timeout,
         stop_timeout=options.stop_timeout,
@@ -195,6 +254,15 @@ async def declare_platform_streams(
     nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
     try:
         await declare_streams(nc, (subjects or Subjects()).streams(), replicas)
+    finally:
+        await nc.close()
+
+
+async def declare_lease_bucket(nats_url: str, subjects: Subjects) -> None:
+    """Declare execution's partition lease bucket (idempotent)."""
+    nc = await nats.connect(nats_servers(nats_url), connect_timeout=10, max_reconnect_attempts=3)
+    try:
+        await declare_bucket(nc.jetstream(), subjects.lease_bucket("execution"))
     finally:
         await nc.close()
 

@@ -7,8 +7,15 @@ from pathlib import Path
 
 from papertape.cli.commands import Subparsers, add_json_option
 from papertape.cli.console import Console
-from papertape.cli.run import RunOptions, installed_services, run
+from papertape.cli.run import (
+    DEFAULT_PARTITIONS,
+    RunOptions,
+    installed_services,
+    parse_replicas,
+    run,
+)
 from papertape.cli.supervisor import RestartPolicy
+from papertape.contract.partitions import MAX_PARTITIONS
 
 
 def service_argument(text: str) -> str:
@@ -20,6 +27,21 @@ def service_argument(text: str) -> str:
             f"unknown service {text}; services: {', '.join(installed) or 'none installed'}"
         )
     return name
+
+
+def replicas_argument(text: str) -> dict[str, int]:
+    """An argparse type: ``portfolio=2,execution=2``."""
+    try:
+        return parse_replicas(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def partitions_argument(text: str) -> int:
+    """An argparse type: a number of partitions, 1 to ``MAX_PARTITIONS``."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PARTITIONS:
+        raise argparse.ArgumentTypeError(f"partitions go from 1 to {MAX_PARTITIONS}, not {text}")
+    return int(text)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -59,6 +81,20 @@ def register(subparsers: Subparsers) -> None:
         dest="services",
         help="run the servers only",
     )
+    parser.add_argument(
+        "--replicas",
+        type=replicas_argument,
+        default={},
+        metavar="SERVICE=N[,SERVICE=N]",
+        help="run N processes of portfolio or execution, the accounts partitioned among them "
+        "(e.g. portfolio=2,execution=2)",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=partitions_argument,
+        default=DEFAULT_PARTITIONS,
+        help=f"partitions of the accounts for --replicas (default {DEFAULT_PARTITIONS})",
+    )
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds (default 120)")
     parser.add_argument("--stop-timeout", type=float, default=10.0, help="seconds (default 10)")
     defaults = RestartPolicy()
@@ -87,5 +123,7 @@ def _handle(args: argparse.Namespace) -> int:
         ready_timeout=args.ready_timeout,
         stop_timeout=args.stop_timeout,
         restarts=RestartPolicy(max_crashes=max(1, args.max_crashes), window_s=args.crash_window),
+        replicas=args.replicas,
+        partitions=args.partitions,
     )
     return run(options, Console(json_lines=args.json))

@@ -125,7 +125,7 @@ class ServiceRuntime:
         """The port /metrics is served on, once ``serve`` has started it."""
         self._targets: list[Path] = []
         self.more_durables: list[tuple[str, str]] = []
-        """(stream, durable) of consumers a service names at run time (execution's partitions),
+        """(stream, durable) of consumers a service names at run time (its partitions'),
         whose lag is polled with those of ``Subjects.service_durables``."""
 
     @property

@@ -10,6 +10,9 @@ function always agree on where an account lives.
 
 from __future__ import annotations
 
+MAX_PARTITIONS = 16
+"""The most partitions a service may be split into: each partition has a durable consumer
+that the bus permissions name (a consumer name is one subject token, never a wildcard)."""
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 _MASK = 0xFFFFFFFF

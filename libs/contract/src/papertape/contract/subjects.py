@@ -12,6 +12,8 @@ import re
 
 import msgspec
 
+from papertape.contract.partitions import MAX_PARTITIONS
+
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -106,6 +108,23 @@ class Subjects(msgspec.Struct, frozen=True):
             (self.stream("EXECUTION"), self.durable("notification", "execution")),
         )
 
+    def partition_durables(self) -> tuple[tuple[str, str], ...]:
+        """(stream, consumer) of every partition's durable consumer (portfolio's of EXECUTION,
+        execution's of MARKET), as many as a service may have partitions: guarded like
+        ``service_durables`` (each service polls its own: ``ServiceRuntime.more_durables``)."""
+        return tuple(
+            consumer
+            for k in range(MAX_PARTITIONS)
+            for consumer in (
+                (self.stream("EXECUTION"), self.portfolio_partition_durable(k)),
+                (self.stream("MARKET"), self.durable("execution", f"market-p{k}")),
+            )
+        )
+
+    def portfolio_partition_durable(self, partition: int) -> str:
+        """The durable consumer of execution reports of one portfolio partition's owner."""
+        return self.durable("portfolio", f"execution-p{partition}")
+
     # --- market data ---------------------------------------------------------------------
     def quote(self, symbol: str) -> str:
         return self._s("md", "quote", token(symbol))
@@ -180,6 +199,20 @@ class Subjects(msgspec.Struct, frozen=True):
 
     def portfolio_queries(self) -> str:
         return self._s("portfolio", "query", "*")
+
+    def portfolio_partition_command(self, partition: int) -> str:
+        """Commands forwarded to the owner of ``partition`` (``portfolio.p<k>.command``)."""
+        return self._s("portfolio", f"p{partition}", "command")
+
+    def portfolio_partition_query(self, partition: int, query: str) -> str:
+        return self._s("portfolio", f"p{partition}", "query", token(query))
+
+    def portfolio_partition_queries(self, partition: int) -> str:
+        return self._s("portfolio", f"p{partition}", "query", "*")
+
+    def all_portfolio_partitions(self) -> tuple[str, str]:
+        """Every partition's command and query subjects (what a portfolio replica forwards to)."""
+        return self._s("portfolio", "*", "command"), self._s("portfolio", "*", "query", "*")
 
     def marketdata_query(self, query: str) -> str:
         return self._s("marketdata", "query", token(query))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -178,23 +178,41 @@ class AccountBook:
 
     async def load_all(self) -> tuple[int, int, float]:
         """Rebuild every account; returns (accounts, events replayed, seconds)."""
+        return await self.load_where(lambda _account_id: True)
+
+    async def load_where(self, owned: Callable[[str], bool]) -> tuple[int, int, float]:
+        """Rebuild the accounts ``owned`` names (a replica's partition of them); returns
+        (accounts, events replayed, seconds)."""
         started = time.perf_counter()
         replayed = 0
+        loaded: dict[str, Rebuilt[AccountState]] = {}
         for info in await self._log.list_streams(ACCOUNT_STREAM_PREFIX):
             account_id = info.stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
+            if not owned(account_id):
+                continue
             rebuilt = await self.load(account_id)
-            self._states[account_id] = rebuilt
+            loaded[account_id] = rebuilt
             replayed += rebuilt.version - rebuilt.snapshot_version
         head = await self._log.head_position()
-        self._covered = dict.fromkeys(self._states, head)
+        self._states.update(loaded)
+        self._covered.update(dict.fromkeys(loaded, head))
         seconds = time.perf_counter() - started
         if self._gauges is not None:
-            for account_id, rebuilt in self._states.items():
+            for account_id, rebuilt in loaded.items():
                 self._gauges.observe(account_id, rebuilt.state)
         if self._metrics is not None:
             self._metrics.rebuild_seconds.labels(self._metrics.service).set(seconds)
             self._metrics.rebuild_events.labels(self._metrics.service).set(replayed)
-        return len(self._states), replayed, seconds
+        return len(loaded), replayed, seconds
+
+    def forget_where(self, owned: Callable[[str], bool]) -> None:
+        """Drop the accounts ``owned`` names (a partition this replica no longer owns): their
+        next owner has them, and a state kept here would go stale."""
+        for account_id in [a for a in self._states if owned(a)]:
+            del self._states[account_id]
+            self._covered.pop(account_id, None)
+            if self._gauges is not None:
+                self._gauges.forget(account_id)
 
     # --- deciding --------------------------------------------------------------------------
     def _lock(self, account_id: str) -> asyncio.Lock:

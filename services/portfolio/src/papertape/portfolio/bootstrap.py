@@ -18,10 +18,12 @@ from papertape.common.tasks import restart_on_failure, stop_tasks
 from papertape.contract.events.account import AccountCommand, OpenAccount
 from papertape.contract.events.envelope import Request
 from papertape.contract.ids import AccountId, Actor
+from papertape.contract.partitions import partition_of
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook, persist_marks, seed_marks
 from papertape.portfolio.relay import AccountRelay
+from papertape.portfolio.replicas import Replica
 from papertape.portfolio.settings import PortfolioSettings, read_settings
 
 SERVICE = "portfolio"
@@ -56,11 +58,27 @@ class Portfolio:
         self._quotes: Subscription | None = None
         self._commands: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.replica: Replica | None = None
+        if settings.partitions > 1:
+            self.replica = Replica(
+                self.runtime,
+                self.book,
+                self.marks,
+                log,
+                settings,
+                head=self._run_head,
+                opened=self._open_demo_in,
+            )
+            return
         handlers.register(self.runtime, self.book, self.marks, log, settings)
         self.reports = handlers.register_execution(self.runtime, self.book, self.marks, settings)
 
     async def start(self) -> None:
-        """Rebuild every account, connect the bus, start the relay and the mark timer."""
+        """Rebuild every account, connect the bus, start the relay and the mark timer (as one
+        of several replicas: take partitions, see ``papertape.portfolio.replicas``)."""
+        if self.replica is not None:
+            await self._start_replica(self.replica)
+            return
         accounts, events, seconds = await self.book.load_all()
         self.runtime.log.info(
             "rebuilt %d accounts from %d events in %.3fs", accounts, events, seconds
@@ -73,6 +91,31 @@ class Portfolio:
         seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
         self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
         await self._open_demo_account()
+        self._tasks = [
+            *self._run_head(),
+            asyncio.create_task(self._reports_forever(), name="execution reports"),
+            self.runtime.every(
+                "persisting marks", self.settings.mark_interval_s, self._persist_marks
+            ),
+        ]
+
+    async def _start_replica(self, replica: Replica) -> None:
+        await self.runtime.connect()
+        self._quotes = await handlers.follow_quotes(self.runtime, self.marks)
+        seeded = await seed_marks(self.marks, self.runtime.js, self.runtime.subjects)
+        self.runtime.log.info("marks of %d symbols from the MARKET stream's last quotes", seeded)
+        self._tasks = [
+            await replica.start(),
+            self.runtime.every(
+                "persisting marks", self.settings.mark_interval_s, self._persist_marks
+            ),
+        ]
+        self.runtime.log.info(
+            "replica %s of %d partitions", self.settings.replica, self.settings.partitions
+        )
+
+    def _run_head(self) -> list[asyncio.Task[None]]:
+        """The work of the log head, one for the whole log: the relay and the anchor."""
         self.relay = AccountRelay(
             self.settings.database_url,
             self.runtime.js,
@@ -81,12 +124,8 @@ class Portfolio:
             batch_size=self.settings.relay_batch,
             role=self.settings.relay_role or None,
         )
-        self._tasks = [
+        return [
             asyncio.create_task(self._relay_forever(), name="relay"),
-            asyncio.create_task(self._reports_forever(), name="execution reports"),
-            self.runtime.every(
-                "persisting marks", self.settings.mark_interval_s, self._persist_marks
-            ),
             self.runtime.every("anchoring the log", self.settings.anchor_interval_s, self._anchor),
         ]
 
@@ -106,6 +145,12 @@ class Portfolio:
         await restart_on_failure(
             self.reports, what="the reports", log=self.runtime.log, on_restart=restarts.inc
         )
+
+    async def _open_demo_in(self, partition: int) -> None:
+        """The demo account is opened by its partition's owner."""
+        name = self.settings.demo_account
+        if name and partition_of(name, self.settings.partitions) == partition:
+            await self._open_demo_account()
 
     async def _open_demo_account(self) -> None:
         """``make run`` asks for a demo account; open it once (a retry appends nothing)."""
@@ -131,6 +176,8 @@ class Portfolio:
         await anchor_now(self.log, self.runtime.js, self.runtime.subjects, file)
 
     async def stop(self) -> None:
+        if self.replica is not None:
+            await self.replica.stop(self._tasks[0] if self._tasks else None)
         if self.relay is not None:
             self.relay.stop()
         await stop_tasks(self._tasks)

@@ -107,6 +107,20 @@ class AccountGauges:
         self.positions.labels(account_id).set(summary.positions)
         self.open_orders.labels(account_id).set(summary.open_orders)
 
+    def forget(self, account_id: str) -> None:
+        """Drop the account's gauges: its partition moved to another replica, which reports
+        them now (two replicas' values of one account would add up on a dashboard). Its
+        counters stay: they count what this process did."""
+        for gauge in (
+            self.equity,
+            self.cash,
+            self.day_pnl,
+            self.drawdown_pct,
+            self.positions,
+            self.open_orders,
+        ):
+            gauge.remove(account_id)
+
     def count(self, account_id: str, events: Iterable[AccountEvent], currency: str) -> None:
         """Count orders, fills, costs and refusals among newly appended events."""
         for event in events:

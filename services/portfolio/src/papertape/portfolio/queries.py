@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from papertape.common.eventlog import EventLog, decode_envelope
@@ -32,11 +33,21 @@ class UnknownOrder(LookupError):
     """The query names an order the account never had."""
 
 
-async def answer(query: PortfolioQuery, book: AccountBook, log: EventLog) -> Any:
-    """The result of a query (a struct, a list of structs or a string)."""
+async def answer(
+    query: PortfolioQuery,
+    book: AccountBook,
+    log: EventLog,
+    listed: Callable[[str], bool] | None = None,
+) -> Any:
+    """The result of a query (a struct, a list of structs or a string); ``listed``: which of
+    the book's accounts a list of accounts names (default: all)."""
     if isinstance(query, ListAccounts):
         # A stream that never opened (a ghost left by older code) is no account.
-        return [_listing(book, a) for a in book.accounts() if book.state(a).account_id]
+        return [
+            _listing(book, a)
+            for a in book.accounts()
+            if book.state(a).account_id and (listed is None or listed(a))
+        ]
     assert isinstance(query, AccountQueryBase)
     state = await book.refresh(query.account_id)
     if not state.account_id:

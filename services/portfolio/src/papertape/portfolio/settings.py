@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Annotated
 
 import msgspec
 
 from papertape.common.settings import CommonSettings, Interval, Port, load_settings
 from papertape.contract.bounds import Ratio
+from papertape.contract.partitions import MAX_PARTITIONS
 from papertape.trading.venue.sanity import DEFAULT_PRICE_BAND
+
+
+def default_replica() -> str:
+    """A replica's name when none is given: its host and process, unique while it runs."""
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
+    return f"{host[:40]}-{os.getpid()}"
 
 
 class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
@@ -34,6 +43,13 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     """A file of JSON lines each anchor is appended to as well ("" for none)."""
     price_band: Ratio = DEFAULT_PRICE_BAND
     """A quote this far (a fraction) from the last good mark is refused as a mark; 0: no band."""
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=MAX_PARTITIONS)] = 1
+    """Accounts are split into this many partitions, each owned by one replica at a time
+    (``papertape.portfolio.ownership``); 1: one process serves every account, as always."""
+    replica: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] = msgspec.field(
+        default_factory=default_replica
+    )
+    """This replica's name (logs, metrics); by default its host and process id."""
     demo_account: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{0,64}$")] = ""
 
 

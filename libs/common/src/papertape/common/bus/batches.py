@@ -65,14 +65,18 @@ class BatchConsumer:
                 await subscription.unsubscribe()
 
     async def run(self) -> None:
-        """Fetch and handle until cancelled; a failure drops the binding (the next run binds
-        again) and is raised for the caller's restart policy."""
+        """Fetch and handle until cancelled (then unbind); a failure drops the binding (the next
+        run binds again) and is raised for the caller's restart policy."""
         try:
             await self.subscribe()
             assert self._subscription is not None
             while True:
                 await self._handle(await self._next(self._subscription))
         except asyncio.CancelledError:
+            # Unbound at once: a pull subscription left open with a message in its queue holds
+            # the connection's drain at a stop (a replica gives a partition's consumer up and
+            # runs on, so the binding must go with the task, not with the connection).
+            await self.close()
             raise
         except Exception:
             self._subscription = None

@@ -10,7 +10,7 @@ deploy/nats/authorization.conf for a server an operator runs.
 |---|---|---|
 | marketdata | ``md.>`` | answers ``marketdata.query.*`` |
 | execution | ``exec.>``, ``$KV.<its leases>.>``, ``execution.p<k>.query.*`` | answers queries |
-| portfolio | ``acct.>`` (the relay), ``anchor.>`` | answers ``portfolio.command`` / ``.query.*`` |
+| portfolio | ``acct.>`` (the relay), ``anchor.>``, ``portfolio.p<k>.>`` | answers ``portfolio.>`` |
 | signals | ``signal.>``, ``session.>``; account commands and queries | answers ``signals.>`` |
 | notification | ``notify.>``; account queries | answers ``notification.command`` / ``.query.*`` |
 | gateway | account, market and signal commands and queries; ``gateway.>`` | acts for its users |
@@ -118,7 +118,7 @@ def stream_subjects(subjects: Subjects) -> tuple[str, ...]:
 def service_consumers(subjects: Subjects) -> tuple[str, ...]:
     """Every API and acknowledgement subject that would touch a service's durable consumer."""
     denied: list[str] = []
-    for stream, consumer in subjects.service_durables():
+    for stream, consumer in (*subjects.service_durables(), *subjects.partition_durables()):
         named = f"{stream}.{consumer}"
         denied += [
             f"$JS.API.CONSUMER.CREATE.{named}",
@@ -163,7 +163,11 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
         return _service(subjects, login, reports, leases, forwarded, answers=True)
     if login is BusLogin.PORTFOLIO:
         anchors = _p(subjects, "anchor", ">")
-        return _service(subjects, login, subjects.all_account_events(), anchors, answers=True)
+        # Its replicas forward a request to the partition's owner (portfolio.p<k>.…).
+        forwards = subjects.all_portfolio_partitions()
+        return _service(
+            subjects, login, subjects.all_account_events(), anchors, *forwards, answers=True
+        )
     if login is BusLogin.SIGNALS:
         signals, sessions = _p(subjects, "signal", ">"), _p(subjects, "session", ">")
         return _service(subjects, login, signals, sessions, *requests[:3], answers=True)

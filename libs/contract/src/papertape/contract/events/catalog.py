@@ -240,6 +240,31 @@ ROUTES: tuple[Route, ...] = (
         parameters={"query": "the query's snake-case name"},
     ),
     Route(
+        channel="portfolio.{partition}.command",
+        example=lambda s: s.portfolio_partition_command(2),
+        description="account commands forwarded by a portfolio replica to the owner of the "
+        "account's partition (p<k>), with the caller's reply subject",
+        wrapper=Request,
+        kinds=(Command,),
+        contexts=_PORTFOLIO,
+        reply=Reply,
+        parameters={"partition": "p and the partition's number (p0, p1, ...)"},
+    ),
+    Route(
+        channel="portfolio.{partition}.query.{query}",
+        example=lambda s: s.portfolio_partition_query(2, "summary"),
+        description="account queries forwarded to the owner of the account's partition (the "
+        "list of accounts: asked of every partition)",
+        wrapper=Request,
+        kinds=(Query,),
+        contexts=_PORTFOLIO,
+        reply=Reply,
+        parameters={
+            "partition": "p and the partition's number (p0, p1, ...)",
+            "query": "the query's snake-case name",
+        },
+    ),
+    Route(
         channel="marketdata.query.{query}",
         example=lambda s: s.marketdata_query("get_bars"),
         description="price and bar-history queries, request-reply",
