@@ -20,24 +20,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from papertape.common.bus.routing import Router
 from papertape.common.eventlog import EventLog
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.tasks import restart_on_failure, stop_tasks
+from papertape.contract.events.reports import AccountListing
 from papertape.contract.partitions import partition_of
 from papertape.portfolio import handlers
 from papertape.portfolio.accounts import AccountBook
 from papertape.portfolio.marks import MarkBook
 from papertape.portfolio.ownership import HEAD, PartitionLeases
-from papertape.portfolio.routing import Router
 from papertape.portfolio.settings import PortfolioSettings
 
 SERVICE = "portfolio"
+_listings = msgspec.json.Decoder(list[AccountListing])
+
+
+def listed_across(results: Sequence[msgspec.Raw]) -> list[AccountListing]:
+    """The list of accounts of every partition's owner, as one list sorted by account."""
+    listings = (listing for result in results for listing in _listings.decode(result))
+    return sorted(listings, key=lambda listing: listing.account_id)
 
 
 @dataclass
@@ -72,6 +81,7 @@ class Replica:
             settings.partitions,
             lambda k: k in self._served,
             lambda k: k in self.leases.unowned,
+            queue="portfolio",
             workers=settings.command_workers,
         )
         self.leases = PartitionLeases(
@@ -101,16 +111,20 @@ class Replica:
             return subjects.portfolio_partition_query(k, raw.subject.rpartition(".")[2])
 
         self._public = [
+            # A command is forwarded with the caller's reply subject (the owner answers it): a
+            # relay's own timeout could answer "unavailable" for a command still being decided.
             await self.router.route(
                 subjects.portfolio_command(),
                 self._command,
                 lambda k, _raw: subjects.portfolio_partition_command(k),
+                relay=False,
             ),
             await self.router.route(
                 subjects.portfolio_queries(),
                 self._query,
                 query_of,
-                gather=lambda k: subjects.portfolio_partition_query(k, "accounts"),
+                gather=lambda k, _raw: subjects.portfolio_partition_query(k, "accounts"),
+                merge=listed_across,
             ),
         ]
         return asyncio.create_task(self.leases.run(), name="partition ownership")
@@ -130,12 +144,9 @@ class Replica:
         self._served[k] = served  # owned from here: the public subjects handle k here too
         in_k = self._in(k)
         query = handlers.query_handler(self._runtime, self._book, self._log, in_k)
-        queue = f"portfolio-p{k}"
         served.subscriptions += [
-            await self.router.serve(
-                subjects.portfolio_partition_command(k), self._command, queue=queue
-            ),
-            await self.router.serve(subjects.portfolio_partition_queries(k), query, queue=queue),
+            await self.router.serve(subjects.portfolio_partition_command(k), self._command),
+            await self.router.serve(subjects.portfolio_partition_queries(k), query),
         ]
         reports = handlers.register_execution(
             self._runtime, self._book, self._marks, self._settings, partition=k

@@ -14,9 +14,10 @@ A request that names no account is scattered to every partition's subject and th
 merged by the caller's ``merge``: right across partitions or, when a partition has no owner,
 refused as ``unavailable`` (never an answer with partitions missing).
 
-The portfolio's replicas route the same way (branch ``replicas``, its own ``routing`` module,
-with a list of accounts as its only gathered query): this is that router with the merge made
-the caller's, to be shared by both.
+Both services run as replicas route through it: execution's queries (relayed), and portfolio's
+commands (forwarded with the caller's reply subject: a relay's timeout must not answer
+"unavailable" for a command that is still being decided) and queries (its list of accounts
+gathered from every partition).
 """
 
 from __future__ import annotations
