@@ -25,6 +25,7 @@ from papertape.contract.events.catalog import (
     MessageSpec,
     Route,
     all_types,
+    public_module,
     spec_of,
 )
 from papertape.contract.events.envelope import ReplyErrorCode
@@ -49,7 +50,7 @@ _REGENERATE = "run `make schemas`"
 
 def message_schema(spec: MessageSpec) -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of one message type; definitions under ``$defs``."""
-    origin = f"{spec.cls.__module__}.{spec.cls.__qualname__}"
+    origin = f"{public_module(spec.cls)}.{spec.cls.__qualname__}"
     return {
         "$schema": DIALECT,
         "$comment": f"generated from {origin} by `make schemas`: do not edit",
@@ -78,7 +79,7 @@ def reply_schema_path(cls: type[Any]) -> str:
 
 def reply_schema(cls: type[Any]) -> dict[str, Any]:
     """The JSON Schema of a reply payload or of the reply error codes."""
-    origin = f"{cls.__module__}.{cls.__qualname__}"
+    origin = f"{public_module(cls)}.{cls.__qualname__}"
     return {
         "$schema": DIALECT,
         "$comment": f"generated from {origin} by `make schemas`: do not edit",

@@ -69,10 +69,19 @@ class MessageSpec:
         return "message" if issubclass(self.cls, Message) else "wrapper"
 
 
+def public_module(cls: type[Any]) -> str:
+    """The module a message is imported from: its context's (``events.account``), also when it
+    is defined in a module of that context's package (``events.account.commands``), so a context
+    can be split by concern without moving its published schemas."""
+    module = cls.__module__
+    if not module.startswith(EVENTS_PACKAGE + "."):
+        return module
+    return f"{EVENTS_PACKAGE}.{module.removeprefix(EVENTS_PACKAGE + '.').split('.')[0]}"
+
+
 def spec_of(cls: type[Any]) -> MessageSpec:
     """The catalog entry of a message or wrapper class."""
-    module = cls.__module__
-    context = module.removeprefix(EVENTS_PACKAGE + ".")
+    context = public_module(cls).removeprefix(EVENTS_PACKAGE + ".")
     return MessageSpec(
         cls=cls, context=context, name=message_name(cls), version=schema_version(cls)
     )
