@@ -4,12 +4,11 @@ COMMIT) and when a snapshot fails after an append that held: what callers hear, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog import SnapshotPolicy
@@ -24,9 +23,10 @@ from papertape.contract.events.account import (
 )
 from papertape.contract.ids import AccountId
 from papertape.portfolio.accounts import AccountBook
-from tests.portfolio.test_book import request
+from tests.portfolio.test_book import log, request
 
 pytestmark = pytest.mark.integration
+__all__ = ["log"]  # the fixture: the book's log on a fresh database
 
 
 class CommitsThenDrops:
@@ -57,15 +57,6 @@ class SnapshotsAway:
 
     async def save_snapshot(self, *args: Any, **kwargs: Any) -> None:
         raise ConnectionResetError("snapshot store away")
-
-
-@pytest_asyncio.fixture
-async def log(fresh_database: str) -> AsyncIterator[PostgresEventLog]:
-    opened = await PostgresEventLog.connect(fresh_database)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_a_retry_after_an_append_that_held_but_failed_is_answered_as_the_log_has_it(
