@@ -69,6 +69,11 @@ async def acquire(kv: KeyValue, key: str, holder: str) -> Lease | None:
         revision = await kv.create(key, holder.encode())
     except KeyWrongLastSequenceError:  # another holder has it
         return None
+    except KeyNotFoundError:
+        # nats-py's create, refused because the key is held, reads it to see whether it was
+        # deleted; when the lease expires between the two, the read finds nothing. It was held
+        # a moment ago: free now, it is taken at the next try.
+        return None
     return Lease(key, holder, revision)
 
 
