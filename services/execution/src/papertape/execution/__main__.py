@@ -1,13 +1,12 @@
 """``python -m papertape.execution``: run the execution service."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.execution.bootstrap import ExecutionService
 from papertape.execution.settings import read_settings
 
 
 def main() -> None:
-    asyncio.run(ExecutionService(read_settings()).serve())
+    eventloop.run(ExecutionService(read_settings()).serve())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 """``python -m papertape.gateway``: run the gateway."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.gateway.bootstrap import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -1,13 +1,12 @@
 """``python -m papertape.marketdata``: run the market-data service."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.marketdata.bootstrap import MarketDataService
 from papertape.marketdata.settings import read_settings
 
 
 def main() -> None:
-    asyncio.run(MarketDataService(read_settings()).serve())
+    eventloop.run(MarketDataService(read_settings()).serve())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 """``python -m papertape.notification``: run the notification service."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.notification.bootstrap import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

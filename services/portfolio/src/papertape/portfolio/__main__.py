@@ -1,8 +1,7 @@
 """``python -m papertape.portfolio``: run the portfolio service."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.portfolio.bootstrap import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -1,8 +1,7 @@
 """``python -m papertape.signals``: run the signal service."""
 
-import asyncio
-
+from papertape.common import eventloop
 from papertape.signals.bootstrap import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())
