@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 
 from papertape.cli.__main__ import main
+from papertape.cli.backtests.bars import Selection, file_bars
+from papertape.cli.backtests.logs import write_log
+from papertape.contract.events.sessions import RiskOverrides, SessionOrderRefused, Sizing
+from papertape.trading.backtest import Backtest, BacktestConfig
+from papertape.trading.strategies.crossover import MovingAverageCrossover
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "AAPL-1m.csv"
 
@@ -95,3 +100,31 @@ def test_eligibility_shows_each_criterion_and_exits_2_when_one_is_not_met(
     lenient_verdict = json.loads(capsys.readouterr().out)
     unmet = [c for c in lenient_verdict["criteria"] if not c["met"]]
     assert unmet == [{"name": "sharpe", "figure": "None", "threshold": ">= -100", "met": False}]
+
+
+def test_a_session_whose_account_refuses_shorts_is_compared_with_a_backtest_that_refuses_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A long/short session on a long-only account: its shorts were refused on paper, and the
+    backtest opens its account as the recorded one was, so they are refused there too."""
+    bars = file_bars(SAMPLE, Selection(symbols=frozenset({"AAPL"})), "AAPL")
+    engine = Backtest(
+        BacktestConfig(
+            strategy=MovingAverageCrossover,
+            parameters={"fast": 5, "slow": 20, "direction": "reversal"},
+            symbols=("AAPL",),
+            overrides=RiskOverrides(sizing=Sizing.FIXED_QUANTITY, quantity=Decimal(10)),
+            account_allow_short=False,
+        )
+    )
+    engine.run(bars)
+    session = engine.log.of("session-backtest")
+    refused = [e for e in session if isinstance(e, SessionOrderRefused)]
+    assert refused, "the sample's reversals ask for shorts the account refuses"
+    log = tmp_path / "log.jsonl"
+    write_log(engine.log.envelopes, log)
+
+    result = compared(capsys, "--session", "backtest", "--log", str(log))
+    assert result["divergent"] == 0
+    assert result["only_left"] == result["only_right"] == []
+    assert result["matched"]

@@ -13,6 +13,7 @@ from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.contract.ids import Symbol
 from papertape.trading.backtest import NO_COSTS, Backtest, BacktestConfig
 from papertape.trading.backtest.quotes import run_on_quotes
+from papertape.trading.backtest.whatif import Models, Recorded, what_if
 from papertape.trading.strategies.crossover import MovingAverageCrossover
 from tests.trading.backtest.rules import T0
 from tests.trading.backtest.test_engine import FAR_STOPS
@@ -109,3 +110,20 @@ def test_quotes_before_the_first_bar_are_passed_over_and_the_log_is_the_same_twi
     assert [f.price for f in fills(with_early)] == [Decimal("102.01")]
     again = run([*early, *quotes], bars_of(quotes))
     assert with_early.log.envelopes == again.log.envelopes
+
+
+def test_what_if_on_the_same_quotes_places_each_order_before_the_first_quote_after_it() -> None:
+    """The account's own orders again (what-if) with the quotes, under the recorded models:
+    each order reaches the venue before the first quote after its time, so every fill is the
+    recorded one; on the bars alone the entry fills a bar later, at the next open."""
+    quotes = quotes_of([*MINUTES, ["102", "101", "95", "90"], ["90"] * 4])
+    bars = bars_of(quotes)
+    engine = run(quotes)
+    recorded = Recorded.of(engine.log.of("account-backtest"))
+    entry, stop = recorded.fills
+    _, on_quotes = what_if(recorded, bars, Models(), quotes)
+    assert [(f.order_id, f.price, f.ts) for f in on_quotes] == [
+        (f.order_id, f.price, f.ts) for f in (entry, stop)
+    ]
+    _, on_bars = what_if(recorded, bars, Models())
+    assert (on_bars[0].price, on_bars[0].ts) == (Decimal("102.00"), T0 + timedelta(minutes=5))

@@ -10,7 +10,7 @@ from datetime import timedelta
 from papertape.cli.backtests.bars import SECONDS
 from papertape.cli.backtests.models import schedule_of, thresholds_of, venue_of
 from papertape.cli.backtests.recorded import RecordedRun, opened_log, recorded_run
-from papertape.cli.backtests.runs import bars_of, feed
+from papertape.cli.backtests.runs import bars_of, feed, quotes_of
 from papertape.cli.backtests.strategies import strategy_class
 from papertape.contract.costs import schedule_from
 from papertape.contract.events.account import OrderFilledV2
@@ -51,6 +51,7 @@ def _config(
         overrides=overrides,
         initial_cash=opened.initial_cash,
         base_currency=opened.base_currency,
+        account_allow_short=opened.allow_short,
         margin_requirement=opened.margin_requirement,
         limits=recorded.limits.limits if recorded.limits else opened.limits,
         fill_at=args.fill,
@@ -86,7 +87,7 @@ def _what_if(
     opened = recorded.opened
     base = recorded.costs.schedule if recorded.costs else schedule_from(opened.cost_model)
     models = Models(schedule=schedule_of(args, base), venue=venue_of(args))
-    state, fills = what_if(recorded, bars, models)
+    state, fills = what_if(recorded, bars, models, quotes_of(args, bars))
     return compare(
         ("recorded", "what-if"),
         (by_order(recorded.fills), by_order(fills)),

@@ -17,7 +17,7 @@ from papertape.cli.backtests.bars import Selection, file_bars, merged, parse_tim
 from papertape.cli.backtests.quotes import file_quotes
 from papertape.cli.backtests.strategies import strategy_class
 from papertape.cli.output import progress
-from papertape.contract.events.market import BarClosed, Timeframe
+from papertape.contract.events.market import BarClosed, QuoteReceived, Timeframe
 from papertape.contract.events.reports import AccountReport
 from papertape.contract.events.sessions import RiskOverrides, Sizing, TradingMode
 from papertape.contract.limits import RiskLimits
@@ -141,17 +141,22 @@ def bars_of(args: argparse.Namespace) -> list[BarClosed]:
     return merged(file_bars(path, selection, only) for path in args.data)
 
 
+def quotes_of(args: argparse.Namespace, bars: list[BarClosed]) -> list[QuoteReceived]:
+    """The quotes of ``--quotes`` (none without it) of the symbols, from the first bar on, in
+    time order."""
+    selection = Selection(symbols=frozenset(args.symbol), start=bars[0].start if bars else None)
+    only = args.symbol[0] if len(args.symbol) == 1 else None
+    return sorted(
+        (q for path in args.quotes for q in file_quotes(path, selection, only)),
+        key=lambda q: (q.ts_event, q.symbol),
+    )
+
+
 def feed(engine: Backtest, args: argparse.Namespace, bars: list[BarClosed]) -> None:
     """The bars through the engine, with the quotes of ``--quotes`` when given (a progress bar
     on a terminal for bars alone)."""
     if args.quotes:
-        selection = Selection(symbols=frozenset(args.symbol), start=bars[0].start if bars else None)
-        only = args.symbol[0] if len(args.symbol) == 1 else None
-        quotes = sorted(
-            (q for path in args.quotes for q in file_quotes(path, selection, only)),
-            key=lambda q: (q.ts_event, q.symbol),
-        )
-        run_on_quotes(engine, bars, quotes)
+        run_on_quotes(engine, bars, quotes_of(args, bars))
         return
     with progress("backtesting", len(bars)) as advance:
         engine.run(bars, advance)

@@ -50,6 +50,9 @@ class BacktestConfig:
     allow_short: bool | None = None
     """Long/short (True), long only (False), or as the strategy's parameters say (None); the
     account allows shorts when the strategy may sell first."""
+    account_allow_short: bool | None = None
+    """The account's own permission to sell short, when it differs from the strategy's (a paper
+    account that refuses the shorts its long/short session asks for); None: as ``allow_short``."""
     margin_requirement: Decimal = Decimal("0.5")
     limits: RiskLimits = field(default_factory=RiskLimits)
     fill_at: FillAt = FillAt.NEXT_OPEN

@@ -93,7 +93,8 @@ class Backtest:
             dict(config.parameters), config.strategy.params_type, strict=False
         )
         self._risk = risk_settings(config.mode, config.overrides)
-        self.shorts = self._build(self._risk).allow_short
+        shorts = config.account_allow_short
+        self.shorts = self._build(self._risk).allow_short if shorts is None else shorts
 
     @property
     def account(self) -> AccountState:

@@ -3,14 +3,16 @@
 The account is opened as it was (cash, currency, shorts, margin, limits), its cost schedule is
 the one given (or the one it had), and the venue runs the fill, slippage and latency models
 given. Every order the account placed itself (not a bracket's child: the account makes those
-again) is placed again at the time it was placed, and the same bars go through the venue, so
-the fills can be compared order by order with the recorded ones.
+again) is placed again at the time it was placed, and the same bars (and, when given, the quotes
+they were built from) go through the venue, so the fills can be compared order by order with the
+recorded ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import msgspec
 
@@ -27,7 +29,7 @@ from papertape.contract.events.account import (
     SetCostModelV2,
     SetRiskLimits,
 )
-from papertape.contract.events.market import BarClosed
+from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.trading.account import AccountState
 from papertape.trading.backtest.desk import Desk
 from papertape.trading.backtest.log import MemoryLog
@@ -100,9 +102,14 @@ class Models:
 
 
 def what_if(
-    recorded: Recorded, bars: Sequence[BarClosed], models: Models
+    recorded: Recorded,
+    bars: Sequence[BarClosed],
+    models: Models,
+    quotes: Iterable[QuoteReceived] = (),
 ) -> tuple[AccountState, list[OrderFilledV2]]:
-    """The account after its orders ran again under ``models``, and the fills they got."""
+    """The account after its orders ran again under ``models``, and the fills they got. With
+    ``quotes`` (in time order: the ones the bars were built from), the venue matches them as a
+    paper venue does, and each order is placed before the first quote after its time."""
     opened = recorded.opened
     account_id = opened.account_id
     venue = msgspec.structs.replace(models.venue, bar_timeframe=str(bars[0].timeframe))
@@ -132,13 +139,36 @@ def what_if(
     schedule = models.schedule or (recorded.costs.schedule if recorded.costs else None)
     if schedule is not None:
         desk.command(SetCostModelV2(account_id=account_id, schedule=schedule), at, "what-if")
-    waiting = sorted(recorded.orders, key=lambda o: o.ts)
-    next_order = 0
+    orders = _Orders(desk, sorted(recorded.orders, key=lambda o: o.ts))
+    pending: Iterator[QuoteReceived] = iter(quotes)
+    waiting = next(pending, None)
     for bar in bars:
-        while next_order < len(waiting) and waiting[next_order].ts <= bar.start:
-            placed = waiting[next_order]
+        while waiting is not None and waiting.ts_event < bar.end:
+            orders.place_until(waiting.ts_event)
+            desk.quote(waiting, f"quote:{waiting.symbol}:{waiting.ts_event.isoformat()}")
+            waiting = next(pending, None)
+        orders.place_until(bar.start)
+        desk.market(bar, f"bar:{bar.symbol}:{bar.start.isoformat()}")
+    while waiting is not None:
+        orders.place_until(waiting.ts_event)
+        desk.quote(waiting, f"quote:{waiting.symbol}:{waiting.ts_event.isoformat()}")
+        waiting = next(pending, None)
+    return desk.account, fills
+
+
+class _Orders:
+    """The recorded orders, in time order, placed again as the market reaches their time."""
+
+    def __init__(self, desk: Desk, waiting: list[OrderPlaced]) -> None:
+        self._desk = desk
+        self._waiting = waiting
+        self._next = 0
+
+    def place_until(self, now: datetime) -> None:
+        """Place every order recorded at or before ``now`` not yet placed."""
+        desk, waiting = self._desk, self._waiting
+        while self._next < len(waiting) and waiting[self._next].ts <= now:
+            placed = waiting[self._next]
             desk.marks.setdefault(placed.symbol, placed.reference_price)
             desk.command(order_of(placed), placed.ts, placed.order_id)
-            next_order += 1
-        desk.market(bar, f"bar:{bar.symbol}:{bar.start.isoformat()}")
-    return desk.account, fills
+            self._next += 1
