@@ -22,7 +22,8 @@ def signal(**fields: Any) -> SignalGenerated:
     """A signal without levels (a HOLD's shape), with ``fields`` changed."""
     example = example_of(SignalGenerated, {"params_hash": "0123456789abcdef"})
     plain = msgspec.structs.replace(example, entry=None, stop=None, reward_risk=None, targets=())
-    return msgspec.structs.replace(plain, **fields)
+    changed: SignalGenerated = msgspec.structs.replace(plain, **fields)
+    return changed
 
 
 def stored(fields: dict[str, Any]) -> bytes:

@@ -9,10 +9,12 @@ from papertape.contract.codec import Codec, encode
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.signals import SignalEvent, SignalGenerated
 
+signals: Codec[SignalEvent] = Codec(SignalEvent)
+
 
 def test_a_decoded_signal_its_bar_and_its_indicator_values_are_not_tracked() -> None:
     example = example_of(SignalGenerated, {"params_hash": "0123456789abcdef"})
-    signal = Codec(SignalEvent).decode(encode(example))
+    signal = signals.decode(encode(example))
 
     assert isinstance(signal, SignalGenerated)
     assert signal.indicators

@@ -28,7 +28,7 @@ from papertape.contract.ids import AccountId, Actor, CorrelationId, EventId, Str
 from papertape.contract.subjects import Subjects
 from papertape.signals.book import SessionBook, session_events
 from papertape.signals.handlers import Pipeline
-from papertape.signals.relay import StoredEnvelope, subject_of, wire_of
+from papertape.signals.relay import subject_of, wire_of
 from papertape.trading.strategies.sizing import AccountRoom
 from tests.trading.strategies.bars import T0, bars
 
@@ -118,7 +118,9 @@ def relayed(recorded: RecordedEvent, subjects: Subjects) -> tuple[str, object]:
     return subject_of(subjects, envelope), json.loads(encode(envelope))
 
 
-async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would() -> None:
+async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would_in_its_bytes() -> (
+    None
+):
     found, log = await pipeline()
     await found.on_bars(wire())
     subjects = Subjects("t1")
@@ -126,23 +128,7 @@ async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would
     for recorded in log._events:
         subject, payload = wire_of(subjects, recorded)
         assert (subject, json.loads(payload)) == relayed(recorded, subjects)
-
-
-async def test_the_relay_publishes_each_stored_event_in_the_bytes_of_its_envelope() -> None:
-    found, log = await pipeline()
-    await found.on_bars(wire())
-    subjects = Subjects("t1")
-
-    for recorded in log._events:
-        _, payload = wire_of(subjects, recorded)
         assert payload == encode(envelope_of(recorded, msgspec.Raw(recorded.data)))
-
-
-def test_the_stored_envelope_has_the_fields_of_an_envelope_in_its_order() -> None:
-    def fields(cls: type[msgspec.Struct]) -> list[tuple[str, object]]:
-        return [(f.name, f.default) for f in msgspec.structs.fields(cls)]
-
-    assert fields(StoredEnvelope) == fields(Envelope)
 
 
 async def test_an_entry_the_venue_expired_unfilled_is_recorded_once_and_frees_its_symbol() -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, get_args
 
 import msgspec
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import MSG_ID, Outgoing, publish_all, publish_in_order
-from papertape.common.eventlog import RecordedEvent, decode_envelope, decode_metadata
+from papertape.common.eventlog import RecordedEvent, decode_envelope, stored_envelope
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.common.telemetry.tracing import inject_headers
@@ -39,25 +38,6 @@ class _Route(msgspec.Struct, frozen=True):
 
     strategy: str
     symbol: str
-
-
-class StoredEnvelope(msgspec.Struct, frozen=True, kw_only=True):
-    """An ``Envelope`` field for field, in its order, around the stored data as it is: it
-    encodes to the same bytes, without the checks an envelope built in code is given (what
-    the log holds was checked before it was appended, and the log stamped the rest)."""
-
-    event_id: str
-    stream_id: str
-    stream_version: int
-    occurred_at: datetime
-    correlation_id: str
-    causation_id: str | None = None
-    actor: str
-    traceparent: str | None = None
-    tracestate: str | None = None
-    recorded_at: datetime | None = None
-    position: int | None = None
-    data: msgspec.Raw
 
 
 _routes = msgspec.json.Decoder(_Route)
@@ -95,21 +75,7 @@ def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
     else:
         session_id = recorded.stream_id.removeprefix(SESSION_STREAM_PREFIX)
         subject = subjects.session_event(session_id, recorded.type)
-    meta = decode_metadata(recorded)
-    stored = StoredEnvelope(
-        event_id=recorded.event_id,
-        stream_id=recorded.stream_id,
-        stream_version=recorded.stream_version,
-        occurred_at=meta.occurred_at,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        actor=meta.actor,
-        traceparent=meta.traceparent,
-        tracestate=meta.tracestate,
-        recorded_at=recorded.recorded_at,
-        position=recorded.position,
-        data=msgspec.Raw(recorded.data),
-    )
+    stored = stored_envelope(recorded)
     return subject, codec.encode(stored)
 
 
