@@ -8,7 +8,12 @@ from decimal import Decimal
 import msgspec
 
 from papertape.common.clock import FakeClock
-from papertape.common.eventlog import InMemoryEventLog, RecordedEvent, decode_envelope
+from papertape.common.eventlog import (
+    InMemoryEventLog,
+    RecordedEvent,
+    decode_envelope,
+    envelope_of,
+)
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OrderExpired
 from papertape.contract.events.envelope import Envelope, Request
@@ -113,7 +118,9 @@ def relayed(recorded: RecordedEvent, subjects: Subjects) -> tuple[str, object]:
     return subject_of(subjects, envelope), json.loads(encode(envelope))
 
 
-async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would() -> None:
+async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would_in_its_bytes() -> (
+    None
+):
     found, log = await pipeline()
     await found.on_bars(wire())
     subjects = Subjects("t1")
@@ -121,6 +128,7 @@ async def test_the_relay_publishes_the_stored_data_as_the_decoded_envelope_would
     for recorded in log._events:
         subject, payload = wire_of(subjects, recorded)
         assert (subject, json.loads(payload)) == relayed(recorded, subjects)
+        assert payload == encode(envelope_of(recorded, msgspec.Raw(recorded.data)))
 
 
 async def test_an_entry_the_venue_expired_unfilled_is_recorded_once_and_frees_its_symbol() -> None:

@@ -134,6 +134,19 @@ async def test_event_id_reused_in_another_stream_is_refused(
         await event_log.append("account-b", 0, events)
 
 
+async def test_event_id_written_another_way_is_stored_canonical_and_recognised_again(
+    event_log: AnyLog, make_events: MakeEvents
+) -> None:
+    event = make_events(1)[0]
+    upper = msgspec.structs.replace(event, event_id=event.event_id.upper())
+
+    positions = await event_log.append("account-a", 0, [upper])
+    again = await event_log.append("account-a", 0, [event])
+
+    assert again == positions
+    assert [e.event_id for e in await everything(event_log)] == [event.event_id]
+
+
 async def test_read_all_yields_every_event_in_position_order_in_batches(
     event_log: AnyLog, make_events: MakeEvents
 ) -> None:

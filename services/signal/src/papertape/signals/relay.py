@@ -17,7 +17,7 @@ import msgspec
 from nats.js import JetStreamContext
 
 from papertape.common.bus.publishing import MSG_ID, Outgoing, publish_all, publish_in_order
-from papertape.common.eventlog import RecordedEvent, decode_envelope, envelope_of
+from papertape.common.eventlog import RecordedEvent, decode_envelope, stored_envelope
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.common.telemetry.tracing import inject_headers
@@ -75,7 +75,7 @@ def wire_of(subjects: Subjects, recorded: RecordedEvent) -> tuple[str, bytes]:
     else:
         session_id = recorded.stream_id.removeprefix(SESSION_STREAM_PREFIX)
         subject = subjects.session_event(session_id, recorded.type)
-    stored = envelope_of(recorded, msgspec.Raw(recorded.data))
+    stored = stored_envelope(recorded)
     return subject, codec.encode(stored)
 
 

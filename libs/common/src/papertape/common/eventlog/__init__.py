@@ -2,10 +2,12 @@
 
 from papertape.common.eventlog.anchors import Anchor
 from papertape.common.eventlog.envelopes import (
+    StoredEnvelope,
     decode_envelope,
     decode_metadata,
     envelope_of,
     new_event,
+    stored_envelope,
 )
 from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
 from papertape.common.eventlog.memory import InMemoryEventLog
@@ -43,6 +45,7 @@ __all__ = [
     "Snapshot",
     "SnapshotPolicy",
     "SnapshotStore",
+    "StoredEnvelope",
     "StreamInfo",
     "Verification",
     "decode_envelope",
@@ -52,5 +55,6 @@ __all__ = [
     "new_event",
     "rebuild",
     "snapshot_if_due",
+    "stored_envelope",
     "verify_log",
 ]

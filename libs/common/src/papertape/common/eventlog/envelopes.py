@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,6 +15,7 @@ from papertape.contract.events.envelope import Envelope
 from papertape.contract.ids import EventId, StreamId
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 _metadata = msgspec.json.Decoder(Metadata)
 
@@ -50,8 +53,36 @@ def decode_envelope(recorded: RecordedEvent, codec: Codec[T]) -> Envelope[T]:
 def envelope_of(recorded: RecordedEvent, data: T) -> Envelope[T]:
     """The stored event's envelope around ``data`` (its decoded data, or its stored bytes as
     ``msgspec.Raw`` to pass them on as they are)."""
+    return _wrapped(Envelope, recorded, data)
+
+
+class StoredEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``Envelope`` field for field, in its order, around the stored data as it is: it
+    encodes to the same bytes, without the checks an envelope built in code is given (what
+    the log holds was checked before it was appended, and the log stamped the rest)."""
+
+    event_id: str
+    stream_id: str
+    stream_version: int
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str | None = None
+    actor: str
+    traceparent: str | None = None
+    tracestate: str | None = None
+    recorded_at: datetime | None = None
+    position: int | None = None
+    data: msgspec.Raw
+
+
+def stored_envelope(recorded: RecordedEvent) -> StoredEnvelope:
+    """The stored event's envelope as it is published: its data passed on as stored."""
+    return _wrapped(StoredEnvelope, recorded, msgspec.Raw(recorded.data))
+
+
+def _wrapped(kind: Callable[..., E], recorded: RecordedEvent, data: Any) -> E:
     meta = _metadata.decode(recorded.metadata)
-    return Envelope(
+    return kind(
         event_id=EventId(recorded.event_id),
         stream_id=StreamId(recorded.stream_id),
         stream_version=recorded.stream_version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,17 @@ from papertape.common.eventlog.port import (
     Snapshot,
     StreamInfo,
 )
+
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID written as ``str(uuid.UUID(...))`` writes it: such an id is stored as it is."""
+
+
+def _canonical_id(event_id: str) -> str:
+    """The id as PostgreSQL's ``uuid`` column gives it back (parsed only when not canonical
+    already: the ids the services derive are, and parsing each cost more than the hash)."""
+    if _CANONICAL_ID.fullmatch(event_id):
+        return event_id
+    return str(uuid.UUID(event_id))
 
 
 class InMemoryEventLog:
@@ -40,7 +52,7 @@ class InMemoryEventLog:
             return []
         if not stream_id or "\n" in stream_id:
             raise EventLogError(f"invalid stream id {stream_id!r}")
-        ids = [str(uuid.UUID(e.event_id)) for e in events]
+        ids = [_canonical_id(e.event_id) for e in events]
         if ids[0] in self._by_id:
             return self._replay(stream_id, ids)
         positions = self._streams.get(stream_id, [])

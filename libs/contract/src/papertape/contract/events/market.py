@@ -39,7 +39,9 @@ class QuoteReceived(Event, frozen=True, kw_only=True):
     in_session: bool = True
 
 
-class BarClosed(Event, frozen=True, kw_only=True):
+# Not tracked by the cyclic collector: immutable values only, and signals and backtests keep
+# many (see IndicatorValue).
+class BarClosed(Event, frozen=True, kw_only=True, gc=False):
     """An OHLCV bar whose interval has ended."""
 
     symbol: Annotated[Symbol, NAME]

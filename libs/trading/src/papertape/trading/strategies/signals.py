@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.signals import (
@@ -34,26 +36,40 @@ _instrument = functools.lru_cache(maxsize=4096)(instrument_for)
 instrument anew for a symbol it does not know)."""
 
 
-_ISO_TIMES: dict[datetime, str] = {}
-_ISO_TIMES_KEPT = 4096
+T = TypeVar("T")
+
+
+class _Remembered(dict[datetime, T]):
+    """What ``make`` gives of a time, remembered (every session trading a symbol's bar, and
+    every symbol of one minute, ask for the same time); at most ``_TIMES_KEPT`` at once."""
+
+    def __init__(self, make: Callable[[datetime], T]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, moment: datetime) -> T:
+        if len(self) >= _TIMES_KEPT:
+            self.clear()
+        found = self[moment] = self._make(moment)
+        return found
+
+
+_TIMES_KEPT = 4096
+_ISO_TIMES: _Remembered[str] = _Remembered(datetime.isoformat)
+_MILLIS: _Remembered[int] = _Remembered(lambda moment: int(moment.timestamp() * 1000))
 
 
 def _iso(moment: datetime) -> str:
-    """``moment.isoformat()``, remembered for UTC times: every session trading a symbol's bar,
-    and every symbol of one minute, ask for the same time (only UTC ones: an equal time at
-    another offset is written differently)."""
+    """``moment.isoformat()``, remembered for UTC times only: an equal time at another offset
+    is written differently."""
     if moment.tzinfo is not UTC:
         return moment.isoformat()
-    found = _ISO_TIMES.get(moment)
-    if found is None:
-        if len(_ISO_TIMES) >= _ISO_TIMES_KEPT:
-            _ISO_TIMES.clear()
-        found = _ISO_TIMES[moment] = moment.isoformat()
-    return found
+    return _ISO_TIMES[moment]
 
 
 def _ms(bar: BarClosed) -> int:
-    return int(bar.end.timestamp() * 1000)
+    """The bar's end in whole milliseconds since the epoch (the same at any offset)."""
+    return _MILLIS[bar.end]
 
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
@@ -67,11 +83,14 @@ def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
     return derived_uuid7(f"order:{leg}:{signal.signal_id}", int(signal.ts.timestamp() * 1000))
 
 
+_VALUE_FORMAT = f"%.{INDICATOR_PLACES}f"  # as f"{x:.8f}" writes it, formatted faster
+
+
 def _value(x: float) -> Decimal | None:
     """An indicator's float rounded (half to even) to ``INDICATOR_PLACES`` places."""
-    if not math.isfinite(x) or abs(x) > _LIMIT:
+    if not -_LIMIT <= x <= _LIMIT:  # NaN and the infinities too: no comparison holds for them
         return None
-    return Decimal(f"{x:.{INDICATOR_PLACES}f}")  # the float's exact value, correctly rounded
+    return Decimal(_VALUE_FORMAT % x)  # the float's exact value, correctly rounded
 
 
 def _price(instrument: Instrument, x: float | None) -> Decimal | None:
