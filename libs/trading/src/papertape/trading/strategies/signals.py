@@ -38,7 +38,7 @@ _ISO_TIMES: dict[datetime, str] = {}
 _ISO_TIMES_KEPT = 4096
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     """``moment.isoformat()``, remembered for UTC times: every session trading a symbol's bar,
     and every symbol of one minute, ask for the same time (only UTC ones: an equal time at
     another offset is written differently)."""
@@ -58,7 +58,7 @@ def _ms(bar: BarClosed) -> int:
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
     """The deterministic id of the signal a session's strategy leaves on a bar."""
-    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{_iso(bar.start)}"
+    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{iso_time(bar.start)}"
     return derived_uuid7(key, _ms(bar))
 
 
