@@ -67,11 +67,14 @@ def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
     return derived_uuid7(f"order:{leg}:{signal.signal_id}", int(signal.ts.timestamp() * 1000))
 
 
+_VALUE_FORMAT = f"%.{INDICATOR_PLACES}f"
+
+
 def _value(x: float) -> Decimal | None:
     """An indicator's float rounded (half to even) to ``INDICATOR_PLACES`` places."""
-    if not math.isfinite(x) or abs(x) > _LIMIT:
+    if not -_LIMIT <= x <= _LIMIT:  # NaN and the infinities fail it too
         return None
-    return Decimal(f"{x:.{INDICATOR_PLACES}f}")  # the float's exact value, correctly rounded
+    return Decimal(_VALUE_FORMAT % x)  # the float's exact value, correctly rounded
 
 
 def _price(instrument: Instrument, x: float | None) -> Decimal | None:
