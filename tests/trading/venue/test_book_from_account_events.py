@@ -5,11 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from papertape.contract.events.account import (
+    AccountEvent,
     AccountReset,
+    CommandRejected,
     FillRejected,
     OrderCancelled,
     OrderFilledV2,
     OrderTriggered,
+    PositionMarked,
 )
 from papertape.contract.events.execution import (
     ExecutionModels,
@@ -140,3 +143,22 @@ def test_a_refused_final_fill_of_the_venues_own_is_reported_as_the_orders_end() 
     [report] = venue.on_account_event(_refused(fill.report_id))
     assert isinstance(report, OrderExpiryReported)
     assert (report.order_id, report.unfilled) == ("o1", D(1))
+
+
+def test_marks_and_refusals_leave_the_book_as_it_was() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))
+    others: list[AccountEvent] = [
+        PositionMarked(account_id=ACCOUNT, ts=at(1), symbol=Symbol("AAPL"), price=D(95)),
+        CommandRejected(
+            account_id=ACCOUNT,
+            ts=at(1),
+            command="cancel_order",
+            reason_code=RejectReason.UNKNOWN_ORDER,
+            message="no working order o1",
+        ),
+    ]
+    for event in others:
+        assert venue.on_account_event(event) == []
+    assert [o.order_id for o in venue.working()] == ["o1"]
+    assert [type(r) for r in venue.on_quote(quote("89", "89.5", at(2)))] == [OrderFillReported]

@@ -320,15 +320,27 @@ _HANDLERS: dict[type[Any], Callable[[AccountState, Any], AccountState]] = {
 }
 
 
+_last_evolved: tuple[AccountState, AccountEvent, AccountState] | None = None
+"""The last fold: (state, event, the state after it). A decision that must see its own event
+folded in (a fill's margin check, a mark's circuit breaker) evolves the state with it, and
+whoever records the decision then evolves the same state with the same event again; states and
+events are frozen, so the second fold is the first one's answer."""
+
+
 def evolve(state: AccountState, event: AccountEvent) -> AccountState:
     """The account after ``event``; ``state`` itself is left as it was."""
+    global _last_evolved
+    last = _last_evolved
+    if last is not None and last[0] is state and last[1] is event:
+        return last[2]
     day = state.day
     ts = event.ts
     # Inline check of the common case (same UTC day) before the general roll-over.
     same_day = day is not None and ts.tzinfo is UTC and ts.date() == day
     rolled = state if same_day or not state.is_open else trading_day_rolled(state, ts)
-    after = _HANDLERS[type(event)](rolled, event)
-    return _replace(after, version=state.version + 1)
+    after = _replace(_HANDLERS[type(event)](rolled, event), version=state.version + 1)
+    _last_evolved = (state, event, after)
+    return after
 
 
 def replay(events: Iterable[AccountEvent], state: AccountState = INITIAL_STATE) -> AccountState:

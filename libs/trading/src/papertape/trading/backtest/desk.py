@@ -26,11 +26,11 @@ from papertape.contract.events.account import (
 )
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import BarClosed, QuoteReceived
-from papertape.contract.ids import AccountId, Symbol
+from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.trading.account import AccountState, DecisionContext, decide, evolve
 from papertape.trading.account.currency import symbols_to_mark
 from papertape.trading.account.reports import account_summary
-from papertape.trading.account.state import INITIAL_STATE
+from papertape.trading.account.state import INITIAL_STATE, Order
 from papertape.trading.account.translation import command_for
 from papertape.trading.backtest.log import MemoryLog
 from papertape.trading.strategies.requests import room_of
@@ -62,6 +62,7 @@ class Desk:
         self._on_fills = on_fills
         self._on_expired = on_expired
         self._room: AccountRoom | None = None
+        self._marking: tuple[dict[OrderId, Order], tuple[str, ...], list[Symbol]] | None = None
 
     def market(self, bar: BarClosed, cause: str) -> None:
         """The venue walks the bar; the account is marked at its close."""
@@ -120,8 +121,18 @@ class Desk:
                 if on_expired is not None and type(event) is OrderExpired:
                     on_expired(event, cause)  # only the venue expires an order
 
+    def _to_mark(self) -> list[Symbol]:
+        """``symbols_to_mark`` of the account, worked out again only when what it holds or
+        works changed (a mark replaces the positions but keeps their symbols, and the orders)."""
+        account = self.account
+        held = (account.base_currency, *account.positions)
+        known = self._marking
+        if known is None or known[0] is not account.orders or known[1] != held:
+            known = self._marking = (account.orders, held, symbols_to_mark(account))
+        return known[2]
+
     def _mark(self, now: datetime, cause: str) -> None:
-        for symbol in symbols_to_mark(self.account):
+        for symbol in self._to_mark():
             price = self.marks.get(symbol)
             if price is not None and self.account.marks.get(symbol) != price:
                 mark = ApplyMark(account_id=self.account_id, symbol=symbol, price=price, ts=now)

@@ -54,6 +54,7 @@ from papertape.trading.strategies.requests import (
     place_order_of,
 )
 from papertape.trading.strategies.sessions import SessionState
+from papertape.trading.strategies.signals import iso_time
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 10_000
@@ -160,7 +161,7 @@ class Backtest:
     def on_bar(self, bar: BarClosed) -> None:
         """One bar through the venue, the account's marks and the session (see the module)."""
         self.bars += 1
-        cause = f"bar:{bar.symbol}:{bar.start.isoformat()}"
+        cause = f"bar:{bar.symbol}:{iso_time(bar.start)}"
         desk = self.desk
         desk.market(bar, cause)
         events = self.bot.on_bar(bar, desk.room, bar.end)

@@ -59,7 +59,7 @@ _ISO_TIMES: _Remembered[str] = _Remembered(datetime.isoformat)
 _MILLIS: _Remembered[int] = _Remembered(lambda moment: int(moment.timestamp() * 1000))
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     """``moment.isoformat()``, remembered for UTC times only: an equal time at another offset
     is written differently."""
     if moment.tzinfo is not UTC:
@@ -74,7 +74,7 @@ def _ms(bar: BarClosed) -> int:
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
     """The deterministic id of the signal a session's strategy leaves on a bar."""
-    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{_iso(bar.start)}"
+    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{iso_time(bar.start)}"
     return derived_uuid7(key, _ms(bar))
 
 

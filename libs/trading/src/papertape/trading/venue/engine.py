@@ -40,6 +40,22 @@ from papertape.trading.venue.state import VenueState
 VOLATILITY_ALPHA = Decimal("0.1")
 """Weight of the newest move in the volatility model's running mean of absolute moves."""
 
+_FOLLOWED: frozenset[type[AccountEvent]] = frozenset(
+    {
+        OrderPlaced,
+        OrderFilledV2,
+        OrderCancelled,
+        OrderExpired,
+        OrderTriggered,
+        FillRejected,
+        AccountOpened,
+        CostModelSet,
+        CostModelSetV2,
+        AccountReset,
+    }
+)
+"""The account events that change what the venue holds (``on_account_event``)."""
+
 
 class Venue:
     """Working orders matched against quotes and bars."""
@@ -63,6 +79,8 @@ class Venue:
 
     def on_account_event(self, event: AccountEvent) -> list[ExecutionReport]:
         """Keep the book in step with the account's log (placed, cancelled, filled, ...)."""
+        if type(event) not in _FOLLOWED:
+            return []  # marks, refusals, cash: nothing the venue holds changes
         state = self.state
         if isinstance(event, OrderPlaced):
             state.place(event)
@@ -114,7 +132,8 @@ class Venue:
         if book is None:
             return refusal
         if refusal is None:
-            book.jumps.clear()
+            if book.jumps.count:
+                book.jumps.clear()
         elif refusal.check is Check.JUMP and book.jumps.confirms(jump_price(event), band):
             book.last_mid = jump_price(event)  # the market really moved
             return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+import msgspec
 
 from papertape.contract.events.execution import TriggerSource
 from papertape.contract.events.market import BarClosed, QuoteReceived
@@ -13,9 +14,12 @@ from papertape.contract.money import ZERO
 _TWO = Decimal(2)
 
 
-@dataclass(slots=True, frozen=True)
-class Point:
-    """One instant: the touch on each side, the reference (mid) and the trigger price."""
+class Point(msgspec.Struct, frozen=True, kw_only=True):
+    """One instant: the touch on each side, the reference (mid) and the trigger price.
+
+    A struct, not a frozen dataclass: one is built on every bar walked and at every level
+    reached on its path, and a frozen dataclass sets each of its ten fields through
+    ``object.__setattr__``."""
 
     ts: datetime
     bid: Decimal

@@ -16,14 +16,23 @@ from papertape.trading.venue.matching import Budget, Matcher, Reports, crossed, 
 from papertape.trading.venue.orders import Slot, WorkingOrder
 
 Path = tuple[Decimal, Decimal, Decimal, Decimal]
+_NONE_HELD: frozenset[str] = frozenset()
 
 
 def stop_first(book: SymbolBook, low: Decimal, high: Decimal) -> frozenset[str]:
     """Take-profits held back because their stop-loss lies in the same stretch of path."""
+    if not book.brackets:
+        return _NONE_HELD
     held: set[str] = set()
     for bracket in book.brackets.values():
-        legs = {c.placed.role: c for c in bracket.children if c.slot is not Slot.NONE}
-        stop, take = legs.get(OrderRole.STOP_LOSS), legs.get(OrderRole.TAKE_PROFIT)
+        stop = take = None
+        for child in bracket.children:  # the last live child of each role, as a dict of them
+            if child.slot is not Slot.NONE:
+                role = child.placed.role
+                if role is OrderRole.STOP_LOSS:
+                    stop = child
+                elif role is OrderRole.TAKE_PROFIT:
+                    take = child
         if stop is None or take is None:
             continue
         stop_level, take_level = stop.stop_level(), take.limit

@@ -93,9 +93,10 @@ def bar_refusal(
     bar: BarClosed, last_good: Decimal | None, band: Decimal = DEFAULT_PRICE_BAND
 ) -> Refusal | None:
     """Why ``bar`` cannot be the market (None when it can); ``last_good`` is a close or mark."""
-    if min(bar.open, bar.high, bar.low, bar.close) <= ZERO:
+    open_, high, low, close = bar.open, bar.high, bar.low, bar.close
+    if open_ <= ZERO or high <= ZERO or low <= ZERO or close <= ZERO:
         return Refusal(Check.NON_POSITIVE, f"{bar.symbol}: a price is not positive")
-    if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
+    if not (low <= open_ <= high and low <= close <= high):
         return Refusal(
             Check.INCONSISTENT_BAR,
             f"{bar.symbol}: low {bar.low} and high {bar.high} do not hold "
