@@ -7,6 +7,7 @@ Retry-After); an error reply or a business refusal raises ``Refused`` with the s
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast, get_args
 
@@ -160,40 +161,22 @@ class Services:
     ) -> Reply[R]:
         # The request carries the trace in its headers and in its body: what the service
         # appends for it records the trace too, and so does everything that follows from it.
-        # Within an HTTP request, the trace of its server span: that span is the request's
-        # parent and spans it already (a client span of its own as well cost the gateway about
-        # a tenth of its CPU on a placement, bench/gateway_bench.py). Outside one (a socket's
-        # query), a client span.
-        if trace.get_current_span().get_span_context().is_valid:
-            return await self._send(service, subject, body, actor, codec, request_id)
-        name = f"{subject_pattern(subject, self.subjects.namespace)} request"
-        with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT):
-            return await self._send(service, subject, body, actor, codec, request_id)
-
-    async def _send(
-        self,
-        service: str,
-        subject: str,
-        body: Any,
-        actor: Actor,
-        codec: Codec[Reply[R]],
-        request_id: str | None,
-    ) -> Reply[R]:
-        headers = inject_headers()
-        request = Request(
-            request_id=request_id or self.ids.new(),
-            issued_at=datetime.now(UTC),
-            actor=actor,
-            traceparent=headers.get("traceparent"),
-            tracestate=headers.get("tracestate"),
-            body=body,
-        )
-        try:
-            msg = await self.nc.request(
-                subject, encode(request), timeout=self.timeout, headers=headers
+        with self._traced(subject):
+            headers = inject_headers()
+            request = Request(
+                request_id=request_id or self.ids.new(),
+                issued_at=datetime.now(UTC),
+                actor=actor,
+                traceparent=headers.get("traceparent"),
+                tracestate=headers.get("tracestate"),
+                body=body,
             )
-        except (NoRespondersError, NatsTimeout) as error:
-            raise ServiceUnavailable(service, type(error).__name__) from error
+            try:
+                msg = await self.nc.request(
+                    subject, encode(request), timeout=self.timeout, headers=headers
+                )
+            except (NoRespondersError, NatsTimeout) as error:
+                raise ServiceUnavailable(service, type(error).__name__) from error
         try:
             reply = codec.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
@@ -204,3 +187,13 @@ class Services:
                 raise ServiceUnavailable(service, reply.error or code)
             raise Refused(code, reply.error or "")
         return reply
+
+    def _traced(self, subject: str) -> AbstractContextManager[object]:
+        """Within an HTTP request, its server span's context (that span is the request's parent
+        and spans it already: a client span of its own as well cost the gateway about a tenth
+        of its CPU on a placement, bench/gateway_bench.py); outside one (a socket's query), a
+        client span."""
+        if trace.get_current_span().get_span_context().is_valid:
+            return nullcontext()
+        name = f"{subject_pattern(subject, self.subjects.namespace)} request"
+        return self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT)
