@@ -29,6 +29,7 @@ from papertape.gateway.access.limits import RateLimiter
 from papertape.gateway.app import build_app
 from papertape.gateway.bus import Services
 from papertape.gateway.dashboard import vendor
+from papertape.gateway.http1 import http_protocol
 from papertape.gateway.localkeys import ensure_local_keys
 from papertape.gateway.metrics import GatewayMetrics
 from papertape.gateway.orders import Placements
@@ -107,6 +108,7 @@ class GatewayService:
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
+            http=http_protocol(),  # httptools, its head bounded as h11's; h11 without it
             ws=FrameProtocol,  # websockets-sansio, with frames written once for every client
             lifespan="off",
             ws_max_size=settings.max_body_bytes,
