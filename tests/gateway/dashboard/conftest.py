@@ -43,16 +43,21 @@ def chromium_path() -> str:
             "no Chromium at /usr/bin/chromium: `apt-get install -y chromium` "
             "(.ci/run does) to run the dashboard's browser tests"
         )
+    return path
+
+
+@pytest.fixture(scope="module")
+def chart_library() -> None:
+    """The dashboard's chart library, fetched (pinned) when missing; skips when it cannot be."""
     try:
         vendor.ensure()
     except (vendor.IntegrityError, OSError) as error:
         pytest.skip(f"the dashboard's chart library could not be fetched: {error}")
-    return path
 
 
 @pytest_asyncio.fixture(scope="module")
 async def stack(
-    chromium_path: str, nats_url: str, postgres_server_url: str
+    chart_library: None, nats_url: str, postgres_server_url: str
 ) -> AsyncIterator[Stack]:
     extra = {
         "PAPERTAPE_SERVICES": "portfolio,marketdata,signals",

@@ -24,7 +24,13 @@ from tests.gateway.test_deadletters import letters
 from tests.notification.conftest import SignedReceiver
 from tests.signals.test_service import publish_bar
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
+# Chromium first: without it the tests skip before a stack is started for them.
+pytestmark = [
+    pytest.mark.usefixtures("chromium_path"),
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+]
 WAIT_MS = 30_000
 SOME = re.compile(r"^[1-9][0-9]*$")
 
