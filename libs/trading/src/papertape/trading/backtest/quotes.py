@@ -19,7 +19,8 @@ from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.trading.backtest.engine import Backtest
 
 
-def _cause(quote: QuoteReceived) -> str:
+def quote_cause(quote: QuoteReceived) -> str:
+    """The causation id of what a quote led to (the same in a backtest and a what-if)."""
     return f"quote:{quote.symbol}:{quote.ts_event.isoformat()}"
 
 
@@ -38,11 +39,11 @@ def run_on_quotes(
             while waiting is not None and waiting.ts_event < bar.start:
                 waiting = next(pending, None)
         while waiting is not None and waiting.ts_event < bar.end:
-            desk.quote(waiting, _cause(waiting))
+            desk.quote(waiting, quote_cause(waiting))
             waiting = next(pending, None)
         engine.on_bar(bar)
     if not engine.bars:
         return
     while waiting is not None:
-        desk.quote(waiting, _cause(waiting))
+        desk.quote(waiting, quote_cause(waiting))
         waiting = next(pending, None)

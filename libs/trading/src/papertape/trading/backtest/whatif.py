@@ -33,6 +33,7 @@ from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.trading.account import AccountState
 from papertape.trading.backtest.desk import Desk
 from papertape.trading.backtest.log import MemoryLog
+from papertape.trading.backtest.quotes import quote_cause
 from papertape.trading.venue.config import VenueConfig
 
 
@@ -145,13 +146,13 @@ def what_if(
     for bar in bars:
         while waiting is not None and waiting.ts_event < bar.end:
             orders.place_until(waiting.ts_event)
-            desk.quote(waiting, f"quote:{waiting.symbol}:{waiting.ts_event.isoformat()}")
+            desk.quote(waiting, quote_cause(waiting))
             waiting = next(pending, None)
         orders.place_until(bar.start)
         desk.market(bar, f"bar:{bar.symbol}:{bar.start.isoformat()}")
     while waiting is not None:
         orders.place_until(waiting.ts_event)
-        desk.quote(waiting, f"quote:{waiting.symbol}:{waiting.ts_event.isoformat()}")
+        desk.quote(waiting, quote_cause(waiting))
         waiting = next(pending, None)
     return desk.account, fills
 
