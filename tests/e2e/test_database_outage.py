@@ -49,33 +49,11 @@ async def test_a_fill_during_a_60_second_database_outage_is_applied_once_it_is_b
     database = EmbeddedPostgres(server_data_dir, durable=False).start()
     port = database.port
     dsn = await create_database(database.url(), "papertape")
-    env = {
-        "NATS_URL": nats_url,
-        "DATABASE_URL": dsn,
-        "PAPERTAPE_NAMESPACE": subjects.namespace,
-        "PAPERTAPE_METRICS_PORT": "-1",
-    }
+    env = _environment(nats_url, dsn, subjects)
     client = PortfolioClient(nats_client, subjects)
     try:
         async with running("portfolio", env) as portfolio, running("execution", env):
-            await until(lambda: _answers(client))
-            await nats_client.publish(subjects.quote(AAPL), encode(_tick("150")))
-            await client.command(OpenAccount(account_id=ACC, name="Outage"))
-            await client.command(Deposit(account_id=ACC, amount=Decimal(90_000)))
-            placed_seen = await nats_client.subscribe(subjects.account_event(ACC, "order_placed"))
-            limit = PlaceOrder(
-                account_id=ACC,
-                order_id=OrderId("in-flight"),
-                symbol=AAPL,
-                side=OrderSide.BUY,
-                quantity=Decimal(10),
-                order_type=OrderType.LIMIT,
-                limit_price=Decimal(149),
-            )
-            placed = await client.command(limit)
-            assert placed.result["events"][0]["data"]["type"] == "order_placed.v1", placed
-            await placed_seen.next_msg(timeout=30)  # relayed: the venue has it
-            await asyncio.sleep(1.0)
+            await _working(nats_client, subjects, client, _buy_limit("in-flight"))
 
             database.stop()
             down_at = time.monotonic()
@@ -106,6 +84,45 @@ async def test_a_fill_during_a_60_second_database_outage_is_applied_once_it_is_b
         database.stop()
 
 
+def _environment(nats_url: str, dsn: str, subjects: Subjects) -> dict[str, str]:
+    return {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": dsn,
+        "PAPERTAPE_NAMESPACE": subjects.namespace,
+        "PAPERTAPE_METRICS_PORT": "-1",
+    }
+
+
+def _buy_limit(order_id: str, **bracket: Decimal) -> PlaceOrder:
+    """A limit buy of 10 AAPL at 149 (with ``stop_loss`` and ``take_profit``, a bracket)."""
+    return PlaceOrder(
+        account_id=ACC,
+        order_id=OrderId(order_id),
+        symbol=AAPL,
+        side=OrderSide.BUY,
+        quantity=Decimal(10),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal(149),
+        **bracket,  # type: ignore[arg-type]
+    )
+
+
+async def _working(
+    nc: Client, subjects: Subjects, client: PortfolioClient, order: PlaceOrder
+) -> None:
+    """Once portfolio answers: AAPL at 150, the account opened and funded, ``order`` placed
+    and relayed to the venue."""
+    await until(lambda: _answers(client))
+    await nc.publish(subjects.quote(AAPL), encode(_tick("150")))
+    await client.command(OpenAccount(account_id=ACC, name="Outage"))
+    await client.command(Deposit(account_id=ACC, amount=Decimal(90_000)))
+    placed_seen = await nc.subscribe(subjects.account_event(ACC, "order_placed"))
+    placed = await client.command(order)
+    assert placed.result["events"][0]["data"]["type"] == "order_placed.v1", placed
+    await placed_seen.next_msg(timeout=30)  # relayed: the venue has it
+    await asyncio.sleep(1.0)
+
+
 def _tick(mid: str) -> QuoteReceived:
     price = Decimal(mid)
     cent = Decimal("0.01")
@@ -131,3 +148,57 @@ async def _filled(client: PortfolioClient) -> bool:
 async def _dead_letters(nc: Client, subjects: Subjects) -> int:
     info = await nc.jetstream().stream_info(subjects.stream("DEADLETTER"))
     return info.state.messages
+
+
+@pytest.mark.timeout(300)
+async def test_fills_reported_during_an_outage_are_applied_in_the_venues_order(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    server_data_dir: Path,
+) -> None:
+    """A bracket's entry fills, then its take-profit, while the database is down. The entry's
+    report has been NACKed more often, so JetStream would hand back the take-profit's first:
+    applied first, it would be refused as a short sale and the account would keep a position
+    the venue closed. Both must go in, entry first, and the account end flat."""
+    database = EmbeddedPostgres(server_data_dir, durable=False).start()
+    port = database.port
+    dsn = await create_database(database.url(), "papertape")
+    env = _environment(nats_url, dsn, subjects)
+    client = PortfolioClient(nats_client, subjects)
+    try:
+        async with running("portfolio", env) as portfolio, running("execution", env):
+            bracket = _buy_limit("entry", stop_loss=Decimal(140), take_profit=Decimal(155))
+            await _working(nats_client, subjects, client, bracket)
+
+            database.stop()
+            await nats_client.publish(subjects.quote(AAPL), encode(_tick("148")))  # entry fills
+            await asyncio.sleep(8.0)  # its report is NACKed four times: next try in 15 s
+            await nats_client.publish(subjects.quote(AAPL), encode(_tick("156")))  # TP fills
+            await asyncio.sleep(4.0)  # the take-profit's report would come back first
+            database = EmbeddedPostgres(server_data_dir, durable=False, port=port).start()
+
+            await until(lambda: _flat(client), seconds=120)
+            activity = await client.query("activity", GetActivity(account_id=ACC))
+            assert "dead_letter" not in portfolio.output()
+        types = [event["data"]["type"] for event in activity.result]
+        fills = [event["data"] for event in activity.result if "filled" in event["data"]["type"]]
+        assert not any(t.startswith("fill_rejected") for t in types), types
+        assert [(f["side"], f["quantity"]) for f in fills] == [("buy", "10"), ("sell", "10")]
+        assert await _dead_letters(nats_client, subjects) == 0
+    finally:
+        database.stop()
+
+
+async def _flat(client: PortfolioClient) -> bool:
+    """Both fills applied (or one refused): the entry and the take-profit are in."""
+    try:
+        activity = await client.query("activity", GetActivity(account_id=ACC))
+    except (NoRespondersError, TimeoutError):
+        return False
+    if not activity.ok:
+        return False
+    types: list[str] = [event["data"]["type"] for event in activity.result]
+    done = sum(t.startswith(("order_filled", "fill_rejected")) for t in types)
+    return done >= 2

@@ -4,6 +4,7 @@ COMMIT) and when a snapshot fails after an append that held: what callers hear, 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -103,3 +104,43 @@ async def test_a_snapshot_that_fails_after_the_append_leaves_every_caller_answer
     assert book.version(account) == 5
     assert book.state(account).cash == Decimal(10_004)
     assert await log.stream_version(account_stream(account)) == 5
+
+
+class RefusesOnce:
+    """The log, whose next append fails as a refused connection (nothing committed)."""
+
+    def __init__(self, log: PostgresEventLog) -> None:
+        self.log = log
+        self.refusals = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.log, name)
+
+    async def append(self, stream: str, expected: int | None, events: Sequence[Any]) -> list[int]:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        return await self.log.append(stream, expected, events)
+
+
+async def test_commands_behind_one_the_database_refused_fail_with_it_untried(
+    log: PostgresEventLog,
+) -> None:
+    account = AccountId("carol")
+    await AccountBook(log, log, SystemClock()).execute(
+        request(OpenAccount(account_id=account, name="C"))
+    )
+    refusing = RefusesOnce(log)
+    book = AccountBook(refusing, log, SystemClock())  # not loaded: one command at a time
+    refusing.refusals = 1
+    deposits = [request(Deposit(account_id=account, amount=Decimal(n))) for n in (1, 2, 3)]
+
+    answers = await asyncio.gather(*(book.execute(d) for d in deposits), return_exceptions=True)
+
+    # Decided now, the second and third would be in the log before the first is retried.
+    assert all(isinstance(a, ConnectionRefusedError) for a in answers), answers
+    assert await log.stream_version(account_stream(account)) == 1
+    for deposit in deposits:  # retried in their order, they go in in that order
+        await book.execute(deposit)
+    stored = [e async for batch in log.read_stream(account_stream(account)) for e in batch]
+    assert [json.loads(e.data)["amount"] for e in stored[1:]] == ["1", "2", "3"]

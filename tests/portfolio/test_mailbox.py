@@ -104,3 +104,23 @@ async def test_a_turn_that_raises_answers_each_of_its_letters_and_the_mailbox_go
 
     assert [type(a) for a in answers] == [RuntimeError, RuntimeError]
     assert await mailboxes.post("a", 3) == 3
+
+
+async def test_a_turn_that_stops_the_line_fails_the_letters_queued_behind_it_untried() -> None:
+    recorder = Recorder()
+    mailboxes: Mailboxes[int, int] = Mailboxes(
+        recorder.turn, stops=lambda error: "no -1" in str(error)
+    )
+    first = asyncio.create_task(mailboxes.post("a", -1))  # its turn fails: the line stops
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    behind = [asyncio.create_task(mailboxes.post("a", n)) for n in (2, 3)]
+    other = asyncio.create_task(mailboxes.post("b", 4))
+    await asyncio.sleep(0)
+    recorder.go_on.set()
+
+    answers = await asyncio.gather(first, *behind, return_exceptions=True)
+    assert all(isinstance(a, ValueError) and str(a) == "no -1" for a in answers), answers
+    assert await other == 8  # another key's line goes on
+    assert ("a", [2, 3]) not in recorder.turns  # never decided before the failed one
+    assert await mailboxes.post("a", 5) == 10  # the next letter starts a new turn

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from papertape.common.bus.deadletters import Unprocessable
+from papertape.common.bus.deadletters import Unprocessable, is_transient
 from papertape.common.clock import Clock
 from papertape.common.eventlog import (
     ConcurrencyError,
@@ -132,7 +132,7 @@ class AccountBook:
         self._stale: set[str] = set()
         """Accounts whose last append failed without saying whether it committed (a lost
         connection): their next turn reloads them from the log before deciding anything."""
-        self._mailboxes: Mailboxes[Command, Decided] = Mailboxes(self._turn)
+        self._mailboxes: Mailboxes[Command, Decided] = Mailboxes(self._turn, stops=is_transient)
 
     # --- reading ---------------------------------------------------------------------------
     def accounts(self) -> list[AccountId]:
@@ -243,7 +243,16 @@ class AccountBook:
                 together = await self._together(account_id, commands)
                 if together is not None:
                     return together
-            return [await _outcome(self._execute(account_id, command)) for command in commands]
+            outcomes: list[Decided | Exception] = []
+            for command in commands:
+                outcome = await _outcome(self._execute(account_id, command))
+                outcomes.append(outcome)
+                if isinstance(outcome, Exception) and is_transient(outcome):
+                    # The database went away: the rest, untried, fail with it (decided now,
+                    # they would come before the one that failed once it is retried).
+                    outcomes += [outcome] * (len(commands) - len(outcomes))
+                    break
+            return outcomes
 
     async def _together(
         self, account_id: str, commands: list[Command]

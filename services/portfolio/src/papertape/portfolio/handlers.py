@@ -18,6 +18,7 @@ from faststream.nats import NatsMessage
 from nats.aio.subscription import Subscription
 
 from papertape.common.bus import consumers
+from papertape.common.bus.ordering import KeyOrder
 from papertape.common.eventlog import DuplicateEventError, EventLog
 from papertape.common.runtime import Handler, ServiceRuntime
 from papertape.contract.codec import Codec, encode
@@ -193,6 +194,8 @@ def register_execution(
         # A partition's owner that dies leaves its reports in flight: they come again to the
         # next owner after this long (the one process of 1 partition keeps JetStream's 30 s).
         ack_wait=30 if partition is None else PARTITION_ACK_WAIT_S,
+        # One account's reports in the venue's order, whatever NACKs and redeliveries do.
+        order=KeyOrder(report_account),
     )
     async def on_report(msg: NatsMessage) -> None:
         account = report_account(msg.raw_message.subject)

@@ -13,6 +13,11 @@ some order are handled in that order. One task per account runs the turns while 
 coming (started by the first letter, ended when the mailbox is empty), so a caller that gives
 up never interrupts a turn: a letter cancelled before its turn is left out of it, one
 cancelled during its turn is handled all the same (its answer is dropped).
+
+A turn whose outcome ``stops`` the line (the database went away under it) fails the letters
+that queued behind it with the same error, untried: decided now, they would come before the
+ones that failed, which are retried later (an account's fills must be applied in the order
+the venue reported them).
 """
 
 from __future__ import annotations
@@ -52,8 +57,11 @@ Turn = Callable[[str, list[T]], Awaitable[list[R | Exception]]]
 class Mailboxes(Generic[T, R]):
     """A mailbox per key, each emptied a turn at a time by ``turn``."""
 
-    def __init__(self, turn: Turn[T, R]) -> None:
+    def __init__(
+        self, turn: Turn[T, R], stops: Callable[[Exception], bool] = lambda _: False
+    ) -> None:
         self._turn = turn
+        self._stops = stops
         self._waiting: dict[str, list[Letter[T, R]]] = {}
         self._runners: dict[str, asyncio.Task[None]] = {}
         self.turns = 0
@@ -88,6 +96,10 @@ class Mailboxes(Generic[T, R]):
                     outcomes = [error] * len(letters)
                 for letter, outcome in zip(letters, outcomes, strict=True):
                     letter.settle(outcome)
+                stopped = [o for o in outcomes if isinstance(o, Exception) and self._stops(o)]
+                if stopped:  # what queued behind it must wait for its retry
+                    for letter in self._waiting.pop(key, []):
+                        letter.settle(stopped[0])
         except BaseException:  # stopped (the service shuts down): nobody is left waiting
             for letter in [*letters, *self._waiting.pop(key, [])]:
                 letter.answer.cancel()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from faststream.message import AckStatus
 from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -24,6 +25,8 @@ from nats.js.api import ConsumerConfig
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
+from papertape.common.bus.ordering import KeyOrder
+from papertape.common.bus.redeliveries import deliveries
 from papertape.common.lanes import in_lanes
 from papertape.common.telemetry.tracing import extract_context
 
@@ -41,6 +44,7 @@ def pull_in_lanes(
     lane: Callable[[str], str] | None,
     batch: int = 256,
     ack_wait: float = 30,
+    order: KeyOrder | None = None,
 ) -> Callable[[Handler[object]], Callable[[], Awaitable[None]]]:
     """A durable pull consumer handled in batches, in lanes, each message guarded.
 
@@ -54,12 +58,14 @@ def pull_in_lanes(
     it first waits (the portfolio's account mailboxes, which then decide an account's reports
     together). Each message goes through ``guarded`` on its own (its own span from its
     headers, retries and dead letter) and is acknowledged as soon as it was handled.
-    Run the returned coroutine function once the runtime is connected (it raises for the
-    caller's restart policy when the consumer fails).
+    With ``order``, a message NACKed holds back the later messages of its key until it is
+    handled (``papertape.common.bus.ordering``). Run the returned coroutine function once
+    the runtime is connected (it raises for the caller's restart policy when the consumer
+    fails).
     """
 
     def decorate(handler: Handler[object]) -> Callable[[], Awaitable[None]]:
-        each = acking(runtime, name, handler)
+        each = acking(runtime, name, handler, order=order)
 
         async def handle(messages: list[Msg]) -> None:
             if lane is None:  # tasks start in the order they were made: the stream's
@@ -207,15 +213,23 @@ def acking(
     *,
     traced: bool = True,
     live: Callable[[], bool] | None = None,
+    order: KeyOrder | None = None,
 ) -> Callable[[Msg], Awaitable[None]]:
     """A raw JetStream message through ``guarded``, in a span from its headers (unless
     not ``traced``), then acknowledged (a no-op when the guard NACKed it); while ``live``
-    answers False, left alone (neither handled nor acknowledged)."""
+    answers False, left alone (neither handled nor acknowledged). With ``order``, one that
+    comes after a NACKed message of its key is NACKed unread to come after it (a deferral,
+    which spends none of its deliveries)."""
     one = runtime.guarded(name)(handler)
     tracer = runtime.tracer_provider.get_tracer("papertape.common.runtime")
+    redeliveries = runtime.redeliveries
 
     async def each(raw: Msg) -> None:
         if live is not None and not live():
+            return
+        if order is not None and (wait := order.deferral(raw)) is not None:
+            redeliveries.deferred(raw)
+            await raw.nak(delay=wait)
             return
         msg = wrapped(raw)
         if traced:
@@ -223,6 +237,11 @@ def acking(
                 await one(msg)
         else:
             await one(msg)
+        if order is not None:
+            if msg.committed is AckStatus.NACKED:
+                order.nacked(raw, redeliveries.delay(deliveries(raw)))
+            else:
+                order.settled(raw)
         if live is None or live():
             await msg.ack()
 

@@ -54,6 +54,12 @@ class Redeliveries:
         """The pause before the redelivery that follows the ``deliveries``-th."""
         return self.backoff_s[min(deliveries, len(self.backoff_s)) - 1]
 
+    def deferred(self, raw: Any) -> None:
+        """``raw`` is NACKed unread, to keep its key's order (``papertape.common.bus.ordering``):
+        like an outage's, the delivery spends none of its budget."""
+        if (key := message_key(raw)) is not None:
+            self._count_transient(key)
+
     def succeeded(self, raw: Any) -> None:
         """A success ends the message's outage count, if it had one."""
         if self._transient:
