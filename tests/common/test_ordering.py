@@ -101,3 +101,27 @@ def test_a_message_outside_a_stream_cannot_be_kept_in_order() -> None:
 
     with pytest.raises(ValueError, match="JetStream"):
         order.deferral(Core())
+
+
+def test_a_held_message_that_never_comes_back_is_given_up_after_its_grace() -> None:
+    clock = Clock()
+    order = KeyOrder(account, clock, grace=5.0)
+    order.nacked(FakeMsg("exec.a.fill", 1), delay=1.0)  # due at 101, given up at 106
+    clock.now = 105.0
+    assert order.deferral(FakeMsg("exec.a.fill", 2)) == MIN_DEFER_S  # still waited for
+
+    clock.now = 107.0
+    order.settled(FakeMsg("exec.a.fill", 2))
+    assert order.deferral(FakeMsg("exec.a.fill", 3)) is None  # gone from the stream, say
+    assert order.held("a") == []
+
+
+def test_a_message_presumed_in_flight_holds_its_key_until_it_is_handled_or_its_wait_ends() -> None:
+    clock = Clock()
+    order = KeyOrder(account, clock)
+    order.presume("exec.a.fill", 7, within=30.0, grace=2.0)  # left by a process that died
+
+    assert order.deferral(FakeMsg("exec.a.fill", 8)) == pytest.approx(30.0 + DEFER_MARGIN_S)
+    order.settled(FakeMsg("exec.a.fill", 8))
+    clock.now = 133.0  # never came back (it was acknowledged before the other process died)
+    assert order.deferral(FakeMsg("exec.a.fill", 9)) is None

@@ -25,7 +25,7 @@ from nats.js.api import ConsumerConfig
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
-from papertape.common.bus.ordering import KeyOrder
+from papertape.common.bus.ordering import KeyOrder, recover_in_flight
 from papertape.common.bus.redeliveries import deliveries
 from papertape.common.lanes import in_lanes
 from papertape.common.telemetry.tracing import extract_context
@@ -86,6 +86,16 @@ def pull_in_lanes(
                 linger_s=0.001,
                 idle_s=1.0,
             )
+            if order is not None:  # what a process before this one left in flight
+                await recover_in_flight(
+                    order,
+                    runtime.js,
+                    stream=stream,
+                    durable=durable,
+                    subject=subject,
+                    within=ack_wait,
+                    log=runtime.log,
+                )
             await consumer.run()
 
         return run
