@@ -64,6 +64,9 @@ async def stack(
         "PAPERTAPE_SYMBOLS": "BTCUSD,AAPL",
         "PAPERTAPE_QUOTE_RATE": "4",
         "PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5",
+        # Sessions trade the bars a test publishes: warmed up with market-data's own history
+        # first, they would take a test's bars of minutes market-data has closed as stale.
+        "PAPERTAPE_WARMUP_BARS": "0",
         # The notification service's: a failing webhook is a dead letter after two tries.
         "PAPERTAPE_MAX_ATTEMPTS": "2",
         "PAPERTAPE_BACKOFF_BASE_S": "0.2",

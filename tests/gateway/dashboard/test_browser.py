@@ -191,7 +191,8 @@ async def test_a_bot_session_is_started_and_stopped_from_the_page(
     await expect(chart).to_have_attribute("data-signal-markers", SOME, timeout=WAIT_MS)
     # A click on the breakout's candle (the newest, at the right) reads the signal's reasoning.
     detail = page.locator("#signal-detail")
-    assert await click_newest_candle(page, detail), "no click on the chart showed the signal"
+    clicked = await click_newest_candle(page, detail)
+    assert clicked, f"no click on the chart showed the signal: {await chart_state(page)}"
     await expect(detail).to_contain_text("BUY BTCUSD")
     await screens.shot("signal-from-the-chart")
     buy = page.locator("#signals tbody tr[data-signal]", has_text="BUY").first
@@ -261,11 +262,22 @@ async def click_newest_candle(page: Page, detail: Locator) -> bool:
     await chart.scroll_into_view_if_needed()
     box = await chart.bounding_box()
     assert box is not None
-    for offset in range(40, 200, 4):  # the price scale is on the right, about 60-80 px wide
+    # The price scale is on the right, about 60-80 px wide; a chart of one candle (market-data
+    # closed no bar yet) has a target a few pixels wide.
+    for offset in range(20, 400, 1):
         await page.mouse.click(box["x"] + box["width"] - offset, box["y"] + box["height"] / 2)
         if await detail.is_visible():
             return True
     return False
+
+
+async def chart_state(page: Page) -> str:
+    """What the chart says it drew and where it was last clicked (for a failure's message)."""
+    return str(
+        await page.locator("#price-chart").evaluate(
+            "e => JSON.stringify({...e.dataset, now: new Date().toISOString()})"
+        )
+    )
 
 
 async def submit(page: Page, form: str, **fields: str) -> None:

@@ -107,10 +107,25 @@ export class PriceChart {
     this.drawMarkers();
   }
 
-  /** Signals (SignalGenerated) of the symbol, each clickable for its reasoning. */
+  /** Signals (SignalGenerated) of the symbol, each clickable for its reasoning. A signal's
+   * bar the chart does not have (market-data kept no history of it) is drawn from the
+   * signal, which carries the bar it saw: its marker needs a candle to stand on. */
   setSignals(signals) {
     this.signals = new Map(signals.map((s) => [`signal:${s.signal_id}`, s]));
-    this.drawMarkers();
+    let added = false;
+    for (const { bar } of signals) {
+      if (!bar || bar.timeframe !== this.timeframe) continue;
+      if (this.symbol && bar.symbol !== this.symbol) continue;
+      const time = seconds(bar.start);
+      if (this.bars.has(time)) continue;
+      this.bars.set(time, {
+        time, open: +bar.open, high: +bar.high, low: +bar.low, close: +bar.close,
+        volume: +bar.volume,
+      });
+      added = true;
+    }
+    if (added) this.redraw();
+    else this.drawMarkers();
   }
 
   signalAt(time) {
