@@ -42,6 +42,12 @@ export class Notifications {
       this.loadLog().catch(onError);
     });
     byId("deliveries-refresh").addEventListener("click", () => this.loadLog().catch(onError));
+    byId("deliveries-older").addEventListener("click", () => {
+      this.loadDeliveries(this.olderDeliveries).catch(onError);
+    });
+    byId("dead-letters-older").addEventListener("click", () => {
+      this.loadDeadLetters(this.olderDead).catch(onError);
+    });
     this.showKind();
   }
 
@@ -99,12 +105,18 @@ export class Notifications {
     byId("delivery-endpoint").value = this.logEndpoint;
   }
 
-  /** The delivery log (of one endpoint when chosen) and the account's dead letters. */
+  /** The delivery log (of one endpoint when chosen) and the account's dead letters: the
+   * newest page of each. */
   async loadLog() {
-    const [deliveries, dead] = await Promise.all([
-      get(`${this.base()}/deliveries`, { endpoint_id: this.logEndpoint, limit: LOG_LIMIT }),
-      get(`${this.base()}/dead-letters`, { limit: LOG_LIMIT }),
-    ]);
+    await Promise.all([this.loadDeliveries(), this.loadDeadLetters()]);
+  }
+
+  /** One page of the delivery log, newest first; `before` (the last delivery of the page
+   * shown) reads the older ones. */
+  async loadDeliveries(before = null) {
+    const query = { endpoint_id: this.logEndpoint, limit: LOG_LIMIT, before };
+    const deliveries = await get(`${this.base()}/deliveries`, query);
+    this.olderDeliveries = older(byId("deliveries-older"), deliveries);
     const last = (d) => d.history[d.history.length - 1];
     fillTable(byId("deliveries"), [
       { label: "Created", value: (d) => d.created_at },
@@ -117,6 +129,12 @@ export class Notifications {
       { label: "Last error", value: (d) => d.last_error },
       { label: "Delivery id", value: (d) => el("code", {}, d.delivery_id) },
     ], deliveries, (d) => ({ dataset: { delivery: d.delivery_id, status: d.status } }));
+  }
+
+  /** One page of the account's dead letters, newest first (`before` as for the log). */
+  async loadDeadLetters(before = null) {
+    const dead = await get(`${this.base()}/dead-letters`, { limit: LOG_LIMIT, before });
+    this.olderDead = older(byId("dead-letters-older"), dead);
     fillTable(byId("notify-dead-letters"), [
       { label: "Created", value: (d) => d.created_at },
       { label: "Endpoint", value: (d) => `${d.endpoint_id} (${d.kind})` },
@@ -232,4 +250,12 @@ export class Notifications {
     while (box.children.length > TOASTS_SHOWN) box.lastElementChild.remove();
     setTimeout(() => toast.remove(), TOAST_MS);
   }
+}
+
+/** The cursor of the page after `page` (its last delivery), and the button that reads it shown
+ * only when there may be one: a full page. */
+function older(button, page) {
+  const cursor = page.length >= LOG_LIMIT ? page[page.length - 1].delivery_id : null;
+  button.hidden = cursor === null;
+  return cursor;
 }
