@@ -17,7 +17,9 @@ process, one clock.
 The rate is checked, not assumed: the fills appended a second (appends that fall behind their
 schedule lower it) are recorded, and a target flags a run below 95% of ``RATE``. Each path's
 deliveries are counted: delivered (distinct fills), lost (appended, never arrived) and doubled
-(arrived again: a webhook is at least once, so a retry may repeat one).
+(arrived again: a webhook is at least once, so a retry may repeat one). The CPU each service
+spent per fill over the run is recorded too: on a shared machine the latencies depend on what
+else runs, the CPU per fill compares fairly.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from bench.gateway_bench import _percentile, _processes
+from bench.gateway_bench import _cpu, _percentile, _processes
 from bench.records import Target
 from bench.stack import record, run_alone
 from bench.wsclient import MinimalSocket, message_type, notified_fill
@@ -167,6 +169,8 @@ class Run:
     paths: dict[str, Arrivals] = field(default_factory=lambda: {p: Arrivals() for p in PATHS})
     relayed: Arrivals = field(default_factory=Arrivals)
     fills_per_s: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each service spent over the run (what compares fairly on a busy machine)."""
 
     def arrived(self, total: int) -> bool:
         return all(len(p.first) >= total for p in self.paths.values())
@@ -333,12 +337,14 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
     log = await PostgresEventLog.connect(database_url)
     try:
         services = ("portfolio", "notification", "gateway")
-        async with receiver, _processes(env, services):
+        async with receiver, _processes(env, services) as processes:
             await _configure(nc, subjects, receiver)
             gateway = json.loads((folder / "keys.json").read_text())
             keys = await _keys(gateway["url"], gateway["admin"])
             sockets = await _sockets(gateway["url"], keys)
+            before = _cpu(processes)
             measured = await _measure(log, nc, subjects, receiver, sockets)
+            measured.cpu_s = _cpu(processes, before)
             for socket in sockets.values():
                 assert socket.transport is not None
                 socket.transport.close()
@@ -381,6 +387,9 @@ def _records(measured: Run) -> list[dict[str, Any]]:
     ]
     for path, arrivals in paths.items():
         out += arrivals.counts(path, recorded)
+    for service, used in measured.cpu_s.items():
+        per_fill = used * 1000 / max(len(recorded), 1)
+        out.append(record(f"notification_bench.{service}_cpu_ms_per_fill", per_fill, "ms", False))
     return out
 
 
