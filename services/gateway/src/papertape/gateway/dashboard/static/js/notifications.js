@@ -22,6 +22,8 @@ export class Notifications {
     this.onError = onError;
     this.endpoints = [];
     this.logEndpoint = "";
+    this.deliveriesPage = null;
+    this.deadPage = null;
     this.ruleForm = byId("rule-form");
     this.endpointForm = byId("endpoint-form");
     byId("rule-happenings").replaceChildren(
@@ -111,11 +113,21 @@ export class Notifications {
     await Promise.all([this.loadDeliveries(), this.loadDeadLetters()]);
   }
 
+  /** What a new notification may have changed: the tables showing their newest page (an
+   * older page being read is left as it is). */
+  async refreshLog() {
+    await Promise.all([
+      this.deliveriesPage === null ? this.loadDeliveries() : null,
+      this.deadPage === null ? this.loadDeadLetters() : null,
+    ]);
+  }
+
   /** One page of the delivery log, newest first; `before` (the last delivery of the page
    * shown) reads the older ones. */
   async loadDeliveries(before = null) {
     const query = { endpoint_id: this.logEndpoint, limit: LOG_LIMIT, before };
     const deliveries = await get(`${this.base()}/deliveries`, query);
+    this.deliveriesPage = before;
     this.olderDeliveries = older(byId("deliveries-older"), deliveries);
     const last = (d) => d.history[d.history.length - 1];
     fillTable(byId("deliveries"), [
@@ -134,6 +146,7 @@ export class Notifications {
   /** One page of the account's dead letters, newest first (`before` as for the log). */
   async loadDeadLetters(before = null) {
     const dead = await get(`${this.base()}/dead-letters`, { limit: LOG_LIMIT, before });
+    this.deadPage = before;
     this.olderDead = older(byId("dead-letters-older"), dead);
     fillTable(byId("notify-dead-letters"), [
       { label: "Created", value: (d) => d.created_at },
@@ -224,7 +237,10 @@ export class Notifications {
       const view = await post(`${this.base()}/dead-letters/${seg(deliveryId)}/resend`);
       return `re-sent ${view.delivery_id}: ${view.status}`;
     });
-    await this.loadLog().catch(this.onError);
+    await Promise.all([
+      this.loadDeliveries(this.deliveriesPage),
+      this.loadDeadLetters(this.deadPage),
+    ]).catch(this.onError);  // the pages being read, again
   }
 
   /** Run a change; its result line says what it did, or the refusal. */
