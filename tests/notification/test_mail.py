@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from papertape.contract.codec import encode
-from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
+from papertape.contract.events.notifications import EndpointKind
 from papertape.notification import happenings
 from papertape.notification.channels.mail import MailChannel
-from papertape.notification.store import Delivery
-from tests.notification.conftest import envelope, filled
+from papertape.notification.store import Delivery, NewDelivery
+from tests.notification.conftest import envelope, filled, pending
 from tests.notification.test_channels import Inbox, free_port
 
 USER, PASSWORD = "bots", "s3cret-pass"
@@ -98,7 +98,7 @@ def secure_smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
 
 def delivery() -> Delivery:
     (notified, *_) = happenings.of_account_event(envelope(filled("o-tls", "101.50")), None)
-    return Delivery(
+    new = NewDelivery(
         delivery_id="d-tls",
         account_id=notified.account_id,
         endpoint_id="mail",
@@ -107,14 +107,8 @@ def delivery() -> Delivery:
         notification_id=notified.notification_id,
         happening=notified.happening,
         payload=encode(notified),
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        budget=3,
-        created_at=NOW,
-        next_attempt_at=NOW,
-        delivered_at=None,
-        last_error="",
     )
+    return pending(new, NOW)
 
 
 def channel(port: int, **options: Any) -> MailChannel:
