@@ -1,4 +1,5 @@
-"""A minimal WebSocket client and the fill reports of the gateway's fan-out bench.
+"""A minimal WebSocket client, the fill reports of the gateway's fan-out bench, and the
+decoders of the socket messages the benches read.
 
 The client reads frames in ``data_received`` and notes the wall-clock moment their bytes reached
 the process: no task per message, so 1,000 of them in one process cost the bench little.
@@ -115,7 +116,17 @@ class _Relayed(msgspec.Struct):
     """When the log appended the fill (``clock_timestamp()`` at the insert)."""
 
 
+class _Notified(msgspec.Struct):
+    details: dict[str, str]
+
+
+class _Notification(msgspec.Struct):
+    account_id: str
+    notification: _Notified
+
+
 _message = msgspec.json.Decoder(_Message)
+_notification = msgspec.json.Decoder(_Notification)
 _executed = msgspec.json.Decoder(_Executed)
 _relayed = msgspec.json.Decoder(_Relayed)
 
@@ -128,6 +139,12 @@ def message_type(payload: bytes) -> str:
 def executed(payload: bytes) -> str:
     """The fill id of a ``trade_executed`` message."""
     return _executed.decode(payload).event.fill_id
+
+
+def notified_fill(payload: bytes) -> tuple[str, str]:
+    """The account and the ``fill_id`` detail of a ``notification`` message."""
+    message = _notification.decode(payload)
+    return message.account_id, message.notification.details["fill_id"]
 
 
 def relayed_fill(payload: bytes) -> tuple[str, datetime]:

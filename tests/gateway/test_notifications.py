@@ -1,8 +1,9 @@
 """Notifications through the gateway, over real HTTP, with portfolio, execution and the
 notification service as processes: an account's key sets its rules and endpoints (and no other
 account's), an order placed through the gateway that fills reaches the account's webhook,
-signed; an operator reads every account's dead letters; notifications reach the account's
-sockets (the ``notifications`` channel) in order, and no other account's."""
+signed, and its log is read a page at a time; an operator reads every account's dead letters;
+notifications reach the account's sockets (the ``notifications`` channel) in order, and no
+other account's."""
 
 from __future__ import annotations
 
@@ -84,13 +85,20 @@ async def test_an_accounts_key_sets_its_notifications_and_a_fill_reaches_its_web
             log = (await http.get(f"{base}/deliveries")).json()
             return log if log and log[0]["status"] != "pending" else None
 
-        assert [d["status"] for d in await until(recorded)] == ["delivered"]
+        log = await until(recorded)
+        assert [d["status"] for d in log] == ["delivered"]
+        older = await http.get(f"{base}/deliveries", params={"before": log[0]["delivery_id"]})
+        assert (older.status_code, older.json()) == (200, [])  # the next page: none older
 
     async with stack.client(stack.admin) as admin:
         rules = await admin.get("/api/v1/notifications/alice/rules")
         assert [r["rule_id"] for r in rules.json()] == ["fills"]
         letters = await admin.get("/api/v1/notifications/dead-letters")
         assert (letters.status_code, letters.json()) == (200, [])
+        paged = await admin.get(
+            "/api/v1/notifications/dead-letters", params={"before": "d", "limit": 5}
+        )
+        assert (paged.status_code, paged.json()) == (200, [])
 
 
 async def _subscribed(ws: Any, channel: str) -> None:

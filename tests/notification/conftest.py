@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest_asyncio
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
@@ -19,7 +20,7 @@ from papertape.contract.codec import encode
 from papertape.contract.events.account import OrderFilledV2, OrderPlaced
 from papertape.contract.events.base import message_name
 from papertape.contract.events.envelope import Envelope, Request
-from papertape.contract.events.notifications import ListRules
+from papertape.contract.events.notifications import DeliveryStatus, ListRules
 from papertape.contract.events.orders import OrderRole, OrderSide, OrderType, TimeInForce
 from papertape.contract.ids import (
     AccountId,
@@ -35,6 +36,7 @@ from papertape.contract.subjects import StreamSpec, Subjects
 from papertape.notification.bootstrap import NotificationService, build
 from papertape.notification.channels.webhooks import DELIVERY, verify
 from papertape.notification.settings import NotificationSettings
+from papertape.notification.store import Delivery, NewDelivery
 from tests.portfolio.conftest import Answer, replies
 
 ACC = AccountId("acc-n")
@@ -242,3 +244,17 @@ async def until(condition: Any, seconds: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition never held")
+
+
+def pending(delivery: NewDelivery, at: datetime, budget: int = 3) -> Delivery:
+    """``delivery`` as the store holds it before its first attempt, due at ``at``."""
+    return Delivery(
+        **msgspec.structs.asdict(delivery),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        budget=budget,
+        created_at=at,
+        next_attempt_at=at,
+        delivered_at=None,
+        last_error="",
+    )

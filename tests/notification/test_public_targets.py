@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from papertape.common.testing.receivers import HttpStandIn
-from papertape.contract.events.notifications import DeliveryStatus, EndpointKind, Happening
+from papertape.contract.events.notifications import EndpointKind, Happening
 from papertape.notification.channels.webhooks import WebhookChannel
-from papertape.notification.store import Delivery
+from papertape.notification.store import Delivery, NewDelivery
+from tests.notification.conftest import pending
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 def _delivery(target: str) -> Delivery:
-    return Delivery(
+    new = NewDelivery(
         delivery_id="d-1",
         account_id="acc",
         endpoint_id="hook",
@@ -23,14 +24,8 @@ def _delivery(target: str) -> Delivery:
         notification_id="n-1",
         happening=Happening.FILL,
         payload=b'{"fill": 1}',
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        budget=3,
-        created_at=NOW,
-        next_attempt_at=NOW,
-        delivered_at=None,
-        last_error="",
     )
+    return pending(new, NOW)
 
 
 async def test_a_name_that_resolves_to_loopback_is_refused_unless_private_targets_are_allowed() -> (

@@ -3,7 +3,8 @@
 A fill on ACCOUNTS that an account's rule names reaches a receiver the test starts; the
 receiver verifies the signature, and refuses the same request replayed or tampered with. A
 receiver that fails every attempt ends in the dead letters after the configured attempts, each
-in the delivery log; once it recovers a re-send delivers it. A slow target holds back no other.
+in the delivery log; once it recovers a re-send delivers it. A slow, a failing or a refusing
+target holds back no other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from papertape.common.testing.receivers import HttpStandIn
 from papertape.contract.events.notifications import (
     AddEndpoint,
     AddRule,
@@ -178,3 +180,31 @@ async def test_a_slow_target_never_delays_another(
         assert time.monotonic() - started < 1.5
         assert len(slow.accepted) < 6
         await until(lambda: len(slow.accepted) == 6)
+
+
+async def test_a_failing_and_a_refusing_target_never_delay_another(
+    notify: NotificationClient, nats_client: Client, subjects: Subjects
+) -> None:
+    failing, fast = SignedReceiver(failures=1_000), SignedReceiver()
+    closed = HttpStandIn()
+    async with closed:
+        refusing_url = f"{closed.url}/papertape"  # its port, closed: connections are refused
+    async with failing.server, fast.server:
+        await add_webhook(notify, failing, "failing")
+        await add_webhook(notify, fast, "fast")
+        down = AddEndpoint(
+            account_id=ACC, endpoint_id="down", kind=EndpointKind.WEBHOOK, url=refusing_url
+        )
+        assert (await notify.command(down)).ok
+        await add_rule(notify, "failing", "down", "fast")
+        started = time.monotonic()
+        for n in range(6):  # more than each misbehaving target's slots
+            await publish_account_event(nats_client, subjects, filled(f"o-4-{n}"))
+        await until(lambda: len(fast.accepted) == 6)
+        assert time.monotonic() - started < 2.0
+        dead = await notify.deliveries_once(
+            ListDeadLetters(account_id=ACC), lambda found: len(found) == 12
+        )
+    assert sorted({d["endpoint_id"] for d in dead}) == ["down", "failing"]
+    assert {d["attempts"] for d in dead} == {3}  # the configured budget, each
+    assert {r[0] for r in failing.refused} == {503}

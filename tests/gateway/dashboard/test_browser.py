@@ -473,6 +473,8 @@ async def test_a_rule_added_from_the_page_toasts_a_fill_and_its_dead_letter_is_r
         await expect(page.locator("#notify-dead-letters tbody")).to_contain_text("none")
         assert len(receiver.accepted) == 1
         assert [status for status, _ in receiver.refused] == [503, 503]
+        for older in ("#deliveries-older", "#dead-letters-older"):  # no page beyond these
+            await expect(page.locator(older)).to_be_hidden()
         await screens.shot("re-sent")
 
         await rule.get_by_role("button", name="Remove").click()

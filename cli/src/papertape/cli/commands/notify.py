@@ -30,6 +30,8 @@ from papertape.contract.events.notifications import (
 )
 from papertape.contract.ids import AccountId
 
+_NEXT_PAGE = "the next page: the deliveries older than this one (the last shown)"
+
 
 def register(subparsers: Subparsers) -> None:
     """Add ``notify`` and its actions."""
@@ -77,9 +79,11 @@ def register(subparsers: Subparsers) -> None:
     deliveries = action("deliveries", "the delivery log, newest first", _deliveries)
     deliveries.add_argument("--endpoint", help="one endpoint's")
     deliveries.add_argument("--limit", type=int, default=50)
+    deliveries.add_argument("--before", metavar="DELIVERY", help=_NEXT_PAGE)
     dead = action("dead-letters", "deliveries that ran out of attempts", _dead, account=False)
     dead.add_argument("account", metavar="ACCOUNT", nargs="?", help="one account's (default all)")
     dead.add_argument("--limit", type=int, default=50)
+    dead.add_argument("--before", metavar="DELIVERY", help=_NEXT_PAGE)
     resend = action("resend", "send a dead letter again", _resend)
     resend.add_argument("delivery_id", metavar="DELIVERY")
 
@@ -150,14 +154,18 @@ async def _remove_endpoint(client: NotificationsClient, args: argparse.Namespace
 
 async def _deliveries(client: NotificationsClient, args: argparse.Namespace) -> int:
     query = ListDeliveries(
-        account_id=AccountId(args.account), endpoint_id=args.endpoint, limit=args.limit
+        account_id=AccountId(args.account),
+        endpoint_id=args.endpoint,
+        limit=args.limit,
+        before=args.before,
     )
     return show("deliveries", await client.query(query), DELIVERY_COLUMNS, args)
 
 
 async def _dead(client: NotificationsClient, args: argparse.Namespace) -> int:
     account = AccountId(args.account) if args.account else None
-    found = await client.query(ListDeadLetters(account_id=account, limit=args.limit))
+    query = ListDeadLetters(account_id=account, limit=args.limit, before=args.before)
+    found = await client.query(query)
     return show("dead letters", found, DELIVERY_COLUMNS, args)
 
 

@@ -99,8 +99,7 @@ class Commands:
             raise Refusal("not_dead_lettered", f"delivery_id {command.delivery_id!r} is not dead")
         if self.notifier.dispatcher is not None:
             self.notifier.dispatcher.wake()
-        views = await self.store.views(account_id=revived.account_id, limit=10_000)
-        return Reply(ok=True, result=next(v for v in views if v.delivery_id == revived.delivery_id))
+        return Reply(ok=True, result=await self.store.view(revived.delivery_id))
 
     async def answer(self, query: NotificationQuery) -> Any:
         if isinstance(query, ListRules):
@@ -109,11 +108,14 @@ class Commands:
             return [endpoint_view(e) for e in self.book.of(query.account_id).endpoints.values()]
         if isinstance(query, ListDeliveries):
             return await self.store.views(
-                account_id=query.account_id, endpoint_id=query.endpoint_id, limit=query.limit
+                account_id=query.account_id,
+                endpoint_id=query.endpoint_id,
+                limit=query.limit,
+                before=query.before,
             )
         assert isinstance(query, ListDeadLetters)
         return await self.store.views(
-            account_id=query.account_id, dead_only=True, limit=query.limit
+            account_id=query.account_id, dead_only=True, limit=query.limit, before=query.before
         )
 
 

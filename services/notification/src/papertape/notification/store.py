@@ -291,18 +291,30 @@ class DeliveryStore:
         endpoint_id: str | None = None,
         dead_only: bool = False,
         limit: int = 50,
+        before: str | None = None,
     ) -> list[DeliveryView]:
-        """Deliveries newest first, each with its attempts."""
+        """Deliveries newest first, each with its attempts; with ``before`` (the last delivery
+        of the page before), the next page: those older than it."""
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM notify_deliveries WHERE ($1::text IS NULL OR account_id = $1)"
             " AND ($2::text IS NULL OR endpoint_id = $2) AND (NOT $3 OR status = 'dead')"
-            " ORDER BY created_at DESC, delivery_id LIMIT $4",
+            " AND ($5::text IS NULL OR (created_at, delivery_id) < (SELECT created_at,"
+            " delivery_id FROM notify_deliveries WHERE delivery_id = $5))"
+            " ORDER BY created_at DESC, delivery_id DESC LIMIT $4",
             account_id,
             endpoint_id,
             dead_only,
             limit,
+            before,
         )
-        deliveries = [_delivery(row) for row in rows]
+        return await self._with_attempts([_delivery(row) for row in rows])
+
+    async def view(self, delivery_id: str) -> DeliveryView | None:
+        """One delivery with its attempts (None: unknown)."""
+        found = await self.get(delivery_id)
+        return None if found is None else (await self._with_attempts([found]))[0]
+
+    async def _with_attempts(self, deliveries: list[Delivery]) -> list[DeliveryView]:
         attempts = await self._pool.fetch(
             "SELECT * FROM notify_attempts WHERE delivery_id = ANY($1)"
             " ORDER BY delivery_id, attempt",

@@ -214,6 +214,8 @@ class ListDeliveries(Query, frozen=True, kw_only=True):
     account_id: AccountRef
     endpoint_id: EndpointRef | None = None
     limit: Limit = 50
+    before: DeliveryRef | None = None
+    """The page after this delivery (the last of the page before): older ones only."""
 
 
 class ListDeadLetters(Query, frozen=True, kw_only=True):
@@ -221,6 +223,8 @@ class ListDeadLetters(Query, frozen=True, kw_only=True):
 
     account_id: AccountRef | None = None
     limit: Limit = 50
+    before: DeliveryRef | None = None
+    """The page after this delivery (the last of the page before): older ones only."""
 
 
 NotificationQuery = ListRules | ListEndpoints | ListDeliveries | ListDeadLetters

@@ -48,6 +48,14 @@ from papertape.gateway.state import Gateway
 Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="an id")]
 DeliveryId = Annotated[str, Parameter(min_length=1, max_length=200, description="a delivery")]
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="at most this many, newest first")]
+Before = Annotated[
+    str | None,
+    Parameter(
+        min_length=1,
+        max_length=200,
+        description="the next page: deliveries older than this one (the last of the page before)",
+    ),
+]
 
 
 class RuleBody(Bounded, frozen=True, kw_only=True):
@@ -95,11 +103,11 @@ class NotificationsController(Controller):
 
     @reading("/dead-letters", summary="Every account's dead letters (an operator's key)")
     async def all_dead_letters(
-        self, gateway: Gateway, key: ApiKey, limit: Limit = 50
+        self, gateway: Gateway, key: ApiKey, limit: Limit = 50, before: Before = None
     ) -> list[DeliveryView]:
         if not key.operator:
             raise forbidden("an account's key reads its own: /notifications/{account}/dead-letters")
-        query = ListDeadLetters(account_id=None, limit=limit)
+        query = ListDeadLetters(account_id=None, limit=limit, before=before)
         found: list[DeliveryView] = await gateway.services.notification(query, actor(key))
         return found
 
@@ -188,7 +196,10 @@ class NotificationsController(Controller):
         await gateway.services.notification(command, actor(key), Any)
         return {"removed": endpoint_id}
 
-    @reading("/{account_id:str}/deliveries", summary="The delivery log with every attempt")
+    @reading(
+        "/{account_id:str}/deliveries",
+        summary="The delivery log with every attempt, newest first, a page at a time",
+    )
     async def deliveries(
         self,
         gateway: Gateway,
@@ -196,18 +207,28 @@ class NotificationsController(Controller):
         account_id: Ref,
         endpoint_id: Annotated[str | None, Parameter(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] = None,
         limit: Limit = 50,
+        before: Before = None,
     ) -> list[DeliveryView]:
         query = ListDeliveries(
-            account_id=_own(key, account_id, ApiScope.READ), endpoint_id=endpoint_id, limit=limit
+            account_id=_own(key, account_id, ApiScope.READ),
+            endpoint_id=endpoint_id,
+            limit=limit,
+            before=before,
         )
         found: list[DeliveryView] = await gateway.services.notification(query, actor(key))
         return found
 
     @reading("/{account_id:str}/dead-letters", summary="Deliveries that ran out of attempts")
     async def dead_letters(
-        self, gateway: Gateway, key: ApiKey, account_id: Ref, limit: Limit = 50
+        self,
+        gateway: Gateway,
+        key: ApiKey,
+        account_id: Ref,
+        limit: Limit = 50,
+        before: Before = None,
     ) -> list[DeliveryView]:
-        query = ListDeadLetters(account_id=_own(key, account_id, ApiScope.READ), limit=limit)
+        owner = _own(key, account_id, ApiScope.READ)
+        query = ListDeadLetters(account_id=owner, limit=limit, before=before)
         found: list[DeliveryView] = await gateway.services.notification(query, actor(key))
         return found
 

@@ -1,9 +1,11 @@
 // The operator's panel: open accounts; API keys (issue, revoke); every service's dead letters
-// with their reasons. Shown to an operator's key only.
+// with their reasons; every account's notification dead letters, with re-send. Shown to an
+// operator's key only.
 
 import { del, get, post, refusal, seg } from "./api.js";
 import { byId, el, fillTable, say } from "./dom.js";
 
+const NOTIFY_LIMIT = 50;
 const SCOPES = { read: ["read"], trade: ["read", "trade"], admin: ["read", "trade", "admin"] };
 
 export class Admin {
@@ -25,6 +27,42 @@ export class Admin {
     byId("letters-older").addEventListener("click", () => {
       this.letters(this.older).catch((error) => say(this.result, refusal(error), false));
     });
+    this.notifyResult = byId("notify-letters-result");
+    byId("notify-letters-refresh").addEventListener("click", () => {
+      this.notifyLetters().catch((error) => say(this.notifyResult, refusal(error), false));
+    });
+    byId("notify-letters-older").addEventListener("click", () => {
+      this.notifyLetters(this.olderNotify).catch((error) => say(this.notifyResult, refusal(error), false));
+    });
+  }
+
+  // Every account's notification deliveries that ran out of attempts, a page at a time, newest
+  // first; `before` (the last delivery of the page shown) reads the older ones.
+  async notifyLetters(before = null) {
+    const page = await get("/notifications/dead-letters", { limit: NOTIFY_LIMIT, before });
+    this.notifyPage = before;
+    this.olderNotify = page.length >= NOTIFY_LIMIT ? page[page.length - 1].delivery_id : null;
+    byId("notify-letters-older").hidden = this.olderNotify === null;
+    fillTable(byId("all-notify-dead-letters"), [
+      { label: "Created", value: (d) => d.created_at },
+      { label: "Account", value: (d) => d.account_id },
+      { label: "Endpoint", value: (d) => `${d.endpoint_id} (${d.kind})` },
+      { label: "Happening", value: (d) => d.happening },
+      { label: "Attempts", value: (d) => d.attempts, num: true },
+      { label: "Last error", value: (d) => d.last_error },
+      { label: "", value: (d) => el("button", { type: "button", onclick: () => this.resend(d) }, "Re-send") },
+    ], page, (d) => ({ dataset: { delivery: d.delivery_id } }));
+  }
+
+  async resend(letter) {
+    try {
+      const path = `/notifications/${seg(letter.account_id)}/dead-letters/${seg(letter.delivery_id)}/resend`;
+      const view = await post(path);
+      say(this.notifyResult, `re-sent ${view.delivery_id}: ${view.status}`, true);
+    } catch (error) {
+      say(this.notifyResult, refusal(error), false);
+    }
+    await this.notifyLetters(this.notifyPage).catch((error) => say(this.notifyResult, refusal(error), false));
   }
 
   // One page of letters, newest first; `before` (the last page's cursor) reads the older ones.
@@ -67,7 +105,8 @@ export class Admin {
 
   async load() {
     byId("admin-panel").hidden = false;
-    await this.letters();
+    const notifyDown = (error) => say(this.notifyResult, refusal(error), false);
+    await Promise.all([this.letters(), this.notifyLetters().catch(notifyDown)]);
     const keys = await get("/keys");
     fillTable(byId("keys"), [
       { label: "Key id", value: (k) => k.key_id },

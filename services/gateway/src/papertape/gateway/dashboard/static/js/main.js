@@ -41,7 +41,7 @@ class Dashboard {
     );
     this.ticket = new Ticket(this, this.refreshBook);
     this.notifications = new Notifications(this, onError);
-    this.refreshDeliveries = paced(() => this.notifications.loadLog().catch(onError), ACCOUNT_EVERY_MS);
+    this.refreshDeliveries = paced(() => this.notifications.refreshLog().catch(onError), ACCOUNT_EVERY_MS);
     let connections = 0;
     this.live = new Live(key, (state) => {
       const status = byId("live-status");

@@ -22,6 +22,8 @@ export class Notifications {
     this.onError = onError;
     this.endpoints = [];
     this.logEndpoint = "";
+    this.deliveriesPage = null;
+    this.deadPage = null;
     this.ruleForm = byId("rule-form");
     this.endpointForm = byId("endpoint-form");
     byId("rule-happenings").replaceChildren(
@@ -42,6 +44,12 @@ export class Notifications {
       this.loadLog().catch(onError);
     });
     byId("deliveries-refresh").addEventListener("click", () => this.loadLog().catch(onError));
+    byId("deliveries-older").addEventListener("click", () => {
+      this.loadDeliveries(this.olderDeliveries).catch(onError);
+    });
+    byId("dead-letters-older").addEventListener("click", () => {
+      this.loadDeadLetters(this.olderDead).catch(onError);
+    });
     this.showKind();
   }
 
@@ -99,12 +107,28 @@ export class Notifications {
     byId("delivery-endpoint").value = this.logEndpoint;
   }
 
-  /** The delivery log (of one endpoint when chosen) and the account's dead letters. */
+  /** The delivery log (of one endpoint when chosen) and the account's dead letters: the
+   * newest page of each. */
   async loadLog() {
-    const [deliveries, dead] = await Promise.all([
-      get(`${this.base()}/deliveries`, { endpoint_id: this.logEndpoint, limit: LOG_LIMIT }),
-      get(`${this.base()}/dead-letters`, { limit: LOG_LIMIT }),
+    await Promise.all([this.loadDeliveries(), this.loadDeadLetters()]);
+  }
+
+  /** What a new notification may have changed: the tables showing their newest page (an
+   * older page being read is left as it is). */
+  async refreshLog() {
+    await Promise.all([
+      this.deliveriesPage === null ? this.loadDeliveries() : null,
+      this.deadPage === null ? this.loadDeadLetters() : null,
     ]);
+  }
+
+  /** One page of the delivery log, newest first; `before` (the last delivery of the page
+   * shown) reads the older ones. */
+  async loadDeliveries(before = null) {
+    const query = { endpoint_id: this.logEndpoint, limit: LOG_LIMIT, before };
+    const deliveries = await get(`${this.base()}/deliveries`, query);
+    this.deliveriesPage = before;
+    this.olderDeliveries = older(byId("deliveries-older"), deliveries);
     const last = (d) => d.history[d.history.length - 1];
     fillTable(byId("deliveries"), [
       { label: "Created", value: (d) => d.created_at },
@@ -117,6 +141,13 @@ export class Notifications {
       { label: "Last error", value: (d) => d.last_error },
       { label: "Delivery id", value: (d) => el("code", {}, d.delivery_id) },
     ], deliveries, (d) => ({ dataset: { delivery: d.delivery_id, status: d.status } }));
+  }
+
+  /** One page of the account's dead letters, newest first (`before` as for the log). */
+  async loadDeadLetters(before = null) {
+    const dead = await get(`${this.base()}/dead-letters`, { limit: LOG_LIMIT, before });
+    this.deadPage = before;
+    this.olderDead = older(byId("dead-letters-older"), dead);
     fillTable(byId("notify-dead-letters"), [
       { label: "Created", value: (d) => d.created_at },
       { label: "Endpoint", value: (d) => `${d.endpoint_id} (${d.kind})` },
@@ -206,7 +237,10 @@ export class Notifications {
       const view = await post(`${this.base()}/dead-letters/${seg(deliveryId)}/resend`);
       return `re-sent ${view.delivery_id}: ${view.status}`;
     });
-    await this.loadLog().catch(this.onError);
+    await Promise.all([
+      this.loadDeliveries(this.deliveriesPage),
+      this.loadDeadLetters(this.deadPage),
+    ]).catch(this.onError);  // the pages being read, again
   }
 
   /** Run a change; its result line says what it did, or the refusal. */
@@ -232,4 +266,12 @@ export class Notifications {
     while (box.children.length > TOASTS_SHOWN) box.lastElementChild.remove();
     setTimeout(() => toast.remove(), TOAST_MS);
   }
+}
+
+/** The cursor of the page after `page` (its last delivery), and the button that reads it shown
+ * only when there may be one: a full page. */
+function older(button, page) {
+  const cursor = page.length >= LOG_LIMIT ? page[page.length - 1].delivery_id : null;
+  button.hidden = cursor === null;
+  return cursor;
 }
