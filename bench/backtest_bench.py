@@ -7,8 +7,9 @@ before the clock starts, each in its own format), by the wall clock and by the p
 time (on a machine shared with other work the CPU rate is the steadier comparison).
 Papertape runs the whole paper path: the bot session (``ma_crossover``, EMA 10/20, long/short
 reversal, its signal recorded on every bar), the account with pre-trade risk and brackets, the
-venue walking each bar, the in-memory log. Each run is its own process, so its peak resident
-memory is its own (bars included).
+venue walking each bar, the in-memory log. Each run is its own process, and its peak resident
+memory (bars included) is that process's own high-water mark (``peak_rss_mb``: VmHWM, not
+``ru_maxrss``, which a process started by a large one inherits from it across exec).
 Targets: papertape >= 2x NautilusTrader's bars/s; its rate at 1M within 10% of its rate at 200k.
 """
 
@@ -217,8 +218,25 @@ TARGETS_SPEC: tuple[tuple[str, float, str | None], ...] = (
 )
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory in MB: Linux's VmHWM of its memory map.
+
+    ``ru_maxrss`` is no measure here: Linux carries the peak of the memory a process had before
+    exec into it, so a run started by a bench process of 960 MB reported 960 MB whatever it
+    used. Elsewhere (no /proc) ``ru_maxrss`` is all there is.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__":
     engine, count = sys.argv[1], int(sys.argv[2])
     result = (papertape if engine == "papertape" else nautilus)(count)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 import time
 import uuid
 
 import pytest
 
 from papertape.common.idgen import SeededIdGenerator, Uuid7Generator
-from papertape.contract.ids import uuid7_from, uuid7_time_ms
+from papertape.contract.ids import derived_uuid7, uuid7_from, uuid7_time_ms
 
 
 def _assert_uuid7(value: str) -> None:
@@ -72,3 +74,14 @@ def test_seeded_ids_differ_between_seeds_and_are_ordered_uuid7s() -> None:
     assert uuid7_time_ms(sequence[0]) == 1_800_000_000_001
     for value in sequence:
         _assert_uuid7(value)
+
+
+def test_a_derived_id_is_the_uuid7_of_its_time_and_its_keys_digest() -> None:
+    rng = random.Random(7)
+    for _ in range(5000):
+        key, ms = f"order:entry:{rng.random()}", rng.randrange(0, 2**48)
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+        derived = derived_uuid7(key, ms)
+        assert derived == str(uuid7_from(ms, digest >> 68, digest))
+        assert derived == derived_uuid7(key, ms)
+        assert uuid7_time_ms(derived) == ms

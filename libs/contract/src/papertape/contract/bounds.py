@@ -40,6 +40,7 @@ currencies ``[A-Z]{3,5}``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -173,6 +174,35 @@ def _checks(cls: type[Any]) -> tuple[tuple[tuple[str, Bound], ...], tuple[str, .
     return decimals, tuple(name for name, c in found if c is _TIME)
 
 
+@functools.cache  # once per class, as _checks
+def _holds(cls: type[Bounded]) -> Callable[[Bounded], bool]:
+    """Whether a struct's Decimals and times are all in bounds: ``Bound.accepts`` and the time
+    rule written out field by field, in one function per class (as ``dataclasses`` writes an
+    ``__init__``): every struct built or decoded is checked, and looping over its fields and
+    calling ``accepts`` on each was most of that. ``Bounded`` names the problem when it fails.
+    """
+    decimals, times = _checks(cls)
+    scope: dict[str, Any] = {"EARLIEST": EARLIEST, "LATEST": LATEST}
+    lines = ["def holds(self):"]
+    for i, (name, bound) in enumerate(decimals):
+        scope[f"low{i}"], scope[f"high{i}"] = bound.low, bound.high
+        tests = ["v.is_finite()", f"v <= high{i}", f"low{i} {'<' if bound.low_open else '<='} v"]
+        if not bound.negative_zero:
+            tests.append("(v or not v.is_signed())")
+        if bound.places is not None:
+            tests.append(f"-v.as_tuple().exponent <= {int(bound.places)}")
+        lines += [f"    v = self.{name}", f"    if v is not None and not ({' and '.join(tests)}):"]
+        lines.append("        return False")
+    for name in times:
+        lines += [f"    t = self.{name}", "    if t is not None and (t.tzinfo is None or not "]
+        lines[-1] += "EARLIEST <= t < LATEST):"
+        lines.append("        return False")
+    lines.append("    return True")
+    exec("\n".join(lines), scope)  # the source is built here, from the struct's field names
+    holds: Callable[[Bounded], bool] = scope["holds"]
+    return holds
+
+
 def check_each(name: str, values: Any, bound: Bound) -> None:
     """Check every Decimal of a tuple field (the field bounds reach only a field's own value)."""
     for value in values:
@@ -184,6 +214,8 @@ class Bounded(msgspec.Struct, frozen=True):
     """A struct whose Decimals are finite and in range and whose times carry a timezone."""
 
     def __post_init__(self) -> None:
+        if _holds(type(self))(self):
+            return
         decimals, times = _checks(type(self))
         for name, bound in decimals:
             value = getattr(self, name)

@@ -41,7 +41,7 @@ def derived_uuid7(key: str, unix_ms: int) -> str:
     value |= ((digest >> 68) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= digest & ((1 << 62) - 1)
-    h = f"{value:032x}"  # what str(uuid7_from(...)) gives, without building a UUID object
+    h = value.to_bytes(16, "big").hex()  # str(uuid7_from(...)) without a UUID object
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import msgspec
 
+from papertape.contract import precision
 from papertape.contract.events.account import (
     AccountCommand,
     AccountEvent,
@@ -29,11 +30,9 @@ from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.ids import AccountId, OrderId, Symbol
 from papertape.trading.account import AccountState, DecisionContext, decide, evolve
 from papertape.trading.account.currency import symbols_to_mark
-from papertape.trading.account.reports import account_summary
 from papertape.trading.account.state import INITIAL_STATE, Order
 from papertape.trading.account.translation import command_for
 from papertape.trading.backtest.log import MemoryLog
-from papertape.trading.strategies.requests import room_of
 from papertape.trading.strategies.sizing import AccountRoom
 from papertape.trading.venue import Venue
 from papertape.trading.venue.config import VenueConfig
@@ -95,9 +94,18 @@ class Desk:
             self.settle(self.venue.on_bar(at_close), cause)
 
     def room(self) -> AccountRoom:
-        """What the account allows an order now (from its summary, as the signal service)."""
+        """What the account allows an order now: what the signal service reads from its summary
+        (``room_of(account_summary(...))``), only those four numbers of it worked out, at the
+        summary's precision (a test holds the two equal)."""
         if self._room is None:
-            self._room = room_of(account_summary(self.account))
+            state = self.account
+            currency, limits = state.base_currency, state.limits
+            self._room = AccountRoom(
+                equity=precision.money(state.equity, currency),
+                buying_power=precision.money(state.available_funds, currency),
+                max_position_pct=precision.percent(limits.max_position_pct),
+                max_risk_per_trade_pct=precision.percent(limits.max_risk_per_trade_pct),
+            )
         return self._room
 
     def command(self, command: AccountCommand, now: datetime, cause: str) -> list[AccountEvent]:

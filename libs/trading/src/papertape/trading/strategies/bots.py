@@ -135,12 +135,13 @@ class Bot:
         if not state.auto_execute:
             return signal, []
         decision = signal.decision
+        opens = decision.opens
         held = state.position(signal.symbol)
         orders: list[SessionEvent] = []
-        reverses = decision.opens and (held > 0) != (decision is Decision.BUY)
+        reverses = opens and (held > 0) != (decision is Decision.BUY)
         if held and (decision is Decision.CLOSE or reverses):
             orders.append(self._request(signal, "close", -held, reduce_only=True))
-        if not decision.opens:
+        if not opens:
             return signal, orders
         if state.status is SessionStatus.PAUSED:
             return self._skip(signal, "the session is paused"), orders

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.signals import (
@@ -36,27 +34,10 @@ _instrument = functools.lru_cache(maxsize=4096)(instrument_for)
 instrument anew for a symbol it does not know)."""
 
 
-T = TypeVar("T")
-
-
-class _Remembered(dict[datetime, T]):
-    """What ``make`` gives of a time, remembered (every session trading a symbol's bar, and
-    every symbol of one minute, ask for the same time); at most ``_TIMES_KEPT`` at once."""
-
-    def __init__(self, make: Callable[[datetime], T]) -> None:
-        super().__init__()
-        self._make = make
-
-    def __missing__(self, moment: datetime) -> T:
-        if len(self) >= _TIMES_KEPT:
-            self.clear()
-        found = self[moment] = self._make(moment)
-        return found
-
-
 _TIMES_KEPT = 4096
-_ISO_TIMES: _Remembered[str] = _Remembered(datetime.isoformat)
-_MILLIS: _Remembered[int] = _Remembered(lambda moment: int(moment.timestamp() * 1000))
+_ISO_TIMES: dict[datetime, str] = {}
+"""ISO texts of UTC times, remembered (every session trading a symbol's bar, and every symbol
+of one minute, ask for the same time); at most ``_TIMES_KEPT`` at once."""
 
 
 def iso_time(moment: datetime) -> str:
@@ -64,18 +45,19 @@ def iso_time(moment: datetime) -> str:
     is written differently."""
     if moment.tzinfo is not UTC:
         return moment.isoformat()
-    return _ISO_TIMES[moment]
-
-
-def _ms(bar: BarClosed) -> int:
-    """The bar's end in whole milliseconds since the epoch (the same at any offset)."""
-    return _MILLIS[bar.end]
+    found = _ISO_TIMES.get(moment)
+    if found is None:
+        if len(_ISO_TIMES) >= _TIMES_KEPT:
+            _ISO_TIMES.clear()
+        found = _ISO_TIMES[moment] = moment.isoformat()
+    return found
 
 
 def signal_id(session_id: str, bar: BarClosed) -> str:
-    """The deterministic id of the signal a session's strategy leaves on a bar."""
-    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe.value}:{iso_time(bar.start)}"
-    return derived_uuid7(key, _ms(bar))
+    """The deterministic id of the signal a session's strategy leaves on a bar (its time: the
+    bar's end in whole milliseconds since the epoch, the same at any offset)."""
+    key = f"signal:{session_id}:{bar.symbol}:{bar.timeframe!s}:{iso_time(bar.start)}"
+    return derived_uuid7(key, int(bar.end.timestamp() * 1000))
 
 
 def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
@@ -83,14 +65,9 @@ def order_id(signal: SignalGenerated, leg: str = "entry") -> str:
     return derived_uuid7(f"order:{leg}:{signal.signal_id}", int(signal.ts.timestamp() * 1000))
 
 
-_VALUE_FORMAT = f"%.{INDICATOR_PLACES}f"  # as f"{x:.8f}" writes it, formatted faster
-
-
-def _value(x: float) -> Decimal | None:
-    """An indicator's float rounded (half to even) to ``INDICATOR_PLACES`` places."""
-    if not -_LIMIT <= x <= _LIMIT:  # NaN and the infinities too: no comparison holds for them
-        return None
-    return Decimal(_VALUE_FORMAT % x)  # the float's exact value, correctly rounded
+_VALUE_FORMAT = f"%.{INDICATOR_PLACES}f"
+"""An indicator's float rounded half to even to ``INDICATOR_PLACES`` places, as f"{x:.8f}"
+writes it (its exact value, correctly rounded), formatted faster."""
 
 
 def _price(instrument: Instrument, x: float | None) -> Decimal | None:
@@ -126,12 +103,15 @@ def signal_of(
                 reward_risk = quantize_places(Decimal(repr(rr)), 2)
                 if decision.opens:
                     opportunity = opportunity_score(confidence, rr)
+    fmt, low, high = _VALUE_FORMAT, -_LIMIT, _LIMIT  # NaN and the infinities fail low <= x
     indicators = [
-        IndicatorValue(name=name, value=v)
+        IndicatorValue(name=name, value=Decimal(fmt % x))
         for name, x in evaluation.indicators
-        if (v := _value(x)) is not None
+        if low <= x <= high
     ]
-    factors = evaluation.factors
+    factors = evaluation.factors  # at most 16 of at most 200 characters (as given when so)
+    if len(factors) > 16 or max(map(len, factors), default=0) > 200:
+        factors = tuple([f[:200] for f in factors[:16]])
     return SignalGenerated(
         signal_id=signal_id(session_id, bar),
         session_id=session_id,
@@ -151,7 +131,7 @@ def signal_of(
         targets=targets,
         reward_risk=reward_risk,
         reasoning=evaluation.reasoning[:1000],
-        factors=tuple([f[:200] for f in factors[:16]]),
+        factors=factors,
         indicators=tuple(indicators[:32]),
         ts=bar.end,
     )

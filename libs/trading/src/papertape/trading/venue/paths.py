@@ -43,10 +43,42 @@ def stop_first(book: SymbolBook, low: Decimal, high: Decimal) -> frozenset[str]:
     return frozenset(held)
 
 
+def out_of_reach(book: SymbolBook, low: Decimal, high: Decimal) -> bool:
+    """Whether no order of ``book`` can act at any price from ``low`` to ``high``: none waits to
+    take or trails, and the nearest stop and limit on each side lie beyond them, a touch
+    included (the usual bar of a position held with its bracket: walking it changes nothing).
+    Each heap's top is its most reachable order (stale entries on the way are dropped, as
+    matching drops them)."""
+    if book.immediate or book.trailing:
+        return False
+    order = live_top(book.buy_stops, Slot.STOP)  # the lowest buy stop: up to it triggers
+    if order is not None and not _beyond(order.placed.stop_price, high, above=True):
+        return False
+    order = live_top(book.sell_stops, Slot.STOP)  # the highest sell stop: down to it
+    if order is not None and not _beyond(order.placed.stop_price, low, above=False):
+        return False
+    order = live_top(book.buy_limits, Slot.LIMIT)  # the highest buy limit: down to it fills
+    if order is not None and not _beyond(order.limit, low, above=False):
+        return False
+    order = live_top(book.sell_limits, Slot.LIMIT)  # the lowest sell limit: up to it
+    return order is None or _beyond(order.limit, high, above=True)
+
+
+def _beyond(level: Decimal | None, edge: Decimal, *, above: bool) -> bool:
+    if level is None:
+        return False
+    return level > edge if above else level < edge
+
+
 def walk(
     matcher: Matcher, book: SymbolBook, path: Path, point: Point, budget: Budget, out: Reports
 ) -> None:
-    """Match the open as a point, then every segment of the path in turn."""
+    """Match the open as a point, then every segment of the path in turn (nothing, when no
+    order can act anywhere on the path or at the point's prices)."""
+    low = min(*path, point.bid, point.ask, point.trigger)
+    high = max(*path, point.bid, point.ask, point.trigger)
+    if out_of_reach(book, low, high):
+        return
     matcher.at_point(book, point, budget, out, stop_first(book, min(path), max(path)))
     for i in range(3):
         start, end = path[i], path[i + 1]
