@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from papertape.common.idgen import SeededIdGenerator, Uuid7Generator
-from papertape.contract.ids import uuid7_from, uuid7_time_ms
+from papertape.contract.ids import derived_uuid7, uuid7_from, uuid7_time_ms
 
 
 def _assert_uuid7(value: str) -> None:
@@ -72,3 +75,27 @@ def test_seeded_ids_differ_between_seeds_and_are_ordered_uuid7s() -> None:
     assert uuid7_time_ms(sequence[0]) == 1_800_000_000_001
     for value in sequence:
         _assert_uuid7(value)
+
+
+@pytest.mark.parametrize(
+    ("key", "unix_ms", "stored"),
+    [  # ids already in logs and streams: the derivation may never change
+        (
+            "signal:bench-crossover:S001:1m:2024-01-02T15:00:00+00:00",
+            1_704_207_660_000,
+            "018ccab1-33e0-70ec-861f-f961a67bc5f1",
+        ),
+        ("", 0, "00000000-0000-7e3b-8442-98fc1c149afb"),
+        ("order:entry:x", (1 << 48) + 5, "00000000-0005-79f1-916c-c9a1fee9780a"),
+    ],
+)
+def test_derived_ids_are_the_ones_stored(key: str, unix_ms: int, stored: str) -> None:
+    assert derived_uuid7(key, unix_ms) == stored
+
+
+@given(st.text(max_size=200), st.integers(min_value=0, max_value=(1 << 60)))
+def test_derived_ids_are_uuid7_from_the_keys_digest(key: str, unix_ms: int) -> None:
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    expected = uuid7_from(unix_ms, rand_a=digest >> 68, rand_b=digest)
+    assert derived_uuid7(key, unix_ms) == str(expected)
+    _assert_uuid7(derived_uuid7(key, unix_ms))
