@@ -37,39 +37,18 @@ def event_hash(
     data: str,
     metadata: str,
     recorded_at: datetime | None = None,
+    *,
+    recorded_us: int | None = None,
 ) -> bytes:
-    """The chained SHA-256 of one event: formula 2 with ``recorded_at``, formula 1 without."""
-    recorded_us = None if recorded_at is None else epoch_microseconds(recorded_at)
-    return event_hash_at(
-        prev_hash,
-        position,
-        stream_id,
-        stream_version,
-        event_id,
-        type_,
-        schema_version,
-        data,
-        metadata,
-        recorded_us,
-    )
+    """The chained SHA-256 of one event: formula 2 with ``recorded_at``, formula 1 without.
 
-
-def event_hash_at(
-    prev_hash: bytes,
-    position: int,
-    stream_id: str,
-    stream_version: int,
-    event_id: str,
-    type_: str,
-    schema_version: int,
-    data: str,
-    metadata: str,
-    recorded_us: int | None,
-) -> bytes:
-    """``event_hash`` with the recorded time given as ``epoch_microseconds`` already (an append
-    stamps all of its events with one time: worked out once), the text built in one go."""
+    ``recorded_us``: the recorded time as ``epoch_microseconds`` already (an append stamps all
+    of its events with one time: worked out once), in place of ``recorded_at``.
+    """
+    if recorded_at is not None:
+        recorded_us = epoch_microseconds(recorded_at)
     suffix = "" if recorded_us is None else f"\n{recorded_us}"
-    text = (
+    text = (  # built in one go: the data is most of it, and each += copied it again
         f"{position}\n{stream_id}\n{stream_version}\n{event_id}\n{type_}\n{schema_version}\n"
         f"{data}\n{metadata}{suffix}"
     )

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
-from papertape.common.eventlog.hashchain import GENESIS_HASH, epoch_microseconds, event_hash_at
+from papertape.common.eventlog.hashchain import GENESIS_HASH, epoch_microseconds, event_hash
 from papertape.common.eventlog.port import (
     ConcurrencyError,
     DuplicateEventError,
@@ -72,7 +72,7 @@ class InMemoryEventLog:
             position = len(self._events) + 1
             version = actual + offset
             data, metadata = event.data.decode(), event.metadata.decode()
-            digest = event_hash_at(
+            digest = event_hash(
                 prev,
                 position,
                 stream_id,
@@ -82,7 +82,7 @@ class InMemoryEventLog:
                 event.schema_version,
                 data,
                 metadata,
-                recorded_us,
+                recorded_us=recorded_us,
             )
             self._events.append(
                 RecordedEvent(
