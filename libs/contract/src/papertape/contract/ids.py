@@ -33,16 +33,23 @@ def uuid7_time_ms(value: str) -> int:
     return uuid.UUID(value).int >> 80
 
 
+_MS_MASK = (1 << 48) - 1
+_VARIANT_DIGIT = {f"{n:x}": f"{n & 0x3 | 0x8:x}" for n in range(16)}
+"""A hex digit with its top two bits set to the RFC 9562 variant (0b10)."""
+
+
 def derived_uuid7(key: str, unix_ms: int) -> str:
-    """A UUIDv7 whose random bits come from ``key``: the same key always gives the same id."""
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
-    value = (unix_ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= ((digest >> 68) & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= digest & ((1 << 62) - 1)
-    h = value.to_bytes(16, "big").hex()  # str(uuid7_from(...)) without a UUID object
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """A UUIDv7 whose random bits come from ``key``: the same key always gives the same id.
+
+    ``uuid7_from(unix_ms, rand_a, rand_b)`` with the first 80 bits of the key's SHA-256 as
+    ``digest``: ``rand_a`` its top 12 bits, ``rand_b`` its low 62. Written out on the hex
+    digits (no integer of 128 bits, no UUID object): an id per signal, order and event.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()  # digits 0-19 are the 80 bits
+    ms = f"{unix_ms & _MS_MASK:012x}"
+    # rand_a: digits 0-2; rand_b: bits 0-61 of the 80, digits 4-19 with the variant on top
+    rand_b = _VARIANT_DIGIT[digest[4]] + digest[5:20]
+    return f"{ms[:8]}-{ms[8:]}-7{digest[:3]}-{rand_b[:4]}-{rand_b[4:]}"
 
 
 def uuid7_time_or(value: str, default_ms: int) -> int:

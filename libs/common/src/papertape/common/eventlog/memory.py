@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
-from papertape.common.eventlog.hashchain import GENESIS_HASH, event_hash
+from papertape.common.eventlog.hashchain import GENESIS_HASH, epoch_microseconds, event_hash
 from papertape.common.eventlog.port import (
     ConcurrencyError,
     DuplicateEventError,
@@ -64,8 +64,10 @@ class InMemoryEventLog:
         recorded_at = self._clock()
         if self._events:  # like PostgreSQL's append: recorded times never run backwards
             recorded_at = max(recorded_at, self._events[-1].recorded_at)
+        recorded_us = epoch_microseconds(recorded_at)  # one time for the whole append
         prev = self._events[-1].hash if self._events else GENESIS_HASH
         new: list[int] = []
+        stream_positions = self._streams.setdefault(stream_id, [])
         for offset, (event, event_id) in enumerate(zip(events, ids, strict=True), start=1):
             position = len(self._events) + 1
             version = actual + offset
@@ -80,7 +82,7 @@ class InMemoryEventLog:
                 event.schema_version,
                 data,
                 metadata,
-                recorded_at,
+                recorded_us=recorded_us,
             )
             self._events.append(
                 RecordedEvent(
@@ -98,7 +100,7 @@ class InMemoryEventLog:
                 )
             )
             self._by_id[event_id] = position
-            self._streams.setdefault(stream_id, []).append(position)
+            stream_positions.append(position)
             new.append(position)
             prev = digest
         return new

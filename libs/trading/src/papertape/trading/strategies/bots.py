@@ -107,11 +107,16 @@ class Bot:
         if not self.wants(bar):
             return []
         state = self.state
-        events: list[BotEvent] = [
-            outcome
-            for pending in self.pending.get(bar.symbol, ())
-            if (outcome := outcome_on(pending, bar, self.horizon)) is not None
-        ]
+        waiting = self.pending.get(bar.symbol)
+        events: list[BotEvent] = (
+            [
+                outcome
+                for pending in waiting
+                if (outcome := outcome_on(pending, bar, self.horizon)) is not None
+            ]
+            if waiting
+            else []
+        )
         evaluation = self.strategy(bar.symbol).on_bar(bar)
         signal = signal_of(
             evaluation,
@@ -137,6 +142,9 @@ class Bot:
         decision = signal.decision
         opens = decision.opens
         held = state.position(signal.symbol)
+        opens = decision.opens
+        if not held and not opens:  # most bars: nothing held to close, nothing to open
+            return signal, []
         orders: list[SessionEvent] = []
         reverses = opens and (held > 0) != (decision is Decision.BUY)
         if held and (decision is Decision.CLOSE or reverses):
@@ -215,12 +223,8 @@ class Bot:
 
     # --- folding ---------------------------------------------------------------------------
     def _fold(self, event: BotEvent, evaluation: Evaluation | None) -> None:
-        fresh = isinstance(event, SessionWarmedUp) and event.symbol not in self.state.last_bar
-        evolve(self.state, event)
-        if isinstance(event, SessionWarmedUp):
-            if fresh:
-                self._warm(event)
-        elif isinstance(event, SignalGenerated):
+        if isinstance(event, SignalGenerated):  # most of a session's events: asked first
+            evolve(self.state, event)
             if evaluation is not None and evaluation.decision.opens and not event.decision.opens:
                 self.strategy(event.symbol).flat()  # a setup the session did not take
             pending = self.pending.setdefault(event.symbol, [])
@@ -228,6 +232,12 @@ class Bot:
                 waiting.bars += 1
             if actionable(event):
                 pending.append(Pending(event))
+            return
+        fresh = isinstance(event, SessionWarmedUp) and event.symbol not in self.state.last_bar
+        evolve(self.state, event)
+        if isinstance(event, SessionWarmedUp):
+            if fresh:
+                self._warm(event)
         elif isinstance(event, SignalOutcomeRecorded):
             left = self.pending.get(event.symbol, [])
             self.pending[event.symbol] = [p for p in left if p.signal.signal_id != event.signal_id]
