@@ -8,8 +8,9 @@ dependencies, the response built through its layers. A route marked with a ``Lan
 this middleware then serves it itself:
 
 - the route's own guards (key, rate limit, scope, account), which note the key on the request;
-- the body as Litestar reads and decodes it (``Request.json``), converted to the lane's body
-  type as Litestar's signature model converts it (``msgspec.convert``, not strict);
+- the body as Litestar reads it (``Request.body``, its cap), decoded straight into the lane's
+  body type, not strict, as Litestar's signature model converts it (``msgspec.convert`` of
+  what ``Request.json`` decoded: a pass over the body and a dict less);
 - the lane's function (the one the route handler calls too), its ``Response`` sent through the
   route handler as Litestar sends it, and any exception turned into the one error shape by
   Litestar's own exception middleware with the route's handlers.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -51,6 +53,11 @@ class Lane:
     body: type[Any]
     serve: Serve
 
+    @cached_property
+    def decoder(self) -> msgspec.json.Decoder[Any]:
+        """The body's decoder, built once."""
+        return msgspec.json.Decoder(self.body, strict=False)
+
 
 def lanes(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware (inside ``measured``): a request to a route with a lane goes down it."""
@@ -64,9 +71,9 @@ def lanes(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
             for guard in handler.resolve_guards():
                 if (checking := guard(request, handler)) is not None:
                     await checking
-            await request.body()  # a body over the cap is refused here, as by the route
+            body = await request.body()  # a body over the cap is refused here, as by the route
             try:
-                data = msgspec.convert(await request.json(), lane.body, strict=False)
+                data = lane.decoder.decode(body)
             except Exception:  # not JSON, or not the body: the route says which
                 await app(scope, receive, send)  # the route words the error, from the body kept
                 return

@@ -2,8 +2,9 @@
 
 Spans are exported over OTLP/HTTP when the service's ``traces_exporter`` is ``otlp`` (to
 ``otlp_endpoint``, else where the standard ``OTEL_EXPORTER_OTLP_*`` variables say), and not at
-all with ``none``. The provider is the process's global one too, so every library tracer (the
-bus middleware, the gateway, the relays) reports to it.
+all with ``none``, where a span is its context alone (``papertape.common.telemetry.unexported``).
+The provider is the process's global one too, so every library tracer (the bus middleware, the
+gateway, the relays) reports to it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from papertape.common.telemetry.subjects import subject_pattern
+from papertape.common.telemetry.unexported import ContextTracerProvider
 
 _propagator = TraceContextTextMapPropagator()
 TRACES_EXPORTERS = ("none", "otlp")
@@ -45,15 +47,18 @@ def span_exporter(kind: str, endpoint: str = "") -> SpanExporter | None:
     return OTLPSpanExporter(endpoint=endpoint or None, timeout=5)
 
 
-def install_tracing(service: str, kind: str, endpoint: str = "") -> TracerProvider:
+def install_tracing(
+    service: str, kind: str, endpoint: str = ""
+) -> TracerProvider | ContextTracerProvider:
     """The service's provider, exporting as configured, made the process's global one.
 
     With ``none`` spans are still made (and their context propagated, logged and stored in
-    the envelopes), only not exported. The global provider is set once per process (a
-    service is one process; tests that run several keep the first).
+    the envelopes), only not recorded, as nothing would export them. The global provider is
+    set once per process (a service is one process; tests that run several keep the first).
     """
-    provider = configure_tracing(service, span_exporter(kind, endpoint))
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+    exporter = span_exporter(kind, endpoint)
+    provider = ContextTracerProvider() if exporter is None else configure_tracing(service, exporter)
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         trace.set_tracer_provider(provider)
     return provider
 

@@ -76,7 +76,8 @@ async def placed(
     gateway: Gateway, key: ApiKey, account_id: str, data: PlaceOrderBody
 ) -> Response[CommandResult]:
     """Place an order body for the account: the route's work, and the placement lane's."""
-    command = place_order(account(account_id), data, gateway.services.ids.new())
+    order_id = data.order_id or gateway.services.ids.new()  # a new id only when none is given
+    command = place_order(account(account_id), data, order_id)
     result, replayed = await gateway.placements.place(command, actor(key))
     return _placed(result, replayed)
 
