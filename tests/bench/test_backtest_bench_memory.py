@@ -29,3 +29,25 @@ def test_a_small_run_started_by_a_large_process_reports_its_own_peak() -> None:
     assert inherited >= 300  # what the bench used to report
     assert own < 150  # an interpreter and the bench module
     del held
+
+
+def test_interleaved_runs_take_turns_and_each_figure_is_the_median_of_its_engines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import backtest_bench
+
+    order: list[str] = []
+    rates = {"nautilus": iter([5.0, 1.0, 4.0]), "papertape": iter([9.0, 30.0, 10.0])}
+
+    def measured(engine: str, count: int) -> dict[str, float]:
+        order.append(engine)
+        rate = next(rates[engine])
+        return {"bars_per_s": rate, "cpu_bars_per_s": rate, "peak_rss_mb": rate, "fills": 1}
+
+    monkeypatch.setattr(backtest_bench, "measured", measured)
+    theirs, ours = backtest_bench.interleaved(1000, 3)
+
+    assert order == ["nautilus", "papertape"] * 3
+    assert theirs["bars_per_s"] == 4.0
+    assert ours["bars_per_s"] == 10.0
+    assert ours["fills"] == 1
