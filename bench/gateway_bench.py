@@ -4,11 +4,13 @@ and the WebSocket fan-out of fills.
 Portfolio and the gateway run as processes (``python -m papertape.<service>``) on a scratch
 database and namespace. Placement: 32 concurrent clients, each with an account of its own (one
 account's commands are decided one at a time), place the same limit orders (far from the
-market: decided, recorded, left working), first as NATS requests to portfolio as the command
-line sends them, then as HTTP POSTs to the gateway (a minimal keep-alive HTTP/1.1 client,
-so the client's own cost stays small); each answer arrives after the order is decided and
-appended. The CPU each service spends per order in each run is recorded too (on a shared
-machine latencies and rates depend on what else runs; CPU per order compares fairly).
+market: decided, recorded, left working) as NATS requests to portfolio as the command line
+sends them and as HTTP POSTs to the gateway (a minimal keep-alive HTTP/1.1 client, so the
+client's own cost stays small), in five rounds of 25 orders a client each way, one way then
+the other (a noisy machine slows a moment, and both paths share it); each answer arrives
+after the order is decided and appended. The CPU each service spends per order each way is
+recorded too (on a shared machine latencies and rates depend on what else runs; CPU per order
+compares fairly).
 Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes arrive)
 follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
 as the venue does, two a second; portfolio decides and appends each to the log, the relay
@@ -70,6 +72,9 @@ TARGETS: list[Target] = [
 
 CLIENTS = 32
 ORDERS_PER_CLIENT = 25
+ROUNDS = 5
+"""Rounds of placements, straight to portfolio then through the gateway in each: a noisy
+machine slows a moment, and both paths share every moment's noise."""
 SOCKETS = 1000
 FILLS = 20
 FILL_EVERY_S = 0.5
@@ -149,6 +154,11 @@ def _cpu(
     return {name: value - (since or {}).get(name, 0.0) for name, value in used.items()}
 
 
+def _added(total: dict[str, float], more: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per service, summed over rounds."""
+    return {name: total.get(name, 0.0) + value for name, value in more.items()}
+
+
 async def _drain(proc: asyncio.subprocess.Process) -> None:
     assert proc.stdout is not None
     while await proc.stdout.readline():
@@ -194,11 +204,11 @@ async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
         await nc.request(subjects.portfolio_command(), _request(body), timeout=30)
 
 
-async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
+async def _over_nats(nc: Any, subjects: Subjects, account: str, first: int = 0) -> list[float]:
     latencies: list[float] = []
 
     async def client(c: int) -> None:
-        for i in range(ORDERS_PER_CLIENT):
+        for i in range(first, first + ORDERS_PER_CLIENT):
             payload = _request(_order(f"{account}{c}", i))
             started = time.perf_counter()
             await nc.request(subjects.portfolio_command(), payload, timeout=30)
@@ -208,14 +218,14 @@ async def _over_nats(nc: Any, subjects: Subjects, account: str) -> list[float]:
     return latencies
 
 
-async def _over_http(url: str, key: str, account: str) -> list[float]:
+async def _over_http(url: str, key: str, account: str, first: int = 0) -> list[float]:
     latencies: list[float] = []
 
     async def client(c: int) -> None:
         path = f"/api/v1/accounts/{account}{c}/orders"
         http = await _Http.open(url)
         try:
-            for i in range(ORDERS_PER_CLIENT):
+            for i in range(first, first + ORDERS_PER_CLIENT):
                 body = json.dumps(
                     {
                         "symbol": BTC,
@@ -341,19 +351,28 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             await _over_http(
                 keys["url"], keys["admin"], "warmup"
             )  # connections, caches, JIT-less warm-up
-            direct_started, direct_cpu = time.perf_counter(), _cpu(services)
-            direct = await _over_nats(nc, subjects, "direct")
-            direct_s, direct_cpu = time.perf_counter() - direct_started, _cpu(services, direct_cpu)
-            http_started, http_cpu = time.perf_counter(), _cpu(services)
-            through = await _over_http(keys["url"], keys["admin"], "gateway")
-            http_s, http_cpu = time.perf_counter() - http_started, _cpu(services, http_cpu)
+            direct: list[float] = []
+            through: list[float] = []
+            direct_s = http_s = 0.0
+            direct_cpu: dict[str, float] = {}
+            http_cpu: dict[str, float] = {}
+            for round_ in range(ROUNDS):
+                first = round_ * ORDERS_PER_CLIENT
+                started, cpu = time.perf_counter(), _cpu(services)
+                direct += await _over_nats(nc, subjects, "direct", first)
+                direct_s += time.perf_counter() - started
+                direct_cpu = _added(direct_cpu, _cpu(services, cpu))
+                started, cpu = time.perf_counter(), _cpu(services)
+                through += await _over_http(keys["url"], keys["admin"], "gateway", first)
+                http_s += time.perf_counter() - started
+                http_cpu = _added(http_cpu, _cpu(services, cpu))
             delays, relayed, added = await _fan_out(
                 nc, subjects, keys["url"], keys["admin"], "fanout"
             )
     finally:
         await delete_streams(nc, subjects.streams())
         await nc.close()
-    orders = CLIENTS * ORDERS_PER_CLIENT
+    orders = CLIENTS * ORDERS_PER_CLIENT * ROUNDS
 
     def rec(
         name: str, value: float, unit: str, higher: bool, base: str | None = None
