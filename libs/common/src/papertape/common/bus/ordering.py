@@ -65,6 +65,8 @@ class KeyOrder:
         """None when ``raw`` may be handled now; else how long to NACK it for (a message of
         its key that comes before it in the stream is NACKed and not yet handled). A deferred
         message is held like a NACKed one."""
+        if not self._held:  # the usual case: nothing held, nothing to work out per message
+            return None
         key = self._key(raw.subject)
         held = self._held.get(key)
         if not held:
