@@ -85,7 +85,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
     # soak, PostgreSQL's own work slowed the backtest's second engine and not its first).
     measurements = from_records(await backtest_bench.run())
     async with eventlog_bench.scratch_database(url) as dsn:
-        measurements += from_records(await signal_bench.run(dsn))
+        measurements += from_records(await signal_bench.run(dsn, nats))
     measurements += await eventlog_bench.run(url)
     measurements += await eventsourcing_bench.run(url)
     async with eventlog_bench.scratch_database(url) as dsn:
@@ -105,7 +105,7 @@ async def measure(url: str, nats: str) -> list[Measurement]:
 
 async def _signal_alone(stack: ExitStack) -> list[Measurement]:
     async with eventlog_bench.scratch_database(server_url(stack)) as dsn:
-        return from_records(await signal_bench.run(dsn))
+        return from_records(await signal_bench.run(dsn, nats_url(stack)))
 
 
 async def _backtest_alone(stack: ExitStack) -> list[Measurement]:
