@@ -78,7 +78,8 @@ class ExecutionService:
         begins with the new."""
 
         async def match(body: bytes) -> None:
-            await self.caught_up.wait()  # the book must be whole before it is matched
+            if not self.caught_up.is_set():  # the book must be whole before it is matched
+                await self.caught_up.wait()
             await self._handlers().on_market_event(body)
 
         durable = self.runtime.subjects.durable("execution", "market")

@@ -152,6 +152,12 @@ class Venue:
             return []  # delivered again (at least once): it was matched already
         book.last_market = quote
         book.has_quotes = True
+        if book.idle():
+            # Nothing to match, expire, trail or end with the session (most quotes of a busy
+            # market): only the market moves, as the full path below would move it.
+            book.in_session = quote.in_session
+            book.observe(jump_price(quote), VOLATILITY_ALPHA)
+            return []
         point = quote_point(quote, self.config.trigger_source)
         book.observe(point.mid, VOLATILITY_ALPHA)
         out: list[ExecutionReport] = []
