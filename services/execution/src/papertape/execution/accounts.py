@@ -7,7 +7,10 @@ FastStream's per-message machinery (bus middlewares, its span, dependency inject
 times the handling of an account event, a third of the venue's time under load. A missed
 heartbeat makes the client recreate the consumer where it left off: 1 s (not nats-py's 5 s)
 keeps the book at most a few seconds behind after NATS is restarted under it. The book is whole
-(``caught_up``) once the last message the stream held at the start has been handled.
+(``caught_up``) once the last message the stream held at the start has been handled. Only the
+events that change what the venue holds are read (``FOLLOWED_NAMES``, by their subject's last
+token, which the portfolio's relay names after the event's type): marks, cash movements,
+refusals and closed positions, a good part of the stream under load, are passed over unread.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from nats.js.api import DeliverPolicy
 
 from papertape.common.bus import consumers
 from papertape.common.runtime import ServiceRuntime
+from papertape.trading.venue.engine import FOLLOWED_NAMES
 
 IDLE_HEARTBEAT_S = 1.0
 
 
 class AccountsReplay:
-    """ACCOUNTS from its first message to ``handle``; with ``holds``, only the events of the
-    subjects it holds (a partition's accounts); while ``live`` answers False, nothing."""
+    """ACCOUNTS from its first message to ``handle`` (the events the venue follows); with
+    ``holds``, only those of the subjects it holds (a partition's accounts); while ``live``
+    answers False, nothing."""
 
     def __init__(
         self,
@@ -64,7 +69,10 @@ class AccountsReplay:
             if live is not None and not live():
                 return
             try:
-                if holds is None or holds(raw.subject):
+                subject = raw.subject
+                if subject.rpartition(".")[2] in FOLLOWED_NAMES and (
+                    holds is None or holds(subject)
+                ):
                     await on_account_event(consumers.wrapped(raw))
             finally:
                 self.seen += 1
