@@ -21,6 +21,7 @@ acknowledgement: the consumer pauses rather than running far ahead of its floor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -85,9 +86,16 @@ class AckFloor:
         if latest is None or self.held or (self._live is not None and not self._live()):
             return
         self._latest = None
-        task = asyncio.get_running_loop().create_task(latest.ack())
+        task = asyncio.get_running_loop().create_task(_ack(latest))
         self._sending.add(task)  # held until sent (the loop keeps only weak references)
         task.add_done_callback(self._sending.discard)
+
+
+async def _ack(raw: Msg) -> None:
+    # The connection may be gone (the service stopping): what this ack would have covered is
+    # delivered again from the floor, as after a crash.
+    with contextlib.suppress(Exception):
+        await raw.ack()
 
 
 async def consume_in_order_acking_all(
