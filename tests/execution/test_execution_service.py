@@ -267,3 +267,27 @@ def test_a_working_orders_query_naming_no_subject_token_is_refused_at_decode() -
     bad = b'{"request_id":"q","issued_at":"2026-01-02T00:00:00Z","actor":"a",'
     with pytest.raises(msgspec.ValidationError, match="account_id"):
         requests.decode(bad + b'"body":{"type":"get_working_orders.v1","account_id":"a.b"}}')
+
+
+async def test_account_events_the_venue_does_not_follow_are_passed_over_unread(
+    nats_url: str,
+    nats_client: Client,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+) -> None:
+    # Not even decoded: a body that is no envelope at all is neither handled nor dead-lettered.
+    js = nats_client.jetstream()
+    await js.publish(subjects.account_event("acc-1", "position_marked"), b"{}")
+    await place(nats_client, subjects, placed("o1", OrderSide.BUY, "100", ts=at(0)), 2)
+    async with running(nats_url, subjects, metrics_port=0) as service:
+        assert [o.order_id for o in service.venue.working()] == ["o1"]
+        port = service.runtime.metrics_port
+        assert port is not None
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    handled = "papertape_messages_handled_total"
+    outcomes = {
+        outcome: metric(text, handled, handler="account_event", outcome=outcome)
+        for outcome in ("ok", "dead_lettered")
+    }
+    assert outcomes == {"ok": 1, "dead_lettered": 0}

@@ -1,10 +1,10 @@
 """The one place where execution is wired: runtime, venue, the ACCOUNTS replay, market data.
 
 On start the book is rebuilt by replaying the ACCOUNTS stream from its first message with an
-ordered consumer, which then keeps following it. Market data comes through a durable consumer
-of the MARKET stream, so its position survives a restart: what the market did while the
-service was down (quotes and bars of the venue's width) is matched, in order, once the book is
-whole again, and stops, limits and expiries fire as the market crossed them. A message is
+ordered consumer, which then keeps following it (``accounts``). Market data comes through a
+durable consumer of the MARKET stream, so its position survives a restart: what the market did
+while the service was down (quotes and bars of the venue's width) is matched, in order, once the
+book is whole again, and stops, limits and expiries fire as the market crossed them. A message is
 acknowledged only after it was matched, so a crash replays it, and the fills it gives again
 carry the same ids (the portfolio applies each once). Nothing is kept only in memory. Every
 subscription goes through the runtime's guard (metrics, handling time, trace, dead letters)
@@ -21,15 +21,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsMessage
-from nats.js.api import DeliverPolicy
-
 from papertape.common.bus import leases
 from papertape.common.bus.routing import Router
 from papertape.common.clock import Clock
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import stop_tasks
+from papertape.execution.accounts import AccountsReplay
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.market import follow_market
 from papertape.execution.ownership import Ownership
@@ -56,8 +53,10 @@ class ExecutionService:
         self._rebuild_started = time.perf_counter()
         self.matching = asyncio.Event()
         """Set once the book is rebuilt and market data is being matched."""
-        self.accounts_seen = 0
-        self._catch_up_to = 0
+        self.accounts = AccountsReplay(
+            self.runtime, self._on_account_event, caught_up=self.caught_up
+        )
+        """The ACCOUNTS replay that keeps the book (unpartitioned)."""
         self._tasks: list[asyncio.Task[None]] = []
         self.ownership: Ownership | None = None
         """The partitions this replica holds (with ``partitions`` above 1)."""
@@ -68,43 +67,19 @@ class ExecutionService:
                 for index in range(settings.partitions)
             ]
         else:
-            self._subscribe()
             register_queries(self.runtime, lambda: [self.venue])
 
     @property
     def partitioned(self) -> bool:
         return self.settings.partitions > 1
 
-    def _subscribe(self) -> None:
-        runtime, subjects = self.runtime, self.runtime.subjects
-        broker = runtime.broker
-
-        # An ordered consumer from the first message: it never redelivers, so the guard
-        # dead-letters a failure at once, and nothing is acknowledged.
-        @broker.subscriber(
-            subjects.all_account_events(),
-            stream=JStream(subjects.stream("ACCOUNTS"), declare=False),
-            ordered_consumer=True,
-            # A missed heartbeat makes the client recreate the consumer where it left off: 1 s
-            # (not nats-py's 5 s) keeps the book at most a few seconds behind after NATS is
-            # restarted under it.
-            idle_heartbeat=1.0,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.MANUAL,
-        )
-        @runtime.guarded("account_event", redelivers=False)
-        async def on_account_event(msg: NatsMessage) -> None:
-            try:
-                await self._handlers().on_account_event(msg.body)
-            finally:
-                self._seen(msg)
-
     async def _follow_market(self) -> None:
         """Quotes and bars from where this service last left off (``market``); the first start
         begins with the new."""
 
         async def match(body: bytes) -> None:
-            await self.caught_up.wait()  # the book must be whole before it is matched
+            if not self.caught_up.is_set():  # the book must be whole before it is matched
+                await self.caught_up.wait()
             await self._handlers().on_market_event(body)
 
         durable = self.runtime.subjects.durable("execution", "market")
@@ -133,10 +108,7 @@ class ExecutionService:
             refused=lambda refusal: runtime.market_refused(refusal.check, refusal.reason),
         )
         self._rebuild_started = time.perf_counter()
-        info = await runtime.js.stream_info(runtime.subjects.stream("ACCOUNTS"))
-        self._catch_up_to = info.state.last_seq
-        if self._catch_up_to == 0:
-            self.caught_up.set()
+        await self.accounts.start()
         await self._follow_market()
 
     async def ready(self) -> None:
@@ -151,9 +123,9 @@ class ExecutionService:
             return
         await asyncio.wait_for(self.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         self.runtime.metrics.rebuilt(
-            time.perf_counter() - self._rebuild_started, self.accounts_seen
+            time.perf_counter() - self._rebuild_started, self.accounts.seen
         )
-        self.runtime.log.info("book rebuilt from %d account events", self.accounts_seen)
+        self.runtime.log.info("book rebuilt from %d account events", self.accounts.seen)
         await self.runtime.broker.connection.flush()  # the server knows every subscription
         if self.settings.expiry_sweep_s > 0:
             self._tasks.append(
@@ -187,10 +159,8 @@ class ExecutionService:
             raise RuntimeError("the execution service has not started")
         return self.handlers
 
-    def _seen(self, msg: NatsMessage) -> None:
-        self.accounts_seen += 1
-        if msg.raw_message.metadata.sequence.stream >= self._catch_up_to:
-            self.caught_up.set()
+    async def _on_account_event(self, body: bytes) -> None:
+        await self._handlers().on_account_event(body)
 
     async def _sweep(self) -> None:
         await self._handlers().on_clock(self.runtime.clock.now())

@@ -58,9 +58,11 @@ class ExecutionHandlers:
             self._refused(refusal)  # never the market: the venue keeps its last good price
             return
         if isinstance(event, QuoteReceived):  # checked just now: not again
-            await self.reports.publish(self.venue.on_quote(event, checked=True))
+            reports = self.venue.on_quote(event, checked=True)
         else:
-            await self.reports.publish(self.venue.on_bar(event, checked=True))
+            reports = self.venue.on_bar(event, checked=True)
+        if reports or self.reports.unsent:  # most quotes give nothing to publish
+            await self.reports.publish(reports)
 
     async def on_clock(self, now: datetime) -> None:
         """Expire GTD and DAY orders whose time has come."""

@@ -1,15 +1,18 @@
 """The venue's market data: a durable push consumer of MARKET, resumed at its acknowledged floor.
 
 A push consumer delivers in order without a round trip per message (a pull consumer of batch 1
-would need one), through ``papertape.common.bus.consumers`` (thousands of quotes a second).
-Only quotes and bars of the one width the venue matches on are handed over; the others are
-acknowledged unread. Each start (a restart, or a replica taking a partition over) recreates the
-consumer at the floor acknowledged before (``resume_at_floor``): what a killed process had
-received but never acknowledged is matched again at once and in order, not after its ack wait
-behind newer messages. Only one process at a time may follow a durable, so replicas share the
-market by partition (each its own durable), not through one deliver group. (A process killed
-between the removal and the creation, two API calls apart, leaves no consumer: the next start
-begins with what is new. JetStream 2.9 cannot move a consumer back to its floor in place.)
+would need one), acknowledged with AckAll (``papertape.common.bus.ackfloor``: one ack every few
+milliseconds covers the quotes handled since, never one NACKed for a redelivery; thousands of
+quotes a second). Only quotes and bars of the one width the venue matches on are handed over;
+the others are acknowledged unread. Each start (a restart, or a replica taking a partition
+over) recreates the consumer at the floor acknowledged before (``resume_at_floor``; so a consumer
+made with explicit acks by an older version is made again with AckAll): what a killed process
+had received but never acknowledged (at most the last few milliseconds it handled) is matched
+again at once and in order, not after its ack wait behind newer messages. Only one process at
+a time may follow a durable, so replicas share the market by partition (each its own durable),
+not through one deliver group. (A process killed between the removal and the creation, two API
+calls apart, leaves no consumer: the next start begins with what is new. JetStream 2.9 cannot
+move a consumer back to its floor in place.)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from nats.aio.subscription import Subscription
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from papertape.common.bus import consumers
+from papertape.common.bus.ackfloor import consume_in_order_acking_all
 from papertape.common.runtime import ServiceRuntime
 from papertape.contract.events.market import Timeframe
 
@@ -65,7 +68,8 @@ async def follow_market(
         if subject.startswith(quotes) or subject.startswith(bars):
             await match(msg.body)
 
-    return await consumers.consume_in_order(
+    # Untraced: a fill continues its order's trace, not the quote's.
+    return await consume_in_order_acking_all(
         runtime,
         "market",
         subjects.all_market(),
@@ -73,6 +77,5 @@ async def follow_market(
         stream=subjects.stream("MARKET"),
         queue=durable,
         config=config,
-        traced=False,  # a fill continues its order's trace, not the quote's
         live=live,
     )

@@ -21,17 +21,14 @@ import asyncio
 import contextlib
 import time
 
-from faststream.nats import NatsMessage
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import DeliverPolicy
 from opentelemetry.trace import Tracer
 
-from papertape.common.bus import consumers
 from papertape.common.bus.routing import Router
 from papertape.common.runtime import ServiceRuntime
 from papertape.common.tasks import stop_tasks
 from papertape.contract.partitions import partition_of
+from papertape.execution.accounts import AccountsReplay
 from papertape.execution.handlers import ExecutionHandlers
 from papertape.execution.market import follow_market
 from papertape.execution.queries import serve_partition_queries
@@ -122,40 +119,12 @@ class Partition:
 
     async def _replay_accounts(self) -> None:
         """The partition's account events from the first, then as they come (never acked)."""
-        runtime, subjects = self.runtime, self.runtime.subjects
-        info = await runtime.js.stream_info(subjects.stream("ACCOUNTS"))
-        catch_up_to = info.state.last_seq
-        caught_up = asyncio.Event()
-        if catch_up_to == 0:
-            caught_up.set()
-
-        @runtime.guarded("account_event", redelivers=False)
-        async def on_account_event(msg: NatsMessage) -> None:
-            await self.handlers.on_account_event(msg.body)
-
-        async def on_message(raw: Msg) -> None:
-            if not self.live:
-                return
-            try:
-                if self.holds(raw.subject):
-                    await on_account_event(consumers.wrapped(raw))
-            finally:
-                self.accounts_seen += 1
-                if raw.metadata.sequence.stream >= catch_up_to:
-                    caught_up.set()
-
-        self._subscriptions.append(
-            await runtime.js.subscribe(
-                subjects.all_account_events(),
-                stream=subjects.stream("ACCOUNTS"),
-                cb=on_message,
-                ordered_consumer=True,
-                idle_heartbeat=1.0,
-                deliver_policy=DeliverPolicy.ALL,
-                pending_msgs_limit=1_000_000,
-            )
+        replay = AccountsReplay(
+            self.runtime, self.handlers.on_account_event, holds=self.holds, live=lambda: self.live
         )
-        await asyncio.wait_for(caught_up.wait(), REBUILD_TIMEOUT_S)
+        self._subscriptions.append(await replay.start())
+        await asyncio.wait_for(replay.caught_up.wait(), REBUILD_TIMEOUT_S)
+        self.accounts_seen = replay.seen
 
     async def _follow_market(self) -> None:
         """Quotes and the venue's bars, in order, from the partition's acknowledged floor."""

@@ -24,6 +24,7 @@ from papertape.contract.events.account import (
     OrderPlaced,
     OrderTriggered,
 )
+from papertape.contract.events.base import message_name
 from papertape.contract.events.execution import ExecutionReport
 from papertape.contract.events.market import BarClosed, QuoteReceived
 from papertape.contract.events.orders import TimeInForce
@@ -55,6 +56,10 @@ _FOLLOWED: frozenset[type[AccountEvent]] = frozenset(
     }
 )
 """The account events that change what the venue holds (``on_account_event``)."""
+
+FOLLOWED_NAMES: frozenset[str] = frozenset(message_name(kind) for kind in _FOLLOWED)
+"""Their names, as the last token of their ``acct.<account>.<event>`` subjects: an event of
+another name need not even be read."""
 
 
 class Venue:
@@ -152,6 +157,12 @@ class Venue:
             return []  # delivered again (at least once): it was matched already
         book.last_market = quote
         book.has_quotes = True
+        if book.idle():
+            # Nothing to match, expire, trail or end with the session (most quotes of a busy
+            # market): only the market moves, as the full path below would move it.
+            book.in_session = quote.in_session
+            book.observe(jump_price(quote), VOLATILITY_ALPHA)
+            return []
         point = quote_point(quote, self.config.trigger_source)
         book.observe(point.mid, VOLATILITY_ALPHA)
         out: list[ExecutionReport] = []
