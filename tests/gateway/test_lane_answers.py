@@ -25,8 +25,9 @@ class _Sent:
 
 
 @post("/plain", status_code=201, sync_to_thread=False)
-def _plain() -> None:
-    """A route no layer adds anything to."""
+def _plain() -> Response[Any]:
+    """A route no layer adds anything to (a ``Response``'s route leaves its media type unset)."""
+    return _result()
 
 
 @post("/headed", status_code=201, response_headers={"X-Extra": "1"}, sync_to_thread=False)
@@ -72,6 +73,7 @@ async def test_a_plain_response_is_sent_as_litestar_sends_it() -> None:
 
 async def test_what_a_layer_or_the_response_adds_goes_through_litestar() -> None:
     app = Litestar([_plain, _headed])
+    assert _handler(app, "/plain").media_type == ""
     assert plain_serializer(_handler(app, "/headed")) is None
     serializer = plain_serializer(_handler(app, "/plain"))
     assert serializer is not None

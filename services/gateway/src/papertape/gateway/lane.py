@@ -87,7 +87,7 @@ def plain_serializer(handler: HTTPRouteHandler) -> Serializer | None:
         or handler.resolve_return_dto()
         or handler.background is not None
         or handler.resolve_response_class() is not Response
-        or handler.media_type != _JSON
+        or handler.media_type not in ("", _JSON)  # unset: JSON, as Litestar takes it
     ):
         return None
     return get_serializer(handler.resolve_type_encoders())
