@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papertape.common.idgen import SeededIdGenerator, Uuid7Generator
+from papertape.common.idgen import SeededIdGenerator, Uuid7Generator, uuid7_text
 from papertape.contract.ids import derived_uuid7, uuid7_from, uuid7_time_ms
 
 
@@ -25,6 +25,15 @@ def test_uuid7_from_sets_version_and_variant_bits_and_keeps_the_time() -> None:
     value = uuid7_from(1_700_000_000_123, rand_a=(1 << 16) - 1, rand_b=(1 << 64) - 1)
     _assert_uuid7(str(value))
     assert uuid7_time_ms(str(value)) == 1_700_000_000_123
+
+
+@given(
+    st.integers(min_value=0, max_value=(1 << 48) - 1),
+    st.integers(min_value=0, max_value=(1 << 16) - 1),
+    st.integers(min_value=0, max_value=(1 << 64) - 1),
+)
+def test_uuid7_text_is_the_uuid_objects_text(unix_ms: int, rand_a: int, rand_b: int) -> None:
+    assert uuid7_text(unix_ms, rand_a, rand_b) == str(uuid7_from(unix_ms, rand_a, rand_b))
 
 
 def test_system_ids_are_uuid7_with_the_current_time() -> None:

@@ -49,6 +49,9 @@ the same body: `{"code": ..., "message": ..., "field": ...}`.
 """
 
 
+_TRACE_HEADERS = (b"traceparent", b"tracestate")
+
+
 def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware: count and time every HTTP request by method, route and status, each in
     a server span (continuing the caller's trace when it sends a ``traceparent``)."""
@@ -66,8 +69,11 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
             headers = {
                 k.decode("latin-1"): v.decode("latin-1")
                 for k, v in scope.get("headers", ())
-                if k in (b"traceparent", b"tracestate")
+                if k in _TRACE_HEADERS
             }
+            # No trace sent: the span starts a trace of its own (the request's task runs in a
+            # context with no span), with no empty carrier to extract.
+            parent = extract_context(headers) if headers else None
 
             async def sending(message: Message) -> None:
                 nonlocal status
@@ -75,16 +81,15 @@ def measured(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                     status = int(message["status"])
                 await send(message)
 
-            with tracer.start_as_current_span(
-                method, context=extract_context(headers), kind=SpanKind.SERVER
-            ) as span:
+            with tracer.start_as_current_span(method, context=parent, kind=SpanKind.SERVER) as span:
                 try:
                     await app(scope, receive, sending)
                 finally:
                     route = str(scope.get("path_template") or "unmatched")
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
+                    if span.is_recording():  # a span exported: named and described
+                        span.update_name(f"{method} {route}")
+                        span.set_attribute("http.route", route)
+                        span.set_attribute("http.response.status_code", status)
                     metrics.answered(method, route, status, time.perf_counter() - started)
 
         return run

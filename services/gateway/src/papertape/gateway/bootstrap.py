@@ -108,6 +108,9 @@ class GatewayService:
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
+            # Its access lines are at info, below the warning level: off, uvicorn skips even
+            # formatting their arguments (the client's address, the quoted path) per request.
+            access_log=False,
             http=http_protocol(),  # httptools, its head bounded as h11's; h11 without it
             ws=FrameProtocol,  # websockets-sansio, with frames written once for every client
             lifespan="off",

@@ -11,9 +11,13 @@ this middleware then serves it itself:
 - the body as Litestar reads it (``Request.body``, its cap), decoded straight into the lane's
   body type, not strict, as Litestar's signature model converts it (``msgspec.convert`` of
   what ``Request.json`` decoded: a pass over the body and a dict less);
-- the lane's function (the one the route handler calls too), its ``Response`` sent through the
-  route handler as Litestar sends it, and any exception turned into the one error shape by
-  Litestar's own exception middleware with the route's handlers.
+- the lane's function (the one the route handler calls too), its ``Response`` sent as Litestar
+  sends it: when no layer adds to a response (no ``after_request`` hook, response headers,
+  cookies, return DTO or background task) and the response is a plain JSON one, its content is
+  encoded with the route's own serializer and sent as the two ASGI messages Litestar's
+  ``ASGIResponse`` sends, the same bytes without building a ``Response``'s ASGI response through
+  its layers (else through the route handler, as Litestar does); any exception is turned into
+  the one error shape by Litestar's own exception middleware with the route's handlers.
 
 A body that does not decode or convert goes on to the route itself, so that Litestar words
 the error: the body read stays on the request's scope, and the guard, having run, lets
@@ -29,11 +33,21 @@ from typing import Any
 
 import msgspec
 from litestar import Response
+from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
 
 # Litestar's own middleware, as it wraps every route: the same handlers, logging and hooks.
 from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.serialization import encode_json, get_serializer
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+    Serializer,
+)
 
 from papertape.gateway.access.guards import principal
 from papertape.gateway.access.keys import ApiKey
@@ -59,8 +73,64 @@ class Lane:
         return msgspec.json.Decoder(self.body, strict=False)
 
 
+_JSON = MediaType.JSON.value
+_CONTENT_TYPE = (b"content-type", _JSON.encode("latin-1"))
+
+
+def plain_serializer(handler: HTTPRouteHandler) -> Serializer | None:
+    """The route's serializer when no layer of the route adds to a response it sends (then a
+    plain JSON response is its content encoded, with its own headers), else None."""
+    if (
+        any(layer.after_request for layer in handler.ownership_layers)
+        or handler.resolve_response_headers()
+        or handler.resolve_response_cookies()
+        or handler.resolve_return_dto()
+        or handler.background is not None
+        or handler.resolve_response_class() is not Response
+        or handler.media_type not in ("", _JSON)  # unset: JSON, as Litestar takes it
+    ):
+        return None
+    return get_serializer(handler.resolve_type_encoders())
+
+
+async def send_plain(response: Response[Any], serializer: Serializer, send: Send) -> bool:
+    """Send ``response`` as Litestar's ``ASGIResponse`` would when it is a plain JSON one (no
+    cookies, background task, encoders or media type of its own, a status with a body): True
+    when sent, False when it is not plain (nothing sent)."""
+    status = response.status_code
+    if (
+        status is None  # the route's status, as Litestar would take it: not here
+        or status < 200
+        or status in (204, 304)
+        or type(response) is not Response
+        or response.cookies
+        or response.background is not None
+        or response.response_type_encoders
+        or response.media_type not in (None, _JSON)
+        or isinstance(response.content, bytes | str)
+    ):
+        return False
+    body = encode_json(response.content, serializer)
+    headers = [
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()),
+        _CONTENT_TYPE,
+        (b"content-length", str(len(body)).encode("latin-1")),
+    ]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    whole: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(whole)
+    return True
+
+
 def lanes(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware (inside ``measured``): a request to a route with a lane goes down it."""
+
+    plain: dict[HTTPRouteHandler, Serializer | None] = {}
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def serve(scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,6 +149,11 @@ def lanes(gateway: Gateway) -> Callable[[ASGIApp], ASGIApp]:
                 return
             account_id = str(request.path_params["account_id"])
             response = await lane.serve(gateway, principal(request), account_id, data)
+            if handler not in plain:
+                plain[handler] = plain_serializer(handler)
+            serializer = plain[handler]
+            if serializer is not None and await send_plain(response, serializer, send):
+                return
             asgi = await handler.to_response(scope["litestar_app"], response, request)
             await asgi(scope, receive, send)
 

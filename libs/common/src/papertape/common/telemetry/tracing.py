@@ -110,9 +110,19 @@ def _spans_of(messages: Sequence[Any]) -> Iterator[trace.Span]:
 
 
 def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
-    """Headers with ``traceparent``/``tracestate`` of the current span added."""
-    carrier = dict(headers or {})
-    _propagator.inject(carrier)
+    """Headers with ``traceparent``/``tracestate`` of the current span added: what the W3C
+    propagator writes (``TraceContextTextMapPropagator.inject``), written here without its
+    getters and setters (a request from the gateway, a command's reply, sends them)."""
+    carrier = dict(headers) if headers else {}
+    span_context = trace.get_current_span().get_span_context()
+    if span_context == trace.INVALID_SPAN_CONTEXT:
+        return carrier
+    carrier["traceparent"] = (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+        f"-{span_context.trace_flags:02x}"
+    )
+    if span_context.trace_state:
+        carrier["tracestate"] = span_context.trace_state.to_header()
     return carrier
 
 

@@ -14,8 +14,8 @@ and written in the logs is what the SDK would give, only nothing is recorded.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -78,7 +78,6 @@ class ContextTracer(trace.Tracer):
         )
         return NonRecordingSpan(new)
 
-    @contextmanager
     def start_as_current_span(  # type: ignore[override]
         self,
         name: str,
@@ -90,14 +89,27 @@ class ContextTracer(trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
-    ) -> Iterator[trace.Span]:
+    ) -> AbstractContextManager[trace.Span]:
         """A span started in ``context`` and current while the block runs."""
-        span = self.start_span(name, context)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield span
-        finally:
-            otel_context.detach(token)
+        return _Current(self.start_span(name, context))
+
+
+class _Current:
+    """A span made current for a block and the context before it restored after: a class, not
+    a generator (``contextlib.contextmanager`` costs a generator and its frames per span, and
+    a placement has a span in the gateway and several in portfolio)."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: trace.Span) -> None:
+        self._span = span
+
+    def __enter__(self) -> trace.Span:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, *exc: object) -> None:
+        otel_context.detach(self._token)
 
 
 class ContextTracerProvider(trace.TracerProvider):

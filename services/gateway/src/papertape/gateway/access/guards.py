@@ -55,7 +55,7 @@ async def authorize(
 ) -> None:
     """Litestar guard: 401, 429 or 403, or the key stored as the connection's principal."""
     scope = handler.opt.get(SCOPE)
-    state = connection.state
+    state = _state(connection)
     if scope is None or isinstance(state.get(PRINCIPAL), ApiKey):
         return  # a public route, or a request a lane has authorized already
     gateway = gateway_of(connection.app)
@@ -93,9 +93,15 @@ def check(key: ApiKey, scope: ApiScope, account_id: str | None) -> None:
         raise forbidden(f"the key is not for account {account_id}")
 
 
+def _state(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    """The connection's state (what ``connection.state`` wraps in a new ``State`` each time)."""
+    state: dict[str, Any] = connection.scope.setdefault("state", {})
+    return state
+
+
 def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     """The key the guard accepted (a dependency of every guarded handler)."""
-    key = connection.state.get(PRINCIPAL)
+    key = _state(connection).get(PRINCIPAL)
     if not isinstance(key, ApiKey):
         raise unauthorized("an API key is required (Authorization: Bearer <key>)")
     return key
