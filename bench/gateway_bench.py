@@ -10,7 +10,8 @@ client's own cost stays small), in five rounds of 25 orders a client each way, o
 the other (a noisy machine slows a moment, and both paths share it); each answer arrives
 after the order is decided and appended. The CPU each service spends per order each way is
 recorded too (on a shared machine latencies and rates depend on what else runs; CPU per order
-compares fairly).
+compares fairly). Then one client alone each way (``ALONE_ROUNDS``): the latency each path
+adds when nothing queues.
 Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes arrive)
 follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
 as the venue does, two a second; portfolio decides and appends each to the log, the relay
@@ -75,6 +76,12 @@ ORDERS_PER_CLIENT = 25
 ROUNDS = 5
 """Rounds of placements, straight to portfolio then through the gateway in each: a noisy
 machine slows a moment, and both paths share every moment's noise."""
+ALONE_ROUNDS = 2
+ALONE_ORDERS = 100
+"""Then one client alone, one order at a time, each way in turn: the latency a path adds when
+nothing queues (with 32 clients the machine is saturated and p50 is 32 / orders/s, so the
+gateway's CPU, on the same two cores as portfolio, NATS and PostgreSQL, shows as throughput
+portfolio loses)."""
 SOCKETS = 1000
 FILLS = 20
 FILL_EVERY_S = 0.5
@@ -204,28 +211,42 @@ async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
         await nc.request(subjects.portfolio_command(), _request(body), timeout=30)
 
 
-async def _over_nats(nc: Any, subjects: Subjects, account: str, first: int = 0) -> list[float]:
+async def _over_nats(
+    nc: Any,
+    subjects: Subjects,
+    account: str,
+    first: int = 0,
+    clients: int = CLIENTS,
+    orders: int = ORDERS_PER_CLIENT,
+) -> list[float]:
     latencies: list[float] = []
 
     async def client(c: int) -> None:
-        for i in range(first, first + ORDERS_PER_CLIENT):
+        for i in range(first, first + orders):
             payload = _request(_order(f"{account}{c}", i))
             started = time.perf_counter()
             await nc.request(subjects.portfolio_command(), payload, timeout=30)
             latencies.append(time.perf_counter() - started)
 
-    await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+    await asyncio.gather(*(client(c) for c in range(clients)))
     return latencies
 
 
-async def _over_http(url: str, key: str, account: str, first: int = 0) -> list[float]:
+async def _over_http(
+    url: str,
+    key: str,
+    account: str,
+    first: int = 0,
+    clients: int = CLIENTS,
+    orders: int = ORDERS_PER_CLIENT,
+) -> list[float]:
     latencies: list[float] = []
 
     async def client(c: int) -> None:
         path = f"/api/v1/accounts/{account}{c}/orders"
         http = await _Http.open(url)
         try:
-            for i in range(first, first + ORDERS_PER_CLIENT):
+            for i in range(first, first + orders):
                 body = json.dumps(
                     {
                         "symbol": BTC,
@@ -243,7 +264,7 @@ async def _over_http(url: str, key: str, account: str, first: int = 0) -> list[f
         finally:
             http.close()
 
-    await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+    await asyncio.gather(*(client(c) for c in range(clients)))
     return latencies
 
 
@@ -366,6 +387,14 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
                 through += await _over_http(keys["url"], keys["admin"], "gateway", first)
                 http_s += time.perf_counter() - started
                 http_cpu = _added(http_cpu, _cpu(services, cpu))
+            alone_direct: list[float] = []
+            alone_through: list[float] = []
+            for round_ in range(ALONE_ROUNDS):  # one client: the latency each path adds itself
+                first = ROUNDS * ORDERS_PER_CLIENT + round_ * ALONE_ORDERS
+                alone_direct += await _over_nats(nc, subjects, "direct", first, 1, ALONE_ORDERS)
+                alone_through += await _over_http(
+                    keys["url"], keys["admin"], "gateway", first, 1, ALONE_ORDERS
+                )
             delays, relayed, added = await _fan_out(
                 nc, subjects, keys["url"], keys["admin"], "fanout"
             )
@@ -424,6 +453,14 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             "placement_nats_portfolio_cpu_ms_per_order",
         ),
         rec("placement_gateway_cpu_ms_per_order", http_cpu["gateway"] * 1000 / orders, "ms", False),
+        rec("placement_nats_1_client_p50_ms", statistics.median(alone_direct) * 1000, "ms", False),
+        rec(
+            "placement_gateway_1_client_p50_ms",
+            statistics.median(alone_through) * 1000,
+            "ms",
+            False,
+            "placement_nats_1_client_p50_ms",
+        ),
         rec("fill_log_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
         rec("fill_log_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
         rec(
