@@ -1,4 +1,5 @@
-"""The account gauges: worked out when scraped, from the state each account was last in."""
+"""The account gauges: worked out when scraped, from the state each account was last in; the
+counters count every turn."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 
 from papertape.common.clock import SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -44,7 +46,22 @@ async def test_a_turn_computes_no_gauge_and_a_scrape_reports_the_latest_state(
         assert "alice" in summaries  # the scrape did
         await book.execute(request(Deposit(account_id=alice, amount=Decimal(1))))
         assert sample("papertape_account_equity", {"account": "alice"}) == 10_301
+        appended = {"service": "portfolio", "type": "FundsDeposited"}
+        assert sample("papertape_events_appended_total", appended) == 4  # each turn counted
         book.forget_where(lambda account: account == "alice")
         assert sample("papertape_account_equity", {"account": "alice"}) is None
     finally:
         await log.close()
+
+
+def test_a_metric_child_is_looked_up_once_and_counts_as_the_metric_would() -> None:
+    registry = CollectorRegistry()
+    metric = Counter("x_total", "x", ["account", "status"], registry=registry)
+    children = gauges.Children(metric)
+    first = children("alice", "placed")
+    first.inc()
+    children("alice", "placed").inc()
+    children("bob", "filled").inc(2)
+    assert children("alice", "placed") is first
+    assert registry.get_sample_value("x_total", {"account": "alice", "status": "placed"}) == 2
+    assert registry.get_sample_value("x_total", {"account": "bob", "status": "filled"}) == 2

@@ -92,6 +92,22 @@ class LatestStates(Collector):
         return [GaugeMetricFamily(name, doc, labels=["account"]) for name, doc in _GAUGES]
 
 
+class Children:
+    """A labelled metric's children, each looked up once: ``labels`` checks its arguments and
+    takes a lock on every call, and these are counted on every turn of the book. Its children
+    are never removed (counters), so one looked up stays the metric's."""
+
+    def __init__(self, metric: Counter) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def __call__(self, *labels: str) -> Counter:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        return child
+
+
 class AccountGauges:
     """One series per account (paper trading has tens to thousands of accounts, not millions)."""
 
@@ -127,6 +143,9 @@ class AccountGauges:
             ["account", "reason"],
             registry=registry,
         )
+        self._orders, self._rejections = Children(self.orders), Children(self.rejections)
+        self._fills, self._fees = Children(self.fills), Children(self.fees)
+        self._slippage = Children(self.slippage)
 
     def observe(self, account_id: str, state: AccountState) -> None:
         """Keep the account's state for its gauges (worked out when scraped)."""
@@ -150,18 +169,18 @@ class AccountGauges:
         for event in events:
             status = _STATUS.get(type(event))
             if status is not None:
-                self.orders.labels(account_id, status).inc()
+                self._orders(account_id, status).inc()
             if isinstance(event, OrderFilledV2):
                 self._filled(account_id, event, currency)
             elif isinstance(event, OrderRejected):
-                self.rejections.labels(account_id, event.reason_code.value).inc()
+                self._rejections(account_id, event.reason_code.value).inc()
 
     def _filled(self, account_id: str, fill: OrderFilledV2, currency: str) -> None:
-        self.fills.labels(account_id).inc()
+        self._fills(account_id).inc()
         if fill.order_remaining == 0:
-            self.orders.labels(account_id, "filled").inc()
-        self.fees.labels(account_id).inc(_base(fill.fee, fill.rate, currency))
-        self.slippage.labels(account_id).inc(_base(fill.slippage, fill.rate, currency))
+            self._orders(account_id, "filled").inc()
+        self._fees(account_id).inc(_base(fill.fee, fill.rate, currency))
+        self._slippage(account_id).inc(_base(fill.slippage, fill.rate, currency))
 
 
 def _base(amount: Decimal, rate: Decimal, currency: str) -> float:
