@@ -16,6 +16,7 @@ from papertape.contract.events.account import Deposit, OpenAccount
 from papertape.contract.ids import AccountId
 from papertape.portfolio import gauges
 from papertape.portfolio.accounts import AccountBook
+from papertape.trading.account.reports import account_summary
 from tests.portfolio.test_book import request
 
 
@@ -23,13 +24,13 @@ async def test_a_turn_computes_no_gauge_and_a_scrape_reports_the_latest_state(
     fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     summaries: list[str] = []
-    summary = gauges.account_summary
+    summary = account_summary
 
     def counted(state: Any) -> Any:
         summaries.append(state.account_id)
         return summary(state)
 
-    monkeypatch.setattr(gauges, "account_summary", counted)
+    monkeypatch.setattr("papertape.portfolio.gauges.account_summary", counted)
     log = await PostgresEventLog.connect(fresh_database)
     metrics = ServiceMetrics("portfolio")
     book = AccountBook(log, log, SystemClock(), metrics=metrics)
