@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
+from papertape.common.telemetry import tracing
 from papertape.common.telemetry.tracing import (
+    continued_headers,
+    continuing,
     extract_context,
     inject_headers,
     install_tracing,
@@ -74,3 +80,67 @@ def test_a_service_exporting_none_gets_the_context_provider_one_exporting_gets_t
     exporting = install_tracing("test", "otlp", "http://127.0.0.1:1/v1/traces")
     assert isinstance(exporting, TracerProvider)
     exporting.shutdown()
+
+
+@pytest.mark.parametrize("flags", ["01", "00"])
+def test_a_continued_context_gets_the_headers_its_span_would_send_without_a_span(
+    flags: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = ContextTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    stored = f"00-{TRACE}-{PARENT}-{flags}"
+    with continuing("account_opened publish", stored):
+        through_a_span = inject_headers()
+    spans: list[str] = []
+
+    @contextmanager
+    def counted(name: str, *args: object, **kwargs: object) -> Iterator[None]:
+        spans.append(name)
+        yield
+
+    monkeypatch.setattr(tracing, "continuing", counted)
+    direct = continued_headers("account_opened publish", stored)
+    assert spans == []  # no span was made
+    assert set(direct) == set(through_a_span) == {"traceparent"}
+    version, trace_id, span_id, sent_flags = _parts(direct["traceparent"])
+    assert [version, trace_id, sent_flags] == [
+        part for n, part in enumerate(_parts(through_a_span["traceparent"])) if n != 2
+    ]
+    assert (trace_id, sent_flags) == (TRACE, flags)
+    assert span_id not in (PARENT, "0" * 16)
+    assert len(span_id) == 16
+    assert continued_headers("x", stored) != direct  # a new span id each time
+
+
+@pytest.mark.parametrize(
+    ("provider", "traceparent", "tracestate"),
+    [
+        (ContextTracerProvider(), f"00-{TRACE}-{PARENT}-01", "vendor=x"),  # a trace state
+        (ContextTracerProvider(), f"00-{'0' * 32}-{PARENT}-01", None),  # an invalid trace
+        (ContextTracerProvider(), f"01-{TRACE}-{PARENT}-01", None),  # another version
+        (ContextTracerProvider(), None, None),  # no context
+        (TracerProvider(), f"00-{TRACE}-{PARENT}-01", None),  # spans recorded
+    ],
+)
+def test_any_other_continued_context_goes_through_a_span(
+    provider: trace.TracerProvider,
+    traceparent: str | None,
+    tracestate: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    spans: list[tuple[str | None, str | None]] = []
+    real = tracing.continuing
+
+    @contextmanager
+    def counted(name: str, parent: str | None, state: str | None = None) -> Iterator[None]:
+        spans.append((parent, state))
+        with real(name, parent, state):
+            yield
+
+    monkeypatch.setattr(tracing, "continuing", counted)
+    headers = continued_headers("account_opened publish", traceparent, tracestate)
+    assert spans == [(traceparent, tracestate)]
+    if tracestate:
+        assert headers["tracestate"] == tracestate
+        assert _parts(headers["traceparent"])[1] == TRACE

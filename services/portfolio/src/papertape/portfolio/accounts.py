@@ -51,7 +51,7 @@ from papertape.contract.ids import (
     derived_uuid7,
     uuid7_time_or,
 )
-from papertape.portfolio.gauges import AccountGauges
+from papertape.portfolio.gauges import AccountGauges, Children
 from papertape.portfolio.mailbox import Mailboxes
 from papertape.trading.account import (
     INITIAL_STATE,
@@ -124,6 +124,9 @@ class AccountBook:
         self._policy = policy or SnapshotPolicy(every=100)
         self._metrics = metrics
         self._gauges = AccountGauges(metrics.registry) if metrics is not None else None
+        self._appended = (
+            Children(metrics.events_appended) if metrics is not None else None
+        )  # by service and event type
         self._states: dict[str, Rebuilt[AccountState]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         # The last log position each account's state covers: an append whose positions are
@@ -414,9 +417,7 @@ class AccountBook:
         if self._gauges is not None:
             self._gauges.observe(account_id, moved.state)
             self._gauges.count(account_id, (e.data for e in envelopes), moved.state.base_currency)
-        if self._metrics is not None:
+        if self._metrics is not None and self._appended is not None:
             for envelope in envelopes:
-                self._metrics.events_appended.labels(
-                    self._metrics.service, type(envelope.data).__name__
-                ).inc()
+                self._appended(self._metrics.service, type(envelope.data).__name__).inc()
         return moved

@@ -1,12 +1,20 @@
 """Account metrics for the dashboards: equity, cash, day P&L, drawdown, positions, orders by
-status, refusals by reason, and the fills' fees and slippage in the account's currency."""
+status, refusals by reason, and the fills' fees and slippage in the account's currency.
+
+The gauges are worked out when they are scraped, from the state each account was last
+observed in: a turn of the book only keeps a reference to the new state (an account summary
+on every command was a twentieth of the portfolio's time under load, for values read every
+few seconds at most). A scrape reports exactly what computing them on every turn would have.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from papertape.contract import precision
 from papertape.contract.events.account import (
@@ -33,34 +41,81 @@ _STATUS: dict[type, str] = {
 ORDER_STATUSES = (*_STATUS.values(), "filled")
 
 
+_GAUGES = (
+    ("papertape_account_equity", "Equity at the last marks"),
+    ("papertape_account_cash", "Cash"),
+    ("papertape_account_day_pnl", "Equity now less equity at the start of the trading day"),
+    ("papertape_account_drawdown_pct", "Drawdown from the high-water mark, %"),
+    ("papertape_account_positions", "Open positions"),
+    ("papertape_account_open_orders", "Working orders"),
+)
+"""The gauges of every account, in the order ``gauge_values`` gives them."""
+
+
+def gauge_values(state: AccountState) -> tuple[float, ...]:
+    """An account's gauges (``_GAUGES``' order) from its state."""
+    summary = account_summary(state)
+    day_pnl = precision.money(state.equity - state.day_start_equity, state.base_currency)
+    return (
+        float(summary.equity),
+        float(summary.cash),
+        float(day_pnl),
+        float(summary.drawdown_pct),
+        float(summary.positions),
+        float(summary.open_orders),
+    )
+
+
+class LatestStates(Collector):
+    """The accounts' gauges, computed at each scrape from the states last observed.
+
+    The scrape runs in the metrics server's thread: it reads a copy of the mapping (taken
+    at once under the GIL) and frozen states, never a half-written one.
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[str, AccountState] = {}
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric names, for the registry's duplicate check (no samples)."""
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        families = self._families()
+        for account_id, state in list(self.states.items()):
+            for family, value in zip(families, gauge_values(state), strict=True):
+                family.add_metric([account_id], value)
+        return iter(families)
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [GaugeMetricFamily(name, doc, labels=["account"]) for name, doc in _GAUGES]
+
+
+class Children:
+    """A labelled metric's children, each looked up once: ``labels`` checks its arguments and
+    takes a lock on every call, and these are counted on every turn of the book. Its children
+    are never removed (counters), so one looked up stays the metric's."""
+
+    def __init__(self, metric: Counter) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def __call__(self, *labels: str) -> Counter:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        return child
+
+
 class AccountGauges:
     """One series per account (paper trading has tens to thousands of accounts, not millions)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["account"]
         self._seen: set[str] = set()
-        self.equity = Gauge(
-            "papertape_account_equity", "Equity at the last marks", labels, registry=registry
-        )
-        self.cash = Gauge("papertape_account_cash", "Cash", labels, registry=registry)
-        self.day_pnl = Gauge(
-            "papertape_account_day_pnl",
-            "Equity now less equity at the start of the trading day",
-            labels,
-            registry=registry,
-        )
-        self.drawdown_pct = Gauge(
-            "papertape_account_drawdown_pct",
-            "Drawdown from the high-water mark, %",
-            labels,
-            registry=registry,
-        )
-        self.positions = Gauge(
-            "papertape_account_positions", "Open positions", labels, registry=registry
-        )
-        self.open_orders = Gauge(
-            "papertape_account_open_orders", "Working orders", labels, registry=registry
-        )
+        self._latest = LatestStates()
+        registry.register(self._latest)
         self.fills = Counter(
             "papertape_account_fills_total", "Fills applied", labels, registry=registry
         )
@@ -88,9 +143,12 @@ class AccountGauges:
             ["account", "reason"],
             registry=registry,
         )
+        self._orders, self._rejections = Children(self.orders), Children(self.rejections)
+        self._fills, self._fees = Children(self.fills), Children(self.fees)
+        self._slippage = Children(self.slippage)
 
     def observe(self, account_id: str, state: AccountState) -> None:
-        """Set the account's gauges from its state."""
+        """Keep the account's state for its gauges (worked out when scraped)."""
         if account_id not in self._seen:  # its counters exist from the start, at 0
             self._seen.add(account_id)
             for status in ORDER_STATUSES:
@@ -98,46 +156,31 @@ class AccountGauges:
             self.fills.labels(account_id)
             self.fees.labels(account_id)
             self.slippage.labels(account_id)
-        summary = account_summary(state)
-        day_pnl = precision.money(state.equity - state.day_start_equity, state.base_currency)
-        self.equity.labels(account_id).set(float(summary.equity))
-        self.cash.labels(account_id).set(float(summary.cash))
-        self.day_pnl.labels(account_id).set(float(day_pnl))
-        self.drawdown_pct.labels(account_id).set(float(summary.drawdown_pct))
-        self.positions.labels(account_id).set(summary.positions)
-        self.open_orders.labels(account_id).set(summary.open_orders)
+        self._latest.states[account_id] = state  # its gauges are worked out when scraped
 
     def forget(self, account_id: str) -> None:
         """Drop the account's gauges: its partition moved to another replica, which reports
         them now (two replicas' values of one account would add up on a dashboard). Its
         counters stay: they count what this process did."""
-        for gauge in (
-            self.equity,
-            self.cash,
-            self.day_pnl,
-            self.drawdown_pct,
-            self.positions,
-            self.open_orders,
-        ):
-            gauge.remove(account_id)
+        self._latest.states.pop(account_id, None)
 
     def count(self, account_id: str, events: Iterable[AccountEvent], currency: str) -> None:
         """Count orders, fills, costs and refusals among newly appended events."""
         for event in events:
             status = _STATUS.get(type(event))
             if status is not None:
-                self.orders.labels(account_id, status).inc()
+                self._orders(account_id, status).inc()
             if isinstance(event, OrderFilledV2):
                 self._filled(account_id, event, currency)
             elif isinstance(event, OrderRejected):
-                self.rejections.labels(account_id, event.reason_code.value).inc()
+                self._rejections(account_id, event.reason_code.value).inc()
 
     def _filled(self, account_id: str, fill: OrderFilledV2, currency: str) -> None:
-        self.fills.labels(account_id).inc()
+        self._fills(account_id).inc()
         if fill.order_remaining == 0:
-            self.orders.labels(account_id, "filled").inc()
-        self.fees.labels(account_id).inc(_base(fill.fee, fill.rate, currency))
-        self.slippage.labels(account_id).inc(_base(fill.slippage, fill.rate, currency))
+            self._orders(account_id, "filled").inc()
+        self._fees(account_id).inc(_base(fill.fee, fill.rate, currency))
+        self._slippage(account_id).inc(_base(fill.slippage, fill.rate, currency))
 
 
 def _base(amount: Decimal, rate: Decimal, currency: str) -> float:

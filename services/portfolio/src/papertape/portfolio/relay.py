@@ -26,12 +26,12 @@ from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 
 from papertape.common.bus.deadletters import DeadLetterBox
-from papertape.common.bus.publishing import Outgoing, outgoing, publish, publish_all
+from papertape.common.bus.publishing import MSG_ID, Outgoing, publish, publish_all
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog import RecordedEvent, decode_envelope
 from papertape.common.eventlog.relays import LogRelay
 from papertape.common.telemetry.metrics import ServiceMetrics
-from papertape.common.telemetry.tracing import continuing
+from papertape.common.telemetry.tracing import continued_headers, continuing
 from papertape.contract import codec
 from papertape.contract.events.account import ACCOUNT_STREAM_PREFIX
 from papertape.contract.events.envelope import Envelope
@@ -80,10 +80,12 @@ class AccountRelay(LogRelay):
     def _outgoing(self, recorded: RecordedEvent) -> Outgoing:
         envelope = decode_envelope(recorded, event_codec)
         subject, payload = self._message(recorded, envelope)
-        # The relayed event continues the trace of the request that caused it (its headers).
-        trace = (envelope.traceparent, envelope.tracestate)
-        with continuing(f"{recorded.type} publish", *trace):
-            return outgoing(subject, payload, msg_id=recorded.event_id)
+        # The relayed event continues the trace of the request that caused it (its headers;
+        # where no span is recorded, written without making one: ``continued_headers``).
+        name = f"{recorded.type} publish"
+        headers = continued_headers(name, envelope.traceparent, envelope.tracestate)
+        headers[MSG_ID] = recorded.event_id
+        return Outgoing(subject, payload, recorded.event_id, headers)
 
     async def _one_by_one(self, batch: list[RecordedEvent]) -> None:
         for recorded in batch:

@@ -9,6 +9,7 @@ gateway, the relays) reports to it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,9 +23,11 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from papertape.common.telemetry.subjects import subject_pattern
-from papertape.common.telemetry.unexported import ContextTracerProvider
+from papertape.common.telemetry.unexported import ContextTracerProvider, new_span_id
 
 _propagator = TraceContextTextMapPropagator()
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_NO_TRACE, _NO_SPAN = "0" * 32, "0" * 16
 TRACES_EXPORTERS = ("none", "otlp")
 
 
@@ -80,6 +83,29 @@ def continuing(
     spans = tracer or trace.get_tracer("papertape")
     with spans.start_as_current_span(name, context=context_of(traceparent, tracestate), kind=kind):
         yield
+
+
+def continued_headers(
+    name: str, traceparent: str | None, tracestate: str | None = None
+) -> dict[str, str]:
+    """The trace headers of a producer span ``continuing`` a stored trace context, for a
+    message sent for it (a relayed event).
+
+    Where no span is recorded (the global provider is ``ContextTracerProvider``) and the
+    context is a plain version-00 ``traceparent`` (no ``tracestate``), that span is only its
+    header: the same trace and flags, a new span id, written here directly; anything else goes
+    through a span and the propagator.
+    """
+    if (
+        not tracestate
+        and traceparent
+        and isinstance(trace.get_tracer_provider(), ContextTracerProvider)
+    ) and (parts := _TRACEPARENT.fullmatch(traceparent)) is not None:
+        trace_id, parent, flags = parts.groups()
+        if trace_id != _NO_TRACE and parent != _NO_SPAN:
+            return {"traceparent": f"00-{trace_id}-{new_span_id():016x}-{flags}"}
+    with continuing(name, traceparent, tracestate):
+        return inject_headers()
 
 
 @contextmanager

@@ -35,7 +35,8 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NO_STATE = TraceState()
 
 
-def _span_id() -> int:
+def new_span_id() -> int:
+    """A random valid span id (never the invalid 0)."""
     while (span_id := random.getrandbits(64)) == INVALID_SPAN_ID:
         pass
     return span_id
@@ -67,14 +68,14 @@ class ContextTracer(trace.Tracer):
             return NonRecordingSpan(
                 SpanContext(
                     parent.trace_id,
-                    _span_id(),
+                    new_span_id(),
                     is_remote=False,
                     trace_flags=parent.trace_flags,
                     trace_state=parent.trace_state,
                 )
             )
         new = SpanContext(
-            _trace_id(), _span_id(), is_remote=False, trace_flags=_SAMPLED, trace_state=_NO_STATE
+            _trace_id(), new_span_id(), is_remote=False, trace_flags=_SAMPLED, trace_state=_NO_STATE
         )
         return NonRecordingSpan(new)
 
