@@ -13,6 +13,7 @@ handling of a quote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -26,12 +27,17 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
 from papertape.common.bus.ordering import KeyOrder, recover_in_flight
+from papertape.common.bus.pipeline import KeyedPipeline
 from papertape.common.bus.redeliveries import deliveries
 from papertape.common.lanes import in_lanes
 from papertape.common.telemetry.tracing import extract_context
 
 if TYPE_CHECKING:
     from papertape.common.runtime import Handler, ServiceRuntime
+
+
+PIPELINED_BATCHES = 4
+"""Batches in flight at once where each message waits only for its key's earlier ones."""
 
 
 def pull_in_lanes(
@@ -56,8 +62,11 @@ def pull_in_lanes(
     group commit. ``lane=None`` starts every message of a batch in stream order and lets none
     wait for the one before: for a handler that takes its place in an ordered queue before
     it first waits (the portfolio's account mailboxes, which then decide an account's reports
-    together). Each message goes through ``guarded`` on its own (its own span from its
-    headers, retries and dead letter) and is acknowledged as soon as it was handled.
+    together); with ``order`` too, the next batch is fetched at once and each of its messages
+    waits only for its key's messages of earlier batches (``pipeline.KeyedPipeline``, up to
+    ``PIPELINED_BATCHES`` batches in flight). Each message goes through ``guarded`` on its
+    own (its own span from its headers, retries and dead letter) and is acknowledged as soon
+    as it was handled.
     With ``order``, a message NACKed holds back the later messages of its key until it is
     handled (``papertape.common.bus.ordering``). Run the returned coroutine function once
     the runtime is connected (it raises for the caller's restart policy when the consumer
@@ -74,13 +83,18 @@ def pull_in_lanes(
                 await in_lanes(messages, lambda raw: lane(raw.subject), each)
 
         async def run() -> None:
+            pipeline = (
+                KeyedPipeline(each, order.key_of, limit=PIPELINED_BATCHES * batch)
+                if lane is None and order is not None
+                else None
+            )
             consumer = BatchConsumer(
                 runtime.js,
                 subject,
                 stream=stream,
                 durable=durable,
                 config=runtime.consumer_config(ack_wait=ack_wait),
-                handle=handle,
+                handle=handle if pipeline is None else pipeline.handle,
                 log=runtime.log,
                 batch=batch,
                 linger_s=0.001,
@@ -96,11 +110,31 @@ def pull_in_lanes(
                     within=ack_wait,
                     log=runtime.log,
                 )
-            await consumer.run()
+            if pipeline is None:
+                await consumer.run()
+            else:
+                await _pipelined(consumer, pipeline)
 
         return run
 
     return decorate
+
+
+async def _pipelined(consumer: BatchConsumer, pipeline: KeyedPipeline) -> None:
+    """The consumer fetching while earlier batches are handled; what fails in either fails it,
+    and a stop cancels what is in flight."""
+    fetching = asyncio.ensure_future(consumer.run())
+    try:
+        await asyncio.wait({fetching, pipeline.failed}, return_when=asyncio.FIRST_COMPLETED)
+        if pipeline.failed.done():
+            pipeline.failed.result()  # raises what a message's handling raised
+        fetching.result()
+    finally:
+        if not fetching.done():
+            fetching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetching
+        await pipeline.cancel()
 
 
 async def follow(

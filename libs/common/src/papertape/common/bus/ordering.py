@@ -61,6 +61,10 @@ class KeyOrder:
         self._held: dict[str, dict[int, tuple[float, float]]] = {}
         """Per key, per stream sequence: when it is due again, when it is given up."""
 
+    def key_of(self, subject: str) -> str:
+        """The key a message of ``subject`` is ordered by."""
+        return self._key(subject)
+
     def deferral(self, raw: Any) -> float | None:
         """None when ``raw`` may be handled now; else how long to NACK it for (a message of
         its key that comes before it in the stream is NACKed and not yet handled). A deferred
