@@ -11,9 +11,9 @@ group sees what it left, exactly as when each batch waited for the one before. W
 a key while its group is in flight waits and starts together as the next group (one mailbox
 turn, as a batch was): under load the groups grow as the batches did.
 
-At most ``limit`` messages are in flight or waiting: a fetch waits for room. A message whose handling
-raises (the connection lost while acknowledging, say) fails the consumer at the next batch or
-through ``failed``, as a failed batch did.
+At most ``limit`` messages are in flight or waiting: a fetch waits for room. A message whose
+handling raises (the connection lost while acknowledging, say) fails the consumer at the next
+batch or through ``failed``, as a failed batch did.
 """
 
 from __future__ import annotations
