@@ -21,14 +21,16 @@ GRID_COLUMNS = 24
 
 def exported_names() -> set[str]:
     """Metric names declared in the code (Counter/Gauge/Histogram first arguments), with
-    FastStream's bus metrics and the families collected at scrape time."""
+    FastStream's bus metrics and the families collected at scrape time (``GaugeMetricFamily``,
+    or a table of ``(name, help)`` pairs such a collector builds them from)."""
     declared = re.compile(
         r"""(?:Counter|Gauge|Histogram|GaugeMetricFamily)\(\s*["'](papertape_[a-z_]+)["']"""
+        r"""|\(\s*["'](papertape_[a-z_]+)["']\s*,\s*["']"""
     )
     names: set[str] = set()
     for folder in ("libs", "services"):
         for source in (ROOT / folder).rglob("*.py"):
-            names.update(declared.findall(source.read_text()))
+            names.update(n for pair in declared.findall(source.read_text()) for n in pair if n)
     bus = ("received_processed_messages", "received_messages", "published_messages")
     names.update(f"papertape_bus_{name}" for name in bus)
     return {name.removesuffix("_total") for name in names}

@@ -60,6 +60,7 @@ class AccountsReplay:
         if catch_up_to == 0:
             self.caught_up.set()
         handle, holds, live, caught_up = self._handle, self._holds, self._live, self.caught_up
+        tracer = runtime.tracer_provider.get_tracer("papertape.execution")
 
         @runtime.guarded("account_event", redelivers=False)
         async def on_account_event(msg: NatsMessage) -> None:
@@ -73,7 +74,8 @@ class AccountsReplay:
                 if subject.rpartition(".")[2] in FOLLOWED_NAMES and (
                     holds is None or holds(subject)
                 ):
-                    await on_account_event(consumers.wrapped(raw))
+                    with consumers.consuming(tracer, raw):  # the trace the event carries
+                        await on_account_event(consumers.wrapped(raw))
             finally:
                 self.seen += 1
                 if not caught_up.is_set() and raw.metadata.sequence.stream >= catch_up_to:

@@ -76,11 +76,13 @@ class KeyedPipeline:
             started.append(task)
         try:
             await asyncio.wait(started)
-        finally:
+        except BaseException:  # cancelled (a stop), or closed with its loop: nothing more starts
             self._running.discard(key)
-            after = self._waiting.pop(key, None)
-            if after and not self.failed.done():
-                self._start(key, after)  # what came meanwhile, together
+            raise
+        self._running.discard(key)
+        after = self._waiting.pop(key, None)
+        if after and not self.failed.done():
+            self._start(key, after)  # what came meanwhile, together
 
     async def _one(self, raw: Msg) -> None:
         await self._each(raw)
