@@ -97,9 +97,9 @@ class KeyedPipeline:
     async def cancel(self) -> None:
         """Cancel what is in flight (a stop): unacknowledged, it is delivered again."""
         self._waiting.clear()
-        for task in list(self._tasks):  # the groups and the messages they started
-            task.cancel()
-        if self._tasks:
+        while self._tasks:  # the groups and the messages they started, until none is left
+            for task in list(self._tasks):
+                task.cancel()
             await asyncio.wait(list(self._tasks))
         if self.failed.done() and not self.failed.cancelled():
             self.failed.exception()  # retrieved: the stop is what is reported
