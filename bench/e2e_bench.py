@@ -91,6 +91,8 @@ LIMITS = RiskLimits(
 )
 PACED_ORDERS_PER_S = float(os.environ.get("PAPERTAPE_BENCH_PACED_ORDERS_PER_S", "1000"))
 PACED = f"e2e.at_{PACED_ORDERS_PER_S:.0f}_orders_per_s"
+OUTSTANDING = 16
+"""A paced client's orders waiting for their answers at most (64 clients: 1,024 in all)."""
 """The second window's records: the same clients paced at the issue's rate."""
 TARGETS: list[Target] = [
     Target("e2e.orders_per_s_decided_recorded", 1000.0),
@@ -192,10 +194,10 @@ class QuoteFeed:
 
 
 class Clients:
-    """Concurrent clients placing market orders, each waiting for its answer; ``rate``: paced,
-    ``rate`` orders a second in all (each client on its own schedule, its phase spread over the
-    period; an order whose time came while its client waited for an answer goes at once, and
-    the schedule does not catch up), else each next order as soon as its answer came."""
+    """Concurrent clients placing market orders: each next order as soon as its answer came;
+    with ``rate``, paced, ``rate`` orders a second in all (each client on its own schedule, its
+    phase spread over the period, an order sent at its time while earlier ones still wait for
+    their answers, up to ``OUTSTANDING`` a client)."""
 
     def __init__(
         self, nc: Any, subjects: Subjects, *, rate: float | None = None, tag: str = "c"
@@ -218,11 +220,9 @@ class Clients:
         loop = asyncio.get_running_loop()
         period = CLIENTS / self._rate if self._rate else 0.0
         due = loop.time() + period * c / CLIENTS
+        outstanding: set[asyncio.Task[None]] = set()
         n = 0
         while not self._stop:
-            if period:
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                due = max(due + period, loop.time())
             n += 1
             symbol, quantity = ORDERED[n % len(ORDERED)]
             order = PlaceOrder(
@@ -234,16 +234,32 @@ class Clients:
                 quantity=quantity,
                 order_type=OrderType.MARKET,
             )
-            started = time.perf_counter()
-            reply = json.loads((await self._nc.request(self._subject, request(order), 30)).data)
-            decided = reply["result"]["events"][0]["data"] if reply["ok"] else {}
-            if decided.get("type") != "order_placed.v1":
-                code = reply.get("error_code") or str(decided.get("reason_code"))
-                self.refused[code] = self.refused.get(code, 0) + 1
+            if not period:
+                await self._place(order)  # the next as soon as this one is answered
                 continue
-            self.answered += 1
-            if self.measuring:
-                self.latencies.append(time.perf_counter() - started)
+            # Paced: each order at its time, whether or not the ones before were answered
+            # (an open loop, up to OUTSTANDING a client: past that the rate falls short).
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due += period
+            while len(outstanding) >= OUTSTANDING:
+                await asyncio.wait(outstanding, return_when=asyncio.FIRST_COMPLETED)
+            task = asyncio.create_task(self._place(order))
+            outstanding.add(task)
+            task.add_done_callback(outstanding.discard)
+        if outstanding:
+            await asyncio.wait(outstanding)
+
+    async def _place(self, order: PlaceOrder) -> None:
+        started = time.perf_counter()
+        reply = json.loads((await self._nc.request(self._subject, request(order), 30)).data)
+        decided = reply["result"]["events"][0]["data"] if reply["ok"] else {}
+        if decided.get("type") != "order_placed.v1":
+            code = reply.get("error_code") or str(decided.get("reason_code"))
+            self.refused[code] = self.refused.get(code, 0) + 1
+            return
+        self.answered += 1
+        if self.measuring:
+            self.latencies.append(time.perf_counter() - started)
 
     @property
     def _subject(self) -> str:
