@@ -56,7 +56,7 @@ async def follow_market(
     live: Callable[[], bool] | None = None,
 ) -> Subscription:
     """Quotes and the venue's bars to ``match``, in order, from ``durable``'s floor (``live``:
-    see ``consumers.consume_in_order``)."""
+    see ``ackfloor.consume_in_order_acking_all``)."""
     subjects = runtime.subjects
     quotes = subjects.all_quotes().removesuffix("*")
     bars = subjects.bars(bar_timeframe).removesuffix("*")

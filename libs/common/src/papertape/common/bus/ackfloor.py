@@ -109,10 +109,11 @@ async def consume_in_order_acking_all(
     config: ConsumerConfig,
     live: Callable[[], bool] | None = None,
 ) -> Subscription:
-    """``consumers.consume_in_order`` (untraced) with ``config`` made AckAll, acknowledged by
-    an ``AckFloor``: each message through ``guarded`` (its retries and dead letter), one at a
-    time, in stream order; while ``live`` answers False, neither handled nor acknowledged.
-    The consumer must be new (an existing one cannot change its ack policy)."""
+    """A durable JetStream push consumer (deliver group ``queue``, also its durable name) with
+    ``config`` made AckAll, acknowledged by an ``AckFloor``: each message through ``guarded``
+    (its retries and dead letter), one at a time, in stream order; while ``live`` answers
+    False, neither handled nor acknowledged. The consumer must be new (an existing one cannot
+    change its ack policy)."""
     config.ack_policy = AckPolicy.ALL
     one = runtime.guarded(name)(handler)
     floor = AckFloor(live=live)

@@ -1,8 +1,8 @@
 """Consumers the runtime's FastStream subscribers would make too slow: batches and firehoses.
 
 ``pull_in_lanes``: a durable pull consumer in batches, applied in per-key lanes (an account's
-execution reports). ``consume_in_order``: a durable push consumer, one message at a time in
-stream order (the venue's market data). ``follow``: a core NATS firehose (every quote).
+execution reports; ``ackfloor.consume_in_order_acking_all``, the venue's market data, one
+message at a time in stream order). ``follow``: a core NATS firehose (every quote).
 ``answer``: core NATS request-reply, many requests at once (the portfolio's commands). Each
 message of the first two goes through ``ServiceRuntime.guarded`` (retries, dead letters, the
 handler's metrics) and is acknowledged once handled; what they leave out is FastStream's
@@ -22,7 +22,6 @@ from faststream.message import AckStatus
 from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import ConsumerConfig
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
@@ -210,43 +209,6 @@ async def answer(
 
     return await connection.subscribe(
         subject, queue=queue, cb=on_message, pending_msgs_limit=1_000_000
-    )
-
-
-async def consume_in_order(
-    runtime: ServiceRuntime,
-    name: str,
-    subject: str,
-    handler: Handler[object],
-    *,
-    stream: str,
-    queue: str,
-    config: ConsumerConfig,
-    traced: bool = True,
-    live: Callable[[], bool] | None = None,
-) -> Subscription:
-    """A durable JetStream push consumer (deliver group ``queue``, which JetStream also
-    makes its durable name), once connected: messages one at a time, in stream order.
-
-    Each goes through ``guarded`` (its retries and dead letter), in a span from its
-    headers, and is acknowledged once handled; FastStream's subscriber machinery (bus
-    metrics, dependency injection, its own span) is left out, as it cost several times the
-    handling of a quote. ``traced=False`` leaves out the span too (a quote's own span is
-    worth less than its matching: the fills continue their orders' traces). The
-    subscription lives as long as the connection, or until the caller unsubscribes it.
-
-    ``live``: while it answers False a message is neither handled nor acknowledged (a
-    partition whose lease was lost: its next owner resumes at the acknowledged floor).
-    """
-    on_message = acking(runtime, name, handler, traced=traced, live=live)
-    return await runtime.js.subscribe(
-        subject,
-        queue=queue,
-        stream=stream,
-        config=config,
-        cb=on_message,
-        manual_ack=True,
-        pending_msgs_limit=1_000_000,
     )
 
 
