@@ -41,6 +41,7 @@ from typing import Any
 import nats
 import psutil
 
+from bench.httpclient import KeepAliveHttp
 from bench.records import Target
 from bench.wsclient import (
     BTC,
@@ -172,37 +173,6 @@ async def _drain(proc: asyncio.subprocess.Process) -> None:
         pass
 
 
-class _Http:
-    """A keep-alive HTTP/1.1 connection that posts JSON and reads the status."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
-        self.reader, self.writer, self.host = reader, writer, host
-
-    @classmethod
-    async def open(cls, url: str) -> _Http:
-        host, port = url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        return cls(reader, writer, f"{host}:{port}")
-
-    async def post(self, path: str, key: str, body: bytes) -> int:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
     for body in (
         OpenAccount(account_id=AccountId(account), name=account, initial_cash=Decimal(10**9)),
@@ -244,7 +214,7 @@ async def _over_http(
 
     async def client(c: int) -> None:
         path = f"/api/v1/accounts/{account}{c}/orders"
-        http = await _Http.open(url)
+        http = await KeepAliveHttp.open(url)
         try:
             for i in range(first, first + orders):
                 body = json.dumps(
