@@ -68,8 +68,7 @@ class FastBatches:
         self._subscribing = asyncio.Lock()
         self._subscribed = False
         self._pending: dict[str, asyncio.Future[_Answer]] = {}
-        version = nc.connected_server_version
-        self.supported = (version.major, version.minor) >= MINIMUM_SERVER
+        self.supported = supports_fast_batches(nc)
 
     async def send(
         self, messages: Sequence[tuple[str, bytes, dict[str, str]]], timeout_s: float
