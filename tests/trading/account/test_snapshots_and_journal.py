@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
 
 from papertape.contract import codec
 from papertape.contract.events.orders import OrderSide
@@ -96,3 +98,21 @@ def test_adding_what_a_branch_already_holds_shares_the_registry() -> None:
     assert real._entries is ahead._entries
     assert other.get("b") == 3
     assert ahead.get("b") == 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 5), st.integers(0, 3)), max_size=60))
+def test_every_view_of_a_registry_reads_as_the_dict_it_models(
+    steps: list[tuple[int, int, int]],
+) -> None:
+    """Adds on any earlier view (branches, repeats, shared buffers): each view's ``to_dict``,
+    ``get`` and ``len`` are those of a plain dict built the same way, in insertion order."""
+    views: list[tuple[Registry[int, int], dict[int, int]]] = [(Registry(), {})]
+    for key, value, back in steps:
+        registry, model = views[max(0, len(views) - 1 - back)]
+        grown = dict(model) if key in model else {**model, key: value}
+        views.append((registry.add(key, value), grown))
+    for registry, model in views:
+        assert registry.to_dict() == model
+        assert list(registry.to_dict()) == list(model)
+        assert len(registry) == len(model)
+        assert all(registry.get(k) == v for k, v in model.items())

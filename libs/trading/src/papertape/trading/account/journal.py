@@ -8,6 +8,7 @@ same state twice) copies its own prefix first, so every state stays immutable to
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Generic, TypeVar, overload
 
@@ -116,9 +117,14 @@ class Registry(Generic[K, V]):
         return self._size
 
     def to_dict(self) -> dict[K, V]:
-        """A plain copy in insertion order (for snapshots)."""
-        visible = sorted((e[0], k, e[1]) for k, e in self._entries.items() if e[0] < self._size)
-        return {k: v for _, k, v in visible}
+        """A plain copy in insertion order (for snapshots).
+
+        The entries are kept in the order of their numbers (``add`` appends the next number, a
+        copy keeps the order), so this view's are the first ``len(self)`` of them."""
+        entries, size = self._entries, self._size
+        if len(entries) == size:
+            return {k: e[1] for k, e in entries.items()}
+        return {k: e[1] for k, e in itertools.islice(entries.items(), size)}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Registry):
