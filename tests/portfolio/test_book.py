@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from papertape.common.clock import SystemClock
+from papertape.common.eventlog import SnapshotPolicy
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.idgen import Uuid7Generator
 from papertape.contract.events.account import (
@@ -21,10 +22,12 @@ from papertape.contract.events.account import (
     OpenAccount,
     Withdraw,
     WithdrawalRejected,
+    account_stream,
 )
 from papertape.contract.events.envelope import Request
 from papertape.contract.ids import AccountId, Actor
 from papertape.portfolio.accounts import AccountBook, Decided
+from papertape.trading.account import STATE_SCHEMA_VERSION
 
 pytestmark = pytest.mark.integration
 ids = Uuid7Generator()
@@ -174,3 +177,46 @@ async def test_a_retried_request_queued_with_new_ones_appends_only_the_new(
     assert len(new.envelopes) == len(newer.envelopes) == 1
     assert book.state(account).cash == Decimal(10_010)
     assert await log.stream_version("account-dave") == 4
+
+
+class HeldSnapshots:
+    """The log as the snapshot store, whose saves wait until ``release`` is set."""
+
+    def __init__(self, log: PostgresEventLog) -> None:
+        self.log = log
+        self.release = asyncio.Event()
+        self.started = 0
+
+    async def save_snapshot(self, stream_id: str, version: int, schema: int, state: bytes) -> None:
+        self.started += 1
+        await self.release.wait()
+        await self.log.save_snapshot(stream_id, version, schema, state)
+
+    async def load_snapshot(self, stream_id: str, schema: int) -> object:
+        return await self.log.load_snapshot(stream_id, schema)
+
+
+async def test_a_snapshot_is_saved_off_the_turn_and_a_rebuild_starts_from_it(
+    log: PostgresEventLog,
+) -> None:
+    held = HeldSnapshots(log)
+    book = AccountBook(log, held, SystemClock(), policy=SnapshotPolicy(every=3))  # type: ignore[arg-type]
+    account = AccountId("snap")
+    await book.execute(request(OpenAccount(account_id=account, name="S")))
+    for _ in range(6):  # due twice while the first save is held: the turns do not wait for it
+        await asyncio.wait_for(
+            book.execute(request(Deposit(account_id=account, amount=Decimal(1)))), 5
+        )
+    assert held.started == 1  # one save in flight; the later one waits as the latest only
+    assert await log.load_snapshot(account_stream(account), STATE_SCHEMA_VERSION) is None
+
+    held.release.set()
+    await book.snapshots_saved()
+    assert held.started == 2  # the first due, then the latest (not one per due turn)
+    snapshot = await log.load_snapshot(account_stream(account), STATE_SCHEMA_VERSION)
+    assert snapshot is not None
+    assert snapshot.version == book.version(account) - 1  # the last due: 6 of 7
+
+    rebuilt = AccountBook(log, log, SystemClock())
+    await rebuilt.load_all()
+    assert rebuilt.state(account) == book.state(account)

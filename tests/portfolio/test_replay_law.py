@@ -47,6 +47,7 @@ async def _run(data: st.DataObject, steps: int) -> None:
         clock.advance(timedelta(minutes=7))
         await run(next_command(data, live.state(ACCOUNT), step))
 
+    await live.snapshots_saved()
     rebuilt = AccountBook(log, log, clock, policy=SnapshotPolicy(every=3))
     await rebuilt.load_all()
     assert rebuilt.version(ACCOUNT) == live.version(ACCOUNT)

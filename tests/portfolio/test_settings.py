@@ -17,6 +17,8 @@ from papertape.portfolio.settings import PortfolioSettings
     [
         ("PAPERTAPE_SNAPSHOT_EVERY", "-1", "snapshot_every"),
         ("PAPERTAPE_SNAPSHOT_EVERY", "0", "snapshot_every"),
+        ("PAPERTAPE_SNAPSHOT_OF_SIZE", "-0.5", "snapshot_of_size"),
+        ("PAPERTAPE_SNAPSHOT_OF_SIZE", "nan", "snapshot_of_size"),
         ("PAPERTAPE_MARK_INTERVAL_S", "-1", "mark_interval_s"),
         ("PAPERTAPE_MARK_INTERVAL_S", "0", "mark_interval_s"),
         ("PAPERTAPE_MARK_INTERVAL_S", "nan", "mark_interval_s"),

@@ -44,9 +44,20 @@ def test_policy_is_due_every_n_events() -> None:
     assert not policy.due(snapshot_version=10, version=15)
 
 
+def test_a_policy_of_size_waits_longer_as_the_state_grows() -> None:
+    policy = SnapshotPolicy(every=10, of_size=0.25)
+
+    assert policy.due(snapshot_version=0, version=10, size=40)  # a small state: every 10
+    assert not policy.due(snapshot_version=0, version=99, size=400)  # a quarter of 400
+    assert policy.due(snapshot_version=0, version=100, size=400)
+    assert not policy.due(snapshot_version=100, version=109, size=0)
+
+
 def test_policy_refuses_a_period_below_one() -> None:
     with pytest.raises(ValueError, match="every"):
         SnapshotPolicy(every=0)
+    with pytest.raises(ValueError, match="of_size"):
+        SnapshotPolicy(of_size=-0.1)
 
 
 async def test_rebuild_starts_from_the_snapshot_and_applies_later_events(

@@ -31,7 +31,7 @@ from papertape.common.eventlog import (
     SnapshotStore,
     new_event,
 )
-from papertape.common.eventlog.snapshots import Rebuilt, rebuild_from_data, snapshot_if_due
+from papertape.common.eventlog.snapshots import Rebuilt, rebuild_from_data
 from papertape.common.telemetry.metrics import ServiceMetrics
 from papertape.common.telemetry.tracing import trace_fields
 from papertape.contract.events.account import (
@@ -136,6 +136,10 @@ class AccountBook:
         """Accounts whose last append failed without saying whether it committed (a lost
         connection): their next turn reloads them from the log before deciding anything."""
         self._mailboxes: Mailboxes[Command, Decided] = Mailboxes(self._turn, stops=is_transient)
+        self._unsaved: dict[str, Rebuilt[AccountState]] = {}
+        """Per account, the snapshot due that no save has taken yet (the latest)."""
+        self._saving: dict[str, asyncio.Task[None]] = {}
+        """Per account, the task saving its snapshots while any are due."""
 
     # --- reading ---------------------------------------------------------------------------
     def accounts(self) -> list[AccountId]:
@@ -302,7 +306,7 @@ class AccountBook:
             await self._reload(account_id)
             return None
         self._covered[account_id] = max(positions)
-        await self._moved(account_id, current, appended, positions)
+        self._moved(account_id, current, appended, state)
         taken = 0
         for index, envelopes in enumerate(mine):
             decided = outcomes[index]
@@ -342,7 +346,7 @@ class AccountBook:
                 await self._reload(account_id)
                 return Decided([], positions, self.state(account_id), self.version(account_id))
             self._covered[account_id] = max(positions)
-            moved = await self._moved(account_id, current, envelopes, positions)
+            moved = self._moved(account_id, current, envelopes)
             return Decided(envelopes, positions, moved.state, moved.version)
         raise ConcurrencyError(account_stream(account_id), None, self.version(account_id))
 
@@ -386,34 +390,26 @@ class AccountBook:
             )
         ]
 
-    async def _moved(
+    def _moved(
         self,
         account_id: str,
         current: Rebuilt[AccountState],
         envelopes: list[Envelope[AccountEvent]],
-        positions: list[int],
+        after: AccountState | None = None,
     ) -> Rebuilt[AccountState]:
-        """Move the account's state past its appended events (snapshot, gauges, metrics)."""
+        """Move the account's state past its appended events (``after`` them, when the caller
+        evolved it already), with a snapshot when one is due, gauges and metrics."""
         state = current.state
-        for envelope in envelopes:
-            state = evolve(state, envelope.data)
+        if after is not None:
+            state = after
+        else:
+            for envelope in envelopes:
+                state = evolve(state, envelope.data)
         moved = Rebuilt(state, current.version + len(envelopes), current.snapshot_version)
+        if self._policy.due(moved.snapshot_version, moved.version, entries(state)):
+            moved = Rebuilt(moved.state, moved.version, moved.version)
+            self._snapshot_later(account_id, moved)
         self._states[account_id] = moved  # the events are in the log: so is the state, now
-        try:
-            if await snapshot_if_due(
-                self._snapshots,
-                self._policy,
-                moved,
-                state_schema_version=STATE_SCHEMA_VERSION,
-                encode_state=encode_state,
-                stream_id=account_stream(account_id),
-            ):
-                moved = Rebuilt(moved.state, moved.version, moved.version)
-                self._states[account_id] = moved
-        except Exception:  # a snapshot only shortens rebuilds: the append stands, so do replies
-            log.warning(
-                "snapshot of %s at version %d failed", account_id, moved.version, exc_info=True
-            )
         if self._gauges is not None:
             self._gauges.observe(account_id, moved.state)
             self._gauges.count(account_id, (e.data for e in envelopes), moved.state.base_currency)
@@ -421,3 +417,49 @@ class AccountBook:
             for envelope in envelopes:
                 self._appended(self._metrics.service, type(envelope.data).__name__).inc()
         return moved
+
+    # --- snapshots -------------------------------------------------------------------------
+    def _snapshot_later(self, account_id: str, rebuilt: Rebuilt[AccountState]) -> None:
+        """Save a snapshot of ``rebuilt`` off the account's turn (encoding a long history and
+        a round trip to the database held every letter behind it): one save in flight per
+        account, and one that comes due meanwhile replaces any still waiting."""
+        self._unsaved[account_id] = rebuilt
+        if account_id not in self._saving:
+            task = asyncio.create_task(self._save(account_id), name=f"snapshot {account_id}")
+            self._saving[account_id] = task
+
+    async def _save(self, account_id: str) -> None:
+        try:
+            while (rebuilt := self._unsaved.pop(account_id, None)) is not None:
+                try:
+                    await self._snapshots.save_snapshot(
+                        account_stream(account_id),
+                        rebuilt.version,
+                        STATE_SCHEMA_VERSION,
+                        encode_state(rebuilt.state),
+                    )
+                except Exception:  # a snapshot only shortens rebuilds: the append stands
+                    log.warning(
+                        "snapshot of %s at version %d failed",
+                        account_id,
+                        rebuilt.version,
+                        exc_info=True,
+                    )
+        finally:
+            del self._saving[account_id]
+
+    async def snapshots_saved(self) -> None:
+        """Wait for the snapshots in flight (a stop, before the log closes; tests)."""
+        while self._saving:
+            await asyncio.gather(*self._saving.values(), return_exceptions=True)
+
+
+def entries(state: AccountState) -> int:
+    """What a snapshot of ``state`` holds, in entries: what its encoding costs grows with it."""
+    return (
+        len(state.order_ids)
+        + len(state.fill_ids)
+        + len(state.client_order_ids)
+        + len(state.closed_trades)
+        + len(state.curve)
+    )

@@ -50,7 +50,7 @@ class Portfolio:
             log,
             log,
             self.clock,
-            policy=SnapshotPolicy(every=settings.snapshot_every),
+            policy=SnapshotPolicy(every=settings.snapshot_every, of_size=settings.snapshot_of_size),
             metrics=self.runtime.metrics,
         )
         self.marks = MarkBook(settings.price_band)
@@ -182,6 +182,7 @@ class Portfolio:
             self.relay.stop()
         await stop_tasks(self._tasks)
         self._tasks = []
+        await self.book.snapshots_saved()  # before the log closes under them
         for subscription in (self._commands, self._quotes):
             if subscription is not None:
                 with contextlib.suppress(Exception):  # the connection may be gone already

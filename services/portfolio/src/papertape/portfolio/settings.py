@@ -31,6 +31,9 @@ class PortfolioSettings(CommonSettings, frozen=True, kw_only=True):
     relay_role: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{0,63}$")] = "papertape_relay"
     """The relay's own role: it reads the log and moves its checkpoint ("" for the login)."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
+    snapshot_of_size: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.25
+    """And no sooner than this fraction of the account's size in entries (orders, fills, trades,
+    equity points) after the last snapshot, so a long history is not encoded every 100 events."""
     mark_interval_s: Interval = 15.0
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     command_workers: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256

@@ -13,17 +13,28 @@ S = TypeVar("S")
 
 
 class SnapshotPolicy(msgspec.Struct, frozen=True):
-    """Take a snapshot every ``every`` events of a stream."""
+    """Take a snapshot every ``every`` events of a stream, and no sooner than ``of_size`` times
+    the state's size (its entries: what a snapshot's encoding costs) after the last one.
+
+    A state that keeps its whole history (an account's orders, fills and trades) costs more to
+    snapshot as it grows: at a fixed interval the snapshots of a busy stream cost O(n) each,
+    O(n^2) over its life. With ``of_size`` their cost per event stays bounded (about
+    ``1 / of_size`` entries encoded per event), and a rebuild replays at most that fraction of
+    the state's size after its snapshot."""
 
     every: int = 100
+    of_size: float = 0.0
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise ValueError("a snapshot policy needs every >= 1")
+        if not 0 <= self.of_size <= 10:
+            raise ValueError("a snapshot policy's of_size is a fraction from 0 to 10")
 
-    def due(self, snapshot_version: int, version: int) -> bool:
-        """True when ``version`` is at least ``every`` events past the last snapshot."""
-        return version - snapshot_version >= self.every
+    def due(self, snapshot_version: int, version: int, size: int = 0) -> bool:
+        """True when ``version`` is at least ``every`` events (and ``of_size`` of ``size``)
+        past the last snapshot."""
+        return version - snapshot_version >= max(self.every, self.of_size * size)
 
 
 class Rebuilt(msgspec.Struct, Generic[S], frozen=True):
