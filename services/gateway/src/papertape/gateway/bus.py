@@ -41,6 +41,7 @@ from papertape.contract.events.sessions import SIGNALS_QUERY_RESULTS, SessionCom
 from papertape.contract.ids import Actor
 from papertape.contract.instruments import Instrument
 from papertape.contract.subjects import Subjects
+from papertape.gateway.replies import Replies
 
 R = TypeVar("R")
 
@@ -92,6 +93,7 @@ class Services:
 
     def __init__(self, nc: Client, subjects: Subjects, *, timeout: float = 5.0) -> None:
         self.nc = nc
+        self.replies = Replies(nc)
         self.subjects = subjects
         self.timeout = timeout
         self.ids = Uuid7Generator()
@@ -172,8 +174,8 @@ class Services:
                 body=body,
             )
             try:
-                msg = await self.nc.request(
-                    subject, encode(request), timeout=self.timeout, headers=headers
+                msg = await self.replies.request(
+                    subject, encode(request), within=self.timeout, headers=headers
                 )
             except (NoRespondersError, NatsTimeout) as error:
                 raise ServiceUnavailable(service, type(error).__name__) from error
