@@ -37,11 +37,15 @@ class Pending:
     bars: int = 0
 
 
+_SCORED = frozenset({Decision.BUY, Decision.SELL, Decision.SKIP})
+"""A set made once: each ``Decision.X`` lookup is slow on 3.11, and this is asked per signal."""
+
+
 def actionable(signal: SignalGenerated) -> bool:
     """Whether a signal is scored: an entry with a stop and a target (BUY or SELL, or a SKIP
     of a setup the session did not take: the strategy's call is scored all the same)."""
     return (
-        signal.decision in (Decision.BUY, Decision.SELL, Decision.SKIP)
+        signal.decision in _SCORED
         and signal.entry is not None
         and signal.stop is not None
         and bool(signal.targets)
