@@ -1,4 +1,5 @@
-"""Every service runs on uvloop unless told otherwise, and a wrong loop name is refused."""
+"""Every service runs on uvloop unless told otherwise, and a wrong loop name (or collector
+setting) is refused."""
 
 from __future__ import annotations
 
@@ -36,13 +37,22 @@ def test_an_unknown_loop_is_refused_with_the_names_it_may_be(
     coroutine.close()
 
 
-def test_a_service_process_refuses_an_unknown_loop_before_it_starts() -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PAPERTAPE_EVENT_LOOP", "trio", "PAPERTAPE_EVENT_LOOP must be one of uvloop, asyncio"),
+        ("PAPERTAPE_GC_YOUNG_THRESHOLD", "many", "PAPERTAPE_GC_YOUNG_THRESHOLD must be a whole"),
+    ],
+)
+def test_a_service_process_refuses_a_wrong_setting_before_it_starts(
+    variable: str, value: str, message: str
+) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "papertape.portfolio"],
-        env={"PAPERTAPE_EVENT_LOOP": "trio", "PATH": ""},
+        env={variable: value, "PATH": ""},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode != 0
-    assert "PAPERTAPE_EVENT_LOOP must be one of uvloop, asyncio" in done.stderr
+    assert message in done.stderr

@@ -3,6 +3,7 @@
 uvloop (libuv under asyncio's API) reads and writes sockets in C, and most of a service's time
 outside its own code is there: nats-py's reads, asyncpg's protocol, uvicorn's transports.
 ``PAPERTAPE_EVENT_LOOP=asyncio`` runs on the standard loop instead (to compare, or to debug).
+The process's garbage collector is set for a service while it runs (``papertape.common.collector``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import asyncio
 import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+from papertape.common import collector
 
 T = TypeVar("T")
 
@@ -32,6 +35,12 @@ def loop_factory(name: str | None = None) -> Callable[[], asyncio.AbstractEventL
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` to completion on the service's event loop, as ``asyncio.run`` does."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        return runner.run(main)
+    """Run ``main`` to completion on the service's event loop, as ``asyncio.run`` does, with the
+    garbage collector set for a service (both settings checked before anything runs)."""
+    factory, young = loop_factory(), collector.young_threshold()
+    collector.tune(young)
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main)
+    finally:
+        collector.untune()

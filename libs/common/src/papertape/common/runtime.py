@@ -29,6 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from papertape.common import collector
 from papertape.common.bus.deadletters import (
     EXHAUSTED,
     MALFORMED,
@@ -463,6 +464,7 @@ class ServiceRuntime:
         try:
             if on_ready is not None:
                 await on_ready()
+            collector.settle()  # what the ready service holds is not scanned again
             print(f"READY {self.service}", flush=True)  # the supervisor's readiness line
             sys.stdout.flush()
             self.probes.mark_ready()

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from papertape.common.collector import CollectorMetrics
+
 CommitObserver = Callable[[float, int], None]
 """Called after each event-log transaction with its seconds and the appends it committed."""
 
@@ -114,6 +116,7 @@ class ServiceMetrics:
             "papertape_up", "1 while the service runs", ["service"], registry=self.registry
         )
         self.up.labels(service).set(1)
+        self.registry.register(CollectorMetrics(service))  # the collector's pauses, at scrape
 
     def committed(self, seconds: float, appends: int) -> None:
         """Observe one event-log transaction (the log's ``CommitObserver``)."""
