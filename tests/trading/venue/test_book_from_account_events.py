@@ -116,6 +116,33 @@ def test_refused_fill_ends_the_order_with_an_expiry() -> None:
     assert venue.working() == []
 
 
+def test_a_fill_the_account_recorded_is_forgotten_with_its_finished_order() -> None:
+    venue = Venue()
+    venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.MARKET))
+    [fill] = venue.on_quote(quote("99", "100", at(2)))
+    assert isinstance(fill, OrderFillReported)
+    assert set(venue.state.booked) == {fill.report_id}  # until the account answers
+    venue.on_account_event(filled("o1", fill.report_id, "1", "0"))
+    assert venue.state.booked == {}
+    assert venue.working() == []
+    # Recorded, it can no longer be refused: a refusal naming it changes nothing.
+    assert venue.on_account_event(_refused(fill.report_id)) == []
+
+
+def test_a_partial_fill_recorded_is_forgotten_and_the_rest_still_works() -> None:
+    capped = ExecutionModels(fills=FillPolicy(cap_at_quote_size=True))
+    venue = Venue(VenueConfig(default=capped))
+    venue.on_account_event(placed("o1", OrderSide.BUY, "2", OrderType.LIMIT, limit="90"))
+    [fill] = venue.on_quote(quote("89", "90", at(2), ask_size="1"))
+    assert isinstance(fill, OrderFillReported)
+    venue.on_account_event(filled("o1", fill.report_id, "1", "1"))
+    assert venue.state.booked == {}
+    assert [o.order_id for o in venue.working()] == ["o1"]
+    [second] = venue.on_quote(quote("88", "89", at(3), ask_size="1"))
+    assert isinstance(second, OrderFillReported)
+    assert second.report_id != fill.report_id  # fill ids are never given twice
+
+
 def test_a_refused_fill_the_venue_never_gave_leaves_the_order_working() -> None:
     venue = Venue()
     venue.on_account_event(placed("o1", OrderSide.BUY, "1", OrderType.LIMIT, limit="90"))

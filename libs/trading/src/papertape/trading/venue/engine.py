@@ -91,12 +91,15 @@ class Venue:
             state.place(event)
             return []
         order = state.orders.get(getattr(event, "order_id", OrderId("")))
-        if isinstance(event, OrderFilledV2) and order is not None:
-            reports = state.record_fill(
-                order, event.fill_id, event.quantity, event.fee, order.fee_accrued, event.ts
-            )
-            if event.order_remaining <= 0:
-                state.finish(order)
+        if isinstance(event, OrderFilledV2):
+            reports = []
+            if order is not None:
+                reports = state.record_fill(
+                    order, event.fill_id, event.quantity, event.fee, order.fee_accrued, event.ts
+                )
+                if event.order_remaining <= 0:
+                    state.finish(order)
+            state.accepted(event.fill_id)
             return reports
         if isinstance(event, OrderCancelled | OrderExpired) and order is not None:
             state.finish(order)

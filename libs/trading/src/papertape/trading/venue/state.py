@@ -44,7 +44,8 @@ class VenueState:
         self.holdings: dict[tuple[AccountId, Symbol], Holding] = {}
         """Each account's positions as the venue has filled them (what reduce-only may close)."""
         self.booked: dict[str, tuple[Holding, Decimal, WorkingOrder]] = {}
-        """Each fill's signed change of its holding, so a fill the account refuses is undone."""
+        """Each fill the account has not answered yet: its signed change of its holding, so a
+        fill the account refuses is undone (an accepted one is forgotten: ``accepted``)."""
         self._seq = 0
 
     def book(self, symbol: Symbol) -> SymbolBook:
@@ -201,6 +202,11 @@ class VenueState:
             reason=reason,
             unfilled=unfilled,
         )
+
+    def accepted(self, fill_id: str) -> None:
+        """The account recorded the fill: it can no longer be refused, so the venue forgets it
+        (and, once its order has finished, the order with it: nothing per order outlives it)."""
+        self.booked.pop(fill_id, None)
 
     def unbook(self, fill_id: str) -> WorkingOrder | None:
         """A fill the account refused: the position it would have changed stays as it was.
