@@ -76,7 +76,27 @@ class Usage:
         self._procs = {name: psutil.Process(p.pid) for name, p in stack.procs.items()}
         self._cpu = {name: _cpu(p) for name, p in self._procs.items()}
         self._rss = {name: p.memory_info().rss for name, p in self._procs.items()}
+        self._bench = psutil.Process()
+        self._bench_cpu = _cpu(self._bench)
+        self._machine = psutil.cpu_times()
         self._started = time.perf_counter()
+
+    def machine_records(self) -> list[dict[str, Any]]:
+        """The bench's own process (the load: clients, sockets, quotes) and how busy the whole
+        machine was (every process: the services, NATS, PostgreSQL, the bench), over the
+        window: on a machine near its cores' limit every stage of the path queues."""
+        seconds = time.perf_counter() - self._started
+        now = psutil.cpu_times()
+        idle = (now.idle + getattr(now, "iowait", 0.0)) - (
+            self._machine.idle + getattr(self._machine, "iowait", 0.0)
+        )
+        total = sum(now) - sum(self._machine)
+        bench = (_cpu(self._bench) - self._bench_cpu) / seconds
+        return [
+            record("e2e.bench_load.cpu_cores", bench, "cores", False),
+            record("e2e.machine.cpu_busy_fraction", 1 - idle / total if total else 0.0, "ratio",
+                   False),
+        ]  # fmt: skip
 
     def records(self, orders: int) -> list[dict[str, Any]]:
         """Cores used, CPU per order answered (robust to a busy machine), memory."""
@@ -94,7 +114,11 @@ class Usage:
                 record(f"e2e.{key}.rss_mb_growth", (rss - self._rss[name]) / 2**20, "MiB", False),
             ]
         per_order = total * 1e3 / max(orders, 1)
-        return [record("e2e.services.cpu_ms_per_order", per_order, "ms", False), *out]
+        return [
+            record("e2e.services.cpu_ms_per_order", per_order, "ms", False),
+            *out,
+            *self.machine_records(),
+        ]
 
 
 def _cpu(proc: psutil.Process) -> float:
