@@ -99,6 +99,13 @@ async def test_an_accounts_key_sets_its_notifications_and_a_fill_reaches_its_web
             "/api/v1/notifications/dead-letters", params={"before": "d", "limit": 5}
         )
         assert (paged.status_code, paged.json()) == (200, [])
+        # A control character never reaches the store (PostgreSQL cannot hold a NUL): a 400.
+        for path in (
+            "/api/v1/notifications/dead-letters",
+            "/api/v1/notifications/alice/deliveries",
+        ):
+            nul = await admin.get(path, params={"before": "d\x00e"})
+            assert (nul.status_code, nul.json()["field"]) == (400, "before"), nul.text
 
 
 async def _subscribed(ws: Any, channel: str) -> None:

@@ -35,7 +35,11 @@ def notify_stream(account_id: str) -> str:
 
 RuleRef = Annotated[str, TOKEN]
 EndpointRef = Annotated[str, TOKEN]
-DeliveryRef = Annotated[str, NAME]
+DeliveryRef = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""A delivery's id: not empty, at most 200 characters, no control characters (a NUL never
+reaches the store's queries)."""
 WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
 EmailAddress = Annotated[
     str, msgspec.Meta(pattern=r"^[^@\s<>,;]{1,64}@[A-Za-z0-9.\-]{1,253}$", max_length=320)

@@ -46,13 +46,18 @@ from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor
 from papertape.gateway.state import Gateway
 
 Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="an id")]
-DeliveryId = Annotated[str, Parameter(min_length=1, max_length=200, description="a delivery")]
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""No control characters (a NUL cannot be stored, nor looked for)."""
+DeliveryId = Annotated[
+    str, Parameter(min_length=1, max_length=200, pattern=PRINTABLE, description="a delivery")
+]
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="at most this many, newest first")]
 Before = Annotated[
     str | None,
     Parameter(
         min_length=1,
         max_length=200,
+        pattern=PRINTABLE,
         description="the next page: deliveries older than this one (the last of the page before)",
     ),
 ]
