@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker
@@ -41,7 +41,7 @@ from papertape.common.bus.injection import takes_message
 from papertape.common.bus.redeliveries import BatchHandler, Redeliveries
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
-from papertape.common.tasks import periodically
+from papertape.common.tasks import periodically, stop_tasks
 from papertape.common.telemetry.busmetrics import BusMetricsMiddleware
 from papertape.common.telemetry.logs import configure_logging
 from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
@@ -456,10 +456,10 @@ class ServiceRuntime:
         if on_start is not None:
             await on_start()
         await self.broker.start()
-        lag = (
-            self.every("consumer lag", CONSUMER_LAG_INTERVAL_S, self.poll_consumer_lag)
+        lags = (
+            [self.every("consumer lag", CONSUMER_LAG_INTERVAL_S, self.poll_consumer_lag)]
             if self.own_durables()
-            else None
+            else []
         )
         try:
             if on_ready is not None:
@@ -471,14 +471,14 @@ class ServiceRuntime:
             await self._stopping.wait()
             self.probes.mark_stopping()
             self.log.info("stopping")
-            await _cancelled(lag)  # no more consumer-info requests on a connection that drains
+            await stop_tasks(lags)  # no more consumer-info requests on a connection that drains
             if on_stop is not None:
                 await on_stop()
             await self.broker.stop()
             if on_stopped is not None:
                 await on_stopped()
         finally:
-            await _cancelled(lag)
+            await stop_tasks(lags)
             for target in self._targets:
                 target.unlink(missing_ok=True)
             self.tracer_provider.force_flush(5_000)  # the last spans are exported before exit
@@ -486,15 +486,6 @@ class ServiceRuntime:
     def stop(self) -> None:
         """Ask ``serve`` to return (tests and embedded runs)."""
         self._stopping.set()
-
-
-async def _cancelled(task: asyncio.Task[Any] | None) -> None:
-    """Cancel a background task (if any, and not done yet) and wait until it has ended."""
-    if task is None or task.done():
-        return
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
 
 
 def configure(settings: CommonSettings) -> None:

@@ -142,6 +142,8 @@ TOKEN = msgspec.Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
 """An id that becomes a subject token (an account id): letters, digits, ``_`` and ``-``."""
 NAME = msgspec.Meta(min_length=1, max_length=200)
 """An order, fill, report or request id: not empty, at most 200 characters."""
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""No control characters: a NUL is never stored (PostgreSQL's text and jsonb refuse it)."""
 
 
 _TIME = object()  # the check of a datetime field: it must carry a timezone

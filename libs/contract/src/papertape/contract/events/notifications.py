@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from papertape.contract.bounds import NAME, TOKEN, Limit, Percent, Text, UtcTime
+from papertape.contract.bounds import NAME, PRINTABLE, TOKEN, Limit, Percent, Text, UtcTime
 from papertape.contract.events.account import AccountRef
 from papertape.contract.events.base import Command, Event, Query
 from papertape.contract.events.reports import Report
@@ -35,9 +35,7 @@ def notify_stream(account_id: str) -> str:
 
 RuleRef = Annotated[str, TOKEN]
 EndpointRef = Annotated[str, TOKEN]
-DeliveryRef = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
+DeliveryRef = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 """A delivery's id: not empty, at most 200 characters, no control characters (a NUL never
 reaches the store's queries)."""
 WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]

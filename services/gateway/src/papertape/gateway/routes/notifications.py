@@ -15,7 +15,7 @@ from litestar import Controller
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from papertape.contract.bounds import Bounded, Percent
+from papertape.contract.bounds import PRINTABLE, Bounded, Percent
 from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.events.notifications import (
     AddEndpoint,
@@ -46,8 +46,6 @@ from papertape.gateway.routes.common import DEPENDENCIES, account, acting, actor
 from papertape.gateway.state import Gateway
 
 Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="an id")]
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""No control characters (a NUL cannot be stored, nor looked for)."""
 DeliveryId = Annotated[
     str, Parameter(min_length=1, max_length=200, pattern=PRINTABLE, description="a delivery")
 ]
