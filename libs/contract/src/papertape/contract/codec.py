@@ -3,6 +3,11 @@
 Decimals travel as strings, datetimes as RFC 3339. Old schema versions are decoded as
 their own (still defined) classes and upcast on read by pure functions registered here.
 
+No string of a decoded message holds a NUL (``\u0000``): PostgreSQL's text and jsonb cannot
+store one, so a message carrying it would fail where it is appended or queried, far from the
+edge that let it in. ``Codec.decode`` refuses it with the path of the string, as msgspec words a
+field's error (one substring search of the bytes on the way; the walk only when it hits).
+
 Stored history is read with a ``HistoryCodec``: what the log holds from before the contract's
 bounds (papertape.contract.bounds) still reads. A naive time is read as UTC (the services'
 clocks always were); a message whose numbers are out of bounds (``Infinity``, ``NaN``,
@@ -57,15 +62,49 @@ class Codec(Generic[T]):
 
     def decode(self, data: bytes | str) -> T:
         """Decode and validate; bad input raises ``msgspec.ValidationError`` / ``DecodeError``
-        (JSON nested deeper than the decoder goes too: it is the message that is bad)."""
+        (JSON nested deeper than the decoder goes too: it is the message that is bad; so is a
+        string holding a NUL)."""
         try:
-            return self._decoder.decode(data)
+            message = self._decoder.decode(data)
         except RecursionError as error:
             raise msgspec.DecodeError("JSON nested too deeply") from error
+        if _NUL_ESCAPE_TEXT in data if isinstance(data, str) else _NUL_ESCAPE in data:
+            refuse_nul(msgspec.json.decode(data))
+        return message
 
     def convert(self, obj: Any) -> T:
         """Validate an already-parsed object (a dict from asyncpg's jsonb, for example)."""
         return cast(T, msgspec.convert(obj, self.type))
+
+
+_NUL_ESCAPE = b"\\u0000"
+_NUL_ESCAPE_TEXT = "\\u0000"
+
+
+def nul_path(value: Any) -> str | None:
+    """Where a NUL is in decoded JSON (``$.body.order_id``, ``$.items[2]``), or None: the first
+    string, or object key, that holds one."""
+    pending: list[tuple[Any, str]] = [(value, "$")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path
+        elif isinstance(item, dict):
+            for key, inner in reversed(item.items()):
+                if "\x00" in key:
+                    return path
+                pending.append((inner, f"{path}.{key}"))
+        elif isinstance(item, list):
+            pending.extend((inner, f"{path}[{i}]") for i, inner in reversed(list(enumerate(item))))
+    return None
+
+
+def refuse_nul(value: Any) -> None:
+    """Raise ``msgspec.ValidationError`` naming the string of ``value`` that holds a NUL, if one
+    does (the escape found in the bytes may be an escaped backslash before ``u0000``: text)."""
+    if (path := nul_path(value)) is not None:
+        raise msgspec.ValidationError(f"A string may not hold a NUL character - at `{path}`")
 
 
 def to_builtins(message: Any) -> Any:

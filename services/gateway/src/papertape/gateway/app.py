@@ -24,6 +24,7 @@ from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.lane import lanes
+from papertape.gateway.requests import GatewayRequest
 from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
@@ -136,6 +137,7 @@ def build_app(
         openapi_config=openapi,
         state=State({STATE_KEY: gateway}),
         request_max_body_size=gateway.settings.max_body_bytes,
+        request_class=GatewayRequest,
         exception_handlers={
             ValidationException: errors.on_validation,
             HTTPException: errors.on_http,
