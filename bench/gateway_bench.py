@@ -10,8 +10,9 @@ client's own cost stays small), in five rounds of 25 orders a client each way, o
 the other (a noisy machine slows a moment, and both paths share it); each answer arrives
 after the order is decided and appended. The CPU each service spends per order each way is
 recorded too (on a shared machine latencies and rates depend on what else runs; CPU per order
-compares fairly). Then one client alone each way (``ALONE_ROUNDS``): the latency each path
-adds when nothing queues.
+compares fairly), and so is the bench's own (its clients share the two cores with the services:
+the HTTP ones must not be what slows the gateway's path). Then one client alone each way
+(``ALONE_ROUNDS``): the latency each path adds when nothing queues.
 Fan-out: 1,000 WebSocket clients (a minimal client that notes when each frame's bytes arrive)
 follow one account's ``fills``; the bench reports fills of a working order on EXECUTION
 as the venue does, two a second; portfolio decides and appends each to the log, the relay
@@ -156,9 +157,11 @@ async def _processes(
 def _cpu(
     services: dict[str, psutil.Process], since: dict[str, float] | None = None
 ) -> dict[str, float]:
-    """CPU seconds each service has used (since ``since``): what compares fairly on a busy
-    machine, where latencies and rates depend on what else runs."""
+    """CPU seconds each service, and the bench's own clients (``clients``), have used (since
+    ``since``): what compares fairly on a busy machine, where latencies and rates depend on what
+    else runs."""
     used = {name: sum(proc.cpu_times()[:2]) for name, proc in services.items()}
+    used["clients"] = sum(psutil.Process().cpu_times()[:2])
     return {name: value - (since or {}).get(name, 0.0) for name, value in used.items()}
 
 
@@ -423,6 +426,19 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             "placement_nats_portfolio_cpu_ms_per_order",
         ),
         rec("placement_gateway_cpu_ms_per_order", http_cpu["gateway"] * 1000 / orders, "ms", False),
+        rec(
+            "placement_nats_clients_cpu_ms_per_order",
+            direct_cpu["clients"] * 1000 / orders,
+            "ms",
+            False,
+        ),
+        rec(
+            "placement_gateway_clients_cpu_ms_per_order",
+            http_cpu["clients"] * 1000 / orders,
+            "ms",
+            False,
+            "placement_nats_clients_cpu_ms_per_order",
+        ),
         rec("placement_nats_1_client_p50_ms", statistics.median(alone_direct) * 1000, "ms", False),
         rec(
             "placement_gateway_1_client_p50_ms",
