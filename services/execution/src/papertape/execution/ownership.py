@@ -26,6 +26,7 @@ from papertape.common.bus import leases
 from papertape.common.bus.leases import Lease
 from papertape.common.bus.routing import Router
 from papertape.common.runtime import ServiceRuntime
+from papertape.common.tasks import stop_tasks
 from papertape.contract.partitions import partition_of
 from papertape.execution.partitions import Partition
 from papertape.execution.settings import ExecutionSettings
@@ -162,11 +163,8 @@ class Ownership:
         lease, partition = self.held.pop(index)
         partition.live = False
         starting = self._starting.pop(index, None)
-        if starting is not None and not starting.done():
-            starting.cancel()
         if starting is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await starting
+            await stop_tasks([starting])
         await partition.stop()
         if release:
             with contextlib.suppress(Exception):

@@ -8,6 +8,12 @@ acknowledges or NACKs each message itself (``ServiceRuntime.guarded_batch`` does
 Not FastStream's ``PullSub(batch=True)``: it waits to fill a batch for its whole timeout, and
 with nats-py 2.x a fetch that ends in ``asyncio.TimeoutError`` escapes its loop with the
 messages already fetched, which then wait out their ack timeout before they are seen again.
+
+A stop cancels the consumer's task while it waits in a fetch. On Python 3.11 nats-py's fetch
+waits through ``asyncio.wait_for``, which swallows a cancellation that arrives just as a
+message (or the fetch's timeout status) does; the loop would then fetch on forever, and the
+stop waiting for it would never end. So after every fetch the loop asks whether its task was
+asked to stop (``Task.cancelling``) and stops if it was.
 """
 
 from __future__ import annotations
@@ -88,8 +94,20 @@ class BatchConsumer:
                 messages = await subscription.fetch(1, timeout=self._idle_s)
                 break
             except _TIMEOUTS:
+                _stop_if_asked()
                 continue  # nothing for a while: ask again
+        _stop_if_asked()
         if self._batch > 1:  # whatever else is there already, or comes within the linger
             with contextlib.suppress(*_TIMEOUTS):
                 messages += await subscription.fetch(self._batch - 1, timeout=self._linger_s)
+            _stop_if_asked()
         return messages
+
+
+def _stop_if_asked() -> None:
+    """Raise ``CancelledError`` when this task was cancelled and the cancellation was
+    swallowed on its way (it is still counted as requested): the fetch is left unacknowledged,
+    to be delivered again."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

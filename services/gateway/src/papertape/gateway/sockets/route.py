@@ -10,7 +10,6 @@ answered with ``error`` and the connection stays open.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from papertape.common.tasks import stop_tasks
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.sockets import (
@@ -96,9 +96,7 @@ def socket_route() -> Any:
             pass
         finally:
             hub.leave(session)
-            drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await drain
+            await stop_tasks([drain])
 
     return ws
 
