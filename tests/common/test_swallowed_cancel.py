@@ -13,9 +13,11 @@ import asyncio
 import logging
 from typing import Any
 
+import pytest
 from nats.aio.msg import Msg
 
 from papertape.common.bus.batches import BatchConsumer
+from papertape.common.bus.consumers import _pipelined
 from papertape.common.bus.pipeline import KeyedPipeline
 
 
@@ -23,9 +25,12 @@ class SwallowingSubscription:
     """A pull subscription whose fetch swallows the first cancellation, as 3.11's
     ``wait_for`` can."""
 
-    def __init__(self) -> None:
+    def __init__(self, brings: list[Msg] | None = None) -> None:
         self.fetches = 0
         self.swallowed = 0
+        self.brings = brings
+        """What the swallowing fetch returns (a message came with the cancel); None: it
+        times out, as a fetch with nothing there does."""
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:  # noqa: ASYNC109 - nats-py's
         self.fetches += 1
@@ -35,6 +40,8 @@ class SwallowingSubscription:
             if self.swallowed:
                 raise
             self.swallowed += 1  # the message arrived with the cancel: returned, not raised
+            if self.brings is not None:
+                return self.brings
         raise TimeoutError
 
     async def unsubscribe(self) -> None:
@@ -42,8 +49,8 @@ class SwallowingSubscription:
 
 
 class SwallowingJetStream:
-    def __init__(self) -> None:
-        self.subscription = SwallowingSubscription()
+    def __init__(self, brings: list[Msg] | None = None) -> None:
+        self.subscription = SwallowingSubscription(brings)
 
     async def pull_subscribe(self, *_: Any, **__: Any) -> SwallowingSubscription:
         return self.subscription
@@ -64,22 +71,27 @@ def _consumer(js: SwallowingJetStream, handle: Any) -> BatchConsumer:
     )
 
 
-async def _nothing(_: list[Msg]) -> None:
-    pass
+@pytest.mark.parametrize("brings", [None, [Msg(None, subject="reports.a", data=b"r")]])  # type: ignore[arg-type]
+async def test_a_consumer_whose_cancellation_was_swallowed_stops_at_its_next_fetch(
+    brings: list[Msg] | None,
+) -> None:
+    """Whether the swallowing fetch timed out or brought a message: the consumer stops, and
+    leaves what it fetched unhandled (unacknowledged, delivered again)."""
+    handled: list[list[Msg]] = []
 
+    async def handle(messages: list[Msg]) -> None:
+        handled.append(messages)
 
-async def test_a_consumer_whose_cancellation_was_swallowed_stops_at_its_next_fetch() -> None:
-    js = SwallowingJetStream()
-    running = asyncio.ensure_future(_consumer(js, _nothing).run())
+    js = SwallowingJetStream(brings)
+    running = asyncio.ensure_future(_consumer(js, handle).run())
     await asyncio.sleep(0.1)  # fetching
     running.cancel()  # once, as a stop does
     await _stopped(running)
     assert js.subscription.swallowed == 1  # the race happened, and the consumer stopped anyway
+    assert handled == []
 
 
 async def test_the_pipelined_fetcher_stops_though_its_cancellation_is_swallowed() -> None:
-    from papertape.common.bus.consumers import _pipelined
-
     async def each(_: Msg) -> None:
         pass
 

@@ -26,7 +26,6 @@ from papertape.common.bus import leases
 from papertape.common.bus.leases import Lease
 from papertape.common.bus.routing import Router
 from papertape.common.runtime import ServiceRuntime
-from papertape.common.tasks import stop_tasks
 from papertape.contract.partitions import partition_of
 from papertape.execution.partitions import Partition
 from papertape.execution.settings import ExecutionSettings
@@ -163,8 +162,11 @@ class Ownership:
         lease, partition = self.held.pop(index)
         partition.live = False
         starting = self._starting.pop(index, None)
+        if starting is not None and not starting.done():
+            starting.cancel()
         if starting is not None:
-            await stop_tasks([starting])
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
         await partition.stop()
         if release:
             with contextlib.suppress(Exception):

@@ -27,7 +27,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from papertape.common.clock import Clock
-from papertape.common.tasks import stop_tasks
 from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
 from papertape.notification.channels import Channel
 from papertape.notification.store import Attempt, Delivery, DeliveryStore, Outcome
@@ -102,7 +101,9 @@ class Dispatcher:
                 # Attempts that end close together share one pass (a pass reads the due list).
                 await asyncio.sleep(PASS_GAP_S)
         finally:
-            await stop_tasks([*self._tasks, recorder])
+            for task in [*self._tasks, recorder]:
+                task.cancel()
+            await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
 
     async def dispatch(self) -> int:
         """One pass: claim what is due and has a free slot, start its attempts; how many."""

@@ -13,6 +13,7 @@ handling of a quote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -28,7 +29,6 @@ from papertape.common.bus.ordering import KeyOrder, recover_in_flight
 from papertape.common.bus.pipeline import KeyedPipeline
 from papertape.common.bus.redeliveries import deliveries
 from papertape.common.lanes import in_lanes
-from papertape.common.tasks import stop_tasks
 from papertape.common.telemetry.tracing import extract_context
 
 if TYPE_CHECKING:
@@ -129,12 +129,11 @@ async def _pipelined(consumer: BatchConsumer, pipeline: KeyedPipeline) -> None:
             pipeline.failed.result()  # raises what a message's handling raised
         fetching.result()
     finally:
-        # Cancelled again until it is done (a cancellation swallowed on its way, see
-        # ``papertape.common.tasks``, would leave it fetching and this stop waiting forever).
-        try:
-            await stop_tasks([fetching])
-        finally:
-            await pipeline.cancel()
+        if not fetching.done():
+            fetching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetching
+        await pipeline.cancel()
 
 
 async def follow(

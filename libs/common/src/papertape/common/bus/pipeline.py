@@ -23,8 +23,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from nats.aio.msg import Msg
 
-from papertape.common.tasks import RETRY_S
-
 
 class KeyedPipeline:
     """Per key, one group of messages handled at a time; what comes meanwhile waits, and goes
@@ -101,7 +99,7 @@ class KeyedPipeline:
         self._waiting.clear()
         while self._tasks:  # the groups and the messages they started, until none is left
             for task in list(self._tasks):
-                task.cancel()  # again after a pause, for one that swallowed it (tasks.py)
-            await asyncio.wait(list(self._tasks), timeout=RETRY_S)
+                task.cancel()
+            await asyncio.wait(list(self._tasks))
         if self.failed.done() and not self.failed.cancelled():
             self.failed.exception()  # retrieved: the stop is what is reported

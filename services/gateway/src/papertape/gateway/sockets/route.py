@@ -10,6 +10,7 @@ answered with ``error`` and the connection stays open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,6 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from papertape.common.tasks import stop_tasks
 from papertape.contract.codec import Codec, encode
 from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.sockets import (
@@ -96,7 +96,9 @@ def socket_route() -> Any:
             pass
         finally:
             hub.leave(session)
-            await stop_tasks([drain])
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drain
 
     return ws
 
