@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 import msgspec
 import pytest
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from papertape.common.bus.deadletters import Unprocessable, is_malformed, is_transient
+from papertape.common.bus.deadletters import (
+    DeadLetterBox,
+    Unprocessable,
+    is_malformed,
+    is_transient,
+)
+from papertape.common.clock import FakeClock
+from papertape.contract.codec import Codec
+from papertape.contract.events.envelope import DeadLetter
+from papertape.contract.subjects import Subjects
 
 
 @pytest.mark.parametrize(
@@ -49,3 +60,32 @@ def test_a_wrapped_refused_connection_is_transient() -> None:
 )
 def test_a_message_that_can_never_succeed_is_not_transient(error: Exception) -> None:
     assert not is_transient(error)
+
+
+async def test_a_letter_for_a_message_holding_a_nul_is_kept_legible_and_decodes() -> None:
+    """The contract's codec refuses a NUL, so the letter of a message that carried one (raw
+    or escaped, in its bytes or its error) holds the replacement character instead: it is
+    still listed, not dropped as undecodable."""
+    published: list[bytes] = []
+
+    class Publishing:
+        async def publish(self, _subject: str, payload: bytes, **_: object) -> None:
+            published.append(payload)
+
+    box = DeadLetterBox(
+        Publishing(),  # type: ignore[arg-type]
+        Subjects(namespace="t"),
+        "portfolio",
+        FakeClock(datetime(2026, 1, 2, tzinfo=UTC)),
+    )
+    kept = await box.put(
+        subject="t.portfolio.command",
+        payload=b'{"order_id": "a\x00b"}',
+        error=msgspec.ValidationError("Invalid value 'a\x00b'"),
+        reason="malformed",
+    )
+    assert "\x00" not in kept.payload
+    assert "\x00" not in kept.reason
+    assert kept.payload == '{"order_id": "a\ufffdb"}'
+    read: DeadLetter = Codec(DeadLetter).decode(published[0])
+    assert read.payload == kept.payload

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papertape.contract.codec import Codec, encode, nul_path
+from papertape.contract.codec import Codec, encode, nul_in, nul_path
 from papertape.contract.events.account import AccountCommand, PlaceOrder
 from papertape.contract.events.envelope import Request
 from papertape.contract.events.orders import OrderSide
@@ -93,3 +93,18 @@ _json = st.recursive(
 def test_nul_path_is_none_exactly_when_no_string_or_key_holds_a_nul(value: Any) -> None:
     text = msgspec.json.encode(value)
     assert (nul_path(value) is None) == (b"\\u0000" not in text.replace(b"\\\\", b""))
+
+
+def test_a_refusal_quoting_a_bad_value_writes_its_nul_out() -> None:
+    """msgspec quotes a bad tag as it came: the error must not carry the NUL on (into a reply
+    or a dead letter, which are decoded in turn)."""
+    data = _placement().replace(b'"place_order.v1"', b'"place\\u0000order.v1"')
+    with pytest.raises(msgspec.ValidationError) as refused:
+        requests.decode(data)
+    assert "\x00" not in str(refused.value)
+    assert "place\\u0000order.v1" in str(refused.value)
+
+
+def test_a_number_past_a_floats_range_does_not_stop_the_search() -> None:
+    assert nul_in(b'{"a": 1e400, "b": ["x", "\\u0000"]}') == "$.b[1]"
+    assert nul_in(b'{"a": 1e400, "b": "\\\\u0000"}') is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -68,8 +69,14 @@ class Codec(Generic[T]):
             message = self._decoder.decode(data)
         except RecursionError as error:
             raise msgspec.DecodeError("JSON nested too deeply") from error
+        except msgspec.ValidationError as error:
+            # msgspec quotes a bad value: its NUL written out, so the error can go in a reply
+            # or a dead letter that is decoded in turn.
+            if "\x00" in (text := str(error)):
+                raise msgspec.ValidationError(text.replace("\x00", "\\u0000")) from None
+            raise
         if _NUL_ESCAPE_TEXT in data if isinstance(data, str) else _NUL_ESCAPE in data:
-            refuse_nul(msgspec.json.decode(data))
+            refuse_nul(_untyped.decode(data))
         return message
 
     def convert(self, obj: Any) -> T:
@@ -77,6 +84,9 @@ class Codec(Generic[T]):
         return cast(T, msgspec.convert(obj, self.type))
 
 
+_untyped = msgspec.json.Decoder(float_hook=Decimal)
+"""JSON as Python objects (what decoded typed decodes here too: numbers past a float's range
+are Decimals, as the contract's fields take them)."""
 _NUL_ESCAPE = b"\\u0000"
 _NUL_ESCAPE_TEXT = "\\u0000"
 
@@ -98,6 +108,15 @@ def nul_path(value: Any) -> str | None:
         elif isinstance(item, list):
             pending.extend((inner, f"{path}[{i}]") for i, inner in reversed(list(enumerate(item))))
     return None
+
+
+def nul_in(data: bytes | str) -> str | None:
+    """Where a NUL is in JSON ``data`` (see ``nul_path``), or None; ``DecodeError`` when it
+    is not JSON."""
+    try:
+        return nul_path(_untyped.decode(data))
+    except RecursionError as error:
+        raise msgspec.DecodeError("JSON nested too deeply") from error
 
 
 def refuse_nul(value: Any) -> None:

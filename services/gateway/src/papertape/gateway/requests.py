@@ -14,7 +14,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from papertape.contract.codec import nul_path
+from papertape.contract.codec import nul_in
 
 _NUL_ESCAPE = b"\\u0000"
 
@@ -28,8 +28,8 @@ class GatewayRequest(Request[Any, Any, Any]):
         body = await super().body()
         if _NUL_ESCAPE in body:
             try:
-                where = nul_path(msgspec.json.decode(body))
-            except (msgspec.DecodeError, RecursionError):
+                where = nul_in(body)
+            except msgspec.DecodeError:
                 return body  # not JSON: the route's decoding says what is wrong with it
             if where is not None:
                 field = where.removeprefix("$").removeprefix(".")

@@ -87,6 +87,13 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def legible(text: str) -> str:
+    """``text`` with each NUL as the replacement character, as bytes that are not UTF-8 are:
+    a letter is read back with the contract's codec, which refuses a NUL (a malformed message
+    that carried one must still be listed)."""
+    return text.replace("\x00", "\ufffd")
+
+
 class DeadLetterBox:
     """Publishes dead letters of one service to ``dlq.<service>.<original subject>``."""
 
@@ -117,9 +124,9 @@ class DeadLetterBox:
             payload = payload[:MAX_KEPT_PAYLOAD]
         letter = DeadLetter(
             subject=subject,
-            reason=f"{reason}: {error}{note}",
+            reason=legible(f"{reason}: {error}{note}"),
             error_type=type(error).__name__,
-            payload=payload.decode("utf-8", errors="replace"),
+            payload=legible(payload.decode("utf-8", errors="replace")),
             headers=dict(headers or {}),
             service=self._service,
             failed_at=self._clock.now(),
