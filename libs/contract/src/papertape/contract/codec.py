@@ -75,8 +75,8 @@ class Codec(Generic[T]):
             if "\x00" in (text := str(error)):
                 raise msgspec.ValidationError(text.replace("\x00", "\\u0000")) from None
             raise
-        if _NUL_ESCAPE_TEXT in data if isinstance(data, str) else _NUL_ESCAPE in data:
-            refuse_nul(_untyped.decode(data))
+        if (where := nul_in(data)) is not None:
+            raise msgspec.ValidationError(nul_refusal(where))
         return message
 
     def convert(self, obj: Any) -> T:
@@ -111,19 +111,20 @@ def nul_path(value: Any) -> str | None:
 
 
 def nul_in(data: bytes | str) -> str | None:
-    """Where a NUL is in JSON ``data`` (see ``nul_path``), or None; ``DecodeError`` when it
-    is not JSON."""
+    """Where a NUL is in JSON ``data`` (see ``nul_path``), or None: one substring search for
+    its escape, and a decode only when that finds one (it may be an escaped backslash before
+    ``u0000``: text); ``DecodeError`` when it is not JSON."""
+    if not (_NUL_ESCAPE_TEXT in data if isinstance(data, str) else _NUL_ESCAPE in data):
+        return None
     try:
         return nul_path(_untyped.decode(data))
     except RecursionError as error:
         raise msgspec.DecodeError("JSON nested too deeply") from error
 
 
-def refuse_nul(value: Any) -> None:
-    """Raise ``msgspec.ValidationError`` naming the string of ``value`` that holds a NUL, if one
-    does (the escape found in the bytes may be an escaped backslash before ``u0000``: text)."""
-    if (path := nul_path(value)) is not None:
-        raise msgspec.ValidationError(f"A string may not hold a NUL character - at `{path}`")
+def nul_refusal(path: str) -> str:
+    """The refusal of a string at ``path`` holding a NUL, worded as msgspec words a field's."""
+    return f"A string may not hold a NUL character - at `{path}`"
 
 
 def to_builtins(message: Any) -> Any:

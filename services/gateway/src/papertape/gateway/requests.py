@@ -14,9 +14,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from papertape.contract.codec import nul_in
-
-_NUL_ESCAPE = b"\\u0000"
+from papertape.contract.codec import nul_in, nul_refusal
 
 
 class GatewayRequest(Request[Any, Any, Any]):
@@ -26,15 +24,12 @@ class GatewayRequest(Request[Any, Any, Any]):
         """The body as Litestar reads it (capped); ``ValidationException`` when a string of
         it holds a NUL."""
         body = await super().body()
-        if _NUL_ESCAPE in body:
-            try:
-                where = nul_in(body)
-            except msgspec.DecodeError:
-                return body  # not JSON: the route's decoding says what is wrong with it
-            if where is not None:
-                field = where.removeprefix("$").removeprefix(".")
-                message = f"A string may not hold a NUL character - at `{where}`"
-                raise ValidationException(
-                    detail=message, extra=[{"message": message, "key": field or "data"}]
-                )
+        try:
+            where = nul_in(body)
+        except msgspec.DecodeError:
+            return body  # not JSON: the route's decoding says what is wrong with it
+        if where is not None:
+            message = nul_refusal(where)
+            field = where.removeprefix("$").removeprefix(".") or "data"
+            raise ValidationException(detail=message, extra=[{"message": message, "key": field}])
         return body
