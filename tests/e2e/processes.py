@@ -29,10 +29,17 @@ class ServiceProcess:
                 self.ready.set()
 
     async def wait_ready(self, seconds: float = 60.0) -> None:
+        """Until the child says READY; an error at once if it exits first (its output ended)."""
+        readied = asyncio.create_task(self.ready.wait())
         try:
-            await asyncio.wait_for(self.ready.wait(), seconds)
-        except TimeoutError:
-            raise AssertionError(f"{self.name} never became ready:\n" + self.output()) from None
+            await asyncio.wait(
+                {readied, self._reader}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            readied.cancel()
+        if not self.ready.is_set():
+            ended = "exited" if self._reader.done() else "never became ready"
+            raise AssertionError(f"{self.name} {ended}:\n" + self.output())
 
     def output(self) -> str:
         return "\n".join(self.lines[-60:])

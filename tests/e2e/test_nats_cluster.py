@@ -47,7 +47,7 @@ LOAD_BEFORE_KILL = 20
 LOAD_AFTER_KILL = 30
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(150)  # one redelivery after the ack wait (30 s) takes it past 60 s
 async def test_a_node_killed_mid_run_loses_nothing_acknowledged(
     fresh_database: str, server_data_dir: Path
 ) -> None:

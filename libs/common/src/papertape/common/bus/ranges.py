@@ -9,18 +9,26 @@ feed's) and is deleted when the reader is done.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
+
+T = TypeVar("T")
 
 BATCH = 1000
 """Messages fetched per round trip."""
 FETCH_TIMEOUT_S = 5.0
 INACTIVE_S = 60.0
 """How long the server keeps a consumer its reader left without deleting it."""
+UNPLACED_RETRY_S = 0.05
+"""How soon a fetch the new consumer could not yet answer is asked again."""
 
 
 async def stored_messages(
@@ -48,14 +56,17 @@ async def stored_messages(
         mem_storage=True,
         inactive_threshold=INACTIVE_S,
     )
-    consumer = await js.add_consumer(stream, config=config)
+    consumer = await _asked_again(lambda: js.add_consumer(stream, config=config))
     name, left = consumer.name or "", consumer.num_pending or 0
     reader = await js.pull_subscribe_bind(consumer=name, stream=stream)
     read: list[Msg] = []
     try:
         while left > 0:
             try:
-                fetched = await reader.fetch(min(left, batch), timeout=FETCH_TIMEOUT_S)
+                count = min(left, batch)
+                fetched = await _asked_again(
+                    lambda: reader.fetch(count, timeout=FETCH_TIMEOUT_S)  # noqa: B023 - awaited here
+                )
             except TimeoutError:
                 break  # the rest left the stream (its limits) while it was read
             left -= len(fetched)
@@ -71,3 +82,20 @@ async def stored_messages(
         with contextlib.suppress(NatsError):  # INACTIVE_S removes it anyway
             await js.delete_consumer(stream, name)
     return read
+
+
+async def _asked_again(ask: Callable[[], Awaitable[T]]) -> T:
+    """``ask()``, asked again while JetStream answers 503 (no responders, or "temporarily
+    unavailable"), for up to ``FETCH_TIMEOUT_S``. On a new cluster a consumer just made answers
+    its first pulls so until the server that leads it listens (seen at a service's start on a
+    new three-node cluster, which the service did not survive), and a consumer cannot be made
+    while the servers still elect their meta leader."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FETCH_TIMEOUT_S
+    while True:
+        try:
+            return await ask()
+        except ServiceUnavailableError:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(UNPLACED_RETRY_S)
