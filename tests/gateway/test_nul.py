@@ -63,6 +63,41 @@ async def test_a_nul_in_a_path_is_refused_with_400_not_a_database_error(stack: S
         assert placed.status_code == 201, placed.text
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/accounts/nul/orders?symbol=BTC%00USD", "symbol"),
+        ("/api/v1/accounts/nul/trades?symbol=%00", "symbol"),
+        ("/api/v1/accounts/nul/activity?cursor=1%00", "cursor"),
+        ("/api/v1/sessions?account_id=nul%00", "account_id"),
+        ("/api/v1/sessions/compare?session_id=a&session_id=b%00", "session_id"),
+        ("/api/v1/signals?strategy=x%00&symbol=BTCUSD", "strategy"),
+        ("/api/v1/signals?symbol=%00", "symbol"),
+        ("/api/v1/accounts/nul/orders?sym%00bol=x", "sym\\u0000bol"),  # an unknown one, too
+        ("/api/v1/accounts/nul/orders/o%001", "order_id"),
+        ("/api/v1/sessions/s%00", "session_id"),
+    ],
+)
+async def test_a_nul_in_a_parameter_is_refused_with_400_naming_it(
+    stack: Stack, path: str, field: str
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        answer = await http.get(path)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "invalid_request", answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert "NUL" in answer.json()["message"]
+        assert (await http.get("/api/v1/accounts/nul/orders?symbol=BTC")).status_code == 200
+
+
+async def test_a_nul_in_a_parameter_is_refused_before_the_key_is_asked_for(stack: Stack) -> None:
+    async with stack.client(None) as http:
+        answer = await http.get("/api/v1/accounts/nul/orders?symbol=%00")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == "symbol"
+
+
 async def test_a_nul_sent_straight_to_portfolio_is_a_malformed_request_naming_it(
     stack: Stack,
 ) -> None:

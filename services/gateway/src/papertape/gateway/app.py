@@ -24,7 +24,7 @@ from papertape.gateway.access.guards import authorize
 from papertape.gateway.bus import Refused, ServiceUnavailable
 from papertape.gateway.dashboard.routes import dashboard_routes
 from papertape.gateway.lane import lanes
-from papertape.gateway.requests import GatewayRequest
+from papertape.gateway.requests import GatewayRequest, no_nul_parameters
 from papertape.gateway.routes.accounts import AccountsController
 from papertape.gateway.routes.deadletters import DeadLettersController
 from papertape.gateway.routes.keys import KeysController
@@ -133,7 +133,7 @@ def build_app(
     ]
     config = AppConfig(
         route_handlers=handlers,
-        guards=[authorize],
+        guards=[no_nul_parameters, authorize],
         openapi_config=openapi,
         state=State({STATE_KEY: gateway}),
         request_max_body_size=gateway.settings.max_body_bytes,

@@ -1,9 +1,12 @@
-"""The gateway's request: Litestar's, whose body may hold no NUL in any string.
+"""The gateway's request: Litestar's, whose body, path and query may hold no NUL anywhere.
 
 The contract's codec refuses a NUL (``\\u0000``) in every message a service decodes (PostgreSQL
 can store none); the gateway refuses it at its own edge too, so the caller gets 400 naming the
-body's field rather than the service's refusal of the command built from it. The check is one
-substring search of the body read; the body is decoded again only when it finds the escape.
+body's field or the parameter rather than the service's refusal of the command built from it
+(which names the envelope's ``body.symbol``). The body's check is one substring search of the
+body read, decoded again only when it finds the escape; a parameter's (``no_nul_parameters``,
+the first guard of every route) is a substring search of the path and of the query string,
+parsed again only when one holds ``%00``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
+from litestar.handlers.base import BaseRouteHandler
 
 from papertape.contract.codec import nul_in, nul_refusal
+from papertape.gateway.errors import invalid
+
+_NUL = "\x00"
+_ESCAPED_NUL = b"%00"
 
 
 class GatewayRequest(Request[Any, Any, Any]):
@@ -33,3 +42,19 @@ class GatewayRequest(Request[Any, Any, Any]):
             field = where.removeprefix("$").removeprefix(".") or "data"
             raise ValidationException(detail=message, extra=[{"message": message, "key": field}])
         return body
+
+
+def no_nul_parameters(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """Litestar guard: 400 ``invalid_request`` naming the path or query parameter that holds a
+    NUL (``%00``), before any other guard or the parameter's own validation."""
+    if _NUL in connection.scope["path"]:
+        for name, value in connection.path_params.items():
+            if isinstance(value, str) and _NUL in value:
+                raise invalid(f"the path parameter {name} may not hold a NUL character", name)
+    if _ESCAPED_NUL in connection.scope.get("query_string", b""):
+        for name, value in connection.query_params.multi_items():
+            if _NUL in name or _NUL in value:
+                field = name.replace(_NUL, "\\u0000")
+                raise invalid(f"the query parameter {field} may not hold a NUL character", field)
