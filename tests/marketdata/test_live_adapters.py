@@ -16,7 +16,11 @@ from papertape.contract.events.market import Timeframe
 from papertape.contract.ids import Symbol
 from papertape.marketdata.aggregator import SourceAggregator, TransientSourceError
 from papertape.marketdata.bootstrap import build_feed
-from papertape.marketdata.feeds.base import SourceUnavailable, VendorShapeChanged
+from papertape.marketdata.feeds.base import (
+    SourceUnavailable,
+    UnusableVendorValue,
+    VendorShapeChanged,
+)
 from papertape.marketdata.feeds.live.alphavantage import AlphaVantageSource
 from papertape.marketdata.feeds.live.ccxt import CcxtSource, market_of
 from papertape.marketdata.feeds.live.finnhub import FinnhubSource
@@ -292,6 +296,81 @@ async def test_http_vendors_answers_in_another_shape_are_the_sources_failure() -
         await TwelveDataSource(client=answering(series), clock=FakeClock(NOW)).bars(
             Symbol("AAPL"), Timeframe.M1, None, None
         )
+
+
+NO_PRICES = ["NaN", "Infinity", "-Infinity", "1e400", 1e308, "-5", "0", "0.0000001"]
+"""What a vendor may answer that is no price of AAPL (tick 0.01): before, a 0 was a quote of
+0 (an order filled for nothing), the rest an error no source failover caught."""
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize("bad", NO_PRICES)
+async def test_a_vendors_number_that_is_no_price_is_the_sources_failure(bad: Any) -> None:
+    quote = recorded("finnhub_quote_AAPL.json") | {"c": bad}
+    series = recorded("twelvedata_time_series_AAPL_1min.json")
+    series["values"][0]["low"] = str(bad)
+    ticker = recorded("ccxt_kraken_fetch_ticker_BTC_USD.json") | {"bid": bad}
+
+    class Exchange(RecordedExchange):
+        async def fetch_ticker(self, market: str) -> Any:
+            return ticker
+
+    with pytest.raises(UnusableVendorValue, match="price"):
+        await FinnhubSource(client=_answering(quote), clock=FakeClock(NOW)).latest_quote(
+            Symbol("AAPL")
+        )
+    with pytest.raises(UnusableVendorValue, match="price"):
+        await TwelveDataSource(client=_answering(series), clock=FakeClock(NOW)).bars(
+            Symbol("AAPL"), Timeframe.M1, None, None
+        )
+    if bad != "0.0000001":  # BTCUSD's tick is finer
+        with pytest.raises(UnusableVendorValue, match="price"):
+            await CcxtSource("kraken", exchange=Exchange(), clock=FakeClock(NOW)).latest_quote(
+                Symbol("BTCUSD")
+            )
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-1", "1e400"])
+async def test_a_vendors_size_that_is_no_size_is_the_sources_failure(bad: str) -> None:
+    rows = recorded("ccxt_kraken_fetch_ohlcv_BTC_USD_1m.json")
+    rows[0][5] = bad
+
+    class Exchange(RecordedExchange):
+        async def fetch_ohlcv(self, market: str, timeframe: str, since: int | None = None) -> Any:
+            return rows
+
+    source = CcxtSource("kraken", exchange=Exchange(), clock=FakeClock(NOW))
+    with pytest.raises(UnusableVendorValue, match="size"):
+        await source.bars(Symbol("BTCUSD"), Timeframe.M1, None, None)
+
+
+@pytest.mark.usefixtures("keys")
+async def test_a_price_of_zero_fails_over_to_the_next_source() -> None:
+    zero = recorded("finnhub_quote_AAPL.json") | {"c": 0, "h": 0, "l": 0, "o": 0, "pc": 0}
+    metrics = MarketDataMetrics()
+    aggregator = SourceAggregator(
+        [
+            FinnhubSource(client=_answering(zero), clock=FakeClock(NOW)),
+            FinnhubSource(
+                client=_answering(recorded("finnhub_quote_AAPL.json")), clock=FakeClock(NOW)
+            ),
+        ],
+        metrics=metrics,
+        backoff_s=0.0,
+    )
+    quote = await aggregator.latest_quote(Symbol("AAPL"))
+    assert quote.last == Decimal("185.64")
+    failures = metrics.registry.get_sample_value(
+        "papertape_marketdata_source_failures_total",
+        {"source": "finnhub", "reason": "UnusableVendorValue"},
+    )
+    assert failures == 1
+
+
+def _answering(document: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=document))
+    )
 
 
 async def test_a_ccxt_source_configured_in_the_service_builds_its_exchange_client() -> None:

@@ -63,3 +63,8 @@ class SourceUnavailable(Exception):
 
 class VendorShapeChanged(SourceUnavailable):
     """A source answered in a shape its adapter does not know (a key gone, a type changed)."""
+
+
+class UnusableVendorValue(SourceUnavailable):
+    """A source answered a number that is no price or size: not a number, not finite, not
+    above zero on the tick (a price), below zero (a size), or past the contract's bound."""

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 
 from papertape.common.clock import Clock, SystemClock
+from papertape.contract.bounds import MAX_AMOUNT
 from papertape.contract.instruments import instrument_for
 from papertape.marketdata.aggregator import TransientSourceError
-from papertape.marketdata.feeds.base import SourceUnavailable, VendorShapeChanged
+from papertape.marketdata.feeds.base import (
+    SourceUnavailable,
+    UnusableVendorValue,
+    VendorShapeChanged,
+)
 
 S = TypeVar("S")
 
@@ -48,13 +53,39 @@ def parse(document: Any, shape: type[S], source: str) -> S:
 
 
 def price(symbol: str, value: Any) -> Decimal:
-    """A vendor's number (text or float) as a price on the symbol's tick."""
-    return instrument_for(symbol).price(Decimal(str(value)))
+    """A vendor's number (text or float) as a price on the symbol's tick. A number that is no
+    price (``NaN``, infinite, zero or less, below the tick, past the contract's bound) is the
+    source's failure (``UnusableVendorValue``: the aggregator asks the next source), never a
+    quote: a price of 0 would fill orders for nothing."""
+    number = _number(value, f"{symbol}'s price")
+    if not 0 < number <= MAX_AMOUNT:
+        raise UnusableVendorValue(f"{symbol}'s price {str(value)!r} is not in (0, {MAX_AMOUNT}]")
+    on_tick = instrument_for(symbol).price(number)
+    if on_tick <= 0:
+        raise UnusableVendorValue(f"{symbol}'s price {str(value)!r} is below its tick")
+    return on_tick
 
 
 def size(value: Any) -> Decimal:
-    """A vendor's size or volume as an exact Decimal (0 when absent)."""
-    return Decimal(0) if value in (None, "") else Decimal(str(value))
+    """A vendor's size or volume as an exact Decimal (0 when absent); one that is no size
+    (``NaN``, infinite, below zero, past the contract's bound) is ``UnusableVendorValue``."""
+    if value in (None, ""):
+        return Decimal(0)
+    number = _number(value, "a size")
+    if not 0 <= number <= MAX_AMOUNT:
+        raise UnusableVendorValue(f"a size {str(value)!r} is not in [0, {MAX_AMOUNT}]")
+    return number
+
+
+def _number(value: Any, what: str) -> Decimal:
+    """A vendor's number as a finite Decimal."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise UnusableVendorValue(f"{what} {str(value)!r} is not a number") from None
+    if not number.is_finite():
+        raise UnusableVendorValue(f"{what} {str(value)!r} is not finite")
+    return number
 
 
 class HttpSource:
