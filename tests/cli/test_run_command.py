@@ -97,6 +97,8 @@ class _Run:
     @classmethod
     async def start(cls, folder: Path, *options: str) -> _Run:
         env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
+        # Free ports: a `make run` beside the tests holds the defaults (8000, 9101-9106).
+        env |= {"PAPERTAPE_METRICS_PORT": "0", "PAPERTAPE_HTTP_PORT": "0"}
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -229,7 +229,7 @@ async def test_the_gateway_hears_what_the_notification_service_publishes_for_the
         await notification.nc.flush()
         await eventually(lambda: bool(heard))
         await asyncio.sleep(SETTLE_S)  # and nothing more
-    assert heard == [subjects.notify("alice")]
+    assert heard == [subjects.notify("alice")], (gateway.errors, notification.errors)
     assert gateway.errors == []
     assert notification.errors == []
 

@@ -183,7 +183,12 @@ async def chaos(
     with ``outages``, each round also stalls NATS and PostgreSQL (SIGSTOP, then SIGCONT after
     5-10 s: every connection hangs, as in a network partition or a frozen host)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "DATABASE_URL"))}
-    env |= {"PAPERTAPE_METRICS_PORT": "0", "PAPERTAPE_NAMESPACE": "chaos", "PYTHONUNBUFFERED": "1"}
+    env |= {
+        "PAPERTAPE_METRICS_PORT": "0",
+        "PAPERTAPE_HTTP_PORT": "0",  # a free port: a `make run` beside the tests may hold 8000
+        "PAPERTAPE_NAMESPACE": "chaos",
+        "PYTHONUNBUFFERED": "1",
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "papertape.cli", "run",
         cwd=folder, env=env,
