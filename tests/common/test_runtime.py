@@ -277,3 +277,53 @@ async def test_a_request_in_flight_at_the_stop_is_answered_before_what_it_uses_i
 
     assert msgspec.json.decode(reply.data)["ok"] is True
     assert happened == ["stop", "answered", "stopped"]
+
+
+async def test_a_request_whose_reply_subject_is_no_inbox_is_dead_lettered_and_not_answered(
+    nats_url: str, nats_client: Client, subjects: Subjects, jetstream_streams: object
+) -> None:
+    """A client may publish a request with any reply subject: one naming a service's own
+    subject (a fill report, an account event, a notification) would have the service publish
+    its answer there with its own rights, into a stream its consumers trust. Answers go to
+    inboxes only; such a request is refused unanswered, dead-lettered, and not handled."""
+    settings = CommonSettings(nats_url=nats_url, namespace=subjects.namespace, metrics_port=-1)
+    runtime = ServiceRuntime("answerer", settings)
+    subject = subjects.execution_query("probe")
+    handled: list[bytes] = []
+
+    @runtime.broker.subscriber(subject, queue="answerer")
+    @runtime.replying("probe")
+    async def answer(msg: NatsMessage) -> bytes:
+        handled.append(msg.body)
+        return msgspec.json.encode(Reply(ok=True))
+
+    forged = subjects.execution_report("alice", "fill")
+    published: list[str] = []
+
+    async def keep(msg: object) -> None:
+        published.append(getattr(msg, "subject", ""))
+
+    watch = await nats_client.subscribe(forged, cb=keep)
+    serving = asyncio.create_task(runtime.serve())
+    try:
+        for _ in range(200):
+            if runtime.broker.running:
+                break
+            await asyncio.sleep(0.05)
+        await runtime.broker.connection.flush()
+        await nats_client.publish(subject, b'{"forged": 1}', reply=forged)
+        letter = await next_letter(nats_client, subjects)
+        good = await nats_client.request(subject, b"{}", timeout=10)
+        await nats_client.flush()
+        await asyncio.sleep(0.2)
+    finally:
+        await watch.unsubscribe()
+        runtime.stop()
+        await serving
+
+    assert published == []
+    assert handled == [b"{}"]
+    assert msgspec.json.decode(good.data)["ok"] is True
+    assert letter.subject == subject
+    assert letter.reason.startswith("malformed")
+    assert forged in letter.reason

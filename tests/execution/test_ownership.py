@@ -14,6 +14,7 @@ import nats
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
@@ -212,3 +213,34 @@ async def ask_working(
     subject = subjects.execution_query("get_working_orders")
     answer = await nc.request(subject, codec.encode(request), timeout=2)  # not a timeout
     return msgspec.json.decode(answer.data, type=Reply[WorkingOrders])
+
+
+@pytest.mark.parametrize("account_id", [AccountId("acc-1"), None], ids=["one", "every"])
+async def test_a_replicas_query_whose_reply_subject_is_no_inbox_is_not_answered_there(
+    replica: ExecutionService, nats_client: Client, subjects: Subjects, account_id: AccountId | None
+) -> None:
+    """The router answers a query itself (its account's partition, or every partition's
+    gathered): a reply subject naming execution's own fill reports would have had the
+    execution login publish a forged fill there, into the EXECUTION stream."""
+    forged = subjects.execution_report("alice", "fill")
+    published: list[bytes] = []
+
+    async def keep(msg: Msg) -> None:
+        published.append(msg.data)
+
+    watch = await nats_client.subscribe(forged, cb=keep)
+    request = Request(
+        request_id="q-forged",
+        issued_at=at(1),
+        actor=Actor("test"),
+        body=GetWorkingOrders(account_id=account_id),
+    )
+    subject = subjects.execution_query("get_working_orders")
+    await nats_client.publish(subject, codec.encode(request), reply=forged)
+    answered = await ask_working(nats_client, subjects, account_id)  # served after it
+    await nats_client.flush()
+    await asyncio.sleep(0.3)
+    await watch.unsubscribe()
+
+    assert answered.ok, answered
+    assert published == []

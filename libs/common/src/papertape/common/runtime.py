@@ -34,10 +34,12 @@ from papertape.common.bus.deadletters import (
     EXHAUSTED,
     MALFORMED,
     DeadLetterBox,
+    ForeignReplySubject,
     is_malformed,
     is_transient,
 )
 from papertape.common.bus.injection import takes_message
+from papertape.common.bus.permissions import is_inbox
 from papertape.common.bus.redeliveries import BatchHandler, Redeliveries
 from papertape.common.clock import Clock, SystemClock
 from papertape.common.settings import CommonSettings
@@ -315,6 +317,8 @@ class ServiceRuntime:
     def replying(self, name: str) -> Callable[[Handler[bytes]], Handler[bytes]]:
         """Metrics and error replies around a request-reply handler that returns encoded bytes.
 
+        A request whose reply subject is no inbox is dead-lettered and not answered (nor handled):
+        its answer would be published with this service's rights on whatever subject it named.
         A request that fails to decode is dead-lettered and answered with ``malformed_request``;
         a transient failure (database or NATS away) is logged and answered with ``unavailable``
         and a message without connection details; any other error is logged and answered with
@@ -330,7 +334,15 @@ class ServiceRuntime:
                 started = time.perf_counter()
                 outcome = "ok"
                 try:
+                    if msg.reply_to and not is_inbox(msg.reply_to):
+                        # FastStream publishes the answer to msg.reply_to after this returns.
+                        refused, msg.reply_to = ForeignReplySubject(msg.reply_to), ""
+                        raise refused
                     return await handler(msg)
+                except ForeignReplySubject as error:
+                    outcome = "malformed"
+                    await self.dead_letter(msg.raw_message.subject, msg.body, msg.headers, error)
+                    return b""
                 except Exception as error:
                     if is_malformed(error):
                         outcome = "malformed"

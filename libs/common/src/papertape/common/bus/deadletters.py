@@ -65,6 +65,13 @@ class Unprocessable(Exception):
     """A well-formed message that can never succeed (it names an account that does not exist)."""
 
 
+class ForeignReplySubject(Unprocessable):
+    """A request whose reply subject is no inbox (``permissions.is_inbox``): never answered."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(f"the reply subject {reply!r} is no inbox: only inboxes are answered")
+
+
 def is_malformed(error: BaseException) -> bool:
     """True when the error says the message itself is bad (not the world around it)."""
     return isinstance(error, (*codec.DecodeError, UnicodeDecodeError, Unprocessable))

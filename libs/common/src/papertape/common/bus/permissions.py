@@ -48,6 +48,19 @@ class BusLogin(enum.StrEnum):
 
 SERVICE_LOGINS = frozenset(BusLogin) - {BusLogin.CLIENT, BusLogin.OPERATOR}
 
+INBOX_PREFIX = "_INBOX."
+"""Where every requester's answers come (nats-py's inboxes, the only replies a client may read)."""
+
+
+def is_inbox(reply: str) -> bool:
+    """True when ``reply`` is an inbox, the only subject a service answers on.
+
+    NATS does not check a request's reply subject against the requester's permissions: a client
+    may name a service's own subject there (``exec.<account>.fill``, ``acct.<account>.…``,
+    ``notify.<account>``, ``$KV.<its leases>.…``), and the service, publishing its answer with
+    its own rights, would put it on a stream its consumers trust."""
+    return reply.startswith(INBOX_PREFIX) and len(reply) > len(INBOX_PREFIX)
+
 
 @dataclass(frozen=True)
 class Permissions:
@@ -152,7 +165,7 @@ def permissions(login: BusLogin, subjects: Subjects) -> Permissions:
         return Permissions(
             publish=(*requests, *READER_JETSTREAM),
             publish_deny=service_consumers(subjects),
-            subscribe=("_INBOX.>", *stream_subjects(subjects)),
+            subscribe=(f"{INBOX_PREFIX}>", *stream_subjects(subjects)),
         )
     if login is BusLogin.MARKETDATA:
         return _service(subjects, login, subjects.all_market(), answers=True)

@@ -32,6 +32,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from opentelemetry.trace import SpanKind
 
+from papertape.common.bus.permissions import is_inbox
 from papertape.common.runtime import Handler, ServiceRuntime
 from papertape.common.telemetry.tracing import extract_context
 from papertape.contract.codec import encode
@@ -141,7 +142,7 @@ class Router:
 
         async def one(raw: Msg) -> None:
             account = addressee(raw.data)
-            if account is None:
+            if account is None or (raw.reply and not is_inbox(raw.reply)):  # its handler refuses
                 await self._answer(raw, handler)
             elif not account and gather is not None and merge is not None:
                 await self._reply(raw, await self._scatter(raw, gather, merge))
@@ -202,7 +203,7 @@ class Router:
             await self._reply(raw, await handler(msg))
 
     async def _reply(self, raw: Msg, payload: bytes) -> None:
-        if raw.reply:
+        if raw.reply and is_inbox(raw.reply):  # ``replying`` dead-letters any other
             await self._nc.publish(raw.reply, payload)
 
     async def _relayed(self, owner: str, raw: Msg, k: int) -> bytes:
