@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -254,3 +255,30 @@ async def test_the_table_renders_a_server_configuration_that_starts(
         with contextlib.suppress(ConnectionResetError):  # the server hung up first
             await writer.wait_closed()
     assert b"Authorization Violation" in answer
+
+
+SERVICE_NAMES = {
+    BusLogin.PORTFOLIO: "papertape.portfolio.bootstrap",
+    BusLogin.EXECUTION: "papertape.execution.bootstrap",
+    BusLogin.MARKETDATA: "papertape.marketdata.bootstrap",
+    BusLogin.SIGNALS: "papertape.signals.bootstrap",
+    BusLogin.NOTIFICATION: "papertape.notification.bootstrap",
+    BusLogin.GATEWAY: "papertape.gateway.bootstrap",
+}
+
+
+@pytest.mark.parametrize("who", sorted(SERVICE_LOGINS), ids=str)
+async def test_each_service_may_publish_its_own_dead_letters(
+    secured_nats: SecuredNats, subjects: Subjects, who: BusLogin
+) -> None:
+    """A service dead-letters under the name its runtime has (``SERVICE`` of its bootstrap),
+    which is not always its login's: market-data's letters were refused by NATS, so a malformed
+    market query was neither kept nor answered (the publish waited out its timeout)."""
+    service = importlib.import_module(SERVICE_NAMES[who]).SERVICE
+    letter = subjects.dead_letter(service, subjects.marketdata_query("last_quote"))
+    async with watcher(secured_nats) as seen, login(secured_nats, who) as own:
+        await own.nc.publish(letter, b"{}")
+        await own.nc.flush()
+        await eventually(lambda: letter in seen or own.refused(letter))
+    assert letter in seen
+    assert not own.refused(letter)

@@ -147,8 +147,13 @@ def service_consumers(subjects: Subjects) -> tuple[str, ...]:
     return tuple(denied)
 
 
+RUNTIME_NAMES = {BusLogin.MARKETDATA: "market-data"}
+"""A service whose runtime is named otherwise than its login (``ServiceRuntime(service)``), the
+name its dead letters go under (``dlq.<name>.>``)."""
+
+
 def _service(subjects: Subjects, login: BusLogin, *own: str, answers: bool) -> Permissions:
-    dead_letters = _p(subjects, "dlq", login.value, ">")
+    dead_letters = _p(subjects, "dlq", RUNTIME_NAMES.get(login, login.value), ">")
     return Permissions(
         publish=(*own, dead_letters, *SERVICE_JETSTREAM),
         publish_deny=STREAM_ADMINISTRATION,
