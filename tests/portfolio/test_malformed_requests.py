@@ -68,6 +68,21 @@ async def test_a_bad_deposit_is_malformed_and_never_reaches_the_log(
     assert await event_types(client) == ["account_opened.v1"]
 
 
+@pytest.mark.parametrize("version", [2**31, 10**18, 10**30])
+async def test_an_activity_from_a_version_past_the_logs_range_is_malformed_naming_the_field(
+    client: PortfolioClient, nats_client: Client, subjects: Subjects, version: int
+) -> None:
+    """A stream version is a 32-bit integer in the log: a larger one reached PostgreSQL and came
+    back as ``internal_error`` with its DataError's words."""
+    await client.command(OpenAccount(account_id=ACC, name="Alice"))
+    body = {"type": "get_activity.v1", "account_id": ACC, "from_version": version}
+    reply = await raw_request(nats_client, subjects.portfolio_query("activity"), body)
+    assert reply.error_code == "malformed_request", reply.error
+    assert reply.error is not None
+    assert "$.body.from_version" in reply.error
+    assert await event_types(client) == ["account_opened.v1"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

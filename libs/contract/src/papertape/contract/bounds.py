@@ -130,7 +130,9 @@ UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 """A moment with a timezone (UTC on the wire); a naive time is refused."""
 Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-Version = Annotated[int, msgspec.Meta(ge=1)]
+MAX_VERSION = 2**31 - 1
+"""A stream version is a 32-bit integer in the log (``events.stream_version``)."""
+Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION)]
 Position = Annotated[int, msgspec.Meta(ge=0)]
 Millis = Annotated[int, msgspec.Meta(ge=0, le=YEAR_S * 1000)]
 Seconds = Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
