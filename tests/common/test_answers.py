@@ -96,3 +96,23 @@ async def test_a_failing_or_malformed_request_is_answered_with_its_error_code(
     assert msgspec.json.decode(malformed.data, type=Reply).error_code == (
         ReplyErrorCode.MALFORMED_REQUEST
     )
+
+
+async def test_a_request_whose_reply_subject_is_no_inbox_is_neither_handled_nor_answered(
+    desk: Desk, nats_client: Client, subjects: Subjects
+) -> None:
+    # A client names a subject a service's consumers trust as the reply: nothing is published
+    # there (not even an empty answer), and a request with an inbox is served right after.
+    forged = subjects.account_event("alice", "order_filled")
+    landed = await nats_client.subscribe(forged)
+    inbox = nats_client.new_inbox()
+    answers = await nats_client.subscribe(inbox)
+    await nats_client.publish("answers.probe", b"forged", reply=forged)
+    await nats_client.publish("answers.probe", b"good", reply=inbox)
+    await nats_client.flush()
+    desk.release.set()
+
+    assert (await answers.next_msg(timeout=10)).data == b"answer to good"
+    with pytest.raises(TimeoutError):
+        await landed.next_msg(timeout=0.5)
+    assert desk.started == [b"good"]

@@ -26,6 +26,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 
 from papertape.common.bus.batches import BatchConsumer
 from papertape.common.bus.ordering import KeyOrder, recover_in_flight
+from papertape.common.bus.permissions import is_inbox
 from papertape.common.bus.pipeline import KeyedPipeline
 from papertape.common.bus.redeliveries import deliveries
 from papertape.common.lanes import in_lanes
@@ -194,7 +195,7 @@ async def answer(
         try:
             with consuming(tracer, raw):
                 reply = await one(wrapped(raw))
-            if raw.reply:
+            if raw.reply and is_inbox(raw.reply):  # ``replying`` dead-lettered any other
                 await connection.publish(raw.reply, reply)
         except Exception as error:  # the connection went away: the requester times out, retries
             runtime.log.warning("no answer to a request on %s: %r", raw.subject, error)
