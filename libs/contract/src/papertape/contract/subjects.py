@@ -33,6 +33,18 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     duplicate_window_s: float = 120.0
     max_age_s: float = 0.0
+    max_bytes: int = -1
+    """The most the stream holds (-1: no bound); past it the oldest messages go."""
+    max_msgs_per_subject: int = -1
+    """The most one subject holds (-1: no bound); past it that subject's oldest go."""
+
+
+DEAD_LETTERS_PER_SUBJECT = 10_000
+"""Letters kept per original subject and service: a flood of bad messages on one subject
+(a client sending junk to ``portfolio.command``) evicts only that subject's older letters."""
+DEAD_LETTER_BYTES = 1 << 30
+"""The dead-letter stream's bound on disk (1 GiB): letters keep up to 64 KiB of their payload
+each, and a client's flood must not fill the servers' disks."""
 
 
 class Subjects(msgspec.Struct, frozen=True):
@@ -80,6 +92,8 @@ class Subjects(msgspec.Struct, frozen=True):
                 name=self.stream("DEADLETTER"),
                 subjects=(self._s("dlq", ">"),),
                 description="messages a service could not handle, with the reason",
+                max_bytes=DEAD_LETTER_BYTES,
+                max_msgs_per_subject=DEAD_LETTERS_PER_SUBJECT,
             ),
         )
 

@@ -25,6 +25,8 @@ def stream_config(spec: StreamSpec, replicas: int = 1, *, batched: bool = False)
         description=spec.description,
         duplicate_window=spec.duplicate_window_s,
         max_age=spec.max_age_s,
+        max_bytes=spec.max_bytes,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
         num_replicas=replicas,
         allow_batched=True if batched else None,  # None: not sent, for an older server
     )
