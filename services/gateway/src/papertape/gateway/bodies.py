@@ -9,7 +9,7 @@ number and time is bounded here by the contract's own aliases, so a bad value is
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -27,6 +27,7 @@ from papertape.contract.bounds import (
     Text,
     UtcTime,
 )
+from papertape.contract.costs import CostTerms
 from papertape.contract.events.account import (
     DEFAULT_INITIAL_CASH,
     AccountEvent,
@@ -36,7 +37,11 @@ from papertape.contract.events.apikeys import ApiScope
 from papertape.contract.events.envelope import Envelope
 from papertape.contract.events.orders import OrderSide, OrderType, TimeInForce
 from papertape.contract.events.reports import ClosedTrade, OpenOrder, OrderRecord, OrderStatus
+from papertape.contract.events.sessions import StartSession
+from papertape.contract.events.sessions.commands import RiskOverrides
 from papertape.contract.ids import AccountId, ClientOrderId, OrderId, Symbol
+from papertape.contract.instruments import AssetClass
+from papertape.contract.limits import RiskLimits
 
 AccountKey = Annotated[AccountId, TOKEN]
 Name = Annotated[str, NAME]
@@ -119,6 +124,47 @@ class IssueKeyBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=Tru
         ApiScope.READ,
     )
     label: Text = ""
+
+
+# The contract's own structs taken as bodies, refusing a field they do not have: the contract's
+# structs ignore unknown fields (a newer writer may add one), but a body's unknown field is the
+# caller's typo, and ignoring it replaced the value it meant with the default (a PUT of
+# {"max_position_percent": "50"} set max_position_pct back to 10, a misspelt schedule was empty).
+
+
+class RiskLimitsBody(RiskLimits, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An account's pre-trade risk limits (percentages of equity, 0-100)."""
+
+
+class CostTermsBody(CostTerms, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The fee, slippage and spread terms of one asset class or instrument."""
+
+
+class CostScheduleBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An account's cost terms: per asset class, and per-instrument overrides (which win)."""
+
+    asset_classes: dict[AssetClass, CostTermsBody] = {}
+    instruments: dict[str, CostTermsBody] = {}
+
+
+class RiskOverridesBody(RiskOverrides, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Values that replace a mode's preset (None: keep the preset)."""
+
+
+class StartSessionBody(
+    StartSession, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="start_session.v1"
+):
+    """Start a bot: a strategy with parameters on symbols of one timeframe, for an account."""
+
+    overrides: RiskOverridesBody = RiskOverridesBody()
+
+
+_Contract = TypeVar("_Contract")
+
+
+def as_contract(body: Any, kind: type[_Contract]) -> _Contract:
+    """The contract's struct a body stands for (its fields, nested ones too, in ``kind``)."""
+    return msgspec.convert(msgspec.to_builtins(body), kind)
 
 
 class IssuedKey(msgspec.Struct, frozen=True, kw_only=True):

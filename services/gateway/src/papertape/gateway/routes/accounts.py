@@ -42,7 +42,16 @@ from papertape.contract.events.reports import (
 from papertape.contract.ids import AccountId
 from papertape.contract.limits import RiskLimits
 from papertape.gateway.access.keys import ApiKey
-from papertape.gateway.bodies import ActivityPage, CashBody, OpenAccountBody, ReasonBody, ResetBody
+from papertape.gateway.bodies import (
+    ActivityPage,
+    CashBody,
+    CostScheduleBody,
+    OpenAccountBody,
+    ReasonBody,
+    ResetBody,
+    RiskLimitsBody,
+    as_contract,
+)
 from papertape.gateway.errors import invalid
 from papertape.gateway.routes.common import (
     DEPENDENCIES,
@@ -175,9 +184,10 @@ class AccountsController(Controller):
 
     @acting("/{account_id:str}/limits", ApiScope.ADMIN, method="put", summary="Replace the limits")
     async def set_limits(
-        self, gateway: Gateway, key: ApiKey, account_id: str, data: RiskLimits
+        self, gateway: Gateway, key: ApiKey, account_id: str, data: RiskLimitsBody
     ) -> CommandResult:
-        body = SetRiskLimits(account_id=Id(account(account_id)), limits=data)
+        limits = as_contract(data, RiskLimits)
+        body = SetRiskLimits(account_id=Id(account(account_id)), limits=limits)
         return await gateway.services.command(body, actor(key))
 
     @reading("/{account_id:str}/costs", summary="The fee, slippage and spread schedule")
@@ -186,9 +196,10 @@ class AccountsController(Controller):
 
     @acting("/{account_id:str}/costs", ApiScope.ADMIN, method="put", summary="Replace the schedule")
     async def set_costs(
-        self, gateway: Gateway, key: ApiKey, account_id: str, data: CostSchedule
+        self, gateway: Gateway, key: ApiKey, account_id: str, data: CostScheduleBody
     ) -> CommandResult:
-        body = SetCostModelV2(account_id=Id(account(account_id)), schedule=data)
+        schedule = as_contract(data, CostSchedule)
+        body = SetCostModelV2(account_id=Id(account(account_id)), schedule=schedule)
         return await gateway.services.command(body, actor(key))
 
     @reading("/{account_id:str}/activity", summary="The account's events, paged, oldest first")

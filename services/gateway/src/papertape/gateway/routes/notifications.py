@@ -61,7 +61,7 @@ Before = Annotated[
 ]
 
 
-class RuleBody(Bounded, frozen=True, kw_only=True):
+class RuleBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A rule: these happenings notify on these endpoints (and on the socket)."""
 
     happenings: Happenings
@@ -71,7 +71,7 @@ class RuleBody(Bounded, frozen=True, kw_only=True):
     drawdown_pct: Percent = Decimal(10)
 
 
-class EndpointBody(Bounded, frozen=True, kw_only=True):
+class EndpointBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An endpoint: a webhook's ``url``, an ``email`` address, or a Telegram ``chat_id`` with
     its bot's token as ``secret`` (a webhook's secret is made when not given)."""
 

@@ -37,7 +37,7 @@ from papertape.contract.events.signals import Decision
 from papertape.contract.ids import AccountId, Symbol
 from papertape.gateway.access.guards import check, forbidden
 from papertape.gateway.access.keys import ApiKey
-from papertape.gateway.bodies import ReasonBody
+from papertape.gateway.bodies import ReasonBody, StartSessionBody, as_contract
 from papertape.gateway.routes.common import (
     DEPENDENCIES,
     account,
@@ -118,10 +118,10 @@ class SessionsController(Controller):
         self,
         gateway: Gateway,
         key: ApiKey,
-        data: Annotated[StartSession, Body(examples=[START_EXAMPLE])],
+        data: Annotated[StartSessionBody, Body(examples=[START_EXAMPLE])],
     ) -> SessionView:
         check(key, ApiScope.TRADE, account(data.account_id))
-        return await gateway.services.session(data, actor(key))
+        return await gateway.services.session(as_contract(data, StartSession), actor(key))
 
     @reading("/", summary="Sessions (of one account; an account's key sees its own)")
     async def listing(

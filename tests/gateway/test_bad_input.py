@@ -1,0 +1,92 @@
+"""Bad input from outside, as an attacker or a buggy client sends it: refused with a 4xx that
+names the field, and nothing it meant to change is changed.
+
+Found by trying the write routes over real HTTP: a misspelt field of a body that is a contract
+struct (limits, a cost schedule, a session, a notification rule) was ignored, so a PUT set the
+field it meant back to its default; a JSON number past a float's range (``1e400``) was refused
+naming no field; an order off the tick or the lot was refused naming none; an expiry given in
+another offset was kept in the log in that offset; an order id holding ``/`` was placed, and then
+could be neither read nor cancelled (no path parameter carries a ``/``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.gateway.stack import BTC, Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ACCOUNT = "/api/v1/accounts/bad"
+ORDER = {"symbol": BTC, "side": "buy", "quantity": "1", "order_type": "limit", "limit_price": "99"}
+OPEN_BIG = '{"account_id":"b2","name":"b","initial_cash":1e400}'
+SESSION = {"session_id": "s1", "account_id": "bad", "strategy": "donchian_breakout"}
+
+
+async def _opened(stack: Stack) -> None:
+    async with stack.client(stack.admin) as http:
+        if (await http.get(ACCOUNT)).status_code == 404:
+            await stack.account("bad")
+
+
+async def _versions(http: httpx.AsyncClient) -> list[int]:
+    activity = (await http.get(f"{ACCOUNT}/activity")).json()
+    return [event["stream_version"] for event in activity["items"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", f"{ACCOUNT}/limits", {"max_position_percent": "50"}, "max_position_percent"),
+        ("PUT", f"{ACCOUNT}/costs", {"assetclasses": {"crypto": {"bps": "5"}}}, "assetclasses"),
+        ("PUT", f"{ACCOUNT}/costs", {"instruments": {BTC: {"bsp": "5"}}}, "bsp"),
+        (
+            "POST",
+            "/api/v1/sessions",
+            {**SESSION, "symbols": [BTC], "overrides": {"quantiy": "3"}},
+            "quantiy",
+        ),
+        ("POST", "/api/v1/sessions", {**SESSION, "symbol": BTC, "symbols": [BTC]}, "symbol"),
+        (
+            "PUT",
+            "/api/v1/notifications/bad/rules/r1",
+            {"happenings": ["fill"], "endpoint": ["hook"]},
+            "endpoint",
+        ),
+        (
+            "PUT",
+            "/api/v1/notifications/bad/endpoints/hook",
+            {"kind": "webhook", "url": "https://example.com/h", "secrett": "x" * 16},
+            "secrett",
+        ),
+    ],
+)
+async def test_an_unknown_field_of_a_body_is_refused_naming_it(
+    stack: Stack, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        before = await _versions(http)
+        answer = await http.request(method, path, json=body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "invalid_request", answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert await _versions(http) == before  # the limits and costs are as they were
+
+
+async def test_a_body_of_the_contracts_own_shape_still_sets_what_it_names(stack: Stack) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        limits = await http.put(f"{ACCOUNT}/limits", json={"max_position_pct": "50"})
+        assert limits.status_code == 200, limits.text
+        assert (await http.get(f"{ACCOUNT}/limits")).json()["max_position_pct"] == "50.00"
+        schedule = {"instruments": {BTC: {"bps": "5", "slippage_bps": "1"}}}
+        costs = await http.put(f"{ACCOUNT}/costs", json=schedule)
+        assert costs.status_code == 200, costs.text
+        terms = (await http.get(f"{ACCOUNT}/costs")).json()["instruments"][BTC]
+        assert (terms["bps"], terms["slippage_bps"]) == ("5", "1")
+
+
