@@ -90,3 +90,34 @@ async def test_a_body_of_the_contracts_own_shape_still_sets_what_it_names(stack:
         assert (terms["bps"], terms["slippage_bps"]) == ("5", "1")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        (
+            "POST",
+            f"{ACCOUNT}/orders",
+            '{"symbol":"BTCUSD","side":"buy","quantity":1e400}',
+            "quantity",
+        ),
+        ("POST", f"{ACCOUNT}/deposit", '{"amount":1e400}', "amount"),
+        ("POST", "/api/v1/accounts", OPEN_BIG, "initial_cash"),
+        ("PUT", f"{ACCOUNT}/limits", '{"max_position_pct":-1e400}', "max_position_pct"),
+        ("PUT", f"{ACCOUNT}/costs", '{"instruments":{"BTCUSD":{"bps":1e400}}}', "bps"),
+    ],
+)
+async def test_a_number_past_a_floats_range_is_refused_naming_the_field(
+    stack: Stack, method: str, path: str, body: str, field: str
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        before = await _versions(http)
+        answer = await http.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert "1E+400" in answer.json()["message"], answer.text
+        assert await _versions(http) == before
+        assert (await http.get("/api/v1/accounts/b2")).status_code == 404
+
+

@@ -7,16 +7,21 @@ body's field or the parameter rather than the service's refusal of the command b
 body read, decoded again only when it finds the escape; a parameter's (``no_nul_parameters``,
 the first guard of every route) is a substring search of the path and of the query string,
 parsed again only when one holds ``%00``.
+
+A JSON number past a float's range (``1e400``) is read as a Decimal: Litestar's untyped
+decoding of the body would refuse it as ``Number out of range - at `$[...]``` naming no field,
+where the body's own type refuses it naming the field and its bound.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import ValidationException
+from litestar.exceptions import SerializationException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
 from papertape.contract.codec import nul_in, nul_refusal
@@ -24,6 +29,8 @@ from papertape.gateway.errors import invalid
 
 _NUL = "\x00"
 _ESCAPED_NUL = b"%00"
+_OUT_OF_RANGE = "Number out of range"
+_DECIMALS = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class GatewayRequest(Request[Any, Any, Any]):
@@ -42,6 +49,16 @@ class GatewayRequest(Request[Any, Any, Any]):
             field = where.removeprefix("$").removeprefix(".") or "data"
             raise ValidationException(detail=message, extra=[{"message": message, "key": field}])
         return body
+
+    async def json(self) -> Any:
+        """The body decoded as Litestar decodes it; a number past a float's range, a Decimal."""
+        try:
+            return await super().json()
+        except SerializationException as error:
+            if _OUT_OF_RANGE not in str(error):
+                raise
+            self._json = self._connection_state.json = _DECIMALS.decode(await self.body())
+            return self._json
 
 
 def no_nul_parameters(
