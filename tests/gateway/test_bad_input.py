@@ -121,3 +121,24 @@ async def test_a_number_past_a_floats_range_is_refused_naming_the_field(
         assert (await http.get("/api/v1/accounts/b2")).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"limit_price": "99.001"}, "limit_price"),
+        ({"quantity": "0.0000001"}, "quantity"),
+        ({"stop_loss": "99"}, "stop_loss"),
+        ({"take_profit": "98"}, "take_profit"),
+        ({"time_in_force": "gtd", "expire_at": "2020-01-01T00:00:00Z"}, "expire_at"),
+    ],
+)
+async def test_an_order_the_account_refuses_for_one_field_names_it(
+    stack: Stack, change: dict[str, str], field: str
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        answer = await http.post(f"{ACCOUNT}/orders", json={**ORDER, **change})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "invalid_order", answer.text
+    assert answer.json()["field"] == field, answer.text
+
+

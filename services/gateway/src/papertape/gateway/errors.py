@@ -104,15 +104,21 @@ def status_of_refusal(code: str) -> int:
     return HTTP_422_UNPROCESSABLE_ENTITY
 
 
-_FIELD = re.compile(r"(?:at `\$\.?(?P<at>[\w.\[\]]*)`|^(?P<bounded>\w+) must |field `(?P<f>\w+)`)")
+_FIELD = re.compile(
+    r"(?:at `\$\.?(?P<at>[\w.\[\]]*)`|^(?P<bounded>\w+) must |field `(?P<f>\w+)`"
+    r"|^(?P<valued>\w+) \S+ is (?:not a (?:positive )?multiple of|on the wrong side of) "
+    r"|^(?P<past>\w+) is in the past)"
+)
 
 
 def field_of(message: str) -> str | None:
-    """The field a validation message names (msgspec's ``at `$.x```, a bound's ``x must``)."""
+    """The field a validation message or an account's refusal names (msgspec's ``at `$.x```, a
+    bound's ``x must``, an order's ``limit_price 1.001 is not a positive multiple of the tick``,
+    ``stop_loss 120 is on the wrong side of 100``, ``expire_at is in the past``)."""
     match = _FIELD.search(message)
     if match is None:
         return None
-    return match["at"] or match["bounded"] or match["f"] or None
+    return match["at"] or match["bounded"] or match["f"] or match["valued"] or match["past"] or None
 
 
 def _body(error: ApiError, status: int, headers: dict[str, str] | None = None) -> Response[Any]:

@@ -84,9 +84,9 @@ def bracket_problem(cmd: PlaceOrder, price: Decimal, opening: Decimal) -> str | 
         return "a bracket needs an order that opens a position"
     sign = cmd.side.sign
     if cmd.stop_loss is not None and (price - cmd.stop_loss) * sign <= 0:
-        return f"stop loss {cmd.stop_loss} is on the wrong side of {price}"
+        return f"stop_loss {cmd.stop_loss} is on the wrong side of {price}"
     if cmd.take_profit is not None and (cmd.take_profit - price) * sign <= 0:
-        return f"take profit {cmd.take_profit} is on the wrong side of {price}"
+        return f"take_profit {cmd.take_profit} is on the wrong side of {price}"
     return None
 
 
