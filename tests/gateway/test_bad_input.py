@@ -142,3 +142,16 @@ async def test_an_order_the_account_refuses_for_one_field_names_it(
     assert answer.json()["field"] == field, answer.text
 
 
+async def test_an_expiry_given_in_another_offset_is_logged_in_utc(stack: Stack) -> None:
+    await _opened(stack)
+    order = {**ORDER, "time_in_force": "gtd", "expire_at": "2030-01-01T10:00:00+14:00"}
+    async with stack.client(stack.admin) as http:
+        placed = await http.post(f"{ACCOUNT}/orders", json=order)
+        assert placed.status_code == 201, placed.text
+        event = placed.json()["events"][0]["data"]
+        assert event["expire_at"] == "2029-12-31T20:00:00Z"
+        activity = (await http.get(f"{ACCOUNT}/activity")).json()["items"]
+        logged = [e["data"] for e in activity if e["data"].get("order_id") == event["order_id"]]
+        assert logged[0]["expire_at"] == "2029-12-31T20:00:00Z"
+
+

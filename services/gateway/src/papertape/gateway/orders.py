@@ -12,6 +12,7 @@ reduce-only stop (or limit) at the new price for the position's quantity.
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import UTC
 from decimal import Decimal
 
 import msgspec
@@ -57,7 +58,8 @@ def place_order(account_id: str, body: PlaceOrderBody, order_id: str) -> PlaceOr
         trail_amount=body.trail_amount,
         trail_percent=body.trail_percent,
         time_in_force=body.time_in_force,
-        expire_at=body.expire_at,
+        # UTC in the log, as every time on the bus: a body may name the moment in any offset.
+        expire_at=None if body.expire_at is None else body.expire_at.astimezone(UTC),
         stop_loss=body.stop_loss,
         take_profit=body.take_profit,
         reduce_only=body.reduce_only,
