@@ -155,3 +155,23 @@ async def test_an_expiry_given_in_another_offset_is_logged_in_utc(stack: Stack) 
         assert logged[0]["expire_at"] == "2029-12-31T20:00:00Z"
 
 
+@pytest.mark.parametrize("order_id", ["a/b", "a\nb", "/"])
+async def test_an_order_id_no_path_can_carry_is_refused(stack: Stack, order_id: str) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        before = await _versions(http)
+        answer = await http.post(f"{ACCOUNT}/orders", json={**ORDER, "order_id": order_id})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == "order_id", answer.text
+        assert await _versions(http) == before
+
+
+async def test_an_order_id_with_dots_or_letters_beyond_ascii_is_read_and_cancelled_by_path(
+    stack: Stack,
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        placed = await http.post(f"{ACCOUNT}/orders", json={**ORDER, "order_id": "a.b-ü"})
+        assert placed.status_code == 201, placed.text
+        assert (await http.get(f"{ACCOUNT}/orders/a.b-%C3%BC")).status_code == 200
+        assert (await http.delete(f"{ACCOUNT}/orders/a.b-%C3%BC")).status_code == 200

@@ -45,6 +45,11 @@ from papertape.contract.limits import RiskLimits
 
 AccountKey = Annotated[AccountId, TOKEN]
 Name = Annotated[str, NAME]
+PathId = Annotated[
+    OrderId, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
+]
+"""An order id the caller chooses: it is read and cancelled at /orders/{order_id}, so it holds
+no ``/`` (which no path parameter can carry) and no control character."""
 
 
 class OpenAccountBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -98,7 +103,7 @@ class PlaceOrderBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=T
     take_profit: Price | None = None
     reduce_only: bool = False
     client_order_id: Annotated[ClientOrderId, NAME] | None = None
-    order_id: Annotated[OrderId, NAME] | None = None
+    order_id: PathId | None = None
     """The order's id (default: a new UUIDv7)."""
 
 
