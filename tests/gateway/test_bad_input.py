@@ -175,3 +175,17 @@ async def test_an_order_id_with_dots_or_letters_beyond_ascii_is_read_and_cancell
         assert placed.status_code == 201, placed.text
         assert (await http.get(f"{ACCOUNT}/orders/a.b-%C3%BC")).status_code == 200
         assert (await http.delete(f"{ACCOUNT}/orders/a.b-%C3%BC")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", f"{ACCOUNT}/deposit"), ("POST", f"{ACCOUNT}/orders"), ("PUT", f"{ACCOUNT}/limits")],
+)
+async def test_a_request_without_the_body_it_needs_is_told_so(
+    stack: Stack, method: str, path: str
+) -> None:
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        answer = await http.request(method, path, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"] == "the request has no body: a JSON object is expected"

@@ -138,6 +138,8 @@ def on_validation(_request: Request[Any, Any, Any], exc: ValidationException) ->
             key = first.get("key")
             # A body's own error names its field in the message; the key is then just "data".
             field = field_of(message) or (str(key) if key else None)
+            if key == "data" and message == "'data'":  # Litestar's KeyError: no body at all
+                message = "the request has no body: a JSON object is expected"
     return _body(
         ApiError(code="invalid_request", message=message, field=field or field_of(message)),
         HTTP_400_BAD_REQUEST,
