@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.gateway.stack import BTC, Stack
+from tests.gateway.test_orders import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -189,3 +190,40 @@ async def test_a_request_without_the_body_it_needs_is_told_so(
         answer = await http.request(method, path, headers={"content-type": "application/json"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["message"] == "the request has no body: a JSON object is expected"
+
+
+@pytest.mark.parametrize(
+    ("exits", "field"),
+    [
+        ({"stop_loss": "200"}, "stop_loss"),
+        ({"stop_loss": "100"}, "stop_loss"),
+        ({"take_profit": "50"}, "take_profit"),
+        ({"stop_loss": "95", "take_profit": "95"}, "take_profit"),
+    ],
+)
+async def test_an_exit_moved_to_the_wrong_side_of_the_mark_is_refused(
+    stack: Stack, exits: dict[str, str], field: str
+) -> None:
+    """A long's stop-loss above the market is no exit: the next quote would close the position."""
+    await _opened(stack)
+    await stack.quote(BTC, "100", "100")
+    async with stack.client(stack.admin) as http:
+        if not (await http.get(f"{ACCOUNT}/positions")).json():
+            bought = {"symbol": BTC, "side": "buy", "quantity": "1", "stop_loss": "90"}
+            assert (await http.post(f"{ACCOUNT}/orders", json=bought)).status_code == 201
+        await until(lambda: _held(stack, http))
+        working = (await http.get(f"{ACCOUNT}/orders?status=working")).json()["items"]
+        answer = await http.patch(f"{ACCOUNT}/positions/{BTC}/exits", json=exits)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "invalid_order", answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert (await http.get(f"{ACCOUNT}/orders?status=working")).json()["items"] == working
+        moved = await http.patch(f"{ACCOUNT}/positions/{BTC}/exits", json={"stop_loss": "95"})
+        assert moved.status_code == 200, moved.text  # the right side moves as before
+
+
+async def _held(stack: Stack, http: httpx.AsyncClient) -> bool:
+    """The account holds BTC marked at 100 (a quote each time: execution fills on the next)."""
+    await stack.quote(BTC, "100", "100")
+    positions = (await http.get(f"{ACCOUNT}/positions")).json()
+    return bool(positions) and positions[0]["mark"] == "100.00"

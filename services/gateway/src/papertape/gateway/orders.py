@@ -16,6 +16,7 @@ from datetime import UTC
 from decimal import Decimal
 
 import msgspec
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from papertape.contract.events.account import (
     AccountEvent,
@@ -37,7 +38,7 @@ from papertape.contract.events.reports import AccountSummary, OpenOrder, Positio
 from papertape.contract.ids import AccountId, Actor, ClientOrderId, OrderId, Symbol
 from papertape.gateway.bodies import ClosePositionBody, MovedExits, MoveExitsBody, PlaceOrderBody
 from papertape.gateway.bus import Refused, Services
-from papertape.gateway.errors import invalid, not_found
+from papertape.gateway.errors import ApiException, invalid, not_found
 
 _CACHED = 10_000
 _PAGE = 500
@@ -186,6 +187,7 @@ async def move_exits(
     if body.stop_loss is None and body.take_profit is None:
         raise invalid("give stop_loss, take_profit or both", "stop_loss")
     position = await position_of(services, account_id, symbol, actor)
+    _check_sides(position, body)
     orders: list[OpenOrder] = await services.query(
         GetOpenOrders(account_id=AccountId(account_id)), actor
     )
@@ -217,6 +219,22 @@ async def move_exits(
         )
         moved.placed.append(order_id)
     return moved
+
+
+def _check_sides(position: PositionView, body: MoveExitsBody) -> None:
+    """422 ``invalid_order`` for an exit on the wrong side of the position's mark, as the account
+    refuses a bracket on the wrong side of its order's price: a long's stop-loss above the market
+    (or its take-profit below) is no exit to move, it closes the position at the next quote."""
+    sign = 1 if position.quantity > 0 else -1
+    for name, price, below in (
+        ("stop_loss", body.stop_loss, True),
+        ("take_profit", body.take_profit, False),
+    ):
+        if price is not None and (position.mark - price) * sign * (1 if below else -1) <= 0:
+            message = f"{name} {price} is on the wrong side of the mark {position.mark}"
+            raise ApiException(
+                HTTP_422_UNPROCESSABLE_ENTITY, RejectReason.INVALID_ORDER.value, message, field=name
+            )
 
 
 def _exit_role(order: OpenOrder, exit_side: OrderSide) -> OrderRole | None:
