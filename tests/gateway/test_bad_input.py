@@ -227,3 +227,15 @@ async def _held(stack: Stack, http: httpx.AsyncClient) -> bool:
     await stack.quote(BTC, "100", "100")
     positions = (await http.get(f"{ACCOUNT}/positions")).json()
     return bool(positions) and positions[0]["mark"] == "100.00"
+
+
+async def test_a_cost_entry_for_no_symbol_is_refused(stack: Stack) -> None:
+    """A schedule's instrument key is a symbol (1-200 characters), not 10,000 in the log."""
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        before = await _versions(http)
+        schedule = {"instruments": {"X" * 201: {"bps": "5"}}}
+        answer = await http.put(f"{ACCOUNT}/costs", json=schedule)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == "instruments", answer.text
+        assert await _versions(http) == before

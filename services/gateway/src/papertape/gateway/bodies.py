@@ -149,7 +149,8 @@ class CostScheduleBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields
     """An account's cost terms: per asset class, and per-instrument overrides (which win)."""
 
     asset_classes: dict[AssetClass, CostTermsBody] = {}
-    instruments: dict[str, CostTermsBody] = {}
+    instruments: dict[Annotated[Symbol, NAME], CostTermsBody] = {}
+    """Keyed by symbol: 1-200 characters, as a symbol is everywhere else."""
 
 
 class RiskOverridesBody(RiskOverrides, frozen=True, kw_only=True, forbid_unknown_fields=True):
