@@ -239,3 +239,33 @@ async def test_a_cost_entry_for_no_symbol_is_refused(stack: Stack) -> None:
         assert answer.status_code == 400, answer.text
         assert answer.json()["field"] == "instruments", answer.text
         assert await _versions(http) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/accounts", {"account_id": "esc1", "name": "a\nb\tc\x1b[31m"}, "name"),
+        ("/api/v1/accounts", {"account_id": "esc2", "name": "gnp\u202eusd"}, "name"),
+        ("/api/v1/keys", {"account_id": "bad", "label": "\x1b]0;pwn\x07"}, "label"),
+        (f"{ACCOUNT}/deposit", {"amount": "1", "reference": "line\nbreak"}, "reference"),
+        (f"{ACCOUNT}/halt", {"reason": "\x1b[2J"}, "reason"),
+    ],
+)
+async def test_a_name_or_label_that_would_print_as_something_else_is_refused(
+    stack: Stack, path: str, body: dict[str, Any], field: str
+) -> None:
+    # A terminal escape or a bidirectional override kept in the log would be replayed into an
+    # auditor's terminal or the dashboard as something other than what it is.
+    await _opened(stack)
+    async with stack.client(stack.admin) as http:
+        before = await _versions(http)
+        answer = await http.post(path, json=body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert await _versions(http) == before
+        if path == "/api/v1/accounts":
+            assert (await http.get(f"{path}/{body['account_id']}")).status_code == 404
+        fine = await http.post(
+            f"{ACCOUNT}/deposit", json={"amount": "1", "reference": "ünïcode ok"}
+        )
+        assert fine.status_code in (200, 201), fine.text

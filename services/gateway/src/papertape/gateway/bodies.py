@@ -24,7 +24,6 @@ from papertape.contract.bounds import (
     Price,
     Quantity,
     Ratio,
-    Text,
     UtcTime,
 )
 from papertape.contract.costs import CostTerms
@@ -50,13 +49,19 @@ PathId = Annotated[
 ]
 """An order id the caller chooses: it is read and cancelled at /orders/{order_id}, so it holds
 no ``/`` (which no path parameter can carry) and no control character."""
+_LEGIBLE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+"""One line that reads as it is: no control character (a newline, a terminal escape such as
+``\x1b[31m``) and no bidirectional override, which would print as something else in an audit's
+output, a terminal or the dashboard."""
+Label = Annotated[str, msgspec.Meta(max_length=1000, pattern=_LEGIBLE)]
+"""A reference, a reason or a key's label: one legible line."""
 
 
 class OpenAccountBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Open a paper account."""
 
     account_id: AccountKey
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_LEGIBLE)]
     base_currency: Currency = "USD"
     initial_cash: Capital = DEFAULT_INITIAL_CASH
     allow_short: bool = False
@@ -67,20 +72,20 @@ class CashBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A deposit or a withdrawal."""
 
     amount: Cash
-    reference: Text = ""
+    reference: Label = ""
 
 
 class ResetBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Start a new epoch (``initial_cash`` None: the account's initial cash)."""
 
     initial_cash: Capital | None = None
-    reason: Text = ""
+    reason: Label = ""
 
 
 class ReasonBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Why (kept in the log)."""
 
-    reason: Text = ""
+    reason: Label = ""
 
 
 class PlaceOrderBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -128,7 +133,7 @@ class IssueKeyBody(Bounded, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     scopes: Annotated[tuple[ApiScope, ...], msgspec.Meta(min_length=1, max_length=3)] = (
         ApiScope.READ,
     )
-    label: Text = ""
+    label: Label = ""
 
 
 # The contract's own structs taken as bodies, refusing a field they do not have: the contract's
