@@ -61,11 +61,13 @@ class GatewayRequest(Request[Any, Any, Any]):
             return self._json
 
 
-def no_nul_parameters(
+async def no_nul_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
     """Litestar guard: 400 ``invalid_request`` naming the path or query parameter that holds a
-    NUL (``%00``), before any other guard or the parameter's own validation."""
+    NUL (``%00``), before any other guard or the parameter's own validation. A coroutine, though
+    it awaits nothing: Litestar runs a plain function given as a guard in a worker thread, on
+    every request (that cost a placement 0.05 ms of the gateway's CPU, about a sixth)."""
     if _NUL in connection.scope["path"]:
         for name, value in connection.path_params.items():
             if isinstance(value, str) and _NUL in value:
