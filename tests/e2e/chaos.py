@@ -208,6 +208,13 @@ async def chaos(
                 break
             except NoRespondersError:
                 await asyncio.sleep(0.1)
+        # The load's market orders need a price: on a loaded machine the first quotes can
+        # come well after READY, and the orders placed before were all refused (no_market_price),
+        # leaving the kills with nothing acknowledged to test.
+        quoted = await nc.subscribe(Subjects("chaos").quote(BTC))
+        await quoted.next_msg(timeout=60)
+        await quoted.unsubscribe()
+        await asyncio.sleep(0.5)  # portfolio hears the same quote
         for account in ACCOUNTS:
             await client.command(OpenAccount(account_id=account, name=account))
             await client.command(Deposit(account_id=account, amount=Decimal(1_000_000)))
