@@ -38,6 +38,7 @@ from papertape.common.bus.deadletters import (
     is_malformed,
     is_transient,
 )
+from papertape.common.bus.failed_replies import UNAVAILABLE, failed_reply
 from papertape.common.bus.injection import takes_message
 from papertape.common.bus.permissions import is_inbox
 from papertape.common.bus.redeliveries import BatchHandler, Redeliveries
@@ -50,8 +51,6 @@ from papertape.common.telemetry.metrics import CommitObserved, ServiceMetrics
 from papertape.common.telemetry.probes import Probes, start_probed_metrics_server
 from papertape.common.telemetry.targets import write_scrape_target
 from papertape.common.telemetry.tracing import consuming_batch, install_tracing
-from papertape.contract.codec import encode
-from papertape.contract.events.envelope import Reply, ReplyErrorCode
 from papertape.contract.subjects import Subjects
 
 R = TypeVar("R")
@@ -66,7 +65,6 @@ GRACEFUL_STOP_S = 4.0
 # or NATS away) do not count: they are retried, at the last pause, until the world is back.
 MAX_DELIVER = 5
 BACKOFF_S = (0.2, 1.0, 5.0, 15.0)
-UNAVAILABLE_MESSAGE = "the service cannot reach its database or the bus right now; retry"
 GUARDED_OUTCOMES = ("ok", "retry", "unavailable", "dead_lettered")
 REPLYING_OUTCOMES = ("ok", "malformed", "unavailable", "error")
 CONSUMER_LAG_INTERVAL_S = 5.0  # how often each durable consumer's info is polled
@@ -333,52 +331,24 @@ class ServiceRuntime:
             async def run(msg: NatsMessage) -> bytes:
                 started = time.perf_counter()
                 outcome = "ok"
+                subject = msg.raw_message.subject
                 try:
                     if msg.reply_to and not is_inbox(msg.reply_to):
-                        # FastStream publishes the answer to msg.reply_to after this returns.
-                        refused, msg.reply_to = ForeignReplySubject(msg.reply_to), ""
-                        raise refused
+                        outcome = MALFORMED
+                        refused = ForeignReplySubject(msg.reply_to)
+                        msg.reply_to = ""  # FastStream answers msg.reply_to after this returns
+                        await self.dead_letter(subject, msg.body, msg.headers, refused)
+                        return b""
                     return await handler(msg)
-                except ForeignReplySubject as error:
-                    outcome = "malformed"
-                    await self.dead_letter(msg.raw_message.subject, msg.body, msg.headers, error)
-                    return b""
                 except Exception as error:
-                    if is_malformed(error):
-                        outcome = "malformed"
-                        await self.dead_letter(
-                            msg.raw_message.subject, msg.body, msg.headers, error
-                        )
-                        return encode(
-                            Reply(
-                                ok=False,
-                                error_code=ReplyErrorCode.MALFORMED_REQUEST,
-                                error=str(error),
-                            )
-                        )
-                    if is_transient(error):
-                        # The requester may retry; the error's text (an address, a DSN) is
-                        # for the operator's log, never for the client.
-                        outcome = "unavailable"
-                        self.log.warning(
-                            "request on %s: unavailable: %r", msg.raw_message.subject, error
-                        )
-                        return encode(
-                            Reply(
-                                ok=False,
-                                error_code=ReplyErrorCode.UNAVAILABLE,
-                                error=UNAVAILABLE_MESSAGE,
-                            )
-                        )
-                    outcome = "error"
-                    self.log.exception("request on %s failed", msg.raw_message.subject)
-                    return encode(
-                        Reply(
-                            ok=False,
-                            error_code=ReplyErrorCode.INTERNAL_ERROR,
-                            error=f"{type(error).__name__}: {error}",
-                        )
-                    )
+                    outcome, reply = failed_reply(error)
+                    if outcome == MALFORMED:
+                        await self.dead_letter(subject, msg.body, msg.headers, error)
+                    elif outcome == UNAVAILABLE:  # the requester may retry
+                        self.log.warning("request on %s: unavailable: %r", subject, error)
+                    else:
+                        self.log.exception("request on %s failed", subject)
+                    return reply
                 finally:
                     self.metrics.handled.labels(self.service, name, outcome).inc()
                     self.metrics.handling_seconds.labels(self.service, name).observe(
