@@ -33,5 +33,16 @@ class KeepAliveHttp:
         await self.reader.readexactly(length)
         return int(status_line.split()[1])
 
+    async def get(self, path: str) -> bytes:
+        """The body of a GET (a keyless route: ``/metrics``)."""
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return await self.reader.readexactly(length)
+
     def close(self) -> None:
         self.writer.close()
