@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from papertape.contract.events.account import OpenAccount
+from papertape.contract.ids import AccountId
 from papertape.contract.subjects import Subjects
 from papertape.signals.bootstrap import SignalService
 from tests.cli.accountlog import papertape
-from tests.portfolio.conftest import client, portfolio  # noqa: F401  (fixtures)
+from tests.portfolio.conftest import PortfolioClient, client, portfolio  # noqa: F401  (fixtures)
 from tests.signals.conftest import SignalsClient, bots, signals  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
@@ -30,9 +32,11 @@ async def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
 async def test_a_session_is_started_watched_compared_and_stopped_from_the_command_line(
     signals: SignalService,  # noqa: F811
     bots: SignalsClient,  # noqa: F811
+    client: PortfolioClient,  # noqa: F811
     bus: tuple[str, ...],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    assert (await client.command(OpenAccount(account_id=AccountId("acc"), name="Acc"))).ok
     code, out, _ = await _cli(capsys, "strategies", "--json", *bus)
     assert code == 0
     assert {s["name"] for s in json.loads(out)} >= {"rsi_reversion", "bollinger_reversion"}
@@ -81,3 +85,16 @@ async def test_a_start_with_bad_parameters_is_refused_naming_the_field(
     assert code == 1
     assert "invalid_parameters" in err
     assert "fast must be shorter than slow" in err
+
+
+async def test_a_start_on_an_account_never_opened_is_refused_naming_it(
+    signals: SignalService,  # noqa: F811
+    bots: SignalsClient,  # noqa: F811
+    bus: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = await _cli(
+        capsys, "session", "start", "lost", "nobody", "ma_crossover", "AAPL", *bus
+    )
+    assert code == 1
+    assert "refused: unknown_account: no account 'nobody'" in err

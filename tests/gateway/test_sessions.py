@@ -187,6 +187,19 @@ async def test_a_malformed_start_is_refused_naming_the_field(
     assert answer.json()["field"] == "symbols"
 
 
+async def test_a_start_on_an_account_never_opened_is_404_naming_the_account(
+    stack: Stack, keys: dict[str, str]
+) -> None:
+    async with stack.client(stack.admin) as http:  # the operator's key reaches every account
+        refused = await http.post("/api/v1/sessions", json=start_body("gw-ghost", "ghost"))
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["code"] == "unknown_account"
+        assert "'ghost'" in refused.json()["message"]
+        unknown = await http.get("/api/v1/sessions/gw-ghost")  # nothing was recorded
+        assert unknown.status_code == 404, unknown.text
+        assert unknown.json()["code"] == "unknown_session"
+
+
 async def _next(ws: Any, kind: str, session_id: str | None = None) -> dict[str, Any]:
     """The next message of type ``kind`` (of ``session_id``, if given; others pass by)."""
     async with asyncio.timeout(30):

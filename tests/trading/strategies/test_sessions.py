@@ -114,6 +114,17 @@ def test_a_second_start_is_refused() -> None:
     assert event.reason_code == "session_exists"
 
 
+def test_a_start_on_an_account_never_opened_is_refused_naming_the_account() -> None:
+    (event,) = decide(START, SessionState(), T0, account_opened=False)
+    assert isinstance(event, SessionRefused)
+    assert (event.reason_code, event.account_id) == ("unknown_account", "acc")
+    assert "'acc'" in event.message
+    # A second start of a running session is refused as a repeat, whatever the account says.
+    (again,) = decide(START, given(*started()), T0, account_opened=False)
+    assert isinstance(again, SessionRefused)
+    assert again.reason_code == "session_exists"
+
+
 def test_pause_then_resume() -> None:
     state = given(*started())
     (paused,) = decide(PauseSession(session_id="bot-1", reason="lunch"), state, T0)

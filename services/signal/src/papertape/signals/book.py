@@ -170,12 +170,17 @@ class SessionBook:
         return [bot for bot in self.bots.values() if bot.state.started and not bot.state.ended]
 
     # --- changing --------------------------------------------------------------------------
-    async def execute(self, request: Request[SessionCommand]) -> tuple[Bot, list[Envelope[Any]]]:
-        """Decide a session command and record its events (a refusal is recorded too)."""
+    async def execute(
+        self, request: Request[SessionCommand], *, account_opened: bool = True
+    ) -> tuple[Bot, list[Envelope[Any]]]:
+        """Decide a session command and record its events (a refusal is recorded too, but for
+        a session that never started); ``account_opened``: as portfolio told of a start's."""
         session_id = request.body.session_id
         async with self.lock(session_id):
             bot = self.bots.get(session_id) or Bot(horizon=self._horizon)
-            events = decide(request.body, bot.state, self._clock.now())
+            events = decide(
+                request.body, bot.state, self._clock.now(), account_opened=account_opened
+            )
             if not events:
                 return bot, []
             if not bot.state.started and isinstance(events[0], SessionRefused):

@@ -4,7 +4,8 @@ On start every session is rebuilt from its stream (its strategies fed again the 
 signals recorded), then the bar and fill consumers start (durable: what arrived while the
 service was away is handled now), the relay publishes the log's session events to SIGNALS,
 and the clock loops check runtime limits, accounts and unanswered orders. ``make run`` asks for
-a demo session on the demo account (started once; a restart finds it in the log).
+a demo session on the demo account once portfolio has opened it (started once; a restart finds
+it in the log).
 """
 
 from __future__ import annotations
@@ -16,19 +17,28 @@ from papertape.common.clock import Clock, SystemClock
 from papertape.common.eventlog.postgres import PostgresEventLog
 from papertape.common.runtime import ServiceRuntime, configure
 from papertape.common.tasks import restart_on_failure, stop_tasks
-from papertape.contract.events.envelope import Request
-from papertape.contract.events.sessions import SessionCommand, StartSession, TradingMode
+from papertape.contract.events.envelope import ReplyErrorCode, Request
+from papertape.contract.events.sessions import (
+    SessionCommand,
+    SessionRefused,
+    StartSession,
+    TradingMode,
+)
 from papertape.contract.ids import AccountId, Actor, Symbol
 from papertape.signals import handlers
 from papertape.signals.book import SessionBook
 from papertape.signals.market import MarketGateway
 from papertape.signals.metrics import SignalMetrics
-from papertape.signals.portfolio import PortfolioGateway
+from papertape.signals.portfolio import PortfolioAway, PortfolioGateway
 from papertape.signals.relay import SessionRelay
 from papertape.signals.settings import SignalSettings, read_settings
 
 SERVICE = "signals"
 DEMO_SESSION = "demo-bot"
+DEMO_WAIT_S = 60.0
+"""How long the demo session waits for portfolio to open the demo account (``papertape run``
+waits 120 s for every service to be ready)."""
+DEMO_RETRY_S = 0.5
 
 
 def demo_session(settings: SignalSettings) -> StartSession:
@@ -93,20 +103,40 @@ class SignalService:
         ]
 
     async def ready(self) -> None:
-        """Start the demo session once the consumers run (``make run``)."""
-        if self.settings.demo_account and DEMO_SESSION not in self.book.bots:
-            request: Request[SessionCommand] = Request(
-                request_id=f"{DEMO_SESSION}:start",
-                issued_at=self.clock.now(),
-                actor=Actor("signals.demo"),
-                body=demo_session(self.settings),
-            )
-            bot, _ = await self.book.execute(request)
-            await self.pipeline.start_warm_up(bot)
-            warmed = sum(bot.state.warmed.values())
-            self.runtime.log.info(
-                "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
-            )
+        """Start the demo session once the consumers run (``make run``), on the demo account
+        once portfolio has opened it: the services start together, so portfolio may not answer
+        yet or not have opened the account yet; asked again for ``DEMO_WAIT_S``."""
+        if not self.settings.demo_account or DEMO_SESSION in self.book.bots:
+            return
+        request: Request[SessionCommand] = Request(
+            request_id=f"{DEMO_SESSION}:start",
+            issued_at=self.clock.now(),
+            actor=Actor("signals.demo"),
+            body=demo_session(self.settings),
+        )
+        deadline = time.monotonic() + DEMO_WAIT_S
+        refusal = "portfolio did not answer"
+        while not self.runtime.stopping:
+            try:
+                bot, envelopes = await self.pipeline.execute(request)
+            except PortfolioAway:
+                refusal = "portfolio did not answer"
+            else:
+                if bot.state.started:
+                    await self.pipeline.start_warm_up(bot)
+                    warmed = sum(bot.state.warmed.values())
+                    self.runtime.log.info(
+                        "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
+                    )
+                    return
+                refused = [e.data for e in envelopes if isinstance(e.data, SessionRefused)]
+                refusal = refused[0].message if refused else "not started"
+                if not refused or refused[0].reason_code != ReplyErrorCode.UNKNOWN_ACCOUNT:
+                    break  # refused for good (its parameters): asking again changes nothing
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(DEMO_RETRY_S)
+        self.runtime.log.warning("demo session %s not started: %s", DEMO_SESSION, refusal)
 
     async def _bars_forever(self) -> None:
         async def follow() -> None:

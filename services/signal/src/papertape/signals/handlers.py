@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from faststream.nats import JStream, NatsMessage, PullSub
 from nats.js.api import DeliverPolicy
@@ -25,7 +26,7 @@ from papertape.contract.events.account import (
     OrderFilledV2,
 )
 from papertape.contract.events.base import message_name
-from papertape.contract.events.envelope import Envelope, Reply, Request
+from papertape.contract.events.envelope import Envelope, Reply, ReplyErrorCode, Request
 from papertape.contract.events.market import BarClosed
 from papertape.contract.events.reports import AccountSummary
 from papertape.contract.events.sessions import (
@@ -34,6 +35,7 @@ from papertape.contract.events.sessions import (
     SessionRefused,
     SessionStarted,
     SignalsQuery,
+    StartSession,
 )
 from papertape.signals.book import SessionBook
 from papertape.signals.market import MarketGateway
@@ -109,6 +111,18 @@ class Pipeline:
         if ordering:
             await asyncio.gather(*(self.send_orders(bot) for bot in ordering))
         return [e for events in appended if isinstance(events, list) for e in events]
+
+    async def execute(self, request: Request[SessionCommand]) -> tuple[Bot, list[Envelope[Any]]]:
+        """Decide a session command; a new session's start once portfolio has said whether its
+        account was ever opened (``PortfolioAway`` when it did not answer: nothing decided)."""
+        command = request.body
+        opened = True
+        if isinstance(command, StartSession) and command.session_id not in self.book.bots:
+            if self.portfolio is None:
+                raise PortfolioAway("not connected to portfolio yet")
+            summary = await self.portfolio.summary(command.account_id, self.clock.now())
+            opened = summary is not None
+        return await self.book.execute(request, account_opened=opened)
 
     async def warm_up(self, bot: Bot) -> None:
         """Warm the session's strategies up with the market's bar history, each symbol that
@@ -267,7 +281,12 @@ def register(runtime: ServiceRuntime, pipeline: Pipeline) -> None:
     @runtime.replying("command")
     async def on_command(msg: NatsMessage) -> bytes:
         request = command_requests.decode(msg.body)
-        bot, envelopes = await book.execute(request)
+        try:
+            bot, envelopes = await pipeline.execute(request)
+        except PortfolioAway as error:  # a start's account not looked up: the same may pass
+            runtime.log.warning("session command %s: portfolio away: %s", request.request_id, error)
+            message = "portfolio did not answer whether the account was opened; retry"
+            return encode(Reply(ok=False, error_code=ReplyErrorCode.UNAVAILABLE, error=message))
         refused = [e.data for e in envelopes if isinstance(e.data, SessionRefused)]
         if refused:
             return encode(

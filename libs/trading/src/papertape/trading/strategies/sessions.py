@@ -2,7 +2,7 @@
 
 Transitions (anything else is refused with a ``SessionRefused`` naming the reason)::
 
-    (none) --start--> RUNNING --pause--> PAUSED --resume--> RUNNING
+    (none) --start, on an account portfolio knows--> RUNNING --pause--> PAUSED --resume--> RUNNING
     RUNNING | PAUSED --stop--> STOPPED
     RUNNING | PAUSED --runtime ended (``expire``)--> COMPLETED
     RUNNING | PAUSED --account halted / circuit breaker (``account_checked``)--> STOPPED
@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from papertape.contract.events.base import message_name
+from papertape.contract.events.envelope import ReplyErrorCode
 from papertape.contract.events.market import BarClosed, Timeframe
 from papertape.contract.events.orders import OrderSide
 from papertape.contract.events.sessions import (
@@ -162,8 +163,14 @@ def _refused(
     ]
 
 
-def decide(command: SessionCommand, state: SessionState, now: datetime) -> list[SessionEvent]:
-    """The events a session command leads to (a refusal is an event too)."""
+def decide(
+    command: SessionCommand, state: SessionState, now: datetime, *, account_opened: bool = True
+) -> list[SessionEvent]:
+    """The events a session command leads to (a refusal is an event too).
+
+    ``account_opened``: whether the account a start names was ever opened (the service asks
+    portfolio before deciding a start; the other commands ignore it).
+    """
     sid = command.session_id
     if isinstance(command, StartSession):
         if state.started:
@@ -178,6 +185,10 @@ def decide(command: SessionCommand, state: SessionState, now: datetime) -> list[
             risk = risk_settings(command.mode, command.overrides)
         except (ValueError, TypeError) as error:
             return _refused(state, command, "invalid_overrides", str(error), now)
+        if not account_opened:
+            account = command.account_id
+            message = f"no account {account!r}: open it before starting a session on it"
+            return _refused(state, command, ReplyErrorCode.UNKNOWN_ACCOUNT, message, now)
         full = normalized(command.strategy, params)
         return [
             SessionStarted(
