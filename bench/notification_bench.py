@@ -332,6 +332,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         "PAPERTAPE_KEYS_FILE": str(folder / "keys.json"),
         "PAPERTAPE_RATE_PER_SECOND": "0",
         "PAPERTAPE_LOG_LEVEL": "WARNING",
+        "PAPERTAPE_ALLOW_PRIVATE_TARGETS": "true",  # the receiver is on loopback
     }
     receiver = HttpStandIn()
     log = await PostgresEventLog.connect(database_url)

@@ -70,6 +70,7 @@ async def test_every_dashboard_query_returns_series_while_the_stack_trades(
         "PAPERTAPE_METRICS_TARGETS_DIR": str(targets),
         "PAPERTAPE_ACCOUNT_INTERVAL_S": "0.5",
         "PAPERTAPE_CLOCK_INTERVAL_S": "0.5",
+        "PAPERTAPE_ALLOW_PRIVATE_TARGETS": "true",  # the webhook's receiver is on loopback
     }
     started_services = ("portfolio", "execution", "signals", "notification", "gateway")
     receiver = SignedReceiver()

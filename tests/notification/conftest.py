@@ -96,6 +96,7 @@ def settings_for(nats_url: str, database: str, subjects: Subjects, **extra: Any)
         "backoff_max_s": 0.2,
         "timeout_s": 2.0,
         "poll_interval_s": 0.1,
+        "allow_private_targets": True,  # the tests' receivers are on loopback (off by default)
         **extra,
     }
     return NotificationSettings(**values)

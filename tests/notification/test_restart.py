@@ -44,6 +44,7 @@ async def test_a_delivery_pending_when_the_service_is_killed_completes_once_afte
         "PAPERTAPE_BACKOFF_MAX_S": "3",
         "PAPERTAPE_POLL_INTERVAL_S": "0.2",
         "PAPERTAPE_TIMEOUT_S": "2",
+        "PAPERTAPE_ALLOW_PRIVATE_TARGETS": "true",  # the receiver is on loopback
     }
     receiver = SignedReceiver(failures=1)  # down for the first attempt
     async with receiver.server:

@@ -29,6 +29,7 @@ from decimal import Decimal
 from papertape.common.clock import Clock
 from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
 from papertape.notification.channels import Channel
+from papertape.notification.channels.destinations import NOT_PUBLIC
 from papertape.notification.store import Attempt, Delivery, DeliveryStore, Outcome
 
 PASS_GAP_S = 0.005
@@ -140,7 +141,7 @@ class Dispatcher:
         pause = backoff(
             delivery.attempts + 1, base_s=self._base_s, max_s=self._max_s, rng=self._rng
         )
-        permanent = attempt.error.startswith("the endpoint has no")
+        permanent = attempt.error.startswith(("the endpoint has no", NOT_PUBLIC))
         retry_at = None if permanent else at + timedelta(seconds=pause)
         self._outcomes.append(Outcome(delivery=delivery, attempt=attempt, at=at, retry_at=retry_at))
         self._ended.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from papertape.common.telemetry.deliveries import FAILED, OK, RETRIED, DeliveryMetrics
 from papertape.contract.events.notifications import DeliveryStatus, EndpointKind
+from papertape.notification.channels.destinations import NOT_PUBLIC
 from papertape.notification.store import Attempt
 
 TIMEOUT = "timeout"
@@ -21,10 +22,23 @@ HTTP_3XX, HTTP_4XX, HTTP_5XX = "http_3xx", "http_4xx", "http_5xx"
 """An answer that is not a success (redirects are not followed: a failure too)."""
 NO_SECRET = "no_secret"
 """The endpoint has no signing secret or bot token (a permanent failure)."""
+NOT_PUBLIC_TARGET = "not_public"
+"""The target is not a public address and private targets are not allowed (nothing was sent;
+a permanent failure: ``channels/destinations.py``)."""
 REJECTED = "rejected"
 """The server answered but refused the message (an SMTP refusal, Telegram's ``ok: false``)."""
 OTHER = "other"
-REASONS = (TIMEOUT, REFUSED, HTTP_3XX, HTTP_4XX, HTTP_5XX, NO_SECRET, REJECTED, OTHER)
+REASONS = (
+    TIMEOUT,
+    REFUSED,
+    HTTP_3XX,
+    HTTP_4XX,
+    HTTP_5XX,
+    NO_SECRET,
+    NOT_PUBLIC_TARGET,
+    REJECTED,
+    OTHER,
+)
 OUTCOMES = (OK, RETRIED, FAILED)
 _UNREACHABLE = frozenset(
     {
@@ -51,6 +65,8 @@ def reason_of(attempt: Attempt) -> str:
     name = error.split(":", 1)[0]
     if error.startswith("the endpoint has no"):
         return NO_SECRET
+    if error.startswith(NOT_PUBLIC):
+        return NOT_PUBLIC_TARGET
     if error == "timed out" or "Timeout" in name:
         return TIMEOUT
     if name in _UNREACHABLE:

@@ -7,7 +7,6 @@ says which endpoints (and whether the socket) a notification reaches.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +28,7 @@ from papertape.contract.events.notifications import (
     RuleRemoved,
     RuleView,
 )
+from papertape.notification.channels.destinations import refusal_of_host
 
 MAX_ENDPOINTS = 50
 MAX_RULES = 100
@@ -66,7 +66,9 @@ def evolve(state: AccountNotifications, event: NotificationEvent) -> AccountNoti
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
-    """A webhook URL: http or https with a host; loopback and private hosts only if allowed."""
+    """A webhook URL: http or https with a host; a host that is a local name or an address that
+    is not public (loopback, private, link-local, …: see ``channels.destinations``) only when
+    private targets are allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refusal("invalid_endpoint", "url must be http:// or https:// with a host")
@@ -74,15 +76,9 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise Refusal("invalid_endpoint", "url must not carry credentials (sign with the secret)")
     if allow_private:
         return
-    host = parts.hostname
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise Refusal("invalid_endpoint", f"url host {host!r} is not a public address")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return  # a name: its addresses are checked when it is connected to (webhooks.py)
-    if not address.is_global:
-        raise Refusal("invalid_endpoint", f"url host {host!r} is not a public address")
+    why = refusal_of_host(parts.hostname)
+    if why is not None:
+        raise Refusal("invalid_endpoint", f"url must have a public host: {why}")
 
 
 def _endpoint_added(
@@ -120,7 +116,7 @@ def decide(
     state: AccountNotifications,
     now: datetime,
     *,
-    allow_private: bool = True,
+    allow_private: bool = False,
 ) -> list[NotificationEvent]:
     """The events a command makes; ``Refusal`` when it cannot be carried out."""
     account = command.account_id

@@ -44,8 +44,10 @@ class NotificationSettings(CommonSettings, frozen=True, kw_only=True):
     telegram_base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")] = (
         "https://api.telegram.org"
     )
-    allow_private_targets: bool = True
-    """Webhooks to loopback and private addresses (``make run`` and tests); off in production."""
+    allow_private_targets: bool = False
+    """Webhooks to addresses that are not public (loopback, private, link-local, the cloud's
+    metadata service) and to ``localhost``: refused unless set (``papertape run`` sets it, for a
+    receiver on the same machine), see ``channels/destinations.py``."""
 
 
 def read_settings() -> NotificationSettings:

@@ -11,15 +11,16 @@ A receiver recomputes the HMAC over the raw body, compares in constant time, and
 timestamp older than its tolerance (five minutes here) or a delivery id it has seen: so a
 captured request replayed later is refused. Any 2xx answer is success; anything else (a
 redirect included: they are not followed), a timeout or a refused connection is a failure.
+
+Unless private targets are allowed, a target that is not a public address is never sent to
+(``destinations.py`` says what is checked, and why): the attempt fails, its error beginning
+with ``NOT_PUBLIC``.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
-import ipaddress
-import socket
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -27,8 +28,13 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from aiohttp.abc import AbstractResolver, ResolveResult
 
+from papertape.notification.channels.destinations import (
+    NOT_PUBLIC,
+    NotPublicAddress,
+    PublicOnlyResolver,
+    refusal_of_target,
+)
 from papertape.notification.store import Attempt, Delivery
 
 SIGNATURE = "X-Papertape-Signature"
@@ -72,32 +78,10 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-class PublicOnlyResolver(AbstractResolver):
-    """Names resolved as usual, then refused when any address is not a public one: a URL's
-    name is checked where it is connected to, so no name (``127.0.0.1.nip.io``, an internal
-    DNS name) reaches loopback or a private network when private targets are not allowed."""
-
-    def __init__(self) -> None:
-        self._resolver = aiohttp.ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._resolver.resolve(host, port, family)
-        for result in found:
-            if not ipaddress.ip_address(result["host"]).is_global:
-                why = f"{host} resolves to {result['host']}, not a public address"
-                raise OSError(errno.EACCES, why)  # aiohttp shows an OSError's strerror
-        return found
-
-    async def close(self) -> None:
-        await self._resolver.close()
-
-
 class WebhookChannel:
     """POSTs deliveries with one shared HTTP client (per-target limits are the dispatcher's)."""
 
-    def __init__(self, timeout_s: float, *, allow_private: bool = True) -> None:
+    def __init__(self, timeout_s: float, *, allow_private: bool) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._allow_private = allow_private
         self._session: aiohttp.ClientSession | None = None
@@ -109,6 +93,7 @@ class WebhookChannel:
                 options["resolver"] = PublicOnlyResolver()
             self._session = aiohttp.ClientSession(
                 timeout=self._timeout,
+                trust_env=False,  # no proxy from the environment: it would connect, unchecked
                 connector=aiohttp.TCPConnector(**options),
                 headers={"User-Agent": USER_AGENT},
             )
@@ -121,6 +106,8 @@ class WebhookChannel:
     async def send(self, delivery: Delivery, secret: str | None) -> Attempt:
         if secret is None:
             return Attempt(ok=False, latency_ms=Decimal(0), error="the endpoint has no secret")
+        if not self._allow_private and (why := refusal_of_target(delivery.target)) is not None:
+            return Attempt(ok=False, latency_ms=Decimal(0), error=why)
         body = body_of(delivery)
         timestamp = str(int(time.time()))
         headers = {
@@ -136,12 +123,19 @@ class WebhookChannel:
             ) as response:
                 status = response.status  # the answer's body is not read: only its status
         except (aiohttp.ClientError, TimeoutError) as error:
-            why = f"{type(error).__name__}: {error}".rstrip(": ")
-            return Attempt(ok=False, latency_ms=_ms(started), error=why)
+            return Attempt(ok=False, latency_ms=_ms(started), error=_error_of(error))
         ok = 200 <= status < 300
         return Attempt(
             ok=ok, status_code=status, latency_ms=_ms(started), error="" if ok else f"HTTP {status}"
         )
+
+
+def _error_of(error: Exception) -> str:
+    """An attempt's error: why a name was refused, or the exception's name and message."""
+    refused = getattr(error, "os_error", None)
+    if isinstance(refused, NotPublicAddress):
+        return f"{NOT_PUBLIC}: {refused.strerror}"
+    return f"{type(error).__name__}: {error}".rstrip(": ")
 
 
 def _ms(started: float) -> Decimal:
