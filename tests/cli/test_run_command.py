@@ -46,6 +46,18 @@ def test_services_are_told_where_the_servers_are() -> None:
     assert spec.env["DATABASE_URL"] == "postgresql://h:2/papertape"
 
 
+def test_the_embedded_run_allows_webhooks_to_this_machine_unless_the_environment_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h:2/x", "environment", "environment")
+    monkeypatch.delenv("PAPERTAPE_ALLOW_PRIVATE_TARGETS", raising=False)
+    (spec,) = service_specs(["notification"], urls, "postgresql://h:2/papertape")
+    assert spec.env["PAPERTAPE_ALLOW_PRIVATE_TARGETS"] == "true"  # the service's default: off
+    monkeypatch.setenv("PAPERTAPE_ALLOW_PRIVATE_TARGETS", "false")
+    (spec,) = service_specs(["notification"], urls, "postgresql://h:2/papertape")
+    assert spec.env["PAPERTAPE_ALLOW_PRIVATE_TARGETS"] == "false"
+
+
 def test_services_write_their_scrape_targets_into_the_data_dir(tmp_path: Path) -> None:
     urls = ServerUrls("nats://127.0.0.1:1", "postgresql://h:2/x", "environment", "environment")
     specs = service_specs(["execution", "gateway"], urls, "postgresql://h:2/x", tmp_path)

@@ -53,6 +53,9 @@ APP_DATABASE = "papertape"
 KEYS_FILE = "keys.json"
 TARGETS_DIR = "prometheus"
 """Under the data dir: each service's scrape target (``file_sd_configs``: ``<dir>/*.json``)."""
+ONE_MACHINE = {"PAPERTAPE_ALLOW_PRIVATE_TARGETS": "true"}
+"""What one machine with one user allows (the environment can say otherwise): webhooks to a
+receiver on this machine or its network, which a shared deployment refuses."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,9 @@ def service_specs(
 ) -> list[ServiceSpec]:
     """One child process per service (``replicas`` of a replicated one, ``<name>-<n>``), told
     where the servers are (NATS with its own login), the gateway where to write the local API
-    keys (``<data dir>/keys.json``), and every service where to write its Prometheus scrape
-    target (``<data dir>/prometheus/``). A replica is told the partitions, its name and a
+    keys (``<data dir>/keys.json``), every service where to write its Prometheus scrape
+    target (``<data dir>/prometheus/``), and the notification service that webhooks may go to
+    this machine (``ONE_MACHINE``). A replica is told the partitions, its name and a
     metrics port of its own (any free one: its scrape target says which)."""
     keys = (
         {
@@ -129,6 +133,7 @@ def service_specs(
         nats_url = urls.nats_url_for(_login(name))
         env = {
             **keys,
+            **ONE_MACHINE,
             **os.environ,
             "NATS_URL": nats_url,
             "DATABASE_URL": database_url,
