@@ -269,3 +269,32 @@ async def test_a_name_or_label_that_would_print_as_something_else_is_refused(
             f"{ACCOUNT}/deposit", json={"amount": "1", "reference": "ünïcode ok"}
         )
         assert fine.status_code in (200, 201), fine.text
+
+
+@pytest.mark.parametrize(
+    ("exits", "field"),
+    [
+        ({"stop_loss": "95.001"}, "stop_loss"),
+        ({"take_profit": "105.001"}, "take_profit"),
+        ({"stop_loss": "95", "take_profit": "105.001"}, "take_profit"),
+    ],
+)
+async def test_an_exit_moved_off_the_tick_is_refused_naming_the_requests_field(
+    stack: Stack, exits: dict[str, str], field: str
+) -> None:
+    """The refusal names the field the caller sent, not the exit order's ``stop_price`` or
+    ``limit_price``, and the exits being moved are still working."""
+    await _opened(stack)
+    await stack.quote(BTC, "100", "100")
+    async with stack.client(stack.admin) as http:
+        if not (await http.get(f"{ACCOUNT}/positions")).json():
+            bought = {"symbol": BTC, "side": "buy", "quantity": "1", "stop_loss": "90"}
+            assert (await http.post(f"{ACCOUNT}/orders", json=bought)).status_code == 201
+        await until(lambda: _held(stack, http))
+        working = (await http.get(f"{ACCOUNT}/orders?status=working")).json()["items"]
+        answer = await http.patch(f"{ACCOUNT}/positions/{BTC}/exits", json=exits)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "invalid_order", answer.text
+        assert answer.json()["field"] == field, answer.text
+        assert answer.json()["message"].startswith(f"{field} {exits[field]} "), answer.text
+        assert (await http.get(f"{ACCOUNT}/orders?status=working")).json()["items"] == working

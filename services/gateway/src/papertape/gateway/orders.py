@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import UTC
 from decimal import Decimal
+from typing import NoReturn
 
 import msgspec
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
@@ -36,6 +37,7 @@ from papertape.contract.events.portfolio import (
 )
 from papertape.contract.events.reports import AccountSummary, OpenOrder, PositionView
 from papertape.contract.ids import AccountId, Actor, ClientOrderId, OrderId, Symbol
+from papertape.contract.instruments import instrument_for
 from papertape.gateway.bodies import ClosePositionBody, MovedExits, MoveExitsBody, PlaceOrderBody
 from papertape.gateway.bus import Refused, Services
 from papertape.gateway.errors import ApiException, invalid, not_found
@@ -187,7 +189,7 @@ async def move_exits(
     if body.stop_loss is None and body.take_profit is None:
         raise invalid("give stop_loss, take_profit or both", "stop_loss")
     position = await position_of(services, account_id, symbol, actor)
-    _check_sides(position, body)
+    _check_exits(position, body)
     orders: list[OpenOrder] = await services.query(
         GetOpenOrders(account_id=AccountId(account_id)), actor
     )
@@ -221,20 +223,35 @@ async def move_exits(
     return moved
 
 
-def _check_sides(position: PositionView, body: MoveExitsBody) -> None:
-    """422 ``invalid_order`` for an exit on the wrong side of the position's mark, as the account
-    refuses a bracket on the wrong side of its order's price: a long's stop-loss above the market
-    (or its take-profit below) is no exit to move, it closes the position at the next quote."""
+def _check_exits(position: PositionView, body: MoveExitsBody) -> None:
+    """422 ``invalid_order`` naming ``stop_loss`` or ``take_profit`` for an exit the account would
+    refuse as the order placed for it, checked before any exit is cancelled:
+
+    - off the instrument's tick, as the account words it, but naming the field the caller sent
+      (the account's refusal of the exit order names its ``stop_price`` or ``limit_price``, and
+      came after the exit being moved was cancelled);
+    - on the wrong side of the position's mark, as the account refuses a bracket on the wrong
+      side of its order's price: a long's stop-loss above the market (or its take-profit below)
+      is no exit to move, it closes the position at the next quote."""
+    instrument = instrument_for(position.symbol)
     sign = 1 if position.quantity > 0 else -1
     for name, price, below in (
         ("stop_loss", body.stop_loss, True),
         ("take_profit", body.take_profit, False),
     ):
-        if price is not None and (position.mark - price) * sign * (1 if below else -1) <= 0:
-            message = f"{name} {price} is on the wrong side of the mark {position.mark}"
-            raise ApiException(
-                HTTP_422_UNPROCESSABLE_ENTITY, RejectReason.INVALID_ORDER.value, message, field=name
-            )
+        if price is None:
+            continue
+        if price <= 0 or instrument.price(price) != price:
+            tick = instrument.tick_size
+            _refuse(name, f"{name} {price} is not a positive multiple of the tick {tick}")
+        if (position.mark - price) * sign * (1 if below else -1) <= 0:
+            _refuse(name, f"{name} {price} is on the wrong side of the mark {position.mark}")
+
+
+def _refuse(field: str, message: str) -> NoReturn:
+    raise ApiException(
+        HTTP_422_UNPROCESSABLE_ENTITY, RejectReason.INVALID_ORDER.value, message, field=field
+    )
 
 
 def _exit_role(order: OpenOrder, exit_side: OrderSide) -> OrderRole | None:
