@@ -19,6 +19,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -36,8 +37,8 @@ class ApiError(msgspec.Struct, frozen=True, kw_only=True):
 
     code: str
     """Machine-readable: ``invalid_request``, ``unauthorized``, ``forbidden``, ``not_found``,
-    ``rate_limited``, ``payload_too_large``, ``service_unavailable``, or a service's own code
-    (an account's ``RejectReason``, a reply's ``ReplyErrorCode``)."""
+    ``rate_limited``, ``payload_too_large``, ``unsupported_media_type``, ``service_unavailable``,
+    or a service's own code (an account's ``RejectReason``, a reply's ``ReplyErrorCode``)."""
     message: str
     field: str | None = None
     """The request field that was wrong (validation errors only)."""
@@ -69,6 +70,13 @@ def invalid(message: str, field: str | None = None) -> ApiException:
 def not_found(message: str) -> ApiException:
     """404 ``not_found``."""
     return ApiException(HTTP_404_NOT_FOUND, "not_found", message)
+
+
+def unsupported_media_type(sent: str) -> ApiException:
+    """415 ``unsupported_media_type``: a body sent as ``sent`` (a media type, or "" for none)."""
+    as_sent = f"as {sent}" if sent else "with no Content-Type"
+    message = f"the body is sent {as_sent}: application/json is expected"
+    return ApiException(HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
 
 
 _CONFLICTS = {
@@ -153,6 +161,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     429: "rate_limited",
 }
 

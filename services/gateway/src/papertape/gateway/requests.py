@@ -1,4 +1,13 @@
-"""The gateway's request: Litestar's, whose body, path and query may hold no NUL anywhere.
+"""The gateway's request: Litestar's, whose body is JSON sent as JSON, and whose body, path and
+query may hold no NUL anywhere.
+
+Litestar decodes a route's body as JSON whatever its ``Content-Type`` says (``text/plain``, a
+form's ``application/x-www-form-urlencoded``, none at all): a body read is refused with 415
+``unsupported_media_type`` unless it is sent as ``application/json`` (parameters such as
+``; charset=utf-8`` aside, in any case) or a ``+json`` type. The check is in reading the body,
+which every route with a body does and the placement lane does too, so a route that takes none
+(resuming a session, resending a dead letter) is served with or without a Content-Type, as
+before, and an empty body is told it is missing (400), not that it is of the wrong type.
 
 The contract's codec refuses a NUL (``\\u0000``) in every message a service decodes (PostgreSQL
 can store none); the gateway refuses it at its own edge too, so the caller gets 400 naming the
@@ -25,21 +34,35 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
 from papertape.contract.codec import nul_in, nul_refusal
-from papertape.gateway.errors import invalid
+from papertape.gateway.errors import invalid, unsupported_media_type
 
 _NUL = "\x00"
 _ESCAPED_NUL = b"%00"
 _OUT_OF_RANGE = "Number out of range"
 _DECIMALS = msgspec.json.Decoder(float_hook=Decimal)
+_JSON = "application/json"
+_JSON_SUFFIX = "+json"
+_APPLICATION = "application/"
+
+
+def is_json(media_type: str) -> bool:
+    """Whether a request's media type (lower case, without parameters) says its body is JSON:
+    ``application/json``, or a type of JSON syntax (RFC 6839's ``application/*+json``)."""
+    return media_type == _JSON or (
+        media_type.startswith(_APPLICATION) and media_type.endswith(_JSON_SUFFIX)
+    )
 
 
 class GatewayRequest(Request[Any, Any, Any]):
-    """A request whose body, once read, is known to hold no NUL in a string or a key."""
+    """A request whose body, once read, is known to be sent as JSON and to hold no NUL in a
+    string or a key."""
 
     async def body(self) -> bytes:
-        """The body as Litestar reads it (capped); ``ValidationException`` when a string of
-        it holds a NUL."""
+        """The body as Litestar reads it (capped); 415 when one is sent as anything but JSON,
+        ``ValidationException`` when a string of it holds a NUL."""
         body = await super().body()
+        if body and not is_json(media_type := self.content_type[0]):
+            raise unsupported_media_type(media_type)
         try:
             where = nul_in(body)
         except msgspec.DecodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -71,15 +72,33 @@ _ERRORS: dict[int, tuple[str, ApiError]] = {
         ),
     ),
 }
-ERROR_RESPONSES: dict[int, ResponseSpec] = {
-    status: ResponseSpec(
-        data_container=ApiError,
-        description=description,
-        generate_examples=False,
-        examples=[Example(summary=example.code, value=msgspec.to_builtins(example))],
-    )
-    for status, (description, example) in _ERRORS.items()
+_BODY_ERRORS: dict[int, tuple[str, ApiError]] = {
+    415: (
+        "the body is not sent as application/json",
+        ApiError(
+            code="unsupported_media_type",
+            message="the body is sent as text/plain: application/json is expected",
+        ),
+    ),
 }
+
+
+def _responses(errors: dict[int, tuple[str, ApiError]]) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=ApiError,
+            description=description,
+            generate_examples=False,
+            examples=[Example(summary=example.code, value=msgspec.to_builtins(example))],
+        )
+        for status, (description, example) in errors.items()
+    }
+
+
+ERROR_RESPONSES = _responses(_ERRORS)
+"""The errors every route documents."""
+BODY_ERROR_RESPONSES = _responses(_ERRORS | _BODY_ERRORS)
+"""The errors a route that takes a body documents: those, and its body sent as another type."""
 
 
 def _gateway(request: Request[Any, Any, Any]) -> Gateway:
@@ -110,7 +129,15 @@ def _route(
     opt: dict[str, Any] = {SCOPE: str(scope), OPERATOR: operator}
     if lane is not None:
         opt[LANE] = lane
-    return maker(path, opt=opt, responses=ERROR_RESPONSES, security=[{"ApiKey": []}], **kwargs)  # type: ignore[no-any-return]
+
+    def route(handler: Callable[..., Any]) -> Any:
+        # A handler takes a body when it has Litestar's ``data`` parameter.
+        takes_body = "data" in inspect.signature(handler).parameters
+        responses = BODY_ERROR_RESPONSES if takes_body else ERROR_RESPONSES
+        decorate = maker(path, opt=opt, responses=responses, security=[{"ApiKey": []}], **kwargs)
+        return decorate(handler)
+
+    return route
 
 
 def reading(path: str, **kwargs: Any) -> Callable[[Any], Any]:
