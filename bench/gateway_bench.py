@@ -25,7 +25,6 @@ the append to a plain NATS subscriber of the relayed account event, the path but
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import statistics
@@ -44,6 +43,7 @@ import nats
 import psutil
 
 from bench.httpclient import KeepAliveHttp
+from bench.placement_cpu import cpu_summed, cpu_used, machine_records
 from bench.records import Target
 from bench.wsclient import (
     BTC,
@@ -85,8 +85,6 @@ ALONE_ORDERS = 100
 nothing queues (with 32 clients the machine is saturated and p50 is 32 / orders/s, so the
 gateway's CPU, on the same two cores as portfolio, NATS and PostgreSQL, shows as throughput
 portfolio loses)."""
-SERVERS = ("nats-server", "postgres")
-"""The servers whose CPU is counted beside the services' (by process name)."""
 PLACING = 'method="POST",route="/api/v1/accounts/{account_id}/orders"'
 """The placement route's labels in the gateway's request histogram."""
 SOCKETS = 1000
@@ -159,26 +157,6 @@ async def _processes(
                 await proc.wait()
 
 
-def _cpu(
-    services: dict[str, psutil.Process], since: dict[str, float] | None = None
-) -> dict[str, float]:
-    """CPU seconds each service, the bench's own clients (``clients``), the NATS server and
-    PostgreSQL (every process of those names: the servers the services use, on this machine)
-    and the whole machine (``machine``: every core's busy time) have used (since ``since``):
-    what compares fairly on a busy machine, where latencies and rates depend on what else runs.
-    A PostgreSQL backend that exits takes its time with it; the pools' stay for the run."""
-    used = {name: sum(proc.cpu_times()[:2]) for name, proc in services.items()}
-    used["clients"] = sum(psutil.Process().cpu_times()[:2])
-    used.update(dict.fromkeys(SERVERS, 0.0))
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] in SERVERS:
-            with contextlib.suppress(psutil.Error):
-                used[proc.info["name"]] += sum(proc.cpu_times()[:2])
-    machine = psutil.cpu_times()
-    used["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-    return {name: value - (since or {}).get(name, 0.0) for name, value in used.items()}
-
-
 async def _in_app(url: str) -> tuple[float, float]:
     """The seconds and count of placements the gateway's own histogram has timed (its
     ``measured`` middleware: from the app's start to the response sent, the handler and the
@@ -195,11 +173,6 @@ async def _in_app(url: str) -> tuple[float, float]:
             if line.startswith(f"papertape_http_request_seconds_{part}{{") and PLACING in line:
                 found[part] += float(line.rsplit(" ", 1)[1])
     return found["sum"], found["count"]
-
-
-def _added(total: dict[str, float], more: dict[str, float]) -> dict[str, float]:
-    """CPU seconds per service, summed over rounds."""
-    return {name: total.get(name, 0.0) + value for name, value in more.items()}
 
 
 async def _drain(proc: asyncio.subprocess.Process) -> None:
@@ -385,15 +358,15 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             in_app_s = in_app_n = 0.0
             for round_ in range(ROUNDS):
                 first = round_ * ORDERS_PER_CLIENT
-                started, cpu = time.perf_counter(), _cpu(services)
+                started, cpu = time.perf_counter(), cpu_used(services)
                 direct += await _over_nats(nc, subjects, "direct", first)
                 direct_s += time.perf_counter() - started
-                direct_cpu = _added(direct_cpu, _cpu(services, cpu))
+                direct_cpu = cpu_summed(direct_cpu, cpu_used(services, cpu))
                 app_s, app_n = await _in_app(keys["url"])
-                started, cpu = time.perf_counter(), _cpu(services)
+                started, cpu = time.perf_counter(), cpu_used(services)
                 through += await _over_http(keys["url"], keys["admin"], "gateway", first)
                 http_s += time.perf_counter() - started
-                http_cpu = _added(http_cpu, _cpu(services, cpu))
+                http_cpu = cpu_summed(http_cpu, cpu_used(services, cpu))
                 app_s_after, app_n_after = await _in_app(keys["url"])
                 in_app_s, in_app_n = in_app_s + app_s_after - app_s, in_app_n + app_n_after - app_n
             alone_direct: list[float] = []
@@ -475,7 +448,7 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             False,
             "placement_nats_clients_cpu_ms_per_order",
         ),
-        *_machine_records(direct_cpu, direct_s, http_cpu, http_s, orders),
+        *machine_records(direct_cpu, direct_s, http_cpu, http_s, orders),
         rec("placement_nats_mean_ms", statistics.fmean(direct) * 1000, "ms", False),
         rec(
             "placement_gateway_mean_ms",
@@ -528,27 +501,6 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             False,
         ),
     ]
-
-
-def _machine_records(
-    direct: dict[str, float], direct_s: float, http: dict[str, float], http_s: float, orders: int
-) -> list[dict[str, Any]]:
-    """Each way: the NATS server's, PostgreSQL's and the whole machine's CPU per order, and how
-    busy the machine's cores were (a path slowed by a machine at its limit, or not)."""
-    cores = psutil.cpu_count() or 1
-    out: list[dict[str, Any]] = []
-    for way, used, seconds in (("nats", direct, direct_s), ("gateway", http, http_s)):
-        for name in (*SERVERS, "machine"):
-            per_order = used[name] * 1000 / orders
-            key = name.replace("-", "_")
-            out.append(_record(f"placement_{way}_{key}_cpu_ms_per_order", per_order, "ms"))
-        busy = used["machine"] / seconds / cores
-        out.append(_record(f"placement_{way}_machine_busy_fraction", busy, "ratio"))
-    return out
-
-
-def _record(name: str, value: float, unit: str) -> dict[str, Any]:
-    return {"name": name, "value": value, "unit": unit, "higher_is_better": False, "baseline": None}
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from bench.gateway_bench import _cpu, _percentile, _processes
+from bench.gateway_bench import _percentile, _processes
+from bench.placement_cpu import cpu_used
 from bench.records import Target
 from bench.stack import record, run_alone
 from bench.wsclient import MinimalSocket, message_type, notified_fill
@@ -343,9 +344,9 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             gateway = json.loads((folder / "keys.json").read_text())
             keys = await _keys(gateway["url"], gateway["admin"])
             sockets = await _sockets(gateway["url"], keys)
-            before = _cpu(processes)
+            before = cpu_used(processes)
             measured = await _measure(log, nc, subjects, receiver, sockets)
-            measured.cpu_s = _cpu(processes, before)
+            measured.cpu_s = cpu_used(processes, before)
             for socket in sockets.values():
                 assert socket.transport is not None
                 socket.transport.close()
@@ -390,7 +391,8 @@ def _records(measured: Run) -> list[dict[str, Any]]:
         out += arrivals.counts(path, recorded)
     for service, used in measured.cpu_s.items():
         per_fill = used * 1000 / max(len(recorded), 1)
-        out.append(record(f"notification_bench.{service}_cpu_ms_per_fill", per_fill, "ms", False))
+        key = service.replace("-", "_")  # nats-server
+        out.append(record(f"notification_bench.{key}_cpu_ms_per_fill", per_fill, "ms", False))
     return out
 
 
