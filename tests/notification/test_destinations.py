@@ -54,6 +54,7 @@ from papertape.notification.rules import Refusal, check_url
         ("::ffff:10.0.0.1", "private (10.0.0.1 in IPv6)"),
         ("2002:7f00:1::", "loopback (127.0.0.1 in IPv6)"),  # 6to4
         ("64:ff9b::a00:1", "private (10.0.0.1 in IPv6)"),  # NAT64
+        ("64:ff9b:1::a9fe:a9fe", "local-use NAT64"),  # RFC 8215, this network's translator
         ("::127.0.0.1", "reserved"),  # IPv4-compatible, deprecated
     ],
 )
@@ -107,6 +108,13 @@ def test_a_name_or_a_public_address_is_left_to_be_checked_when_used(host: str) -
         "http://[fe80::1%25eth0]/",
         "http://[::ffff:127.0.0.1]/",
         "http://224.0.0.1/",
+        # Written with other characters than ASCII: a name to Python, to aiohttp (yarl, IDNA's
+        # UTS-46 mapping) the address they map to, connected to without the resolver.
+        "http://169\u3002254\u3002169\u3002254/latest/meta-data/",  # ideographic full stops
+        "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/",  # full-width digits
+        "http://127\uff0e0\uff0e0\uff0e1/",  # full-width full stops
+        "http://127\uff610\uff610\uff611:8222/varz",  # half-width ideographic full stops
+        "http://LOCALHOST\u3002/",
     ],
 )
 def test_an_endpoint_to_a_host_that_is_not_public_is_refused_naming_the_url(url: str) -> None:
@@ -115,6 +123,16 @@ def test_an_endpoint_to_a_host_that_is_not_public_is_refused_naming_the_url(url:
     assert refused.value.code == "invalid_endpoint"
     assert str(refused.value).startswith("url must have a public host: ")
     check_url(url, allow_private=True)  # with the allowance (``papertape run``) it may
+
+
+def test_a_public_name_written_in_another_script_may_be_added() -> None:
+    check_url("https://m\u00fcnchen.example/hook", allow_private=False)  # xn--mnchen-3ya
+
+
+def test_a_host_idna_cannot_encode_is_refused() -> None:
+    with pytest.raises(Refusal) as refused:
+        check_url("http://a\u200db.example/", allow_private=False)  # a lone zero-width joiner
+    assert "is not a name IDNA can encode" in str(refused.value)
 
 
 def test_the_gateway_answers_a_refused_endpoint_with_422_naming_the_url() -> None:
@@ -128,6 +146,8 @@ def test_a_delivery_to_a_literal_address_that_is_not_public_is_refused_before_se
     refused = refusal_of_target("http://169.254.169.254/x")
     assert refused == f"{NOT_PUBLIC}: '169.254.169.254' is link-local"
     assert refusal_of_target("https://hooks.example.com/x") is None
+    mapped = refusal_of_target("http://169\u3002254\u3002169\u3002254/x")
+    assert mapped == f"{NOT_PUBLIC}: '169.254.169.254' is link-local"
 
 
 def _answering(names: dict[str, list[str]]) -> Any:

@@ -184,13 +184,14 @@ async def test_the_channel_refuses_a_literal_or_a_resolved_address_that_is_not_p
         by_name = f"http://{REBOUND}:{receiver.port}/hook"
         literal = f"http://127.0.0.1:{receiver.port}/hook"  # added while it was allowed
         mapped = f"http://[::ffff:127.0.0.1]:{receiver.port}/hook"
+        full_width = f"http://\uff11\uff12\uff17.\uff10.\uff10.\uff11:{receiver.port}/hook"
         refused = [
             await _sent(WebhookChannel(5.0, allow_private=False), url)
-            for url in (by_name, literal, mapped)
+            for url in (by_name, literal, mapped, full_width)
         ]
         assert receiver.requests == []
         sent = await _sent(WebhookChannel(5.0, allow_private=True), by_name)
-    assert [a.ok for a in refused] == [False, False, False]
+    assert [a.ok for a in refused] == [False, False, False, False]
     assert all(a.error.startswith(NOT_PUBLIC) for a in refused), refused
     assert {reason_of(a) for a in refused} == {NOT_PUBLIC_TARGET}
     assert sent.ok

@@ -28,7 +28,7 @@ from papertape.contract.events.notifications import (
     RuleRemoved,
     RuleView,
 )
-from papertape.notification.channels.destinations import refusal_of_host
+from papertape.notification.channels.destinations import refusal_of_url
 
 MAX_ENDPOINTS = 50
 MAX_RULES = 100
@@ -76,7 +76,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise Refusal("invalid_endpoint", "url must not carry credentials (sign with the secret)")
     if allow_private:
         return
-    why = refusal_of_host(parts.hostname)
+    why = refusal_of_url(url)
     if why is not None:
         raise Refusal("invalid_endpoint", f"url must have a public host: {why}")
 

@@ -33,10 +33,14 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 NOT_PUBLIC = "the endpoint's host is not a public address"
 """How the error of a refused delivery begins (the dispatcher fails it for good on it)."""
 _NAT64 = IPv6Network("64:ff9b::/96")
+_LOCAL_NAT64 = IPv6Network("64:ff9b:1::/48")
+"""RFC 8215's local-use translation prefix: a translator of this network's own (Python 3.11's
+``is_global`` does not know it)."""
 
 
 def carried_ipv4(address: IPv6Address) -> IPv4Address | None:
@@ -57,6 +61,7 @@ def not_public(address: IPv4Address | IPv6Address) -> str | None:
         why = not_public(carried)
         return None if why is None else f"{why} ({carried} in IPv6)"
     kinds = (
+        ("local-use NAT64", isinstance(address, IPv6Address) and address in _LOCAL_NAT64),
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -92,11 +97,29 @@ def refusal_of_host(host: str) -> str | None:
     return None if why is None else f"{host!r} is {why}"
 
 
+def refusal_of_url(url: str) -> str | None:
+    """Why a URL's host is refused without being resolved, or None. The host is judged as
+    Python reads it and as aiohttp will connect to it (yarl's ``raw_host``, a name in IDNA's
+    ASCII form): the two differ for a host written with other characters than ASCII. A host of
+    ``169``, ``254``, ``169`` and ``254`` joined by ideographic full stops (U+3002), or
+    ``127.0.0.1`` in full-width digits (U+FF10-FF19), is a name to Python and the address
+    ``169.254.169.254`` or ``127.0.0.1`` to aiohttp (IDNA's UTS-46 mapping), which connects to it
+    without asking the resolver."""
+    host = urlsplit(url).hostname
+    if host is None:
+        return "the url has no host"
+    try:
+        connected = URL(url).raw_host
+    except ValueError:  # IDNA cannot encode it (UnicodeError is a ValueError)
+        return f"{host!r} is not a name IDNA can encode"
+    forms = (host,) if connected in (None, host) else (host, connected)
+    return next((why for form in forms if (why := refusal_of_host(form)) is not None), None)
+
+
 def refusal_of_target(url: str) -> str | None:
     """Why a delivery to ``url`` is refused before anything is sent, or None (the error of a
     refused ``Attempt`` is this)."""
-    host = urlsplit(url).hostname
-    why = "the url has no host" if host is None else refusal_of_host(host)
+    why = refusal_of_url(url)
     return None if why is None else f"{NOT_PUBLIC}: {why}"
 
 
