@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 
@@ -78,6 +79,26 @@ async def test_a_start_while_portfolio_does_not_answer_is_unavailable_not_refuse
         answer = await until(lambda: _answered(bots, start_on(GHOST)))
         assert (answer.ok, answer.error_code) == (False, "unavailable"), answer
         assert "bot-1" not in service.book.bots
+        assert await _session_streams(fresh_database) == []
+    finally:
+        await stop_signals(service, serving)
+
+
+async def test_a_start_with_bad_parameters_is_refused_for_them_while_portfolio_is_away(
+    nats_url: str,
+    fresh_database: str,
+    subjects: Subjects,
+    jetstream_streams: tuple[StreamSpec, ...],
+    nats_client: Client,
+) -> None:
+    """Portfolio is not asked about a start its own parameters refuse: its caller hears what
+    to fix, not 'unavailable, retry'."""
+    service, serving = await start_signals(nats_url, fresh_database, subjects)
+    try:
+        bots = SignalsClient(nats_client, subjects)
+        bad = msgspec.structs.replace(start_on(GHOST), parameters={"period": "five"})
+        answer = await until(lambda: _answered(bots, bad))
+        assert (answer.ok, answer.error_code) == (False, "invalid_parameters"), answer
         assert await _session_streams(fresh_database) == []
     finally:
         await stop_signals(service, serving)

@@ -170,6 +170,14 @@ class SessionBook:
         return [bot for bot in self.bots.values() if bot.state.started and not bot.state.ended]
 
     # --- changing --------------------------------------------------------------------------
+    def refused_whatever_the_account(self, command: SessionCommand) -> bool:
+        """Whether a new session's start is refused for something of its own (its strategy,
+        parameters or overrides) whatever portfolio says of its account: then portfolio need
+        not be asked, and a portfolio that does not answer does not hide the refusal."""
+        fresh = Bot(horizon=self._horizon).state
+        events = decide(command, fresh, self._clock.now())
+        return bool(events) and isinstance(events[0], SessionRefused)
+
     async def execute(
         self, request: Request[SessionCommand], *, account_opened: bool = True
     ) -> tuple[Bot, list[Envelope[Any]]]:

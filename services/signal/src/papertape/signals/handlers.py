@@ -114,10 +114,15 @@ class Pipeline:
 
     async def execute(self, request: Request[SessionCommand]) -> tuple[Bot, list[Envelope[Any]]]:
         """Decide a session command; a new session's start once portfolio has said whether its
-        account was ever opened (``PortfolioAway`` when it did not answer: nothing decided)."""
+        account was ever opened (``PortfolioAway`` when it did not answer: nothing decided),
+        unless the start is refused for its own parameters anyway (told so at once)."""
         command = request.body
         opened = True
-        if isinstance(command, StartSession) and command.session_id not in self.book.bots:
+        if (
+            isinstance(command, StartSession)
+            and command.session_id not in self.book.bots
+            and not self.book.refused_whatever_the_account(command)
+        ):
             if self.portfolio is None:
                 raise PortfolioAway("not connected to portfolio yet")
             summary = await self.portfolio.summary(command.account_id, self.clock.now())
