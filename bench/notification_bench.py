@@ -43,8 +43,8 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from bench.cpu_usage import cpu_used
 from bench.gateway_bench import _percentile, _processes
-from bench.placement_cpu import cpu_used
 from bench.records import Target
 from bench.stack import record, run_alone
 from bench.wsclient import MinimalSocket, message_type, notified_fill

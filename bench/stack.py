@@ -18,6 +18,8 @@ from typing import Any
 
 import psutil
 
+from bench.cpu_usage import busy_seconds
+
 
 class Stack:
     """The services' processes, their output drained so a full pipe never blocks one."""
@@ -87,15 +89,12 @@ class Usage:
         window: on a machine near its cores' limit every stage of the path queues."""
         seconds = time.perf_counter() - self._started
         now = psutil.cpu_times()
-        idle = (now.idle + getattr(now, "iowait", 0.0)) - (
-            self._machine.idle + getattr(self._machine, "iowait", 0.0)
-        )
-        total = sum(now) - sum(self._machine)
+        busy = busy_seconds(now) - busy_seconds(self._machine)
+        total = seconds * (psutil.cpu_count() or 1)
         bench = (_cpu(self._bench) - self._bench_cpu) / seconds
         return [
             record("e2e.bench_load.cpu_cores", bench, "cores", False),
-            record("e2e.machine.cpu_busy_fraction", 1 - idle / total if total else 0.0, "ratio",
-                   False),
+            record("e2e.machine.cpu_busy_fraction", busy / total if total else 0.0, "ratio", False),
         ]  # fmt: skip
 
     def records(self, orders: int) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
-"""The CPU a placement costs each process on the machine, for ``bench.gateway_bench``: the
-services, the bench's own clients, the NATS server, PostgreSQL and the whole machine (on a
-shared machine latencies and rates depend on what else runs; CPU per order compares fairly)."""
+"""The CPU each process on the machine spends, and the machine's own busy time: the services,
+the bench's own clients, the NATS server, PostgreSQL (on a shared machine latencies and rates
+depend on what else runs; CPU per order compares fairly)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,19 @@ def cpu_used(
         if proc.info["name"] in SERVERS:
             with contextlib.suppress(psutil.Error):
                 used[proc.info["name"]] += sum(proc.cpu_times()[:2])
-    machine = psutil.cpu_times()
-    used["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    used["machine"] = busy_seconds(psutil.cpu_times())
     return {name: value - (since or {}).get(name, 0.0) for name, value in used.items()}
+
+
+BUSY = ("user", "nice", "system", "irq", "softirq")
+"""The fields of the machine's CPU times that are its own work: not idle or waiting, not
+``steal`` (a virtual machine's host running something else), and not ``guest`` and
+``guest_nice``, which Linux counts in ``user`` and ``nice`` already."""
+
+
+def busy_seconds(times: Any) -> float:
+    """The seconds every core of the machine has spent working (``psutil.cpu_times()``)."""
+    return sum(getattr(times, field, 0.0) for field in BUSY)
 
 
 def cpu_summed(total: dict[str, float], more: dict[str, float]) -> dict[str, float]:
