@@ -103,6 +103,8 @@ class RejectReason(enum.StrEnum):
     is known (neither the pair, its inverse, nor a cross through USD): nothing can be booked."""
     DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
     UNKNOWN_ORDER = "unknown_order"
+    NO_POSITION = "no_position"
+    """The account holds no position in the symbol whose exits were to move."""
     INVALID_FILL = "invalid_fill"
     OVERFILL = "overfill"
     PRICE_OUTSIDE_LIMIT = "price_outside_limit"

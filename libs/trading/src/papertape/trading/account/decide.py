@@ -22,6 +22,7 @@ from papertape.contract.events.account import (
     FundsDeposited,
     FundsWithdrawn,
     HaltTrading,
+    MoveExits,
     OpenAccount,
     OrderCancelled,
     PlaceOrder,
@@ -48,6 +49,7 @@ from papertape.trading.account.executions import (
     expire_order,
     trigger_order,
 )
+from papertape.trading.account.exits import move_exits
 from papertape.trading.account.liquidation import positions_closed
 from papertape.trading.account.placement import cancel_order, place_order
 from papertape.trading.account.state import AccountState
@@ -221,6 +223,7 @@ _NEEDS_OPEN_ACCOUNT = (
     SetCostModelV2,
     ResetAccount,
     CancelOrder,
+    MoveExits,
     HaltTrading,
     ResumeTrading,
 )
@@ -235,6 +238,7 @@ _DECIDERS: dict[type[Any], Callable[[Any, AccountState, DecisionContext], list[A
     ResetAccount: _reset,
     PlaceOrder: place_order,
     CancelOrder: cancel_order,
+    MoveExits: move_exits,
     HaltTrading: _halt,
     ResumeTrading: _resume,
     ApplyFill: apply_fill,

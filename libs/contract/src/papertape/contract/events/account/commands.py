@@ -133,6 +133,24 @@ class CancelOrder(AccountCommandBase, frozen=True, kw_only=True):
     reason: Text = ""
 
 
+class MoveExits(AccountCommandBase, frozen=True, kw_only=True):
+    """Move a position's stop-loss, take-profit or both, as one decision of the account.
+
+    The working exits of each role moved (bracket children, reduce-only stops and limits on the
+    closing side) are cancelled and reduce-only exits placed at the new prices for the
+    position's quantity: a stop ``<order_id>-sl`` and a limit ``<order_id>-tp``. When a new exit
+    is refused the move is (one CommandRejected) and the old exits stay working.
+    """
+
+    order_id: OrderRef
+    """What the new exits' ids are made of; a move retried with it moves nothing again."""
+    symbol: Annotated[Symbol, NAME]
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    reason: Text = ""
+    source: OrderSource = OrderSource.MANUAL
+
+
 class HaltTrading(AccountCommandBase, frozen=True, kw_only=True):
     """The kill switch: refuse every new order until resumed."""
 
@@ -210,6 +228,7 @@ AccountCommand = (
     | ResetAccount
     | PlaceOrder
     | CancelOrder
+    | MoveExits
     | HaltTrading
     | ResumeTrading
     | ApplyFill
