@@ -88,6 +88,7 @@ _NOT_FOUND = {
     ReplyErrorCode.UNKNOWN_ACCOUNT,
     RejectReason.UNKNOWN_ORDER,
     RejectReason.UNKNOWN_SYMBOL,
+    RejectReason.NO_POSITION,
     "unknown_session",
     "unknown_rule",
     "unknown_endpoint",

@@ -5,42 +5,39 @@ The account refuses a second order with a ``client_order_id`` it has seen
 (``duplicate_client_order_id``), so a retry never places twice; the gateway makes the retry
 return the first result: from a bounded cache of recent placements, else (after a restart, or
 on another replica) by finding the first placement in the account's activity. A close is a
-reduce-only market order on the other side; a move cancels the exit order and places a
-reduce-only stop (or limit) at the new price for the position's quantity.
+reduce-only market order on the other side; a move is one command (``MoveExits``): the account
+cancels the exits moved and places reduce-only ones at the new prices for the position's
+quantity, or refuses it all and the old exits stay working.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC
-from decimal import Decimal
-from typing import NoReturn
 
 import msgspec
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from papertape.contract.events.account import (
     AccountEvent,
-    CancelOrder,
+    MoveExits,
+    OrderCancelled,
     OrderPlaced,
     OrderRejected,
     PlaceOrder,
 )
 from papertape.contract.events.envelope import Envelope
-from papertape.contract.events.orders import OrderRole, OrderSide, OrderType, RejectReason
+from papertape.contract.events.orders import OrderSide, OrderType, RejectReason
 from papertape.contract.events.portfolio import (
     CommandResult,
     GetAccountSummary,
     GetActivity,
-    GetOpenOrders,
     GetPositions,
 )
-from papertape.contract.events.reports import AccountSummary, OpenOrder, PositionView
-from papertape.contract.ids import AccountId, Actor, ClientOrderId, OrderId, Symbol
-from papertape.contract.instruments import instrument_for
+from papertape.contract.events.reports import AccountSummary, PositionView
+from papertape.contract.ids import AccountId, Actor, ClientOrderId, OrderId
 from papertape.gateway.bodies import ClosePositionBody, MovedExits, MoveExitsBody, PlaceOrderBody
 from papertape.gateway.bus import Refused, Services
-from papertape.gateway.errors import ApiException, invalid, not_found
+from papertape.gateway.errors import invalid, not_found
 
 _CACHED = 10_000
 _PAGE = 500
@@ -185,104 +182,21 @@ async def move_exits(
     actor: Actor,
     new_id: str,
 ) -> MovedExits:
-    """Cancel the position's exits being moved and place reduce-only ones at the new prices."""
+    """Move the position's exits with one command: the account cancels those moved and places
+    reduce-only ones at the new prices, or refuses the move and they stay working."""
     if body.stop_loss is None and body.take_profit is None:
         raise invalid("give stop_loss, take_profit or both", "stop_loss")
     position = await position_of(services, account_id, symbol, actor)
-    _check_exits(position, body)
-    orders: list[OpenOrder] = await services.query(
-        GetOpenOrders(account_id=AccountId(account_id)), actor
-    )
-    exit_side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
-    moved = MovedExits(cancelled=[], placed=[])
-    for role, price, order_type in (
-        (OrderRole.STOP_LOSS, body.stop_loss, OrderType.STOP),
-        (OrderRole.TAKE_PROFIT, body.take_profit, OrderType.LIMIT),
-    ):
-        if price is None:
-            continue
-        for order in orders:
-            if order.symbol == symbol and _exit_role(order, exit_side) is role:
-                await services.command(
-                    CancelOrder(
-                        account_id=AccountId(account_id),
-                        order_id=order.order_id,
-                        reason=f"{role} moved to {price}",
-                    ),
-                    actor,
-                )
-                moved.cancelled.append(order.order_id)
-        order_id = f"{new_id}-{'sl' if role is OrderRole.STOP_LOSS else 'tp'}"
-        await services.command(
-            _exit_order(
-                account_id, position.symbol, exit_side, position, order_type, price, order_id
-            ),
-            actor,
-        )
-        moved.placed.append(order_id)
-    return moved
-
-
-def _check_exits(position: PositionView, body: MoveExitsBody) -> None:
-    """422 ``invalid_order`` naming ``stop_loss`` or ``take_profit`` for an exit the account would
-    refuse as the order placed for it, checked before any exit is cancelled:
-
-    - off the instrument's tick, as the account words it, but naming the field the caller sent
-      (the account's refusal of the exit order names its ``stop_price`` or ``limit_price``, and
-      came after the exit being moved was cancelled);
-    - on the wrong side of the position's mark, as the account refuses a bracket on the wrong
-      side of its order's price: a long's stop-loss above the market (or its take-profit below)
-      is no exit to move, it closes the position at the next quote."""
-    instrument = instrument_for(position.symbol)
-    sign = 1 if position.quantity > 0 else -1
-    for name, price, below in (
-        ("stop_loss", body.stop_loss, True),
-        ("take_profit", body.take_profit, False),
-    ):
-        if price is None:
-            continue
-        if price <= 0 or instrument.price(price) != price:
-            tick = instrument.tick_size
-            _refuse(name, f"{name} {price} is not a positive multiple of the tick {tick}")
-        if (position.mark - price) * sign * (1 if below else -1) <= 0:
-            _refuse(name, f"{name} {price} is on the wrong side of the mark {position.mark}")
-
-
-def _refuse(field: str, message: str) -> NoReturn:
-    raise ApiException(
-        HTTP_422_UNPROCESSABLE_ENTITY, RejectReason.INVALID_ORDER.value, message, field=field
-    )
-
-
-def _exit_role(order: OpenOrder, exit_side: OrderSide) -> OrderRole | None:
-    """A working order's exit role for the position: a bracket child, or a reduce-only exit."""
-    if order.role is not OrderRole.ENTRY:
-        return order.role
-    if order.reduce_only and order.side is exit_side:
-        if order.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
-            return OrderRole.STOP_LOSS
-        if order.order_type is OrderType.LIMIT:
-            return OrderRole.TAKE_PROFIT
-    return None
-
-
-def _exit_order(
-    account_id: str,
-    symbol: Symbol,
-    side: OrderSide,
-    position: PositionView,
-    order_type: OrderType,
-    price: Decimal,
-    order_id: str,
-) -> PlaceOrder:
-    return PlaceOrder(
+    command = MoveExits(
         account_id=AccountId(account_id),
-        order_id=OrderId(order_id),
-        symbol=symbol,
-        side=side,
-        quantity=abs(position.quantity),
-        order_type=order_type,
-        stop_price=price if order_type is OrderType.STOP else None,
-        limit_price=price if order_type is OrderType.LIMIT else None,
-        reduce_only=True,
+        order_id=OrderId(new_id),
+        symbol=position.symbol,
+        stop_loss=body.stop_loss,
+        take_profit=body.take_profit,
+    )
+    result = await services.command(command, actor)
+    events = [envelope.data for envelope in result.events]
+    return MovedExits(
+        cancelled=[e.order_id for e in events if isinstance(e, OrderCancelled)],
+        placed=[e.order_id for e in events if isinstance(e, OrderPlaced)],
     )
