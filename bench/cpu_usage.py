@@ -9,6 +9,8 @@ from typing import Any
 
 import psutil
 
+from bench.records import record
+
 SERVERS = ("nats-server", "postgres")
 """The servers whose CPU is counted beside the services' (by process name)."""
 
@@ -59,11 +61,7 @@ def machine_records(
         for name in (*SERVERS, "machine"):
             per_order = used[name] * 1000 / orders
             key = name.replace("-", "_")
-            out.append(_record(f"placement_{way}_{key}_cpu_ms_per_order", per_order, "ms"))
+            out.append(record(f"placement_{way}_{key}_cpu_ms_per_order", per_order, "ms", False))
         busy = used["machine"] / seconds / cores
-        out.append(_record(f"placement_{way}_machine_busy_fraction", busy, "ratio"))
+        out.append(record(f"placement_{way}_machine_busy_fraction", busy, "ratio", False))
     return out
-
-
-def _record(name: str, value: float, unit: str) -> dict[str, Any]:
-    return {"name": name, "value": value, "unit": unit, "higher_is_better": False, "baseline": None}

@@ -52,8 +52,8 @@ import websockets
 
 from bench.e2e_window import measure_window
 from bench.gateway_bench import _request as request
-from bench.records import Target
-from bench.stack import Stack, record, run_alone, running
+from bench.records import Target, record
+from bench.stack import Stack, run_alone, running
 from papertape.common.servers import declare_streams, delete_streams
 from papertape.contract.codec import encode
 from papertape.contract.events.account import OpenAccount, PlaceOrder, SetRiskLimits

@@ -14,7 +14,8 @@ import asyncpg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from bench.gateway_bench import _percentile
-from bench.stack import Stack, Usage, profile, record
+from bench.records import record
+from bench.stack import Stack, Usage, profile
 from papertape.contract.subjects import Subjects
 
 if TYPE_CHECKING:

@@ -26,25 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import nats
-import psutil
 
 from bench.cpu_usage import cpu_summed, cpu_used, machine_records
 from bench.httpclient import KeepAliveHttp
-from bench.records import Target
+from bench.records import Target, record
+from bench.stack import run_alone, running
 from bench.wsclient import (
     BTC,
     MinimalSocket,
@@ -126,37 +122,6 @@ def _order(account: str, n: int) -> PlaceOrder:
     )
 
 
-@asynccontextmanager
-async def _processes(
-    env: dict[str, str], names: tuple[str, ...]
-) -> AsyncIterator[dict[str, psutil.Process]]:
-    """The services running, by name (psutil's view, for their CPU)."""
-    procs = []
-    try:
-        for name in names:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                f"papertape.{name}",
-                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            procs.append(proc)
-            assert proc.stdout is not None
-            async with asyncio.timeout(120):
-                while not (await proc.stdout.readline()).startswith(b"READY"):
-                    pass
-            # Keep reading its output, so a full pipe never blocks it.
-            asyncio.get_running_loop().create_task(_drain(proc))
-        yield {name: psutil.Process(proc.pid) for name, proc in zip(names, procs, strict=True)}
-    finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.terminate()
-                await proc.wait()
-
-
 async def _in_app(url: str) -> tuple[float, float]:
     """The seconds and count of placements the gateway's own histogram has timed (its
     ``measured`` middleware: from the app's start to the response sent, the handler and the
@@ -173,12 +138,6 @@ async def _in_app(url: str) -> tuple[float, float]:
             if line.startswith(f"papertape_http_request_seconds_{part}{{") and PLACING in line:
                 found[part] += float(line.rsplit(" ", 1)[1])
     return found["sum"], found["count"]
-
-
-async def _drain(proc: asyncio.subprocess.Process) -> None:
-    assert proc.stdout is not None
-    while await proc.stdout.readline():
-        pass
 
 
 async def _setup(nc: Any, subjects: Subjects, account: str) -> None:
@@ -332,7 +291,8 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         "PAPERTAPE_LOG_LEVEL": "WARNING",
     }
     try:
-        async with _processes(env, ("portfolio", "gateway")) as services:
+        async with running(env, ("portfolio", "gateway")) as stack:
+            services = stack.processes()
             keys = json.loads((folder / "keys.json").read_text())
             now = datetime.now(UTC)
             quote = QuoteReceived(
@@ -388,63 +348,54 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
         raise RuntimeError(f"the gateway's histogram timed {in_app_n:.0f} of {orders} placements")
     in_app = in_app_s / in_app_n
 
-    def rec(
-        name: str, value: float, unit: str, higher: bool, base: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "name": name,
-            "value": value,
-            "unit": unit,
-            "higher_is_better": higher,
-            "baseline": {"name": base} if base else None,
-        }
-
     return [
-        rec("placement_nats_orders_per_s_32_clients", orders / direct_s, "orders/s", True),
-        rec("placement_nats_p50_ms", statistics.median(direct) * 1000, "ms", False),
-        rec("placement_nats_p99_ms", _percentile(direct, 0.99) * 1000, "ms", False),
-        rec(
+        record("placement_nats_orders_per_s_32_clients", orders / direct_s, "orders/s", True),
+        record("placement_nats_p50_ms", statistics.median(direct) * 1000, "ms", False),
+        record("placement_nats_p99_ms", _percentile(direct, 0.99) * 1000, "ms", False),
+        record(
             "placement_gateway_orders_per_s_32_clients",
             orders / http_s,
             "orders/s",
             True,
             "placement_nats_orders_per_s_32_clients",
         ),
-        rec(
+        record(
             "placement_gateway_p50_ms",
             statistics.median(through) * 1000,
             "ms",
             False,
             "placement_nats_p50_ms",
         ),
-        rec(
+        record(
             "placement_gateway_p99_ms",
             _percentile(through, 0.99) * 1000,
             "ms",
             False,
             "placement_nats_p99_ms",
         ),
-        rec(
+        record(
             "placement_nats_portfolio_cpu_ms_per_order",
             direct_cpu["portfolio"] * 1000 / orders,
             "ms",
             False,
         ),
-        rec(
+        record(
             "placement_gateway_portfolio_cpu_ms_per_order",
             http_cpu["portfolio"] * 1000 / orders,
             "ms",
             False,
             "placement_nats_portfolio_cpu_ms_per_order",
         ),
-        rec("placement_gateway_cpu_ms_per_order", http_cpu["gateway"] * 1000 / orders, "ms", False),
-        rec(
+        record(
+            "placement_gateway_cpu_ms_per_order", http_cpu["gateway"] * 1000 / orders, "ms", False
+        ),
+        record(
             "placement_nats_clients_cpu_ms_per_order",
             direct_cpu["clients"] * 1000 / orders,
             "ms",
             False,
         ),
-        rec(
+        record(
             "placement_gateway_clients_cpu_ms_per_order",
             http_cpu["clients"] * 1000 / orders,
             "ms",
@@ -452,52 +403,54 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
             "placement_nats_clients_cpu_ms_per_order",
         ),
         *machine_records(direct_cpu, direct_s, http_cpu, http_s, orders),
-        rec("placement_nats_mean_ms", statistics.fmean(direct) * 1000, "ms", False),
-        rec(
+        record("placement_nats_mean_ms", statistics.fmean(direct) * 1000, "ms", False),
+        record(
             "placement_gateway_mean_ms",
             statistics.fmean(through) * 1000,
             "ms",
             False,
             "placement_nats_mean_ms",
         ),
-        rec("placement_gateway_in_app_mean_ms", in_app * 1000, "ms", False),
-        rec(
+        record("placement_gateway_in_app_mean_ms", in_app * 1000, "ms", False),
+        record(
             "placement_gateway_outside_app_mean_ms",
             (statistics.fmean(through) - in_app) * 1000,
             "ms",
             False,
         ),
-        rec("placement_nats_1_client_p50_ms", statistics.median(alone_direct) * 1000, "ms", False),
-        rec(
+        record(
+            "placement_nats_1_client_p50_ms", statistics.median(alone_direct) * 1000, "ms", False
+        ),
+        record(
             "placement_gateway_1_client_p50_ms",
             statistics.median(alone_through) * 1000,
             "ms",
             False,
             "placement_nats_1_client_p50_ms",
         ),
-        rec("fill_log_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
-        rec("fill_log_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
-        rec(
+        record("fill_log_to_bus_p50_ms", statistics.median(relayed) * 1000, "ms", False),
+        record("fill_log_to_bus_p99_ms", _percentile(relayed, 0.99) * 1000, "ms", False),
+        record(
             "ws_fanout_1000_clients_fill_p50_ms",
             statistics.median(delays) * 1000,
             "ms",
             False,
             "fill_log_to_bus_p50_ms",
         ),
-        rec(
+        record(
             "ws_fanout_1000_clients_fill_p99_ms",
             _percentile(delays, 0.99) * 1000,
             "ms",
             False,
             "fill_log_to_bus_p99_ms",
         ),
-        rec(
+        record(
             "ws_fanout_1000_clients_gateway_added_p50_ms",
             statistics.median(added) * 1000,
             "ms",
             False,
         ),
-        rec(
+        record(
             "ws_fanout_1000_clients_gateway_added_p99_ms",
             _percentile(added, 0.99) * 1000,
             "ms",
@@ -507,15 +460,4 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from contextlib import ExitStack
-
-    from bench.eventlog_bench import scratch_database
-    from bench.run import nats_url, server_url
-
-    async def _main(url: str, nats_server: str) -> None:
-        async with scratch_database(url) as dsn:
-            for record in await run(dsn, nats_server):
-                print(f"{record['name']:48} {record['value']:10.2f} {record['unit']}")
-
-    with ExitStack() as stack:
-        asyncio.run(_main(server_url(stack), nats_url(stack)))
+    run_alone(run)

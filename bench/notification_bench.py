@@ -44,9 +44,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from bench.cpu_usage import cpu_used
-from bench.gateway_bench import _percentile, _processes
-from bench.records import Target
-from bench.stack import record, run_alone
+from bench.gateway_bench import _percentile
+from bench.records import Target, record
+from bench.stack import run_alone, running
 from bench.wsclient import MinimalSocket, message_type, notified_fill
 from papertape.common.eventlog import new_event
 from papertape.common.eventlog.postgres import PostgresEventLog
@@ -339,7 +339,8 @@ async def run(database_url: str, nats_url: str) -> list[dict[str, Any]]:
     log = await PostgresEventLog.connect(database_url)
     try:
         services = ("portfolio", "notification", "gateway")
-        async with receiver, _processes(env, services) as processes:
+        async with receiver, running(env, services) as stack:
+            processes = stack.processes()
             await _configure(nc, subjects, receiver)
             gateway = json.loads((folder / "keys.json").read_text())
             keys = await _keys(gateway["url"], gateway["admin"])

@@ -92,3 +92,16 @@ def table(measurements: list[Measurement], targets: list[Target]) -> str:
         what, measured, wanted, met = target.check(values)
         lines.append(f"{what:<78} {measured:>10} {wanted:>10}  {'yes' if met else 'NO'}")
     return "\n".join(lines)
+
+
+def record(
+    name: str, value: float, unit: str, higher: bool, base: str | None = None
+) -> dict[str, Any]:
+    """A bench record as ``bench/run.py`` takes it."""
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "higher_is_better": higher,
+        "baseline": {"name": base} if base else None,
+    }

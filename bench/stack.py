@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 
 from bench.cpu_usage import busy_seconds
+from bench.records import record
 
 
 class Stack:
@@ -51,6 +52,10 @@ class Stack:
         self.procs[name] = proc
         self._drains.append(asyncio.create_task(self._drain(proc)))
 
+    def processes(self) -> dict[str, psutil.Process]:
+        """psutil's view of each service, by name (its CPU and memory)."""
+        return {name: psutil.Process(proc.pid) for name, proc in self.procs.items()}
+
     @staticmethod
     async def _drain(proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -75,7 +80,7 @@ class Usage:
     """CPU and memory of each service over the window."""
 
     def __init__(self, stack: Stack) -> None:
-        self._procs = {name: psutil.Process(p.pid) for name, p in stack.procs.items()}
+        self._procs = stack.processes()
         self._cpu = {name: _cpu(p) for name, p in self._procs.items()}
         self._rss = {name: p.memory_info().rss for name, p in self._procs.items()}
         self._bench = psutil.Process()
@@ -123,19 +128,6 @@ class Usage:
 def _cpu(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return float(times.user + times.system)
-
-
-def record(
-    name: str, value: float, unit: str, higher: bool, base: str | None = None
-) -> dict[str, Any]:
-    """A bench record as ``bench/run.py`` takes it."""
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "higher_is_better": higher,
-        "baseline": {"name": base} if base else None,
-    }
 
 
 async def profile(stack: Stack, seconds: float) -> list[asyncio.subprocess.Process]:
