@@ -469,11 +469,6 @@ class ServiceRuntime:
         """Ask ``serve`` to return (tests and embedded runs)."""
         self._stopping.set()
 
-    @property
-    def stopping(self) -> bool:
-        """A stop was asked for (a signal, ``stop``): what waits in ``on_ready`` gives up."""
-        return self._stopping.is_set()
-
 
 def configure(settings: CommonSettings) -> None:
     """Process-wide set-up every service does first."""

@@ -103,11 +103,15 @@ class SignalService:
         ]
 
     async def ready(self) -> None:
-        """Start the demo session once the consumers run (``make run``), on the demo account
-        once portfolio has opened it: the services start together, so portfolio may not answer
-        yet or not have opened the account yet; asked again for ``DEMO_WAIT_S``."""
-        if not self.settings.demo_account or DEMO_SESSION in self.book.bots:
-            return
+        """Start the demo session (``make run``) in the background once the consumers run: on
+        the demo account once portfolio has opened it, which may take a while (the services
+        start together), so READY does not wait for it."""
+        if self.settings.demo_account and DEMO_SESSION not in self.book.bots:
+            self._tasks.append(asyncio.create_task(self._start_demo(), name="demo session"))
+
+    async def _start_demo(self) -> None:
+        """Ask for the demo session until portfolio has opened its account (``DEMO_WAIT_S`` at
+        most): portfolio may not answer yet, or not have opened the account yet."""
         request: Request[SessionCommand] = Request(
             request_id=f"{DEMO_SESSION}:start",
             issued_at=self.clock.now(),
@@ -116,25 +120,23 @@ class SignalService:
         )
         deadline = time.monotonic() + DEMO_WAIT_S
         refusal = "portfolio did not answer"
-        while not self.runtime.stopping:
+        while time.monotonic() < deadline:
             try:
                 bot, envelopes = await self.pipeline.execute(request)
             except PortfolioAway:
-                refusal = "portfolio did not answer"
-            else:
-                if bot.state.started:
-                    await self.pipeline.start_warm_up(bot)
-                    warmed = sum(bot.state.warmed.values())
-                    self.runtime.log.info(
-                        "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
-                    )
-                    return
-                refused = [e.data for e in envelopes if isinstance(e.data, SessionRefused)]
-                refusal = refused[0].message if refused else "not started"
-                if not refused or refused[0].reason_code != ReplyErrorCode.UNKNOWN_ACCOUNT:
-                    break  # refused for good (its parameters): asking again changes nothing
-            if time.monotonic() >= deadline:
-                break
+                await asyncio.sleep(DEMO_RETRY_S)
+                continue
+            if bot.state.started:
+                await self.pipeline.start_warm_up(bot)
+                warmed = sum(bot.state.warmed.values())
+                self.runtime.log.info(
+                    "started demo session %s (%d bars of history)", DEMO_SESSION, warmed
+                )
+                return
+            refused = [e.data for e in envelopes if isinstance(e.data, SessionRefused)]
+            refusal = refused[0].message if refused else "not started"
+            if not refused or refused[0].reason_code != ReplyErrorCode.UNKNOWN_ACCOUNT:
+                break  # refused for good (its parameters): asking again changes nothing
             await asyncio.sleep(DEMO_RETRY_S)
         self.runtime.log.warning("demo session %s not started: %s", DEMO_SESSION, refusal)
 
